@@ -1,0 +1,305 @@
+/**
+ * The experiment file: one declarative description of a benchmark sweep.
+ *
+ * This zod schema is the single source of truth: the CLI validates files with it, the sweep workflow parses
+ * its input with it (so `temporal workflow start --input-file` gets the same checks), and device activities
+ * validate again at their boundary. Everything that ends up on a command line is constrained here.
+ *
+ * Deterministic: imported by workflow code. No Node.js APIs.
+ */
+import { z } from 'zod';
+
+/** Identifiers that appear in cell ids, container names and file paths. */
+const slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lower-case letters, digits, ".", "_" or "-" (1-63 chars, starting with a letter or digit)');
+
+/** Environment variable names passed to the engine container. */
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must match [A-Z_][A-Z0-9_]*');
+
+/** A value that reaches a command line as one argv element: printable, no control characters, bounded. */
+const argValue = z
+  .string()
+  .max(1024)
+  .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+
+/**
+ * A relative path inside `engine.modelsDir`. No absolute paths, no `..`, no shell metacharacters: the path is
+ * mounted into the container as /models/<path>.
+ */
+const modelPath = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9._\-/]+$/, 'may only contain letters, digits, ".", "_", "-" and "/"')
+  .refine((p) => !p.startsWith('/'), 'must be relative to engine.modelsDir, not absolute')
+  .refine((p) => !p.split('/').some((part) => part === '..' || part === '.' || part === ''), 'must stay inside engine.modelsDir (no "..", "." or empty segments)');
+
+/** Absolute host directory (models, caches). */
+const hostDir = z
+  .string()
+  .max(512)
+  .regex(/^\/[A-Za-z0-9._\-/]*$/, 'must be an absolute path of letters, digits, ".", "_", "-" and "/"')
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
+
+/** Container image reference, e.g. nvcr.io/nvidia/vllm:25.09-py3 */
+const imageRef = z
+  .string()
+  .max(256)
+  .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, 'must be a docker image reference such as nvcr.io/nvidia/vllm:25.09-py3');
+
+/** Quantization formats the guide benchmarks. `none` means full precision (BF16/FP16). */
+export const QUANTIZATIONS = ['bf16', 'fp16', 'fp8', 'fp4', 'gptq-int4', 'gptq-int8', 'awq', 'w4a16', 'w8a16', 'gguf'] as const;
+export const Quantization = z.enum(QUANTIZATIONS);
+export type Quantization = z.infer<typeof Quantization>;
+
+/**
+ * vLLM `serve` flags an experiment may add. Flags that thorbench itself sets (model, port, served name, memory
+ * utilisation, max model len) are not here: set them through their own fields.
+ */
+export const ALLOWED_SERVE_FLAGS = [
+  '--quantization',
+  '--dtype',
+  '--kv-cache-dtype',
+  '--max-num-seqs',
+  '--max-num-batched-tokens',
+  '--enable-prefix-caching',
+  '--no-enable-prefix-caching',
+  '--enable-chunked-prefill',
+  '--no-enable-chunked-prefill',
+  '--enforce-eager',
+  '--tokenizer',
+  '--trust-remote-code',
+  '--tensor-parallel-size',
+  '--swap-space',
+  '--block-size',
+  '--seed',
+  '--load-format',
+  '--compilation-config',
+  '--generation-config',
+  '--reasoning-parser',
+] as const;
+
+const serveArg = argValue.refine((a) => !a.startsWith('-') || ALLOWED_SERVE_FLAGS.some((f) => a === f || a.startsWith(`${f}=`)), {
+  message: `flag is not in the allow-list of vLLM serve flags (${ALLOWED_SERVE_FLAGS.join(', ')})`,
+});
+
+export const PowerModeSpec = z
+  .object({
+    /** nvpmodel mode name as printed by `nvpmodel -q` (MAXN, 120W, 90W, 70W...). */
+    mode: z.string().regex(/^[A-Za-z0-9_]{1,32}$/, 'must be an nvpmodel mode name such as MAXN or 120W').optional(),
+    /** nvpmodel mode id. Resolved against the device's own table when only `mode` is given. */
+    id: z.number().int().min(0).max(31).optional(),
+  })
+  .strict()
+  .refine((p) => p.mode !== undefined || p.id !== undefined, 'give a power mode name ("mode") or an id ("id")');
+export type PowerModeSpec = z.infer<typeof PowerModeSpec>;
+
+export const Clocks = z.enum(['locked', 'default']);
+export type Clocks = z.infer<typeof Clocks>;
+
+export const ModelSpec = z
+  .object({
+    /** Readable id used in cell ids and reports, e.g. qwen3-8b-fp8. */
+    id: slug,
+    /** Path under engine.modelsDir, e.g. Qwen/Qwen3-8B-FP8. */
+    path: modelPath,
+    quantization: Quantization,
+    /** Size on disk as the guide reports it, e.g. "8.9G" (informational, shown in reports). */
+    size: z.string().max(16).regex(/^[0-9.]+ ?[KMGT]?B?$/i).optional(),
+    /** Name the engine serves the model under (vLLM --served-model-name). */
+    servedName: z.string().regex(/^[A-Za-z0-9._\-/]{1,128}$/).default('model'),
+    /** Extra environment for the engine container, e.g. VLLM_DISABLED_KERNELS. */
+    env: z.record(envName, argValue).default({}),
+    /** Extra `vllm serve` arguments; flags must be in ALLOWED_SERVE_FLAGS. */
+    serveArgs: z.array(serveArg).max(64).default([]),
+    /** Override engine.maxModelLen for this model. */
+    maxModelLen: z.number().int().min(16).max(1_048_576).optional(),
+    /** Override engine.gpuMemoryUtilization for this model. */
+    gpuMemoryUtilization: z.number().gt(0).max(1).optional(),
+  })
+  .strict();
+export type ModelSpec = z.infer<typeof ModelSpec>;
+
+export const ScenarioSpec = z
+  .object({
+    name: slug,
+    /** Random prompt length in tokens (vllm bench serve --random-input-len). */
+    inputLen: z.number().int().min(1).max(1_048_576),
+    /** Generated tokens per request; ignore_eos makes every request produce exactly this many. */
+    outputLen: z.number().int().min(1).max(131_072),
+    numPrompts: z.number().int().min(1).max(1_000_000),
+    /** Max in-flight requests; omitted = unbounded (vLLM's default). */
+    maxConcurrency: z.number().int().min(1).max(100_000).optional(),
+    /** Requests per second; omitted = all at once (vLLM's `inf`). */
+    requestRate: z.number().positive().max(1_000_000).optional(),
+    /** Gamma shape of inter-arrival times when requestRate is set; 1 = Poisson. */
+    burstiness: z.number().positive().max(1000).default(1),
+    /** Seed of the prompt generator and arrival schedule. */
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    /** SLOs for goodput, in ms (vllm bench serve --goodput). */
+    goodput: z
+      .object({ ttftMs: z.number().nonnegative().optional(), tpotMs: z.number().nonnegative().optional(), e2elMs: z.number().nonnegative().optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type ScenarioSpec = z.infer<typeof ScenarioSpec>;
+
+export const WarmupSpec = z
+  .object({
+    inputLen: z.number().int().min(1).max(1_048_576),
+    outputLen: z.number().int().min(1).max(131_072),
+    numPrompts: z.number().int().min(0).max(100_000),
+    maxConcurrency: z.number().int().min(1).max(100_000).optional(),
+  })
+  .strict();
+export type WarmupSpec = z.infer<typeof WarmupSpec>;
+
+const durationMs = z.number().int().min(1_000).max(7 * 24 * 3600 * 1000);
+
+/** Per-step timeout overrides in milliseconds. Defaults live in workflows/step-options.ts. */
+export const StepTimeouts = z
+  .object({
+    flushCaches: durationMs,
+    ensurePowerMode: durationMs,
+    ensureClocks: durationMs,
+    startEngine: durationMs,
+    waitForHealth: durationMs,
+    warmup: durationMs,
+    benchmark: durationMs,
+    teardown: durationMs,
+  })
+  .partial()
+  .strict();
+export type StepTimeouts = z.infer<typeof StepTimeouts>;
+
+export const EngineSpec = z
+  .object({
+    kind: z.literal('vllm').default('vllm'),
+    image: imageRef.default('nvcr.io/nvidia/vllm:25.09-py3'),
+    port: z.number().int().min(1024).max(65535).default(8000),
+    modelsDir: hostDir.default('/data/models'),
+    gpuMemoryUtilization: z.number().gt(0).max(1).default(0.9),
+    maxModelLen: z.number().int().min(16).max(1_048_576).optional(),
+    /** Extra host directories mounted read-write, e.g. a vLLM compile cache: host path -> container path. */
+    cacheDirs: z.record(hostDir, hostDir).default({}),
+  })
+  .strict();
+export type EngineSpec = z.infer<typeof EngineSpec>;
+
+export const HarnessSpec = z
+  .object({
+    /** builtin: thorbench's own load generator; vllm: `vllm bench serve` inside the container. */
+    kind: z.enum(['builtin', 'vllm']).default('builtin'),
+  })
+  .strict();
+
+export const CellSelector = z
+  .object({
+    power: z.string().optional(),
+    clocks: Clocks.optional(),
+    model: z.string().optional(),
+    scenario: z.string().optional(),
+  })
+  .strict();
+export type CellSelector = z.infer<typeof CellSelector>;
+
+export const Experiment = z
+  .object({
+    $schema: z.string().optional(),
+    name: slug,
+    description: z.string().max(4096).optional(),
+    device: z
+      .object({
+        /** "any": whichever device worker answers first; or the device ids to shard cells across. */
+        select: z.union([z.literal('any'), z.array(slug).min(1).max(64)]).default('any'),
+      })
+      .strict()
+      .default({ select: 'any' }),
+    engine: EngineSpec.default(EngineSpec.parse({})),
+    harness: HarnessSpec.default({ kind: 'builtin' }),
+    matrix: z
+      .object({
+        power: z.array(PowerModeSpec).min(1).max(8),
+        clocks: z.array(Clocks).min(1).max(2),
+        model: z.array(ModelSpec).min(1).max(64),
+        scenario: z.array(ScenarioSpec).min(1).max(64),
+      })
+      .strict(),
+    warmup: WarmupSpec.optional(),
+    steps: z
+      .object({
+        /** sync + drop_caches before each engine start (the guide's advice: memory is not returned otherwise). */
+        flushCaches: z.boolean().default(true),
+        /** Restore the power mode and clocks found before the sweep when it ends. */
+        restoreDevice: z.boolean().default(false),
+        timeouts: StepTimeouts.default({}),
+      })
+      .strict()
+      .default({ flushCaches: true, restoreDevice: false, timeouts: {} }),
+    repeats: z.number().int().min(1).max(100).default(1),
+    exclude: z.array(CellSelector).max(1000).default([]),
+  })
+  .strict()
+  .superRefine((exp, ctx) => {
+    const dup = (items: string[], path: (string | number)[], what: string): void => {
+      const seen = new Set<string>();
+      items.forEach((item, i) => {
+        if (seen.has(item)) ctx.addIssue({ code: 'custom', path: [...path, i], message: `duplicate ${what} "${item}": cell ids would collide` });
+        seen.add(item);
+      });
+    };
+    dup(exp.matrix.model.map((m) => m.id), ['matrix', 'model'], 'model id');
+    dup(exp.matrix.scenario.map((s) => s.name), ['matrix', 'scenario'], 'scenario name');
+    dup(exp.matrix.clocks, ['matrix', 'clocks'], 'clocks setting');
+    dup(exp.matrix.power.map(powerKey), ['matrix', 'power'], 'power mode');
+    exp.matrix.model.forEach((m, i) => {
+      const len = m.maxModelLen ?? exp.engine.maxModelLen;
+      if (len === undefined) return;
+      exp.matrix.scenario.forEach((s, j) => {
+        if (s.inputLen + s.outputLen > len)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['matrix', 'scenario', j, 'inputLen'],
+            message: `inputLen + outputLen (${s.inputLen + s.outputLen}) exceeds maxModelLen ${len} of model "${m.id}" (matrix.model.${i})`,
+          });
+      });
+    });
+  });
+export type Experiment = z.infer<typeof Experiment>;
+/** What a user writes (defaults not yet applied). */
+export type ExperimentInput = z.input<typeof Experiment>;
+
+/** Readable, stable key of a power mode in cell ids: the lower-cased name, or `mode<id>`. */
+export function powerKey(p: PowerModeSpec): string {
+  return p.mode !== undefined ? p.mode.toLowerCase() : `mode${p.id}`;
+}
+
+/** One problem in an experiment file, with the JSON path of the offending field. */
+export interface ExperimentProblem {
+  path: string;
+  message: string;
+}
+
+/** Formats zod's issue path the way users read JSON paths: matrix.model[2].path */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+export type ParseResult = { ok: true; experiment: Experiment } | { ok: false; problems: ExperimentProblem[] };
+
+/** Validates an already-decoded experiment object. Never throws. */
+export function parseExperiment(input: unknown): ParseResult {
+  const result = Experiment.safeParse(input);
+  if (result.success) return { ok: true, experiment: result.data };
+  return {
+    ok: false,
+    problems: result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
+  };
+}

@@ -1,0 +1,3 @@
+export * from './experiment.js';
+export * from './metrics.js';
+export * from './outcome.js';
