@@ -1,0 +1,62 @@
+/**
+ * Where a device's commands and files live. A real Thor and the simulated one differ only here: the activities
+ * run the same argv through the same adapter against whichever profile the worker was started with.
+ */
+import path from 'node:path';
+
+export interface DeviceCommands {
+  nvpmodel: string;
+  jetsonClocks: string;
+  sysctl: string;
+  sync: string;
+  docker: string;
+  tegrastats: string;
+  reboot: string;
+}
+
+export interface DeviceProfile {
+  /** Device id: names the device's task queue (thorbench-device-<id>). */
+  id: string;
+  /** True for the simulated Thor; every record produced on it says so. */
+  simulated: boolean;
+  commands: DeviceCommands;
+  /** Run privileged commands as `sudo -n <cmd>` (real device, non-root worker). */
+  sudo: boolean;
+  /** Root of the files read for device facts: /etc/nv_tegra_release, /proc/sys/kernel/random/boot_id, ... */
+  rootDir: string;
+  /** Worker state (jetson_clocks --store file, sweep-start snapshots). */
+  stateDir: string;
+  /** Results database and artifacts. */
+  resultsDir: string;
+  /** Extra environment for every command (the simulator's state dir). */
+  env: Record<string, string>;
+}
+
+/** The real commands on JetPack 7 / L4T R38 (paths per NVIDIA docs and jetson_stats). */
+export const JETSON_COMMANDS: DeviceCommands = {
+  nvpmodel: '/usr/sbin/nvpmodel',
+  jetsonClocks: '/usr/bin/jetson_clocks',
+  sysctl: '/usr/sbin/sysctl',
+  sync: '/usr/bin/sync',
+  docker: '/usr/bin/docker',
+  tegrastats: '/usr/bin/tegrastats',
+  reboot: '/usr/sbin/reboot',
+};
+
+export function jetsonProfile(opts: { id: string; resultsDir: string; stateDir?: string; sudo?: boolean }): DeviceProfile {
+  return {
+    id: opts.id,
+    simulated: false,
+    commands: JETSON_COMMANDS,
+    sudo: opts.sudo ?? process.getuid?.() !== 0,
+    rootDir: '/',
+    stateDir: opts.stateDir ?? '/var/lib/thorbench',
+    resultsDir: path.resolve(opts.resultsDir),
+    env: {},
+  };
+}
+
+/** Reads a device file relative to the profile's root. */
+export function devicePath(profile: DeviceProfile, absolute: string): string {
+  return path.join(profile.rootDir, absolute);
+}

@@ -1,0 +1,214 @@
+/**
+ * Engine lifecycle: start (or adopt) the vLLM container, wait until it serves, tear it down, and explain how it
+ * died. Only one thorbench engine runs on a device at a time: starting one removes every other container carrying
+ * the `thorbench.managed` label, which is also how a restarted step cleans up after its killed predecessor.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDockerInspect } from '../parsers/thor.js';
+import { EngineSpec as EngineSpecSchema, ModelSpec as ModelSpecSchema } from '../schema/experiment.js';
+import type { EngineSpec, ModelSpec } from '../schema/experiment.js';
+import type { EngineFacts } from '../schema/outcome.js';
+import type { DeviceProfile } from './device-profile.js';
+import { buildEngineLaunch } from './engine-command.js';
+import { runDevice } from './exec.js';
+import { type EngineFailureDetails, classified, nonRetryable } from './failures.js';
+import { activitySignal, beat, whileBeating } from './heartbeat.js';
+
+const DOCKER_QUICK_MS = 60_000;
+const LOG_TAIL_LINES = 40;
+
+export interface StartEngineInput {
+  sweepId: string;
+  cellId: string;
+  engineGroup: string;
+  engine: EngineSpec;
+  model: ModelSpec;
+}
+
+export interface StartEngineResult {
+  containerName: string;
+  /** false when a healthy-looking container with the same configuration was adopted. */
+  started: boolean;
+  removedStale: string[];
+  facts: EngineFacts;
+}
+
+export interface WaitForHealthInput {
+  containerName: string;
+  port: number;
+  servedName: string;
+  timeoutMs: number;
+  pollMs?: number;
+}
+
+export interface ContainerState {
+  exists: boolean;
+  running: boolean;
+  exitCode: number | null;
+  oomKilled: boolean;
+  labels: Record<string, string>;
+}
+
+export function createEngineActivities(profile: DeviceProfile) {
+  const docker = (args: string[], timeoutMs = DOCKER_QUICK_MS, allowFailure = false) =>
+    runDevice(profile, [profile.commands.docker, ...args], { timeoutMs, allowFailure, signal: activitySignal() });
+
+  async function inspect(name: string): Promise<ContainerState> {
+    const res = await docker(['inspect', name], DOCKER_QUICK_MS, true);
+    if (res.exitCode !== 0) {
+      if (/no such (object|container)/i.test(res.stderr)) return { exists: false, running: false, exitCode: null, oomKilled: false, labels: {} };
+      throw new Error(`docker inspect ${name} failed: ${res.stderr.trim()}`);
+    }
+    const s = parseDockerInspect(res.stdout);
+    return { exists: true, running: s.running, exitCode: s.running ? null : s.exitCode, oomKilled: s.oomKilled, labels: s.labels };
+  }
+
+  async function logTail(name: string, lines = LOG_TAIL_LINES): Promise<string | null> {
+    const res = await docker(['logs', '--tail', String(lines), name], DOCKER_QUICK_MS, true);
+    if (res.exitCode !== 0) return null;
+    // docker logs replays the container's stdout and stderr on the matching streams.
+    return `${res.stdout}${res.stderr}`.trimEnd() || null;
+  }
+
+  async function remove(name: string): Promise<void> {
+    const res = await docker(['rm', '-f', name], DOCKER_QUICK_MS, true);
+    if (res.exitCode !== 0 && !/no such container/i.test(res.stderr)) throw new Error(`docker rm -f ${name} failed: ${res.stderr.trim()}`);
+  }
+
+  async function managedContainers(): Promise<string[]> {
+    const res = await docker(['ps', '-a', '--filter', 'label=thorbench.managed=true', '--format', '{{.Names}}']);
+    return res.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  }
+
+  /** Why an engine is gone, as a typed, non-retryable failure carrying exit status and log tail. */
+  async function engineDied(name: string, during: string): Promise<never> {
+    const state = await inspect(name);
+    const tail = await logTail(name);
+    const details: EngineFailureDetails = { exitCode: state.exitCode, oomKilled: state.oomKilled, logTail: tail };
+    if (!state.exists) throw nonRetryable('EngineCrashed', `engine container ${name} disappeared ${during}`, details);
+    if (state.oomKilled || state.exitCode === 137) {
+      throw nonRetryable('EngineOOMKilled', `engine ${name} was killed (exit ${state.exitCode}, OOMKilled=${state.oomKilled}) ${during}: the model does not fit; lower gpuMemoryUtilization or maxModelLen`, details);
+    }
+    if (tail && /No such file or directory: '\/models|does not appear to have a file named config\.json|Repo id must be|not a valid model/i.test(tail)) {
+      throw nonRetryable('ModelNotFound', `engine ${name} could not load the model ${during}; check matrix.model[].path against engine.modelsDir`, details);
+    }
+    const cudaOom = tail && /CUDA out of memory|OutOfMemoryError|cudaErrorMemoryAllocation/.test(tail) ? ' (CUDA out of memory)' : '';
+    throw nonRetryable('EngineCrashed', `engine ${name} exited with ${state.exitCode}${cudaOom} ${during}`, details);
+  }
+
+  return {
+    /**
+     * Starts the engine for a cell, or adopts the one already running with the same configuration hash (a step
+     * retried after its worker died, or the next cell of the same model group). Anything else thorbench left
+     * running is removed first: benchmarks must never share the device.
+     */
+    async startEngine(input: StartEngineInput): Promise<StartEngineResult> {
+      const engine = EngineSpecSchema.parse(input.engine);
+      const model = ModelSpecSchema.parse(input.model);
+      return classified(async () => {
+        const launch = buildEngineLaunch({ ...input, engine, model, simulated: profile.simulated });
+        const facts = (exitCode: number | null = null): EngineFacts => ({
+          image: engine.image,
+          containerName: launch.containerName,
+          command: [profile.commands.docker, ...launch.dockerArgs],
+          exitCode,
+          oomKilled: false,
+          logTail: null,
+        });
+        const removedStale: string[] = [];
+        for (const name of await managedContainers()) {
+          if (name === launch.containerName) {
+            const state = await inspect(name);
+            if (state.running && state.labels['thorbench.config-hash'] === launch.configHash) {
+              return { containerName: name, started: false, removedStale, facts: facts() };
+            }
+          }
+          await remove(name);
+          removedStale.push(name);
+        }
+        if (!profile.simulated) {
+          // The simulator has no model files; on a device a missing directory is a configuration error.
+          const hostPath = path.join(engine.modelsDir, model.path);
+          const found = await stat(hostPath).then(() => true, () => false);
+          if (!found) throw nonRetryable('ModelNotFound', `model directory ${hostPath} does not exist on device ${profile.id}; download it or fix matrix.model[].path / engine.modelsDir`);
+        }
+        // Pulling an image can take many minutes: keep heartbeating while docker run works.
+        const res = await whileBeating(docker(launch.dockerArgs, 60 * 60_000, true), () => ({ phase: 'docker run' }));
+        if (res.exitCode !== 0) {
+          if (/Unable to find image|pull access denied|manifest unknown|not found: manifest/i.test(res.stderr)) {
+            throw nonRetryable('CommandFailed', `docker could not get image ${engine.image}: ${res.stderr.trim()}`);
+          }
+          throw new Error(`docker run failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
+        }
+        return { containerName: launch.containerName, started: true, removedStale, facts: facts() };
+      });
+    },
+
+    /**
+     * Ready = the container runs, `/health` answers 200 and `/v1/models` lists the served name (vLLM binds its
+     * port only after loading, and /v1/models can answer while the engine is unhealthy, so both are checked).
+     * A container that exits while we wait is an engine failure, not a timeout.
+     */
+    async waitForHealth(input: WaitForHealthInput): Promise<{ ready: true; waitedMs: number }> {
+      const started = Date.now();
+      const pollMs = input.pollMs ?? 1_000;
+      const base = `http://127.0.0.1:${input.port}`;
+      const signal = activitySignal();
+      let lastProblem = 'no answer yet';
+      while (Date.now() - started < input.timeoutMs) {
+        if (signal.aborted) throw signal.reason ?? new Error('cancelled');
+        beat({ waitedMs: Date.now() - started, lastProblem });
+        const state = await classified(() => inspect(input.containerName));
+        if (!state.running) await engineDied(input.containerName, 'while loading');
+        try {
+          const health = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5_000) });
+          if (health.status === 200) {
+            const models = await fetch(`${base}/v1/models`, { signal: AbortSignal.timeout(5_000) });
+            const body = (await models.json()) as { data?: { id?: string }[] };
+            if (body.data?.some((m) => m.id === input.servedName)) return { ready: true, waitedMs: Date.now() - started };
+            lastProblem = `/v1/models does not list "${input.servedName}" (it lists ${JSON.stringify(body.data?.map((m) => m.id) ?? [])})`;
+          } else {
+            lastProblem = `/health answered ${health.status}`;
+          }
+        } catch (err) {
+          lastProblem = `/health: ${(err as Error).message}`;
+        }
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
+      const tail = await classified(() => logTail(input.containerName));
+      throw nonRetryable('HealthTimeout', `engine ${input.containerName} did not become ready within ${Math.round(input.timeoutMs / 1000)} s (${lastProblem})`, {
+        exitCode: null,
+        oomKilled: false,
+        logTail: tail,
+      });
+    },
+
+    /** Fails with the engine's typed failure when the container is no longer running; otherwise returns. */
+    async checkEngineAlive(input: { containerName: string; during: string }): Promise<{ alive: true }> {
+      const state = await classified(() => inspect(input.containerName));
+      if (!state.running) await engineDied(input.containerName, input.during);
+      return { alive: true };
+    },
+
+    /** Removes the engine container; succeeds when it is already gone. */
+    async teardownEngine(input: { containerName: string }): Promise<{ removed: boolean }> {
+      return classified(async () => {
+        const state = await inspect(input.containerName);
+        if (state.exists) await remove(input.containerName);
+        return { removed: state.exists };
+      });
+    },
+
+    /** Removes every container thorbench manages on this device (sweep end, cancellation, after a reboot). */
+    async teardownAllEngines(): Promise<{ removed: string[] }> {
+      return classified(async () => {
+        const names = await managedContainers();
+        for (const name of names) await remove(name);
+        return { removed: names };
+      });
+    },
+  };
+}
+
+export type EngineActivities = ReturnType<typeof createEngineActivities>;

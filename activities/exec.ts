@@ -1,0 +1,153 @@
+/**
+ * The one place thorbench runs a process. Every command is an argv array (never a shell string), has a timeout
+ * after which it is killed, gets explicit stdin (nvpmodel waits on a hidden prompt otherwise), and fails with a
+ * CommandError that carries the argv, exit code, signal and the tail of its output.
+ *
+ * Privileged commands go through `sudo -n` and must match PRIVILEGED_ALLOW_LIST exactly: the same list the
+ * shipped sudoers file grants (deploy/sudoers.d/thorbench), so a command that is not in it fails here, before it
+ * reaches sudo.
+ */
+import { execa } from 'execa';
+import type { DeviceProfile } from './device-profile.js';
+
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+  constructor(
+    message: string,
+    readonly argv: readonly string[],
+    readonly exitCode: number | undefined,
+    readonly signal: string | undefined,
+    readonly stdout: string,
+    readonly stderr: string,
+    readonly timedOut: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** A privileged command refused locally because it is not in the allow-list. */
+export class PrivilegeError extends Error {
+  override readonly name = 'PrivilegeError';
+}
+
+export interface RunResult {
+  argv: string[];
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface RunOptions {
+  timeoutMs: number;
+  /** Text fed to stdin; default empty stdin (never inherited). */
+  input?: string;
+  /** Resolve instead of throwing on a non-zero exit code. */
+  allowFailure?: boolean;
+  signal?: AbortSignal;
+  env?: Record<string, string>;
+}
+
+/** Which privileged actions exist, each as argv after the command path. Mode ids are checked separately. */
+export type PrivilegedCommand = 'nvpmodel' | 'jetsonClocks' | 'sysctl' | 'reboot';
+
+/**
+ * Exact argument lists that may run through sudo. `<id>` matches a power mode id (0-15), `<store>` the worker's
+ * jetson_clocks store file. MAINTENANCE: deploy/sudoers.d/thorbench grants the same list.
+ */
+export const PRIVILEGED_ALLOW_LIST: Record<PrivilegedCommand, readonly (readonly string[])[]> = {
+  nvpmodel: [['-q'], ['-p', '--verbose'], ['-m', '<id>']],
+  jetsonClocks: [[], ['--show'], ['--store', '<store>'], ['--restore', '<store>']],
+  sysctl: [['-w', 'vm.drop_caches=3']],
+  reboot: [[]],
+};
+
+export function isAllowed(cmd: PrivilegedCommand, args: readonly string[], storeFile: string): boolean {
+  return PRIVILEGED_ALLOW_LIST[cmd].some(
+    (pattern) =>
+      pattern.length === args.length &&
+      pattern.every((p, i) => {
+        const a = args[i]!;
+        if (p === '<id>') return /^(?:[0-9]|1[0-5])$/.test(a);
+        if (p === '<store>') return a === storeFile;
+        return p === a;
+      }),
+  );
+}
+
+/** Path of the file `jetson_clocks --store/--restore` uses on this device. */
+export function clocksStoreFile(profile: DeviceProfile): string {
+  return `${profile.stateDir}/l4t_dfs.conf`;
+}
+
+function tail(text: string, lines = 20): string {
+  return text.split('\n').slice(-lines).join('\n');
+}
+
+/** Runs argv[0] with argv[1..]; never through a shell. */
+export async function run(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('run: empty argv');
+  const result = await execa(file, args, {
+    timeout: opts.timeoutMs,
+    input: opts.input ?? '',
+    reject: false,
+    shell: false,
+    stripFinalNewline: false,
+    killSignal: 'SIGKILL',
+    forceKillAfterDelay: false,
+    cancelSignal: opts.signal,
+    env: opts.env,
+    extendEnv: true,
+  });
+  const stdout = String(result.stdout ?? '');
+  const stderr = String(result.stderr ?? '');
+  if (result.timedOut) {
+    throw new CommandError(`${argv.join(' ')} timed out after ${opts.timeoutMs} ms and was killed`, argv, result.exitCode, result.signal ?? undefined, stdout, stderr, true);
+  }
+  if (result.failed && result.exitCode === undefined) {
+    const why = result.isCanceled ? 'was cancelled' : (result.signal ? `was killed by ${result.signal}` : `could not start: ${result.message ?? ''}`);
+    throw new CommandError(`${argv.join(' ')} ${why}`, argv, undefined, result.signal ?? undefined, stdout, stderr, false);
+  }
+  const exitCode = result.exitCode ?? 0;
+  if (exitCode !== 0 && !opts.allowFailure) {
+    throw new CommandError(
+      `${argv.join(' ')} exited with ${exitCode}: ${tail(stderr || stdout, 5).trim()}`,
+      argv,
+      exitCode,
+      result.signal ?? undefined,
+      stdout,
+      stderr,
+      false,
+    );
+  }
+  return { argv: [...argv], stdout, stderr, exitCode };
+}
+
+/** The argv for a privileged device command: `sudo -n <path> args` on a real device run by a non-root user. */
+export function privilegedArgv(profile: DeviceProfile, cmd: PrivilegedCommand, args: readonly string[]): string[] {
+  if (!isAllowed(cmd, args, clocksStoreFile(profile))) {
+    throw new PrivilegeError(`refusing to run ${profile.commands[cmd]} ${args.join(' ')}: not in thorbench's sudo allow-list (activities/exec.ts)`);
+  }
+  const argv = [profile.commands[cmd], ...args];
+  return profile.sudo ? ['sudo', '-n', ...argv] : argv;
+}
+
+/** Runs a privileged device command with the profile's environment. */
+export async function runPrivileged(profile: DeviceProfile, cmd: PrivilegedCommand, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  const argv = privilegedArgv(profile, cmd, args);
+  try {
+    return await run(argv, { ...opts, env: { ...profile.env, ...opts.env } });
+  } catch (err) {
+    if (err instanceof CommandError && profile.sudo && /a password is required|not allowed to execute|may not run sudo/i.test(err.stderr)) {
+      throw new PrivilegeError(
+        `sudo refused "${argv.slice(2).join(' ')}": install deploy/sudoers.d/thorbench for the worker's user (see README, "Running on a real Thor")`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** Runs an unprivileged device command (docker, tegrastats, sync) with the profile's environment. */
+export async function runDevice(profile: DeviceProfile, argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+  return run(argv, { ...opts, env: { ...profile.env, ...opts.env } });
+}

@@ -1,0 +1,47 @@
+/**
+ * How activities classify what went wrong. Deterministic failures (a model that crashes the engine, a power mode
+ * the device does not have, a missing sudo rule) are thrown non-retryable with a typed reason, so the cell is
+ * recorded as failed and the sweep moves on; everything else is thrown as-is and retried by the step's policy.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { type FailureType } from '../schema/outcome.js';
+import { CommandError, PrivilegeError } from './exec.js';
+
+/** Extra facts attached to an engine failure (first detail of the ApplicationFailure). */
+export interface EngineFailureDetails {
+  exitCode: number | null;
+  oomKilled: boolean;
+  logTail: string | null;
+}
+
+export function nonRetryable(type: FailureType, message: string, details?: EngineFailureDetails): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : undefined });
+}
+
+export function retryable(type: FailureType, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: false });
+}
+
+/**
+ * Maps errors from the process runner onto failure types: a missing sudo rule will not fix itself (non-retryable,
+ * `PrivilegeDenied`); a timed-out or failing command may (retryable `CommandFailed`, or `StepTimeout`).
+ */
+export function classifyCommandError(err: unknown): unknown {
+  if (err instanceof PrivilegeError) return nonRetryable('PrivilegeDenied', err.message);
+  if (err instanceof CommandError) {
+    if (err.timedOut) return retryable('StepTimeout', err.message);
+    if (err.exitCode === undefined && /ENOENT|could not start/.test(err.message))
+      return nonRetryable('CommandFailed', `${err.message} (is ${err.argv[0]} installed on this device?)`);
+    return retryable('CommandFailed', err.message);
+  }
+  return err;
+}
+
+/** Runs fn and rethrows its failure classified. */
+export async function classified<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw classifyCommandError(err);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Power telemetry during a benchmark: our own `tegrastats --interval` child (never `tegrastats --start/--stop`,
+ * which are global to the device), sampled for the benchmark window and killed afterwards. The board input rail
+ * VIN is what DESIGN §8 integrates into energy; the other rails are kept in the artifact.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { parseTegrastatsLine } from '../parsers/thor.js';
+import type { DeviceProfile } from './device-profile.js';
+
+export interface TelemetrySample {
+  /** Epoch milliseconds when the line arrived. */
+  tMs: number;
+  rails: Record<string, number>;
+}
+
+export interface TelemetryRecorder {
+  stop(): Promise<{ samples: TelemetrySample[]; error: string | null }>;
+}
+
+export function startTelemetry(profile: DeviceProfile, intervalMs = 500): TelemetryRecorder {
+  const samples: TelemetrySample[] = [];
+  let error: string | null = null;
+  let buffer = '';
+  let child: ResultPromise | null = null;
+  try {
+    child = execa(profile.commands.tegrastats, ['--interval', String(intervalMs)], {
+      env: profile.env,
+      extendEnv: true,
+      buffer: false,
+      stdin: 'ignore',
+      reject: false,
+      killSignal: 'SIGTERM',
+    });
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          const parsed = parseTegrastatsLine(line);
+          const rails: Record<string, number> = {};
+          for (const [name, v] of Object.entries(parsed.rails)) rails[name] = v.instMw;
+          samples.push({ tMs: Date.now(), rails });
+        } catch (err) {
+          error ??= `unparsable tegrastats line: ${(err as Error).message}`;
+        }
+      }
+    });
+    child.catch((err: Error) => {
+      error ??= err.message;
+    });
+  } catch (err) {
+    error = `tegrastats could not start: ${(err as Error).message}`;
+  }
+  return {
+    async stop() {
+      if (child) {
+        child.kill('SIGTERM');
+        const res = await child;
+        if (samples.length === 0 && res.exitCode !== undefined && res.exitCode !== 0 && res.exitCode !== null) {
+          error ??= `tegrastats exited with ${res.exitCode}`;
+        }
+        if ('code' in res && (res as { code?: string }).code === 'ENOENT') error ??= `${profile.commands.tegrastats} not found`;
+      }
+      return { samples, error };
+    },
+  };
+}
