@@ -1,0 +1,130 @@
+/**
+ * The embedded Temporal server of the all-in-one CLI: `temporal server start-dev` persisted to SQLite under
+ * `.thorbench/`, Web UI on 8233, started in the background the first time and reused afterwards (also by later
+ * runs, so a sweep interrupted by a crash or reboot resumes from the same database).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { TEMPORAL_CLI_HELP, findTemporalCli } from './temporal-cli.js';
+
+export interface DevServerOptions {
+  /** State directory (SQLite file, log, pid file). */
+  home: string;
+  port?: number;
+  uiPort?: number;
+  /** Without the Web UI (tests). */
+  headless?: boolean;
+  startTimeoutMs?: number;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | null;
+  /** False when a server was already listening and is reused. */
+  startedNow: boolean;
+  pid: number | null;
+  dbFile: string;
+  logFile: string;
+}
+
+export class DevServerError extends Error {
+  override readonly name = 'DevServerError';
+}
+
+export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function temporalAnswers(address: string): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+    try {
+      await connection.workflowService.getSystemInfo({});
+      return true;
+    } finally {
+      await connection.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const port = opts.port ?? 7233;
+  const uiPort = opts.uiPort ?? port + 1000;
+  const home = path.resolve(opts.home);
+  const address = `127.0.0.1:${port}`;
+  const dbFile = path.join(home, 'temporal.db');
+  const logFile = path.join(home, 'temporal-server.log');
+  const pidFile = path.join(home, 'temporal-server.pid');
+  const uiUrl = opts.headless ? null : `http://localhost:${uiPort}`;
+
+  if (await portOpen(port)) {
+    if (await temporalAnswers(address)) return { address, uiUrl, startedNow: false, pid: readPid(pidFile), dbFile, logFile };
+    throw new DevServerError(`port ${port} is in use by something that is not a Temporal server; free it or set TEMPORAL_ADDRESS`);
+  }
+
+  const cli = await findTemporalCli();
+  if (!cli) throw new DevServerError(TEMPORAL_CLI_HELP);
+  mkdirSync(home, { recursive: true });
+  const log = openSync(logFile, 'a');
+  const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+  args.push(...(opts.headless ? ['--headless'] : ['--ui-port', String(uiPort)]));
+  // Detached, in its own session: it outlives this command and serves the next one.
+  const child = spawn(cli, args, { detached: true, stdio: ['ignore', log, log] });
+  let exited: number | null = null;
+  child.once('exit', (code) => (exited = code ?? -1));
+  child.unref();
+  writeFileSync(pidFile, String(child.pid));
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    if (exited !== null) throw new DevServerError(`temporal server start-dev exited with ${exited}; see ${logFile}:\n${tailOf(logFile)}`);
+    if ((await portOpen(port)) && (await temporalAnswers(address))) return { address, uiUrl, startedNow: true, pid: child.pid ?? null, dbFile, logFile };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new DevServerError(`temporal server start-dev did not answer on ${address} within ${(opts.startTimeoutMs ?? 60_000) / 1000} s; see ${logFile}`);
+}
+
+/** Stops the server this home started (tests, `thorbench server stop`). */
+export function stopDevServer(home: string, signal: NodeJS.Signals = 'SIGTERM'): boolean {
+  const pidFile = path.join(path.resolve(home), 'temporal-server.pid');
+  const pid = readPid(pidFile);
+  if (pid === null) return false;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+  rmSync(pidFile, { force: true });
+  return true;
+}
+
+function readPid(file: string): number | null {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function tailOf(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,3 @@
+/** The workflow bundle's entry: every workflow type a thorbench worker registers. */
+export { sweep } from './sweep.js';
+export { cell } from './cell.js';
