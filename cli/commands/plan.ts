@@ -1,0 +1,54 @@
+import { type Plan, planSweep } from '../../plan/plan.js';
+import { loadExperiment, sweepIdFor } from '../experiment-file.js';
+
+function duration(s: number): string {
+  const h = Math.floor(s / 3600);
+  const m = Math.round((s % 3600) / 60);
+  return h > 0 ? `${h} h ${m} min` : `${m} min`;
+}
+
+export function planJson(plan: Plan, sweepId: string) {
+  return {
+    experiment: plan.experiment,
+    sweepId,
+    ...plan.counts,
+    estimatedSeconds: plan.estimatedSeconds,
+    order: plan.cells.map((c) => c.id),
+    steps: plan.cells.map((c) => ({
+      id: c.id,
+      position: c.position,
+      engineGroup: c.engineGroup,
+      changesPowerMode: c.changesPowerMode,
+      mayReboot: c.mayReboot,
+      changesClocks: c.changesClocks,
+      startsEngine: c.startsEngine,
+      stopsEngine: c.stopsEngine,
+    })),
+  };
+}
+
+/** `thorbench plan <file> [--json]`: the ordered cells and what each transition costs. */
+export async function plan(opts: { file: string; json: boolean; out: (line: string) => void }): Promise<void> {
+  const { experiment } = await loadExperiment(opts.file);
+  const p = planSweep(experiment);
+  const sweepId = sweepIdFor(experiment);
+  if (opts.json) {
+    opts.out(JSON.stringify(planJson(p, sweepId), null, 2));
+    return;
+  }
+  const k = p.counts;
+  opts.out(`Plan for ${experiment.name} (sweep id ${sweepId})`);
+  opts.out(`  ${k.cells} cells, ${k.modelLoads} model loads, ${k.powerModeChanges} power-mode changes, ${k.clockChanges} clock changes, ${k.reboots} possible reboots`);
+  opts.out(`  estimated ${duration(p.estimatedSeconds)} on a Jetson AGX Thor`);
+  opts.out('');
+  for (const c of p.cells) {
+    const marks = [
+      c.mayReboot ? 'reboot?' : null,
+      c.changesPowerMode ? `power ${c.power.mode ?? c.power.id}` : null,
+      c.changesClocks ? `clocks ${c.clocks}` : null,
+      c.startsEngine ? `load ${c.model.id}` : null,
+      c.stopsEngine ? 'unload' : null,
+    ].filter(Boolean);
+    opts.out(`  ${String(c.position + 1).padStart(4)}  ${c.id}${marks.length ? `   [${marks.join(', ')}]` : ''}`);
+  }
+}

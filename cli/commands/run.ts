@@ -1,0 +1,107 @@
+/**
+ * `thorbench run <file>`: the all-in-one path. Validates the experiment, reaches Temporal (the embedded dev server
+ * unless TEMPORAL_ADDRESS is set), runs the workers in-process unless some are already polling, starts the sweep
+ * (or follows the identical one already running), shows a live progress line, then prints the report.
+ * Exit 0 when the sweep finished, even if cells failed; 1 on an infrastructure failure; 2 on invalid input.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { openResultsStore } from '../../results/store.js';
+import { progressQuery, type SweepProgress } from '../../workflows/messages.js';
+import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from '../../workflows/task-queues.js';
+import { type CliEnv, type DeviceChoice, connectTemporal, nativeConnection, resolveDevice } from '../context.js';
+import { EXIT_INFRA, ExitError } from '../errors.js';
+import { loadExperiment, sweepIdFor } from '../experiment-file.js';
+import { formatProgress } from '../progress.js';
+import { queueHasLivePoller, startSweep } from '../sweeps.js';
+import { type RunningWorkers, startWorkers } from '../workers.js';
+import { renderSweepReport } from './report.js';
+
+export interface RunOptions {
+  file: string;
+  device: DeviceChoice;
+  deviceId?: string;
+  id?: string;
+  env: CliEnv;
+  out: (line: string) => void;
+  /** Progress goes to stderr; on a terminal it redraws one line. */
+  progress: NodeJS.WriteStream;
+}
+
+export async function run(opts: RunOptions): Promise<void> {
+  const loaded = await loadExperiment(opts.file);
+  const sweepId = opts.id ?? sweepIdFor(loaded.experiment);
+  const conn = await connectTemporal(opts.env, { startServer: true });
+  opts.out(`Temporal server ${conn.address}${conn.startedServer ? ' (started, SQLite at ' + opts.env.home + '/temporal.db)' : ''}`);
+  if (conn.uiUrl) opts.out(`Web UI: ${conn.uiUrl}/namespaces/${opts.env.namespace}/workflows/${encodeURIComponent(sweepId)}`);
+
+  let workers: RunningWorkers | null = null;
+  const native = await nativeConnection(conn.address);
+  const store = openResultsStore(opts.env.dbFile);
+  try {
+    const profile = resolveDevice(opts.env, opts.device, opts.deviceId);
+    const select = loaded.experiment.device.select;
+    const wantDevice = select === 'any' || select.includes(profile.id);
+    const sweepPoller = await queueHasLivePoller(conn.client, opts.env.namespace, SWEEP_TASK_QUEUE, 'workflow');
+    const devicePoller = await queueHasLivePoller(conn.client, opts.env.namespace, select === 'any' ? DEVICE_CLAIM_TASK_QUEUE : deviceTaskQueue(profile.id), 'activity');
+    if (sweepPoller) opts.out(`Using the sweep worker already polling "${SWEEP_TASK_QUEUE}" (${sweepPoller}).`);
+    if (devicePoller) opts.out(`Using the device worker already polling (${devicePoller}).`);
+    workers = await startWorkers({
+      connection: native,
+      namespace: opts.env.namespace,
+      store: sweepPoller ? null : store,
+      device: devicePoller || !wantDevice ? null : profile,
+    });
+    if (workers.workers.length > 0) {
+      opts.out(`Worker started in this process${!devicePoller && wantDevice ? ` for device "${profile.id}"${profile.simulated ? ' (simulated Thor)' : ''}` : ''}.`);
+    }
+
+    const started = await startSweep(conn.client, loaded, sweepId);
+    opts.out(
+      started.state === 'started'
+        ? `Sweep ${sweepId} started.`
+        : started.state === 'running'
+          ? `Sweep ${sweepId} is already running; following it.`
+          : `Sweep ${sweepId} already completed; not running it again (use --id to run a new sweep).`,
+    );
+
+    const t0 = Date.now();
+    let last = '';
+    const tty = opts.progress.isTTY;
+    const draw = (p: SweepProgress) => {
+      const line = formatProgress(p, Date.now() - t0);
+      if (line === last) return;
+      last = line;
+      opts.progress.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+    };
+    let stopping = false;
+    const crashed = workers.done.then(() => {
+      if (!stopping) throw new ExitError('the in-process worker stopped unexpectedly', EXIT_INFRA);
+    });
+    crashed.catch(() => undefined); // observed by the race below; this only keeps a late rejection quiet
+    const timer = setInterval(() => {
+      started.handle.query(progressQuery).then(draw, () => undefined);
+    }, 1_000);
+    try {
+      await Promise.race([started.handle.result(), crashed]);
+      await started.handle.query(progressQuery).then(draw, () => undefined);
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        throw new ExitError(`sweep ${sweepId} failed: ${err.cause?.message ?? err.message}`, EXIT_INFRA);
+      }
+      throw err;
+    } finally {
+      stopping = true;
+      clearInterval(timer);
+      if (tty && last) opts.progress.write('\n');
+    }
+    opts.out('');
+    opts.out(renderSweepReport(store, sweepId, 'md'));
+    if (conn.uiUrl) opts.out(`Web UI: ${conn.uiUrl}/namespaces/${opts.env.namespace}/workflows/${encodeURIComponent(sweepId)}`);
+    opts.out(`Results: ${opts.env.dbFile} (thorbench report ${sweepId} --format md|csv|html|json)`);
+  } finally {
+    await workers?.shutdown().catch((err: Error) => opts.out(`worker shutdown: ${err.message}`));
+    store.close();
+    await native.close();
+    await conn.close();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * `thorbench worker [--device sim|jetson|auto] [--device-id ID] [--role all|device|sweep]`: runs until SIGINT/SIGTERM.
+ * On a Thor this is what systemd starts (deploy/thorbench-worker.service). On the simulator the worker registers
+ * itself as a process "on the device", so a simulated reboot kills it like a real one would.
+ */
+import { registerOnDeviceProcess, unregisterOnDeviceProcess } from '../../sim/device.js';
+import { openResultsStore } from '../../results/store.js';
+import { deviceTaskQueue, SWEEP_TASK_QUEUE } from '../../workflows/task-queues.js';
+import { type CliEnv, type DeviceChoice, nativeConnection, resolveDevice } from '../context.js';
+import { EXIT_INVALID, ExitError } from '../errors.js';
+import { startWorkers } from '../workers.js';
+import { ensureDevServer } from '../../server/dev-server.js';
+
+export type WorkerRole = 'all' | 'device' | 'sweep';
+
+export function parseRole(value: string | undefined): WorkerRole {
+  const v = value ?? 'all';
+  if (v === 'all' || v === 'device' || v === 'sweep') return v;
+  throw new ExitError(`--role must be all, device or sweep (got "${v}")`, EXIT_INVALID);
+}
+
+export async function worker(opts: { device: DeviceChoice; deviceId?: string; role: WorkerRole; env: CliEnv; out: (line: string) => void }): Promise<void> {
+  const address = opts.env.address ?? (await ensureDevServer({ home: opts.env.home, port: opts.env.port, uiPort: opts.env.uiPort })).address;
+  const connection = await nativeConnection(address);
+  const store = opts.role === 'device' ? null : openResultsStore(opts.env.dbFile);
+  const profile = opts.role === 'sweep' ? null : resolveDevice(opts.env, opts.device, opts.deviceId);
+  const simDir = profile?.simulated ? profile.env.THORBENCH_SIM_DIR : undefined;
+  if (simDir) registerOnDeviceProcess(simDir, process.pid);
+  const running = await startWorkers({ connection, namespace: opts.env.namespace, store, device: profile });
+  const queues = [store ? SWEEP_TASK_QUEUE : null, profile ? deviceTaskQueue(profile.id) : null].filter(Boolean).join(', ');
+  opts.out(`thorbench worker (pid ${process.pid}) polling ${queues} on ${address}${profile?.simulated ? ' — simulated Thor' : ''}`);
+  const stop = () => void running.shutdown();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await running.done;
+  } finally {
+    if (simDir) unregisterOnDeviceProcess(simDir, process.pid);
+    store?.close();
+    await connection.close();
+  }
+}

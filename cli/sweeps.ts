@@ -1,0 +1,49 @@
+/** Starting and following sweeps, shared by `run`, `start`, `status` and `cancel`. */
+import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { sweep } from '../workflows/sweep.js';
+import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
+import type { LoadedExperiment } from './experiment-file.js';
+
+export interface StartedSweep {
+  handle: WorkflowHandle<typeof sweep>;
+  /** "started": new run; "running": an identical sweep was already running and is followed; "completed": it already finished. */
+  state: 'started' | 'running' | 'completed';
+}
+
+export async function startSweep(client: Client, loaded: LoadedExperiment, sweepId: string): Promise<StartedSweep> {
+  try {
+    const handle = await client.workflow.start<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: sweepId,
+      args: [loaded.raw],
+      // Same experiment twice: follow the running sweep; a completed one is not run again; a failed,
+      // cancelled or terminated one may be restarted and skips the cells it already recorded.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      staticSummary: `thorbench sweep ${loaded.experiment.name}`,
+    });
+    const description = await handle.describe();
+    const state = description.runId === handle.firstExecutionRunId ? 'started' : 'running';
+    return { handle, state };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return { handle: client.workflow.getHandle<typeof sweep>(sweepId), state: 'completed' };
+  }
+}
+
+/** True when some worker polled the queue recently (idle workers re-poll at least once a minute). */
+export async function queueHasLivePoller(client: Client, namespace: string, taskQueue: string, kind: 'workflow' | 'activity'): Promise<string | null> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType:
+      kind === 'workflow' ? temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+  });
+  const now = Date.now();
+  for (const p of res.pollers ?? []) {
+    const seconds = Number(p.lastAccessTime?.seconds ?? 0);
+    if (now - seconds * 1000 < 70_000) return p.identity ?? 'unknown worker';
+  }
+  return null;
+}

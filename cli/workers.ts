@@ -1,0 +1,33 @@
+/** Running workers inside a CLI process (`run` all-in-one, and `worker`). */
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { DeviceProfile } from '../activities/device-profile.js';
+import type { ResultsStore } from '../results/store.js';
+import { createDeviceWorkers } from '../workers/device-worker.js';
+import { createSweepWorker } from '../workers/sweep-worker.js';
+
+export interface RunningWorkers {
+  workers: Worker[];
+  /** Settles when every worker stopped; rejects when one crashed. */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function startWorkers(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  store: ResultsStore | null;
+  device: DeviceProfile | null;
+}): Promise<RunningWorkers> {
+  const workers: Worker[] = [];
+  if (opts.store) workers.push(await createSweepWorker({ connection: opts.connection, namespace: opts.namespace, store: opts.store }));
+  if (opts.device) workers.push(...(await createDeviceWorkers({ connection: opts.connection, namespace: opts.namespace, profile: opts.device })));
+  const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  return {
+    workers,
+    done,
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Waits for the frontend, then creates the "default" namespace thorbench uses (idempotent).
+set -eu
+attempts=0
+until temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; do
+  attempts=$((attempts + 1))
+  if [ "$attempts" -ge 60 ]; then echo "temporal frontend not healthy after 60 attempts" >&2; exit 1; fi
+  sleep 2
+done
+temporal operator namespace describe -n default --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1 \
+  || temporal operator namespace create -n default --retention 30d --address "$TEMPORAL_ADDRESS"
