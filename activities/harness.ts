@@ -8,7 +8,7 @@
 import { activityInfo } from '@temporalio/activity';
 import { calculateMetrics } from '../metrics/calculate.js';
 import { energyMetrics, integrateEnergy } from '../metrics/energy.js';
-import { cellArtifactsDir, readArtifact, removePartialArtifacts, writeArtifact } from '../results/artifacts.js';
+import { cellArtifactsDir, readArtifact, removePartialArtifacts, writeArtifact } from '../store/artifacts.js';
 import type { ScenarioSpec, WarmupSpec } from '../schema/experiment.js';
 import { ScenarioSpec as ScenarioSpecSchema, WarmupSpec as WarmupSpecSchema } from '../schema/experiment.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
@@ -17,7 +17,7 @@ import type { EngineActivities } from './engine.js';
 import { nonRetryable } from './failures.js';
 import { runLoad } from './harness/loadgen.js';
 import { runWarmup } from './harness/warmup.js';
-import { activitySignal, beat } from './heartbeat.js';
+import { activitySignal, beat, whileBeating } from './heartbeat.js';
 import { startTelemetry } from './telemetry.js';
 
 export interface EngineEndpoint {
@@ -30,6 +30,8 @@ export interface BenchmarkInput extends EngineEndpoint {
   sweepId: string;
   cellId: string;
   scenario: ScenarioSpec;
+  /** 1-based repeat: shifts the prompt seed so a repeat does not hit the prefix cache its predecessor filled. */
+  repeat: number;
 }
 
 export interface BenchmarkResult {
@@ -43,7 +45,7 @@ export interface BenchmarkResult {
 const RESULT_FILE = 'result.json';
 
 /** The load parameters in `vllm bench serve` terms, recorded as the harness "command". */
-function describeLoad(endpoint: EngineEndpoint, s: ScenarioSpec): string[] {
+function describeLoad(endpoint: EngineEndpoint, s: ScenarioSpec, seed: number): string[] {
   const argv = [
     'thorbench-builtin',
     '--base-url', `http://127.0.0.1:${endpoint.port}`,
@@ -53,7 +55,7 @@ function describeLoad(endpoint: EngineEndpoint, s: ScenarioSpec): string[] {
     '--random-output-len', String(s.outputLen),
     '--num-prompts', String(s.numPrompts),
     '--ignore-eos',
-    '--seed', String(s.seed),
+    '--seed', String(seed),
   ];
   if (s.maxConcurrency !== undefined) argv.push('--max-concurrency', String(s.maxConcurrency));
   if (s.requestRate !== undefined) argv.push('--request-rate', String(s.requestRate), '--burstiness', String(s.burstiness));
@@ -66,7 +68,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     async warmup(input: EngineEndpoint & { warmup: WarmupSpec }): Promise<{ completed: number; failed: number }> {
       const w = WarmupSpecSchema.parse(input.warmup);
       if (w.numPrompts === 0) return { completed: 0, failed: 0 };
-      const res = await runWarmup({
+      let progress: unknown = { done: 0, total: w.numPrompts };
+      const res = await whileBeating(runWarmup({
         baseUrl: `http://127.0.0.1:${input.port}`,
         model: input.servedName,
         inputLen: w.inputLen,
@@ -74,8 +77,11 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
         numPrompts: w.numPrompts,
         maxConcurrency: w.maxConcurrency,
         signal: activitySignal(),
-        onProgress: (p) => beat(p),
-      });
+        onProgress: (p) => {
+          progress = p;
+          beat(p);
+        },
+      }), () => progress);
       if (res.completed === 0) {
         await engine.checkEngineAlive({ containerName: input.containerName, during: 'during warm-up' });
         throw nonRetryable('BenchmarkFailed', `every warm-up request failed; first error: ${res.firstError ?? 'unknown'}`);
@@ -86,7 +92,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     async benchmark(input: BenchmarkInput): Promise<BenchmarkResult> {
       const scenario = ScenarioSpecSchema.parse(input.scenario);
       const dir = cellArtifactsDir(profile.resultsDir, input.sweepId, input.cellId);
-      const command = describeLoad(input, scenario);
+      const seed = scenario.seed + (input.repeat - 1);
+      const command = describeLoad(input, scenario, seed);
       const previous = await readArtifact(dir, RESULT_FILE);
       if (previous && typeof previous === 'object' && 'metrics' in previous) {
         return { metrics: (previous as { metrics: BenchmarkMetrics }).metrics, harness: { kind: 'builtin', command }, artifactsDir: dir, reused: true };
@@ -96,8 +103,10 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       const telemetry = startTelemetry(profile);
       let load: Awaited<ReturnType<typeof runLoad>>;
       let power: Awaited<ReturnType<typeof telemetry.stop>>;
+      let progress: unknown = { done: 0, total: scenario.numPrompts };
       try {
-        load = await runLoad({
+        // Heartbeat on a timer too: with the guide's long TTFTs (tens of seconds) no request may finish for a while.
+        load = await whileBeating(runLoad({
           baseUrl: `http://127.0.0.1:${input.port}`,
           model: input.servedName,
           inputLen: scenario.inputLen,
@@ -106,11 +115,14 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
           maxConcurrency: scenario.maxConcurrency,
           requestRate: scenario.requestRate,
           burstiness: scenario.burstiness,
-          seed: scenario.seed,
+          seed,
           ignoreEos: true,
           signal: activitySignal(),
-          onProgress: (p) => beat(p),
-        });
+          onProgress: (p) => {
+            progress = p;
+            beat(p);
+          },
+        }), () => progress);
       } finally {
         power = await telemetry.stop();
       }

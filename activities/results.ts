@@ -2,7 +2,7 @@
  * Results activities, run by the sweep worker (task queue `thorbench`) next to the results database. Recording is
  * idempotent on (sweep, cell, repeat): a retried or resumed record never adds a second row.
  */
-import type { ResultsStore } from '../results/store.js';
+import type { ResultsStore } from '../store/store.js';
 import type { CellRecord } from '../schema/outcome.js';
 
 export interface OpenSweepInput {

@@ -1,7 +1,7 @@
 /** Running workers inside a CLI process (`run` all-in-one, and `worker`). */
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { DeviceProfile } from '../activities/device-profile.js';
-import type { ResultsStore } from '../results/store.js';
+import type { ResultsStore } from '../store/store.js';
 import { createDeviceWorkers } from '../workers/device-worker.js';
 import { createSweepWorker } from '../workers/sweep-worker.js';
 

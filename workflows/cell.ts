@@ -142,7 +142,7 @@ export async function cell(input: CellInput): Promise<CellResult> {
       await step('warmup', () => act('warmup').warmup({ ...endpoint, warmup: input.warmup! }));
     } else skip('warmup', engine.started ? 'no warmup configured' : 'engine already warm');
 
-    const bench = await step('benchmark', () => act('benchmark').benchmark({ ...endpoint, sweepId: input.sweepId, cellId: c.id, scenario: c.scenario }));
+    const bench = await step('benchmark', () => act('benchmark').benchmark({ ...endpoint, sweepId: input.sweepId, cellId: c.id, scenario: c.scenario, repeat: c.repeat }));
     metrics = bench.metrics;
     harness = bench.harness;
     artifactsDir = bench.artifactsDir;

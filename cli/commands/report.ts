@@ -1,9 +1,9 @@
 /** `thorbench report <sweep> [--format md|csv|html|json] [--out FILE]` from the results database. */
 import { writeFile } from 'node:fs/promises';
-import { renderCsv } from '../../results/report-csv.js';
-import { renderHtmlReport } from '../../results/report-html.js';
-import { renderMarkdownReport } from '../../results/report-markdown.js';
-import { openResultsStore, type ResultsStore } from '../../results/store.js';
+import { renderCsv } from '../../report/csv.js';
+import { renderHtmlReport } from '../../report/html.js';
+import { renderMarkdownReport } from '../../report/markdown.js';
+import { openResultsStore, type ResultsStore } from '../../store/store.js';
 import type { CliEnv } from '../context.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
 

@@ -5,7 +5,7 @@
  * Exit 0 when the sweep finished, even if cells failed; 1 on an infrastructure failure; 2 on invalid input.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { openResultsStore } from '../../results/store.js';
+import { openResultsStore } from '../../store/store.js';
 import { progressQuery, type SweepProgress } from '../../workflows/messages.js';
 import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from '../../workflows/task-queues.js';
 import { type CliEnv, type DeviceChoice, connectTemporal, nativeConnection, resolveDevice } from '../context.js';

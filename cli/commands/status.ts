@@ -2,7 +2,7 @@
  * `thorbench status <sweep> [--json]`: where a sweep stands. Cells and metrics come from the results database;
  * while the workflow runs, its `progress` query adds the cells not recorded yet (pending or running).
  */
-import { openResultsStore } from '../../results/store.js';
+import { openResultsStore } from '../../store/store.js';
 import type { CellRecord } from '../../schema/outcome.js';
 import { progressQuery, type SweepProgress } from '../../workflows/messages.js';
 import { type CliEnv, connectTemporal } from '../context.js';

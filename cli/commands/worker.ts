@@ -4,7 +4,7 @@
  * itself as a process "on the device", so a simulated reboot kills it like a real one would.
  */
 import { registerOnDeviceProcess, unregisterOnDeviceProcess } from '../../sim/device.js';
-import { openResultsStore } from '../../results/store.js';
+import { openResultsStore } from '../../store/store.js';
 import { deviceTaskQueue, SWEEP_TASK_QUEUE } from '../../workflows/task-queues.js';
 import { type CliEnv, type DeviceChoice, nativeConnection, resolveDevice } from '../context.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';

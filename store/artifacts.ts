@@ -1,0 +1,130 @@
+/**
+ * Raw artifacts of a cell, kept beside the results database: `<resultsDir>/<sweep>/<cell>/` holds the harness's
+ * result JSON, per-request data, telemetry samples and the engine's log tail.
+ *
+ * Why atomic writes: a worker can be killed at any instant, and a retried step reads these files back (the
+ * harness reuses a finished `result.json` instead of benchmarking again). Every file is written under a temporary
+ * name, flushed, then renamed over the final name, so a reader sees either the whole old file, the whole new file
+ * or nothing, never half a file. The temporaries a killed writer leaves behind are removed by
+ * removePartialArtifacts before the retry writes again.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/** Sweep ids, cell ids and artifact names: one path segment, starting with a letter or digit, so nothing escapes. */
+export const ARTIFACT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Marks a temporary file: `<name>.tmp-<pid>-<random hex>`. */
+const TEMP_MARKER = '.tmp-';
+const TEMP_PATTERN = /\.tmp-\d+-[0-9a-f]+$/;
+
+/** File names are bounded by the file system; 200 leaves room for the temporary suffix. */
+const MAX_SEGMENT = 200;
+
+function checkSegment(value: string, what: string): void {
+  if (typeof value !== 'string' || !ARTIFACT_ID_PATTERN.test(value) || value.length > MAX_SEGMENT) {
+    throw new Error(
+      `${what} ${JSON.stringify(value)} cannot name an artifact path: use 1-${MAX_SEGMENT} letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    );
+  }
+}
+
+function checkName(name: string): void {
+  checkSegment(name, 'artifact name');
+  if (name.includes(TEMP_MARKER)) throw new Error(`artifact name ${JSON.stringify(name)} contains "${TEMP_MARKER}", which marks temporary files; choose another name`);
+}
+
+/** `<resultsDir>/<sweepId>/<cellId>`; both ids are validated so the path stays under resultsDir. */
+export function cellArtifactsDir(resultsDir: string, sweepId: string, cellId: string): string {
+  checkSegment(sweepId, 'sweep id');
+  checkSegment(cellId, 'cell id');
+  return path.join(resultsDir, sweepId, cellId);
+}
+
+/**
+ * Writes `dir/name` atomically (creating dir). Objects are written as indented JSON. Returns the file's path.
+ */
+export async function writeArtifact(dir: string, name: string, data: string | object): Promise<string> {
+  checkName(name);
+  const text = typeof data === 'string' ? data : `${JSON.stringify(data, null, 2)}\n`;
+  await fs.mkdir(dir, { recursive: true });
+  const finalPath = path.join(dir, name);
+  const tempPath = `${finalPath}${TEMP_MARKER}${process.pid}-${randomBytes(6).toString('hex')}`;
+  const handle = await fs.open(tempPath, 'wx');
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await fs.rm(tempPath, { force: true });
+    throw err;
+  }
+  await handle.close();
+  await fs.rename(tempPath, finalPath);
+  await syncDir(dir);
+  return finalPath;
+}
+
+/** Makes the rename itself durable (a reboot right after must not lose the file). Not every platform allows it. */
+async function syncDir(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Directories cannot be opened or fsynced on some platforms (Windows); the rename is still atomic there.
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** The text of `dir/name`, or null when it does not exist. */
+export async function readArtifactText(dir: string, name: string): Promise<string | null> {
+  checkName(name);
+  try {
+    return await fs.readFile(path.join(dir, name), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * Reads `dir/name`: parsed JSON for `*.json` names, text otherwise, null when the file does not exist.
+ */
+export async function readArtifact(dir: string, name: string): Promise<unknown> {
+  const text = await readArtifactText(dir, name);
+  if (text === null || !name.endsWith('.json')) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new Error(`artifact ${path.join(dir, name)} is not valid JSON (${(err as Error).message}); it was not written by thorbench: delete it to let the step run again`);
+  }
+}
+
+/** Names of the finished artifacts in dir (temporaries excluded), sorted; empty when dir does not exist. */
+export async function listArtifacts(dir: string): Promise<string[]> {
+  const entries = await readDirOrEmpty(dir);
+  return entries.filter((e) => e.isFile() && !TEMP_PATTERN.test(e.name)).map((e) => e.name).sort();
+}
+
+/**
+ * Deletes temporaries (`*.tmp-<pid>-<hex>`) a killed writer left in dir and returns their names. Call it at the
+ * start of a step that writes artifacts, before writing: finished files are never touched.
+ */
+export async function removePartialArtifacts(dir: string): Promise<string[]> {
+  const entries = await readDirOrEmpty(dir);
+  const partial = entries.filter((e) => e.isFile() && TEMP_PATTERN.test(e.name)).map((e) => e.name).sort();
+  for (const name of partial) await fs.rm(path.join(dir, name), { force: true });
+  return partial;
+}
+
+async function readDirOrEmpty(dir: string) {
+  try {
+    return await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}

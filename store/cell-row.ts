@@ -1,0 +1,160 @@
+/**
+ * Mapping between a CellRecord and its row in the `cells` table.
+ *
+ * Headline metrics are copied into real columns so SQL (and the sqlite3 shell) can filter and sort on them;
+ * the full metric set, the steps, device, engine and harness facts are kept as JSON so that reading a row back
+ * gives exactly the CellRecord that was recorded.
+ */
+import { CELL_STATUSES, type CellRecord, type CellStatus, type DeviceFacts, type EngineFacts, type StepTiming } from '../schema/outcome.js';
+import type { BenchmarkMetrics } from '../schema/metrics.js';
+
+/** Metrics that get their own column, named as vLLM names them. */
+export const HEADLINE_METRICS = [
+  'output_throughput',
+  'request_throughput',
+  'mean_ttft_ms',
+  'mean_tpot_ms',
+  'mean_itl_ms',
+  'p99_ttft_ms',
+  'p99_tpot_ms',
+  'total_token_throughput',
+  'duration',
+  'completed',
+  'failed',
+  'energy_j',
+] as const satisfies readonly (keyof BenchmarkMetrics)[];
+export type HeadlineMetric = (typeof HEADLINE_METRICS)[number];
+
+/** The `cells` row as SQLite stores it (booleans as 0/1, objects as JSON text). */
+export interface CellRow extends Record<HeadlineMetric, number | null> {
+  sweep_id: string;
+  cell_id: string;
+  repeat: number;
+  experiment_name: string;
+  status: string;
+  failure_type: string | null;
+  failure_message: string | null;
+  failure_retryable: number | null;
+  failure_step: string | null;
+  position: number;
+  power: string;
+  clocks: string;
+  model_id: string;
+  quantization: string;
+  model_size: string | null;
+  scenario: string;
+  metrics_json: string | null;
+  steps_json: string;
+  device_json: string | null;
+  engine_json: string | null;
+  harness_json: string | null;
+  artifacts_dir: string | null;
+  simulated: number;
+  started_at: string;
+  finished_at: string;
+}
+
+function json(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+function parse<T>(text: string | null, column: string, key: string): T | null {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new Error(`results database: column ${column} of cell ${key} is not valid JSON (${(err as Error).message}); the row was written by something other than thorbench`);
+  }
+}
+
+function headline(metrics: BenchmarkMetrics | null, key: HeadlineMetric): number | null {
+  const value = metrics?.[key];
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** Rejects records that cannot be stored faithfully, naming the field to fix. */
+export function validateCellRecord(record: CellRecord): void {
+  const where = `cell record ${JSON.stringify(record.cellId)} of sweep ${JSON.stringify(record.sweepId)}`;
+  if (typeof record.sweepId !== 'string' || record.sweepId === '') throw new Error(`${where}: sweepId must be a non-empty string`);
+  if (typeof record.cellId !== 'string' || record.cellId === '') throw new Error(`${where}: cellId must be a non-empty string`);
+  if (!Number.isInteger(record.repeat) || record.repeat < 1) throw new Error(`${where}: repeat must be an integer >= 1 (got ${String(record.repeat)})`);
+  if (!Number.isInteger(record.position) || record.position < 0) throw new Error(`${where}: position must be an integer >= 0 (got ${String(record.position)})`);
+  if (!(CELL_STATUSES as readonly string[]).includes(record.status)) throw new Error(`${where}: status must be one of ${CELL_STATUSES.join(', ')} (got ${String(record.status)})`);
+  if (record.clocks !== 'locked' && record.clocks !== 'default') throw new Error(`${where}: clocks must be "locked" or "default" (got ${String(record.clocks)})`);
+  // A succeeded row without metrics would count as done (never benchmarked again) yet show nothing in reports.
+  if (record.status === 'succeeded' && record.metrics === null) throw new Error(`${where}: a succeeded cell must carry its metrics; record it as failed with a reason instead`);
+}
+
+export function toCellRow(record: CellRecord): CellRow {
+  const metrics = record.metrics;
+  return {
+    sweep_id: record.sweepId,
+    cell_id: record.cellId,
+    repeat: record.repeat,
+    experiment_name: record.experimentName,
+    status: record.status,
+    failure_type: record.failure?.type ?? null,
+    failure_message: record.failure?.message ?? null,
+    failure_retryable: record.failure ? (record.failure.retryable ? 1 : 0) : null,
+    failure_step: record.failure?.step ?? null,
+    position: record.position,
+    power: record.power,
+    clocks: record.clocks,
+    model_id: record.modelId,
+    quantization: record.quantization,
+    model_size: record.modelSize,
+    scenario: record.scenario,
+    output_throughput: headline(metrics, 'output_throughput'),
+    request_throughput: headline(metrics, 'request_throughput'),
+    mean_ttft_ms: headline(metrics, 'mean_ttft_ms'),
+    mean_tpot_ms: headline(metrics, 'mean_tpot_ms'),
+    mean_itl_ms: headline(metrics, 'mean_itl_ms'),
+    p99_ttft_ms: headline(metrics, 'p99_ttft_ms'),
+    p99_tpot_ms: headline(metrics, 'p99_tpot_ms'),
+    total_token_throughput: headline(metrics, 'total_token_throughput'),
+    duration: headline(metrics, 'duration'),
+    completed: headline(metrics, 'completed'),
+    failed: headline(metrics, 'failed'),
+    energy_j: headline(metrics, 'energy_j'),
+    metrics_json: json(metrics),
+    steps_json: JSON.stringify(record.steps),
+    device_json: json(record.device),
+    engine_json: json(record.engine),
+    harness_json: json(record.harness),
+    artifacts_dir: record.artifactsDir,
+    simulated: record.simulated ? 1 : 0,
+    started_at: record.startedAt,
+    finished_at: record.finishedAt,
+  };
+}
+
+export function fromCellRow(row: CellRow): CellRecord {
+  const key = `${row.sweep_id}/${row.cell_id}#${row.repeat}`;
+  return {
+    sweepId: row.sweep_id,
+    experimentName: row.experiment_name,
+    cellId: row.cell_id,
+    repeat: row.repeat,
+    position: row.position,
+    power: row.power,
+    clocks: row.clocks as CellRecord['clocks'],
+    modelId: row.model_id,
+    quantization: row.quantization,
+    modelSize: row.model_size,
+    scenario: row.scenario,
+    status: row.status as CellStatus,
+    failure:
+      row.failure_type === null
+        ? null
+        : { type: row.failure_type, message: row.failure_message ?? '', retryable: row.failure_retryable === 1, step: row.failure_step ?? '' },
+    metrics: parse<BenchmarkMetrics>(row.metrics_json, 'metrics_json', key),
+    harness: parse<{ kind: string; command: string[] }>(row.harness_json, 'harness_json', key),
+    device: parse<DeviceFacts>(row.device_json, 'device_json', key),
+    engine: parse<EngineFacts>(row.engine_json, 'engine_json', key),
+    steps: parse<StepTiming[]>(row.steps_json, 'steps_json', key) ?? [],
+    artifactsDir: row.artifacts_dir,
+    simulated: row.simulated === 1,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}

@@ -1,0 +1,5 @@
+/** The results package: the SQLite store, raw artifacts and reports. */
+export * from './store.js';
+export * from './sweep.js';
+export * from './artifacts.js';
+export { SCHEMA_VERSION } from './migrations.js';

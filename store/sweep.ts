@@ -1,0 +1,48 @@
+/**
+ * The sweep-level record of the results store: one row per sweep, next to the per-cell rows (CellRecord).
+ *
+ * Kept apart from the store so pure code (reports, the CLI's status view) can use the type without pulling in
+ * the SQLite binding.
+ */
+
+/** Lifecycle of a sweep as the results store sees it. */
+export const SweepState = {
+  Running: 'running',
+  Completed: 'completed',
+  Failed: 'failed',
+  Cancelled: 'cancelled',
+} as const;
+export type SweepState = (typeof SweepState)[keyof typeof SweepState];
+
+export const SWEEP_STATES: readonly SweepState[] = Object.values(SweepState);
+
+export function isSweepState(value: unknown): value is SweepState {
+  return typeof value === 'string' && (SWEEP_STATES as readonly string[]).includes(value);
+}
+
+export interface SweepRecord {
+  sweepId: string;
+  experimentName: string;
+  /** The experiment exactly as the sweep ran it (JSON text), so a report can show model paths and scenarios. */
+  experimentJson: string;
+  /** Temporal workflow id, when the sweep ran as a workflow. */
+  workflowId: string | null;
+  simulated: boolean;
+  /** How many cells the plan had when the sweep started (repeats included). */
+  plannedCells: number;
+  startedAt: string;
+  finishedAt: string | null;
+  state: SweepState;
+}
+
+/** What a caller supplies when a sweep starts (or resumes). */
+export interface SweepStart {
+  sweepId: string;
+  experimentName: string;
+  /** The experiment as JSON text, or the object itself (stored as JSON text). */
+  experimentJson: string | object;
+  workflowId?: string | null;
+  simulated: boolean;
+  plannedCells: number;
+  startedAt: string;
+}

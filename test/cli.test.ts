@@ -1,0 +1,127 @@
+/**
+ * The `thorbench` command as a user runs it: a subprocess with its own home, embedded Temporal server and results.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { stopDevServer } from '../server/dev-server.js';
+import { freePort, tempDir } from './helpers/temporal.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = path.join(root, 'bin', 'thorbench.js');
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function thorbench(args: string[], env: Record<string, string> = {}, timeoutMs = 240_000): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('thorbench CLI', { timeout: 600_000 }, () => {
+  const home = tempDir('cli');
+  after(() => {
+    stopDevServer(path.join(home, 'home'));
+  });
+
+  it('validate: exit 0 for every shipped experiment', async () => {
+    for (const f of ['demo-sim', 'thor-quantization', 'thor-power-clocks', 'thor-scenarios']) {
+      const r = await thorbench(['validate', `experiments/${f}.json`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /valid experiment/);
+    }
+  });
+
+  it('validate: exit 2 with the JSON path of each problem', async () => {
+    const file = path.join(home, 'bad.json');
+    writeFileSync(file, JSON.stringify({ name: 'Bad Name', matrix: { power: [], clocks: ['on'], model: [{ id: 'm', path: '/etc', quantization: 'fp8' }], scenario: [{ name: 's', inputLen: 0, outputLen: 1, numPrompts: 1 }] } }));
+    const r = await thorbench(['validate', file]);
+    assert.equal(r.code, 2);
+    for (const p of ['name:', 'matrix.power:', 'matrix.clocks[0]:', 'matrix.model[0].path:', 'matrix.scenario[0].inputLen:']) assert.ok(r.stderr.includes(p), `${p} in\n${r.stderr}`);
+  });
+
+  it('validate: YAML is accepted, broken JSON is exit 2', async () => {
+    const yaml = path.join(home, 'x.yaml');
+    writeFileSync(yaml, 'name: y\nmatrix:\n  power: [{mode: MAXN}]\n  clocks: [locked]\n  model: [{id: m, path: a/b, quantization: awq}]\n  scenario: [{name: s, inputLen: 8, outputLen: 8, numPrompts: 1}]\n');
+    assert.equal((await thorbench(['validate', yaml])).code, 0);
+    const broken = path.join(home, 'broken.json');
+    writeFileSync(broken, '{"name": ');
+    const r = await thorbench(['validate', broken]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /not valid JSON/);
+  });
+
+  it('plan --json: 9 model loads for the 18-cell quantization sweep', async () => {
+    const r = await thorbench(['plan', 'experiments/thor-quantization.json', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(r.stdout);
+    assert.equal(plan.cells, 18);
+    assert.equal(plan.modelLoads, 9);
+    assert.equal(plan.powerModeChanges, 1);
+    assert.equal(plan.clockChanges, 1);
+    assert.equal(plan.reboots, 0);
+    assert.equal(plan.order.length, 18);
+    assert.equal(plan.order[0], 'maxn.locked.qwen3-8b-bf16.high-load.r1');
+  });
+
+  it('--help on every command', async () => {
+    for (const c of ['run', 'start', 'worker', 'status', 'plan', 'validate', 'report', 'cancel']) {
+      const r = await thorbench([c, '--help']);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, new RegExp(`Usage: thorbench ${c}`));
+    }
+    assert.match((await thorbench(['--help'])).stdout, /thorbench: durable/);
+    assert.equal((await thorbench(['frobnicate'])).code, 2);
+  });
+
+  it('run: the demo on the simulated Thor with the embedded server, then status and report', async () => {
+    const port = await freePort();
+    const uiPort = await freePort();
+    const env = {
+      THORBENCH_HOME: path.join(home, 'home'),
+      THORBENCH_RESULTS: path.join(home, 'results'),
+      THORBENCH_TEMPORAL_PORT: String(port),
+      THORBENCH_UI_PORT: String(uiPort),
+      THORBENCH_SIM_SPEED: '4',
+      TEMPORAL_ADDRESS: '',
+    };
+    const r = await thorbench(['run', 'experiments/demo-sim.json', '--device', 'sim'], env);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.ok(r.stdout.includes(`Web UI: http://localhost:${uiPort}/namespaces/default/workflows/demo-sim-`), r.stdout);
+    assert.match(r.stdout, /Output token throughput \(tok\/s\)/);
+    assert.match(r.stdout, /[Ss]imulated/);
+    const sweepId = /Sweep (demo-sim-[0-9a-f]{8}) started/.exec(r.stdout)?.[1];
+    assert.ok(sweepId, r.stdout);
+
+    const s = await thorbench(['status', sweepId, '--json'], env);
+    assert.equal(s.code, 0, s.stderr);
+    const status = JSON.parse(s.stdout);
+    assert.equal(status.state, 'completed');
+    assert.equal(status.cells.length, 8);
+    for (const c of status.cells) {
+      assert.equal(c.status, 'succeeded', JSON.stringify(c));
+      for (const k of ['output_throughput', 'mean_ttft_ms', 'mean_tpot_ms', 'request_throughput']) assert.equal(typeof c.metrics[k], 'number');
+    }
+
+    const again = await thorbench(['run', 'experiments/demo-sim.json', '--device', 'sim'], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /already completed; not running it again/);
+
+    for (const format of ['csv', 'html', 'json']) {
+      const rep = await thorbench(['report', sweepId, '--format', format], env);
+      assert.equal(rep.code, 0, rep.stderr);
+      assert.ok(rep.stdout.length > 100);
+    }
+    assert.equal((await thorbench(['report', 'no-such-sweep'], env)).code, 2);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * A real Temporal dev server for tests: the same `temporal server start-dev` the CLI embeds, headless, on a free
+ * port, persisted to SQLite in a temporary directory (so tests can also kill and restart it).
+ */
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { type DevServer, ensureDevServer, stopDevServer } from '../../server/dev-server.js';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `thorbench-${prefix}-`));
+}
+
+export interface TestServer {
+  home: string;
+  port: number;
+  server: DevServer;
+  client: Client;
+  connection: Connection;
+  native: NativeConnection;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(home = tempDir('server')): Promise<TestServer> {
+  const port = await freePort();
+  const server = await ensureDevServer({ home, port, headless: true });
+  const connection = await Connection.connect({ address: server.address });
+  const native = await NativeConnection.connect({ address: server.address });
+  return {
+    home,
+    port,
+    server,
+    client: new Client({ connection }),
+    connection,
+    native,
+    async stop() {
+      await native.close();
+      await connection.close();
+      stopDevServer(home);
+    },
+  };
+}

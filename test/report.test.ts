@@ -1,0 +1,520 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Experiment } from '../schema/experiment.js';
+import type { BenchmarkMetrics } from '../schema/metrics.js';
+import type { CellRecord } from '../schema/outcome.js';
+import { planSweep } from '../plan/plan.js';
+import {
+  compareSweeps,
+  CSV_COLUMNS,
+  modelDisplayName,
+  quantizationLabel,
+  renderCsv,
+  renderHtmlReport,
+  renderJsonStatus,
+  renderMarkdownReport,
+  SIMULATED_NOTICE,
+  sizeLabel,
+} from '../report/index.js';
+import type { SweepRecord } from '../store/sweep.js';
+
+/** The guide's model list (its table of models, sizes and sources). */
+const MODELS = [
+  { id: 'qwen3-8b-bf16', path: 'Qwen/Qwen3-8B', quantization: 'bf16', size: '16G' },
+  { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', size: '8.9G' },
+  { id: 'qwen3-8b-fp4', path: 'nv-community/Qwen3-8B-FP4', quantization: 'fp4', size: '6G' },
+  { id: 'qwen3-8b-gptq-int4', path: 'JunHowie/Qwen3-8B-GPTQ-Int4', quantization: 'gptq-int4', size: '5.7G' },
+  { id: 'qwen3-8b-gptq-int8', path: 'JunHowie/Qwen3-8B-GPTQ-Int8', quantization: 'gptq-int8', size: '9G' },
+  { id: 'qwen3-8b-awq', path: 'Qwen/Qwen3-8B-AWQ', quantization: 'awq', size: '5.7G' },
+  { id: 'qwen3-8b-int4-w4a16', path: 'okwinds/Qwen3-8B-Int4-W4A16', quantization: 'w4a16', size: '5.7G' },
+  { id: 'qwen3-8b-int8-w8a16', path: 'okwinds/Qwen3-8B-Int8-W8A16', quantization: 'w8a16', size: '8.9G' },
+  { id: 'qwen3-8b-gguf-q5km', path: 'Qwen/Qwen3-8B-GGUF/Qwen3-8B-Q5_K_M.gguf', quantization: 'gguf', size: '5.5G' },
+] as const;
+
+/** req/s, output tok/s, mean TTFT, mean TPOT per model, in MODELS order (guide, quantization results). */
+const GUIDE_NUMBERS: Record<'high-load' | 'low-load', Array<[number, number, number, number]>> = {
+  'high-load': [
+    [0.66, 82.47, 974.57, 85.33],
+    [2.33, 298.07, 495.44, 22.59],
+    [1.35, 167.2, 570.92, 42.08],
+    [0.83, 100.7, 1918.4, 64.07],
+    [0.64, 79.23, 2225.45, 81.04],
+    [0.81, 100.45, 1823.17, 63.92],
+    [0.8, 99.56, 2114.14, 62.1],
+    [0.65, 81.28, 2294.06, 77.95],
+    [0.06, 7.91, 43688.41, 670.56],
+  ],
+  'low-load': [
+    [0.12, 15.69, 78.19, 63.63],
+    [0.87, 111.15, 23.06, 8.88],
+    [0.31, 40.26, 38.55, 24.73],
+    [0.34, 43.09, 36.87, 23.09],
+    [0.21, 27.13, 50.83, 36.75],
+    [0.33, 42.66, 36.95, 23.33],
+    [0.33, 42.7, 37.85, 23.3],
+    [0.22, 27.52, 50.23, 36.22],
+    [0.23, 29.14, 148.53, 33.41],
+  ],
+};
+
+/** The guide's rows, verbatim (its text lost the leading "| " of each Markdown row). */
+const GUIDE_ROWS = {
+  'high-load': [
+    'Qwen3-8B | BF16 | 16 G | 0.66 | 82.47 | 974.57 | 85.33 |',
+    'Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 2.33 | 298.07 | 495.44 | 22.59 |',
+    'Qwen3-8B-FP4 | FP4 | 6 G | 1.35 | 167.20 | 570.92 | 42.08 |',
+    'Qwen3-8B-GPTQ-Int4 | GPTQ(Int4) | 5.7 G | 0.83 | 100.70 | 1918.40 | 64.07 |',
+    'Qwen3-8B-GPTQ-Int8 | GPTQ(Int8) | 9 G | 0.64 | 79.23 | 2225.45 | 81.04 |',
+    'Qwen3-8B-AWQ | AWQ(Int4) | 5.7 G | 0.81 | 100.45 | 1823.17 | 63.92 |',
+    'Qwen3-8B-Int4-W4A16 | W4A16 | 5.7 G | 0.80 | 99.56 | 2114.14 | 62.10 |',
+    'Qwen3-8B-Int8-W8A16 | W8A16 | 8.9 G | 0.65 | 81.28 | 2294.06 | 77.95 |',
+    'Qwen3-8B-GGUF | GGUF(Q5_K_M) | 5.5 G | 0.06 | 7.91 | 43688.41 | 670.56 |',
+  ],
+  'low-load': [
+    'Qwen3-8B | BF16 | 16 G | 0.12 | 15.69 | 78.19 | 63.63 |',
+    'Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 0.87 | 111.15 | 23.06 | 8.88 |',
+    'Qwen3-8B-FP4 | FP4 | 6 G | 0.31 | 40.26 | 38.55 | 24.73 |',
+    'Qwen3-8B-GPTQ-Int4 | GPTQ(Int4) | 5.7 G | 0.34 | 43.09 | 36.87 | 23.09 |',
+    'Qwen3-8B-GPTQ-Int8 | GPTQ(Int8) | 9 G | 0.21 | 27.13 | 50.83 | 36.75 |',
+    'Qwen3-8B-AWQ | AWQ(Int4) | 5.7 G | 0.33 | 42.66 | 36.95 | 23.33 |',
+    'Qwen3-8B-Int4-W4A16 | W4A16 | 5.7 G | 0.33 | 42.70 | 37.85 | 23.30 |',
+    'Qwen3-8B-Int8-W8A16 | W8A16 | 8.9 G | 0.22 | 27.52 | 50.23 | 36.22 |',
+    'Qwen3-8B-GGUF | GGUF(Q5_K_M) | 5.5 G | 0.23 | 29.14 | 148.53 | 33.41 |',
+  ],
+};
+
+const SCENARIOS = [
+  { name: 'high-load', inputLen: 2048, outputLen: 128, numPrompts: 100, maxConcurrency: 8 },
+  { name: 'low-load', inputLen: 2048, outputLen: 128, numPrompts: 10, maxConcurrency: 1 },
+];
+
+function metrics(reqS: number, tokS: number, ttft: number, tpot: number, extra: Partial<BenchmarkMetrics> = {}): BenchmarkMetrics {
+  const duration = 100 / reqS;
+  return {
+    duration,
+    completed: 100,
+    failed: 0,
+    max_concurrency: 8,
+    total_input_tokens: 204800,
+    total_output_tokens: 12800,
+    request_throughput: reqS,
+    output_throughput: tokS,
+    total_token_throughput: (204800 + 12800) / duration,
+    mean_ttft_ms: ttft,
+    median_ttft_ms: ttft,
+    p99_ttft_ms: ttft * 1.5,
+    mean_tpot_ms: tpot,
+    median_tpot_ms: tpot,
+    p99_tpot_ms: tpot * 1.1,
+    mean_itl_ms: tpot,
+    median_itl_ms: tpot,
+    p99_itl_ms: tpot * 2,
+    ...extra,
+  };
+}
+
+function experimentOf(input: object): Experiment {
+  return Experiment.parse(input);
+}
+
+function sweepOf(exp: Experiment, over: Partial<SweepRecord> = {}): SweepRecord {
+  return {
+    sweepId: `${exp.name}-20251001`,
+    experimentName: exp.name,
+    experimentJson: JSON.stringify(exp),
+    workflowId: `thorbench-${exp.name}`,
+    simulated: false,
+    plannedCells: planSweep(exp).cells.length,
+    startedAt: '2025-10-01T08:00:00.000Z',
+    finishedAt: '2025-10-01T12:00:00.000Z',
+    state: 'completed',
+    ...over,
+  };
+}
+
+/** One record per planned cell, with metrics from `measure` (null: the cell failed with EngineCrashed). */
+function cellsOf(exp: Experiment, sweep: SweepRecord, measure: (cell: ReturnType<typeof planSweep>['cells'][number]) => BenchmarkMetrics | null): CellRecord[] {
+  return planSweep(exp).cells.map((p) => {
+    const m = measure(p);
+    const start = Date.parse('2025-10-01T08:00:00.000Z') + p.position * 300_000;
+    return {
+      sweepId: sweep.sweepId,
+      experimentName: exp.name,
+      cellId: p.id,
+      repeat: p.repeat,
+      position: p.position,
+      power: p.powerKey,
+      clocks: p.clocks,
+      modelId: p.model.id,
+      quantization: p.model.quantization,
+      modelSize: p.model.size ?? null,
+      scenario: p.scenario.name,
+      status: m ? 'succeeded' : 'failed',
+      failure: m ? null : { type: 'EngineCrashed', message: 'engine exited during load', retryable: false, step: 'waitForHealth' },
+      metrics: m,
+      harness: m ? { kind: 'vllm', command: ['vllm', 'bench', 'serve'] } : null,
+      device: {
+        deviceId: 'thor-01',
+        simulated: sweep.simulated,
+        model: 'NVIDIA Jetson AGX Thor Developer Kit',
+        l4tRelease: 'R38.2.1',
+        bootId: 'b1',
+        powerModeName: p.power.mode ?? 'MAXN',
+        powerModeId: 0,
+        clocksLocked: p.clocks === 'locked',
+      },
+      engine: { image: exp.engine.image, containerName: 'thorbench-engine', command: ['vllm', 'serve'], exitCode: m ? null : 137, oomKilled: !m, logTail: m ? null : 'loading\nKilled' },
+      steps: [
+        { step: 'startEngine', startedAt: new Date(start).toISOString(), durationMs: 60_000, result: 'done' },
+        { step: 'benchmark', startedAt: new Date(start + 60_000).toISOString(), durationMs: 45_000, result: m ? 'done' : 'failed: EngineCrashed' },
+      ],
+      artifactsDir: null,
+      simulated: sweep.simulated,
+      startedAt: new Date(start).toISOString(),
+      finishedAt: new Date(start + 105_000).toISOString(),
+    };
+  });
+}
+
+function quantizationSweep(simulated = false) {
+  const exp = experimentOf({
+    name: 'qwen3-8b-quantization',
+    matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: MODELS, scenario: SCENARIOS },
+  });
+  const sweep = sweepOf(exp, { simulated });
+  const cells = cellsOf(exp, sweep, (p) => {
+    const row = GUIDE_NUMBERS[p.scenario.name as 'high-load' | 'low-load'][MODELS.findIndex((m) => m.id === p.model.id)]!;
+    return metrics(...row);
+  });
+  return { exp, sweep, cells };
+}
+
+/** The lines of the section that starts with `heading`, up to the next heading. */
+function section(text: string, heading: string): string[] {
+  const lines = text.split('\n');
+  const start = lines.indexOf(heading);
+  assert.ok(start >= 0, `missing heading ${heading}`);
+  const end = lines.findIndex((l, i) => i > start && l.startsWith('#'));
+  return lines.slice(start + 1, end < 0 ? undefined : end);
+}
+
+const tableRows = (lines: string[]): string[] => lines.filter((l) => l.startsWith('|')).slice(2);
+
+describe('report labels', () => {
+  it('names models, quantizations and sizes the way the guide does', () => {
+    assert.equal(modelDisplayName('qwen3-8b-fp4', 'nv-community/Qwen3-8B-FP4'), 'Qwen3-8B-FP4');
+    assert.equal(modelDisplayName('qwen3-8b-gguf-q5km', 'Qwen/Qwen3-8B-GGUF/Qwen3-8B-Q5_K_M.gguf'), 'Qwen3-8B-GGUF');
+    assert.equal(modelDisplayName('my-model', null), 'my-model');
+    assert.equal(quantizationLabel('gguf', 'Qwen/Qwen3-8B-GGUF/Qwen3-8B-Q5_K_M.gguf'), 'GGUF(Q5_K_M)');
+    assert.equal(quantizationLabel('gguf', 'Qwen/Qwen3-8B-GGUF'), 'GGUF');
+    assert.equal(quantizationLabel('gptq-int8', null), 'GPTQ(Int8)');
+    assert.equal(sizeLabel('8.9G'), '8.9 G');
+    assert.equal(sizeLabel('16 GB'), '16 G');
+    assert.equal(sizeLabel(null), '—');
+  });
+});
+
+describe('markdown report', () => {
+  it("reproduces the guide's quantization tables row for row", () => {
+    const { sweep, cells } = quantizationSweep();
+    const md = renderMarkdownReport({ sweep, cells });
+    for (const scenario of ['high-load', 'low-load'] as const) {
+      const lines = section(md, `### ${scenario}`);
+      assert.ok(lines.includes('| Model | Quantization | Size | Request throughput (req/s) | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |'));
+      assert.deepEqual(tableRows(lines), GUIDE_ROWS[scenario].map((row) => `| ${row}`));
+    }
+    assert.match(md, /^# thorbench report: qwen3-8b-quantization\n/);
+    assert.match(md, /- \*\*Device:\*\* NVIDIA Jetson AGX Thor Developer Kit \(thor-01\), L4T R38\.2\.1, simulated: no/);
+    assert.match(md, /18 planned · 18 succeeded · 0 failed · 0 skipped · 0 cancelled · 0 pending/);
+    assert.ok(section(md, '## Failures').includes('None: every recorded cell succeeded.'));
+    assert.ok(!md.includes(SIMULATED_NOTICE), 'a hardware sweep carries no simulator notice');
+    assert.ok(!md.includes('Energy (J/token)'), 'no energy columns without energy data');
+  });
+
+  it("reproduces the guide's power mode × jetson_clocks table", () => {
+    const exp = experimentOf({
+      name: 'power-clocks',
+      matrix: { power: [{ mode: 'MAXN' }, { mode: '120W' }], clocks: ['default', 'locked'], model: [MODELS[1]], scenario: SCENARIOS },
+    });
+    const guide: Record<string, [number, number, number]> = {
+      'maxn.default.high-load': [251.56, 554.96, 26.96],
+      'maxn.locked.high-load': [298.07, 495.44, 22.59],
+      '120w.default.high-load': [240.14, 580.06, 28.27],
+      '120w.locked.high-load': [249.82, 457.83, 27.99],
+      'maxn.default.low-load': [63.61, 35.7, 15.56],
+      'maxn.locked.low-load': [111.15, 23.06, 8.88],
+      '120w.default.low-load': [63.9, 34.54, 15.5],
+      '120w.locked.low-load': [79.94, 27.23, 12.39],
+    };
+    const sweep = sweepOf(exp);
+    const cells = cellsOf(exp, sweep, (p) => {
+      const [tok, ttft, tpot] = guide[`${p.powerKey}.${p.clocks}.${p.scenario.name}`]!;
+      return metrics(1, tok, ttft, tpot);
+    });
+    const md = renderMarkdownReport({ sweep, cells });
+    const high = section(md, '### high-load');
+    assert.ok(high.includes('| Power mode | jetson_clocks | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |'));
+    assert.deepEqual(tableRows(high), [
+      '| MAXN | no | 251.56 | 554.96 | 26.96 |',
+      '| MAXN | yes | 298.07 | 495.44 | 22.59 |',
+      '| 120W | no | 240.14 | 580.06 | 28.27 |',
+      '| 120W | yes | 249.82 | 457.83 | 27.99 |',
+    ]);
+    assert.deepEqual(tableRows(section(md, '### low-load')), [
+      '| MAXN | no | 63.61 | 35.70 | 15.56 |',
+      '| MAXN | yes | 111.15 | 23.06 | 8.88 |',
+      '| 120W | no | 63.90 | 34.54 | 15.50 |',
+      '| 120W | yes | 79.94 | 27.23 | 12.39 |',
+    ]);
+    assert.ok(!md.includes('🚀'), 'the power table has no rocket, like the guide');
+  });
+
+  it('shows every varying column when power and models both vary, with energy when measured', () => {
+    const exp = experimentOf({
+      name: 'both',
+      matrix: { power: [{ mode: 'MAXN' }, { mode: '120W' }], clocks: ['locked'], model: [MODELS[0], MODELS[1]], scenario: [SCENARIOS[0]] },
+    });
+    const sweep = sweepOf(exp);
+    const cells = cellsOf(exp, sweep, (p) =>
+      metrics(1, p.model.id === 'qwen3-8b-fp8' ? 298.07 : 82.47, 500, 22.59, { energy_per_output_token_j: 0.29861, output_throughput_per_w: 3.3456 }),
+    );
+    const lines = section(renderMarkdownReport({ sweep, cells }), '### high-load');
+    assert.ok(
+      lines.includes(
+        '| Power mode | jetson_clocks | Model | Quantization | Size | Request throughput (req/s) | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) | Energy (J/token) | Efficiency (tok/s/W) |',
+      ),
+    );
+    assert.deepEqual(tableRows(lines), [
+      '| MAXN | yes | Qwen3-8B | BF16 | 16 G | 1.00 | 82.47 | 500.00 | 22.59 | 0.299 | 3.35 |',
+      '| MAXN | yes | Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 1.00 | 298.07 | 500.00 | 22.59 | 0.299 | 3.35 |',
+      '| 120W | yes | Qwen3-8B | BF16 | 16 G | 1.00 | 82.47 | 500.00 | 22.59 | 0.299 | 3.35 |',
+      '| 120W | yes | Qwen3-8B-FP8 | FP8 | 8.9 G | 1.00 | 298.07 | 500.00 | 22.59 | 0.299 | 3.35 |',
+    ]);
+  });
+
+  it('folds repeats into a mean with its min–max spread and counts successful runs', () => {
+    const exp = experimentOf({
+      name: 'repeats',
+      matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: [MODELS[1], MODELS[2]], scenario: [SCENARIOS[0]] },
+      repeats: 3,
+    });
+    const sweep = sweepOf(exp);
+    const tok: Record<number, number> = { 1: 290, 2: 298.07, 3: 300 };
+    const cells = cellsOf(exp, sweep, (p) => (p.model.id === 'qwen3-8b-fp4' && p.repeat === 2 ? null : metrics(2, tok[p.repeat]!, 500, 22)));
+    const md = renderMarkdownReport({ sweep, cells });
+    assert.deepEqual(tableRows(section(md, '### high-load')), [
+      '| Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 2.00 | 296.02 (290.00–300.00) | 500.00 | 22.00 | 3/3 ok |',
+      '| Qwen3-8B-FP4 | FP4 | 6 G | 2.00 | 295.00 (290.00–300.00) | 500.00 | 22.00 | 2/3 ok |',
+    ]);
+    assert.match(md, /means over the successful repeats/);
+  });
+
+  it('lists every failed cell with its typed reason, step, exit status and engine log', () => {
+    const exp = experimentOf({
+      name: 'crashes',
+      matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: [MODELS[1], MODELS[2]], scenario: [SCENARIOS[0]] },
+    });
+    const sweep = sweepOf(exp, { simulated: true, state: 'failed' });
+    const cells = cellsOf(exp, sweep, (p) => (p.model.id === 'qwen3-8b-fp4' ? null : metrics(2.33, 298.07, 495.44, 22.59)));
+    const crashed = cells.find((c) => c.modelId === 'qwen3-8b-fp4')!;
+    crashed.failure = { type: 'EngineOOMKilled', message: 'container "thorbench-engine" was OOM-killed | exit 137', retryable: true, step: 'startEngine' };
+    crashed.engine = { ...crashed.engine!, exitCode: 137, oomKilled: true, logTail: 'INFO Loading safetensors\n```\ntorch.OutOfMemoryError: CUDA out of memory\nKilled' };
+    const skipped: CellRecord = {
+      ...crashed,
+      cellId: 'maxn.locked.qwen3-8b-fp4.high-load.r2',
+      repeat: 2,
+      status: 'skipped',
+      engine: null,
+      failure: { type: 'ModelNotFound', message: 'no such directory /data/models/x', retryable: false, step: 'startEngine' },
+    };
+    const md = renderMarkdownReport({ sweep, cells: [...cells, skipped] });
+
+    const top = md.split('\n').slice(0, 4).join('\n');
+    assert.ok(top.includes(SIMULATED_NOTICE), 'a simulated sweep says so at the top');
+    assert.ok(tableRows(section(md, '### high-load')).includes('| Qwen3-8B-FP4 | FP4 | 6 G | skipped: ModelNotFound | — | — | — | 0/2 ok |'));
+
+    const failure = section(md, '### `maxn.locked.qwen3-8b-fp4.high-load.r1` — failed: EngineOOMKilled');
+    assert.ok(failure.includes('- **Reason:** EngineOOMKilled'));
+    assert.ok(failure.includes('- **Message:** container "thorbench-engine" was OOM-killed | exit 137'));
+    assert.ok(failure.includes('- **Retryable:** yes'));
+    assert.ok(failure.includes('- **Failed step:** startEngine'));
+    assert.ok(failure.includes('- **Engine exit status:** 137; OOM-killed: yes'));
+    const fenceStart = failure.indexOf('````text');
+    assert.ok(fenceStart > 0, 'the log is fenced with a fence longer than the ``` inside it');
+    assert.deepEqual(failure.slice(fenceStart + 1, fenceStart + 6), ['INFO Loading safetensors', '```', 'torch.OutOfMemoryError: CUDA out of memory', 'Killed', '````']);
+
+    const skippedSection = section(md, '### `maxn.locked.qwen3-8b-fp4.high-load.r2` — skipped: ModelNotFound');
+    assert.ok(skippedSection.includes('- **Retryable:** no'));
+    assert.ok(skippedSection.includes('- **Engine exit status:** engine still running or never started; OOM-killed: —'));
+    assert.match(md, /3 planned · 1 succeeded · 1 failed · 1 skipped · 0 cancelled · 0 pending/);
+  });
+
+  it('shows the timeline: planned position against actual start, and time per step', () => {
+    const { sweep, cells } = quantizationSweep();
+    // The sweep was resumed: the last planned cell ran first.
+    const last = cells.at(-1)!;
+    last.startedAt = '2025-10-01T07:00:00.000Z';
+    last.finishedAt = '2025-10-01T07:01:45.000Z';
+    const md = renderMarkdownReport({ sweep, cells });
+    const timeline = tableRows(section(md, '## Timeline'));
+    assert.equal(timeline.length, 18);
+    assert.equal(timeline[0], `| #18 | #1 | ${last.cellId} | succeeded | 2025-10-01T07:00:00.000Z | 1 min 45 s |`);
+    assert.equal(timeline[1], '| #1 | #2 | maxn.locked.qwen3-8b-bf16.high-load.r1 | succeeded | 2025-10-01T08:00:00.000Z | 1 min 45 s |');
+    assert.deepEqual(tableRows(section(md, '### Time per step')), [
+      '| startEngine | 18 | 0 | 0 | 18 min 00 s | 1 min 00 s |',
+      '| benchmark | 18 | 0 | 0 | 13 min 30 s | 45.0 s |',
+    ]);
+  });
+
+  it('renders an empty sweep without inventing anything', () => {
+    const { sweep } = quantizationSweep();
+    const md = renderMarkdownReport({ sweep: { ...sweep, state: 'running', finishedAt: null }, cells: [] });
+    assert.match(md, /No cell has been recorded yet\./);
+    assert.match(md, /18 planned · 0 succeeded · 0 failed · 0 skipped · 0 cancelled · 18 pending/);
+    assert.match(md, /Nothing has run yet\./);
+  });
+});
+
+/** RFC 4180 parser, to check that quoting round-trips. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      i++;
+    } else field += ch;
+  }
+  return rows;
+}
+
+describe('csv', () => {
+  it('writes one row per cell with every metric key, quoting per RFC 4180', () => {
+    const { sweep, cells } = quantizationSweep();
+    const tricky = { ...cells[0]!, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed', message: 'said "no", then\r\ncrashed, twice', retryable: false, step: 'benchmark' } };
+    const csv = renderCsv([tricky, ...cells.slice(1)]);
+    assert.ok(csv.endsWith('\r\n'));
+    const rows = parseCsv(csv);
+    assert.deepEqual(rows[0], [...CSV_COLUMNS]);
+    for (const key of ['duration', 'output_throughput', 'mean_ttft_ms', 'p99_itl_ms', 'energy_per_output_token_j', 'output_throughput_per_w']) {
+      assert.ok(rows[0]!.includes(key), `column ${key}`);
+    }
+    assert.equal(rows.length, cells.length + 1);
+    assert.ok(rows.every((r) => r.length === CSV_COLUMNS.length));
+    const col = (name: string) => CSV_COLUMNS.indexOf(name);
+    assert.equal(rows[1]![col('failure_message')], 'said "no", then\r\ncrashed, twice');
+    assert.ok(csv.includes('"said ""no"", then\r\ncrashed, twice"'));
+    assert.equal(rows[1]![col('output_throughput')], '');
+    const fp8 = rows.find((r) => r[col('cell_id')] === 'maxn.locked.qwen3-8b-fp8.high-load.r1')!;
+    assert.equal(fp8[col('output_throughput')], '298.07');
+    assert.equal(fp8[col('status')], 'succeeded');
+  });
+});
+
+describe('html report', () => {
+  it('is self-contained and escapes every string from the sweep', () => {
+    const { sweep, cells } = quantizationSweep(true);
+    const evil = '<script>alert(1)</script>';
+    const hostile = cells.map((c, i) =>
+      i === 0 ? { ...c, modelId: `m${evil}`, scenario: `s${evil}`, status: 'failed' as const, metrics: null, failure: { type: `T${evil}`, message: `msg ${evil} & "quotes"`, retryable: false, step: 'x' } } : c,
+    );
+    const html = renderHtmlReport({ sweep: { ...sweep, experimentName: `exp${evil}` }, cells: hostile });
+    assert.ok(!/<script/i.test(html), 'no raw <script> anywhere');
+    assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
+    assert.ok(html.includes('msg &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;'));
+    assert.ok(!/\b(src|href)=/i.test(html) && !/<link/i.test(html), 'no external assets');
+    assert.match(html, /^<!DOCTYPE html>/);
+    assert.ok(html.includes(SIMULATED_NOTICE.replace(/'/g, '&#39;')));
+  });
+
+  it('has the tables and one throughput and one TPOT chart per scenario', () => {
+    const { sweep, cells } = quantizationSweep();
+    const html = renderHtmlReport({ sweep, cells });
+    assert.equal((html.match(/<svg /g) ?? []).length, 4);
+    assert.ok(html.includes('Output token throughput — high-load (tok/s, higher is better)'));
+    assert.ok(html.includes('Mean TPOT — low-load (ms, lower is better)'));
+    assert.ok(html.includes('<tr class="best"><td>Qwen3-8B-FP8 🚀</td><td>FP8</td><td>8.9 G</td><td>2.33</td><td>298.07</td><td>495.44</td><td>22.59</td></tr>'));
+    assert.ok(html.includes('<td>Qwen3-8B-GGUF</td><td>GGUF(Q5_K_M)</td><td>5.5 G</td><td>0.06</td><td>7.91</td><td>43688.41</td><td>670.56</td>'));
+    assert.equal((html.match(/<rect /g) ?? []).length, 36);
+  });
+});
+
+describe('status json', () => {
+  it('lists recorded cells with vLLM metric keys and planned cells as pending', () => {
+    const { exp, sweep, cells } = quantizationSweep();
+    const recorded = cells.slice(0, 3);
+    recorded[2] = { ...recorded[2]!, status: 'failed', metrics: null, failure: { type: 'EngineCrashed', message: 'boom', retryable: false, step: 'benchmark' } };
+    const plan = planSweep(exp);
+    const status = renderJsonStatus({ sweep: { ...sweep, state: 'running', finishedAt: null }, cells: recorded, planned: plan.cells.map((c) => c.id) });
+    assert.equal(status.sweepId, sweep.sweepId);
+    assert.equal(status.experiment, 'qwen3-8b-quantization');
+    assert.equal(status.state, 'running');
+    assert.equal(status.simulated, false);
+    assert.deepEqual(status.counts, { succeeded: 2, failed: 1, skipped: 0, cancelled: 0, planned: 18, recorded: 3, pending: 15 });
+    assert.equal(status.cells.length, 18);
+    assert.deepEqual(status.cells[0], {
+      id: 'maxn.locked.qwen3-8b-bf16.high-load.r1',
+      repeat: 1,
+      status: 'succeeded',
+      position: 0,
+      power: 'maxn',
+      clocks: 'locked',
+      model: 'qwen3-8b-bf16',
+      quantization: 'bf16',
+      scenario: 'high-load',
+      failure: null,
+      metrics: cells[0]!.metrics,
+    });
+    assert.equal(status.cells[0]!.metrics?.output_throughput, 82.47);
+    assert.equal(status.cells[2]!.failure?.type, 'EngineCrashed');
+    const pending = status.cells.find((c) => c.id === 'maxn.locked.qwen3-8b-gguf-q5km.low-load.r1');
+    assert.deepEqual(pending, {
+      id: 'maxn.locked.qwen3-8b-gguf-q5km.low-load.r1',
+      repeat: 1,
+      status: 'pending',
+      position: 17,
+      power: 'maxn',
+      clocks: 'locked',
+      model: 'qwen3-8b-gguf-q5km',
+      quantization: 'gguf',
+      scenario: 'low-load',
+      failure: null,
+      metrics: null,
+    });
+    // The plan's own cells work as well as their ids.
+    const fromPlan = renderJsonStatus({ sweep, cells: recorded, planned: plan.cells });
+    assert.deepEqual(fromPlan.cells, status.cells);
+    assert.deepEqual(JSON.parse(JSON.stringify(status)), status, 'plain JSON');
+  });
+});
+
+describe('comparing sweeps', () => {
+  it('gives b/a ratios for cells present in both', () => {
+    const a = quantizationSweep();
+    const b = quantizationSweep(true);
+    const bCells = b.cells.map((c) =>
+      c.modelId === 'qwen3-8b-fp8' && c.scenario === 'high-load' ? { ...c, metrics: { ...c.metrics!, output_throughput: 149.04, mean_tpot_ms: 45.18 } } : c,
+    );
+    const text = compareSweeps({ sweep: a.sweep, cells: a.cells }, { sweep: { ...b.sweep, sweepId: 'sim-run' }, cells: bCells.slice(0, 17) });
+    assert.match(text, /## Comparison: sim-run \(b\) against qwen3-8b-quantization-20251001 \(a\)/);
+    assert.ok(text.includes('| maxn.locked.qwen3-8b-fp8.high-load.r1 | 298.07 | 149.04 | 0.50× | 495.44 | 495.44 | 1.00× | 22.59 | 45.18 | 2.00× |'));
+    assert.equal(tableRows(text.split('\n')).length, 17);
+    assert.match(text, /Not compared: 1 cell\(s\) only in a, 0 only in b, 0 in both but not succeeded in both\./);
+  });
+});

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { formatPath, parseExperiment } from '../schema/experiment.js';
+
+const experimentsDir = new URL('../../experiments/', import.meta.url);
+const demo = () => JSON.parse(readFileSync(new URL('demo-sim.json', experimentsDir), 'utf8'));
+
+function problems(input: unknown): string[] {
+  const r = parseExperiment(input);
+  assert.equal(r.ok, false, 'expected the experiment to be rejected');
+  return r.ok ? [] : r.problems.map((p) => `${p.path}: ${p.message}`);
+}
+
+describe('experiment schema', () => {
+  it('accepts every shipped experiment', () => {
+    for (const f of readdirSync(experimentsDir).filter((f) => f.endsWith('.json'))) {
+      const r = parseExperiment(JSON.parse(readFileSync(new URL(f, experimentsDir), 'utf8')));
+      assert.ok(r.ok, `${f}: ${r.ok ? '' : JSON.stringify(r.problems)}`);
+    }
+  });
+
+  it('applies defaults', () => {
+    const r = parseExperiment({
+      name: 'x',
+      matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: [{ id: 'm', path: 'a/b', quantization: 'fp8' }], scenario: [{ name: 's', inputLen: 1, outputLen: 2, numPrompts: 3 }] },
+    });
+    assert.ok(r.ok);
+    assert.equal(r.experiment.engine.image, 'nvcr.io/nvidia/vllm:25.09-py3');
+    assert.equal(r.experiment.repeats, 1);
+    assert.equal(r.experiment.steps.flushCaches, true);
+    assert.deepEqual(r.experiment.device, { select: 'any' });
+    assert.equal(r.experiment.matrix.model[0]!.servedName, 'model');
+  });
+
+  it('names the JSON path of every problem', () => {
+    const bad = demo();
+    bad.matrix.model[1].path = '../../etc/passwd';
+    bad.matrix.model[0].quantization = 'int3';
+    bad.matrix.scenario[0].inputLen = -5;
+    const found = problems(bad);
+    assert.ok(found.some((p) => p.startsWith('matrix.model[1].path:')), found.join('\n'));
+    assert.ok(found.some((p) => p.startsWith('matrix.model[0].quantization:')), found.join('\n'));
+    assert.ok(found.some((p) => p.startsWith('matrix.scenario[0].inputLen:')), found.join('\n'));
+  });
+
+  it('rejects flags outside the vLLM allow-list and bad env names', () => {
+    const bad = demo();
+    bad.matrix.model[0].serveArgs = ['--served-model-name', 'x'];
+    bad.matrix.model[0].env = { 'bad-name': '1' };
+    const found = problems(bad);
+    assert.ok(found.some((p) => p.startsWith('matrix.model[0].serveArgs[0]:') && p.includes('allow-list')), found.join('\n'));
+    assert.ok(found.some((p) => p.startsWith('matrix.model[0].env')), found.join('\n'));
+  });
+
+  it('rejects duplicate ids that would collide in cell ids', () => {
+    const bad = demo();
+    bad.matrix.scenario.push({ ...bad.matrix.scenario[0] });
+    assert.ok(problems(bad).some((p) => p.startsWith('matrix.scenario[2]:') && p.includes('duplicate')));
+  });
+
+  it('rejects unknown keys (a typo must not silently drop a setting)', () => {
+    const bad = demo();
+    bad.matrix.scenario[0].maxConcurency = 4;
+    assert.ok(problems(bad).some((p) => p.startsWith('matrix.scenario[0]')));
+  });
+
+  it('rejects scenarios longer than the model context', () => {
+    const bad = demo();
+    bad.matrix.scenario[0].inputLen = 4090;
+    assert.ok(problems(bad).some((p) => p.includes('exceeds maxModelLen')));
+  });
+
+  it('formats paths the way users read JSON', () => {
+    assert.equal(formatPath(['matrix', 'model', 2, 'path']), 'matrix.model[2].path');
+    assert.equal(formatPath([]), '(root)');
+  });
+});

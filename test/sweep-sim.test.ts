@@ -1,0 +1,158 @@
+/**
+ * The whole sweep on the simulated Thor through a real Temporal server: every cell through every step, every
+ * outcome recorded once, a crashing model recorded as a typed failure while the sweep goes on, and the same
+ * experiment never run twice.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { type ResultsStore, openResultsStore } from '../store/store.js';
+import type { ExperimentInput } from '../schema/experiment.js';
+import { ensureSimDevice, listSimContainers, simDeviceProfile } from '../sim/device.js';
+import { createDeviceWorkers } from '../workers/device-worker.js';
+import { createSweepWorker } from '../workers/sweep-worker.js';
+import { progressQuery } from '../workflows/messages.js';
+import type { sweep } from '../workflows/sweep.js';
+import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
+import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
+
+/** Saves histories for the replay test (test/replay.test.ts); '/' in workflow ids becomes '~' in file names. */
+async function recordHistories(server: TestServer, ids: string[]): Promise<void> {
+  const dir = fileURLToPath(new URL('../../test/histories/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  for (const id of ids) {
+    const history = await server.client.workflow.getHandle(id).fetchHistory().catch(() => null);
+    if (history) writeFileSync(path.join(dir, `${id.replace(/\//g, '~')}.json`), historyToJSON(history));
+  }
+}
+
+function experiment(port: number): ExperimentInput {
+  return {
+    name: 'e2e-sim',
+    engine: { port, maxModelLen: 4096 },
+    matrix: {
+      power: [{ mode: 'MAXN' }],
+      clocks: ['default', 'locked'],
+      model: [
+        { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', size: '8.9G', servedName: 'qwen3' },
+        // The guide: FP4 "deploys, then the service crashes on the first request".
+        { id: 'qwen3-8b-fp4', path: 'nv-community/Qwen3-8B-FP4', quantization: 'fp4', servedName: 'qwen3', env: { THORBENCH_SIM_FAULT: 'crash-on-first-request' } },
+      ],
+      scenario: [{ name: 'tiny', inputLen: 64, outputLen: 8, numPrompts: 4, maxConcurrency: 2 }],
+    },
+    warmup: { inputLen: 32, outputLen: 4, numPrompts: 2 },
+  };
+}
+
+describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
+  let server: TestServer;
+  let store: ResultsStore;
+  let workers: Worker[];
+  let running: Promise<unknown>;
+  let simDir: string;
+  const dir = tempDir('sweep');
+
+  before(async () => {
+    server = await startTestServer();
+    simDir = path.join(dir, 'sim');
+    const dev = ensureSimDevice(simDir, { id: 'sim-e2e', speed: 4 });
+    const profile = simDeviceProfile(dev, path.join(dir, 'results'));
+    store = openResultsStore(path.join(dir, 'results', 'thorbench.db'));
+    workers = [
+      await createSweepWorker({ connection: server.native, namespace: 'default', store }),
+      ...(await createDeviceWorkers({ connection: server.native, namespace: 'default', profile })),
+    ];
+    running = Promise.all(workers.map((w) => w.run()));
+  });
+
+  after(async () => {
+    for (const w of workers ?? []) if (w.getState() === 'RUNNING') w.shutdown();
+    await running;
+    store?.close();
+    await server?.stop();
+  });
+
+  it('runs every cell through every step and records each outcome once', async () => {
+    const port = await freePort();
+    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: 'e2e-sim-1',
+      args: [experiment(port)],
+    });
+    const summary = await handle.result();
+    assert.equal(summary.cells, 4);
+    assert.deepEqual(summary.counts, { succeeded: 2, failed: 1, skipped: 1, cancelled: 0 });
+
+    const cells = store.listCells('e2e-sim-1');
+    assert.equal(cells.length, 4);
+    assert.deepEqual(store.duplicateKeys('e2e-sim-1'), []);
+
+    for (const c of cells.filter((x) => x.modelId === 'qwen3-8b-fp8')) {
+      assert.equal(c.status, 'succeeded', JSON.stringify(c.failure));
+      assert.equal(c.simulated, true);
+      assert.ok(c.metrics, 'metrics recorded');
+      assert.equal(c.metrics.completed, 4);
+      assert.equal(c.metrics.total_output_tokens, 32);
+      assert.equal(c.metrics.total_input_tokens, 256);
+      assert.ok(c.metrics.mean_ttft_ms > 0 && c.metrics.mean_tpot_ms > 0 && c.metrics.output_throughput > 0);
+      assert.equal(c.device?.simulated, true);
+      assert.equal(c.device?.powerModeName, 'MAXN');
+      assert.equal(c.device?.clocksLocked, c.clocks === 'locked');
+      assert.match(c.device?.l4tRelease ?? '', /^R38\./);
+      assert.ok(c.engine?.command.includes('--served-model-name'));
+      const ran = c.steps.filter((s) => s.result === 'done').map((s) => s.step);
+      for (const step of ['ensurePowerMode', 'ensureClocks', 'describeDevice', 'startEngine', 'waitForHealth', 'benchmark']) assert.ok(ran.includes(step), `${c.cellId} ran ${step}`);
+      assert.ok(c.artifactsDir);
+    }
+    // The first cell loads the engine (flush, warm-up), the second reuses it, the last tears it down.
+    const [first, second] = cells.filter((x) => x.modelId === 'qwen3-8b-fp8');
+    assert.equal(first!.steps.find((s) => s.step === 'flushCaches')?.result, 'done');
+    assert.equal(first!.steps.find((s) => s.step === 'warmup')?.result, 'done');
+    assert.match(second!.steps.find((s) => s.step === 'warmup')?.result ?? '', /^skipped/);
+    assert.equal(second!.steps.find((s) => s.step === 'teardown')?.result, 'done');
+    // jetson_clocks makes the simulated engine faster, as on the real device.
+    assert.ok(second!.metrics!.mean_tpot_ms < first!.metrics!.mean_tpot_ms, 'locked clocks give a lower TPOT');
+
+    const crashed = cells.find((x) => x.modelId === 'qwen3-8b-fp4' && x.status === 'failed')!;
+    assert.equal(crashed.failure?.type, 'EngineCrashed');
+    assert.equal(crashed.failure?.retryable, false);
+    assert.ok(crashed.engine?.logTail && crashed.engine.logTail.length > 0, 'log tail recorded');
+    assert.equal(crashed.engine?.exitCode, 1);
+    const skipped = cells.find((x) => x.modelId === 'qwen3-8b-fp4' && x.status === 'skipped')!;
+    assert.equal(skipped.failure?.type, 'EngineFailed');
+
+    // Nothing left running on the device.
+    assert.deepEqual(listSimContainers(simDir).filter((c: { status: string }) => c.status === 'running'), []);
+
+    const progress = await handle.query(progressQuery);
+    assert.equal(progress.done, 4);
+    assert.equal(progress.state, 'completed');
+    assert.equal(store.getSweep('e2e-sim-1')?.state, 'completed');
+
+    if (process.env.THORBENCH_RECORD_HISTORIES === '1') await recordHistories(server, ['e2e-sim-1', ...cells.map((c) => `e2e-sim-1/${c.cellId}`)]);
+  });
+
+  it('does not run a completed sweep again under the same id', async () => {
+    await assert.rejects(
+      server.client.workflow.start<typeof sweep>('sweep', {
+        taskQueue: SWEEP_TASK_QUEUE,
+        workflowId: 'e2e-sim-1',
+        args: [experiment(await freePort())],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      }),
+      WorkflowExecutionAlreadyStartedError,
+    );
+  });
+
+  it('fails an invalid experiment without running anything', async () => {
+    const bad = { ...experiment(await freePort()), matrix: { ...experiment(1).matrix, model: [{ id: 'x', path: '../../etc', quantization: 'fp8' }] } };
+    const handle = await server.client.workflow.start('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'e2e-invalid', args: [bad] });
+    await assert.rejects(handle.result(), (err: Error) => /InvalidExperiment|invalid experiment/.test(`${err.message} ${(err as { cause?: Error }).cause?.message}`));
+    assert.equal(store.listCells('e2e-invalid').length, 0);
+  });
+});
