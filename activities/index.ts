@@ -8,10 +8,11 @@ import type { DeviceProfile } from './device-profile.js';
 import { createDeviceActivities } from './device.js';
 import { createEngineActivities } from './engine.js';
 import { createHarnessActivities } from './harness.js';
+import { heartbeating } from './heartbeat.js';
 
 export function createDeviceWorkerActivities(profile: DeviceProfile) {
   const engine = createEngineActivities(profile);
-  return { ...createDeviceActivities(profile), ...engine, ...createHarnessActivities(profile, engine) };
+  return heartbeating({ ...createDeviceActivities(profile), ...engine, ...createHarnessActivities(profile, engine) });
 }
 export type DeviceWorkerActivities = ReturnType<typeof createDeviceWorkerActivities>;
 

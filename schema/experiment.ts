@@ -235,9 +235,11 @@ export const Experiment = z
         /** Restore the power mode and clocks found before the sweep when it ends. */
         restoreDevice: z.boolean().default(false),
         timeouts: StepTimeouts.default({}),
+        /** A step whose worker stops heartbeating for this long is retried on a live worker (ms). */
+        heartbeatTimeout: z.number().int().min(2_000).max(3_600_000).default(30_000),
       })
       .strict()
-      .default({ flushCaches: true, restoreDevice: false, timeouts: {} }),
+      .default({ flushCaches: true, restoreDevice: false, timeouts: {}, heartbeatTimeout: 30_000 }),
     repeats: z.number().int().min(1).max(100).default(1),
     exclude: z.array(CellSelector).max(1000).default([]),
   })

@@ -8,8 +8,10 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createClaimActivities, createDeviceWorkerActivities } from '../activities/index.js';
 import type { DeviceProfile } from '../activities/device-profile.js';
 import { DEVICE_CLAIM_TASK_QUEUE, deviceTaskQueue } from '../workflows/task-queues.js';
+import { installRuntime } from './runtime.js';
 
 export async function createDeviceWorkers(opts: { connection: NativeConnection; namespace: string; profile: DeviceProfile; identity?: string }): Promise<Worker[]> {
+  installRuntime();
   const identity = opts.identity ?? `thorbench-device-${opts.profile.id}@${process.pid}`;
   const device = await Worker.create({
     connection: opts.connection,

@@ -4,18 +4,20 @@
  */
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createResultsActivities } from '../activities/results.js';
-import type { ResultsStore } from '../results/store.js';
+import type { ResultsStore } from '../store/store.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { workflowBundle } from './bundle.js';
+import { installRuntime } from './runtime.js';
 
 export async function createSweepWorker(opts: { connection: NativeConnection; namespace: string; store: ResultsStore; identity?: string }): Promise<Worker> {
+  installRuntime();
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: SWEEP_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
     activities: createResultsActivities(opts.store),
-    identity: opts.identity,
+    ...(opts.identity ? { identity: opts.identity } : {}),
     // Let a finishing record complete on Ctrl-C rather than retrying it elsewhere.
     shutdownGraceTime: '5s',
   });

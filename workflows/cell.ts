@@ -19,7 +19,7 @@ import type { PlannedCell } from '../plan/plan.js';
 import type { EngineSpec, StepTimeouts, WarmupSpec } from '../schema/experiment.js';
 import type { CellRecord, DeviceFacts, EngineFacts, FailureInfo, StepTiming } from '../schema/outcome.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
-import { QUICK_OPTIONS, type StepName, stepOptions } from './step-options.js';
+import { QUICK_OPTIONS, type StepName, quickDeviceOptions, stepOptions } from './step-options.js';
 import { SWEEP_TASK_QUEUE } from './task-queues.js';
 
 export interface CellInput {
@@ -31,6 +31,7 @@ export interface CellInput {
   warmup: WarmupSpec | null;
   flushCaches: boolean;
   timeouts: StepTimeouts;
+  heartbeatTimeoutMs: number;
   /** The device is the simulator (from claimDevice): every record says so, even when describeDevice failed. */
   simulated: boolean;
 }
@@ -48,7 +49,12 @@ const ENGINE_FAILURES = new Set(['EngineCrashed', 'EngineOOMKilled', 'HealthTime
 const REBOOT_DEADLINE_MS = 20 * 60_000;
 const REBOOT_POLL = '10s';
 /** The reboot kills the worker mid-activity: a short heartbeat timeout turns that into a quick, idempotent retry. */
-const REBOOT_OPTIONS = (taskQueue: string) => ({ taskQueue, startToCloseTimeout: '5m', heartbeatTimeout: '20s', retry: { initialInterval: '5s', maximumAttempts: 30 } });
+const REBOOT_OPTIONS = (taskQueue: string, heartbeatTimeoutMs: number) => ({
+  taskQueue,
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: heartbeatTimeoutMs,
+  retry: { initialInterval: '5s', maximumAttempts: 30 },
+});
 
 class StepFailed extends Error {
   constructor(
@@ -75,8 +81,8 @@ function describeFailure(step: string, err: unknown): StepFailed {
 
 export async function cell(input: CellInput): Promise<CellResult> {
   const { cell: c, timeouts, deviceQueue } = input;
-  const act = (step: StepName) => proxyActivities<DeviceWorkerActivities>(stepOptions(step, timeouts, deviceQueue));
-  const quick = proxyActivities<DeviceWorkerActivities>({ ...QUICK_OPTIONS, taskQueue: deviceQueue });
+  const act = (step: StepName) => proxyActivities<DeviceWorkerActivities>(stepOptions(step, timeouts, deviceQueue, input.heartbeatTimeoutMs));
+  const quick = proxyActivities<DeviceWorkerActivities>(quickDeviceOptions(deviceQueue, input.heartbeatTimeoutMs));
   const results = proxyActivities<ResultsActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
 
   const startedAt = new Date().toISOString();
@@ -111,7 +117,7 @@ export async function cell(input: CellInput): Promise<CellResult> {
     const power = await step('ensurePowerMode', () => act('ensurePowerMode').ensurePowerMode({ power: c.power }));
     if (power.outcome === 'reboot-required') {
       await step('rebootForPowerMode', async () => {
-        await proxyActivities<DeviceWorkerActivities>(REBOOT_OPTIONS(deviceQueue)).switchPowerModeWithReboot({ modeId: power.to.id, bootIdBefore: power.bootId });
+        await proxyActivities<DeviceWorkerActivities>(REBOOT_OPTIONS(deviceQueue, input.heartbeatTimeoutMs)).switchPowerModeWithReboot({ modeId: power.to.id, bootIdBefore: power.bootId });
         const deadline = Date.now() + REBOOT_DEADLINE_MS;
         for (;;) {
           const probe = await quick.probeAfterReboot().catch(() => null);

@@ -24,20 +24,28 @@ export const DEFAULT_STEP_TIMEOUTS_MS: Record<StepName, number> = {
 
 const quickRetry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 } as const;
 
-export function stepOptions(step: StepName, overrides: StepTimeouts, taskQueue: string): ActivityOptions {
-  const timeout = overrides[step] ?? DEFAULT_STEP_TIMEOUTS_MS[step];
+/**
+ * Every device activity heartbeats while it runs (activities/heartbeat.ts), so every step gets a heartbeat
+ * timeout: a killed worker is noticed after `heartbeatTimeoutMs`, and the step is retried on the restarted one.
+ */
+export function stepOptions(step: StepName, overrides: StepTimeouts, taskQueue: string, heartbeatTimeoutMs: number): ActivityOptions {
   const long = step === 'startEngine' || step === 'waitForHealth' || step === 'warmup' || step === 'benchmark';
   return {
     taskQueue,
-    startToCloseTimeout: timeout,
-    // A step that heartbeats every ~5 s is declared dead after 30 s of silence.
-    heartbeatTimeout: long ? '30s' : undefined,
-    retry: long ? { ...quickRetry, maximumAttempts: 20 } : quickRetry,
+    startToCloseTimeout: overrides[step] ?? DEFAULT_STEP_TIMEOUTS_MS[step],
+    heartbeatTimeout: heartbeatTimeoutMs,
+    // Long steps get more attempts: each kill of the worker during one costs an attempt.
+    retry: long ? { ...quickRetry, maximumAttempts: 30 } : { ...quickRetry, maximumAttempts: 20 },
     cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   };
 }
 
-/** Fast, read-only device queries (describe, probe) and the results store. */
+/** Fast device queries (describe, probe, teardown of everything) on the device queue. */
+export function quickDeviceOptions(taskQueue: string, heartbeatTimeoutMs: number): ActivityOptions {
+  return { taskQueue, startToCloseTimeout: '2m', heartbeatTimeout: heartbeatTimeoutMs, retry: { ...quickRetry, maximumAttempts: 20 } };
+}
+
+/** The results store (sweep worker). */
 export const QUICK_OPTIONS: Omit<ActivityOptions, 'taskQueue'> = {
   startToCloseTimeout: '2m',
   retry: quickRetry,

@@ -23,7 +23,7 @@ import { type Experiment, parseExperiment } from '../schema/experiment.js';
 import type { CellRecord, CellStatus } from '../schema/outcome.js';
 import { type CellInput, type CellResult, cell } from './cell.js';
 import { type CellProgress, type SweepProgress, progressQuery } from './messages.js';
-import { QUICK_OPTIONS } from './step-options.js';
+import { QUICK_OPTIONS, quickDeviceOptions } from './step-options.js';
 import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from './task-queues.js';
 
 /** State carried across continue-as-new: what is already done. */
@@ -113,7 +113,7 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
   let devices = carry?.devices ?? [];
   let simulated = carry?.simulated ?? false;
   const before: Record<string, DeviceSnapshot> = { ...(carry?.before ?? {}) };
-  const deviceActs = (deviceId: string) => proxyActivities<DeviceWorkerActivities>({ ...QUICK_OPTIONS, taskQueue: deviceTaskQueue(deviceId) });
+  const deviceActs = (deviceId: string) => proxyActivities<DeviceWorkerActivities>(quickDeviceOptions(deviceTaskQueue(deviceId), exp.steps.heartbeatTimeout));
   if (devices.length === 0) {
     if (exp.device.select === 'any') {
       const claimed = await claim.claimDevice();
@@ -212,6 +212,7 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
         // A resumed shard may find no engine running (reboot, crash): flush before its first start too.
         flushCaches: exp.steps.flushCaches && (c.startsEngine || firstRun),
         timeouts: exp.steps.timeouts,
+        heartbeatTimeoutMs: exp.steps.heartbeatTimeout,
         simulated,
       };
       firstRun = false;

@@ -1,0 +1,259 @@
+/**
+ * The promise of thorbench, tested by doing the damage for real on the simulated Thor and a real Temporal server:
+ * a worker SIGKILLed again and again, a device that reboots for a power mode, engines that crash, go OOM or never
+ * become healthy, a cancelled sweep, and a Temporal server restarted mid-sweep. Each sweep must finish with every
+ * planned cell recorded exactly once and nothing left running.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Worker } from '@temporalio/worker';
+import { planSweep } from '../plan/plan.js';
+import { ensureDevServer, stopDevServer } from '../server/dev-server.js';
+import { listSimContainers, readSimState } from '../sim/device.js';
+import { type ResultsStore, openResultsStore } from '../store/store.js';
+import { Experiment, type ExperimentInput } from '../schema/experiment.js';
+import { createSweepWorker } from '../workers/sweep-worker.js';
+import { progressQuery } from '../workflows/messages.js';
+import type { sweep } from '../workflows/sweep.js';
+import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
+import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
+import { SupervisedWorker, processesUsingSimDir } from './helpers/worker-process.js';
+
+/** mulberry32: the kill schedule is random but reproducible. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
+  const dir = tempDir('resilience');
+  const resultsDir = path.join(dir, 'results');
+  let server: TestServer;
+  let store: ResultsStore;
+  let sweepWorker: Worker;
+  let sweepWorkerRun: Promise<void>;
+  const devices: SupervisedWorker[] = [];
+
+  function deviceWorker(id: string, speed: number): { worker: SupervisedWorker; simDir: string } {
+    const worker = new SupervisedWorker(['--device', 'sim', '--device-id', id, '--role', 'device'], {
+      THORBENCH_HOME: path.join(dir, 'home'),
+      THORBENCH_RESULTS: resultsDir,
+      TEMPORAL_ADDRESS: server.server.address,
+      THORBENCH_SIM_SPEED: String(speed),
+    });
+    devices.push(worker);
+    worker.start();
+    return { worker, simDir: path.join(dir, 'home', 'sim', id) };
+  }
+
+  async function experiment(id: string, overrides: Partial<ExperimentInput> & { models?: ExperimentInput['matrix']['model'] }): Promise<ExperimentInput> {
+    return {
+      name: id,
+      device: { select: [id] },
+      engine: { port: await freePort(), maxModelLen: 4096 },
+      matrix: {
+        power: [{ mode: 'MAXN' }],
+        clocks: ['default', 'locked'],
+        model: overrides.models ?? [
+          { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' },
+          { id: 'qwen3-8b-awq', path: 'Qwen/Qwen3-8B-AWQ', quantization: 'awq', servedName: 'qwen3' },
+        ],
+        scenario: [
+          { name: 'low', inputLen: 128, outputLen: 48, numPrompts: 4, maxConcurrency: 1 },
+          { name: 'high', inputLen: 128, outputLen: 48, numPrompts: 16, maxConcurrency: 8 },
+        ],
+      },
+      warmup: { inputLen: 32, outputLen: 4, numPrompts: 2 },
+      steps: { heartbeatTimeout: 4_000 },
+      ...overrides,
+    };
+  }
+
+  async function assertCleanDevice(simDir: string): Promise<void> {
+    const running = listSimContainers(simDir).filter((c) => c.status === 'running');
+    assert.deepEqual(running.map((c) => c.name), [], 'no container left running');
+    assert.deepEqual(await processesUsingSimDir(simDir), [], 'no engine or simulator process left behind');
+  }
+
+  function assertExactlyPlanned(sweepId: string, exp: ExperimentInput): void {
+    const planned = planSweep(Experiment.parse(exp)).cells.map((c) => c.id).sort();
+    assert.deepEqual(store.duplicateKeys(sweepId), [], 'no cell recorded twice');
+    assert.equal(store.countRows(sweepId), planned.length);
+    assert.deepEqual(store.listCells(sweepId).map((c) => c.cellId).sort(), planned);
+  }
+
+  before(async () => {
+    server = await startTestServer(path.join(dir, 'server'));
+    store = openResultsStore(path.join(resultsDir, 'thorbench.db'));
+    sweepWorker = await createSweepWorker({ connection: server.native, namespace: 'default', store });
+    sweepWorkerRun = sweepWorker.run();
+  });
+
+  after(async () => {
+    for (const d of devices) await d.stop();
+    if (sweepWorker?.getState() === 'RUNNING') sweepWorker.shutdown();
+    await sweepWorkerRun;
+    store?.close();
+    await server?.stop();
+  });
+
+  it('records engine crashes, OOM kills and health timeouts as typed failures and goes on', async () => {
+    const { worker, simDir } = deviceWorker('sim-faults', 4);
+    const fault = (id: string, kind: string) => ({ id, path: `Faulty/${id}`, quantization: 'fp8' as const, servedName: 'qwen3', env: { THORBENCH_SIM_FAULT: kind } });
+    const exp = await experiment('sim-faults', {
+      models: [
+        fault('crash-first-request', 'crash-on-first-request'),
+        fault('oom-on-load', 'oom-on-load'),
+        fault('never-healthy', 'never-healthy'),
+        fault('crash-on-load', 'crash-on-load'),
+        { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' },
+      ],
+      steps: { heartbeatTimeout: 4_000, timeouts: { waitForHealth: 8_000 } },
+    });
+    exp.matrix.clocks = ['locked'];
+    const summary = await server.client.workflow.execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-faults', args: [exp] });
+    assert.equal(summary.cells, 10);
+    assertExactlyPlanned('sim-faults', exp);
+    const cells = store.listCells('sim-faults');
+    const first = (model: string) => cells.find((c) => c.modelId === model && c.scenario === 'low')!;
+    const expectations: [string, string, number | null, boolean][] = [
+      ['crash-first-request', 'EngineCrashed', 1, false],
+      ['oom-on-load', 'EngineOOMKilled', 137, true],
+      ['never-healthy', 'HealthTimeout', null, false],
+      ['crash-on-load', 'EngineCrashed', 1, false],
+    ];
+    for (const [model, type, exitCode, oom] of expectations) {
+      const c = first(model);
+      assert.equal(c.status, 'failed', model);
+      assert.equal(c.failure?.type, type, `${model}: ${c.failure?.message}`);
+      assert.equal(c.failure?.retryable, false);
+      assert.equal(c.engine?.exitCode, exitCode, model);
+      assert.equal(c.engine?.oomKilled, oom, model);
+      assert.ok((c.engine?.logTail ?? '').length > 0, `${model} has a log tail`);
+      const rest = cells.find((x) => x.modelId === model && x.scenario === 'high')!;
+      assert.equal(rest.status, 'skipped');
+    }
+    for (const c of cells.filter((x) => x.modelId === 'qwen3-8b-fp8')) assert.equal(c.status, 'succeeded', JSON.stringify(c.failure));
+    await worker.stop();
+    await assertCleanDevice(simDir);
+  });
+
+  it('survives the device worker SIGKILLed at least 10 times at random points', async () => {
+    const { worker, simDir } = deviceWorker('sim-chaos', 2);
+    const exp = await experiment('sim-chaos', {});
+    const handle = await server.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-chaos', args: [exp] });
+    const random = rng(20261127);
+    let kills = 0;
+    const resumeMs: number[] = [];
+    let finished = false;
+    const result = handle.result().finally(() => (finished = true));
+    while (!finished && kills < 12) {
+      await sleep(1_500 + random() * 3_500);
+      if (finished || !worker.kill()) continue;
+      kills++;
+      const killedAt = Date.now();
+      // Time from the restart to a step running again on the new worker.
+      const restarts = worker.starts.length;
+      while (!finished && worker.starts.length === restarts) await sleep(50);
+      const restartedAt = worker.starts.at(-1)!;
+      const deadline = Date.now() + 60_000;
+      while (!finished && Date.now() < deadline) {
+        const progress = await handle.query(progressQuery).catch(() => null);
+        const cellId = progress?.current[0]?.cellId;
+        if (cellId) {
+          const d = await server.client.workflow.getHandle(`sim-chaos/${cellId}`).describe().catch(() => null);
+          const pending = d?.raw.pendingActivities ?? [];
+          const startedMs = pending.map((a) => Number(a.lastStartedTime?.seconds ?? 0) * 1000 + Math.floor((a.lastStartedTime?.nanos ?? 0) / 1e6)).filter((t) => t > restartedAt);
+          if (startedMs.length > 0) {
+            resumeMs.push(Math.min(...startedMs) - restartedAt);
+            break;
+          }
+        }
+        await sleep(100);
+      }
+      assert.ok(Date.now() - killedAt < 120_000);
+    }
+    const summary = await result;
+    assert.ok(kills >= 10, `only ${kills} kills happened before the sweep finished`);
+    assert.equal(summary.counts.succeeded, 8, JSON.stringify(summary.counts));
+    assertExactlyPlanned('sim-chaos', exp);
+    // A completed benchmark is never run again: each record holds the one result its artifact directory keeps.
+    for (const c of store.listCells('sim-chaos')) {
+      const artifact = JSON.parse(readFileSync(path.join(c.artifactsDir!, 'result.json'), 'utf8'));
+      assert.deepEqual(artifact.metrics, c.metrics, c.cellId);
+    }
+    await worker.stop();
+    await assertCleanDevice(simDir);
+    const sorted = [...resumeMs].sort((a, b) => a - b);
+    console.log(
+      `chaos: ${kills} kills survived, ${store.duplicateKeys('sim-chaos').length} duplicates, restart-to-step-resumed median ${sorted[Math.floor(sorted.length / 2)] ?? 'n/a'} ms, max ${sorted.at(-1) ?? 'n/a'} ms over ${sorted.length} samples`,
+    );
+  });
+
+  it('reboots the device for a power mode across power-gating groups and carries on', async () => {
+    const { worker, simDir } = deviceWorker('sim-reboot', 4);
+    const exp = await experiment('sim-reboot', {
+      models: [{ id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' }],
+    });
+    exp.matrix.power = [{ mode: 'MAXN' }, { mode: '90W' }];
+    exp.matrix.clocks = ['locked'];
+    exp.matrix.scenario = [exp.matrix.scenario[0]!];
+    const bootBefore = readSimState(simDir).bootId;
+    const summary = await server.client.workflow.execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-reboot', args: [exp] });
+    assert.equal(summary.counts.succeeded, 2, JSON.stringify(store.listCells('sim-reboot').map((c) => c.failure)));
+    assertExactlyPlanned('sim-reboot', exp);
+    const after90 = store.listCells('sim-reboot').find((c) => c.power === '90w')!;
+    assert.equal(after90.device?.powerModeName, '90W');
+    assert.equal(after90.device?.clocksLocked, true, 'clocks re-applied after the reboot');
+    assert.notEqual(after90.device?.bootId, bootBefore);
+    assert.ok(after90.steps.some((s) => s.step === 'rebootForPowerMode' && s.result === 'done'));
+    assert.ok(worker.exits >= 1, 'the reboot killed the worker, and it was started again');
+    await worker.stop();
+    await assertCleanDevice(simDir);
+  });
+
+  it('cancels a sweep cleanly: engine torn down, device restored, unrun cells recorded as cancelled', async () => {
+    const { worker, simDir } = deviceWorker('sim-cancel', 1);
+    const exp = await experiment('sim-cancel', { steps: { heartbeatTimeout: 4_000, restoreDevice: true } });
+    const before = readSimState(simDir);
+    const handle = await server.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-cancel', args: [exp] });
+    while ((await handle.query(progressQuery)).done < 1) await sleep(250);
+    await handle.cancel();
+    await assert.rejects(handle.result());
+    const cells = store.listCells('sim-cancel');
+    assertExactlyPlanned('sim-cancel', exp);
+    assert.ok(cells.some((c) => c.status === 'succeeded'));
+    assert.ok(cells.some((c) => c.status === 'cancelled'));
+    assert.equal(store.getSweep('sim-cancel')?.state, 'cancelled');
+    const now = readSimState(simDir);
+    assert.equal(now.powerModeId, before.powerModeId, 'power mode restored');
+    assert.equal(now.clocks.locked, before.clocks.locked, 'clocks restored');
+    await worker.stop();
+    await assertCleanDevice(simDir);
+  });
+
+  it('resumes a sweep after the Temporal server is killed and started again on its SQLite file', async () => {
+    const { worker, simDir } = deviceWorker('sim-server', 2);
+    const exp = await experiment('sim-server', {});
+    const handle = await server.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-server', args: [exp] });
+    while ((await handle.query(progressQuery)).done < 2) await sleep(250);
+    stopDevServer(server.home, 'SIGKILL');
+    await sleep(2_000);
+    await ensureDevServer({ home: server.home, port: server.port, headless: true });
+    const summary = await handle.result();
+    assert.equal(summary.counts.succeeded, 8, JSON.stringify(summary.counts));
+    assertExactlyPlanned('sim-server', exp);
+    await worker.stop();
+    await assertCleanDevice(simDir);
+  });
+});
