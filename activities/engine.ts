@@ -90,7 +90,7 @@ export function createEngineActivities(profile: DeviceProfile) {
     if (state.oomKilled || state.exitCode === 137) {
       throw nonRetryable('EngineOOMKilled', `engine ${name} was killed (exit ${state.exitCode}, OOMKilled=${state.oomKilled}) ${during}: the model does not fit; lower gpuMemoryUtilization or maxModelLen`, details);
     }
-    if (tail && /No such file or directory: '\/models|does not appear to have a file named config\.json|Repo id must be|not a valid model/i.test(tail)) {
+    if (tail && /No such file or directory: '\/models|Invalid repository ID or local directory|does not appear to have a file named config\.json|Repo id must be|not a valid model/i.test(tail)) {
       throw nonRetryable('ModelNotFound', `engine ${name} could not load the model ${during}; check matrix.model[].path against engine.modelsDir`, details);
     }
     const cudaOom = tail && /CUDA out of memory|OutOfMemoryError|cudaErrorMemoryAllocation/.test(tail) ? ' (CUDA out of memory)' : '';

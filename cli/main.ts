@@ -3,16 +3,10 @@
  * in cli/commands/<name>.ts. Only this file exits the process.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { cancel } from './commands/cancel.js';
-import { plan } from './commands/plan.js';
-import { parseReportFormat, report } from './commands/report.js';
-import { run } from './commands/run.js';
-import { start } from './commands/start.js';
-import { status } from './commands/status.js';
-import { validate } from './commands/validate.js';
-import { parseRole, worker } from './commands/worker.js';
-import { cliEnv, parseDeviceChoice } from './context.js';
 import { EXIT_INVALID, ExitError } from './errors.js';
+
+// Commands load lazily: `validate` and `plan` should not pay for the Temporal client, the worker or SQLite.
+const context = () => import('./context.js');
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -46,15 +40,21 @@ const COMMANDS: Record<string, Command> = {
       'Exit status: 0 when the sweep finished (even with failed cells), 1 on an infrastructure failure, 2 on invalid input.',
     options: { ...deviceOptions, id: { type: 'string' } },
     positionals: ['file'],
-    action: (v, [file]) =>
-      run({ file: file!, device: parseDeviceChoice(str(v.device)), deviceId: str(v['device-id']), id: str(v.id), env: cliEnv(), out, progress: process.stderr }),
+    action: async (v, [file]) => {
+      const { cliEnv, parseDeviceChoice } = await context();
+      const { run } = await import('./commands/run.js');
+      await run({ file: file!, device: parseDeviceChoice(str(v.device)), deviceId: str(v['device-id']), id: str(v.id), env: cliEnv(), out, progress: process.stderr });
+    },
   },
   start: {
     usage: 'thorbench start <experiment.json|yaml> [--id SWEEP_ID]',
     summary: 'Start a sweep and print its workflow id (workers run elsewhere: `thorbench worker`).',
     options: { id: { type: 'string' } },
     positionals: ['file'],
-    action: (v, [file]) => start({ file: file!, id: str(v.id), env: cliEnv(), out, err }),
+    action: async (v, [file]) => {
+      const { cliEnv } = await context();
+      await (await import('./commands/start.js')).start({ file: file!, id: str(v.id), env: cliEnv(), out, err });
+    },
   },
   worker: {
     usage: 'thorbench worker [--device sim|jetson|auto] [--device-id ID] [--role all|device|sweep]',
@@ -62,42 +62,56 @@ const COMMANDS: Record<string, Command> = {
     details: 'On a Thor, run it under systemd: deploy/thorbench-worker.service.',
     options: { ...deviceOptions, role: { type: 'string' } },
     positionals: [],
-    action: (v) => worker({ device: parseDeviceChoice(str(v.device)), deviceId: str(v['device-id']), role: parseRole(str(v.role)), env: cliEnv(), out }),
+    action: async (v) => {
+      const { cliEnv, parseDeviceChoice } = await context();
+      const { parseRole, worker } = await import('./commands/worker.js');
+      await worker({ device: parseDeviceChoice(str(v.device)), deviceId: str(v['device-id']), role: parseRole(str(v.role)), env: cliEnv(), out });
+    },
   },
   status: {
     usage: 'thorbench status <sweep-id> [--json]',
     summary: "Show a sweep's state and every cell's status and headline metrics.",
     options: { json: { type: 'boolean' } },
     positionals: ['sweep'],
-    action: (v, [sweepId]) => status({ sweepId: sweepId!, json: v.json === true, env: cliEnv(), out }),
+    action: async (v, [sweepId]) => {
+      const { cliEnv } = await context();
+      await (await import('./commands/status.js')).status({ sweepId: sweepId!, json: v.json === true, env: cliEnv(), out });
+    },
   },
   plan: {
     usage: 'thorbench plan <experiment.json|yaml> [--json]',
     summary: 'Print the ordered cells with model loads, power-mode and clock changes, reboots and an estimate.',
     options: { json: { type: 'boolean' } },
     positionals: ['file'],
-    action: (v, [file]) => plan({ file: file!, json: v.json === true, out }),
+    action: async (v, [file]) => (await import('./commands/plan.js')).plan({ file: file!, json: v.json === true, out }),
   },
   validate: {
     usage: 'thorbench validate <experiment.json|yaml>',
     summary: 'Check an experiment file; exit 2 with the JSON path of every problem.',
     options: {},
     positionals: ['file'],
-    action: (_v, [file]) => validate({ file: file!, out }),
+    action: async (_v, [file]) => (await import('./commands/validate.js')).validate({ file: file!, out }),
   },
   report: {
     usage: 'thorbench report <sweep-id> [--format md|csv|html|json] [--out FILE]',
     summary: "Render a sweep's results in the guide's table shape (Markdown), as CSV, HTML with charts, or JSON.",
     options: { format: { type: 'string' }, out: { type: 'string' } },
     positionals: ['sweep'],
-    action: (v, [sweepId]) => report({ sweepId: sweepId!, format: parseReportFormat(str(v.format)), outFile: str(v.out), env: cliEnv(), out }),
+    action: async (v, [sweepId]) => {
+      const { cliEnv } = await context();
+      const { parseReportFormat, report } = await import('./commands/report.js');
+      await report({ sweepId: sweepId!, format: parseReportFormat(str(v.format)), outFile: str(v.out), env: cliEnv(), out });
+    },
   },
   cancel: {
     usage: 'thorbench cancel <sweep-id>',
     summary: 'Cancel a running sweep: the engine is torn down and cells not run are recorded as cancelled.',
     options: {},
     positionals: ['sweep'],
-    action: (_v, [sweepId]) => cancel({ sweepId: sweepId!, env: cliEnv(), out }),
+    action: async (_v, [sweepId]) => {
+      const { cliEnv } = await context();
+      await (await import('./commands/cancel.js')).cancel({ sweepId: sweepId!, env: cliEnv(), out });
+    },
   },
 };
 

@@ -1,9 +1,12 @@
 /** Starting and following sweeps, shared by `run`, `start`, `status` and `cancel`. */
 import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import type { LoadedExperiment } from './experiment-file.js';
+
+// @temporalio/proto is CommonJS: take the enum from its default export.
+const { TaskQueueType } = proto.temporal.api.enums.v1;
 
 export interface StartedSweep {
   handle: WorkflowHandle<typeof sweep>;
@@ -37,8 +40,7 @@ export async function queueHasLivePoller(client: Client, namespace: string, task
   const res = await client.workflowService.describeTaskQueue({
     namespace,
     taskQueue: { name: taskQueue },
-    taskQueueType:
-      kind === 'workflow' ? temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    taskQueueType: kind === 'workflow' ? TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
   });
   const now = Date.now();
   for (const p of res.pollers ?? []) {

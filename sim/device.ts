@@ -1,0 +1,174 @@
+/**
+ * The simulated Jetson AGX Thor, as the rest of thorbench sees it: a directory holding the device's state, the
+ * fake commands in sim/bin that act on it, and a DeviceProfile pointing the activities at those commands. The
+ * activities run exactly the argv they would run on a real Thor; only the profile differs.
+ *
+ *   const dev = ensureSimDevice('.thorbench/sim');            // idempotent
+ *   const profile = simDeviceProfile(dev, 'results');         // hand to the device worker
+ *   registerOnDeviceProcess(dev.dir, process.pid);            // a simulated reboot kills the worker, like a real one
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type DeviceProfile } from '../activities/device-profile.js';
+import { withLock, writeJsonAtomic } from './atomic-file.js';
+import { listContainerStates } from './containers.js';
+import { renderDeviceFiles } from './device-files.js';
+import { SIM_BIN_DIR, SIM_COMMANDS, SIM_DIR_ENV, simLayout } from './layout.js';
+import { registerOnDevice, unregisterOnDevice } from './reboot.js';
+import { type SimContainer, type SimFaults, type SimState, readDeviceState, updateDeviceState } from './sim-state.js';
+import { DEFAULT_POWER_MODE_ID, requirePowerMode } from './thor-power-modes.js';
+
+export { EngineFault, ENGINE_FAULTS, FAULT_ENV, type SimContainer, type SimFaults, type SimState } from './sim-state.js';
+
+export interface SimDeviceOptions {
+  /** Device id, default "sim". */
+  id?: string;
+  /** Power mode of a new device, default 1 (120W, the factory default). Ignored when the device exists. */
+  powerModeId?: number;
+  /** Replace the device's faults. */
+  faults?: SimFaults;
+  /** Time compression for tests (every simulated delay is divided by it), default 1. */
+  speed?: number;
+}
+
+export interface SimDevice {
+  id: string;
+  /** Absolute device directory. */
+  dir: string;
+  /** Absolute path of sim/bin. */
+  binDir: string;
+  /** <dir>/root: the files device facts are read from. */
+  rootDir: string;
+  /** { THORBENCH_SIM_DIR: dir }: the environment every fake command needs. */
+  env: Record<string, string>;
+}
+
+function initialState(opts: SimDeviceOptions): SimState {
+  const powerModeId = opts.powerModeId ?? DEFAULT_POWER_MODE_ID;
+  requirePowerMode(powerModeId);
+  return {
+    version: 1,
+    id: opts.id ?? 'sim',
+    bootId: randomUUID(),
+    bootedAt: new Date().toISOString(),
+    bootCount: 1,
+    powerModeId,
+    pendingPowerModeId: null,
+    clocks: { locked: false, fanMax: false, stored: null },
+    speed: opts.speed ?? 1,
+    faults: opts.faults ?? {},
+    dropCaches: { count: 0, lastAt: null },
+  };
+}
+
+function checkSpeed(speed: number | undefined): void {
+  if (speed !== undefined && !(Number.isFinite(speed) && speed > 0)) throw new Error(`simulated device speed must be a positive number (got ${speed})`);
+}
+
+/** Makes sure the fake commands are executable (a checkout without file modes would break them). */
+function ensureExecutable(): void {
+  for (const name of SIM_COMMANDS) {
+    const file = path.join(SIM_BIN_DIR, name);
+    try {
+      const mode = fs.statSync(file).mode;
+      if ((mode & 0o111) !== 0o111) fs.chmodSync(file, 0o755);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`simulator command ${file} is missing: the checkout is incomplete`);
+      // Read-only install: leave it; running it will report the problem.
+    }
+  }
+}
+
+/**
+ * Creates the simulated device in `dir` the first time, and keeps its state afterwards (a restarted worker sees
+ * the same boot id, power mode and containers). `faults` and `speed`, when given, replace the stored ones.
+ */
+export function ensureSimDevice(dir: string, opts: SimDeviceOptions = {}): SimDevice {
+  checkSpeed(opts.speed);
+  const layout = simLayout(dir);
+  for (const d of [layout.rootDir, layout.containersDir, layout.activityDir, layout.logsDir, layout.onDeviceDir, layout.workerStateDir]) fs.mkdirSync(d, { recursive: true });
+  ensureExecutable();
+  const state = withLock(layout.lockFile, () => {
+    if (!fs.existsSync(layout.deviceFile)) {
+      const s = initialState(opts);
+      writeJsonAtomic(layout.deviceFile, s);
+      return s;
+    }
+    const s = readDeviceState(layout);
+    let changed = false;
+    if (opts.faults !== undefined) {
+      s.faults = opts.faults;
+      changed = true;
+    }
+    if (opts.speed !== undefined) {
+      s.speed = opts.speed;
+      changed = true;
+    }
+    if (opts.id !== undefined && opts.id !== s.id) {
+      s.id = opts.id;
+      changed = true;
+    }
+    if (changed) writeJsonAtomic(layout.deviceFile, s);
+    return s;
+  });
+  renderDeviceFiles(layout, state);
+  return { id: state.id, dir: layout.dir, binDir: SIM_BIN_DIR, rootDir: layout.rootDir, env: { [SIM_DIR_ENV]: layout.dir } };
+}
+
+/** The profile the device worker uses for a simulated Thor: commands from sim/bin, no sudo. */
+export function simDeviceProfile(dev: SimDevice, resultsDir: string): DeviceProfile {
+  const bin = (name: string): string => path.join(dev.binDir, name);
+  return {
+    id: dev.id,
+    simulated: true,
+    commands: {
+      nvpmodel: bin('nvpmodel'),
+      jetsonClocks: bin('jetson_clocks'),
+      sysctl: bin('sysctl'),
+      // Flushing the host's dirty pages is harmless and there is nothing to simulate about it.
+      sync: fs.existsSync('/usr/bin/sync') ? '/usr/bin/sync' : '/bin/sync',
+      docker: bin('docker'),
+      tegrastats: bin('tegrastats'),
+      reboot: bin('reboot'),
+    },
+    sudo: false,
+    rootDir: dev.rootDir,
+    stateDir: simLayout(dev.dir).workerStateDir,
+    resultsDir: path.resolve(resultsDir),
+    env: { ...dev.env },
+  };
+}
+
+export function readSimState(dir: string): SimState {
+  return readDeviceState(simLayout(dir));
+}
+
+/** Replaces the device's faults (engines read them when they start; nvpmodel when it runs). */
+export function writeSimFaults(dir: string, faults: SimFaults): void {
+  updateDeviceState(simLayout(dir), (s) => {
+    s.faults = faults;
+  });
+}
+
+/** Changes the time compression of a running simulation (engines pick it up at their next step). */
+export function writeSimSpeed(dir: string, speed: number): void {
+  checkSpeed(speed);
+  updateDeviceState(simLayout(dir), (s) => {
+    s.speed = speed;
+  });
+}
+
+/** Every container with truthful status (exited if its process is gone). */
+export function listSimContainers(dir: string): SimContainer[] {
+  return listContainerStates(simLayout(dir));
+}
+
+/** Marks a process as running on the device: a simulated reboot SIGKILLs it (the worker registers itself). */
+export function registerOnDeviceProcess(dir: string, pid: number): void {
+  registerOnDevice(simLayout(dir), pid);
+}
+
+export function unregisterOnDeviceProcess(dir: string, pid: number): void {
+  unregisterOnDevice(simLayout(dir), pid);
+}

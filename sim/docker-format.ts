@@ -1,0 +1,178 @@
+/**
+ * What the fake docker prints: `docker inspect` objects shaped like the real ones, `docker ps` rows, docker's
+ * human durations, and the small subset of Go templates that `--format` is used with in practice:
+ * `{{.Names}}`, `{{.State.Status}}`, `{{json .State}}`, `{{index .Config.Labels "k"}}`, `{{.Label "k"}}`,
+ * and the `table` prefix of `docker ps --format`. Pure functions.
+ */
+import { createHash } from 'node:crypto';
+import type { SimContainer } from './sim-state.js';
+
+/** Label every simulated container carries (as if the image set it), so nothing mistakes it for a real run. */
+export const SIMULATED_LABEL = 'thorbench.simulated';
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function imageId(image: string): string {
+  return `sha256:${createHash('sha256').update(image).digest('hex')}`;
+}
+
+/** The object `docker inspect` prints for a container (one element of its JSON array). */
+export function inspectObject(c: SimContainer): Record<string, unknown> {
+  const running = c.status === 'running';
+  return {
+    Id: c.id,
+    Created: c.createdAt,
+    Path: c.argv[0] ?? '',
+    Args: c.argv.slice(1),
+    State: {
+      Status: c.status,
+      Running: running,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: c.oomKilled,
+      Dead: false,
+      Pid: running ? c.pid : 0,
+      ExitCode: running ? 0 : c.exitCode,
+      Error: c.error,
+      StartedAt: c.startedAt,
+      FinishedAt: c.finishedAt ?? ZERO_TIME,
+    },
+    Image: imageId(c.image),
+    LogPath: c.logFile,
+    Name: `/${c.name}`,
+    RestartCount: 0,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    HostConfig: {
+      Binds: c.mounts.map((m) => `${m.host}:${m.container}${m.readOnly ? ':ro' : ''}`),
+      NetworkMode: c.networkMode,
+      IpcMode: c.ipcMode,
+      Runtime: c.runtime,
+      RestartPolicy: { Name: c.restartPolicy, MaximumRetryCount: 0 },
+      AutoRemove: c.autoRemove,
+    },
+    Mounts: c.mounts.map((m) => ({ Type: 'bind', Source: m.host, Destination: m.container, Mode: m.readOnly ? 'ro' : '', RW: !m.readOnly, Propagation: 'rprivate' })),
+    Config: {
+      Hostname: c.networkMode === 'host' ? 'thor-sim' : c.id.slice(0, 12),
+      Env: c.env,
+      Cmd: c.argv,
+      Image: c.image,
+      Entrypoint: null,
+      WorkingDir: '',
+      Labels: { ...c.labels },
+    },
+  };
+}
+
+/** docker's units.HumanDuration. */
+export function humanDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.floor(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+export function statusText(c: SimContainer, now: Date): string {
+  if (c.status === 'running') return `Up ${humanDuration(now.getTime() - Date.parse(c.startedAt))}`;
+  return `Exited (${c.exitCode}) ${humanDuration(now.getTime() - Date.parse(c.finishedAt ?? c.startedAt))} ago`;
+}
+
+/** Fields `docker ps --format` knows. */
+export function psFields(c: SimContainer, now: Date): Record<string, unknown> {
+  const command = c.argv.join(' ');
+  return {
+    ID: c.id.slice(0, 12),
+    Names: c.name,
+    Image: c.image,
+    Command: `"${command.length > 20 ? `${command.slice(0, 19)}…` : command}"`,
+    CreatedAt: c.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
+    RunningFor: `${humanDuration(now.getTime() - Date.parse(c.createdAt))} ago`,
+    Status: statusText(c, now),
+    State: c.status,
+    Labels: Object.entries(c.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    Ports: '',
+    Mounts: c.mounts.map((m) => m.host).join(','),
+    Networks: c.networkMode,
+    Size: '0B',
+  };
+}
+
+export class TemplateError extends Error {
+  override readonly name = 'TemplateError';
+}
+
+function lookup(root: unknown, path: string): unknown {
+  if (path === '.') return root;
+  let v: unknown = root;
+  for (const key of path.slice(1).split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
+}
+
+function goString(v: unknown): string {
+  if (v === undefined) return '<no value>';
+  if (v === null) return '<nil>';
+  if (Array.isArray(v)) return `[${v.map(goString).join(' ')}]`;
+  if (typeof v === 'object') {
+    return `map[${Object.entries(v as Record<string, unknown>)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, x]) => `${k}:${goString(x)}`)
+      .join(' ')}]`;
+  }
+  return String(v);
+}
+
+function evalAction(action: string, data: Record<string, unknown>, labels: Record<string, string>): string {
+  const tokens = action.match(/"[^"]*"|\S+/g) ?? [];
+  const arg = (t: string | undefined): string => {
+    if (t === undefined || !/^".*"$/.test(t)) throw new TemplateError(`template: expected a quoted string after "${tokens[0]}" in {{${action}}}`);
+    return t.slice(1, -1);
+  };
+  const [head, ...rest] = tokens;
+  if (head === undefined) throw new TemplateError('template: empty action {{}}');
+  if (head === 'json' && rest.length === 1 && rest[0]!.startsWith('.')) return JSON.stringify(lookup(data, rest[0]!) ?? null);
+  if (head === 'index' && rest.length === 2) {
+    const obj = lookup(data, rest[0]!);
+    const v = obj && typeof obj === 'object' ? (obj as Record<string, unknown>)[arg(rest[1])] : undefined;
+    return v === undefined ? '' : goString(v);
+  }
+  if (head === '.Label' && rest.length === 1) return labels[arg(rest[0])] ?? '';
+  if (head.startsWith('.') && rest.length === 0) return goString(lookup(data, head));
+  throw new TemplateError(`template: {{${action}}} is not supported by the thorbench simulator (use fields, json, index or .Label)`);
+}
+
+/** Renders a Go-template-like format for one object. `\t` and `\n` written literally are turned into tab/newline. */
+export function renderTemplate(format: string, data: Record<string, unknown>, labels: Record<string, string> = {}): string {
+  const text = format.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  let out = '';
+  let pos = 0;
+  for (;;) {
+    const open = text.indexOf('{{', pos);
+    if (open < 0) return out + text.slice(pos);
+    const close = text.indexOf('}}', open);
+    if (close < 0) throw new TemplateError(`template: unclosed action in "${format}"`);
+    out += text.slice(pos, open) + evalAction(text.slice(open + 2, close).trim().replace(/^-\s*|\s*-$/g, ''), data, labels);
+    pos = close + 2;
+  }
+}
+
+/** Aligns rows into columns like docker's tabwriter (3 spaces of padding). */
+export function alignColumns(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n');
+}
