@@ -14,6 +14,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { type DeviceProfile, jetsonProfile } from '../activities/device-profile.js';
 import { ensureDevServer } from '../server/dev-server.js';
 import { ensureSimDevice, simDeviceProfile } from '../sim/device.js';
+import { installRuntime } from '../workers/runtime.js';
 import { EXIT_INVALID, ExitError } from './errors.js';
 
 export interface CliEnv {
@@ -78,6 +79,7 @@ export async function connectTemporal(env: CliEnv, opts: { startServer: boolean 
 }
 
 export async function nativeConnection(address: string): Promise<NativeConnection> {
+  installRuntime(); // before the first native connection, which creates the runtime
   return NativeConnection.connect({ address });
 }
 

@@ -1,4 +1,5 @@
 /** Starting and following sweeps, shared by `run`, `start`, `status` and `cancel`. */
+import os from 'node:os';
 import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { sweep } from '../workflows/sweep.js';
@@ -35,7 +36,27 @@ export async function startSweep(client: Client, loaded: LoadedExperiment, sweep
   }
 }
 
-/** True when some worker polled the queue recently (idle workers re-poll at least once a minute). */
+/** Worker identity: host and pid first, so a later command on the same host can tell a dead worker from a live one. */
+export function workerIdentity(role: string): string {
+  return `${os.hostname()}:${process.pid}:thorbench-${role}`;
+}
+
+/** A poller from this host whose process is gone is stale, however recently the server saw it. */
+function isStaleLocalPoller(identity: string): boolean {
+  const [host, pid] = identity.split(':');
+  if (host !== os.hostname() || !/^\d+$/.test(pid ?? '')) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * The identity of a worker that polled the queue recently (idle workers re-poll at least once a minute), ignoring
+ * workers of this host that have exited.
+ */
 export async function queueHasLivePoller(client: Client, namespace: string, taskQueue: string, kind: 'workflow' | 'activity'): Promise<string | null> {
   const res = await client.workflowService.describeTaskQueue({
     namespace,
@@ -45,7 +66,8 @@ export async function queueHasLivePoller(client: Client, namespace: string, task
   const now = Date.now();
   for (const p of res.pollers ?? []) {
     const seconds = Number(p.lastAccessTime?.seconds ?? 0);
-    if (now - seconds * 1000 < 70_000) return p.identity ?? 'unknown worker';
+    const identity = p.identity ?? 'unknown worker';
+    if (now - seconds * 1000 < 70_000 && !isStaleLocalPoller(identity)) return identity;
   }
   return null;
 }

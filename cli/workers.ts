@@ -4,6 +4,7 @@ import type { DeviceProfile } from '../activities/device-profile.js';
 import type { ResultsStore } from '../store/store.js';
 import { createDeviceWorkers } from '../workers/device-worker.js';
 import { createSweepWorker } from '../workers/sweep-worker.js';
+import { workerIdentity } from './sweeps.js';
 
 export interface RunningWorkers {
   workers: Worker[];
@@ -19,8 +20,10 @@ export async function startWorkers(opts: {
   device: DeviceProfile | null;
 }): Promise<RunningWorkers> {
   const workers: Worker[] = [];
-  if (opts.store) workers.push(await createSweepWorker({ connection: opts.connection, namespace: opts.namespace, store: opts.store }));
-  if (opts.device) workers.push(...(await createDeviceWorkers({ connection: opts.connection, namespace: opts.namespace, profile: opts.device })));
+  if (opts.store) workers.push(await createSweepWorker({ connection: opts.connection, namespace: opts.namespace, store: opts.store, identity: workerIdentity('sweep') }));
+  if (opts.device) {
+    workers.push(...(await createDeviceWorkers({ connection: opts.connection, namespace: opts.namespace, profile: opts.device, identity: workerIdentity(`device-${opts.device.id}`) })));
+  }
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   return {
     workers,

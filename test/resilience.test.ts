@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Worker } from '@temporalio/worker';
 import { planSweep } from '../plan/plan.js';
 import { ensureDevServer, stopDevServer } from '../server/dev-server.js';
-import { listSimContainers, readSimState } from '../sim/device.js';
+import { ensureSimDevice, listSimContainers, readSimState } from '../sim/device.js';
 import { type ResultsStore, openResultsStore } from '../store/store.js';
 import { Experiment, type ExperimentInput } from '../schema/experiment.js';
 import { createSweepWorker } from '../workers/sweep-worker.js';
@@ -51,12 +51,15 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       TEMPORAL_ADDRESS: server.server.address,
       THORBENCH_SIM_SPEED: String(speed),
     });
+    const simDir = path.join(dir, 'home', 'sim', id);
+    ensureSimDevice(simDir, { id, speed }); // the same directory the worker process opens
     devices.push(worker);
     worker.start();
-    return { worker, simDir: path.join(dir, 'home', 'sim', id) };
+    return { worker, simDir };
   }
 
-  async function experiment(id: string, overrides: Partial<ExperimentInput> & { models?: ExperimentInput['matrix']['model'] }): Promise<ExperimentInput> {
+  async function experiment(id: string, options: Partial<ExperimentInput> & { models?: ExperimentInput['matrix']['model'] }): Promise<ExperimentInput> {
+    const { models, ...overrides } = options;
     return {
       name: id,
       device: { select: [id] },
@@ -64,7 +67,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       matrix: {
         power: [{ mode: 'MAXN' }],
         clocks: ['default', 'locked'],
-        model: overrides.models ?? [
+        model: models ?? [
           { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' },
           { id: 'qwen3-8b-awq', path: 'Qwen/Qwen3-8B-AWQ', quantization: 'awq', servedName: 'qwen3' },
         ],
@@ -121,7 +124,11 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       steps: { heartbeatTimeout: 4_000, timeouts: { waitForHealth: 8_000 } },
     });
     exp.matrix.clocks = ['locked'];
-    const summary = await server.client.workflow.execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-faults', args: [exp] });
+    const summary = await server.client.workflow
+      .execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-faults', args: [exp] })
+      .catch((err: Error & { cause?: Error & { cause?: Error } }) => {
+        throw new Error(`${err.message}: ${err.cause?.message} / ${err.cause?.cause?.message}`);
+      });
     assert.equal(summary.cells, 10);
     assertExactlyPlanned('sim-faults', exp);
     const cells = store.listCells('sim-faults');

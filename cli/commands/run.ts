@@ -74,8 +74,10 @@ export async function run(opts: RunOptions): Promise<void> {
       opts.progress.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
     };
     let stopping = false;
+    const inProcess = workers.workers.length > 0;
     const crashed = workers.done.then(() => {
-      if (!stopping) throw new ExitError('the in-process worker stopped unexpectedly', EXIT_INFRA);
+      if (inProcess && !stopping) throw new ExitError('the in-process worker stopped unexpectedly', EXIT_INFRA);
+      return new Promise<never>(() => undefined); // no in-process worker: only the sweep's result ends the wait
     });
     crashed.catch(() => undefined); // observed by the race below; this only keeps a late rejection quiet
     const timer = setInterval(() => {

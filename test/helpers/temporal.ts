@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { type DevServer, ensureDevServer, stopDevServer } from '../../server/dev-server.js';
+import { installRuntime } from '../../workers/runtime.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -39,6 +40,7 @@ export async function startTestServer(home = tempDir('server')): Promise<TestSer
   const port = await freePort();
   const server = await ensureDevServer({ home, port, headless: true });
   const connection = await Connection.connect({ address: server.address });
+  installRuntime();
   const native = await NativeConnection.connect({ address: server.address });
   return {
     home,
