@@ -190,8 +190,12 @@ export type EngineSpec = z.infer<typeof EngineSpec>;
 
 export const HarnessSpec = z
   .object({
-    /** builtin: thorbench's own load generator; vllm: `vllm bench serve` inside the container. */
-    kind: z.enum(['builtin', 'vllm']).default('builtin'),
+    /**
+     * builtin: thorbench's own load generator, computing vLLM's metric definitions (activities/harness/). Running
+     * `vllm bench serve` inside the engine container is the planned second kind; until it exists the schema
+     * accepts only what runs.
+     */
+    kind: z.literal('builtin').default('builtin'),
   })
   .strict();
 

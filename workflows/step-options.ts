@@ -22,7 +22,8 @@ export const DEFAULT_STEP_TIMEOUTS_MS: Record<StepName, number> = {
   teardown: 5 * 60_000,
 };
 
-const quickRetry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 } as const;
+// Capped at 10 s: a retry after a killed worker or a docker hiccup should not wait minutes.
+const quickRetry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 10 } as const;
 
 /**
  * Every device activity heartbeats while it runs (activities/heartbeat.ts), so every step gets a heartbeat
