@@ -4,17 +4,9 @@
  * from its own seeded stream instead of Math.random.
  */
 
-/** mulberry32: tiny, fast and good enough for jitter; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The load generator's mulberry32, shared so the whole project has one seeded generator. */
+export { mulberry32 } from '../activities/harness/prng.js';
+import { mulberry32 } from '../activities/harness/prng.js';
 
 /** FNV-1a over a string: turns names (container, prompt) into seeds. */
 export function hashString(text: string): number {

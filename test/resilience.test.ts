@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from '@temporalio/worker';
+import { mulberry32 } from '../activities/harness/prng.js';
 import { planSweep } from '../plan/plan.js';
 import { ensureDevServer, stopDevServer } from '../server/dev-server.js';
 import { ensureSimDevice, listSimContainers, readSimState } from '../sim/device.js';
@@ -20,18 +21,6 @@ import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
 import { SupervisedWorker, processesUsingSimDir } from './helpers/worker-process.js';
-
-/** mulberry32: the kill schedule is random but reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -159,7 +148,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     const { worker, simDir } = deviceWorker('sim-chaos', 2);
     const exp = await experiment('sim-chaos', {});
     const handle = await server.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-chaos', args: [exp] });
-    const random = rng(20261127);
+    const random = mulberry32(20261127); // the kill schedule is random but reproducible
     let kills = 0;
     const resumeMs: number[] = [];
     let finished = false;

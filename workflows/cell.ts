@@ -19,6 +19,7 @@ import type { PlannedCell } from '../plan/plan.js';
 import type { EngineSpec, StepTimeouts, WarmupSpec } from '../schema/experiment.js';
 import type { CellRecord, DeviceFacts, EngineFacts, FailureInfo, StepTiming } from '../schema/outcome.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
+import { cellIdentity } from './cell-record.js';
 import { QUICK_OPTIONS, type StepName, quickDeviceOptions, stepOptions } from './step-options.js';
 import { SWEEP_TASK_QUEUE } from './task-queues.js';
 
@@ -169,17 +170,7 @@ export async function cell(input: CellInput): Promise<CellResult> {
   } else skip('teardown', containerName === null ? 'no engine' : 'next cell reuses the engine');
 
   const record: CellRecord = {
-    sweepId: input.sweepId,
-    experimentName: input.experimentName,
-    cellId: c.id,
-    repeat: c.repeat,
-    position: c.position,
-    power: c.powerKey,
-    clocks: c.clocks,
-    modelId: c.model.id,
-    quantization: c.model.quantization,
-    modelSize: c.model.size ?? null,
-    scenario: c.scenario.name,
+    ...cellIdentity(input.sweepId, input.experimentName, c),
     status: failure ? 'failed' : 'succeeded',
     failure: failure?.info ?? null,
     metrics,

@@ -21,6 +21,7 @@ import type { ResultsActivities } from '../activities/results.js';
 import { type PlannedCell, planSweep } from '../plan/plan.js';
 import { type Experiment, parseExperiment } from '../schema/experiment.js';
 import type { CellRecord, CellStatus } from '../schema/outcome.js';
+import { cellIdentity } from './cell-record.js';
 import { type CellInput, type CellResult, cell } from './cell.js';
 import { type CellProgress, type SweepProgress, progressQuery } from './messages.js';
 import { QUICK_OPTIONS, quickDeviceOptions } from './step-options.js';
@@ -160,17 +161,7 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
   async function recordUnrun(c: PlannedCell, status: 'skipped' | 'cancelled', reason: { type: string; message: string }): Promise<void> {
     const now = new Date().toISOString();
     const record: CellRecord = {
-      sweepId,
-      experimentName: exp.name,
-      cellId: c.id,
-      repeat: c.repeat,
-      position: c.position,
-      power: c.powerKey,
-      clocks: c.clocks,
-      modelId: c.model.id,
-      quantization: c.model.quantization,
-      modelSize: c.model.size ?? null,
-      scenario: c.scenario.name,
+      ...cellIdentity(sweepId, exp.name, c),
       status,
       failure: { ...reason, retryable: false, step: 'plan' },
       metrics: null,
