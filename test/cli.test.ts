@@ -102,6 +102,9 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
     assert.match(r.stdout, /[Ss]imulated/);
     const sweepId = /Sweep (demo-sim-[0-9a-f]{8}) started/.exec(r.stdout)?.[1];
     assert.ok(sweepId, r.stdout);
+    // The embedded server keeps running after the command, with its Web UI at the printed address.
+    const ui = await fetch(`http://localhost:${uiPort}/namespaces/default/workflows/${sweepId}`);
+    assert.equal(ui.status, 200);
 
     const s = await thorbench(['status', sweepId, '--json'], env);
     assert.equal(s.code, 0, s.stderr);

@@ -380,7 +380,7 @@ describe('results store: concurrent access', () => {
     const setup = openResultsStore(dbPath);
     setup.upsertSweep(sweepStart('s1'));
     const reader = openResultsStore(dbPath, { readonly: true });
-    const storeUrl = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'results', 'store.js')).href;
+    const storeUrl = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'store', 'store.js')).href;
     const total = 200;
     const base = succeeded('s1');
     const worker = new Worker(
