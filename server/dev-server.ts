@@ -18,6 +18,8 @@ export interface DevServerOptions {
   /** Without the Web UI (tests). */
   headless?: boolean;
   startTimeoutMs?: number;
+  /** Appended to `temporal server start-dev` (e.g. `--dynamic-config-value KEY=VALUE`). */
+  extraArgs?: string[];
 }
 
 export interface DevServer {
@@ -81,7 +83,7 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
   mkdirSync(home, { recursive: true });
   const log = openSync(logFile, 'a');
   const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
-  args.push(...(opts.headless ? ['--headless'] : ['--ui-port', String(uiPort)]));
+  args.push(...(opts.headless ? ['--headless'] : ['--ui-port', String(uiPort)]), ...(opts.extraArgs ?? []));
   // Detached, in its own session: it outlives this command and serves the next one.
   const child = spawn(cli, args, { detached: true, stdio: ['ignore', log, log] });
   let exited: number | null = null;

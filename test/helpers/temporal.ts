@@ -36,9 +36,9 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(home = tempDir('server')): Promise<TestServer> {
+export async function startTestServer(home = tempDir('server'), extraArgs: string[] = []): Promise<TestServer> {
   const port = await freePort();
-  const server = await ensureDevServer({ home, port, headless: true });
+  const server = await ensureDevServer({ home, port, headless: true, extraArgs });
   const connection = await Connection.connect({ address: server.address });
   installRuntime();
   const native = await NativeConnection.connect({ address: server.address });

@@ -1,0 +1,72 @@
+/**
+ * Long sweeps stay under Temporal's history limits by continuing as new. A server told to suggest that after a few
+ * dozen events makes a 12-cell sweep cross several runs: it must still finish with every cell recorded once, and
+ * no cell run twice across the boundary.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Worker } from '@temporalio/worker';
+import { ensureSimDevice, simDeviceProfile } from '../sim/device.js';
+import { type ResultsStore, openResultsStore } from '../store/store.js';
+import { createDeviceWorkers } from '../workers/device-worker.js';
+import { createSweepWorker } from '../workers/sweep-worker.js';
+import type { sweep } from '../workflows/sweep.js';
+import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
+import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
+
+describe('continue-as-new', { timeout: 300_000 }, () => {
+  const dir = tempDir('can');
+  let server: TestServer;
+  let store: ResultsStore;
+  let workers: Worker[];
+  let running: Promise<unknown>;
+
+  before(async () => {
+    server = await startTestServer(path.join(dir, 'server'), ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40']);
+    const dev = ensureSimDevice(path.join(dir, 'sim'), { id: 'sim-can', speed: 8 });
+    store = openResultsStore(path.join(dir, 'results', 'thorbench.db'));
+    workers = [
+      await createSweepWorker({ connection: server.native, namespace: 'default', store }),
+      ...(await createDeviceWorkers({ connection: server.native, namespace: 'default', profile: simDeviceProfile(dev, path.join(dir, 'results')) })),
+    ];
+    running = Promise.all(workers.map((w) => w.run()));
+  });
+
+  after(async () => {
+    for (const w of workers ?? []) if (w.getState() === 'RUNNING') w.shutdown();
+    await running;
+    store?.close();
+    await server?.stop();
+  });
+
+  it('finishes a sweep that crosses several runs, every cell recorded once', async () => {
+    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: 'can-1',
+      args: [
+        {
+          name: 'can',
+          engine: { port: await freePort(), maxModelLen: 4096 },
+          matrix: {
+            power: [{ mode: 'MAXN' }],
+            clocks: ['default', 'locked'],
+            model: [{ id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' }],
+            scenario: [{ name: 'tiny', inputLen: 32, outputLen: 4, numPrompts: 2, maxConcurrency: 1 }],
+          },
+          warmup: { inputLen: 16, outputLen: 2, numPrompts: 1 },
+          repeats: 6,
+        },
+      ],
+    });
+    const summary = await handle.result();
+    assert.deepEqual(summary.counts, { succeeded: 12, failed: 0, skipped: 0, cancelled: 0 });
+    const lastRun = (await handle.describe()).runId;
+    assert.notEqual(lastRun, handle.firstExecutionRunId, 'the sweep continued as new at least once');
+    assert.equal(store.countRows('can-1'), 12);
+    assert.deepEqual(store.duplicateKeys('can-1'), []);
+    // One engine served all twelve cells across the runs: adopted, not restarted.
+    const starts = store.listCells('can-1').filter((c) => c.steps.some((s) => s.step === 'warmup' && s.result === 'done'));
+    assert.equal(starts.length, 1, `engine warmed up ${starts.length} times`);
+  });
+});
