@@ -84,17 +84,16 @@ export function createDeviceActivities(profile: DeviceProfile) {
     /** The facts recorded with every cell: which device, which L4T release, which boot, which mode, which clocks. */
     async describeDevice(): Promise<DeviceFacts> {
       return classified(async () => {
-        const release = await readText(profile, '/etc/nv_tegra_release');
+        const releaseText = await readText(profile, '/etc/nv_tegra_release');
+        const release = releaseText === null ? null : parseNvTegraRelease(releaseText);
+        // The device-tree model is NUL-terminated.
         const model = (await readText(profile, '/proc/device-tree/model'))?.replace(/\0/g, '').trim() ?? 'unknown';
         const mode = await queryPowerMode();
         return {
           deviceId: profile.id,
           simulated: profile.simulated,
           model,
-          l4tRelease: release === null ? null : (() => {
-            const r = parseNvTegraRelease(release);
-            return `${r.release}.${r.revision}`;
-          })(),
+          l4tRelease: release === null ? null : `${release.release}.${release.revision}`,
           bootId: await readBootId(),
           powerModeName: mode.name,
           powerModeId: mode.id,

@@ -18,8 +18,14 @@ function inActivity(): boolean {
   }
 }
 
+/** The last progress an activity reported, re-sent by the periodic heartbeat so the Web UI keeps showing it. */
+const lastDetails = new WeakMap<Context, unknown>();
+
 export function beat(details?: unknown): void {
-  if (inActivity()) Context.current().heartbeat(details);
+  if (!inActivity()) return;
+  const ctx = Context.current();
+  if (details !== undefined) lastDetails.set(ctx, details);
+  ctx.heartbeat(details ?? lastDetails.get(ctx));
 }
 
 /** The activity's cancellation signal, or a never-aborting one outside an activity. */
