@@ -11,11 +11,21 @@ const { TaskQueueType } = proto.temporal.api.enums.v1;
 
 export interface StartedSweep {
   handle: WorkflowHandle<typeof sweep>;
-  /** "started": new run; "running": an identical sweep was already running and is followed; "completed": it already finished. */
+  /**
+   * "started": a new run (a failed, cancelled or terminated sweep restarts and skips its recorded cells);
+   * "running": the identical sweep was already running and is followed; "completed": it already finished.
+   */
   state: 'started' | 'running' | 'completed';
 }
 
 export async function startSweep(client: Client, loaded: LoadedExperiment, sweepId: string): Promise<StartedSweep> {
+  const existing = client.workflow.getHandle<typeof sweep>(sweepId);
+  const status = await existing.describe().then(
+    (d) => d.status.name,
+    () => null, // not found: never started
+  );
+  if (status === 'RUNNING') return { handle: existing, state: 'running' };
+  if (status === 'COMPLETED') return { handle: existing, state: 'completed' };
   try {
     const handle = await client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
@@ -27,9 +37,7 @@ export async function startSweep(client: Client, loaded: LoadedExperiment, sweep
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       staticSummary: `thorbench sweep ${loaded.experiment.name}`,
     });
-    const description = await handle.describe();
-    const state = description.runId === handle.firstExecutionRunId ? 'started' : 'running';
-    return { handle, state };
+    return { handle, state: 'started' };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     return { handle: client.workflow.getHandle<typeof sweep>(sweepId), state: 'completed' };

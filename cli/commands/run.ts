@@ -64,6 +64,13 @@ export async function run(opts: RunOptions): Promise<void> {
           : `Sweep ${sweepId} already completed; not running it again (use --id to run a new sweep).`,
     );
 
+    // Ctrl-C stops this process's workers, not the sweep: it stays in Temporal and resumes on the next run.
+    const interrupted = new Promise<never>((_, reject) => {
+      process.once('SIGINT', () =>
+        reject(new ExitError(`\ninterrupted: sweep ${sweepId} stays in Temporal; run the same command again to resume it, or \`thorbench cancel ${sweepId}\``, 130)),
+      );
+    });
+    interrupted.catch(() => undefined);
     const t0 = Date.now();
     let last = '';
     const tty = opts.progress.isTTY;
@@ -84,7 +91,7 @@ export async function run(opts: RunOptions): Promise<void> {
       started.handle.query(progressQuery).then(draw, () => undefined);
     }, 1_000);
     try {
-      await Promise.race([started.handle.result(), crashed]);
+      await Promise.race([started.handle.result(), crashed, interrupted]);
       await started.handle.query(progressQuery).then(draw, () => undefined);
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
