@@ -6,37 +6,26 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Worker } from '@temporalio/worker';
-import { ensureSimDevice, simDeviceProfile } from '../sim/device.js';
-import { type ResultsStore, openResultsStore } from '../store/store.js';
-import { createDeviceWorkers } from '../workers/device-worker.js';
-import { createSweepWorker } from '../workers/sweep-worker.js';
+import type { ResultsStore } from '../store/store.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
+import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
 import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
 
 describe('continue-as-new', { timeout: 300_000 }, () => {
   const dir = tempDir('can');
   let server: TestServer;
+  let sim: SimWorkers;
   let store: ResultsStore;
-  let workers: Worker[];
-  let running: Promise<unknown>;
 
   before(async () => {
     server = await startTestServer(path.join(dir, 'server'), ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40']);
-    const dev = ensureSimDevice(path.join(dir, 'sim'), { id: 'sim-can', speed: 8 });
-    store = openResultsStore(path.join(dir, 'results', 'thorbench.db'));
-    workers = [
-      await createSweepWorker({ connection: server.native, namespace: 'default', store }),
-      ...(await createDeviceWorkers({ connection: server.native, namespace: 'default', profile: simDeviceProfile(dev, path.join(dir, 'results')) })),
-    ];
-    running = Promise.all(workers.map((w) => w.run()));
+    sim = await startSimWorkers(server, dir, { id: 'sim-can', speed: 8 });
+    store = sim.store;
   });
 
   after(async () => {
-    for (const w of workers ?? []) if (w.getState() === 'RUNNING') w.shutdown();
-    await running;
-    store?.close();
+    await sim?.stop();
     await server?.stop();
   });
 

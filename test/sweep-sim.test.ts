@@ -10,15 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
-import { type ResultsStore, openResultsStore } from '../store/store.js';
+import type { ResultsStore } from '../store/store.js';
 import type { ExperimentInput } from '../schema/experiment.js';
-import { ensureSimDevice, listSimContainers, simDeviceProfile } from '../sim/device.js';
-import { createDeviceWorkers } from '../workers/device-worker.js';
-import { createSweepWorker } from '../workers/sweep-worker.js';
+import { listSimContainers } from '../sim/device.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
+import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
 import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
 
 /** Saves histories for the replay test (test/replay.test.ts); '/' in workflow ids becomes '~' in file names. */
@@ -51,29 +49,18 @@ function experiment(port: number): ExperimentInput {
 
 describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
   let server: TestServer;
+  let sim: SimWorkers;
   let store: ResultsStore;
-  let workers: Worker[];
-  let running: Promise<unknown>;
   let simDir: string;
-  const dir = tempDir('sweep');
 
   before(async () => {
     server = await startTestServer();
-    simDir = path.join(dir, 'sim');
-    const dev = ensureSimDevice(simDir, { id: 'sim-e2e', speed: 4 });
-    const profile = simDeviceProfile(dev, path.join(dir, 'results'));
-    store = openResultsStore(path.join(dir, 'results', 'thorbench.db'));
-    workers = [
-      await createSweepWorker({ connection: server.native, namespace: 'default', store }),
-      ...(await createDeviceWorkers({ connection: server.native, namespace: 'default', profile })),
-    ];
-    running = Promise.all(workers.map((w) => w.run()));
+    sim = await startSimWorkers(server, tempDir('sweep'), { id: 'sim-e2e', speed: 4 });
+    ({ store, simDir } = sim);
   });
 
   after(async () => {
-    for (const w of workers ?? []) if (w.getState() === 'RUNNING') w.shutdown();
-    await running;
-    store?.close();
+    await sim?.stop();
     await server?.stop();
   });
 
