@@ -50,6 +50,18 @@ export interface ContainerState {
   labels: Record<string, string>;
 }
 
+/** vLLM's `/version`, recorded with each cell so numbers can be tied to the engine build that produced them. */
+async function engineVersion(base: string): Promise<string | null> {
+  try {
+    const res = await fetch(`${base}/version`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) return null;
+    const body = (await res.json()) as { version?: unknown };
+    return typeof body.version === 'string' ? body.version : null;
+  } catch {
+    return null;
+  }
+}
+
 export function createEngineActivities(profile: DeviceProfile) {
   const docker = (args: string[], timeoutMs = DOCKER_QUICK_MS, allowFailure = false) =>
     runDevice(profile, [profile.commands.docker, ...args], { timeoutMs, allowFailure, signal: activitySignal() });
@@ -150,7 +162,7 @@ export function createEngineActivities(profile: DeviceProfile) {
      * port only after loading, and /v1/models can answer while the engine is unhealthy, so both are checked).
      * A container that exits while we wait is an engine failure, not a timeout.
      */
-    async waitForHealth(input: WaitForHealthInput): Promise<{ ready: true; waitedMs: number }> {
+    async waitForHealth(input: WaitForHealthInput): Promise<{ ready: true; waitedMs: number; version: string | null }> {
       const started = Date.now();
       const pollMs = input.pollMs ?? 1_000;
       const base = `http://127.0.0.1:${input.port}`;
@@ -166,7 +178,7 @@ export function createEngineActivities(profile: DeviceProfile) {
           if (health.status === 200) {
             const models = await fetch(`${base}/v1/models`, { signal: AbortSignal.timeout(5_000) });
             const body = (await models.json()) as { data?: { id?: string }[] };
-            if (body.data?.some((m) => m.id === input.servedName)) return { ready: true, waitedMs: Date.now() - started };
+            if (body.data?.some((m) => m.id === input.servedName)) return { ready: true, waitedMs: Date.now() - started, version: await engineVersion(base) };
             lastProblem = `/v1/models does not list "${input.servedName}" (it lists ${JSON.stringify(body.data?.map((m) => m.id) ?? [])})`;
           } else {
             lastProblem = `/health answered ${health.status}`;

@@ -299,6 +299,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     counts: countCells(cells, input.sweep.plannedCells),
     simulated: input.sweep.simulated || cells.some((c) => c.simulated || c.device?.simulated === true),
     devices: [...devices.values()],
-    engineImages: [...new Set(cells.flatMap((c) => (c.engine?.image ? [c.engine.image] : [])))],
+    // "image (vLLM x.y)" when the engine reported its version, so numbers tie to the build that produced them.
+    engineImages: [...new Set(cells.flatMap((c) => (c.engine?.image ? [c.engine.version ? `${c.engine.image} (vLLM ${c.engine.version})` : c.engine.image] : [])))],
   };
 }

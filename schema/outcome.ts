@@ -58,6 +58,8 @@ export interface EngineFacts {
   oomKilled: boolean;
   /** Last lines of the engine log when the cell failed. */
   logTail: string | null;
+  /** What the engine's `/version` answered (e.g. 0.10.1.1+381074ae); absent in records made before it was kept. */
+  version?: string | null;
 }
 
 export interface FailureInfo {

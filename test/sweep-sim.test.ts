@@ -92,6 +92,7 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
       assert.equal(c.device?.clocksLocked, c.clocks === 'locked');
       assert.match(c.device?.l4tRelease ?? '', /^R38\./);
       assert.ok(c.engine?.command.includes('--served-model-name'));
+      assert.match(c.engine?.version ?? '', /\+sim/, 'the engine version is recorded, and the simulator says it is one');
       const ran = c.steps.filter((s) => s.result === 'done').map((s) => s.step);
       for (const step of ['ensurePowerMode', 'ensureClocks', 'describeDevice', 'startEngine', 'waitForHealth', 'benchmark']) assert.ok(ran.includes(step), `${c.cellId} ran ${step}`);
       assert.ok(c.artifactsDir);

@@ -141,9 +141,10 @@ export async function cell(input: CellInput): Promise<CellResult> {
     engineFacts = engine.facts;
     const endpoint = { containerName, port: input.engine.port, servedName: c.model.servedName };
 
-    await step('waitForHealth', () =>
+    const health = await step('waitForHealth', () =>
       act('waitForHealth').waitForHealth({ ...endpoint, timeoutMs: Math.max(1_000, (timeouts.waitForHealth ?? 30 * 60_000) - 5_000) }),
     );
+    engineFacts = { ...engineFacts, version: health.version ?? null };
 
     if (engine.started && input.warmup && input.warmup.numPrompts > 0) {
       await step('warmup', () => act('warmup').warmup({ ...endpoint, warmup: input.warmup! }));
