@@ -3,6 +3,7 @@ import os from 'node:os';
 import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { sweep } from '../workflows/sweep.js';
+import { SEARCH_ATTRIBUTE_FLAGS, sweepSearchAttributes } from '../workflows/search-attributes.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import type { LoadedExperiment } from './experiment-file.js';
 
@@ -18,7 +19,16 @@ export interface StartedSweep {
   state: 'started' | 'running' | 'completed';
 }
 
-export async function startSweep(client: Client, loaded: LoadedExperiment, sweepId: string): Promise<StartedSweep> {
+/** The server rejected a start because a search attribute is not registered on it. */
+function isUnregisteredSearchAttribute(err: unknown): boolean {
+  // The client wraps the server's INVALID_ARGUMENT ("... has no mapping defined for search attribute X") as cause.
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (/no mapping defined for search attribute|search attribute .* is not defined/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+export async function startSweep(client: Client, loaded: LoadedExperiment, sweepId: string, warn: (line: string) => void = () => undefined): Promise<StartedSweep> {
   const existing = client.workflow.getHandle<typeof sweep>(sweepId);
   const status = await existing.describe().then(
     (d) => d.status.name,
@@ -26,8 +36,8 @@ export async function startSweep(client: Client, loaded: LoadedExperiment, sweep
   );
   if (status === 'RUNNING') return { handle: existing, state: 'running' };
   if (status === 'COMPLETED') return { handle: existing, state: 'completed' };
-  try {
-    const handle = await client.workflow.start<typeof sweep>('sweep', {
+  const start = (typedSearchAttributes?: ReturnType<typeof sweepSearchAttributes>) =>
+    client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: sweepId,
       args: [loaded.raw],
@@ -36,8 +46,16 @@ export async function startSweep(client: Client, loaded: LoadedExperiment, sweep
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       staticSummary: `thorbench sweep ${loaded.experiment.name}`,
+      typedSearchAttributes,
     });
-    return { handle, state: 'started' };
+  try {
+    try {
+      return { handle: await start(sweepSearchAttributes(loaded.experiment)), state: 'started' };
+    } catch (err) {
+      if (!isUnregisteredSearchAttribute(err)) throw err;
+      warn(`the Temporal server has no thorbench search attributes; starting without them (register them: ${SEARCH_ATTRIBUTE_FLAGS.filter((_, i) => i % 2 === 1).join(', ')})`);
+      return { handle: await start(), state: 'started' };
+    }
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     return { handle: client.workflow.getHandle<typeof sweep>(sweepId), state: 'completed' };

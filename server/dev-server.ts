@@ -8,6 +8,7 @@ import { mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:f
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/search-attributes.js';
 import { TEMPORAL_CLI_HELP, findTemporalCli } from './temporal-cli.js';
 
 export interface DevServerOptions {
@@ -83,7 +84,7 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
   mkdirSync(home, { recursive: true });
   const log = openSync(logFile, 'a');
   const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
-  args.push(...(opts.headless ? ['--headless'] : ['--ui-port', String(uiPort)]), ...(opts.extraArgs ?? []));
+  args.push(...(opts.headless ? ['--headless'] : ['--ui-port', String(uiPort)]), ...SEARCH_ATTRIBUTE_FLAGS, ...(opts.extraArgs ?? []));
   // Detached, in its own session: it outlives this command and serves the next one.
   const child = spawn(cli, args, { detached: true, stdio: ['ignore', log, log] });
   let exited: number | null = null;

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { stopDevServer } from '../server/dev-server.js';
 import { freePort, tempDir } from './helpers/temporal.js';
 
@@ -105,6 +106,15 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
     // The embedded server keeps running after the command, with its Web UI at the printed address.
     const ui = await fetch(`http://localhost:${uiPort}/namespaces/default/workflows/${sweepId}`);
     assert.equal(ui.status, 200);
+    // ... and the sweep can be found by model in the UI's search (search attributes set at start).
+    const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+    try {
+      const found: string[] = [];
+      for await (const w of new Client({ connection }).workflow.list({ query: 'ThorbenchModels = "qwen3-8b-awq" AND ThorbenchPowerModes = "maxn"' })) found.push(w.workflowId);
+      assert.deepEqual(found, [sweepId]);
+    } finally {
+      await connection.close();
+    }
 
     const s = await thorbench(['status', sweepId, '--json'], env);
     assert.equal(s.code, 0, s.stderr);

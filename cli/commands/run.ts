@@ -55,7 +55,7 @@ export async function run(opts: RunOptions): Promise<void> {
       opts.out(`Worker started in this process${!devicePoller && wantDevice ? ` for device "${profile.id}"${profile.simulated ? ' (simulated Thor)' : ''}` : ''}.`);
     }
 
-    const started = await startSweep(conn.client, loaded, sweepId);
+    const started = await startSweep(conn.client, loaded, sweepId, opts.out);
     opts.out(
       started.state === 'started'
         ? `Sweep ${sweepId} started.`

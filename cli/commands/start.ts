@@ -9,7 +9,7 @@ export async function start(opts: { file: string; id?: string; env: CliEnv; out:
   const sweepId = opts.id ?? sweepIdFor(loaded.experiment);
   const conn = await connectTemporal(opts.env, { startServer: true });
   try {
-    const started = await startSweep(conn.client, loaded, sweepId);
+    const started = await startSweep(conn.client, loaded, sweepId, opts.err);
     opts.out(sweepId);
     if (started.state !== 'started') opts.err(`sweep ${sweepId} was already ${started.state}; not started again`);
     if (!(await queueHasLivePoller(conn.client, opts.env.namespace, SWEEP_TASK_QUEUE, 'workflow'))) {
