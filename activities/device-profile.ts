@@ -11,7 +11,6 @@ export interface DeviceCommands {
   sync: string;
   docker: string;
   tegrastats: string;
-  reboot: string;
 }
 
 export interface DeviceProfile {
@@ -40,7 +39,6 @@ export const JETSON_COMMANDS: DeviceCommands = {
   sync: '/usr/bin/sync',
   docker: '/usr/bin/docker',
   tegrastats: '/usr/bin/tegrastats',
-  reboot: '/usr/sbin/reboot',
 };
 
 export function jetsonProfile(opts: { id: string; resultsDir: string; stateDir?: string; sudo?: boolean }): DeviceProfile {

@@ -47,8 +47,11 @@ export interface RunOptions {
   env?: Record<string, string>;
 }
 
-/** Which privileged actions exist, each as argv after the command path. Mode ids are checked separately. */
-export type PrivilegedCommand = 'nvpmodel' | 'jetsonClocks' | 'sysctl' | 'reboot';
+/**
+ * Which privileged actions exist. There is no `reboot`: a power-mode switch that needs one is confirmed at
+ * nvpmodel's own prompt, so the worker never holds the right to reboot the device by itself.
+ */
+export type PrivilegedCommand = 'nvpmodel' | 'jetsonClocks' | 'sysctl';
 
 /**
  * Exact argument lists that may run through sudo. `<id>` matches a power mode id (0-15), `<store>` the worker's
@@ -58,7 +61,6 @@ export const PRIVILEGED_ALLOW_LIST: Record<PrivilegedCommand, readonly (readonly
   nvpmodel: [['-q'], ['-p', '--verbose'], ['-m', '<id>']],
   jetsonClocks: [[], ['--show'], ['--store', '<store>'], ['--restore', '<store>']],
   sysctl: [['-w', 'vm.drop_caches=3']],
-  reboot: [[]],
 };
 
 export function isAllowed(cmd: PrivilegedCommand, args: readonly string[], storeFile: string): boolean {

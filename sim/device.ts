@@ -130,7 +130,6 @@ export function simDeviceProfile(dev: SimDevice, resultsDir: string): DeviceProf
       sync: fs.existsSync('/usr/bin/sync') ? '/usr/bin/sync' : '/bin/sync',
       docker: bin('docker'),
       tegrastats: bin('tegrastats'),
-      reboot: bin('reboot'),
     },
     sudo: false,
     rootDir: dev.rootDir,

@@ -151,7 +151,8 @@ describe('simulated Thor device commands', () => {
     const exited = new Promise<string | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     registerOnDeviceProcess(dir, child.pid!);
     const boot = bootId();
-    await runPrivileged(profile, 'reboot', [], T);
+    // The simulated device's power button: thorbench itself never runs reboot (nvpmodel does, after YES).
+    await run([path.join(dev.binDir, 'reboot')], { ...T, env: profile.env });
     assert.equal(await exited, 'SIGKILL');
     assert.notEqual(bootId(), boot);
     assert.equal(readSimState(dir).bootCount >= 3, true);

@@ -249,7 +249,8 @@ describe('simulated docker + vLLM engine', () => {
     await startEngine('tb-reboot', port);
     await waitForHealthy(port, WAIT_MS);
     const pid = (await inspect('tb-reboot')).State.Pid;
-    await runPrivileged(profile, 'reboot', [], { timeoutMs: WAIT_MS });
+    // The simulated device's power button: thorbench itself never runs reboot (nvpmodel does, after YES).
+    await runDevice(profile, [path.join(ensureSimDevice(dir).binDir, 'reboot')], { timeoutMs: WAIT_MS });
     const s = (await inspect('tb-reboot')).State;
     assert.equal(s.Status, 'exited');
     assert.notEqual(processState(pid), 'running');
