@@ -5,9 +5,11 @@
  * planned cell recorded exactly once and nothing left running.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { Worker } from '@temporalio/worker';
 import { mulberry32 } from '../activities/harness/prng.js';
 import { planSweep } from '../plan/plan.js';
@@ -22,6 +24,7 @@ import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
 import { SupervisedWorker, processesUsingSimDir } from './helpers/worker-process.js';
 
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
@@ -224,7 +227,13 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     const before = readSimState(simDir);
     const handle = await server.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-cancel', args: [exp] });
     while ((await handle.query(progressQuery)).done < 1) await sleep(250);
-    await handle.cancel();
+    const cancelled = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(process.execPath, [path.join(root, 'bin', 'thorbench.js'), 'cancel', 'sim-cancel'], { cwd: root, env: { ...process.env, TEMPORAL_ADDRESS: server.server.address } }, (err, stdout) =>
+        resolve({ code: err ? 1 : 0, stdout }),
+      ),
+    );
+    assert.equal(cancelled.code, 0);
+    assert.match(cancelled.stdout, /cancellation requested for sweep sim-cancel/);
     await assert.rejects(handle.result());
     const cells = store.listCells('sim-cancel');
     assertExactlyPlanned('sim-cancel', exp);
