@@ -1,6 +1,6 @@
 /**
  * Determinism guard: histories recorded from real sweeps on the simulator (test/histories/*.json, written by
- * `THORBENCH_RECORD_HISTORIES=1 npm test`) are replayed through the current workflow code. A change that would
+ * `THORBENCH_RECORD_HISTORIES=<label> node --test dist/test/sweep-sim.test.js`) are replayed through the current workflow code. A change that would
  * break sweeps already running on a device fails here. Needs no server.
  */
 import assert from 'node:assert/strict';
@@ -16,20 +16,27 @@ const dir = fileURLToPath(new URL('../../test/histories/', import.meta.url));
 function histories() {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
-    .map((f) => ({ workflowId: path.basename(f, '.json'), history: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) }));
+    .map((f) => {
+      // <label>.<workflow id with '/' as '~'>.json: the sweep derives its cells' ids from its own workflow id.
+      const name = path.basename(f, '.json');
+      const workflowId = name.slice(name.indexOf('.') + 1).replace(/~/g, '/');
+      return { file: f, workflowId, history: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) };
+    });
 }
 
 describe('replay of recorded sweep histories', { timeout: 120_000 }, () => {
   it('has recorded sweep and cell histories to replay', () => {
     const all = histories();
-    assert.ok(all.some((h) => !h.workflowId.includes('~')), 'a sweep history');
-    assert.ok(all.some((h) => h.workflowId.includes('~')), 'a cell history');
+    assert.ok(all.some((h) => !h.workflowId.includes('/')), 'a sweep history');
+    assert.ok(all.some((h) => h.workflowId.includes('/')), 'a cell history');
+    assert.ok(new Set(all.map((h) => h.file.split('.')[0])).size >= 2, 'histories from more than one version of the code');
   });
 
   it('replays every history without non-determinism', async () => {
     const bundle = await workflowBundle();
     let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'thorbench-replay' }, histories())) {
+    const all = histories().map(({ workflowId, history }) => ({ workflowId, history }));
+    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'thorbench-replay' }, all)) {
       assert.equal(result.error, undefined, `${result.workflowId}: ${result.error?.message}`);
       replayed++;
     }
@@ -38,7 +45,7 @@ describe('replay of recorded sweep histories', { timeout: 120_000 }, () => {
 
   it('detects a change that breaks running sweeps', async () => {
     // A history whose recorded activity no longer matches the code: replay must fail, or the guard guards nothing.
-    const cell = histories().find((h) => h.workflowId.includes('~'));
+    const cell = histories().find((h) => h.workflowId.includes('/'));
     assert.ok(cell);
     const tampered = structuredClone(cell.history);
     const scheduled = tampered.events.find((e: { activityTaskScheduledEventAttributes?: { activityType?: { name: string } } }) => e.activityTaskScheduledEventAttributes);

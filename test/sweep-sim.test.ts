@@ -19,13 +19,16 @@ import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
 import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
 
-/** Saves histories for the replay test (test/replay.test.ts); '/' in workflow ids becomes '~' in file names. */
-async function recordHistories(server: TestServer, ids: string[]): Promise<void> {
+/**
+ * Saves histories for the replay test (test/replay.test.ts) as `<label>.<workflow id>.json`, '/' in workflow ids
+ * becoming '~'. Earlier labels stay: they stand for sweeps started by older code that must still replay.
+ */
+async function recordHistories(server: TestServer, label: string, ids: string[]): Promise<void> {
   const dir = fileURLToPath(new URL('../../test/histories/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   for (const id of ids) {
     const history = await server.client.workflow.getHandle(id).fetchHistory().catch(() => null);
-    if (history) writeFileSync(path.join(dir, `${id.replace(/\//g, '~')}.json`), historyToJSON(history));
+    if (history) writeFileSync(path.join(dir, `${label}.${id.replace(/\//g, '~')}.json`), historyToJSON(history));
   }
 }
 
@@ -122,7 +125,8 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
     assert.equal(progress.state, 'completed');
     assert.equal(store.getSweep('e2e-sim-1')?.state, 'completed');
 
-    if (process.env.THORBENCH_RECORD_HISTORIES === '1') await recordHistories(server, ['e2e-sim-1', ...cells.map((c) => `e2e-sim-1/${c.cellId}`)]);
+    const label = process.env.THORBENCH_RECORD_HISTORIES;
+    if (label) await recordHistories(server, label, ['e2e-sim-1', ...cells.map((c) => `e2e-sim-1/${c.cellId}`)]);
   });
 
   it('does not run a completed sweep again under the same id', async () => {
