@@ -19,7 +19,6 @@ import type { DeviceFacts } from '../schema/outcome.js';
 import { type DeviceProfile, devicePath } from './device-profile.js';
 import { clocksStoreFile, runDevice, runPrivileged } from './exec.js';
 import { classified, nonRetryable } from './failures.js';
-import { whileBeating } from './heartbeat.js';
 
 const QUICK_MS = 30_000;
 
@@ -156,10 +155,7 @@ export function createDeviceActivities(profile: DeviceProfile) {
         // Idempotent: a retry after the reboot killed the previous attempt's worker finds the new boot or mode.
         if ((await readBootId()) !== input.bootIdBefore) return { outcome: 'rebooted' };
         if ((await queryPowerMode()).id === input.modeId) return { outcome: 'already' };
-        await whileBeating(
-          runPrivileged(profile, 'nvpmodel', ['-m', String(input.modeId)], { timeoutMs: 120_000, input: 'YES\n', allowFailure: true }),
-          () => ({ phase: 'nvpmodel -m with reboot' }),
-        );
+        await runPrivileged(profile, 'nvpmodel', ['-m', String(input.modeId)], { timeoutMs: 120_000, input: 'YES\n', allowFailure: true });
         return { outcome: 'reboot-started' };
       });
     },

@@ -13,7 +13,7 @@ import type { DeviceProfile } from './device-profile.js';
 import { buildEngineLaunch } from './engine-command.js';
 import { runDevice } from './exec.js';
 import { type EngineFailureDetails, classified, nonRetryable } from './failures.js';
-import { activitySignal, beat, whileBeating } from './heartbeat.js';
+import { activitySignal, beat } from './heartbeat.js';
 
 const DOCKER_QUICK_MS = 60_000;
 const LOG_TAIL_LINES = 40;
@@ -145,8 +145,8 @@ export function createEngineActivities(profile: DeviceProfile) {
           const found = await stat(hostPath).then(() => true, () => false);
           if (!found) throw nonRetryable('ModelNotFound', `model directory ${hostPath} does not exist on device ${profile.id}; download it or fix matrix.model[].path / engine.modelsDir`);
         }
-        // Pulling an image can take many minutes: keep heartbeating while docker run works.
-        const res = await whileBeating(docker(launch.dockerArgs, 60 * 60_000, true), () => ({ phase: 'docker run' }));
+        // Pulling an image can take many minutes; the device worker heartbeats every activity meanwhile.
+        const res = await docker(launch.dockerArgs, 60 * 60_000, true);
         if (res.exitCode !== 0) {
           if (/Unable to find image|pull access denied|manifest unknown|not found: manifest/i.test(res.stderr)) {
             throw nonRetryable('CommandFailed', `docker could not get image ${engine.image}: ${res.stderr.trim()}`);

@@ -17,7 +17,7 @@ import type { EngineActivities } from './engine.js';
 import { nonRetryable } from './failures.js';
 import { runLoad } from './harness/loadgen.js';
 import { runWarmup } from './harness/warmup.js';
-import { activitySignal, beat, whileBeating } from './heartbeat.js';
+import { activitySignal, beat } from './heartbeat.js';
 import { startTelemetry } from './telemetry.js';
 
 export interface EngineEndpoint {
@@ -68,8 +68,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     async warmup(input: EngineEndpoint & { warmup: WarmupSpec }): Promise<{ completed: number; failed: number }> {
       const w = WarmupSpecSchema.parse(input.warmup);
       if (w.numPrompts === 0) return { completed: 0, failed: 0 };
-      let progress: unknown = { done: 0, total: w.numPrompts };
-      const res = await whileBeating(runWarmup({
+      const res = await runWarmup({
         baseUrl: `http://127.0.0.1:${input.port}`,
         model: input.servedName,
         inputLen: w.inputLen,
@@ -77,11 +76,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
         numPrompts: w.numPrompts,
         maxConcurrency: w.maxConcurrency,
         signal: activitySignal(),
-        onProgress: (p) => {
-          progress = p;
-          beat(p);
-        },
-      }), () => progress);
+        onProgress: (p) => beat(p),
+      });
       if (res.completed === 0) {
         await engine.checkEngineAlive({ containerName: input.containerName, during: 'during warm-up' });
         throw nonRetryable('BenchmarkFailed', `every warm-up request failed; first error: ${res.firstError ?? 'unknown'}`);
@@ -103,10 +99,10 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       const telemetry = startTelemetry(profile);
       let load: Awaited<ReturnType<typeof runLoad>>;
       let power: Awaited<ReturnType<typeof telemetry.stop>>;
-      let progress: unknown = { done: 0, total: scenario.numPrompts };
       try {
-        // Heartbeat on a timer too: with the guide's long TTFTs (tens of seconds) no request may finish for a while.
-        load = await whileBeating(runLoad({
+        // Progress goes with the heartbeats; the device worker also re-sends it every second (activities/heartbeat.ts),
+        // since with the guide's long TTFTs no request may finish for tens of seconds.
+        load = await runLoad({
           baseUrl: `http://127.0.0.1:${input.port}`,
           model: input.servedName,
           inputLen: scenario.inputLen,
@@ -118,11 +114,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
           seed,
           ignoreEos: true,
           signal: activitySignal(),
-          onProgress: (p) => {
-            progress = p;
-            beat(p);
-          },
-        }), () => progress);
+          onProgress: (p) => beat(p),
+        });
       } finally {
         power = await telemetry.stop();
       }

@@ -1,8 +1,6 @@
 /** `thorbench report <sweep> [--format md|csv|html|json] [--out FILE]` from the results database. */
 import { writeFile } from 'node:fs/promises';
-import { renderCsv } from '../../report/csv.js';
-import { renderHtmlReport } from '../../report/html.js';
-import { renderMarkdownReport } from '../../report/markdown.js';
+import { renderCsv, renderHtmlReport, renderMarkdownReport } from '../../report/index.js';
 import { openResultsStore, type ResultsStore } from '../../store/store.js';
 import type { CliEnv } from '../context.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
