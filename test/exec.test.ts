@@ -7,20 +7,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CommandError, run } from '../activities/exec.js';
+import { processState } from '../sim/process-util.js';
 import { tempDir } from './helpers/temporal.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); // a zombie is already dead
-  } catch {
-    return false;
-  }
-}
+/** A zombie is already dead: only its parent has not reaped it. */
+const alive = (pid: number) => processState(pid) === 'running';
 
 describe('run', () => {
   it('kills a command that hangs past its timeout', async () => {

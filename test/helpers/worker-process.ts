@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processState } from '../../sim/process-util.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -74,10 +75,8 @@ export async function processesUsingSimDir(simDir: string): Promise<number[]> {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
-      if (environ.split('\0').includes(`THORBENCH_SIM_DIR=${simDir}`)) {
-        const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-        if (!/\) Z /.test(stat)) found.push(Number(entry)); // zombies are already dead
-      }
+      // Zombies are already dead: only their parent has not reaped them.
+      if (environ.split('\0').includes(`THORBENCH_SIM_DIR=${simDir}`) && processState(Number(entry)) === 'running') found.push(Number(entry));
     } catch {
       // the process ended while we looked
     }
