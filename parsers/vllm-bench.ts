@@ -195,14 +195,15 @@ const DETAIL_ARRAYS = ['input_lens', 'output_lens', 'ttfts', 'itls', 'latencies'
  * The per-request records of a `--save-result --save-detailed` JSON, in vLLM's order, ready for calculateMetrics;
  * null when the file has no per-request arrays (saved without --save-detailed). vLLM does not save its `success`
  * flag: a request succeeded when its `errors` entry is empty, and the count must match the file's `completed`.
+ * Needs every array of DETAIL_ARRAYS.
  */
 export function parseSaveResultRequests(obj: unknown): RequestRecord[] | null {
   const record = decodeSaveResult(obj);
-  const present = DETAIL_ARRAYS.filter((k) => k in record);
-  if (present.length === 0) return null;
+  // Without --save-detailed vLLM 0.33 still keeps `latencies` (and `queue_times`): not enough to recompute anything.
+  if (!DETAIL_ARRAYS.every((k) => k in record)) return null;
   const bad = (problem: string): ParseError => ParseError.of(SAVE_RESULT_SOURCE, problem, `keys: ${Object.keys(record).join(', ')}`);
-  const missing = DETAIL_ARRAYS.filter((k) => !Array.isArray(record[k]));
-  if (missing.length > 0) throw bad(`per-request arrays incomplete: ${missing.join(', ')} missing or not arrays (save with --save-detailed)`);
+  const notArrays = DETAIL_ARRAYS.filter((k) => !Array.isArray(record[k]));
+  if (notArrays.length > 0) throw bad(`per-request fields ${notArrays.join(', ')} are not arrays`);
   const arrays = Object.fromEntries(DETAIL_ARRAYS.map((k) => [k, record[k] as unknown[]])) as Record<(typeof DETAIL_ARRAYS)[number], unknown[]>;
   const count = arrays.errors.length;
   const uneven = DETAIL_ARRAYS.filter((k) => arrays[k].length !== count);

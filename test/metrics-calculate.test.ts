@@ -1,10 +1,12 @@
 /**
- * calculateMetrics must give what vLLM's calculate_metrics gives for the same request outputs.
+ * calculateMetrics by hand and on edge cases; test/metrics-vllm.test.ts compares it with real vLLM 0.33 output.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BenchmarkMetrics } from '../schema/metrics.js';
+import { BenchmarkMetrics, PERCENTILE_KEY_RE } from '../schema/metrics.js';
 import { calculateMetrics } from '../metrics/calculate.js';
+import { effectiveGoodput, goodputArgs, metricPercentilesArgs } from '../metrics/slo.js';
+import { percentileKey } from '../metrics/vllm-keys.js';
 import type { RequestRecord } from '../metrics/request-record.js';
 
 const ok = (r: Partial<RequestRecord> & Pick<RequestRecord, 'ttftS' | 'itlS' | 'latencyS' | 'outputTokens'>): RequestRecord => ({
@@ -108,5 +110,43 @@ describe('calculateMetrics edge cases', () => {
     assert.ok('p90_ttft_ms' in m && 'p99_ttft_ms' in m);
     assert.throws(() => calculateMetrics([], { durationS: 0 }), /durationS must be a positive/);
     assert.throws(() => calculateMetrics([], { durationS: 1, selectedPercentiles: [120] }), /outside \[0, 100\]/);
+  });
+});
+
+describe('percentile keys as vLLM spells them', () => {
+  it('formats like Python: str(int(p)) when whole, else str(p) (scientific below 1e-4)', () => {
+    assert.equal(percentileKey('ttft', 99), 'p99_ttft_ms');
+    assert.equal(percentileKey('itl', 99.9), 'p99.9_itl_ms');
+    assert.equal(percentileKey('e2el', 99.99), 'p99.99_e2el_ms');
+    assert.equal(percentileKey('tpot', 0.5), 'p0.5_tpot_ms');
+    assert.equal(percentileKey('tpot', 100), 'p100_tpot_ms');
+    assert.equal(percentileKey('tpot', 0.00005), 'p5e-05_tpot_ms'); // Python: str(5e-05)
+    assert.ok(PERCENTILE_KEY_RE.test('p5e-05_tpot_ms'));
+  });
+
+  it('uses the default percentiles 50, 90, 95, 99 when none are given', () => {
+    const m = calculateMetrics([ok({ outputTokens: 2, ttftS: 0.1, itlS: [0.01], latencyS: 0.11 })], { durationS: 1 });
+    const keys = Object.keys(m).filter((k) => k.endsWith('_ttft_ms') && k.startsWith('p'));
+    assert.deepEqual(keys, ['p50_ttft_ms', 'p90_ttft_ms', 'p95_ttft_ms', 'p99_ttft_ms']);
+  });
+
+  it('the schema keeps percentile keys, drops other unknown keys, and rejects a non-number percentile', () => {
+    const m = calculateMetrics([ok({ outputTokens: 2, ttftS: 0.1, itlS: [0.01], latencyS: 0.11 })], { durationS: 1, selectedPercentiles: [99.9] });
+    const parsed = BenchmarkMetrics.parse({ ...m, date: '20260101', ttfts: [0.1] }) as Record<string, unknown>;
+    assert.equal(parsed['p99.9_itl_ms'], m['p99.9_itl_ms']);
+    assert.equal('date' in parsed || 'ttfts' in parsed, false);
+    assert.equal(BenchmarkMetrics.safeParse({ ...m, 'p99.9_itl_ms': 'slow' }).success, false);
+  });
+});
+
+describe('goodput SLOs and vLLM arguments', () => {
+  it('a scenario\'s own SLOs replace the experiment\'s; vLLM argv spells them as --goodput key:ms', () => {
+    assert.deepEqual(effectiveGoodput({ ttft: 500, tpot: 50 }, undefined), { ttft: 500, tpot: 50 });
+    assert.deepEqual(effectiveGoodput({ ttft: 500 }, { e2elMs: 3000 }), { e2el: 3000 });
+    assert.equal(effectiveGoodput(undefined, undefined), undefined);
+    assert.deepEqual(goodputArgs({ ttft: 500, e2el: 2500.5 }), ['--goodput', 'ttft:500', 'e2el:2500.5']);
+    assert.deepEqual(goodputArgs(undefined), []);
+    assert.deepEqual(metricPercentilesArgs([99.9, 50]), ['--metric-percentiles', '50,99,99.9']);
+    assert.deepEqual(metricPercentilesArgs(undefined), ['--metric-percentiles', '50,90,95,99']);
   });
 });
