@@ -72,52 +72,96 @@ const REQUIRED: ReadonlyArray<[string, string]> = [
 const HEADER_RE = /=+\s*Serving Benchmark Result\s*=+/i;
 const FOOTER_RE = /^\s*={10,}\s*$/;
 const LINE_RE = /^\s*([^:]+?)\s*:\s*(\S+)\s*$/;
-const STAT_RE = /^(mean|median|std|p\d+(?:\.\d+)?) (ttft|tpot|itl|e2el) \(ms\)$/;
+const STAT_RE = /^(mean|median|std|p\d+(?:\.\d+)?(?:e-\d+)?) (ttft|tpot|itl|e2el) \(ms\)$/;
 const SOURCE = 'vllm bench serve result block';
 
-function blockLines(text: string): string[][] {
+/** A block's lines and the 1-based number of its first line in the text (the header, when there is one). */
+interface RawBlock {
+  lines: string[];
+  firstLine: number;
+  /** Line number of lines[0]. */
+  bodyLine: number;
+}
+
+/**
+ * A result block that does not parse, with the 1-based line of the text where the problem is (the offending line,
+ * or the block's header when lines are missing), so an importer can point at `file:line`.
+ */
+export class BlockParseError extends ParseError {
+  constructor(
+    problem: string,
+    excerpt: string,
+    readonly line: number,
+  ) {
+    super(SOURCE, problem, excerpt.length > 300 ? `${excerpt.slice(0, 300)}…` : excerpt);
+  }
+}
+
+function blockLines(text: string): RawBlock[] {
   const lines = splitLines(text);
-  const blocks: string[][] = [];
-  let current: string[] | null = null;
-  for (const line of lines) {
+  const blocks: RawBlock[] = [];
+  let current: RawBlock | null = null;
+  lines.forEach((line, i) => {
     if (HEADER_RE.test(line)) {
-      current = [];
+      current = { lines: [], firstLine: i + 1, bodyLine: i + 2 };
       blocks.push(current);
     } else if (current && FOOTER_RE.test(line)) {
       current = null;
     } else if (current) {
-      current.push(line);
+      current.lines.push(line);
     }
-  }
+  });
   // A pasted block without its ===== header still counts when it has the first line vLLM prints.
-  if (blocks.length === 0 && /^\s*Successful requests\s*:/im.test(text)) blocks.push(lines);
+  if (blocks.length === 0 && /^\s*Successful requests\s*:/im.test(text)) {
+    const first = lines.findIndex((l) => /^\s*Successful requests\s*:/i.test(l));
+    blocks.push({ lines, firstLine: first + 1, bodyLine: 1 });
+  }
   return blocks;
 }
 
-function parseLines(lines: string[]): BenchmarkBlock {
+function parseLines(block: RawBlock): BenchmarkBlock {
   const out: Record<string, number> = {};
-  for (const line of lines) {
+  block.lines.forEach((line, i) => {
     const m = LINE_RE.exec(line);
-    if (!m) continue;
+    if (!m) return;
     const label = m[1]!.toLowerCase().replace(/\s+/g, ' ');
     const stat = STAT_RE.exec(label);
     const key = LABELS[label] ?? (stat ? `${stat[1]}_${stat[2] as LatencyMetric}_ms` : undefined);
-    if (key === undefined) continue;
+    if (key === undefined) return;
     const value = Number(m[2]);
     if (!Number.isFinite(value) || (INTEGER_KEYS.has(key) && !Number.isInteger(value))) {
-      throw ParseError.of(SOURCE, `"${m[1]}" should be ${INTEGER_KEYS.has(key) ? 'an integer' : 'a number'}`, line);
+      const want = INTEGER_KEYS.has(key) ? 'an integer' : 'a number';
+      throw new BlockParseError(`"${m[1]}" should be ${want}`, line.trim(), block.bodyLine + i);
     }
     out[key] = value;
-  }
+  });
   const missing = REQUIRED.filter(([key]) => !(key in out)).map(([, label]) => `"${label}:"`);
   if (missing.length > 0) {
-    throw ParseError.of(
-      SOURCE,
+    throw new BlockParseError(
       `missing ${missing.join(', ')} (run vllm bench serve with a tokenizer and the default --percentile-metrics ttft,tpot,itl and --metric-percentiles including 99)`,
-      lines.join('\n'),
+      block.lines.join('\n').trim(),
+      block.firstLine,
     );
   }
   return out as unknown as BenchmarkBlock;
+}
+
+/** A parsed block with where it sits in the text (1-based lines, header to last body line). */
+export interface LocatedBlock {
+  metrics: BenchmarkBlock;
+  firstLine: number;
+  lastLine: number;
+  /** The block's text as printed (header, body and footer when present). */
+  text: string;
+}
+
+/** Every result block in `text` with its line range; throws BlockParseError naming the line of the first bad block. */
+export function locateBenchmarkBlocks(text: string): LocatedBlock[] {
+  const all = splitLines(text);
+  return blockLines(text).map((b) => {
+    const lastLine = Math.min(all.length, b.bodyLine + b.lines.length);
+    return { metrics: parseLines(b), firstLine: b.firstLine, lastLine, text: all.slice(b.firstLine - 1, lastLine).join('\n') };
+  });
 }
 
 /** Every result block in `text` (a whole log may hold many), in order. No block → empty array. */
