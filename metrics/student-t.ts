@@ -24,7 +24,9 @@ export function lnGamma(x: number): number {
 /** ln Γ(x) − Stirling's (x − ½)·ln x − x + ½·ln 2π, for x ≥ 10 (its asymptotic series; error below 2e-14). */
 function lnGammaCorrection(x: number): number {
   const x2 = 1 / (x * x);
-  return (1 / x) * (1 / 12 - x2 * (1 / 360 - x2 * (1 / 1260 - x2 * (1 / 1680 - x2 * (1 / 1188 - x2 * (691 / 360360))))));
+  return (
+    (1 / x) * (1 / 12 - x2 * (1 / 360 - x2 * (1 / 1260 - x2 * (1 / 1680 - x2 * (1 / 1188 - x2 * (691 / 360360))))))
+  );
 }
 
 /**
@@ -36,7 +38,13 @@ function lnBeta(a: number, b: number): number {
   const q = Math.max(a, b);
   if (p >= 10) {
     const corr = lnGammaCorrection(p) + lnGammaCorrection(q) - lnGammaCorrection(p + q);
-    return -0.5 * Math.log(q) + 0.5 * Math.log(2 * Math.PI) + corr + (p - 0.5) * Math.log(p / (p + q)) + q * Math.log1p(-p / (p + q));
+    return (
+      -0.5 * Math.log(q) +
+      0.5 * Math.log(2 * Math.PI) +
+      corr +
+      (p - 0.5) * Math.log(p / (p + q)) +
+      q * Math.log1p(-p / (p + q))
+    );
   }
   if (q >= 10) {
     const corr = lnGammaCorrection(q) - lnGammaCorrection(p + q);
@@ -86,7 +94,8 @@ export function regularizedBeta(x: number, a: number, b: number): number {
 }
 
 function checkDf(df: number): void {
-  if (!(df > 0) || !Number.isFinite(df)) throw new RangeError(`Student's t: degrees of freedom must be a positive number, got ${df}`);
+  if (!(df > 0) || !Number.isFinite(df))
+    throw new RangeError(`Student's t: degrees of freedom must be a positive number, got ${df}`);
 }
 
 /** P(T > t) for t ≥ 0: ½ · I_{ν/(ν+t²)}(ν/2, ½). */

@@ -207,7 +207,8 @@ export function summaryItems(model: ReportModel): Array<[string, string]> {
   if (model.engineImages.length > 0) items.push(['Engine', model.engineImages.join(', ')]);
   const imported = model.cells.filter((c) => c.harness?.kind === 'import').length;
   if (imported > 0) {
-    items.push(['Imported', `${imported} cell${imported === 1 ? '' : 's'} imported from vllm bench serve output (thorbench import), not measured by thorbench`]);
+    const cells = `${imported} cell${imported === 1 ? '' : 's'}`;
+    items.push(['Imported', `${cells} from vllm bench serve output (thorbench import), not measured by thorbench`]);
   }
   items.push([
     'Cells',

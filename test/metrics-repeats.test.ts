@@ -36,7 +36,7 @@ const MPMATH: [number, number, number][] = [
 ];
 
 describe("Student's t", () => {
-  it('quantiles match mpmath to 1e-12 relative, and the printed tables (t(0.975, 2) = 4.302653, t(0.975, 9) = 2.262157)', () => {
+  it('quantiles match mpmath to 1e-12 and the tables: t(0.975, 2) = 4.302653, t(0.975, 9) = 2.262157', () => {
     for (const [p, df, expected] of MPMATH) {
       const t = studentTQuantile(p, df);
       assert.ok(Math.abs(t - expected) <= 1e-12 * expected, `t(${p}, ${df}) = ${t}, mpmath ${expected}`);
@@ -49,7 +49,8 @@ describe("Student's t", () => {
 
   it('the CDF inverts the quantile and the incomplete beta has its closed forms', () => {
     for (const df of [1, 2, 3, 7.5, 40]) {
-      for (const p of [0.6, 0.9, 0.975, 0.999]) assert.ok(Math.abs(studentTCdf(studentTQuantile(p, df), df) - p) < 1e-14, `df ${df} p ${p}`);
+      for (const p of [0.6, 0.9, 0.975, 0.999])
+        assert.ok(Math.abs(studentTCdf(studentTQuantile(p, df), df) - p) < 1e-14, `df ${df} p ${p}`);
     }
     // I_x(1, 1) = x; I_x(a, 1) = x^a; I_x(1, b) = 1 − (1 − x)^b
     assert.ok(Math.abs(regularizedBeta(0.3, 1, 1) - 0.3) < 1e-15);
@@ -67,7 +68,10 @@ describe('summaries of repeats', () => {
     const sd = Math.sqrt(((290 - mean) ** 2 + (298.07 - mean) ** 2 + (300 - mean) ** 2) / 2);
     const half = 4.3026527297494638523 * (sd / Math.sqrt(3));
     assert.ok(Math.abs(s.mean - mean) < 1e-12);
-    assert.ok(Math.abs(s.ci95[0] - (mean - half)) < 1e-9 && Math.abs(s.ci95[1] - (mean + half)) < 1e-9, JSON.stringify(s));
+    assert.ok(
+      Math.abs(s.ci95[0] - (mean - half)) < 1e-9 && Math.abs(s.ci95[1] - (mean + half)) < 1e-9,
+      JSON.stringify(s),
+    );
     assert.ok(Math.abs(s.cv! - sd / mean) < 1e-15);
     assert.deepEqual(summarizeValues([2, 2]), { mean: 2, ci95: [2, 2], cv: 0 });
     assert.equal(summarizeValues([0, 0])!.cv, null);
@@ -97,28 +101,59 @@ describe('report --format json summaries, through the CLI', { timeout: 120_000 }
   const textDir = path.join(root, 'test', 'fixtures', 'vllm-bench-text');
   const run = (args: string[], results: string): Promise<{ code: number; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
-      execFile(process.execPath, [path.join(root, 'bin', 'thorbench.js'), ...args], { cwd: root, env: { ...process.env, THORBENCH_RESULTS: results }, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        [path.join(root, 'bin', 'thorbench.js'), ...args],
+        { cwd: root, env: { ...process.env, THORBENCH_RESULTS: results }, maxBuffer: 16 << 20 },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
       );
     });
 
   it('three repeats of a cell give one summary with mean, ci95 and cv for every numeric metric', async () => {
     const results = tempDir('summaries');
-    const files = readdirSync(textDir).filter((f) => f.startsWith('power-clocks__') && f.endsWith('.high-load.txt')).sort().slice(0, 3);
+    const files = readdirSync(textDir)
+      .filter((f) => f.startsWith('power-clocks__') && f.endsWith('.high-load.txt'))
+      .sort()
+      .slice(0, 3);
     for (const [i, f] of files.entries()) {
-      const r = await run(['import', path.join(textDir, f), '--into', 'rep', '--cell', `maxn.locked.qwen3-8b-fp8.high-load.r${i + 1}`, '--label', 'power=MAXN,clocks=locked'], results);
+      const r = await run(
+        [
+          'import',
+          path.join(textDir, f),
+          '--into',
+          'rep',
+          '--cell',
+          `maxn.locked.qwen3-8b-fp8.high-load.r${i + 1}`,
+          '--label',
+          'power=MAXN,clocks=locked',
+        ],
+        results,
+      );
       assert.equal(r.code, 0, r.stderr);
     }
     const single = await run(['import', path.join(textDir, files[0]!), '--into', 'rep', '--cell', 'other.r1'], results);
     assert.equal(single.code, 0, single.stderr);
     const r = await run(['report', 'rep', '--format', 'json'], results);
     assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(r.stdout) as { summaries: { cell: string; repeats: number; metrics: Record<string, { mean: number; ci95: [number, number]; cv: number }> }[] };
+    const report = JSON.parse(r.stdout) as {
+      summaries: {
+        cell: string;
+        repeats: number;
+        metrics: Record<string, { mean: number; ci95: [number, number]; cv: number }>;
+      }[];
+    };
     assert.equal(report.summaries.length, 1);
     const s = report.summaries[0]!;
     assert.equal(s.cell, 'maxn.locked.qwen3-8b-fp8.high-load');
     assert.equal(s.repeats, 3);
-    const values = files.map((f) => (JSON.parse(readFileSync(path.join(textDir, f.replace(/\.txt$/, '.expected.json')), 'utf8')) as Record<string, number>));
+    const values = files.map(
+      (f) =>
+        JSON.parse(readFileSync(path.join(textDir, f.replace(/\.txt$/, '.expected.json')), 'utf8')) as Record<
+          string,
+          number
+        >,
+    );
     const numericKeys = Object.keys(values[0]!).filter((k) => values.every((v) => typeof v[k] === 'number'));
     assert.deepEqual(Object.keys(s.metrics).sort(), numericKeys.sort());
     for (const key of numericKeys) {
@@ -128,7 +163,12 @@ describe('report --format json summaries, through the CLI', { timeout: 120_000 }
       const half = 4.3026527297494638523 * (sd / Math.sqrt(3));
       const m = s.metrics[key]!;
       const tol = 1e-9 * Math.max(1, Math.abs(mean));
-      assert.ok(Math.abs(m.mean - mean) <= tol && Math.abs(m.ci95[0] - (mean - half)) <= tol && Math.abs(m.ci95[1] - (mean + half)) <= tol, key);
+      assert.ok(
+        Math.abs(m.mean - mean) <= tol &&
+          Math.abs(m.ci95[0] - (mean - half)) <= tol &&
+          Math.abs(m.ci95[1] - (mean + half)) <= tol,
+        key,
+      );
       assert.ok(mean === 0 ? m.cv === null : Math.abs(m.cv - sd / mean) <= 1e-12, key);
     }
     const md = await run(['report', 'rep'], results);

@@ -426,6 +426,18 @@ describe('csv', () => {
     assert.equal(fp8[col('output_throughput')], '298.07');
     assert.equal(fp8[col('status')], 'succeeded');
   });
+
+  it('adds a column for every other percentile key the cells have, by metric then percentile', () => {
+    const { cells } = quantizationSweep();
+    const extra = { 'p99.9_itl_ms': 41.5, p50_ttft_ms: 400, p90_ttft_ms: 450 };
+    const withPct = cells.map((c, i) => (i === 0 && c.metrics ? { ...c, metrics: { ...c.metrics, ...extra } } : c));
+    const rows = parseCsv(renderCsv(withPct));
+    assert.deepEqual(rows[0], [...CSV_COLUMNS, 'p50_ttft_ms', 'p90_ttft_ms', 'p99.9_itl_ms']);
+    assert.ok(rows.every((r) => r.length === CSV_COLUMNS.length + 3));
+    const first = rows.find((r) => r[CSV_COLUMNS.indexOf('cell_id')] === withPct[0]!.cellId)!;
+    assert.deepEqual(first.slice(-3), ['400', '450', '41.5']);
+    assert.deepEqual(rows[2]!.slice(-3), ['', '', '']);
+  });
 });
 
 describe('html report', () => {
