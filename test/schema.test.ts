@@ -76,7 +76,8 @@ describe('experiment schema', () => {
     const ok = parseExperiment(base);
     assert.ok(ok.ok);
     assert.deepEqual(ok.experiment.harness.percentiles, [50, 90, 95, 99]);
-    const custom = parseExperiment({ ...base, harness: { percentiles: [50, 99, 99.9], goodput: { ttft: 500, tpot: 50 } } });
+    const harness = { percentiles: [50, 99, 99.9], goodput: { ttft: 500, tpot: 50 } };
+    const custom = parseExperiment({ ...base, harness });
     assert.ok(custom.ok, JSON.stringify(custom.ok ? null : custom.problems));
     assert.deepEqual(custom.experiment.harness.percentiles, [50, 99, 99.9]);
     assert.deepEqual(custom.experiment.harness.goodput, { ttft: 500, tpot: 50 });
