@@ -59,10 +59,14 @@ describe('repeats: 3 on the simulated Thor', { timeout: 240_000 }, () => {
     assert.equal(s.cell, 'maxn.locked.qwen3-8b-fp8.tiny');
     assert.equal(s.repeats, 3);
     const runs = report.cells.map((c) => c.metrics as unknown as Record<string, unknown>);
-    assert.deepEqual(report.cells.map((c) => c.cellId).sort(), [1, 2, 3].map((r) => `${s.cell}.r${r}`));
+    assert.deepEqual(
+      report.cells.map((c) => c.cellId).sort(),
+      [1, 2, 3].map((r) => `${s.cell}.r${r}`),
+    );
     const numeric = Object.keys(runs[0]!).filter((k) => runs.every((m) => typeof m[k] === 'number'));
     assert.deepEqual(Object.keys(s.metrics).sort(), numeric.sort());
-    for (const key of ['mean_ttft_ms', 'output_throughput', 'p99_itl_ms', 'p50_tpot_ms']) assert.ok(key in s.metrics, key);
+    for (const key of ['mean_ttft_ms', 'output_throughput', 'p99_itl_ms', 'p50_tpot_ms'])
+      assert.ok(key in s.metrics, key);
     for (const key of numeric) {
       const xs = runs.map((m) => m[key] as number);
       const mean = (xs[0]! + xs[1]! + xs[2]!) / 3;
@@ -71,7 +75,10 @@ describe('repeats: 3 on the simulated Thor', { timeout: 240_000 }, () => {
       const got = s.metrics[key]!;
       const tol = 1e-9 * Math.max(1, Math.abs(mean));
       assert.ok(Math.abs(got.mean - mean) <= tol, `${key} mean`);
-      assert.ok(Math.abs(got.ci95[0] - (mean - half)) <= tol && Math.abs(got.ci95[1] - (mean + half)) <= tol, `${key} ci95`);
+      assert.ok(
+        Math.abs(got.ci95[0] - (mean - half)) <= tol && Math.abs(got.ci95[1] - (mean + half)) <= tol,
+        `${key} ci95`,
+      );
       assert.ok(mean === 0 ? got.cv === null : Math.abs(got.cv! - sd / mean) <= 1e-12, `${key} cv`);
     }
     // TTFT varies between repeats on a live engine: a real interval, not a point.
