@@ -199,6 +199,33 @@ export const HarnessSpec = z
   })
   .strict();
 
+/**
+ * When a recorded cell counts as valid (schema/verdict.ts applies the rules; a report marks invalid cells and says
+ * why). A cell that broke a rule keeps its numbers: it is flagged, not dropped.
+ */
+export const ValiditySpec = z
+  .object({
+    /** Fewer completed requests than this make the cell invalid: a percentile of a handful of requests is noise. */
+    minCompleted: z.number().int().min(0).max(1_000_000).default(1),
+    /** A benchmark window shorter than this (seconds) is invalid: too short for steady state and power sampling. */
+    minDurationS: z.number().min(0).max(7 * 24 * 3600).default(0),
+    /** Largest share of failed requests (failed / (completed + failed)) a valid cell may have; 0 = none may fail. */
+    maxFailedRatio: z.number().min(0).max(1).default(0),
+    /** A cell whose engine was started for it and not warmed up (no `warmup` section) is invalid. */
+    requireWarmup: z.boolean().default(true),
+    /**
+     * Any tegrastats temperature at or above this (°C) during the benchmark makes the cell invalid: the SoC throttles
+     * near its limit (Thor's junction has been seen near 109 °C with the GPU throttling at the stock fan curve).
+     */
+    maxTemperatureC: z.number().min(0).max(200).default(95),
+    /** On a real (non-simulated) device, a cell without an energy figure is invalid. */
+    requireEnergy: z.boolean().default(true),
+  })
+  .strict();
+export type ValiditySpec = z.infer<typeof ValiditySpec>;
+/** The rules an experiment without a `validity` section is judged by. */
+export const DEFAULT_VALIDITY: ValiditySpec = ValiditySpec.parse({});
+
 export const CellSelector = z
   .object({
     power: z.string().optional(),
@@ -245,6 +272,7 @@ export const Experiment = z
       .strict()
       .default({ flushCaches: true, restoreDevice: false, timeouts: {}, heartbeatTimeout: 30_000 }),
     repeats: z.number().int().min(1).max(100).default(1),
+    validity: ValiditySpec.default(DEFAULT_VALIDITY),
     exclude: z.array(CellSelector).max(1000).default([]),
   })
   .strict()

@@ -8,6 +8,8 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { openResultsStore, type ResultsStore } from '../store/store.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
+import { DEFAULT_VALIDITY } from '../schema/experiment.js';
+import { completeRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
 
@@ -52,7 +54,7 @@ const FP8_HIGH_LOAD: BenchmarkMetrics = {
 };
 
 function succeeded(sweepId: string, repeat = 1, position = 0): CellRecord {
-  return {
+  return completeRecord({
     sweepId,
     experimentName: 'qwen3-8b-quantization',
     cellId: `maxn.locked.qwen3-8b-fp8.high-load.r${repeat}`,
@@ -95,7 +97,7 @@ function succeeded(sweepId: string, repeat = 1, position = 0): CellRecord {
     simulated: false,
     startedAt: '2025-10-01T10:00:00.000Z',
     finishedAt: '2025-10-01T10:03:43.000Z',
-  };
+  }, DEFAULT_VALIDITY, '0.1.0');
 }
 
 function failed(sweepId: string, repeat = 1): CellRecord {
