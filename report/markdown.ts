@@ -5,6 +5,7 @@ import { mdCell, mdCode, mdFence, mdInline } from './format.js';
 import { buildReportModel, type ReportInput } from './model.js';
 import {
   failureEntries,
+  invalidEntries,
   scenarioDescription,
   scenarioTable,
   SIMULATED_NOTICE,
@@ -35,6 +36,13 @@ export function renderMarkdownReport(input: ReportInput): string {
     out.push(markdownTable(scenarioTable(model, section)), '');
   }
   if (model.dims.repeats) out.push('Values are means over the successful repeats; the range in parentheses is min–max.', '');
+
+  out.push('## Validity', '');
+  const invalid = invalidEntries(model);
+  if (invalid.length === 0) out.push('Every measured cell is valid.', '');
+  else out.push(`${invalid.length} measured cell(s) broke a validity rule (marked ⚠ above); their numbers are kept but should not be trusted:`, '');
+  for (const e of invalid) out.push(`- ${mdCode(e.cellId)}: ${e.reasons.map(mdInline).join('; ')}`);
+  if (invalid.length > 0) out.push('');
 
   out.push('## Failures', '');
   const failures = failureEntries(model);

@@ -69,6 +69,18 @@ export function outcomeText(cell: CellRecord | undefined): string {
   return cell.failure ? `${cell.status}: ${cell.failure.type}` : cell.status;
 }
 
+/** "⚠ invalid" (with repeats "⚠ 1/3 invalid") when a measured repeat of the row broke a validity rule. */
+export function invalidMark(group: RowGroup): string {
+  const invalid = group.succeeded.filter((c) => !c.verdict.valid).length;
+  if (invalid === 0) return '';
+  return group.succeeded.length > 1 ? ` ⚠ ${invalid}/${group.succeeded.length} invalid` : ' ⚠ invalid';
+}
+
+/** Measured cells whose verdict is invalid, with every reason (failed cells have no result and are listed as failures). */
+export function invalidEntries(model: ReportModel): Array<{ cellId: string; reasons: string[] }> {
+  return model.cells.filter((c) => c.status === 'succeeded' && !c.verdict.valid).map((c) => ({ cellId: c.cellId, reasons: c.verdict.reasons }));
+}
+
 export function scenarioTable(model: ReportModel, section: ScenarioSection): Table {
   const id = identityColumns(model.dims);
   const metrics = [...(id.model ? [REQUEST_THROUGHPUT] : []), ...CORE_METRICS, ...(hasEnergy(model) ? ENERGY_METRICS : [])];
@@ -100,6 +112,7 @@ export function scenarioTable(model: ReportModel, section: ScenarioSection): Tab
       ...(id.powerClocks ? [group.powerLabel, yesNo(group.clocks === 'locked')] : []),
       ...(id.model ? [i === bestRow ? `${group.modelName} ${ROCKET}` : group.modelName, group.quantLabel, group.sizeLabel] : []),
     ];
+    identity[0] += invalidMark(group);
     const values =
       group.succeeded.length === 0
         ? metrics.map((_, j) => (j === 0 ? outcomeText(group.cells.at(-1)) : '—'))
