@@ -481,6 +481,7 @@ describe('status json', () => {
       scenario: 'high-load',
       failure: null,
       metrics: cells[0]!.metrics,
+      verdict: { valid: true, reasons: [] },
     });
     assert.equal(status.cells[0]!.metrics?.output_throughput, 82.47);
     assert.equal(status.cells[2]!.failure?.type, 'EngineCrashed');
@@ -497,6 +498,7 @@ describe('status json', () => {
       scenario: 'low-load',
       failure: null,
       metrics: null,
+      verdict: null,
     });
     // The plan's own cells work as well as their ids.
     const fromPlan = renderJsonStatus({ sweep, cells: recorded, planned: plan.cells });
