@@ -98,7 +98,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       if (previous && typeof previous === 'object' && 'metrics' in previous) {
         const p = previous as { metrics: BenchmarkMetrics; energy?: EnergyStatus; thermal?: ThermalSummary };
         const energy = p.energy ?? { status: 'unavailable', reason: 'reused a result recorded before energy status was kept' };
-        return { metrics: p.metrics, harness: { kind: 'builtin', command }, artifactsDir: dir, reused: true, energy, thermal: p.thermal ?? null };
+        const thermal = p.thermal ?? null;
+        return { metrics: p.metrics, harness: { kind: 'builtin', command }, artifactsDir: dir, reused: true, energy, thermal };
       }
       await removePartialArtifacts(dir);
 
@@ -173,7 +174,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
         energy: window.energy,
         thermal: window.thermal,
       });
-      return { metrics, harness: { kind: 'builtin', command }, artifactsDir: dir, reused: false, energy: window.energy, thermal: window.thermal };
+      const { energy, thermal } = window;
+      return { metrics, harness: { kind: 'builtin', command }, artifactsDir: dir, reused: false, energy, thermal };
     },
   };
 }

@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 function readVersion(): string | null {
   for (const rel of ['../package.json', '../../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
       if (pkg.name === 'thorbench' && typeof pkg.version === 'string') return pkg.version;
     } catch {
       // Not here: try the next level.

@@ -89,24 +89,36 @@ export function summarizeWindow(input: {
   });
   if (!(endMs > startMs)) return unavailable('the benchmark window is empty');
   if (samples.length === 0) {
-    return unavailable(input.telemetryError ? `no tegrastats samples: ${input.telemetryError}` : 'tegrastats printed no line during the benchmark');
+    return unavailable(
+      input.telemetryError
+        ? `no tegrastats samples: ${input.telemetryError}`
+        : 'tegrastats printed no line during the benchmark',
+    );
   }
   const rail = samples.filter((s) => typeof s.rails[ENERGY_RAIL] === 'number');
   if (rail.length === 0) {
     const seen = [...new Set(samples.flatMap((s) => Object.keys(s.rails)))];
     return unavailable(
-      `tegrastats printed no ${ENERGY_RAIL} rail (${seen.length > 0 ? `it printed ${seen.join(', ')}` : 'it printed no power rail at all'}); ` +
-        'VIN is the carrier board\'s input monitor, which a custom carrier may lack',
+      `tegrastats printed no ${ENERGY_RAIL} rail (${seen.length > 0 ? `it printed ${seen.join(', ')}` : 'no rail at all'}); ` +
+        "VIN is the carrier board's input monitor, which a custom carrier may lack",
     );
   }
   const power = rail.map((s) => ({ tS: s.tMs / 1000, watts: s.rails[ENERGY_RAIL]! / 1000 }));
   const energy = integrateEnergy(power, startMs / 1000, endMs / 1000);
   if (energy === null) {
-    return unavailable(`${rail.length} ${ENERGY_RAIL} sample(s), none spanning the benchmark window (${((endMs - startMs) / 1000).toFixed(2)} s)`);
+    return unavailable(
+      `${rail.length} ${ENERGY_RAIL} sample(s), none spanning the ${((endMs - startMs) / 1000).toFixed(2)} s benchmark window`,
+    );
   }
   return {
     metrics: energyMetrics(energy, input.totalOutputTokens, input.durationS),
-    energy: { status: 'measured', rail: ENERGY_RAIL, samples: energy.sampleCount, coveredS: energy.coveredS, windowS: (endMs - startMs) / 1000 },
+    energy: {
+      status: 'measured',
+      rail: ENERGY_RAIL,
+      samples: energy.sampleCount,
+      coveredS: energy.coveredS,
+      windowS: (endMs - startMs) / 1000,
+    },
     thermal,
   };
 }

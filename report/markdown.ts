@@ -40,7 +40,10 @@ export function renderMarkdownReport(input: ReportInput): string {
   out.push('## Validity', '');
   const invalid = invalidEntries(model);
   if (invalid.length === 0) out.push('Every measured cell is valid.', '');
-  else out.push(`${invalid.length} measured cell(s) broke a validity rule (marked ⚠ above); their numbers are kept but should not be trusted:`, '');
+  else {
+    const count = `${invalid.length} measured cell(s) broke a validity rule (marked ⚠ above)`;
+    out.push(`${count}; their numbers are kept but should not be trusted:`, '');
+  }
   for (const e of invalid) out.push(`- ${mdCode(e.cellId)}: ${e.reasons.map(mdInline).join('; ')}`);
   if (invalid.length > 0) out.push('');
 

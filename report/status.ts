@@ -63,7 +63,8 @@ function fromRecord(c: CellRecord): StatusCell {
  * contain dots, so they are matched against the experiment's own lists rather than split.
  */
 function fromId(id: string, position: number, view: ExperimentView): StatusCell {
-  const cell: StatusCell = { id, repeat: 1, status: 'pending', position, power: null, clocks: null, model: null, quantization: null, scenario: null, failure: null, metrics: null, verdict: null };
+  const cell: StatusCell = { id, repeat: 1, status: 'pending', position, power: null, clocks: null, model: null, quantization: null, scenario: null, failure: null, metrics: null,
+    verdict: null };
   const m = /^([^.]+)\.(locked|default)\.(.+)\.r(\d+)$/.exec(id);
   if (!m) return cell;
   cell.power = m[1] ?? null;

@@ -76,9 +76,11 @@ export function invalidMark(group: RowGroup): string {
   return group.succeeded.length > 1 ? ` ⚠ ${invalid}/${group.succeeded.length} invalid` : ' ⚠ invalid';
 }
 
-/** Measured cells whose verdict is invalid, with every reason (failed cells have no result and are listed as failures). */
+/** Measured cells whose verdict is invalid, with every reason (cells without a result are listed as failures). */
 export function invalidEntries(model: ReportModel): Array<{ cellId: string; reasons: string[] }> {
-  return model.cells.filter((c) => c.status === 'succeeded' && !c.verdict.valid).map((c) => ({ cellId: c.cellId, reasons: c.verdict.reasons }));
+  return model.cells
+    .filter((c) => c.status === 'succeeded' && !c.verdict.valid)
+    .map((c) => ({ cellId: c.cellId, reasons: c.verdict.reasons }));
 }
 
 export function scenarioTable(model: ReportModel, section: ScenarioSection): Table {

@@ -44,14 +44,18 @@ export const ruleFailedRatio: Rule = (c, v) => {
   const failed = c.metrics.failed ?? 0;
   const total = c.metrics.completed + failed;
   if (failed <= 0 || total <= 0 || failed / total <= v.maxFailedRatio) return null;
-  return `${failed} of ${total} requests failed (${fmt((100 * failed) / total, 1)} %); validity.maxFailedRatio is ${v.maxFailedRatio}`;
+  const share = `${fmt((100 * failed) / total, 1)} %`;
+  return `${failed} of ${total} requests failed (${share}); validity.maxFailedRatio is ${v.maxFailedRatio}`;
 };
 
 /** The engine was started for this cell and the benchmark ran on it cold (no `warmup` configured). */
 export const ruleWarmup: Rule = (c, v) => {
   if (!v.requireWarmup || c.status !== 'succeeded' || c.engine?.startedForCell !== true) return null;
   if (c.steps.some((s) => s.step === 'warmup' && s.result === 'done')) return null;
-  return 'no warm-up before the run: the engine was started for this cell and no warmup is configured (add a "warmup" section)';
+  return (
+    'no warm-up before the run: the engine was started for this cell and no warmup is configured ' +
+    '(add a "warmup" section)'
+  );
 };
 
 export const ruleClocks: Rule = (c) => {
@@ -62,7 +66,8 @@ export const ruleClocks: Rule = (c) => {
     const gpu = after.gpuMhz !== null ? `, GPU at ${after.gpuMhz} of ${after.gpuMaxMhz ?? '?'} MHz` : '';
     return `the cell asked for locked clocks, but jetson_clocks --show found them unlocked after the run${gpu}`;
   }
-  if (c.clocks === 'default' && after.locked) return 'the cell asked for default clocks (DVFS), but they were locked after the run';
+  if (c.clocks === 'default' && after.locked)
+    return 'the cell asked for default clocks (DVFS), but they were locked after the run';
   return null;
 };
 
@@ -77,7 +82,8 @@ export const rulePowerMode: Rule = (c) => {
 export const ruleTemperature: Rule = (c, v) => {
   const t = c.thermal;
   if (!t || t.maxTempC === null || t.maxTempC < v.maxTemperatureC) return null;
-  return `${t.maxTempSensor ?? 'a sensor'} reached ${fmt(t.maxTempC, 1)} °C during the run; validity.maxTemperatureC is ${v.maxTemperatureC}`;
+  const sensor = t.maxTempSensor ?? 'a sensor';
+  return `${sensor} reached ${fmt(t.maxTempC, 1)} °C during the run; validity.maxTemperatureC is ${v.maxTemperatureC}`;
 };
 
 /** With locked clocks the GPU clock must not move: a drop during the run is the SoC throttling. */
@@ -116,7 +122,11 @@ export function judgeCell(record: Judged, validity: ValiditySpec): Verdict {
 }
 
 /** The record as stored: energy and thermal said explicitly, judged, stamped with the thorbench that recorded it. */
-export function completeRecord(input: UnjudgedCellRecord, validity: ValiditySpec, thorbenchVersion: string | null): CellRecord {
+export function completeRecord(
+  input: UnjudgedCellRecord,
+  validity: ValiditySpec,
+  thorbenchVersion: string | null,
+): CellRecord {
   return {
     ...input,
     energy: input.energy ?? null,

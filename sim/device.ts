@@ -16,10 +16,25 @@ import { listContainerStates } from './containers.js';
 import { renderDeviceFiles } from './device-files.js';
 import { SIM_BIN_DIR, SIM_COMMANDS, SIM_DIR_ENV, simLayout } from './layout.js';
 import { registerOnDevice, unregisterOnDevice } from './reboot.js';
-import { type SimContainer, type SimFaults, type SimState, type TegrastatsFormat, readDeviceState, updateDeviceState } from './sim-state.js';
+import {
+  type SimContainer,
+  type SimFaults,
+  type SimState,
+  type TegrastatsFormat,
+  readDeviceState,
+  updateDeviceState,
+} from './sim-state.js';
 import { DEFAULT_POWER_MODE_ID, requirePowerMode } from './thor-power-modes.js';
 
-export { EngineFault, ENGINE_FAULTS, FAULT_ENV, type SimContainer, type SimFaults, type SimState, type TegrastatsFormat } from './sim-state.js';
+export {
+  EngineFault,
+  ENGINE_FAULTS,
+  FAULT_ENV,
+  type SimContainer,
+  type SimFaults,
+  type SimState,
+  type TegrastatsFormat,
+} from './sim-state.js';
 
 export interface SimDeviceOptions {
   /** Device id, default "sim". */

@@ -80,8 +80,9 @@ export function renderTegrastatsLine(x: TegrastatsInputs): string {
   const temp = (base: number): string => `${(base + load * 24 * (c.mode.budgetW / 130) + x.random() * 0.6).toFixed(3)}C`;
   const lfb = 20 + Math.floor(x.random() * 30);
   const format = x.format ?? { railValues: 2, vin: true };
+  const third = (r: keyof RailSample): string => (format.railValues === 3 ? `/${(x.peak ?? x.power)[r]}mW` : '');
   const rails = RAIL_NAMES.filter((r) => format.vin || r !== 'VIN')
-    .map((r) => `${r} ${x.power[r]}mW/${x.average[r]}mW${format.railValues === 3 ? `/${(x.peak ?? x.power)[r]}mW` : ''}`)
+    .map((r) => `${r} ${x.power[r]}mW/${x.average[r]}mW${third(r)}`)
     .join(' ');
   return [
     tegrastatsTimestamp(x.now),

@@ -103,7 +103,9 @@ export function validateCellRecord(record: CellRecord): void {
   if (record.status === 'succeeded' && record.metrics === null) throw new Error(`${where}: a succeeded cell must carry its metrics; record it as failed with a reason instead`);
   const v = record.verdict as Verdict | undefined;
   if (!v || typeof v.valid !== 'boolean' || !Array.isArray(v.reasons)) {
-    throw new Error(`${where}: verdict must be { valid: boolean, reasons: string[] }; judge the record first (schema/verdict.ts completeRecord)`);
+    throw new Error(
+      `${where}: verdict must be { valid: boolean, reasons: string[] }; judge the record first (schema/verdict.ts completeRecord)`,
+    );
   }
 }
 
@@ -187,7 +189,8 @@ export function fromCellRow(row: CellRow): CellRecord {
   const verdict = parse<Verdict>(row.verdict_json, 'verdict_json', key);
   if (verdict === null) {
     // Recorded before verdicts were kept: judged now by the default rules, on the evidence the row has.
-    return { ...base, energy: null, thermal: null, verdict: judgeCell(base, DEFAULT_VALIDITY), thorbenchVersion: row.thorbench_version };
+    const verdict = judgeCell(base, DEFAULT_VALIDITY);
+    return { ...base, energy: null, thermal: null, verdict, thorbenchVersion: row.thorbench_version };
   }
   return {
     ...base,

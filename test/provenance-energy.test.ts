@@ -26,21 +26,31 @@ import {
 import { type SimDevice, ensureSimDevice, simDeviceProfile, writeSimTegrastatsFormat } from '../sim/device.js';
 import { destroySimDevice } from '../sim/test-support.js';
 
-const fixture = (name: string): string => fs.readFileSync(new URL(`../../sim/fixtures/thor/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string =>
+  fs.readFileSync(new URL(`../../sim/fixtures/thor/${name}`, import.meta.url), 'utf8');
 const IMAGE = 'nvcr.io/nvidia/vllm:25.09-py3';
 
 describe('clocks read back after a benchmark', () => {
   it('gives MHz for the GPU, EMC and every online CPU of the real MAXN + jetson_clocks capture', () => {
     const back = clocksReadBack(parseJetsonClocksShow(fixture('jetson_clocks-show.maxn-locked.txt')));
-    assert.deepEqual(back, { locked: true, gpuMhz: 1575, gpuMaxMhz: 1575, emcMhz: 4266, emcMaxMhz: 4266, cpuMhz: Array(14).fill(2601) });
+    assert.deepEqual(back, {
+      locked: true,
+      gpuMhz: 1575,
+      gpuMaxMhz: 1575,
+      emcMhz: 4266,
+      emcMaxMhz: 4266,
+      cpuMhz: Array(14).fill(2601),
+    });
   });
 });
 
 describe('docker image inspect', () => {
-  it('picks the registry digest of the image\'s own repository, else any, else the local id', () => {
+  it("picks the registry digest of the image's own repository, else any, else the local id", () => {
     const id = `sha256:${'a'.repeat(64)}`;
     const facts = (repoDigests: string[] | null) =>
-      parseDockerImageInspect(JSON.stringify([{ Id: id, RepoTags: [IMAGE], RepoDigests: repoDigests, Architecture: 'arm64', Os: 'linux' }]));
+      parseDockerImageInspect(
+        JSON.stringify([{ Id: id, RepoTags: [IMAGE], RepoDigests: repoDigests, Architecture: 'arm64', Os: 'linux' }]),
+      );
     const own = `nvcr.io/nvidia/vllm@sha256:${'b'.repeat(64)}`;
     const mirror = `mirror.local:5000/vllm@sha256:${'c'.repeat(64)}`;
     assert.equal(imageDigest(facts([mirror, own]), IMAGE), own);
@@ -55,7 +65,10 @@ describe('docker image inspect', () => {
   });
 
   it('refuses what is not an image description, naming the problem', () => {
-    assert.throws(() => parseDockerImageInspect('Error: No such image: x'), (e: Error) => e instanceof ParseError && /not JSON/.test(e.message));
+    assert.throws(
+      () => parseDockerImageInspect('Error: No such image: x'),
+      (e: Error) => e instanceof ParseError && /not JSON/.test(e.message),
+    );
     assert.throws(() => parseDockerImageInspect('[]'), /no such image/);
     assert.throws(() => parseDockerImageInspect('[{"Id":"abc"}]'), /Id: must be sha256/);
   });
@@ -74,7 +87,8 @@ describe('on the simulated Thor', () => {
   after(() => destroySimDevice(dir));
 
   it('docker image inspect answers with a stable registry digest that differs from the image id', async () => {
-    const inspect = async () => (await run([profile.commands.docker, 'image', 'inspect', IMAGE], { timeoutMs: 20_000, env: profile.env })).stdout;
+    const inspect = async () =>
+      (await run([profile.commands.docker, 'image', 'inspect', IMAGE], { timeoutMs: 20_000, env: profile.env })).stdout;
     const first = parseDockerImageInspect(await inspect());
     const second = parseDockerImageInspect(await inspect());
     assert.deepEqual(first, second);
@@ -98,7 +112,10 @@ describe('on the simulated Thor', () => {
     assert.equal(locked.clocks?.gpuMhz, locked.clocks?.gpuMaxMhz);
     assert.ok((locked.clocks?.cpuMhz.length ?? 0) > 0);
 
-    const broken = createDeviceActivities({ ...profile, commands: { ...profile.commands, jetsonClocks: path.join(dir, 'missing-jetson_clocks') } });
+    const broken = createDeviceActivities({
+      ...profile,
+      commands: { ...profile.commands, jetsonClocks: path.join(dir, 'missing-jetson_clocks') },
+    });
     const partial = await broken.readBackDevice();
     assert.deepEqual(partial.powerMode, { name: '120W', id: 1 });
     assert.equal(partial.clocks, null);
@@ -117,7 +134,10 @@ describe('on the simulated Thor', () => {
     const raw = async (): Promise<string> => {
       // One line of the simulated tool itself, to check the printed format.
       // It runs until killed: the timeout kills it, and the error carries what it printed.
-      const err = await run([profile.commands.tegrastats, '--interval', '50'], { timeoutMs: 3000, env: profile.env }).catch((e: unknown) => e);
+      const err = await run([profile.commands.tegrastats, '--interval', '50'], {
+        timeoutMs: 3000,
+        env: profile.env,
+      }).catch((e: unknown) => e);
       assert.ok(err instanceof CommandError && err.timedOut, String(err));
       return err.stdout.split('\n')[0] ?? '';
     };
@@ -130,7 +150,11 @@ describe('on the simulated Thor', () => {
     const three = await raw();
     assert.match(three, / VDD_GPU \d+mW\/\d+mW\/\d+mW .* VIN (\d+)mW\/\d+mW\/\d+mW$/);
     const inst = Number(/ VIN (\d+)mW/.exec(three)![1]);
-    assert.equal(parseTegrastatsLine(three).rails.VIN!.instMw, inst, 'the first of three values is the instantaneous one');
+    assert.equal(
+      parseTegrastatsLine(three).rails.VIN!.instMw,
+      inst,
+      'the first of three values is the instantaneous one',
+    );
     assert.match(await line(), /"VIN":\d+/);
 
     writeSimTegrastatsFormat(dir, { railValues: 2, vin: false });
@@ -162,20 +186,55 @@ describe('energy and thermal summary of a benchmark window', () => {
     assert.ok(Math.abs(w.metrics.energy_per_output_token_j! - 7.2 / 32) < 1e-9);
     assert.ok(Math.abs(w.metrics.output_throughput_per_w! - 32 / 0.2 / 36) < 1e-9);
     assert.ok(w.energy.status === 'measured' && w.energy.rail === 'VIN' && w.energy.samples === 0);
-    assert.ok(Math.abs(w.energy.coveredS - 0.2) < 1e-9 && Math.abs(w.energy.windowS - 0.2) < 1e-9, 'the whole window is covered');
+    assert.ok(
+      Math.abs(w.energy.coveredS - 0.2) < 1e-9 && Math.abs(w.energy.windowS - 0.2) < 1e-9,
+      'the whole window is covered',
+    );
   });
 
   it('says why when there is no energy, and leaves the energy keys null, not missing', () => {
-    const noVin = summarizeWindow({ samples: [sample(0, null), sample(500, null)], telemetryError: null, startMs: 100, endMs: 400, totalOutputTokens: 1, durationS: 0.3 });
+    const noVin = summarizeWindow({
+      samples: [sample(0, null), sample(500, null)],
+      telemetryError: null,
+      startMs: 100,
+      endMs: 400,
+      totalOutputTokens: 1,
+      durationS: 0.3,
+    });
     assert.deepEqual(noVin.energy.status, 'unavailable');
-    assert.match(noVin.energy.status === 'unavailable' ? noVin.energy.reason : '', /no VIN rail \(it printed VDD_GPU\)/);
-    assert.deepEqual(noVin.metrics, { energy_j: null, avg_power_w: null, energy_per_output_token_j: null, output_throughput_per_w: null });
+    assert.match(
+      noVin.energy.status === 'unavailable' ? noVin.energy.reason : '',
+      /no VIN rail \(it printed VDD_GPU\)/,
+    );
+    assert.deepEqual(noVin.metrics, {
+      energy_j: null,
+      avg_power_w: null,
+      energy_per_output_token_j: null,
+      output_throughput_per_w: null,
+    });
 
-    const none = summarizeWindow({ samples: [], telemetryError: '/usr/bin/tegrastats not found', startMs: 0, endMs: 1, totalOutputTokens: 1, durationS: 1 });
-    assert.deepEqual(none.energy, { status: 'unavailable', reason: 'no tegrastats samples: /usr/bin/tegrastats not found' });
+    const none = summarizeWindow({
+      samples: [],
+      telemetryError: '/usr/bin/tegrastats not found',
+      startMs: 0,
+      endMs: 1,
+      totalOutputTokens: 1,
+      durationS: 1,
+    });
+    assert.deepEqual(none.energy, {
+      status: 'unavailable',
+      reason: 'no tegrastats samples: /usr/bin/tegrastats not found',
+    });
 
-    const late = summarizeWindow({ samples: [sample(5000, 20_000), sample(5500, 20_000)], telemetryError: null, startMs: 0, endMs: 1000, totalOutputTokens: 1, durationS: 1 });
-    assert.match(late.energy.status === 'unavailable' ? late.energy.reason : '', /none spanning the benchmark window/);
+    const late = summarizeWindow({
+      samples: [sample(5000, 20_000), sample(5500, 20_000)],
+      telemetryError: null,
+      startMs: 0,
+      endMs: 1000,
+      totalOutputTokens: 1,
+      durationS: 1,
+    });
+    assert.match(late.energy.status === 'unavailable' ? late.energy.reason : '', /none spanning the 1.00 s benchmark window/);
   });
 
   it('keeps the hottest sensor and the GPU clock range, ignoring switched-off sensors', () => {
@@ -196,7 +255,9 @@ describe('energy and thermal summary of a benchmark window', () => {
 
 describe('thorbench version', () => {
   it('comes from package.json', () => {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     assert.equal(THORBENCH_VERSION, pkg.version);
   });
 });

@@ -16,7 +16,13 @@ import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
 import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
 
-const MODEL = { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', size: '8.9G', servedName: 'qwen3' } as const;
+const MODEL = {
+  id: 'qwen3-8b-fp8',
+  path: 'Qwen/Qwen3-8B-FP8',
+  quantization: 'fp8',
+  size: '8.9G',
+  servedName: 'qwen3',
+} as const;
 
 /** RFC 4180 rows (quoted fields may hold commas, quotes and line breaks). */
 function parseCsv(text: string): string[][] {
@@ -27,12 +33,12 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
+      if (ch === '"' && text[i + 1] === '"') ((field += '"'), i++);
       else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(field), (field = '');
-    else if (ch === '\r' && text[i + 1] === '\n') rows.push([...row, field]), (row = []), (field = ''), i++;
+    else if (ch === ',') (row.push(field), (field = ''));
+    else if (ch === '\r' && text[i + 1] === '\n') (rows.push([...row, field]), (row = []), (field = ''), i++);
     else field += ch;
   }
   return rows;
@@ -74,7 +80,11 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
   });
 
   async function runSweep(id: string, exp: ExperimentInput): Promise<void> {
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: id, args: [exp] });
+    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: id,
+      args: [exp],
+    });
     await handle.result();
   }
 
@@ -101,7 +111,9 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
       assert.ok(c.harness?.command.includes('--num-prompts'), 'the exact harness argv');
       assert.deepEqual(c.device?.powerModeAfter, { name: 'MAXN', id: 0 });
       assert.equal(c.device?.clocksAfter?.locked, true);
-      assert.ok(c.device!.clocksAfter!.gpuMhz! > 0 && c.device!.clocksAfter!.gpuMhz === c.device!.clocksAfter!.gpuMaxMhz);
+      assert.ok(
+        c.device!.clocksAfter!.gpuMhz! > 0 && c.device!.clocksAfter!.gpuMhz === c.device!.clocksAfter!.gpuMaxMhz,
+      );
       assert.ok(c.device!.clocksAfter!.emcMhz! > 0 && c.device!.clocksAfter!.cpuMhz.length > 0);
       assert.match(c.device?.l4tRelease ?? '', /^R38\./);
       assert.match(c.device?.model ?? '', /Thor/);
@@ -112,7 +124,10 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
     assert.equal(three.engine?.startedForCell, true);
     assert.equal(twelve.engine?.startedForCell, false);
 
-    assert.deepEqual(three.verdict, { valid: false, reasons: ['only 3 request(s) completed; validity.minCompleted is 10'] });
+    assert.deepEqual(three.verdict, {
+      valid: false,
+      reasons: ['only 3 request(s) completed; validity.minCompleted is 10'],
+    });
     assert.deepEqual(twelve.verdict, { valid: true, reasons: [] });
 
     // Reports mark the invalid cell and say why.
@@ -123,13 +138,18 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
     const header = csv[0]!;
     const row = (scenario: string) => csv.find((r) => r.includes(`maxn.locked.qwen3-8b-fp8.${scenario}.r1`))!;
     assert.equal(row('three')[header.indexOf('valid')], 'false');
-    assert.equal(row('three')[header.indexOf('verdict_reasons')], 'only 3 request(s) completed; validity.minCompleted is 10');
+    assert.equal(
+      row('three')[header.indexOf('verdict_reasons')],
+      'only 3 request(s) completed; validity.minCompleted is 10',
+    );
     assert.equal(row('twelve')[header.indexOf('valid')], 'true');
     assert.match(row('twelve')[header.indexOf('engine_image_digest')]!, /@sha256:/);
     assert.equal(row('twelve')[header.indexOf('power_mode_after')], 'MAXN');
     assert.equal(row('twelve')[header.indexOf('energy_status')], 'measured');
     assert.ok((JSON.parse(row('twelve')[header.indexOf('harness_argv')]!) as string[]).includes('--num-prompts'));
-    const json = JSON.parse(renderSweepReport(store, 'verdict-1', 'json')) as { cells: { verdict: unknown; engine: { imageDigest: string } }[] };
+    const json = JSON.parse(renderSweepReport(store, 'verdict-1', 'json')) as {
+      cells: { verdict: unknown; engine: { imageDigest: string } }[];
+    };
     assert.ok(json.cells.every((c) => typeof c.verdict === 'object' && c.engine.imageDigest.includes('@sha256:')));
   });
 
@@ -147,7 +167,10 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
     ]);
     // No VIN: the record says so explicitly (the simulator is not held to the real-device energy rule).
     assert.equal(cell.energy?.status, 'unavailable');
-    assert.match(cell.energy?.status === 'unavailable' ? cell.energy.reason : '', /no VIN rail \(it printed VDD_GPU, VDD_CPU_SOC_MSS, VIN_SYS_5V0\)/);
+    assert.match(
+      cell.energy?.status === 'unavailable' ? cell.energy.reason : '',
+      /no VIN rail \(it printed VDD_GPU, VDD_CPU_SOC_MSS, VIN_SYS_5V0\)/,
+    );
     assert.ok('energy_per_output_token_j' in cell.metrics! && cell.metrics!.energy_per_output_token_j === null);
     const csv = renderSweepReport(store, 'verdict-2', 'csv');
     assert.ok(csv.includes(',unavailable,'));

@@ -107,16 +107,40 @@ describe('validity verdict', () => {
   });
 
   it('has documented defaults, and an experiment without a validity section gets them', () => {
-    assert.deepEqual(DEFAULT_VALIDITY, { minCompleted: 1, minDurationS: 0, maxFailedRatio: 0, requireWarmup: true, maxTemperatureC: 95, requireEnergy: true });
-    const exp = Experiment.parse({ name: 'x', matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: [{ id: 'm', path: 'a/b', quantization: 'fp8' }], scenario: [{ name: 's', inputLen: 1, outputLen: 1, numPrompts: 1 }] } });
+    assert.deepEqual(DEFAULT_VALIDITY, {
+      minCompleted: 1,
+      minDurationS: 0,
+      maxFailedRatio: 0,
+      requireWarmup: true,
+      maxTemperatureC: 95,
+      requireEnergy: true,
+    });
+    const exp = Experiment.parse({
+      name: 'x',
+      matrix: {
+        power: [{ mode: 'MAXN' }],
+        clocks: ['locked'],
+        model: [{ id: 'm', path: 'a/b', quantization: 'fp8' }],
+        scenario: [{ name: 's', inputLen: 1, outputLen: 1, numPrompts: 1 }],
+      },
+    });
     assert.deepEqual(exp.validity, DEFAULT_VALIDITY);
     assert.equal(ValiditySpec.safeParse({ maxFailedRatio: 2 }).success, false);
     assert.equal(ValiditySpec.safeParse({ minCompleted: 1.5 }).success, false);
-    assert.equal(ValiditySpec.safeParse({ minCompletd: 3 }).success, false, 'a misspelt threshold is refused, not ignored');
+    assert.equal(
+      ValiditySpec.safeParse({ minCompletd: 3 }).success,
+      false,
+      'a misspelt threshold is refused, not ignored',
+    );
   });
 
   it('a cell without a result is invalid', () => {
-    const c = { ...good(), status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' } };
+    const c = {
+      ...good(),
+      status: 'failed' as const,
+      metrics: null,
+      failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' },
+    };
     assert.equal(ruleSucceeded(c, V), 'no benchmark result: the cell was failed (EngineCrashed)');
     assert.equal(ruleSucceeded(good(), V), null);
     assert.deepEqual(judgeCell(c, V).reasons, ['no benchmark result: the cell was failed (EngineCrashed)']);
@@ -124,12 +148,18 @@ describe('validity verdict', () => {
 
   it('minCompleted: too few completed requests', () => {
     const c = { ...good(), metrics: { ...METRICS, completed: 3 } };
-    assert.equal(ruleMinCompleted(c, strict({ minCompleted: 10 })), 'only 3 request(s) completed; validity.minCompleted is 10');
+    assert.equal(
+      ruleMinCompleted(c, strict({ minCompleted: 10 })),
+      'only 3 request(s) completed; validity.minCompleted is 10',
+    );
     assert.equal(ruleMinCompleted(c, strict({ minCompleted: 3 })), null);
   });
 
   it('minDurationS: too short a run', () => {
-    assert.equal(ruleMinDuration(good(), strict({ minDurationS: 60 })), 'the benchmark ran 42.9 s; validity.minDurationS is 60');
+    assert.equal(
+      ruleMinDuration(good(), strict({ minDurationS: 60 })),
+      'the benchmark ran 42.9 s; validity.minDurationS is 60',
+    );
     assert.equal(ruleMinDuration(good(), strict({ minDurationS: 42.9 })), null);
   });
 
@@ -141,7 +171,10 @@ describe('validity verdict', () => {
   });
 
   it('no warm-up before a run on a freshly started engine', () => {
-    const cold = { ...good(), steps: good().steps.map((s) => (s.step === 'warmup' ? { ...s, result: 'skipped: no warmup configured' } : s)) };
+    const cold = {
+      ...good(),
+      steps: good().steps.map((s) => (s.step === 'warmup' ? { ...s, result: 'skipped: no warmup configured' } : s)),
+    };
     assert.match(ruleWarmup(cold, V) ?? '', /^no warm-up before the run: the engine was started for this cell/);
     assert.equal(ruleWarmup(cold, strict({ requireWarmup: false })), null);
     // An adopted engine has served the cells before this one.
@@ -153,20 +186,42 @@ describe('validity verdict', () => {
 
   it('clocks read back after the run must match the cell', () => {
     const dev = good().device!;
-    const unlocked = { ...good(), device: { ...dev, clocksAfter: { ...dev.clocksAfter!, locked: false, gpuMhz: 900 } } };
-    assert.equal(ruleClocks(unlocked, V), 'the cell asked for locked clocks, but jetson_clocks --show found them unlocked after the run, GPU at 900 of 1575 MHz');
+    const unlocked = {
+      ...good(),
+      device: { ...dev, clocksAfter: { ...dev.clocksAfter!, locked: false, gpuMhz: 900 } },
+    };
+    assert.equal(
+      ruleClocks(unlocked, V),
+      'the cell asked for locked clocks, but jetson_clocks --show found them unlocked after the run, GPU at 900 of 1575 MHz',
+    );
     const lockedButDefault = { ...good(), clocks: 'default' as const };
-    assert.equal(ruleClocks(lockedButDefault, V), 'the cell asked for default clocks (DVFS), but they were locked after the run');
-    assert.equal(ruleClocks({ ...good(), device: { ...dev, clocksAfter: null } }, V), 'the clocks could not be read back after the run (jetson_clocks --show)');
+    assert.equal(
+      ruleClocks(lockedButDefault, V),
+      'the cell asked for default clocks (DVFS), but they were locked after the run',
+    );
+    assert.equal(
+      ruleClocks({ ...good(), device: { ...dev, clocksAfter: null } }, V),
+      'the clocks could not be read back after the run (jetson_clocks --show)',
+    );
     const { clocksAfter: _, ...before } = dev;
-    assert.equal(ruleClocks({ ...good(), device: before }, V), null, 'a record from before the read-back is not judged on it');
+    assert.equal(
+      ruleClocks({ ...good(), device: before }, V),
+      null,
+      'a record from before the read-back is not judged on it',
+    );
   });
 
   it('the power mode read back after the run must be the requested one', () => {
     const dev = good().device!;
-    assert.equal(rulePowerMode({ ...good(), device: { ...dev, powerModeAfter: { name: '120W', id: 1 } } }, V), 'the power mode after the run was 120W (id 1), not the requested maxn');
+    assert.equal(
+      rulePowerMode({ ...good(), device: { ...dev, powerModeAfter: { name: '120W', id: 1 } } }, V),
+      'the power mode after the run was 120W (id 1), not the requested maxn',
+    );
     assert.equal(rulePowerMode({ ...good(), power: 'mode0' }, V), null, 'a mode requested by id matches by id');
-    assert.equal(rulePowerMode({ ...good(), device: { ...dev, powerModeAfter: null } }, V), 'the power mode could not be read back after the run (nvpmodel -q)');
+    assert.equal(
+      rulePowerMode({ ...good(), device: { ...dev, powerModeAfter: null } }, V),
+      'the power mode could not be read back after the run (nvpmodel -q)',
+    );
   });
 
   it('a temperature at the limit during the run', () => {
@@ -178,8 +233,15 @@ describe('validity verdict', () => {
 
   it('a GPU clock that falls below the locked frequency is throttling', () => {
     const throttled = { ...good(), thermal: { ...good().thermal!, gpuMhzMin: 1100 } };
-    assert.equal(ruleThrottling(throttled, V), 'the GPU clock fell to 1100 MHz during the run while locked at 1575 MHz: the SoC throttled');
-    assert.equal(ruleThrottling({ ...good(), thermal: { ...good().thermal!, gpuMhzMin: 1574 } }, V), null, 'tegrastats rounds to whole MHz');
+    assert.equal(
+      ruleThrottling(throttled, V),
+      'the GPU clock fell to 1100 MHz during the run while locked at 1575 MHz: the SoC throttled',
+    );
+    assert.equal(
+      ruleThrottling({ ...good(), thermal: { ...good().thermal!, gpuMhzMin: 1574 } }, V),
+      null,
+      'tegrastats rounds to whole MHz',
+    );
     assert.equal(ruleThrottling({ ...throttled, clocks: 'default' }, V), null, 'DVFS clocks move by design');
   });
 
@@ -188,13 +250,20 @@ describe('validity verdict', () => {
     assert.equal(ruleEnergy(none, V), 'no energy figure on a real device: tegrastats printed no VIN rail');
     assert.equal(ruleEnergy({ ...none, simulated: true }, V), null);
     assert.equal(ruleEnergy(none, strict({ requireEnergy: false })), null);
-    assert.equal(ruleEnergy({ ...good(), energy: null }, V), 'no energy figure on a real device: no telemetry was recorded');
+    assert.equal(
+      ruleEnergy({ ...good(), energy: null }, V),
+      'no energy figure on a real device: no telemetry was recorded',
+    );
     const { energy: _, ...old } = good();
     assert.equal(ruleEnergy(old, V), null, 'a record from before the energy status was kept is not judged on it');
   });
 
   it('lists every broken rule, in order', () => {
-    const c = { ...good(), metrics: { ...METRICS, completed: 3, failed: 1 }, thermal: { ...good().thermal!, maxTempC: 99 } };
+    const c = {
+      ...good(),
+      metrics: { ...METRICS, completed: 3, failed: 1 },
+      thermal: { ...good().thermal!, maxTempC: 99 },
+    };
     const v = judgeCell(c, strict({ minCompleted: 10 }));
     assert.equal(v.valid, false);
     assert.equal(v.reasons.length, 3);

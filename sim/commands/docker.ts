@@ -128,7 +128,9 @@ function dockerPull(args: string[], io: CommandIO): number {
   const image = args.filter((a) => !a.startsWith('-'))[0];
   if (!image) return usageError(io, 'pull', '"docker pull" requires exactly 1 argument.');
   const tag = image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : 'latest';
-  io.out(`${tag}: Pulling from ${image.split(':')[0]}\nDigest: ${String((imageInspectObject(image).RepoDigests as string[])[0]).split('@')[1]}\nStatus: Image is up to date for ${image} (thorbench simulator: nothing downloaded)\n${image}\n`);
+  // The registry (manifest) digest, as `docker image inspect` lists it under RepoDigests.
+  const digest = String((imageInspectObject(image).RepoDigests as string[])[0]).split('@')[1];
+  io.out(`${tag}: Pulling from ${image.split(':')[0]}\nDigest: ${digest}\nStatus: Image is up to date for ${image} (thorbench simulator: nothing downloaded)\n${image}\n`);
   return 0;
 }
 
@@ -136,7 +138,9 @@ function dockerImageInspect(args: string[], io: CommandIO): number {
   const parsed = splitArgs(args, ['-f', '--format'], []);
   if (typeof parsed === 'string') return usageError(io, 'image inspect', parsed);
   const format = parsed.flags.get('-f') ?? parsed.flags.get('--format');
-  if (parsed.names.length === 0) return usageError(io, 'image inspect', '"docker image inspect" requires at least 1 argument.');
+  if (parsed.names.length === 0) {
+    return usageError(io, 'image inspect', '"docker image inspect" requires at least 1 argument.');
+  }
   const objects = parsed.names.map(imageInspectObject);
   if (format !== undefined) for (const o of objects) io.out(`${renderTemplate(format, o)}\n`);
   else io.out(`${JSON.stringify(objects, null, 4)}\n`);

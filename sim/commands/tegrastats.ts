@@ -83,7 +83,8 @@ export function tegrastats(args: string[], layout: SimLayout, io: CommandIO): Pr
       }
       const clocks = thorClocks(mode, state.clocks.locked, inFlight > 0, state.clocks.fanMax);
       const format = state.tegrastats;
-      emit(renderTegrastatsLine({ now: new Date(), clocks, inFlight, ramUsedMb: ramUsed(layout), power, average, peak, format, random }));
+      const ramUsedMb = ramUsed(layout);
+      emit(renderTegrastatsLine({ now: new Date(), clocks, inFlight, ramUsedMb, power, average, peak, format, random }));
     };
     const timer = setInterval(tick, o.intervalMs);
     const stop = (signal: NodeJS.Signals): void => {
