@@ -214,10 +214,11 @@ export const ValiditySpec = z
     /** A cell whose engine was started for it and not warmed up (no `warmup` section) is invalid. */
     requireWarmup: z.boolean().default(true),
     /**
-     * Any tegrastats temperature at or above this (°C) during the benchmark makes the cell invalid: the SoC throttles
-     * near its limit (Thor's junction has been seen near 109 °C with the GPU throttling at the stock fan curve).
+     * Any tegrastats temperature at or above this (°C) during the benchmark makes the cell invalid: near the junction
+     * limit the SoC throttles and the numbers stop describing the configuration. Throttling itself is also caught
+     * from the GPU clock when the clocks are locked (schema/verdict.ts).
      */
-    maxTemperatureC: z.number().min(0).max(200).default(95),
+    maxTemperatureC: z.number().min(0).max(200).default(99),
     /** On a real (non-simulated) device, a cell without an energy figure is invalid. */
     requireEnergy: z.boolean().default(true),
   })

@@ -112,7 +112,7 @@ describe('validity verdict', () => {
       minDurationS: 0,
       maxFailedRatio: 0,
       requireWarmup: true,
-      maxTemperatureC: 95,
+      maxTemperatureC: 99,
       requireEnergy: true,
     });
     const exp = Experiment.parse({
@@ -226,7 +226,7 @@ describe('validity verdict', () => {
 
   it('a temperature at the limit during the run', () => {
     const hot = { ...good(), thermal: { ...good().thermal!, maxTempC: 101.25, maxTempSensor: 'tj' } };
-    assert.equal(ruleTemperature(hot, V), 'tj reached 101.3 °C during the run; validity.maxTemperatureC is 95');
+    assert.equal(ruleTemperature(hot, V), 'tj reached 101.3 °C during the run; validity.maxTemperatureC is 99');
     assert.equal(ruleTemperature(hot, strict({ maxTemperatureC: 105 })), null);
     assert.equal(ruleTemperature({ ...good(), thermal: null }, V), null);
   });
