@@ -218,6 +218,8 @@ export function summaryItems(model: ReportModel): Array<[string, string]> {
     items.push(['Device', `${d.model} (${d.deviceId}), L4T ${d.l4tRelease ?? 'unknown'}, simulated: ${yesNo(d.simulated)}`]);
   }
   if (model.engineImages.length > 0) items.push(['Engine', model.engineImages.join(', ')]);
+  const versions = [...new Set(model.cells.flatMap((cell) => (cell.thorbenchVersion ? [cell.thorbenchVersion] : [])))];
+  if (versions.length > 0) items.push(['thorbench', versions.join(', ')]);
   items.push([
     'Cells',
     `${c.planned} planned · ${c.succeeded} succeeded · ${c.failed} failed · ${c.skipped} skipped · ${c.cancelled} cancelled · ${c.pending} pending`,
