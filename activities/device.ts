@@ -119,11 +119,13 @@ export function createDeviceActivities(profile: DeviceProfile) {
           return null;
         }
       };
-      const powerMode = await attempt('nvpmodel -q', queryPowerMode);
-      const clocks = await attempt('jetson_clocks --show', async () => {
-        const { stdout } = await runPrivileged(profile, 'jetsonClocks', ['--show'], { timeoutMs: QUICK_MS });
-        return clocksReadBack(parseJetsonClocksShow(stdout));
-      });
+      const [powerMode, clocks] = await Promise.all([
+        attempt('nvpmodel -q', queryPowerMode),
+        attempt('jetson_clocks --show', async () => {
+          const { stdout } = await runPrivileged(profile, 'jetsonClocks', ['--show'], { timeoutMs: QUICK_MS });
+          return clocksReadBack(parseJetsonClocksShow(stdout));
+        }),
+      ]);
       return { powerMode, clocks, problems };
     },
 
