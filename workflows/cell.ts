@@ -18,8 +18,15 @@ import type { ResultsActivities } from '../activities/results.js';
 import type { EngineFailureDetails } from '../activities/failures.js';
 import type { PlannedCell } from '../plan/plan.js';
 import type { EngineSpec, StepTimeouts, WarmupSpec } from '../schema/experiment.js';
-import type { CellRecord, DeviceFacts, EngineFacts, FailureInfo, StepTiming } from '../schema/outcome.js';
-import type { EnergyStatus, ThermalSummary } from '../schema/outcome.js';
+import type {
+  CellRecord,
+  DeviceFacts,
+  EnergyStatus,
+  EngineFacts,
+  FailureInfo,
+  StepTiming,
+  ThermalSummary,
+} from '../schema/outcome.js';
 import type { UnjudgedCellRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { cellIdentity } from './cell-record.js';
@@ -159,6 +166,7 @@ export async function cell(input: CellInput): Promise<CellResult> {
     metrics = bench.metrics;
     harness = bench.harness;
     artifactsDir = bench.artifactsDir;
+    // Absent from benchmark results of workers that predate them (a replayed or resumed cell).
     energy = bench.energy ?? null;
     thermal = bench.thermal ?? null;
     // Power mode and clocks as the device reports them right after the run, for the verdict (schema/verdict.ts).
