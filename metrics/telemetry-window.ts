@@ -59,8 +59,10 @@ export function summarizeThermal(samples: readonly WindowSample[], startMs: numb
         maxTempSensor = sensor;
       }
     }
+    // GPU clocks only from inside the window: outside it the GPU may idle or be rail-gated (0 MHz), not throttled.
+    if (s.tMs < startMs || s.tMs > endMs) continue;
     for (const mhz of s.gpuMhz ?? []) {
-      if (!Number.isFinite(mhz)) continue;
+      if (!Number.isFinite(mhz) || mhz <= 0) continue;
       gpuMhzMin = gpuMhzMin === null ? mhz : Math.min(gpuMhzMin, mhz);
       gpuMhzMax = gpuMhzMax === null ? mhz : Math.max(gpuMhzMax, mhz);
     }

@@ -124,7 +124,7 @@ export interface ThermalSummary {
   /** Hottest reading of any sensor (°C) and its sensor name; null without temperatures. */
   maxTempC: number | null;
   maxTempSensor: string | null;
-  /** Lowest and highest GPU (GR3D/GPC) clock seen, MHz; null when tegrastats printed none. */
+  /** Lowest and highest GPU (GR3D/GPC) clock inside the window, MHz (0 = gated, skipped); null when none. */
   gpuMhzMin: number | null;
   gpuMhzMax: number | null;
 }
