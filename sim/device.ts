@@ -172,6 +172,16 @@ export function writeSimFaults(dir: string, faults: SimFaults): void {
   });
 }
 
+/**
+ * Reads a tegrastats rail format as written in THORBENCH_SIM_TEGRASTATS: `2` or `3` values per rail, optionally
+ * `,no-vin` (a carrier board without the VIN monitor), e.g. `3` or `2,no-vin`.
+ */
+export function parseTegrastatsFormat(text: string): TegrastatsFormat {
+  const m = /^\s*([23])\s*(?:,\s*(no-vin)\s*)?$/.exec(text);
+  if (!m) throw new Error(`THORBENCH_SIM_TEGRASTATS must be "2" or "3" (values per rail), optionally ",no-vin"; got "${text}"`);
+  return { railValues: m[1] === '3' ? 3 : 2, vin: m[2] === undefined };
+}
+
 /** Changes the power-rail format of the simulated tegrastats (its next start picks it up). */
 export function writeSimTegrastatsFormat(dir: string, format: TegrastatsFormat): void {
   updateDeviceState(simLayout(dir), (s) => {

@@ -23,7 +23,13 @@ import {
   parseJetsonClocksShow,
   parseTegrastatsLine,
 } from '../parsers/thor.js';
-import { type SimDevice, ensureSimDevice, simDeviceProfile, writeSimTegrastatsFormat } from '../sim/device.js';
+import {
+  type SimDevice,
+  ensureSimDevice,
+  parseTegrastatsFormat,
+  simDeviceProfile,
+  writeSimTegrastatsFormat,
+} from '../sim/device.js';
 import { destroySimDevice } from '../sim/test-support.js';
 
 const fixture = (name: string): string =>
@@ -161,6 +167,15 @@ describe('on the simulated Thor', () => {
     const noVin = await raw();
     assert.doesNotMatch(noVin, / VIN /);
     assert.doesNotMatch(await line(), /"VIN"/);
+  });
+});
+
+describe('THORBENCH_SIM_TEGRASTATS', () => {
+  it('selects two or three values per rail, with or without VIN, and refuses anything else', () => {
+    assert.deepEqual(parseTegrastatsFormat('2'), { railValues: 2, vin: true });
+    assert.deepEqual(parseTegrastatsFormat('3'), { railValues: 3, vin: true });
+    assert.deepEqual(parseTegrastatsFormat('3,no-vin'), { railValues: 3, vin: false });
+    assert.throws(() => parseTegrastatsFormat('4'), /THORBENCH_SIM_TEGRASTATS must be "2" or "3".*got "4"/);
   });
 });
 
