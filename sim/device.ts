@@ -178,7 +178,9 @@ export function writeSimFaults(dir: string, faults: SimFaults): void {
  */
 export function parseTegrastatsFormat(text: string): TegrastatsFormat {
   const m = /^\s*([23])\s*(?:,\s*(no-vin)\s*)?$/.exec(text);
-  if (!m) throw new Error(`THORBENCH_SIM_TEGRASTATS must be "2" or "3" (values per rail), optionally ",no-vin"; got "${text}"`);
+  if (!m) {
+    throw new Error(`THORBENCH_SIM_TEGRASTATS must be "2" or "3" (values per rail), optionally ",no-vin"; got "${text}"`);
+  }
   return { railValues: m[1] === '3' ? 3 : 2, vin: m[2] === undefined };
 }
 
