@@ -7,6 +7,7 @@
  */
 import { access, mkdir, readFile, rm } from 'node:fs/promises';
 import {
+  clocksReadBack,
   detectRebootPrompt,
   parseJetsonClocksShow,
   parseNvpmodelQuery,
@@ -15,7 +16,7 @@ import {
 } from '../parsers/thor.js';
 import type { Clocks, PowerModeSpec } from '../schema/experiment.js';
 import { PowerModeSpec as PowerModeSpecSchema, Clocks as ClocksSchema } from '../schema/experiment.js';
-import type { DeviceFacts } from '../schema/outcome.js';
+import type { DeviceFacts, DeviceReadBack } from '../schema/outcome.js';
 import { type DeviceProfile, devicePath } from './device-profile.js';
 import { clocksStoreFile, runDevice, runPrivileged } from './exec.js';
 import { classified, nonRetryable } from './failures.js';
@@ -102,6 +103,31 @@ export function createDeviceActivities(profile: DeviceProfile) {
     },
 
     readBootId,
+
+    /**
+     * What the device says right after a benchmark: the power mode and the clocks (with their frequencies), so a
+     * record can show that the cell ran as asked (schema/verdict.ts). Never fails: what cannot be read is null, with
+     * the reason in `problems`, and the verdict says so.
+     */
+    async readBackDevice(): Promise<DeviceReadBack> {
+      const problems: string[] = [];
+      const attempt = async <T>(what: string, read: () => Promise<T>): Promise<T | null> => {
+        try {
+          return await read();
+        } catch (err) {
+          problems.push(`${what}: ${(err as Error).message}`);
+          return null;
+        }
+      };
+      const [powerMode, clocks] = await Promise.all([
+        attempt('nvpmodel -q', queryPowerMode),
+        attempt('jetson_clocks --show', async () => {
+          const { stdout } = await runPrivileged(profile, 'jetsonClocks', ['--show'], { timeoutMs: QUICK_MS });
+          return clocksReadBack(parseJetsonClocksShow(stdout));
+        }),
+      ]);
+      return { powerMode, clocks, problems };
+    },
 
     /** `sync` then drop the page cache: on Thor, memory a stopped vLLM held is not returned otherwise (the guide). */
     async flushCaches(): Promise<{ flushed: true }> {

@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDockerInspect } from '../parsers/thor.js';
+import { imageDigest, parseDockerImageInspect, parseDockerInspect } from '../parsers/thor.js';
 import { EngineSpec as EngineSpecSchema, ModelSpec as ModelSpecSchema } from '../schema/experiment.js';
 import type { EngineSpec, ModelSpec } from '../schema/experiment.js';
 import type { EngineFacts } from '../schema/outcome.js';
@@ -88,6 +88,17 @@ export function createEngineActivities(profile: DeviceProfile) {
     if (res.exitCode !== 0 && !/no such container/i.test(res.stderr)) throw new Error(`docker rm -f ${name} failed: ${res.stderr.trim()}`);
   }
 
+  /** The digest of the image an engine runs (provenance of every record); null when docker cannot say. */
+  async function digestOf(image: string): Promise<string | null> {
+    const res = await docker(['image', 'inspect', image], DOCKER_QUICK_MS, true);
+    if (res.exitCode !== 0) return null;
+    try {
+      return imageDigest(parseDockerImageInspect(res.stdout), image);
+    } catch {
+      return null;
+    }
+  }
+
   async function managedContainers(): Promise<string[]> {
     const res = await docker(['ps', '-a', '--filter', 'label=thorbench.managed=true', '--format', '{{.Names}}']);
     return res.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -120,20 +131,22 @@ export function createEngineActivities(profile: DeviceProfile) {
       const model = ModelSpecSchema.parse(input.model);
       return classified(async () => {
         const launch = buildEngineLaunch({ ...input, engine, model, simulated: profile.simulated });
-        const facts = (exitCode: number | null = null): EngineFacts => ({
+        const facts = async (startedForCell: boolean): Promise<EngineFacts> => ({
           image: engine.image,
           containerName: launch.containerName,
           command: [profile.commands.docker, ...launch.dockerArgs],
-          exitCode,
+          exitCode: null,
           oomKilled: false,
           logTail: null,
+          imageDigest: await digestOf(engine.image),
+          startedForCell,
         });
         const removedStale: string[] = [];
         for (const name of await managedContainers()) {
           if (name === launch.containerName) {
             const state = await inspect(name);
             if (state.running && state.labels['thorbench.config-hash'] === launch.configHash) {
-              return { containerName: name, started: false, removedStale, facts: facts() };
+              return { containerName: name, started: false, removedStale, facts: await facts(false) };
             }
           }
           await remove(name);
@@ -153,7 +166,7 @@ export function createEngineActivities(profile: DeviceProfile) {
           }
           throw new Error(`docker run failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
         }
-        return { containerName: launch.containerName, started: true, removedStale, facts: facts() };
+        return { containerName: launch.containerName, started: true, removedStale, facts: await facts(true) };
       });
     },
 

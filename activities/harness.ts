@@ -7,12 +7,13 @@
  */
 import { activityInfo } from '@temporalio/activity';
 import { calculateMetrics } from '../metrics/calculate.js';
-import { energyMetrics, integrateEnergy } from '../metrics/energy.js';
 import { effectiveGoodput } from '../metrics/slo.js';
+import { summarizeWindow } from '../metrics/telemetry-window.js';
 import { cellArtifactsDir, readArtifact, removePartialArtifacts, writeArtifact } from '../store/artifacts.js';
 import type { ScenarioSpec, WarmupSpec } from '../schema/experiment.js';
 import { ScenarioSpec as ScenarioSpecSchema, WarmupSpec as WarmupSpecSchema } from '../schema/experiment.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
+import type { EnergyStatus, ThermalSummary } from '../schema/outcome.js';
 import type { DeviceProfile } from './device-profile.js';
 import type { EngineActivities } from './engine.js';
 import { nonRetryable } from './failures.js';
@@ -41,6 +42,9 @@ export interface BenchmarkResult {
   artifactsDir: string;
   /** True when an earlier attempt had already finished and its result was reused. */
   reused: boolean;
+  /** Energy over the benchmark window, or why there is none (metrics/telemetry-window.ts). */
+  energy: EnergyStatus;
+  thermal: ThermalSummary | null;
 }
 
 const RESULT_FILE = 'result.json';
@@ -93,11 +97,16 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       const command = describeLoad(input, scenario, seed);
       const previous = await readArtifact(dir, RESULT_FILE);
       if (previous && typeof previous === 'object' && 'metrics' in previous) {
-        return { metrics: (previous as { metrics: BenchmarkMetrics }).metrics, harness: { kind: 'builtin', command }, artifactsDir: dir, reused: true };
+        const p = previous as { metrics: BenchmarkMetrics; energy?: EnergyStatus; thermal?: ThermalSummary };
+        const energy = p.energy ?? { status: 'unavailable', reason: 'reused a result recorded before energy status was kept' };
+        const thermal = p.thermal ?? null;
+        return { metrics: p.metrics, harness: { kind: 'builtin', command }, artifactsDir: dir, reused: true, energy, thermal };
       }
       await removePartialArtifacts(dir);
 
       const telemetry = startTelemetry(profile);
+      // A sample on each side of the window: even a run shorter than the sampling period gets its energy.
+      await telemetry.firstSample();
       let load: Awaited<ReturnType<typeof runLoad>>;
       let power: Awaited<ReturnType<typeof telemetry.stop>>;
       try {
@@ -118,7 +127,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
           onProgress: (p) => beat(p),
         });
       } finally {
-        power = await telemetry.stop();
+        power = await telemetry.stop({ trailingSample: true });
       }
 
       const failed = load.requests.filter((r) => !r.success);
@@ -136,9 +145,15 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
         requestRate: scenario.requestRate,
         goodput: effectiveGoodput(undefined, scenario.goodput),
       });
-      const vin = power.samples.filter((s) => s.rails.VIN !== undefined).map((s) => ({ tS: s.tMs / 1000, watts: s.rails.VIN! / 1000 }));
-      const energy = integrateEnergy(vin, load.startedAtMs / 1000, load.finishedAtMs / 1000);
-      if (energy) Object.assign(metrics, energyMetrics(energy, metrics.total_output_tokens, metrics.duration));
+      const window = summarizeWindow({
+        samples: power.samples,
+        telemetryError: power.error,
+        startMs: load.startedAtMs,
+        endMs: load.finishedAtMs,
+        totalOutputTokens: metrics.total_output_tokens,
+        durationS: metrics.duration,
+      });
+      Object.assign(metrics, window.metrics);
 
       await writeArtifact(dir, 'telemetry.json', { error: power.error, samples: power.samples });
       await writeArtifact(dir, 'requests.json', {
@@ -157,8 +172,11 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
         command,
         scenario,
         metrics,
+        energy: window.energy,
+        thermal: window.thermal,
       });
-      return { metrics, harness: { kind: 'builtin', command }, artifactsDir: dir, reused: false };
+      const { energy, thermal } = window;
+      return { metrics, harness: { kind: 'builtin', command }, artifactsDir: dir, reused: false, energy, thermal };
     },
   };
 }

@@ -3,7 +3,9 @@
  * idempotent on (sweep, cell, repeat): a retried or resumed record never adds a second row.
  */
 import type { ResultsStore } from '../store/store.js';
-import type { CellRecord } from '../schema/outcome.js';
+import { DEFAULT_VALIDITY, ValiditySpec } from '../schema/experiment.js';
+import { completeRecord, type UnjudgedCellRecord } from '../schema/verdict.js';
+import { THORBENCH_VERSION } from './thorbench-version.js';
 
 export interface OpenSweepInput {
   sweepId: string;
@@ -13,6 +15,18 @@ export interface OpenSweepInput {
   simulated: boolean;
   plannedCells: number;
   startedAt: string;
+}
+
+/** The `validity` section of the sweep's stored experiment (validated by the sweep when it started). */
+export function sweepValidity(store: ResultsStore, sweepId: string): ValiditySpec {
+  const json = store.getSweep(sweepId)?.experimentJson;
+  if (json === undefined) return DEFAULT_VALIDITY;
+  try {
+    const parsed = ValiditySpec.safeParse((JSON.parse(json) as { validity?: unknown }).validity ?? {});
+    return parsed.success ? parsed.data : DEFAULT_VALIDITY;
+  } catch {
+    return DEFAULT_VALIDITY;
+  }
 }
 
 export function createResultsActivities(store: ResultsStore) {
@@ -27,8 +41,9 @@ export function createResultsActivities(store: ResultsStore) {
     async completedCells(input: { sweepId: string }): Promise<string[]> {
       return store.completedCellKeys(input.sweepId);
     },
-    async recordCell(record: CellRecord): Promise<{ inserted: boolean }> {
-      return store.recordCell(record);
+    /** Judges the record by the sweep's `validity` rules (schema/verdict.ts), stamps the version, and stores it. */
+    async recordCell(record: UnjudgedCellRecord): Promise<{ inserted: boolean }> {
+      return store.recordCell(completeRecord(record, sweepValidity(store, record.sweepId), THORBENCH_VERSION));
     },
   };
 }

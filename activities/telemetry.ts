@@ -10,11 +10,22 @@ import type { DeviceProfile } from './device-profile.js';
 export interface TelemetrySample {
   /** Epoch milliseconds when the line arrived. */
   tMs: number;
+  /** Instantaneous power per rail, mW. */
   rails: Record<string, number>;
+  /** Temperatures by sensor, °C. */
+  temps: Record<string, number>;
+  /** GR3D/GPC clocks, MHz. */
+  gpuMhz: number[];
 }
 
 export interface TelemetryRecorder {
-  stop(): Promise<{ samples: TelemetrySample[]; error: string | null }>;
+  /**
+   * Resolves once a first line has arrived (or tegrastats failed, or `timeoutMs` passed): a benchmark started after
+   * it has a sample before its window, so the window's first edge is interpolated, not extrapolated.
+   */
+  firstSample(timeoutMs?: number): Promise<void>;
+  /** Stops tegrastats; with `trailingSample`, first waits for one more line (the window's last edge), briefly. */
+  stop(options?: { trailingSample?: boolean }): Promise<{ samples: TelemetrySample[]; error: string | null }>;
 }
 
 export function startTelemetry(profile: DeviceProfile, intervalMs = 500): TelemetryRecorder {
@@ -22,6 +33,22 @@ export function startTelemetry(profile: DeviceProfile, intervalMs = 500): Teleme
   let error: string | null = null;
   let buffer = '';
   let child: ResultPromise | null = null;
+  // Waiters for the next sample (or for tegrastats ending): resolved by the line reader and on exit.
+  let waiters: (() => void)[] = [];
+  const wake = (): void => {
+    const ready = waiters;
+    waiters = [];
+    for (const w of ready) w();
+  };
+  const nextSample = (timeoutMs: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  let ended = false;
   try {
     child = execa(profile.commands.tegrastats, ['--interval', String(intervalMs)], {
       env: profile.env,
@@ -42,7 +69,8 @@ export function startTelemetry(profile: DeviceProfile, intervalMs = 500): Teleme
           const parsed = parseTegrastatsLine(line);
           const rails: Record<string, number> = {};
           for (const [name, v] of Object.entries(parsed.rails)) rails[name] = v.instMw;
-          samples.push({ tMs: Date.now(), rails });
+          samples.push({ tMs: Date.now(), rails, temps: parsed.temps, gpuMhz: parsed.gpuFreqsMhz });
+          wake();
         } catch (err) {
           error ??= `unparsable tegrastats line: ${(err as Error).message}`;
         }
@@ -51,11 +79,22 @@ export function startTelemetry(profile: DeviceProfile, intervalMs = 500): Teleme
     child.catch((err: Error) => {
       error ??= err.message;
     });
+    const onEnd = (): void => {
+      ended = true;
+      wake();
+    };
+    child.then(onEnd, onEnd);
   } catch (err) {
     error = `tegrastats could not start: ${(err as Error).message}`;
+    ended = true;
   }
   return {
-    async stop() {
+    async firstSample(timeoutMs = Math.max(2_000, 3 * intervalMs)) {
+      if (samples.length > 0 || ended) return;
+      await nextSample(timeoutMs);
+    },
+    async stop(options = {}) {
+      if (options.trailingSample && !ended) await nextSample(2 * intervalMs + 500);
       if (child) {
         child.kill('SIGTERM');
         const res = await child;

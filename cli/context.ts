@@ -13,7 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { type DeviceProfile, jetsonProfile } from '../activities/device-profile.js';
 import { ensureDevServer } from '../server/dev-server.js';
-import { ensureSimDevice, simDeviceProfile } from '../sim/device.js';
+import { type TegrastatsFormat, ensureSimDevice, parseTegrastatsFormat, simDeviceProfile } from '../sim/device.js';
 import { installRuntime } from '../workers/runtime.js';
 import { EXIT_INVALID, ExitError } from './errors.js';
 
@@ -103,7 +103,15 @@ export function resolveDevice(env: CliEnv, choice: DeviceChoice, deviceId?: stri
     const id = deviceId ?? 'sim';
     // THORBENCH_SIM_SPEED compresses the simulator's time (tests); reported latencies shrink by the same factor.
     const speed = process.env.THORBENCH_SIM_SPEED ? Number(process.env.THORBENCH_SIM_SPEED) : undefined;
-    const dev = ensureSimDevice(path.join(env.home, 'sim', id), { id, speed });
+    // THORBENCH_SIM_TEGRASTATS picks tegrastats' rail format: "2" (Thor R38), "3" (JetPack 7.2), ",no-vin".
+    const rails = process.env.THORBENCH_SIM_TEGRASTATS;
+    let tegrastats: TegrastatsFormat | undefined;
+    try {
+      tegrastats = rails ? parseTegrastatsFormat(rails) : undefined;
+    } catch (err) {
+      throw new ExitError((err as Error).message, EXIT_INVALID);
+    }
+    const dev = ensureSimDevice(path.join(env.home, 'sim', id), { id, speed, tegrastats });
     return simDeviceProfile(dev, env.resultsDir);
   }
   if (!isJetson()) throw new ExitError('this machine is not a Jetson (no /etc/nv_tegra_release); use --device sim to run on the simulated Thor', EXIT_INVALID);

@@ -10,3 +10,4 @@ export * from './thor/jetson-clocks.js';
 export * from './thor/nv-tegra-release.js';
 export * from './thor/tegrastats.js';
 export * from './thor/docker-inspect.js';
+export * from './thor/docker-image-inspect.js';

@@ -6,6 +6,7 @@ import { buildReportModel, type ReportInput } from './model.js';
 import {
   failureEntries,
   REPEATS_NOTE,
+  invalidEntries,
   scenarioDescription,
   scenarioTable,
   SIMULATED_NOTICE,
@@ -36,6 +37,16 @@ export function renderMarkdownReport(input: ReportInput): string {
     out.push(markdownTable(scenarioTable(model, section)), '');
   }
   if (model.dims.repeats) out.push(REPEATS_NOTE, '');
+
+  out.push('## Validity', '');
+  const invalid = invalidEntries(model);
+  if (invalid.length === 0) out.push('Every measured cell is valid.', '');
+  else {
+    const count = `${invalid.length} measured cell(s) broke a validity rule (marked ⚠ above)`;
+    out.push(`${count}; their numbers are kept but should not be trusted:`, '');
+  }
+  for (const e of invalid) out.push(`- ${mdCode(e.cellId)}: ${e.reasons.map(mdInline).join('; ')}`);
+  if (invalid.length > 0) out.push('');
 
   out.push('## Failures', '');
   const failures = failureEntries(model);

@@ -7,7 +7,7 @@
 import { ci95HalfWidth } from '../metrics/repeats.js';
 import { powerKey } from '../schema/experiment.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
-import { CELL_STATUSES, type CellRecord, type CellStatus, type DeviceFacts } from '../schema/outcome.js';
+import { CELL_STATUSES, type CellRecord, type CellStatus, type DeviceFacts, type EngineFacts } from '../schema/outcome.js';
 import type { SweepRecord } from '../store/sweep.js';
 
 /** What every report renderer takes. */
@@ -242,6 +242,11 @@ function distinctCount(fromMatrix: readonly string[], fromCells: Iterable<string
   return new Set([...fromMatrix, ...fromCells]).size;
 }
 
+function engineLabel(e: EngineFacts): string {
+  const details = [...(e.version ? [`vLLM ${e.version}`] : []), ...(e.imageDigest ? [e.imageDigest] : [])];
+  return details.length > 0 ? `${e.image} (${details.join(', ')})` : e.image;
+}
+
 export function buildReportModel(input: ReportInput): ReportModel {
   const view = readExperimentView(input.sweep.experimentJson);
   const cells = [...input.cells].sort(byPlanOrder);
@@ -302,7 +307,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     counts: countCells(cells, input.sweep.plannedCells),
     simulated: input.sweep.simulated || cells.some((c) => c.simulated || c.device?.simulated === true),
     devices: [...devices.values()],
-    // "image (vLLM x.y)" when the engine reported its version, so numbers tie to the build that produced them.
-    engineImages: [...new Set(cells.flatMap((c) => (c.engine?.image ? [c.engine.version ? `${c.engine.image} (vLLM ${c.engine.version})` : c.engine.image] : [])))],
+    // "image (vLLM x.y, digest)" with what the record knows, so numbers tie to the build that produced them.
+    engineImages: [...new Set(cells.flatMap((c) => (c.engine?.image ? [engineLabel(c.engine)] : [])))],
   };
 }

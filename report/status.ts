@@ -3,7 +3,7 @@
  * not been recorded yet included as `pending`. Metric keys are vLLM's. Pure.
  */
 import type { BenchmarkMetrics } from '../schema/metrics.js';
-import type { CellRecord, CellStatus, FailureInfo } from '../schema/outcome.js';
+import type { CellRecord, CellStatus, FailureInfo, Verdict } from '../schema/outcome.js';
 import type { PlannedCell } from '../plan/plan.js';
 import { buildReportModel, countCells, type ExperimentView, type ReportInput, type StatusCounts } from './model.js';
 import type { SweepState } from '../store/sweep.js';
@@ -23,6 +23,8 @@ export interface StatusCell {
   scenario: string | null;
   failure: FailureInfo | null;
   metrics: BenchmarkMetrics | null;
+  /** The record's validity verdict; null while pending. */
+  verdict: Verdict | null;
 }
 
 export interface StatusJson {
@@ -52,6 +54,7 @@ function fromRecord(c: CellRecord): StatusCell {
     scenario: c.scenario,
     failure: c.failure,
     metrics: c.metrics,
+    verdict: c.verdict,
   };
 }
 
@@ -60,7 +63,8 @@ function fromRecord(c: CellRecord): StatusCell {
  * contain dots, so they are matched against the experiment's own lists rather than split.
  */
 function fromId(id: string, position: number, view: ExperimentView): StatusCell {
-  const cell: StatusCell = { id, repeat: 1, status: 'pending', position, power: null, clocks: null, model: null, quantization: null, scenario: null, failure: null, metrics: null };
+  const cell: StatusCell = { id, repeat: 1, status: 'pending', position, power: null, clocks: null, model: null, quantization: null, scenario: null, failure: null, metrics: null,
+    verdict: null };
   const m = /^([^.]+)\.(locked|default)\.(.+)\.r(\d+)$/.exec(id);
   if (!m) return cell;
   cell.power = m[1] ?? null;
@@ -93,6 +97,7 @@ function fromPlanned(ref: PlannedCellRef, index: number, view: ExperimentView): 
     scenario: ref.scenario.name,
     failure: null,
     metrics: null,
+    verdict: null,
   };
 }
 

@@ -71,6 +71,20 @@ export function outcomeText(cell: CellRecord | undefined): string {
   return cell.failure ? `${cell.status}: ${cell.failure.type}` : cell.status;
 }
 
+/** "⚠ invalid" (with repeats "⚠ 1/3 invalid") when a measured repeat of the row broke a validity rule. */
+export function invalidMark(group: RowGroup): string {
+  const invalid = group.succeeded.filter((c) => !c.verdict.valid).length;
+  if (invalid === 0) return '';
+  return group.succeeded.length > 1 ? ` ⚠ ${invalid}/${group.succeeded.length} invalid` : ' ⚠ invalid';
+}
+
+/** Measured cells whose verdict is invalid, with every reason (cells without a result are listed as failures). */
+export function invalidEntries(model: ReportModel): Array<{ cellId: string; reasons: string[] }> {
+  return model.cells
+    .filter((c) => c.status === 'succeeded' && !c.verdict.valid)
+    .map((c) => ({ cellId: c.cellId, reasons: c.verdict.reasons }));
+}
+
 export function scenarioTable(model: ReportModel, section: ScenarioSection): Table {
   const id = identityColumns(model.dims);
   const metrics = [...(id.model ? [REQUEST_THROUGHPUT] : []), ...CORE_METRICS, ...(hasEnergy(model) ? ENERGY_METRICS : [])];
@@ -102,6 +116,7 @@ export function scenarioTable(model: ReportModel, section: ScenarioSection): Tab
       ...(id.powerClocks ? [group.powerLabel, yesNo(group.clocks === 'locked')] : []),
       ...(id.model ? [i === bestRow ? `${group.modelName} ${ROCKET}` : group.modelName, group.quantLabel, group.sizeLabel] : []),
     ];
+    identity[0] += invalidMark(group);
     const values =
       group.succeeded.length === 0
         ? metrics.map((_, j) => (j === 0 ? outcomeText(group.cells.at(-1)) : '—'))
@@ -210,6 +225,8 @@ export function summaryItems(model: ReportModel): Array<[string, string]> {
     const cells = `${imported} cell${imported === 1 ? '' : 's'}`;
     items.push(['Imported', `${cells} from vllm bench serve output (thorbench import), not measured by thorbench`]);
   }
+  const versions = [...new Set(model.cells.flatMap((cell) => (cell.thorbenchVersion ? [cell.thorbenchVersion] : [])))];
+  if (versions.length > 0) items.push(['thorbench', versions.join(', ')]);
   items.push([
     'Cells',
     `${c.planned} planned · ${c.succeeded} succeeded · ${c.failed} failed · ${c.skipped} skipped · ${c.cancelled} cancelled · ${c.pending} pending`,

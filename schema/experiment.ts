@@ -225,6 +225,34 @@ export const HarnessSpec = z
   .strict();
 export type HarnessSpec = z.infer<typeof HarnessSpec>;
 
+/**
+ * When a recorded cell counts as valid (schema/verdict.ts applies the rules; a report marks invalid cells and says
+ * why). A cell that broke a rule keeps its numbers: it is flagged, not dropped.
+ */
+export const ValiditySpec = z
+  .object({
+    /** Fewer completed requests than this make the cell invalid: a percentile of a handful of requests is noise. */
+    minCompleted: z.number().int().min(0).max(1_000_000).default(1),
+    /** A benchmark window shorter than this (seconds) is invalid: too short for steady state and power sampling. */
+    minDurationS: z.number().min(0).max(7 * 24 * 3600).default(0),
+    /** Largest share of failed requests (failed / (completed + failed)) a valid cell may have; 0 = none may fail. */
+    maxFailedRatio: z.number().min(0).max(1).default(0),
+    /** A cell whose engine was started for it and not warmed up (no `warmup` section) is invalid. */
+    requireWarmup: z.boolean().default(true),
+    /**
+     * Any tegrastats temperature at or above this (°C) during the benchmark makes the cell invalid: near the junction
+     * limit the SoC throttles and the numbers stop describing the configuration. Throttling itself is also caught
+     * from the GPU clock when the clocks are locked (schema/verdict.ts).
+     */
+    maxTemperatureC: z.number().min(0).max(200).default(99),
+    /** On a real (non-simulated) device, a cell without an energy figure is invalid. */
+    requireEnergy: z.boolean().default(true),
+  })
+  .strict();
+export type ValiditySpec = z.infer<typeof ValiditySpec>;
+/** The rules an experiment without a `validity` section is judged by. */
+export const DEFAULT_VALIDITY: ValiditySpec = ValiditySpec.parse({});
+
 export const CellSelector = z
   .object({
     power: z.string().optional(),
@@ -271,6 +299,7 @@ export const Experiment = z
       .strict()
       .default({ flushCaches: true, restoreDevice: false, timeouts: {}, heartbeatTimeout: 30_000 }),
     repeats: z.number().int().min(1).max(100).default(1),
+    validity: ValiditySpec.default(DEFAULT_VALIDITY),
     exclude: z.array(CellSelector).max(1000).default([]),
   })
   .strict()

@@ -45,6 +45,40 @@ export interface DeviceFacts {
   powerModeName: string;
   powerModeId: number;
   clocksLocked: boolean;
+  /**
+   * The power mode `nvpmodel -q` reported right after the benchmark: null when it could not be read back; absent in
+   * records made before it was read back.
+   */
+  powerModeAfter?: PowerModeReadBack | null;
+  /** The clocks `jetson_clocks --show` reported right after the benchmark; null/absent as for powerModeAfter. */
+  clocksAfter?: ClocksReadBack | null;
+}
+
+export interface PowerModeReadBack {
+  name: string;
+  id: number;
+}
+
+/** Clocks read back from `jetson_clocks --show` (parsers/thor/jetson-clocks.ts), in MHz. */
+export interface ClocksReadBack {
+  /** jtop's heuristic: every online CPU, the GPU's GPC domain and the EMC pinned at their maximum. */
+  locked: boolean;
+  /** Current frequency of the GPU's GPC domain (gpu-gpc-0 on Thor), and its maximum. */
+  gpuMhz: number | null;
+  gpuMaxMhz: number | null;
+  /** Current external memory clock and its maximum. */
+  emcMhz: number | null;
+  emcMaxMhz: number | null;
+  /** Current frequency of each online CPU, in CPU order. */
+  cpuMhz: number[];
+}
+
+/** What the device said right after the benchmark (activities/device.ts readBackDevice). */
+export interface DeviceReadBack {
+  powerMode: PowerModeReadBack | null;
+  clocks: ClocksReadBack | null;
+  /** Why a part could not be read, e.g. "jetson_clocks --show: sudo: a password is required". */
+  problems: string[];
 }
 
 /** Engine details recorded with a cell. */
@@ -60,6 +94,39 @@ export interface EngineFacts {
   logTail: string | null;
   /** What the engine's `/version` answered (e.g. 0.10.1.1+381074ae); absent in records made before it was kept. */
   version?: string | null;
+  /**
+   * The image that ran, from `docker image inspect`: its registry digest (`nvcr.io/nvidia/vllm@sha256:…`) when the
+   * image came from a registry, else its local id (`sha256:…`); null when docker could not say.
+   */
+  imageDigest?: string | null;
+  /** true when the engine was started for this cell, false when a running one was adopted (it ran cells before). */
+  startedForCell?: boolean;
+}
+
+/** A record's validity (MLPerf LoadGen's VALID/INVALID): every rule of schema/verdict.ts it broke, in words. */
+export interface Verdict {
+  valid: boolean;
+  reasons: string[];
+}
+
+/**
+ * Whether energy was measured over the benchmark window, and if not, why: an absent figure must say so, never
+ * just be missing.
+ */
+export type EnergyStatus =
+  | { status: 'measured'; rail: string; samples: number; coveredS: number; windowS: number }
+  | { status: 'unavailable'; reason: string };
+
+/** Temperatures and GPU clocks tegrastats reported during the benchmark window. */
+export interface ThermalSummary {
+  /** tegrastats lines in the window. */
+  samples: number;
+  /** Hottest reading of any sensor (°C) and its sensor name; null without temperatures. */
+  maxTempC: number | null;
+  maxTempSensor: string | null;
+  /** Lowest and highest GPU (GR3D/GPC) clock inside the window, MHz (0 = gated, skipped); null when none. */
+  gpuMhzMin: number | null;
+  gpuMhzMax: number | null;
 }
 
 export interface FailureInfo {
@@ -95,4 +162,12 @@ export interface CellRecord {
   simulated: boolean;
   startedAt: string;
   finishedAt: string;
+  /** Energy over the benchmark window, or why there is none; null for a cell that never benchmarked. */
+  energy: EnergyStatus | null;
+  /** Thermal and GPU-clock telemetry of the benchmark window; null for a cell that never benchmarked. */
+  thermal: ThermalSummary | null;
+  /** Whether the numbers can be trusted (schema/verdict.ts); set where the record is stored. */
+  verdict: Verdict;
+  /** package.json version of the thorbench that recorded the cell; null in records made before it was kept. */
+  thorbenchVersion: string | null;
 }

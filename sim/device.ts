@@ -16,10 +16,25 @@ import { listContainerStates } from './containers.js';
 import { renderDeviceFiles } from './device-files.js';
 import { SIM_BIN_DIR, SIM_COMMANDS, SIM_DIR_ENV, simLayout } from './layout.js';
 import { registerOnDevice, unregisterOnDevice } from './reboot.js';
-import { type SimContainer, type SimFaults, type SimState, readDeviceState, updateDeviceState } from './sim-state.js';
+import {
+  type SimContainer,
+  type SimFaults,
+  type SimState,
+  type TegrastatsFormat,
+  readDeviceState,
+  updateDeviceState,
+} from './sim-state.js';
 import { DEFAULT_POWER_MODE_ID, requirePowerMode } from './thor-power-modes.js';
 
-export { EngineFault, ENGINE_FAULTS, FAULT_ENV, type SimContainer, type SimFaults, type SimState } from './sim-state.js';
+export {
+  EngineFault,
+  ENGINE_FAULTS,
+  FAULT_ENV,
+  type SimContainer,
+  type SimFaults,
+  type SimState,
+  type TegrastatsFormat,
+} from './sim-state.js';
 
 export interface SimDeviceOptions {
   /** Device id, default "sim". */
@@ -30,6 +45,8 @@ export interface SimDeviceOptions {
   faults?: SimFaults;
   /** Time compression for tests (every simulated delay is divided by it), default 1. */
   speed?: number;
+  /** Replace tegrastats' rail format (default: Thor R38's two values per rail, with VIN). */
+  tegrastats?: TegrastatsFormat;
 }
 
 export interface SimDevice {
@@ -59,6 +76,7 @@ function initialState(opts: SimDeviceOptions): SimState {
     speed: opts.speed ?? 1,
     faults: opts.faults ?? {},
     dropCaches: { count: 0, lastAt: null },
+    ...(opts.tegrastats ? { tegrastats: opts.tegrastats } : {}),
   };
 }
 
@@ -105,6 +123,10 @@ export function ensureSimDevice(dir: string, opts: SimDeviceOptions = {}): SimDe
       s.speed = opts.speed;
       changed = true;
     }
+    if (opts.tegrastats !== undefined) {
+      s.tegrastats = opts.tegrastats;
+      changed = true;
+    }
     if (opts.id !== undefined && opts.id !== s.id) {
       s.id = opts.id;
       changed = true;
@@ -147,6 +169,25 @@ export function readSimState(dir: string): SimState {
 export function writeSimFaults(dir: string, faults: SimFaults): void {
   updateDeviceState(simLayout(dir), (s) => {
     s.faults = faults;
+  });
+}
+
+/**
+ * Reads a tegrastats rail format as written in THORBENCH_SIM_TEGRASTATS: `2` or `3` values per rail, optionally
+ * `,no-vin` (a carrier board without the VIN monitor), e.g. `3` or `2,no-vin`.
+ */
+export function parseTegrastatsFormat(text: string): TegrastatsFormat {
+  const m = /^\s*([23])\s*(?:,\s*(no-vin)\s*)?$/.exec(text);
+  if (!m) {
+    throw new Error(`THORBENCH_SIM_TEGRASTATS must be "2" or "3" (values per rail), optionally ",no-vin"; got "${text}"`);
+  }
+  return { railValues: m[1] === '3' ? 3 : 2, vin: m[2] === undefined };
+}
+
+/** Changes the power-rail format of the simulated tegrastats (its next start picks it up). */
+export function writeSimTegrastatsFormat(dir: string, format: TegrastatsFormat): void {
+  updateDeviceState(simLayout(dir), (s) => {
+    s.tegrastats = format;
   });
 }
 

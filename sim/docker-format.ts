@@ -16,6 +16,44 @@ export function imageId(image: string): string {
   return `sha256:${createHash('sha256').update(image).digest('hex')}`;
 }
 
+/** `nvcr.io/nvidia/vllm:25.09-py3` → `nvcr.io/nvidia/vllm` (a colon before the last "/" is a registry port). */
+function repository(image: string): string {
+  const name = image.includes('@') ? image.slice(0, image.indexOf('@')) : image;
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
+}
+
+/**
+ * The object `docker image inspect` prints for an image the simulated Thor holds: shaped like the real one (arm64,
+ * a registry digest that differs from the config id, as in docker), with digests derived from the reference so
+ * they are stable across runs and machines.
+ */
+export function imageInspectObject(image: string): Record<string, unknown> {
+  const pinned = /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1];
+  const manifest = pinned ?? `sha256:${createHash('sha256').update(`manifest:${image}`).digest('hex')}`;
+  return {
+    Id: imageId(image),
+    RepoTags: pinned ? [] : [image],
+    RepoDigests: [`${repository(image)}@${manifest}`],
+    Parent: '',
+    Comment: 'buildkit.dockerfile.v0',
+    Created: '2025-09-19T07:21:45.123456789Z',
+    DockerVersion: '',
+    Author: '',
+    Config: {
+      Env: ['PATH=/usr/local/nvidia/bin:/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      Entrypoint: ['/opt/nvidia/nvidia_entrypoint.sh'],
+      WorkingDir: '/workspace',
+      Labels: { [SIMULATED_LABEL]: 'true' },
+    },
+    Architecture: 'arm64',
+    Os: 'linux',
+    Size: 18_734_592_017,
+    RootFS: { Type: 'layers', Layers: [`sha256:${createHash('sha256').update(`layer:${image}`).digest('hex')}`] },
+    Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
+  };
+}
+
 /** The object `docker inspect` prints for a container (one element of its JSON array). */
 export function inspectObject(c: SimContainer): Record<string, unknown> {
   const running = c.status === 'running';

@@ -74,6 +74,18 @@ export interface SimState {
   speed: number;
   faults: SimFaults;
   dropCaches: { count: number; lastAt: string | null };
+  /** How the simulated tegrastats prints power rails; absent = Thor R38's own format (two values, with VIN). */
+  tegrastats?: TegrastatsFormat;
+}
+
+/**
+ * Power-rail format of the simulated tegrastats. Thor (R38.4) prints `NAME <inst>mW/<avg>mW`; JetPack 7.2 prints a
+ * third value (`5139mW/5139mW/5139mW`, see parsers/thor/tegrastats.ts). A carrier board without the INA238 input
+ * monitor has no VIN rail at all (thorbench then records energy as unavailable).
+ */
+export interface TegrastatsFormat {
+  railValues: 2 | 3;
+  vin: boolean;
 }
 
 export type ContainerStatus = 'running' | 'exited';

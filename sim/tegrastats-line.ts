@@ -43,6 +43,10 @@ export function railPower(mode: ThorPowerMode, locked: boolean, inFlight: number
 
 export interface TegrastatsInputs {
   now: Date;
+  /** Rail format (sim/sim-state.ts TegrastatsFormat); default two values per rail, with VIN. */
+  format?: { railValues: 2 | 3; vin: boolean };
+  /** Running maxima since tegrastats started: the third value of the three-value format. */
+  peak?: RailSample;
   clocks: ThorClocks;
   inFlight: number;
   ramUsedMb: number;
@@ -75,7 +79,11 @@ export function renderTegrastatsLine(x: TegrastatsInputs): string {
   const emcUtil = Math.round(load * (55 + x.random() * 20));
   const temp = (base: number): string => `${(base + load * 24 * (c.mode.budgetW / 130) + x.random() * 0.6).toFixed(3)}C`;
   const lfb = 20 + Math.floor(x.random() * 30);
-  const rails = RAIL_NAMES.map((r) => `${r} ${x.power[r]}mW/${x.average[r]}mW`).join(' ');
+  const format = x.format ?? { railValues: 2, vin: true };
+  const third = (r: keyof RailSample): string => (format.railValues === 3 ? `/${(x.peak ?? x.power)[r]}mW` : '');
+  const rails = RAIL_NAMES.filter((r) => format.vin || r !== 'VIN')
+    .map((r) => `${r} ${x.power[r]}mW/${x.average[r]}mW${third(r)}`)
+    .join(' ');
   return [
     tegrastatsTimestamp(x.now),
     `RAM ${x.ramUsedMb}/${THOR_RAM_TOTAL_MB}MB (lfb ${lfb}x4MB)`,

@@ -5,8 +5,20 @@
  * the full metric set, the steps, device, engine and harness facts are kept as JSON so that reading a row back
  * gives exactly the CellRecord that was recorded.
  */
-import { CELL_STATUSES, type CellRecord, type CellStatus, type DeviceFacts, type EngineFacts, type StepTiming } from '../schema/outcome.js';
+import {
+  CELL_STATUSES,
+  type CellRecord,
+  type CellStatus,
+  type DeviceFacts,
+  type EnergyStatus,
+  type EngineFacts,
+  type StepTiming,
+  type ThermalSummary,
+  type Verdict,
+} from '../schema/outcome.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
+import { DEFAULT_VALIDITY } from '../schema/experiment.js';
+import { judgeCell } from '../schema/verdict.js';
 
 /** Metrics that get their own column, named as vLLM names them. */
 export const HEADLINE_METRICS = [
@@ -52,6 +64,12 @@ export interface CellRow extends Record<HeadlineMetric, number | null> {
   simulated: number;
   started_at: string;
   finished_at: string;
+  /** NULL in rows recorded before schema version 2. */
+  valid: number | null;
+  verdict_json: string | null;
+  energy_json: string | null;
+  thermal_json: string | null;
+  thorbench_version: string | null;
 }
 
 function json(value: unknown): string | null {
@@ -83,6 +101,12 @@ export function validateCellRecord(record: CellRecord): void {
   if (record.clocks !== 'locked' && record.clocks !== 'default') throw new Error(`${where}: clocks must be "locked" or "default" (got ${String(record.clocks)})`);
   // A succeeded row without metrics would count as done (never benchmarked again) yet show nothing in reports.
   if (record.status === 'succeeded' && record.metrics === null) throw new Error(`${where}: a succeeded cell must carry its metrics; record it as failed with a reason instead`);
+  const v = record.verdict as Verdict | undefined;
+  if (!v || typeof v.valid !== 'boolean' || !Array.isArray(v.reasons)) {
+    throw new Error(
+      `${where}: verdict must be { valid: boolean, reasons: string[] }; judge the record first (schema/verdict.ts completeRecord)`,
+    );
+  }
 }
 
 export function toCellRow(record: CellRecord): CellRow {
@@ -125,12 +149,17 @@ export function toCellRow(record: CellRecord): CellRow {
     simulated: record.simulated ? 1 : 0,
     started_at: record.startedAt,
     finished_at: record.finishedAt,
+    valid: record.verdict.valid ? 1 : 0,
+    verdict_json: JSON.stringify(record.verdict),
+    energy_json: json(record.energy),
+    thermal_json: json(record.thermal),
+    thorbench_version: record.thorbenchVersion,
   };
 }
 
 export function fromCellRow(row: CellRow): CellRecord {
   const key = `${row.sweep_id}/${row.cell_id}#${row.repeat}`;
-  return {
+  const base = {
     sweepId: row.sweep_id,
     experimentName: row.experiment_name,
     cellId: row.cell_id,
@@ -156,5 +185,18 @@ export function fromCellRow(row: CellRow): CellRecord {
     simulated: row.simulated === 1,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+  };
+  const verdict = parse<Verdict>(row.verdict_json, 'verdict_json', key);
+  if (verdict === null) {
+    // Recorded before verdicts were kept: judged now by the default rules, on the evidence the row has.
+    const verdict = judgeCell(base, DEFAULT_VALIDITY);
+    return { ...base, energy: null, thermal: null, verdict, thorbenchVersion: row.thorbench_version };
+  }
+  return {
+    ...base,
+    energy: parse<EnergyStatus>(row.energy_json, 'energy_json', key),
+    thermal: parse<ThermalSummary>(row.thermal_json, 'thermal_json', key),
+    verdict,
+    thorbenchVersion: row.thorbench_version,
   };
 }

@@ -80,7 +80,22 @@ const v1: Migration = {
   },
 };
 
-export const MIGRATIONS: readonly Migration[] = [v1];
+const v2: Migration = {
+  version: 2,
+  description: 'validity verdict, energy status, thermal summary and thorbench version of each cell',
+  up(db) {
+    // Rows recorded before carry NULL: the store judges them when read (store/cell-row.ts).
+    db.exec(`
+      ALTER TABLE cells ADD COLUMN valid INTEGER CHECK (valid IN (0, 1));
+      ALTER TABLE cells ADD COLUMN verdict_json TEXT;
+      ALTER TABLE cells ADD COLUMN energy_json TEXT;
+      ALTER TABLE cells ADD COLUMN thermal_json TEXT;
+      ALTER TABLE cells ADD COLUMN thorbench_version TEXT;
+    `);
+  },
+};
+
+export const MIGRATIONS: readonly Migration[] = [v1, v2];
 
 /** The schema version this build of thorbench reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

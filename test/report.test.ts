@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Experiment } from '../schema/experiment.js';
+import { DEFAULT_VALIDITY, Experiment } from '../schema/experiment.js';
+import { completeRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
 import { planSweep } from '../plan/plan.js';
@@ -137,7 +138,7 @@ function cellsOf(exp: Experiment, sweep: SweepRecord, measure: (cell: ReturnType
   return planSweep(exp).cells.map((p) => {
     const m = measure(p);
     const start = Date.parse('2025-10-01T08:00:00.000Z') + p.position * 300_000;
-    return {
+    return completeRecord({
       sweepId: sweep.sweepId,
       experimentName: exp.name,
       cellId: p.id,
@@ -172,7 +173,7 @@ function cellsOf(exp: Experiment, sweep: SweepRecord, measure: (cell: ReturnType
       simulated: sweep.simulated,
       startedAt: new Date(start).toISOString(),
       finishedAt: new Date(start + 105_000).toISOString(),
-    };
+    }, DEFAULT_VALIDITY, '0.1.0');
   });
 }
 
@@ -493,6 +494,7 @@ describe('status json', () => {
       scenario: 'high-load',
       failure: null,
       metrics: cells[0]!.metrics,
+      verdict: { valid: true, reasons: [] },
     });
     assert.equal(status.cells[0]!.metrics?.output_throughput, 82.47);
     assert.equal(status.cells[2]!.failure?.type, 'EngineCrashed');
@@ -509,6 +511,7 @@ describe('status json', () => {
       scenario: 'low-load',
       failure: null,
       metrics: null,
+      verdict: null,
     });
     // The plan's own cells work as well as their ids.
     const fromPlan = renderJsonStatus({ sweep, cells: recorded, planned: plan.cells });

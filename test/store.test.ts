@@ -7,7 +7,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { openResultsStore, type ResultsStore } from '../store/store.js';
-import { SCHEMA_VERSION } from '../store/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../store/migrations.js';
+import { toCellRow } from '../store/cell-row.js';
+import { DEFAULT_VALIDITY } from '../schema/experiment.js';
+import { completeRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
 
@@ -52,7 +55,7 @@ const FP8_HIGH_LOAD: BenchmarkMetrics = {
 };
 
 function succeeded(sweepId: string, repeat = 1, position = 0): CellRecord {
-  return {
+  return completeRecord({
     sweepId,
     experimentName: 'qwen3-8b-quantization',
     cellId: `maxn.locked.qwen3-8b-fp8.high-load.r${repeat}`,
@@ -95,7 +98,7 @@ function succeeded(sweepId: string, repeat = 1, position = 0): CellRecord {
     simulated: false,
     startedAt: '2025-10-01T10:00:00.000Z',
     finishedAt: '2025-10-01T10:03:43.000Z',
-  };
+  }, DEFAULT_VALIDITY, '0.1.0');
 }
 
 function failed(sweepId: string, repeat = 1): CellRecord {
@@ -180,6 +183,65 @@ describe('results store: schema', () => {
     } finally {
       second.close();
     }
+  });
+
+  it('keeps a database written at schema version 1 readable: its cells come back judged by the default rules', () => {
+    const dbPath = freshDbPath();
+    fs.mkdirSync(path.dirname(dbPath), { recursive: true });
+    const raw = new Database(dbPath);
+    MIGRATIONS[0]!.up(raw);
+    raw.pragma('user_version = 1');
+    const v1Columns = (raw.prepare('PRAGMA table_info(cells)').all() as { name: string }[]).map((c) => c.name).filter((c) => c !== 'recorded_at' && c !== 'attempts');
+    const insert = (record: CellRecord) => {
+      const row = toCellRow(record) as unknown as Record<string, unknown>;
+      const values = Object.fromEntries(v1Columns.map((c) => [c, row[c] ?? null]));
+      raw.prepare(`INSERT INTO cells (${v1Columns.join(', ')}, recorded_at) VALUES (${v1Columns.map((c) => `@${c}`).join(', ')}, '2025-10-01T10:04:00.000Z')`).run(values);
+    };
+    raw.prepare(`INSERT INTO sweeps VALUES ('old', 'x', '{}', NULL, 0, '2025-10-01T10:00:00.000Z', NULL, 'completed', 2)`).run();
+    insert({ ...succeeded('old'), device: { ...succeeded('old').device!, powerModeAfter: undefined, clocksAfter: undefined } });
+    insert({ ...succeeded('old', 2, 1), status: 'failed', metrics: null, failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' } });
+    raw.close();
+
+    const store = openResultsStore(dbPath);
+    try {
+      const [ok, failed] = store.listCells('old');
+      assert.deepEqual(ok!.verdict, { valid: true, reasons: [] });
+      assert.equal(ok!.energy, null);
+      assert.equal(ok!.thorbenchVersion, null);
+      assert.deepEqual(ok!.metrics, FP8_HIGH_LOAD);
+      assert.deepEqual(failed!.verdict, { valid: false, reasons: ['no benchmark result: the cell was failed (EngineCrashed)'] });
+    } finally {
+      store.close();
+    }
+    const after = new Database(dbPath, { readonly: true });
+    assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    after.close();
+  });
+
+  it('stores the verdict, energy, thermal summary and provenance and reads them back exactly', () => {
+    withStore((store) => {
+      store.upsertSweep(sweepStart('prov'));
+      const base = succeeded('prov');
+      const record = completeRecord(
+        {
+          ...base,
+          verdict: undefined,
+          device: {
+            ...base.device!,
+            powerModeAfter: { name: 'MAXN', id: 0 },
+            clocksAfter: { locked: false, gpuMhz: 900, gpuMaxMhz: 1575, emcMhz: 4266, emcMaxMhz: 4266, cpuMhz: [2601, 972] },
+          },
+          engine: { ...base.engine!, imageDigest: `nvcr.io/nvidia/vllm@sha256:${'e'.repeat(64)}`, version: '0.10.1.1', startedForCell: true },
+          energy: { status: 'unavailable', reason: 'tegrastats printed no VIN rail' },
+          thermal: { samples: 12, maxTempC: 64.5, maxTempSensor: 'tj', gpuMhzMin: 900, gpuMhzMax: 1575 },
+        },
+        DEFAULT_VALIDITY,
+        '0.1.0',
+      );
+      assert.equal(record.verdict.valid, false);
+      store.recordCell(record);
+      assert.deepEqual(store.getCell('prov', base.cellId, 1), record);
+    });
   });
 
   it('refuses a database written by a newer thorbench, saying what to do', () => {

@@ -9,6 +9,7 @@ import {
   CancellationScope,
   TimeoutFailure,
   isCancellation,
+  patched,
   proxyActivities,
   sleep,
 } from '@temporalio/workflow';
@@ -17,7 +18,16 @@ import type { ResultsActivities } from '../activities/results.js';
 import type { EngineFailureDetails } from '../activities/failures.js';
 import type { PlannedCell } from '../plan/plan.js';
 import type { EngineSpec, StepTimeouts, WarmupSpec } from '../schema/experiment.js';
-import type { CellRecord, DeviceFacts, EngineFacts, FailureInfo, StepTiming } from '../schema/outcome.js';
+import type {
+  CellRecord,
+  DeviceFacts,
+  EnergyStatus,
+  EngineFacts,
+  FailureInfo,
+  StepTiming,
+  ThermalSummary,
+} from '../schema/outcome.js';
+import type { UnjudgedCellRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { cellIdentity } from './cell-record.js';
 import { QUICK_OPTIONS, type StepName, quickDeviceOptions, stepOptions } from './step-options.js';
@@ -94,6 +104,8 @@ export async function cell(input: CellInput): Promise<CellResult> {
   let engineFacts: EngineFacts | null = null;
   let artifactsDir: string | null = null;
   let containerName: string | null = null;
+  let energy: EnergyStatus | null = null;
+  let thermal: ThermalSummary | null = null;
 
   async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const t0 = Date.now();
@@ -154,6 +166,18 @@ export async function cell(input: CellInput): Promise<CellResult> {
     metrics = bench.metrics;
     harness = bench.harness;
     artifactsDir = bench.artifactsDir;
+    // Absent from benchmark results of workers that predate them (a replayed or resumed cell).
+    energy = bench.energy ?? null;
+    thermal = bench.thermal ?? null;
+    // Power mode and clocks as the device reports them right after the run, for the verdict (schema/verdict.ts).
+    if (patched('read-back-after-benchmark') && device) {
+      // A read-back that fails leaves nulls (the verdict says so); it does not fail a cell that measured.
+      const back = await step('readBackDevice', () => quick.readBackDevice()).catch((err: unknown) => {
+        if (err instanceof StepFailed) return null;
+        throw err;
+      });
+      device = { ...device, powerModeAfter: back?.powerMode ?? null, clocksAfter: back?.clocks ?? null };
+    }
   } catch (err) {
     if (!(err instanceof StepFailed)) throw err;
     failure = err;
@@ -170,7 +194,7 @@ export async function cell(input: CellInput): Promise<CellResult> {
     await CancellationScope.nonCancellable(() => step('teardown', () => act('teardown').teardownEngine({ containerName: name }))).catch(() => undefined);
   } else skip('teardown', containerName === null ? 'no engine' : 'next cell reuses the engine');
 
-  const record: CellRecord = {
+  const record: UnjudgedCellRecord = {
     ...cellIdentity(input.sweepId, input.experimentName, c),
     status: failure ? 'failed' : 'succeeded',
     failure: failure?.info ?? null,
@@ -183,6 +207,8 @@ export async function cell(input: CellInput): Promise<CellResult> {
     simulated: device?.simulated ?? input.simulated,
     startedAt,
     finishedAt: new Date().toISOString(),
+    energy,
+    thermal,
   };
   await results.recordCell(record);
   return { cellId: c.id, status: record.status, failure: record.failure, engineFailed };

@@ -20,7 +20,8 @@ import type { ClaimActivities, DeviceWorkerActivities } from '../activities/inde
 import type { ResultsActivities } from '../activities/results.js';
 import { type PlannedCell, planSweep } from '../plan/plan.js';
 import { type Experiment, parseExperiment } from '../schema/experiment.js';
-import type { CellRecord, CellStatus } from '../schema/outcome.js';
+import type { CellStatus } from '../schema/outcome.js';
+import type { UnjudgedCellRecord } from '../schema/verdict.js';
 import { cellIdentity } from './cell-record.js';
 import { type CellInput, type CellResult, cell } from './cell.js';
 import { type CellProgress, type SweepProgress, progressQuery } from './messages.js';
@@ -160,7 +161,7 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
 
   async function recordUnrun(c: PlannedCell, status: 'skipped' | 'cancelled', reason: { type: string; message: string }): Promise<void> {
     const now = new Date().toISOString();
-    const record: CellRecord = {
+    const record: UnjudgedCellRecord = {
       ...cellIdentity(sweepId, exp.name, c),
       status,
       failure: { ...reason, retryable: false, step: 'plan' },

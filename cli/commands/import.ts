@@ -13,9 +13,11 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ImportFileError, type ImportedResult, readVllmResults } from '../../parsers/vllm-import.js';
-import { QUANTIZATIONS } from '../../schema/experiment.js';
+import { DEFAULT_VALIDITY, QUANTIZATIONS } from '../../schema/experiment.js';
 import type { BenchmarkMetrics } from '../../schema/metrics.js';
 import type { CellRecord } from '../../schema/outcome.js';
+import { completeRecord } from '../../schema/verdict.js';
+import { THORBENCH_VERSION } from '../../activities/thorbench-version.js';
 import { ARTIFACT_ID_PATTERN, cellArtifactsDir, writeArtifact } from '../../store/artifacts.js';
 import { openResultsStore } from '../../store/store.js';
 import { SweepState } from '../../store/sweep.js';
@@ -237,7 +239,9 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
       });
       const metrics = recordedMetrics(r);
       const modelFromRun = typeof r.runInfo.model_id === 'string' ? r.runInfo.model_id : null;
-      records.push({
+      // Judged like any record; the rules that need a device (clocks, power mode, energy) have nothing to read.
+      const energy = { status: 'unavailable' as const, reason: 'imported from vllm bench serve output: no telemetry' };
+      records.push(completeRecord({
         sweepId: opts.into,
         experimentName,
         cellId: p.cellId,
@@ -263,7 +267,9 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
         simulated: false,
         startedAt: now,
         finishedAt: now,
-      });
+        energy,
+        thermal: null,
+      }, DEFAULT_VALIDITY, THORBENCH_VERSION));
     }
 
     // 3. One transaction: the sweep (created when new) and every cell, or nothing.

@@ -71,6 +71,7 @@ export async function status(opts: { sweepId: string; json: boolean; env: CliEnv
       : c.failure
         ? `${c.failure.type}: ${c.failure.message}`
         : '';
-    opts.out(`  ${c.status.padEnd(9)} ${c.id}${detail ? `  ${detail}` : ''}`);
+    const invalid = c.status === 'succeeded' && c.verdict?.valid === false ? `  ⚠ invalid: ${c.verdict.reasons.join('; ')}` : '';
+    opts.out(`  ${c.status.padEnd(9)} ${c.id}${detail ? `  ${detail}` : ''}${invalid}`);
   }
 }

@@ -198,3 +198,29 @@ export function parseJetsonClocksShow(text: string): JetsonClocksShow {
   const parsed = { socFamily, machine, onlineCpus, offlineCpus, cpus, gpu, emc, engines, fan, powerModeName };
   return { ...parsed, locked: isClocksLocked(parsed) };
 }
+
+/** MHz from the tool's units: CPU values are kHz, GPU and EMC values Hz. Whole MHz, as tegrastats prints them. */
+const mhz = (value: number, unitsPerMhz: number): number => Math.round(value / unitsPerMhz);
+
+/**
+ * The clocks recorded with a cell after its benchmark: the lock state, the GPU's GPC domain and the EMC (current and
+ * maximum) and every online CPU's current frequency, in MHz.
+ */
+export function clocksReadBack(show: JetsonClocksShow): {
+  locked: boolean;
+  gpuMhz: number | null;
+  gpuMaxMhz: number | null;
+  emcMhz: number | null;
+  emcMaxMhz: number | null;
+  cpuMhz: number[];
+} {
+  const gpc = show.gpu.find((d) => /gpc/i.test(d.name) || d.name === 'GPU') ?? show.gpu[0] ?? null;
+  return {
+    locked: show.locked,
+    gpuMhz: gpc ? mhz(gpc.cur, 1e6) : null,
+    gpuMaxMhz: gpc ? mhz(gpc.max, 1e6) : null,
+    emcMhz: show.emc ? mhz(show.emc.cur, 1e6) : null,
+    emcMaxMhz: show.emc ? mhz(show.emc.max, 1e6) : null,
+    cpuMhz: show.cpus.filter((c) => c.online).map((c) => mhz(c.cur, 1e3)),
+  };
+}

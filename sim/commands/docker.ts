@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { findContainer, removeContainer, stopContainerProcess } from '../containers.js';
-import { SIMULATED_LABEL, TemplateError, imageId, inspectObject, renderTemplate } from '../docker-format.js';
+import { TemplateError, imageInspectObject, inspectObject, renderTemplate } from '../docker-format.js';
 import type { SimLayout } from '../layout.js';
 import { type CommandIO, runCommand } from './cli.js';
 import { noSuchContainer, splitArgs, usageError } from './docker-common.js';
@@ -128,7 +128,9 @@ function dockerPull(args: string[], io: CommandIO): number {
   const image = args.filter((a) => !a.startsWith('-'))[0];
   if (!image) return usageError(io, 'pull', '"docker pull" requires exactly 1 argument.');
   const tag = image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : 'latest';
-  io.out(`${tag}: Pulling from ${image.split(':')[0]}\nDigest: ${imageId(image)}\nStatus: Image is up to date for ${image} (thorbench simulator: nothing downloaded)\n${image}\n`);
+  // The registry (manifest) digest, as `docker image inspect` lists it under RepoDigests.
+  const digest = String((imageInspectObject(image).RepoDigests as string[])[0]).split('@')[1];
+  io.out(`${tag}: Pulling from ${image.split(':')[0]}\nDigest: ${digest}\nStatus: Image is up to date for ${image} (thorbench simulator: nothing downloaded)\n${image}\n`);
   return 0;
 }
 
@@ -136,7 +138,10 @@ function dockerImageInspect(args: string[], io: CommandIO): number {
   const parsed = splitArgs(args, ['-f', '--format'], []);
   if (typeof parsed === 'string') return usageError(io, 'image inspect', parsed);
   const format = parsed.flags.get('-f') ?? parsed.flags.get('--format');
-  const objects = parsed.names.map((image) => ({ Id: imageId(image), RepoTags: [image], Config: { Labels: { [SIMULATED_LABEL]: 'true' } } }));
+  if (parsed.names.length === 0) {
+    return usageError(io, 'image inspect', '"docker image inspect" requires at least 1 argument.');
+  }
+  const objects = parsed.names.map(imageInspectObject);
   if (format !== undefined) for (const o of objects) io.out(`${renderTemplate(format, o)}\n`);
   else io.out(`${JSON.stringify(objects, null, 4)}\n`);
   return 0;

@@ -62,6 +62,7 @@ export function tegrastats(args: string[], layout: SimLayout, io: CommandIO): Pr
   const random = mulberry32(process.pid ^ Date.now());
   const noise = (): number => 1 + (random() - 0.5) * 0.04;
   const sum: RailSample = { VDD_GPU: 0, VDD_CPU_SOC_MSS: 0, VIN_SYS_5V0: 0, VIN: 0 };
+  const peak: RailSample = { VDD_GPU: 0, VDD_CPU_SOC_MSS: 0, VIN_SYS_5V0: 0, VIN: 0 };
   let samples = 0;
   const emit = (line: string): void => {
     if (o.logfile) fs.appendFileSync(o.logfile, `${line}\n`);
@@ -78,9 +79,12 @@ export function tegrastats(args: string[], layout: SimLayout, io: CommandIO): Pr
       for (const r of RAIL_NAMES) {
         sum[r] += power[r];
         average[r] = Math.round(sum[r] / samples);
+        peak[r] = Math.max(peak[r], power[r]);
       }
       const clocks = thorClocks(mode, state.clocks.locked, inFlight > 0, state.clocks.fanMax);
-      emit(renderTegrastatsLine({ now: new Date(), clocks, inFlight, ramUsedMb: ramUsed(layout), power, average, random }));
+      const format = state.tegrastats;
+      const ramUsedMb = ramUsed(layout);
+      emit(renderTegrastatsLine({ now: new Date(), clocks, inFlight, ramUsedMb, power, average, peak, format, random }));
     };
     const timer = setInterval(tick, o.intervalMs);
     const stop = (signal: NodeJS.Signals): void => {
