@@ -122,6 +122,7 @@ export function simDeviceProfile(dev: SimDevice, resultsDir: string): DeviceProf
   return {
     id: dev.id,
     simulated: true,
+    simDir: dev.dir,
     commands: {
       nvpmodel: bin('nvpmodel'),
       jetsonClocks: bin('jetson_clocks'),

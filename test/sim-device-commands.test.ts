@@ -4,13 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { DeviceProfile } from '../activities/device-profile.js';
-import { clocksStoreFile, run, runPrivileged } from '../activities/exec.js';
+import { clocksStoreFile, run, runPrivileged, streamDevice } from '../activities/exec.js';
+import { startTelemetry } from '../activities/telemetry.js';
 import { type SimDevice, ensureSimDevice, readSimState, registerOnDeviceProcess, simDeviceProfile, writeSimFaults } from '../sim/device.js';
 import { simLayout } from '../sim/layout.js';
 import { processState } from '../sim/process-util.js';
@@ -38,6 +40,7 @@ describe('simulated Thor device commands', () => {
     assert.equal(profile.sudo, false);
     assert.equal(profile.commands.nvpmodel, path.join(dev.binDir, 'nvpmodel'));
     assert.equal(profile.env.THORBENCH_SIM_DIR, dev.dir);
+    assert.equal(profile.simDir, dev.dir);
     assert.equal(profile.rootDir, path.join(dev.dir, 'root'));
     assert.equal(profile.stateDir, path.join(dev.dir, 'state'));
   });
@@ -158,32 +161,39 @@ describe('simulated Thor device commands', () => {
     assert.equal(readSimState(dir).bootCount >= 3, true);
   });
 
-  it('tegrastats prints Thor lines until killed', async () => {
-    const child = spawn(profile.commands.tegrastats, ['--interval', '50'], { env: { ...process.env, ...profile.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    try {
-      await waitFor('two tegrastats lines', () => (out.split('\n').length > 2 ? true : undefined), 15_000);
-    } finally {
-      child.kill('SIGTERM');
-    }
-    await new Promise((r) => child.once('exit', r));
-    const first = out.split('\n')[0]!;
-    assert.match(first, /^\d\d-\d\d-\d{4} \d\d:\d\d:\d\d RAM \d+\/125772MB .* VDD_GPU \d+mW\/\d+mW VDD_CPU_SOC_MSS \d+mW\/\d+mW VIN_SYS_5V0 \d+mW\/\d+mW VIN \d+mW\/\d+mW$/);
-    assert.equal(processState(child.pid!) === 'running', false);
+  it('tegrastats prints Thor lines until stopped, through the streaming exec', async () => {
+    const lines: string[] = [];
+    const command = streamDevice(profile, [profile.commands.tegrastats, '--interval', '50'], { onLine: (l) => lines.push(l) });
+    await waitFor('two tegrastats lines', () => (lines.length >= 2 ? true : undefined), 15_000);
+    const end = await command.stop();
+    assert.equal(end.stopped, true);
+    assert.match(lines[0]!, /^\d\d-\d\d-\d{4} \d\d:\d\d:\d\d RAM \d+\/125772MB .* VDD_GPU \d+mW\/\d+mW VDD_CPU_SOC_MSS \d+mW\/\d+mW VIN_SYS_5V0 \d+mW\/\d+mW VIN \d+mW\/\d+mW$/);
+    assert.equal(processState(command.pid!) === 'running', false);
+  });
+
+  it('records power telemetry from tegrastats for a benchmark window', async () => {
+    const telemetry = startTelemetry(profile, 50);
+    await sleep(1_000);
+    const { samples, error } = await telemetry.stop();
+    assert.equal(error, null);
+    assert.ok(samples.length >= 1, `${samples.length} samples`);
+    assert.ok(samples.every((s) => s.rails.VIN! > 0 && s.tMs > 0));
+    const missing = startTelemetry({ ...profile, commands: { ...profile.commands, tegrastats: '/nonexistent/tegrastats' } });
+    const none = await missing.stop();
+    assert.deepEqual(none.samples, []);
+    assert.match(none.error ?? '', /\/nonexistent\/tegrastats/);
   });
 
   it('tegrastats draws more power while an engine has requests in flight', async () => {
     const sample = async (): Promise<{ vin: number; ram: number }> => {
-      const child = spawn(profile.commands.tegrastats, ['--interval', '20'], { env: { ...process.env, ...profile.env }, stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const lines: string[] = [];
+      const command = streamDevice(profile, [profile.commands.tegrastats, '--interval', '20'], { onLine: (l) => lines.push(l) });
       try {
-        await waitFor('a tegrastats line', () => (out.includes('\n') ? true : undefined), 15_000);
+        await waitFor('a tegrastats line', () => (lines.length > 0 ? true : undefined), 15_000);
       } finally {
-        child.kill('SIGKILL');
+        await command.stop();
       }
-      const line = out.split('\n')[0]!;
+      const line = lines[0]!;
       return { vin: Number(/ VIN (\d+)mW/.exec(line)![1]), ram: Number(/RAM (\d+)\//.exec(line)![1]) };
     };
     const idle = await sample();
