@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomicSync } from '../store/atomic-file.js';
 import { THOR_FIXTURES_DIR, type SimLayout } from './layout.js';
 import type { SimState } from './sim-state.js';
 import { THOR_MACHINE, thorClocks } from './thor-clocks.js';
@@ -19,7 +19,7 @@ function put(root: string, absolute: string, content: string): void {
   } catch {
     // Missing: write it.
   }
-  writeFileAtomic(file, content);
+  writeFileAtomicSync(file, content);
 }
 
 /** nvpmodel.conf in the real file's block syntax (reference §1), generated from the mode table. */

@@ -1,7 +1,7 @@
 /**
  * The nvpmodel table and clock limits of a Jetson AGX Thor developer kit (T5000, L4T R38), as the simulator
  * reproduces them. Sources: /work/shared/reference/jetson-thor.md §1-2 and the real `jetson_clocks --show`
- * capture in sim/fixtures/thor/. MAXN and 120W are confirmed; the 90W/70W GPU and CPU limits are not published
+ * capture in fixtures/thor/. MAXN and 120W are confirmed; the 90W/70W GPU and CPU limits are not published
  * in those sources and are plausible values, marked below, so only their reboot behaviour (TPC_PG_MASK) is
  * claimed to be real.
  */

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CommandError, PrivilegeError, run, stream } from '../activities/exec.js';
 import { processState } from '../sim/process-util.js';
-import { waitFor } from '../sim/test-support.js';
-import { tempDir } from './helpers/temporal.js';
+import { tempDir } from './helpers/files.js';
+import { waitFor } from './helpers/wait.js';
 
 /** A zombie is already dead: only its parent has not reaped it. */
 const alive = (pid: number) => processState(pid) === 'running';

@@ -1,15 +1,13 @@
 /**
  * The fake Thor commands, run exactly as the activities run the real ones: through activities/exec.ts with a
- * simulated DeviceProfile. Outputs are compared with the real captures in sim/fixtures/thor/.
+ * simulated DeviceProfile. Outputs are compared with the real captures in fixtures/thor/.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { DeviceProfile } from '../activities/device-profile.js';
 import { clocksStoreFile, run, runPrivileged, streamDevice } from '../activities/exec.js';
 import { startTelemetry } from '../activities/telemetry.js';
@@ -17,9 +15,10 @@ import { type SimDevice, ensureSimDevice, readSimState, registerOnDeviceProcess,
 import { simLayout } from '../sim/layout.js';
 import { processState } from '../sim/process-util.js';
 import { writeEngineActivity } from '../sim/sim-state.js';
-import { destroySimDevice, waitFor } from '../sim/test-support.js';
+import { fixture, tempDir } from './helpers/files.js';
+import { destroySimDevice } from './helpers/sim-device.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
-const fixture = (name: string): string => fs.readFileSync(fileURLToPath(new URL(`../../sim/fixtures/thor/${name}`, import.meta.url)), 'utf8');
 const T = { timeoutMs: 20_000 };
 
 describe('simulated Thor device commands', () => {
@@ -29,7 +28,7 @@ describe('simulated Thor device commands', () => {
   const bootId = (): string => fs.readFileSync(path.join(profile.rootDir, 'proc/sys/kernel/random/boot_id'), 'utf8').trim();
 
   before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'thorbench-sim-dev-'));
+    dir = tempDir('sim-dev');
     dev = ensureSimDevice(dir);
     profile = simDeviceProfile(dev, path.join(dir, 'results'));
   });
@@ -46,16 +45,16 @@ describe('simulated Thor device commands', () => {
   });
 
   it('lays out the device files like a Thor', () => {
-    assert.equal(fs.readFileSync(path.join(profile.rootDir, 'etc/nv_tegra_release'), 'utf8'), fixture('nv_tegra_release.txt'));
+    assert.equal(fs.readFileSync(path.join(profile.rootDir, 'etc/nv_tegra_release'), 'utf8'), fixture('thor', 'nv_tegra_release.txt'));
     assert.equal(fs.readFileSync(path.join(profile.rootDir, 'proc/device-tree/model'), 'utf8'), 'NVIDIA Jetson AGX Thor Developer Kit\0');
     assert.match(bootId(), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
   it('nvpmodel -q prints the real 120W output first, MAXN after -m 0', async () => {
-    assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('nvpmodel-q.120w.txt'));
+    assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('thor', 'nvpmodel-q.120w.txt'));
     const switched = await runPrivileged(profile, 'nvpmodel', ['-m', '0'], T);
     assert.equal(switched.exitCode, 0);
-    assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('nvpmodel-q.maxn.txt'));
+    assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('thor', 'nvpmodel-q.maxn.txt'));
   });
 
   it('nvpmodel -p --verbose lists the Thor table in the format jtop parses', async () => {
@@ -69,8 +68,8 @@ describe('simulated Thor device commands', () => {
   it('jetson_clocks locks, --show matches the real MAXN capture byte for byte, nvpmodel -m undoes it', async () => {
     await runPrivileged(profile, 'nvpmodel', ['-m', '0'], T);
     const lock = await runPrivileged(profile, 'jetsonClocks', [], T);
-    assert.equal(lock.stdout, fixture('jetson_clocks.stdout.txt'));
-    assert.equal((await runPrivileged(profile, 'jetsonClocks', ['--show'], T)).stdout, fixture('jetson_clocks-show.maxn-locked.txt'));
+    assert.equal(lock.stdout, fixture('thor', 'jetson_clocks.stdout.txt'));
+    assert.equal((await runPrivileged(profile, 'jetsonClocks', ['--show'], T)).stdout, fixture('thor', 'jetson_clocks-show.maxn-locked.txt'));
     assert.equal(fs.readFileSync(path.join(profile.rootDir, 'sys/class/devfreq/gpu-gpc-0/min_freq'), 'utf8'), '1575000000\n');
     await runPrivileged(profile, 'nvpmodel', ['-m', '1'], T);
     assert.equal(readSimState(dir).clocks.locked, false);
@@ -122,7 +121,7 @@ describe('simulated Thor device commands', () => {
     assert.equal(refused.stdout, 'NVPM WARN: Reboot required for changing to this power mode: 2\nNVPM WARN: DO YOU WANT TO REBOOT NOW? enter YES/yes to confirm:\n');
     assert.equal(refused.stderr, 'NVPM ERROR: bad input!\nNVPM ERROR: optMask is 1, no request for power mode\n');
     assert.equal(bootId(), boot);
-    assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('nvpmodel-q.120w.txt'));
+    assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('thor', 'nvpmodel-q.120w.txt'));
 
     await runPrivileged(profile, 'jetsonClocks', [], T);
     const accepted = await runPrivileged(profile, 'nvpmodel', ['-m', '2'], { ...T, input: 'YES\n' });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -10,8 +9,9 @@ import { openResultsStore, type ResultsStore } from '../store/store.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
+import { tempDir } from './helpers/files.js';
 
-const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'thorbench-store-'));
+const tmpRoot = tempDir('store');
 after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 let dbCounter = 0;
 const freshDbPath = (): string => path.join(tmpRoot, `case-${++dbCounter}`, 'nested', 'thorbench.db');
