@@ -215,12 +215,15 @@ export function stream(argv: readonly string[], opts: StreamOptions): StreamingC
   const child = execa(file, args, {
     stdin: 'ignore',
     // Transforms see the output a line at a time, as it arrives; nothing is buffered for the result.
+    // execa transforms are generators; these consume the lines, passing none on.
     stdout: {
+      // eslint-disable-next-line require-yield
       *transform(line: unknown) {
         opts.onLine(String(line));
       },
     },
     stderr: {
+      // eslint-disable-next-line require-yield
       *transform(line: unknown) {
         stderrLines.push(String(line));
         if (stderrLines.length > 20) stderrLines.shift();

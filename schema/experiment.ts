@@ -21,6 +21,7 @@ const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must match [A-Z_][A-Z0-9
 const argValue = z
   .string()
   .max(1024)
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
 
 /**

@@ -33,7 +33,9 @@ export function readJsonFile<T>(file: string): T | undefined {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new Error(`simulator state file ${file} is not valid JSON (${(err as Error).message}); delete the simulated device directory to start over`);
+    throw new Error(`simulator state file ${file} is not valid JSON (${(err as Error).message}); delete the simulated device directory to start over`, {
+      cause: err,
+    });
   }
 }
 

@@ -68,7 +68,9 @@ export async function readArtifact(dir: string, name: string): Promise<unknown> 
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new Error(`artifact ${path.join(dir, name)} is not valid JSON (${(err as Error).message}); it was not written by thorbench: delete it to let the step run again`);
+    throw new Error(`artifact ${path.join(dir, name)} is not valid JSON (${(err as Error).message}); it was not written by thorbench: delete it to let the step run again`,
+      { cause: err },
+    );
   }
 }
 

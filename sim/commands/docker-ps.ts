@@ -24,14 +24,17 @@ export function dockerPs(args: string[], layout: SimLayout, io: CommandIO): numb
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const filter = a === '--filter' || a === '-f' ? args[++i] : a.startsWith('--filter=') ? a.slice('--filter='.length) : null;
+    const filter =
+      a === '--filter' || a === '-f' ? args[++i] : a.startsWith('--filter=') ? a.slice('--filter='.length) : null;
     if (filter === null) {
       rest.push(a);
       continue;
     }
     if (filter === undefined) return usageError(io, 'ps', `flag needs an argument: ${a}`);
     if (!filter.startsWith('label=')) {
-      io.err(`Error response from daemon: invalid filter '${filter}' (thorbench simulator supports label filters only)\n`);
+      io.err(
+        `Error response from daemon: invalid filter '${filter}' (thorbench simulator supports label filters only)\n`,
+      );
       return 1;
     }
     labelFilters.push(filter.slice('label='.length));
@@ -40,7 +43,8 @@ export function dockerPs(args: string[], layout: SimLayout, io: CommandIO): numb
   if (typeof parsed === 'string') return usageError(io, 'ps', parsed);
   if (parsed.names.length > 0) return usageError(io, 'ps', `"docker ps" accepts no arguments.`);
   const format = parsed.flags.get('--format');
-  if (format === undefined || format.startsWith('table')) return usageError(io, 'ps', 'thorbench simulator: docker ps needs --format TEMPLATE (tables are not simulated)');
+  if (format === undefined || format.startsWith('table'))
+    return usageError(io, 'ps', 'thorbench simulator: docker ps needs --format TEMPLATE (tables are not simulated)');
   const all = parsed.flags.has('-a') || parsed.flags.has('--all');
   // Newest first, like docker.
   const selected = listContainerStates(layout)

@@ -9,7 +9,10 @@ export interface CliResult {
 }
 
 /** Runs thorbench with `args`, the test's environment plus `env`; never rejects (a failure is its exit code). */
-export function runCli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const options = {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },

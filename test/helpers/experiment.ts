@@ -17,7 +17,13 @@ export const TEST_MODELS = {
 } as const satisfies Record<string, ModelInput>;
 
 /** A scenario small enough for a test: a few short requests. */
-export const TINY_SCENARIO = { name: 'tiny', inputLen: 32, outputLen: 4, numPrompts: 2, maxConcurrency: 1 } as const satisfies ScenarioInput;
+export const TINY_SCENARIO = {
+  name: 'tiny',
+  inputLen: 32,
+  outputLen: 4,
+  numPrompts: 2,
+  maxConcurrency: 1,
+} as const satisfies ScenarioInput;
 
 export interface ExperimentParts extends Partial<Omit<ExperimentInput, 'name' | 'matrix'>> {
   /** Default: MAXN. */

@@ -36,7 +36,11 @@ export interface SseResult {
 
 /** POSTs a streaming request and collects the server-sent events. */
 export async function postSse(url: string, body: unknown): Promise<SseResult> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const raw = await res.text();
   const events: Record<string, unknown>[] = [];
   let sawDone = false;

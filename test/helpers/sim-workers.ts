@@ -15,7 +15,11 @@ export interface SimWorkers {
   stop(): Promise<void>;
 }
 
-export async function startSimWorkers(server: TestServer, dir: string, sim: { id: string; speed: number }): Promise<SimWorkers> {
+export async function startSimWorkers(
+  server: TestServer,
+  dir: string,
+  sim: { id: string; speed: number },
+): Promise<SimWorkers> {
   const simDir = path.join(dir, 'sim');
   const resultsDir = path.join(dir, 'results');
   const profile = simDeviceProfile(ensureSimDevice(simDir, sim), resultsDir);
