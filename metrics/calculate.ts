@@ -1,5 +1,5 @@
 /**
- * vLLM's `calculate_metrics` (vllm/benchmarks/serve.py; reference/llm-serving-benchmarks.md §1.2) over the builtin load
+ * vLLM's `calculate_metrics` (vllm/benchmarks/serve.py; definitions in docs/metrics.md) over the builtin load
  * generator's request records, so a builtin-harness cell and a `vllm bench serve` cell report the same quantities:
  * - only successful requests count toward tokens, latencies and throughputs;
  * - TPOT per request = (latency − ttft)/(output tokens − 1), only for requests with more than one output token; the

@@ -156,9 +156,9 @@ export function parsePythonJson(text: string): unknown {
 const SCHEMA_KEYS = Object.keys(BenchmarkMetrics.shape) as (keyof BenchmarkMetrics)[];
 
 /**
- * Reads a `--save-result` JSON (reference §1.4): keeps only metric keys (the schema's, every `pNN_<metric>_ms` and the
- * peak metrics) and drops run metadata and the per-request arrays of `--save-detailed`. Accepts the file text or the
- * decoded object.
+ * Reads a `--save-result` JSON (vLLM's keys: docs/metrics.md): keeps only metric keys (the schema's, every
+ * `pNN_<metric>_ms` and the peak metrics) and drops run metadata and the per-request arrays of `--save-detailed`.
+ * Accepts the file text or the decoded object.
  */
 export function parseSaveResultJson(obj: unknown): BenchmarkMetrics & Partial<PeakMetrics> & PercentileMetrics {
   const source = 'vllm --save-result JSON';

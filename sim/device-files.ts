@@ -22,7 +22,7 @@ function put(root: string, absolute: string, content: string): void {
   writeFileAtomicSync(file, content);
 }
 
-/** nvpmodel.conf in the real file's block syntax (reference §1), generated from the mode table. */
+/** nvpmodel.conf in the real file's block syntax (docs/thor.md, "nvpmodel"), generated from the mode table. */
 export function renderNvpmodelConf(): string {
   const out: string[] = ['# nvpmodel configuration of the simulated Jetson AGX Thor (thorbench simulator)', ''];
   for (const m of THOR_POWER_MODES) {

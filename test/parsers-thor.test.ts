@@ -1,6 +1,6 @@
 /**
- * Thor tool-output parsers against the real captures in fixtures/thor/ and the texts quoted in
- * reference/jetson-thor.md.
+ * Thor tool-output parsers against the real captures in fixtures/thor/ and the formats described in
+ * docs/thor.md.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

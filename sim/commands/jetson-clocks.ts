@@ -1,9 +1,9 @@
 /**
- * Fake `jetson_clocks` of the simulated Thor (reference §2). Without options it locks the clocks at the current
- * mode's maximum and prints what the real Thor prints (fixtures/thor/jetson_clocks.stdout.txt). `--show`
- * renders the settings from the state (byte for byte the real format); `--store FILE` / `--restore FILE` save and
- * put back the lock state, with the real script's quirks: an existing store file is only overwritten after a
- * Y on stdin, and restoring a missing file prints `Error: <file> file not found !` and exits 1.
+ * Fake `jetson_clocks` of the simulated Thor (docs/thor.md, "jetson_clocks"). Without options it locks the clocks at
+ * the current mode's maximum and prints what the real Thor prints (fixtures/thor/jetson_clocks.stdout.txt). `--show`
+ * renders the settings from the state (byte for byte the real format); `--store FILE` / `--restore FILE` save and put
+ * back the lock state, with the real script's quirks: an existing store file is only overwritten after a Y on stdin,
+ * and restoring a missing file prints `Error: <file> file not found !` and exits 1.
  *
  * Not simulated: the root check (the simulator runs without sudo).
  */
@@ -32,7 +32,7 @@ jetson_clocks [options]
 `;
 
 function defaultConf(): string {
-  // The help text says l4t_dfs.conf, but the script really uses this name (reference §2).
+  // The help text says l4t_dfs.conf, but the 2023 script really uses this name.
   return path.join(os.homedir(), '.jetsonclocks_conf.txt');
 }
 
