@@ -14,6 +14,16 @@ export function repoPath(...parts: string[]): string {
   return path.join(REPO_ROOT, ...parts);
 }
 
+/** The text of a file in the repository. */
+export function repoText(...parts: string[]): string {
+  return readFileSync(repoPath(...parts), 'utf8');
+}
+
+/** A JSON file in the repository, parsed (an experiment, a history, an expected result). */
+export function repoJson(...parts: string[]): unknown {
+  return JSON.parse(repoText(...parts)) as unknown;
+}
+
 /** A new empty directory under the system's temporary directory. */
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `thorbench-${prefix}-`));
@@ -26,5 +36,5 @@ export function fixturePath(...parts: string[]): string {
 
 /** The text of a capture in fixtures/. */
 export function fixture(...parts: string[]): string {
-  return readFileSync(fixturePath(...parts), 'utf8');
+  return repoText('fixtures', ...parts);
 }
