@@ -16,7 +16,7 @@ import { dockerPs } from './docker-ps.js';
 import { dockerRun } from './docker-run.js';
 
 function dockerInspect(args: string[], layout: SimLayout, io: CommandIO): number {
-  const parsed = splitArgs(args, ['--type'], []);
+  const parsed = splitArgs(args, [], []);
   if (typeof parsed === 'string') return usageError(io, 'inspect', parsed);
   if (parsed.names.length === 0) return usageError(io, 'inspect', '"docker inspect" requires at least 1 argument.');
   const found: Record<string, unknown>[] = [];
@@ -35,9 +35,8 @@ function dockerInspect(args: string[], layout: SimLayout, io: CommandIO): number
 }
 
 function dockerLogs(args: string[], layout: SimLayout, io: CommandIO): number {
-  const parsed = splitArgs(args, ['-n', '--tail', '--since', '--until'], ['-t', '--timestamps', '--details']);
+  const parsed = splitArgs(args, ['-n', '--tail'], []);
   if (typeof parsed === 'string') return usageError(io, 'logs', parsed);
-  if (args.includes('-f') || args.includes('--follow')) return usageError(io, 'logs', 'thorbench simulator: docker logs --follow is not simulated');
   if (parsed.names.length !== 1) return usageError(io, 'logs', '"docker logs" requires exactly 1 argument.');
   const ref = parsed.names[0]!;
   const c = findContainer(layout, ref);
@@ -64,10 +63,10 @@ function dockerLogs(args: string[], layout: SimLayout, io: CommandIO): number {
 }
 
 function dockerRm(args: string[], layout: SimLayout, io: CommandIO): number {
-  const parsed = splitArgs(args, [], ['-f', '--force', '-v', '--volumes', '-fv', '-vf']);
+  const parsed = splitArgs(args, [], ['-f', '--force']);
   if (typeof parsed === 'string') return usageError(io, 'rm', parsed);
   if (parsed.names.length === 0) return usageError(io, 'rm', '"docker rm" requires at least 1 argument.');
-  const force = ['-f', '--force', '-fv', '-vf'].some((f) => parsed.flags.has(f));
+  const force = parsed.flags.has('-f') || parsed.flags.has('--force');
   let failed = false;
   for (const ref of parsed.names) {
     const c = findContainer(layout, ref);
