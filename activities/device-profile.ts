@@ -18,6 +18,11 @@ export interface DeviceProfile {
   id: string;
   /** True for the simulated Thor; every record produced on it says so. */
   simulated: boolean;
+  /**
+   * The simulated Thor's device directory, null on a real one. A worker serving the simulator registers its pid
+   * there, so that a simulated reboot kills it as a real reboot would.
+   */
+  simDir: string | null;
   commands: DeviceCommands;
   /** Run privileged commands as `sudo -n <cmd>` (real device, non-root worker). */
   sudo: boolean;
@@ -27,7 +32,7 @@ export interface DeviceProfile {
   stateDir: string;
   /** Results database and artifacts. */
   resultsDir: string;
-  /** Extra environment for every command (the simulator's state dir). */
+  /** Extra environment for every command (the simulator's fake commands find their device through it). */
   env: Record<string, string>;
 }
 
@@ -45,6 +50,7 @@ export function jetsonProfile(opts: { id: string; resultsDir: string; stateDir?:
   return {
     id: opts.id,
     simulated: false,
+    simDir: null,
     commands: JETSON_COMMANDS,
     sudo: opts.sudo ?? process.getuid?.() !== 0,
     rootDir: '/',

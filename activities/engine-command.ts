@@ -1,7 +1,7 @@
 /**
- * The exact `docker run` argv that starts a vLLM engine for a cell (DESIGN §7), built from validated experiment
- * fields only. Pure: unit-tested, and hashed so a restarted step can tell whether a running container is the one
- * it would have started (adopt) or a stale one (remove).
+ * The exact `docker run` argv that starts a vLLM engine for a cell (docs/architecture.md, step 5), built from validated
+ * experiment fields only. Pure: unit-tested, and hashed so a restarted step can tell whether a running container is the
+ * one it would have started (adopt) or a stale one (remove).
  */
 import { createHash } from 'node:crypto';
 import type { EngineSpec, ModelSpec } from '../schema/experiment.js';

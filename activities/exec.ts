@@ -3,10 +3,15 @@
  * after which it is killed, gets explicit stdin (nvpmodel waits on a hidden prompt otherwise), and fails with a
  * CommandError that carries the argv, exit code, signal and the tail of its output.
  *
+ * Two ways to run one: `run` waits for the command and returns its whole output; `stream` is for long-running
+ * commands (tegrastats during a benchmark) and hands over stdout line by line until the command is stopped.
+ *
  * Privileged commands go through `sudo -n` and must match PRIVILEGED_ALLOW_LIST exactly: the same list the
  * shipped sudoers file grants (deploy/sudoers.d/thorbench), so a command that is not in it fails here, before it
- * reaches sudo.
+ * reaches sudo. `run` and `stream` refuse an argv that starts with `sudo`: the only way to sudo is
+ * `runPrivileged`, which checks the allow-list.
  */
+import path from 'node:path';
 import { execa } from 'execa';
 import type { DeviceProfile } from './device-profile.js';
 
@@ -85,10 +90,23 @@ function tail(text: string, lines = 20): string {
   return text.split('\n').slice(-lines).join('\n');
 }
 
-/** Runs argv[0] with argv[1..]; never through a shell. */
-export async function run(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+/** argv[0] and argv[1..], refusing an empty argv and, unless it comes from privilegedArgv, a `sudo`. */
+function splitArgv(argv: readonly string[], privileged: boolean): [string, string[]] {
   const [file, ...args] = argv;
   if (!file) throw new Error('run: empty argv');
+  if (!privileged && path.basename(file) === 'sudo') {
+    throw new PrivilegeError(`refusing to run ${argv.join(' ')}: privileged commands go through runPrivileged and its allow-list`);
+  }
+  return [file, args];
+}
+
+/** Runs argv[0] with argv[1..]; never through a shell. */
+export async function run(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+  return runArgv(argv, opts, false);
+}
+
+async function runArgv(argv: readonly string[], opts: RunOptions, privileged: boolean): Promise<RunResult> {
+  const [file, args] = splitArgv(argv, privileged);
   const result = await execa(file, args, {
     timeout: opts.timeoutMs,
     input: opts.input ?? '',
@@ -138,7 +156,7 @@ export function privilegedArgv(profile: DeviceProfile, cmd: PrivilegedCommand, a
 export async function runPrivileged(profile: DeviceProfile, cmd: PrivilegedCommand, args: readonly string[], opts: RunOptions): Promise<RunResult> {
   const argv = privilegedArgv(profile, cmd, args);
   try {
-    return await run(argv, { ...opts, env: { ...profile.env, ...opts.env } });
+    return await runArgv(argv, { ...opts, env: { ...profile.env, ...opts.env } }, true);
   } catch (err) {
     if (err instanceof CommandError && profile.sudo && /a password is required|not allowed to execute|may not run sudo/i.test(err.stderr)) {
       throw new PrivilegeError(
@@ -152,4 +170,100 @@ export async function runPrivileged(profile: DeviceProfile, cmd: PrivilegedComma
 /** Runs an unprivileged device command (docker, tegrastats, sync) with the profile's environment. */
 export async function runDevice(profile: DeviceProfile, argv: readonly string[], opts: RunOptions): Promise<RunResult> {
   return run(argv, { ...opts, env: { ...profile.env, ...opts.env } });
+}
+
+export interface StreamOptions {
+  /** Called with every line of stdout, without its line ending, as it arrives. */
+  onLine: (line: string) => void;
+  /** Aborting stops the command, like stop(). */
+  signal?: AbortSignal;
+  /** Kill the command if it is still running after this long; default: run until stopped. */
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+export interface StreamResult {
+  argv: string[];
+  /** Exit code, or null when the command ended by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  /** True when it ended because stop() was called or the AbortSignal fired. */
+  stopped: boolean;
+  /** The last lines of stderr. */
+  stderrTail: string;
+}
+
+export interface StreamingCommand {
+  readonly pid: number | undefined;
+  /**
+   * Settles once the command has ended and every line has been handed to onLine: resolves when it exited with 0
+   * or was stopped; rejects with a CommandError when it could not start, failed, or ran past its timeout.
+   */
+  readonly done: Promise<StreamResult>;
+  /** Asks the command to end (SIGTERM, SIGKILL 5 s later) and waits for it. */
+  stop(): Promise<StreamResult>;
+}
+
+/** How long a stopped command gets between SIGTERM and SIGKILL. */
+const STOP_GRACE_MS = 5_000;
+
+/** Runs a long-running command (argv[0] with argv[1..], never through a shell), handing over stdout line by line. */
+export function stream(argv: readonly string[], opts: StreamOptions): StreamingCommand {
+  const [file, args] = splitArgv(argv, false);
+  let stopRequested = false;
+  const stderrLines: string[] = [];
+  const child = execa(file, args, {
+    stdin: 'ignore',
+    // Transforms see the output a line at a time, as it arrives; nothing is buffered for the result.
+    // execa transforms are generators; these consume the lines, passing none on.
+    stdout: {
+      // eslint-disable-next-line require-yield
+      *transform(line: unknown) {
+        opts.onLine(String(line));
+      },
+    },
+    stderr: {
+      // eslint-disable-next-line require-yield
+      *transform(line: unknown) {
+        stderrLines.push(String(line));
+        if (stderrLines.length > 20) stderrLines.shift();
+      },
+    },
+    buffer: false,
+    reject: false,
+    shell: false,
+    timeout: opts.timeoutMs,
+    cancelSignal: opts.signal,
+    killSignal: 'SIGTERM',
+    forceKillAfterDelay: STOP_GRACE_MS,
+    env: opts.env,
+    extendEnv: true,
+  });
+  const done = child.then((result): StreamResult => {
+    const stderrTail = stderrLines.join('\n');
+    const signal = result.signal ?? null;
+    const end: StreamResult = { argv: [...argv], exitCode: result.exitCode ?? null, signal, stopped: stopRequested || result.isCanceled, stderrTail };
+    const fail = (why: string, timedOut = false): CommandError =>
+      new CommandError(`${argv.join(' ')} ${why}`, argv, result.exitCode, signal ?? undefined, '', stderrTail, timedOut);
+    if (result.timedOut) throw fail(`ran past its timeout of ${opts.timeoutMs} ms and was killed`, true);
+    if (result.exitCode === undefined && !signal) throw fail(`could not start: ${result.message ?? ''}`);
+    if (end.stopped) return end;
+    if (result.exitCode === undefined) throw fail(`was killed by ${signal}`);
+    if (result.exitCode !== 0) throw fail(`exited with ${result.exitCode}: ${tail(stderrTail, 5).trim()}`);
+    return end;
+  });
+  return {
+    pid: child.pid,
+    done,
+    stop() {
+      stopRequested = true;
+      child.kill('SIGTERM');
+      return done;
+    },
+  };
+}
+
+/** Streams an unprivileged device command (tegrastats) with the profile's environment. */
+export function streamDevice(profile: DeviceProfile, argv: readonly string[], opts: StreamOptions): StreamingCommand {
+  return stream(argv, { ...opts, env: { ...profile.env, ...opts.env } });
 }

@@ -1,11 +1,11 @@
 /**
  * Power telemetry during a benchmark: our own `tegrastats --interval` child (never `tegrastats --start/--stop`,
- * which are global to the device), sampled for the benchmark window and killed afterwards. The board input rail
- * VIN is what DESIGN §8 integrates into energy; the other rails are kept in the artifact.
+ * which are global to the device), sampled for the benchmark window and stopped afterwards. The board input rail
+ * VIN is what energy is integrated from (docs/metrics.md, "Energy"); the other rails are kept in the artifact.
  */
-import { execa, type ResultPromise } from 'execa';
 import { parseTegrastatsLine } from '../parsers/thor.js';
 import type { DeviceProfile } from './device-profile.js';
+import { type StreamingCommand, streamDevice } from './exec.js';
 
 export interface TelemetrySample {
   /** Epoch milliseconds when the line arrived. */
@@ -31,8 +31,6 @@ export interface TelemetryRecorder {
 export function startTelemetry(profile: DeviceProfile, intervalMs = 500): TelemetryRecorder {
   const samples: TelemetrySample[] = [];
   let error: string | null = null;
-  let buffer = '';
-  let child: ResultPromise | null = null;
   // Waiters for the next sample (or for tegrastats ending): resolved by the line reader and on exit.
   let waiters: (() => void)[] = [];
   const wake = (): void => {
@@ -48,46 +46,34 @@ export function startTelemetry(profile: DeviceProfile, intervalMs = 500): Teleme
         resolve();
       });
     });
-  let ended = false;
-  try {
-    child = execa(profile.commands.tegrastats, ['--interval', String(intervalMs)], {
-      env: profile.env,
-      extendEnv: true,
-      buffer: false,
-      stdin: 'ignore',
-      reject: false,
-      killSignal: 'SIGTERM',
-    });
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        try {
-          const parsed = parseTegrastatsLine(line);
-          const rails: Record<string, number> = {};
-          for (const [name, v] of Object.entries(parsed.rails)) rails[name] = v.instMw;
-          samples.push({ tMs: Date.now(), rails, temps: parsed.temps, gpuMhz: parsed.gpuFreqsMhz });
-          wake();
-        } catch (err) {
-          error ??= `unparsable tegrastats line: ${(err as Error).message}`;
-        }
-      }
-    });
-    child.catch((err: Error) => {
-      error ??= err.message;
-    });
-    const onEnd = (): void => {
-      ended = true;
+  const onLine = (line: string): void => {
+    try {
+      const parsed = parseTegrastatsLine(line);
+      const rails: Record<string, number> = {};
+      for (const [name, v] of Object.entries(parsed.rails)) rails[name] = v.instMw;
+      samples.push({ tMs: Date.now(), rails, temps: parsed.temps, gpuMhz: parsed.gpuFreqsMhz });
       wake();
-    };
-    child.then(onEnd, onEnd);
+    } catch (err) {
+      error ??= `unparsable tegrastats line: ${(err as Error).message}`;
+    }
+  };
+  let ended = false;
+  let command: StreamingCommand | null = null;
+  try {
+    command = streamDevice(profile, [profile.commands.tegrastats, '--interval', String(intervalMs)], { onLine });
   } catch (err) {
     error = `tegrastats could not start: ${(err as Error).message}`;
     ended = true;
   }
+  // A tegrastats that fails while the benchmark runs is reported at stop(), not as an unhandled rejection.
+  const exit = command?.done.then(
+    () => null,
+    (err: Error) => err.message,
+  );
+  void exit?.then(() => {
+    ended = true;
+    wake();
+  });
   return {
     async firstSample(timeoutMs = Math.max(2_000, 3 * intervalMs)) {
       if (samples.length > 0 || ended) return;
@@ -95,13 +81,9 @@ export function startTelemetry(profile: DeviceProfile, intervalMs = 500): Teleme
     },
     async stop(options = {}) {
       if (options.trailingSample && !ended) await nextSample(2 * intervalMs + 500);
-      if (child) {
-        child.kill('SIGTERM');
-        const res = await child;
-        if (samples.length === 0 && res.exitCode !== undefined && res.exitCode !== 0 && res.exitCode !== null) {
-          error ??= `tegrastats exited with ${res.exitCode}`;
-        }
-        if ('code' in res && (res as { code?: string }).code === 'ENOENT') error ??= `${profile.commands.tegrastats} not found`;
+      if (command) {
+        await command.stop().catch(() => undefined);
+        error ??= (await exit) ?? null;
       }
       return { samples, error };
     },

@@ -1,7 +1,8 @@
 /**
  * vLLM 0.33's `calculate_metrics` (vllm/benchmarks/serve.py), reproduced operation for operation so that metrics
  * computed by thorbench from per-request records equal the ones `vllm bench serve` computes from the same records.
- * test/metrics-vllm.test.ts checks this against real vLLM 0.33 output (test/fixtures/vllm-0.33-client).
+ * test/metrics-vllm.test.ts checks this against real vLLM 0.33 output (fixtures/vllm-0.33-client); the
+ * definitions are written out in docs/metrics.md.
  *
  * Definitions (keys as vLLM's --save-result JSON names them; "successful" = HTTP 200 and a streamed chunk):
  * - `completed` / `failed`: successful / failed requests.

@@ -1,7 +1,8 @@
 /**
- * Energy over the benchmark window, a Thor-only extension (DESIGN §8): the board input rail `VIN` (the carrier's INA238,
- * module + carrier + fan + storage; reference/jetson-thor.md §3) is sampled with timestamps and integrated with the
- * trapezoid rule over exactly the benchmark window. Do not add VIN to the module rails: VIN already contains them.
+ * Energy over the benchmark window, a Thor-only extension (docs/metrics.md, "Energy"): the board input rail `VIN` (the
+ * carrier's INA238, module + carrier + fan + storage; docs/thor.md, "tegrastats") is sampled with timestamps and
+ * integrated with the trapezoid rule over exactly the benchmark window. Do not add VIN to the module rails: VIN already
+ * contains them.
  *
  * Deterministic: no Node.js APIs.
  */

@@ -21,6 +21,7 @@ const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must match [A-Z_][A-Z0-9
 const argValue = z
   .string()
   .max(1024)
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
 
 /**
@@ -48,7 +49,7 @@ const imageRef = z
   .max(256)
   .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, 'must be a docker image reference such as nvcr.io/nvidia/vllm:25.09-py3');
 
-/** Quantization formats the guide benchmarks. `none` means full precision (BF16/FP16). */
+/** Quantization formats the guide benchmarks; `bf16` and `fp16` are the unquantized baselines. */
 export const QUANTIZATIONS = ['bf16', 'fp16', 'fp8', 'fp4', 'gptq-int4', 'gptq-int8', 'awq', 'w4a16', 'w8a16', 'gguf'] as const;
 export const Quantization = z.enum(QUANTIZATIONS);
 export type Quantization = z.infer<typeof Quantization>;

@@ -101,7 +101,10 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
   throw new DevServerError(`temporal server start-dev did not answer on ${address} within ${(opts.startTimeoutMs ?? 60_000) / 1000} s; see ${logFile}`);
 }
 
-/** Stops the server this home started (tests, `thorbench server stop`). */
+/**
+ * Stops the server this home started (the tests do; the CLI leaves the embedded server running for the next command,
+ * and a user stops it with `kill $(cat .thorbench/temporal-server.pid)`).
+ */
 export function stopDevServer(home: string, signal: NodeJS.Signals = 'SIGTERM'): boolean {
   const pidFile = path.join(path.resolve(home), 'temporal-server.pid');
   const pid = readPid(pidFile);

@@ -1,8 +1,7 @@
 /**
  * Crash-safe state files for the simulator. Several fake commands (and engine processes) run at once and any of
  * them can be SIGKILLed by a simulated reboot or `docker rm -f`, so:
- *  - every write goes to a temporary file that is renamed over the target (readers see the old or the new
- *    content, never a torn one);
+ *  - every write is atomic (store/atomic-file.ts: readers see the old or the new content, never a torn one);
  *  - read-modify-write sequences hold an exclusive lock file (O_EXCL create). A lock left by a process that died
  *    holding it is taken over once its owner is gone (or after 30 s whatever the pid says, since critical
  *    sections last milliseconds and pids can be reused).
@@ -10,6 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { jsonText, writeFileAtomicSync } from '../store/atomic-file.js';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
@@ -17,22 +17,8 @@ export function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-let tmpCounter = 0;
-
-export function writeFileAtomic(file: string, data: string | Uint8Array, mode?: number): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
-  try {
-    fs.writeFileSync(tmp, data, mode === undefined ? undefined : { mode });
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
 export function writeJsonAtomic(file: string, value: unknown): void {
-  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+  writeFileAtomicSync(file, jsonText(value));
 }
 
 /** The parsed file, or undefined when it does not exist. A corrupt file is an error naming the file. */
@@ -47,8 +33,37 @@ export function readJsonFile<T>(file: string): T | undefined {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new Error(`simulator state file ${file} is not valid JSON (${(err as Error).message}); delete the simulated device directory to start over`);
+    throw new Error(`simulator state file ${file} is not valid JSON (${(err as Error).message}); delete the simulated device directory to start over`, {
+      cause: err,
+    });
   }
+}
+
+/**
+ * Every `*<suffix>` JSON file in dir, parsed (none when dir does not exist). A corrupt file is handed to
+ * `onCorrupt` when given (to skip or delete it), and is an error otherwise.
+ */
+export function readJsonFiles<T>(dir: string, suffix: string, onCorrupt?: (file: string) => void): T[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: T[] = [];
+  for (const name of names) {
+    if (!name.endsWith(suffix)) continue;
+    const file = path.join(dir, name);
+    try {
+      const value = readJsonFile<T>(file);
+      if (value !== undefined) out.push(value);
+    } catch (err) {
+      if (!onCorrupt) throw err;
+      onCorrupt(file);
+    }
+  }
+  return out;
 }
 
 function pidAlive(pid: number): boolean {

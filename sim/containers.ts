@@ -82,26 +82,21 @@ export function recordContainerExit(layout: SimLayout, name: string, id: string,
 }
 
 /**
- * Stops a container's process group: SIGTERM (docker stop) with a grace period, or SIGKILL at once (docker rm -f,
- * reboot). Waits until the process is gone, then makes the record say exited.
+ * Kills a container's process group at once (docker rm -f), waits until the process is gone, then makes the
+ * record say exited.
  */
-export function stopContainerProcess(layout: SimLayout, record: SimContainer, graceMs: number): SimContainer | undefined {
+function killContainerProcess(layout: SimLayout, record: SimContainer): void {
   // Signal only a process that is provably ours: a dead engine's pid may belong to someone else by now.
   if (record.status === 'running' && isContainerProcessAlive(record)) {
-    if (graceMs > 0) {
-      signalGroup(record.pid, 'SIGTERM');
-      if (!waitForExitSync(record.pid, graceMs)) signalGroup(record.pid, 'SIGKILL');
-    } else {
-      signalGroup(record.pid, 'SIGKILL');
-    }
+    signalGroup(record.pid, 'SIGKILL');
     waitForExitSync(record.pid, 5000);
   }
-  return refreshContainer(layout, record);
+  refreshContainer(layout, record);
 }
 
 /** Kills (if needed) and removes a container. */
 export function removeContainer(layout: SimLayout, record: SimContainer): void {
-  stopContainerProcess(layout, record, 0);
+  killContainerProcess(layout, record);
   withLock(layout.lockFile, () => {
     const current = readContainerRecord(layout, record.name);
     if (current && current.id === record.id) deleteContainerRecord(layout, record.name);

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomicSync } from '../store/atomic-file.js';
 import { THOR_FIXTURES_DIR, type SimLayout } from './layout.js';
 import type { SimState } from './sim-state.js';
 import { THOR_MACHINE, thorClocks } from './thor-clocks.js';
@@ -19,10 +19,10 @@ function put(root: string, absolute: string, content: string): void {
   } catch {
     // Missing: write it.
   }
-  writeFileAtomic(file, content);
+  writeFileAtomicSync(file, content);
 }
 
-/** nvpmodel.conf in the real file's block syntax (reference §1), generated from the mode table. */
+/** nvpmodel.conf in the real file's block syntax (docs/thor.md, "nvpmodel"), generated from the mode table. */
 export function renderNvpmodelConf(): string {
   const out: string[] = ['# nvpmodel configuration of the simulated Jetson AGX Thor (thorbench simulator)', ''];
   for (const m of THOR_POWER_MODES) {

@@ -92,7 +92,7 @@ function ensureExecutable(): void {
       const mode = fs.statSync(file).mode;
       if ((mode & 0o111) !== 0o111) fs.chmodSync(file, 0o755);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`simulator command ${file} is missing: the checkout is incomplete`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`simulator command ${file} is missing: the checkout is incomplete`, { cause: err });
       // Read-only install: leave it; running it will report the problem.
     }
   }
@@ -144,6 +144,7 @@ export function simDeviceProfile(dev: SimDevice, resultsDir: string): DeviceProf
   return {
     id: dev.id,
     simulated: true,
+    simDir: dev.dir,
     commands: {
       nvpmodel: bin('nvpmodel'),
       jetsonClocks: bin('jetson_clocks'),

@@ -1,8 +1,7 @@
 /**
- * What the fake docker prints: `docker inspect` objects shaped like the real ones, `docker ps` rows, docker's
- * human durations, and the small subset of Go templates that `--format` is used with in practice:
- * `{{.Names}}`, `{{.State.Status}}`, `{{json .State}}`, `{{index .Config.Labels "k"}}`, `{{.Label "k"}}`,
- * and the `table` prefix of `docker ps --format`. Pure functions.
+ * What the fake docker prints: `docker inspect` objects shaped like the real ones, the fields of `docker ps`, and
+ * the subset of Go templates thorbench's `--format` arguments use: `{{.Field.Path}}` and `{{json .Field}}`.
+ * Pure functions.
  */
 import { createHash } from 'node:crypto';
 import type { SimContainer } from './sim-state.js';
@@ -102,48 +101,16 @@ export function inspectObject(c: SimContainer): Record<string, unknown> {
   };
 }
 
-/** docker's units.HumanDuration. */
-export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.floor(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
-}
-
-export function statusText(c: SimContainer, now: Date): string {
-  if (c.status === 'running') return `Up ${humanDuration(now.getTime() - Date.parse(c.startedAt))}`;
-  return `Exited (${c.exitCode}) ${humanDuration(now.getTime() - Date.parse(c.finishedAt ?? c.startedAt))} ago`;
-}
-
 /** Fields `docker ps --format` knows. */
-export function psFields(c: SimContainer, now: Date): Record<string, unknown> {
-  const command = c.argv.join(' ');
+export function psFields(c: SimContainer): Record<string, unknown> {
   return {
     ID: c.id.slice(0, 12),
     Names: c.name,
     Image: c.image,
-    Command: `"${command.length > 20 ? `${command.slice(0, 19)}…` : command}"`,
-    CreatedAt: c.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
-    RunningFor: `${humanDuration(now.getTime() - Date.parse(c.createdAt))} ago`,
-    Status: statusText(c, now),
     State: c.status,
     Labels: Object.entries(c.labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(','),
-    Ports: '',
-    Mounts: c.mounts.map((m) => m.host).join(','),
-    Networks: c.networkMode,
-    Size: '0B',
   };
 }
 
@@ -174,27 +141,17 @@ function goString(v: unknown): string {
   return String(v);
 }
 
-function evalAction(action: string, data: Record<string, unknown>, labels: Record<string, string>): string {
-  const tokens = action.match(/"[^"]*"|\S+/g) ?? [];
-  const arg = (t: string | undefined): string => {
-    if (t === undefined || !/^".*"$/.test(t)) throw new TemplateError(`template: expected a quoted string after "${tokens[0]}" in {{${action}}}`);
-    return t.slice(1, -1);
-  };
+function evalAction(action: string, data: Record<string, unknown>): string {
+  const tokens = action.split(/\s+/).filter(Boolean);
   const [head, ...rest] = tokens;
   if (head === undefined) throw new TemplateError('template: empty action {{}}');
   if (head === 'json' && rest.length === 1 && rest[0]!.startsWith('.')) return JSON.stringify(lookup(data, rest[0]!) ?? null);
-  if (head === 'index' && rest.length === 2) {
-    const obj = lookup(data, rest[0]!);
-    const v = obj && typeof obj === 'object' ? (obj as Record<string, unknown>)[arg(rest[1])] : undefined;
-    return v === undefined ? '' : goString(v);
-  }
-  if (head === '.Label' && rest.length === 1) return labels[arg(rest[0])] ?? '';
   if (head.startsWith('.') && rest.length === 0) return goString(lookup(data, head));
-  throw new TemplateError(`template: {{${action}}} is not supported by the thorbench simulator (use fields, json, index or .Label)`);
+  throw new TemplateError(`template: {{${action}}} is not supported by the thorbench simulator (use {{.Field}} or {{json .Field}})`);
 }
 
 /** Renders a Go-template-like format for one object. `\t` and `\n` written literally are turned into tab/newline. */
-export function renderTemplate(format: string, data: Record<string, unknown>, labels: Record<string, string> = {}): string {
+export function renderTemplate(format: string, data: Record<string, unknown>): string {
   const text = format.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
   let out = '';
   let pos = 0;
@@ -203,14 +160,7 @@ export function renderTemplate(format: string, data: Record<string, unknown>, la
     if (open < 0) return out + text.slice(pos);
     const close = text.indexOf('}}', open);
     if (close < 0) throw new TemplateError(`template: unclosed action in "${format}"`);
-    out += text.slice(pos, open) + evalAction(text.slice(open + 2, close).trim().replace(/^-\s*|\s*-$/g, ''), data, labels);
+    out += text.slice(pos, open) + evalAction(text.slice(open + 2, close).trim().replace(/^-\s*|\s*-$/g, ''), data);
     pos = close + 2;
   }
-}
-
-/** Aligns rows into columns like docker's tabwriter (3 spaces of padding). */
-export function alignColumns(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n');
 }

@@ -192,7 +192,7 @@ export const BYTES_PER_PARAM: Record<Quantization, number> = {
   gguf: 0.69,
 };
 
-/** vLLM versions of NVIDIA's containers (reference §5), for /version. */
+/** vLLM versions of NVIDIA's containers (their release notes; docs/thor.md), for /version. */
 const NGC_VLLM: Record<string, string> = {
   '25.09': '0.10.1.1+nv25.09',
   '25.10': '0.10.2+nv25.10',

@@ -3,7 +3,7 @@
  *
  *   npx tsc -p tsconfig.json && node dist/sim/latency-calibration.js [fixtures-dir]
  *
- * Inputs are the guide's `vllm bench serve` results in test/fixtures/vllm-bench-text/, named
+ * Inputs are the guide's `vllm bench serve` results in fixtures/vllm-bench-text/, named
  * `<sweep>__<model>.<power>[-clocks].<load>.expected.json`. For every (model, power, clocks) with both a low-load
  * (10 prompts, concurrency 1) and a high-load (100 prompts, concurrency 8) result, the fit chooses how a step's
  * time splits between the fixed part and the per-sequence part, the prefill chunk size and (only when a linear
@@ -84,9 +84,9 @@ export function readGuideTargets(fixturesDir: string): GuideTarget[] {
   return [...byKey.values()].filter((t): t is GuideTarget => t.low !== undefined && t.high !== undefined);
 }
 
-/** Default location of the fixtures, relative to this file (dist/sim → test/fixtures). */
+/** Default location of the fixtures, relative to this file (dist/sim → fixtures). */
 export function defaultFixturesDir(): string {
-  return fileURLToPath(new URL('../../test/fixtures/vllm-bench-text/', import.meta.url));
+  return fileURLToPath(new URL('../../fixtures/vllm-bench-text/', import.meta.url));
 }
 
 interface Candidate {

@@ -128,8 +128,8 @@ export interface ModelScale {
  * Reads "8B" / "30B-A3B" from a model path such as /models/Qwen/Qwen3-Coder-30B-A3B-Instruct. Dense models scale
  * with their size. For MoE models the exponents come from the guide's one MoE measurement (Qwen3-Coder-30B-A3B
  * W4A16 against Qwen3-8B W4A16): the fixed step cost follows the active parameters, the per-sequence cost barely
- * shrinks (expert routing), and prefill is slower than the 8B model's (on Thor vLLM runs MoE layers with a default
- * kernel config, reference §5) but comes in slightly larger chunks. High-load TTFT is sensitive to the chunk size
+ * shrinks (expert routing), and prefill is slower than the 8B model's (vLLM has no tuned MoE kernel config for Thor
+ * and runs a default one) but comes in slightly larger chunks. High-load TTFT is sensitive to the chunk size
  * (the guide's runs sit where prefill becomes the bottleneck), so treat numbers for other sizes as rough.
  */
 export function modelScaleFromPath(modelPath: string): ModelScale {

@@ -13,7 +13,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Absolute path of sim/bin (the fake nvpmodel, jetson_clocks, sysctl, docker, tegrastats, reboot). */
 export const SIM_BIN_DIR = path.join(REPO_ROOT, 'sim', 'bin');
 /** Real outputs captured on a Thor. */
-export const THOR_FIXTURES_DIR = path.join(REPO_ROOT, 'sim', 'fixtures', 'thor');
+export const THOR_FIXTURES_DIR = path.join(REPO_ROOT, 'fixtures', 'thor');
 /** The compiled simulated vLLM server. */
 export const ENGINE_SERVER_JS = path.join(REPO_ROOT, 'dist', 'sim', 'engine-server.js');
 

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readJsonFile, withLock, writeJsonAtomic } from './atomic-file.js';
+import { readJsonFiles, withLock, writeJsonAtomic } from './atomic-file.js';
 import { EXIT_SIGKILL, isContainerProcessAlive } from './containers.js';
 import { renderDeviceFiles } from './device-files.js';
 import type { SimLayout } from './layout.js';
@@ -37,23 +37,7 @@ export function unregisterOnDevice(layout: SimLayout, pid: number): void {
 }
 
 function listOnDevice(layout: SimLayout): OnDeviceProcess[] {
-  let files: string[];
-  try {
-    files = fs.readdirSync(layout.onDeviceDir);
-  } catch {
-    return [];
-  }
-  const out: OnDeviceProcess[] = [];
-  for (const f of files) {
-    if (!f.endsWith('.pid')) continue;
-    try {
-      const entry = readJsonFile<OnDeviceProcess>(path.join(layout.onDeviceDir, f));
-      if (entry) out.push(entry);
-    } catch {
-      fs.rmSync(path.join(layout.onDeviceDir, f), { force: true });
-    }
-  }
-  return out;
+  return readJsonFiles<OnDeviceProcess>(layout.onDeviceDir, '.pid', (file) => fs.rmSync(file, { force: true }));
 }
 
 /** The state after a boot: applied to the device file by simulateReboot. */

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readJsonFile, withLock, writeJsonAtomic } from './atomic-file.js';
+import { readJsonFile, readJsonFiles, withLock, writeJsonAtomic } from './atomic-file.js';
 import { type SimLayout, simLayout } from './layout.js';
 
 /** Ways the simulated engine can be told to fail. */
@@ -187,19 +187,7 @@ export function deleteContainerRecord(layout: SimLayout, name: string): void {
 
 /** All container records, oldest first. */
 export function readContainerRecords(layout: SimLayout): SimContainer[] {
-  let files: string[];
-  try {
-    files = fs.readdirSync(layout.containersDir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const records: SimContainer[] = [];
-  for (const file of files) {
-    if (!file.endsWith('.json')) continue;
-    const record = readJsonFile<SimContainer>(path.join(layout.containersDir, file));
-    if (record) records.push(record);
-  }
+  const records = readJsonFiles<SimContainer>(layout.containersDir, '.json');
   return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
 }
 
@@ -212,21 +200,6 @@ export function writeEngineActivity(layout: SimLayout, activity: EngineActivity)
 }
 
 export function readEngineActivities(layout: SimLayout): EngineActivity[] {
-  let files: string[];
-  try {
-    files = fs.readdirSync(layout.activityDir);
-  } catch {
-    return [];
-  }
-  const out: EngineActivity[] = [];
-  for (const file of files) {
-    if (!file.endsWith('.json')) continue;
-    try {
-      const a = readJsonFile<EngineActivity>(path.join(layout.activityDir, file));
-      if (a) out.push(a);
-    } catch {
-      // A half-removed container; ignore.
-    }
-  }
-  return out;
+  // A corrupt file belongs to a half-removed container: ignore it.
+  return readJsonFiles<EngineActivity>(layout.activityDir, '.json', () => {});
 }

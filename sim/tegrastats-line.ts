@@ -1,5 +1,5 @@
 /**
- * One `tegrastats` line of the simulated Thor, in the real Thor format (reference §3, R38.4 sample):
+ * One `tegrastats` line of the simulated Thor, in the real Thor format (docs/thor.md, "tegrastats"; an R38.4 sample):
  *
  *   04-21-2026 15:50:52 RAM 105265/125772MB (lfb 34x4MB) CPU [0%@972,...] EMC_FREQ 0%@2750 GR3D_FREQ @[314,314,314]
  *   NVENC0_FREQ @314 ... VIN_SYS_5V0 5635mW/5635mW VIN 19780mW/19780mW

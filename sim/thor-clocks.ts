@@ -1,6 +1,6 @@
 /**
  * Clock settings of the simulated Thor and their text forms: `jetson_clocks --show` (byte for byte the format of
- * the real capture sim/fixtures/thor/jetson_clocks-show.maxn-locked.txt) and the `--store` file (path:value lines
+ * the real capture fixtures/thor/jetson_clocks-show.maxn-locked.txt) and the `--store` file (path:value lines
  * like the real script writes). Pure functions of (power mode, locked, busy, fan).
  */
 import { CPU_MIN_KHZ, EMC_IDLE_HZ, EMC_MIN_HZ, GPU_MIN_HZ, type ThorPowerMode } from './thor-power-modes.js';

@@ -1,7 +1,7 @@
 /**
  * The nvpmodel table and clock limits of a Jetson AGX Thor developer kit (T5000, L4T R38), as the simulator
- * reproduces them. Sources: /work/shared/reference/jetson-thor.md §1-2 and the real `jetson_clocks --show`
- * capture in sim/fixtures/thor/. MAXN and 120W are confirmed; the 90W/70W GPU and CPU limits are not published
+ * reproduces them. Sources: public Thor reports summarised in docs/thor.md and the real `jetson_clocks --show`
+ * capture in fixtures/thor/. MAXN and 120W are confirmed; the 90W/70W GPU and CPU limits are not published
  * in those sources and are plausible values, marked below, so only their reboot behaviour (TPC_PG_MASK) is
  * claimed to be real.
  */
@@ -28,7 +28,7 @@ export interface ThorPowerMode {
 export const THOR_POWER_MODES: readonly ThorPowerMode[] = [
   { id: 0, name: 'MAXN', tpcPgMask: 64, onlineCpus: 14, cpuMaxKHz: 2601000, gpuGpcMaxHz: 1575000000, gpuNvdMaxHz: 1692000000, emcMaxHz: 4266000000, budgetW: 130 },
   { id: 1, name: '120W', tpcPgMask: 64, onlineCpus: 14, cpuMaxKHz: 2601000, gpuGpcMaxHz: 1386000000, gpuNvdMaxHz: 1692000000, emcMaxHz: 4266000000, budgetW: 120 },
-  // 90W / 70W: mask and core count per reference §1; clock limits unconfirmed (plausible values).
+  // 90W / 70W: mask and core count as public Thor reports give them; clock limits unconfirmed (plausible values).
   { id: 2, name: '90W', tpcPgMask: 15873, onlineCpus: 12, cpuMaxKHz: 2601000, gpuGpcMaxHz: 1188000000, gpuNvdMaxHz: 1497600000, emcMaxHz: 4266000000, budgetW: 90 },
   { id: 3, name: '70W', tpcPgMask: 15873, onlineCpus: 12, cpuMaxKHz: 1998000, gpuGpcMaxHz: 1036800000, gpuNvdMaxHz: 1305600000, emcMaxHz: 3200000000, budgetW: 70 },
 ];

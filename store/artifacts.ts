@@ -8,16 +8,12 @@
  * or nothing, never half a file. The temporaries a killed writer leaves behind are removed by
  * removePartialArtifacts before the retry writes again.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isTempFile, jsonText, TEMP_MARKER, writeFileAtomic } from './atomic-file.js';
 
 /** Sweep ids, cell ids and artifact names: one path segment, starting with a letter or digit, so nothing escapes. */
 export const ARTIFACT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/** Marks a temporary file: `<name>.tmp-<pid>-<random hex>`. */
-const TEMP_MARKER = '.tmp-';
-const TEMP_PATTERN = /\.tmp-\d+-[0-9a-f]+$/;
 
 /** File names are bounded by the file system; 200 leaves room for the temporary suffix. */
 const MAX_SEGMENT = 200;
@@ -47,36 +43,9 @@ export function cellArtifactsDir(resultsDir: string, sweepId: string, cellId: st
  */
 export async function writeArtifact(dir: string, name: string, data: string | object): Promise<string> {
   checkName(name);
-  const text = typeof data === 'string' ? data : `${JSON.stringify(data, null, 2)}\n`;
-  await fs.mkdir(dir, { recursive: true });
   const finalPath = path.join(dir, name);
-  const tempPath = `${finalPath}${TEMP_MARKER}${process.pid}-${randomBytes(6).toString('hex')}`;
-  const handle = await fs.open(tempPath, 'wx');
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await fs.rm(tempPath, { force: true });
-    throw err;
-  }
-  await handle.close();
-  await fs.rename(tempPath, finalPath);
-  await syncDir(dir);
+  await writeFileAtomic(finalPath, typeof data === 'string' ? data : jsonText(data));
   return finalPath;
-}
-
-/** Makes the rename itself durable (a reboot right after must not lose the file). Not every platform allows it. */
-async function syncDir(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Directories cannot be opened or fsynced on some platforms (Windows); the rename is still atomic there.
-  } finally {
-    await handle?.close();
-  }
 }
 
 /** The text of `dir/name`, or null when it does not exist. */
@@ -99,14 +68,16 @@ export async function readArtifact(dir: string, name: string): Promise<unknown> 
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new Error(`artifact ${path.join(dir, name)} is not valid JSON (${(err as Error).message}); it was not written by thorbench: delete it to let the step run again`);
+    throw new Error(`artifact ${path.join(dir, name)} is not valid JSON (${(err as Error).message}); it was not written by thorbench: delete it to let the step run again`,
+      { cause: err },
+    );
   }
 }
 
 /** Names of the finished artifacts in dir (temporaries excluded), sorted; empty when dir does not exist. */
 export async function listArtifacts(dir: string): Promise<string[]> {
   const entries = await readDirOrEmpty(dir);
-  return entries.filter((e) => e.isFile() && !TEMP_PATTERN.test(e.name)).map((e) => e.name).sort();
+  return entries.filter((e) => e.isFile() && !isTempFile(e.name)).map((e) => e.name).sort();
 }
 
 /**
@@ -115,7 +86,7 @@ export async function listArtifacts(dir: string): Promise<string[]> {
  */
 export async function removePartialArtifacts(dir: string): Promise<string[]> {
   const entries = await readDirOrEmpty(dir);
-  const partial = entries.filter((e) => e.isFile() && TEMP_PATTERN.test(e.name)).map((e) => e.name).sort();
+  const partial = entries.filter((e) => e.isFile() && isTempFile(e.name)).map((e) => e.name).sort();
   for (const name of partial) await fs.rm(path.join(dir, name), { force: true });
   return partial;
 }

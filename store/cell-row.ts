@@ -81,7 +81,9 @@ function parse<T>(text: string | null, column: string, key: string): T | null {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new Error(`results database: column ${column} of cell ${key} is not valid JSON (${(err as Error).message}); the row was written by something other than thorbench`);
+    throw new Error(`results database: column ${column} of cell ${key} is not valid JSON (${(err as Error).message}); the row was written by something other than thorbench`,
+      { cause: err },
+    );
   }
 }
 

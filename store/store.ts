@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import type { CellRecord } from '../schema/outcome.js';
 import { type CellRow, fromCellRow, HEADLINE_METRICS, toCellRow, validateCellRecord } from './cell-row.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
-import { isSweepState, type SweepRecord, type SweepStart, SweepState } from './sweep.js';
+import { isSweepState, type SweepRecord, type SweepStart, type SweepState } from './sweep.js';
 
 /** Where the CLI and the workers keep results unless told otherwise. */
 export const DEFAULT_RESULTS_DB = 'results/thorbench.db';
@@ -219,7 +219,7 @@ class SqliteResultsStore implements ResultsStore {
   }
 
   finishSweep(sweepId: string, state: SweepState, finishedAt: string): void {
-    if (!isSweepState(state) || state === SweepState.Running) {
+    if (!isSweepState(state) || state === 'running') {
       throw new Error(`finishSweep(${sweepId}): state must be completed, failed or cancelled (got ${String(state)})`);
     }
     const info = this.write(this.stmt.finishSweep).run({ sweep_id: sweepId, state, finished_at: finishedAt });

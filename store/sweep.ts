@@ -4,20 +4,14 @@
  * Kept apart from the store so pure code (reports, the CLI's status view) can use the type without pulling in
  * the SQLite binding.
  */
+import { z } from 'zod';
 
 /** Lifecycle of a sweep as the results store sees it. */
-export const SweepState = {
-  Running: 'running',
-  Completed: 'completed',
-  Failed: 'failed',
-  Cancelled: 'cancelled',
-} as const;
-export type SweepState = (typeof SweepState)[keyof typeof SweepState];
-
-export const SWEEP_STATES: readonly SweepState[] = Object.values(SweepState);
+export const SweepState = z.enum(['running', 'completed', 'failed', 'cancelled']);
+export type SweepState = z.infer<typeof SweepState>;
 
 export function isSweepState(value: unknown): value is SweepState {
-  return typeof value === 'string' && (SWEEP_STATES as readonly string[]).includes(value);
+  return SweepState.safeParse(value).success;
 }
 
 export interface SweepRecord {

@@ -5,21 +5,19 @@
  * since `temporal workflow start` bypasses the CLI.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { jetsonProfile } from '../activities/device-profile.js';
 import { createDeviceActivities } from '../activities/device.js';
 import { buildEngineLaunch } from '../activities/engine-command.js';
 import { createEngineActivities } from '../activities/engine.js';
 import { decodeExperimentText, InvalidExperimentError } from '../cli/experiment-file.js';
 import { EngineSpec, ModelSpec, parseExperiment } from '../schema/experiment.js';
-import { tempDir } from './helpers/temporal.js';
+import { runCli } from './helpers/cli.js';
+import { repoPath, tempDir } from './helpers/files.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const corpus = path.join(root, 'test', 'bad-experiments');
+const corpus = repoPath('test', 'bad-experiments');
 const expected: Record<string, string> = JSON.parse(readFileSync(path.join(corpus, 'expected-paths.json'), 'utf8'));
 
 function problemPaths(file: string): string[] {
@@ -32,14 +30,6 @@ function problemPaths(file: string): string[] {
     assert.ok(err instanceof InvalidExperimentError, `${file}: ${(err as Error).message}`);
     return err.problems.map((p) => p.path);
   }
-}
-
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'bin', 'thorbench.js'), ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 }, (err, _stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }),
-    );
-  });
 }
 
 describe('bad input', () => {
@@ -67,7 +57,7 @@ describe('bad input', () => {
       await Promise.all(
         files.slice(i, i + 4).map(async (file) => {
           const command = i % 8 === 0 ? 'run' : 'validate';
-          const r = await cli([command, path.join(corpus, file), '--device', 'sim'].slice(0, command === 'run' ? 4 : 2), env);
+          const r = await runCli([command, path.join(corpus, file), '--device', 'sim'].slice(0, command === 'run' ? 4 : 2), { env, timeoutMs: 60_000 });
           assert.equal(r.code, 2, `${command} ${file}: exit ${r.code}\n${r.stderr}`);
           assert.match(r.stderr, /invalid experiment|cannot read/);
         }),

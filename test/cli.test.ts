@@ -2,32 +2,14 @@
  * The `thorbench` command as a user runs it: a subprocess with its own home, embedded Temporal server and results.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { stopDevServer } from '../server/dev-server.js';
-import { freePort, tempDir } from './helpers/temporal.js';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = path.join(root, 'bin', 'thorbench.js');
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function thorbench(args: string[], env: Record<string, string> = {}, timeoutMs = 240_000): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/files.js';
+import { freePort } from './helpers/net.js';
 
 describe('thorbench CLI', { timeout: 600_000 }, () => {
   const home = tempDir('cli');
@@ -37,7 +19,7 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
 
   it('validate: exit 0 for every shipped experiment', async () => {
     for (const f of ['demo-sim', 'thor-quantization', 'thor-power-clocks', 'thor-scenarios']) {
-      const r = await thorbench(['validate', `experiments/${f}.json`]);
+      const r = await runCli(['validate', `experiments/${f}.json`]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /valid experiment/);
     }
@@ -46,7 +28,7 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
   it('validate: exit 2 with the JSON path of each problem', async () => {
     const file = path.join(home, 'bad.json');
     writeFileSync(file, JSON.stringify({ name: 'Bad Name', matrix: { power: [], clocks: ['on'], model: [{ id: 'm', path: '/etc', quantization: 'fp8' }], scenario: [{ name: 's', inputLen: 0, outputLen: 1, numPrompts: 1 }] } }));
-    const r = await thorbench(['validate', file]);
+    const r = await runCli(['validate', file]);
     assert.equal(r.code, 2);
     for (const p of ['name:', 'matrix.power:', 'matrix.clocks[0]:', 'matrix.model[0].path:', 'matrix.scenario[0].inputLen:']) assert.ok(r.stderr.includes(p), `${p} in\n${r.stderr}`);
   });
@@ -54,16 +36,16 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
   it('validate: YAML is accepted, broken JSON is exit 2', async () => {
     const yaml = path.join(home, 'x.yaml');
     writeFileSync(yaml, 'name: y\nmatrix:\n  power: [{mode: MAXN}]\n  clocks: [locked]\n  model: [{id: m, path: a/b, quantization: awq}]\n  scenario: [{name: s, inputLen: 8, outputLen: 8, numPrompts: 1}]\n');
-    assert.equal((await thorbench(['validate', yaml])).code, 0);
+    assert.equal((await runCli(['validate', yaml])).code, 0);
     const broken = path.join(home, 'broken.json');
     writeFileSync(broken, '{"name": ');
-    const r = await thorbench(['validate', broken]);
+    const r = await runCli(['validate', broken]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /not valid JSON/);
   });
 
   it('plan --json: 9 model loads for the 18-cell quantization sweep', async () => {
-    const r = await thorbench(['plan', 'experiments/thor-quantization.json', '--json']);
+    const r = await runCli(['plan', 'experiments/thor-quantization.json', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(r.stdout);
     assert.equal(plan.cells, 18);
@@ -77,12 +59,12 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
 
   it('--help on every command', async () => {
     for (const c of ['run', 'start', 'worker', 'status', 'plan', 'validate', 'report', 'cancel']) {
-      const r = await thorbench([c, '--help']);
+      const r = await runCli([c, '--help']);
       assert.equal(r.code, 0);
       assert.match(r.stdout, new RegExp(`Usage: thorbench ${c}`));
     }
-    assert.match((await thorbench(['--help'])).stdout, /thorbench: durable/);
-    assert.equal((await thorbench(['frobnicate'])).code, 2);
+    assert.match((await runCli(['--help'])).stdout, /thorbench: durable/);
+    assert.equal((await runCli(['frobnicate'])).code, 2);
   });
 
   it('run: the demo on the simulated Thor with the embedded server, then status and report', async () => {
@@ -96,7 +78,7 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
       THORBENCH_SIM_SPEED: '4',
       TEMPORAL_ADDRESS: '',
     };
-    const r = await thorbench(['run', 'experiments/demo-sim.json', '--device', 'sim'], env);
+    const r = await runCli(['run', 'experiments/demo-sim.json', '--device', 'sim'], { env });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.ok(r.stdout.includes(`Web UI: http://localhost:${uiPort}/namespaces/default/workflows/demo-sim-`), r.stdout);
     assert.match(r.stdout, /Output token throughput \(tok\/s\)/);
@@ -116,7 +98,7 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
       await connection.close();
     }
 
-    const s = await thorbench(['status', sweepId, '--json'], env);
+    const s = await runCli(['status', sweepId, '--json'], { env });
     assert.equal(s.code, 0, s.stderr);
     const status = JSON.parse(s.stdout);
     assert.equal(status.state, 'completed');
@@ -126,15 +108,15 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
       for (const k of ['output_throughput', 'mean_ttft_ms', 'mean_tpot_ms', 'request_throughput']) assert.equal(typeof c.metrics[k], 'number');
     }
 
-    const again = await thorbench(['run', 'experiments/demo-sim.json', '--device', 'sim'], env);
+    const again = await runCli(['run', 'experiments/demo-sim.json', '--device', 'sim'], { env });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /already completed; not running it again/);
 
     for (const format of ['csv', 'html', 'json']) {
-      const rep = await thorbench(['report', sweepId, '--format', format], env);
+      const rep = await runCli(['report', sweepId, '--format', format], { env });
       assert.equal(rep.code, 0, rep.stderr);
       assert.ok(rep.stdout.length > 100);
     }
-    assert.equal((await thorbench(['report', 'no-such-sweep'], env)).code, 2);
+    assert.equal((await runCli(['report', 'no-such-sweep'], { env })).code, 2);
   });
 });

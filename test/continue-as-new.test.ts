@@ -10,7 +10,10 @@ import type { ResultsStore } from '../store/store.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
-import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
+import { simExperiment } from './helpers/experiment.js';
+import { tempDir } from './helpers/files.js';
+import { freePort } from './helpers/net.js';
+import { type TestServer, startTestServer } from './helpers/temporal.js';
 
 describe('continue-as-new', { timeout: 300_000 }, () => {
   const dir = tempDir('can');
@@ -33,20 +36,7 @@ describe('continue-as-new', { timeout: 300_000 }, () => {
     const handle = await server.client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: 'can-1',
-      args: [
-        {
-          name: 'can',
-          engine: { port: await freePort(), maxModelLen: 4096 },
-          matrix: {
-            power: [{ mode: 'MAXN' }],
-            clocks: ['default', 'locked'],
-            model: [{ id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' }],
-            scenario: [{ name: 'tiny', inputLen: 32, outputLen: 4, numPrompts: 2, maxConcurrency: 1 }],
-          },
-          warmup: { inputLen: 16, outputLen: 2, numPrompts: 1 },
-          repeats: 6,
-        },
-      ],
+      args: [simExperiment('can', await freePort(), { warmup: { inputLen: 16, outputLen: 2, numPrompts: 1 }, repeats: 6 })],
     });
     const summary = await handle.result();
     assert.deepEqual(summary.counts, { succeeded: 12, failed: 0, skipped: 0, cancelled: 0 });

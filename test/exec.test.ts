@@ -1,14 +1,16 @@
 /**
  * The process runner: argv arrays without a shell, and a hung command (nvpmodel stuck at its reboot prompt, say)
- * killed at its timeout rather than left behind.
+ * killed at its timeout rather than left behind; long-running commands streamed line by line and stopped on
+ * request; sudo only through the allow-list.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CommandError, run } from '../activities/exec.js';
+import { CommandError, PrivilegeError, run, stream } from '../activities/exec.js';
 import { processState } from '../sim/process-util.js';
-import { tempDir } from './helpers/temporal.js';
+import { tempDir } from './helpers/files.js';
+import { waitFor } from './helpers/wait.js';
 
 /** A zombie is already dead: only its parent has not reaped it. */
 const alive = (pid: number) => processState(pid) === 'running';
@@ -53,5 +55,75 @@ describe('run', () => {
 
   it('says which binary is missing', async () => {
     await assert.rejects(run(['/nonexistent/nvpmodel', '-q'], { timeoutMs: 5_000 }), /\/nonexistent\/nvpmodel/);
+  });
+});
+
+/** A node process that prints `line <n>` every 20 ms until it is killed, after writing its pid to `pidFile`. */
+function ticker(pidFile: string): string[] {
+  const code = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); let n = 0; setInterval(() => console.log('line ' + n++), 20);`;
+  return [process.execPath, '-e', code];
+}
+
+describe('stream', () => {
+  it('hands over each line while the command runs, and stops it on request', async () => {
+    const pidFile = path.join(tempDir('stream'), 'pid');
+    const lines: string[] = [];
+    const command = stream(ticker(pidFile), { onLine: (l) => lines.push(l) });
+    await waitFor('three lines', () => (lines.length >= 3 ? true : undefined), 10_000);
+    // The command is still running: lines arrive before it ends, not at its end.
+    assert.equal(alive(Number(readFileSync(pidFile, 'utf8'))), true);
+    const end = await command.stop();
+    assert.equal(end.stopped, true);
+    assert.equal(end.signal, 'SIGTERM');
+    assert.equal(alive(command.pid!), false);
+    assert.deepEqual(lines.slice(0, 3), ['line 0', 'line 1', 'line 2']);
+  });
+
+  it('stops the command when its AbortSignal fires', async () => {
+    const pidFile = path.join(tempDir('stream'), 'pid');
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const command = stream(ticker(pidFile), { onLine: (l) => lines.push(l), signal: controller.signal });
+    await waitFor('a line', () => (lines.length >= 1 ? true : undefined), 10_000);
+    controller.abort();
+    const end = await command.done;
+    assert.equal(end.stopped, true);
+    assert.equal(alive(command.pid!), false);
+  });
+
+  it('delivers every line, the last one without a newline too, and resolves on exit 0', async () => {
+    const lines: string[] = [];
+    const end = await stream([process.execPath, '-e', 'process.stdout.write("a\\nb\\r\\nc")'], { onLine: (l) => lines.push(l) }).done;
+    assert.deepEqual(lines, ['a', 'b', 'c']);
+    assert.deepEqual({ exitCode: end.exitCode, stopped: end.stopped }, { exitCode: 0, stopped: false });
+  });
+
+  it('rejects with the exit code and the tail of stderr when the command fails', async () => {
+    const command = stream([process.execPath, '-e', 'console.error("no rails"); process.exit(5)'], { onLine: () => {} });
+    await assert.rejects(command.done, (err: unknown) => {
+      assert.ok(err instanceof CommandError);
+      assert.equal(err.exitCode, 5);
+      assert.match(err.message, /exited with 5: no rails/);
+      return true;
+    });
+  });
+
+  it('kills a command that runs past its timeout', async () => {
+    const pidFile = path.join(tempDir('stream'), 'pid');
+    const command = stream(ticker(pidFile), { onLine: () => {}, timeoutMs: 300 });
+    await assert.rejects(command.done, (err: unknown) => err instanceof CommandError && err.timedOut);
+    assert.equal(alive(command.pid!), false);
+  });
+
+  it('says which binary is missing', async () => {
+    await assert.rejects(stream(['/nonexistent/tegrastats'], { onLine: () => {} }).done, /\/nonexistent\/tegrastats/);
+  });
+});
+
+describe('sudo', () => {
+  it('is refused outside runPrivileged and its allow-list', async () => {
+    await assert.rejects(run(['sudo', '-n', '/usr/sbin/reboot'], { timeoutMs: 5_000 }), PrivilegeError);
+    await assert.rejects(run(['/usr/bin/sudo', 'id'], { timeoutMs: 5_000 }), PrivilegeError);
+    assert.throws(() => stream(['sudo', 'tegrastats'], { onLine: () => {} }), PrivilegeError);
   });
 });

@@ -11,11 +11,11 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cellIdFromFile, parseLabels, repeatOf } from '../cli/commands/import.js';
 import type { CellRecord } from '../schema/outcome.js';
-import { tempDir } from './helpers/temporal.js';
+import { tempDir } from './helpers/files.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = path.join(root, 'bin', 'thorbench.js');
-const fixtures = path.join(root, 'test', 'fixtures');
+const fixtures = path.join(root, 'fixtures');
 const textDir = path.join(fixtures, 'vllm-bench-text');
 const texts = readdirSync(textDir)
   .filter((f) => f.endsWith('.txt'))

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { runLoad, type LoadOptions } from '../activities/harness/loadgen.js';
 import { runWarmup } from '../activities/harness/warmup.js';
+import { sleep } from './helpers/wait.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>) => void | Promise<void>;
 
@@ -19,7 +20,6 @@ let handler: Handler = (_req, res) => {
 };
 const bodies: Record<string, unknown>[] = [];
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const sse = (res: ServerResponse, data: unknown): boolean => res.write(`data: ${JSON.stringify(data)}\n\n`);
 const chunk = (text: string) => ({ id: 'cmpl-1', object: 'text_completion', choices: [{ index: 0, text, finish_reason: null }] });
 

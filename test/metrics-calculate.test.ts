@@ -8,6 +8,7 @@ import { calculateMetrics } from '../metrics/calculate.js';
 import { effectiveGoodput, goodputArgs, metricPercentilesArgs } from '../metrics/slo.js';
 import { percentileKey } from '../metrics/vllm-keys.js';
 import type { RequestRecord } from '../metrics/request-record.js';
+import { near } from './helpers/near.js';
 
 const ok = (r: Partial<RequestRecord> & Pick<RequestRecord, 'ttftS' | 'itlS' | 'latencyS' | 'outputTokens'>): RequestRecord => ({
   success: true,
@@ -18,11 +19,6 @@ const ok = (r: Partial<RequestRecord> & Pick<RequestRecord, 'ttftS' | 'itlS' | '
 });
 const failed: RequestRecord = { success: false, error: 'HTTP 500', promptLen: 10, outputTokens: 0, ttftS: 0, itlS: [], latencyS: 0, startS: 0 };
 
-/** Values near enough for hand arithmetic with decimal fractions. */
-function near(actual: unknown, expected: number): void {
-  assert.equal(typeof actual, 'number');
-  assert.ok(Math.abs((actual as number) - expected) < 1e-9, `${actual} ≠ ${expected}`);
-}
 
 describe('calculateMetrics by hand', () => {
   const requests: RequestRecord[] = [

@@ -4,10 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { energyMetrics, integrateEnergy } from '../metrics/energy.js';
+import { near } from './helpers/near.js';
 
-function near(actual: number | null | undefined, expected: number): void {
-  assert.ok(actual !== null && actual !== undefined && Math.abs(actual - expected) < 1e-9, `${actual} ≠ ${expected}`);
-}
 
 describe('integrateEnergy', () => {
   it('integrates a constant power exactly', () => {

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { baseCellId, summarizeRepeats, summarizeValues } from '../metrics/repeats.js';
 import { regularizedBeta, studentTCdf, studentTQuantile } from '../metrics/student-t.js';
-import { tempDir } from './helpers/temporal.js';
+import { tempDir } from './helpers/files.js';
 
 /** t(p, df) computed with mpmath 1.3.0 at 40 digits: findroot of 1 − I_{df/(df+t²)}(df/2, ½)/2 = p. */
 const MPMATH: [number, number, number][] = [
@@ -98,7 +98,7 @@ describe('summaries of repeats', () => {
 
 describe('report --format json summaries, through the CLI', { timeout: 120_000 }, () => {
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  const textDir = path.join(root, 'test', 'fixtures', 'vllm-bench-text');
+  const textDir = path.join(root, 'fixtures', 'vllm-bench-text');
   const run = (args: string[], results: string): Promise<{ code: number; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
       execFile(

@@ -19,7 +19,7 @@ import {
 import { BenchmarkMetrics, PERCENTILE_KEY_RE } from '../schema/metrics.js';
 
 const fixture = (dir: string, name: string): string =>
-  readFileSync(new URL(`../../test/fixtures/${dir}/${name}`, import.meta.url), 'utf8');
+  readFileSync(new URL(`../../fixtures/${dir}/${name}`, import.meta.url), 'utf8');
 
 interface Vector {
   dir: string;

@@ -1,9 +1,8 @@
 /**
- * Thor tool-output parsers against the real captures in sim/fixtures/thor/ and the texts quoted in
- * reference/jetson-thor.md.
+ * Thor tool-output parsers against the real captures in fixtures/thor/ and the formats described in
+ * docs/thor.md.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
   detectRebootPrompt,
@@ -16,14 +15,12 @@ import {
   parseNvTegraRelease,
   parseTegrastatsLine,
 } from '../parsers/thor.js';
-
-// dist/test/<file>.js → repository root
-const fixture = (name: string): string => readFileSync(new URL(`../../sim/fixtures/thor/${name}`, import.meta.url), 'utf8');
+import { fixture } from './helpers/files.js';
 
 describe('parseNvpmodelQuery', () => {
   it('reads the real MAXN and 120W captures', () => {
-    assert.deepEqual(parseNvpmodelQuery(fixture('nvpmodel-q.maxn.txt')), { name: 'MAXN', id: 0 });
-    assert.deepEqual(parseNvpmodelQuery(fixture('nvpmodel-q.120w.txt')), { name: '120W', id: 1 });
+    assert.deepEqual(parseNvpmodelQuery(fixture('thor', 'nvpmodel-q.maxn.txt')), { name: 'MAXN', id: 0 });
+    assert.deepEqual(parseNvpmodelQuery(fixture('thor', 'nvpmodel-q.120w.txt')), { name: '120W', id: 1 });
   });
 
   it('skips warning lines before the mode line and accepts CRLF', () => {
@@ -114,7 +111,7 @@ describe('detectRebootPrompt', () => {
 
 describe('parseJetsonClocksShow', () => {
   it('parses the real MAXN + jetson_clocks capture and finds it locked', () => {
-    const show = parseJetsonClocksShow(fixture('jetson_clocks-show.maxn-locked.txt'));
+    const show = parseJetsonClocksShow(fixture('thor', 'jetson_clocks-show.maxn-locked.txt'));
     assert.equal(show.socFamily, 'tegra264');
     assert.equal(show.machine, 'NVIDIA Jetson AGX Thor Developer Kit');
     assert.deepEqual(show.onlineCpus, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
@@ -144,7 +141,7 @@ describe('parseJetsonClocksShow', () => {
   });
 
   it('is unlocked under DVFS: GPU min below max, EMC without override', () => {
-    const dvfs = fixture('jetson_clocks-show.maxn-locked.txt')
+    const dvfs = fixture('thor', 'jetson_clocks-show.maxn-locked.txt')
       .replace(/cpu(\d+): Governor=schedutil MinFreq=2601000/g, 'cpu$1: Governor=schedutil MinFreq=972000')
       .replace('gpu-gpc-0 MinFreq=1575000000', 'gpu-gpc-0 MinFreq=314000000')
       .replace('FreqOverride=1', 'FreqOverride=0');
@@ -152,14 +149,14 @@ describe('parseJetsonClocksShow', () => {
   });
 
   it('needs every criterion: only the EMC override missing is still unlocked', () => {
-    const noEmcLock = fixture('jetson_clocks-show.maxn-locked.txt').replace('FreqOverride=1', 'FreqOverride=0');
+    const noEmcLock = fixture('thor', 'jetson_clocks-show.maxn-locked.txt').replace('FreqOverride=1', 'FreqOverride=0');
     assert.equal(parseJetsonClocksShow(noEmcLock).locked, false);
-    const oneCpuFree = fixture('jetson_clocks-show.maxn-locked.txt').replace('cpu7: Governor=schedutil MinFreq=2601000', 'cpu7: Governor=schedutil MinFreq=972000');
+    const oneCpuFree = fixture('thor', 'jetson_clocks-show.maxn-locked.txt').replace('cpu7: Governor=schedutil MinFreq=2601000', 'cpu7: Governor=schedutil MinFreq=972000');
     assert.equal(parseJetsonClocksShow(oneCpuFree).locked, false);
   });
 
   it('ignores offline CPUs for the lock', () => {
-    const text = fixture('jetson_clocks-show.maxn-locked.txt')
+    const text = fixture('thor', 'jetson_clocks-show.maxn-locked.txt')
       .replace('Online CPUs: 0-13, Offline CPUs:', 'Online CPUs: 0-11, Offline CPUs: 12-13')
       .replace('cpu12: Governor=schedutil MinFreq=2601000', 'cpu12: Governor=schedutil MinFreq=972000');
     const show = parseJetsonClocksShow(text);
@@ -181,7 +178,7 @@ describe('parseJetsonClocksShow', () => {
 
 describe('parseNvTegraRelease', () => {
   it('reads the real Thor R38.2 file', () => {
-    assert.deepEqual(parseNvTegraRelease(fixture('nv_tegra_release.txt')), {
+    assert.deepEqual(parseNvTegraRelease(fixture('thor', 'nv_tegra_release.txt')), {
       release: 'R38',
       revision: '2.0',
       board: 'generic',

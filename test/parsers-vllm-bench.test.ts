@@ -1,19 +1,19 @@
 /**
- * `vllm bench serve` importers: every real printed block in test/fixtures/vllm-bench-text must give exactly its
+ * `vllm bench serve` importers: every real printed block in fixtures/vllm-bench-text must give exactly its
  * expected JSON; current-vLLM blocks (extra lines, other capitalisation) and --save-result JSON must parse too.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { BenchmarkMetrics } from '../schema/metrics.js';
 import { ParseError } from '../parsers/parse-error.js';
 import { parseBenchmarkBlock, parseBenchmarkBlocks, parsePythonJson, parseSaveResultJson } from '../parsers/vllm-bench.js';
+import { fixture, fixturePath } from './helpers/files.js';
 
-const dir = new URL('../../test/fixtures/vllm-bench-text/', import.meta.url);
-const names = readdirSync(dir)
+const names = readdirSync(fixturePath('vllm-bench-text'))
   .filter((f) => f.endsWith('.txt'))
   .sort();
-const read = (name: string): string => readFileSync(new URL(name, dir), 'utf8');
+const read = (name: string): string => fixture('vllm-bench-text', name);
 
 /** A block in current serve.py's layout ("{:<40} {:<10}"), with every optional line. */
 const CURRENT = `Starting main benchmark run...

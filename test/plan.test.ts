@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { planSweep } from '../plan/plan.js';
 import { Experiment } from '../schema/experiment.js';
+import { repoJson } from './helpers/files.js';
 
-const load = (name: string) => Experiment.parse(JSON.parse(readFileSync(new URL(`../../experiments/${name}.json`, import.meta.url), 'utf8')));
+const load = (name: string) => Experiment.parse(repoJson('experiments', `${name}.json`));
 
 describe('planSweep', () => {
   it('loads each of the nine quantizations once for 18 cells', () => {

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { JETSON_COMMANDS, jetsonProfile } from '../activities/device-profile.js';
 import { PRIVILEGED_ALLOW_LIST, PrivilegeError, type PrivilegedCommand, isAllowed, privilegedArgv } from '../activities/exec.js';
+import { repoText } from './helpers/files.js';
 
 const STORE = '/var/lib/thorbench/l4t_dfs.conf';
 const profile = jetsonProfile({ id: 'thor1', resultsDir: '/tmp/r', stateDir: '/var/lib/thorbench', sudo: true });
 
 /** The (path, args) pairs the shipped sudoers file grants. */
 function sudoersGrants(): string[] {
-  const text = readFileSync(new URL('../../deploy/sudoers.d/thorbench', import.meta.url), 'utf8');
+  const text = repoText('deploy', 'sudoers.d', 'thorbench');
   const grants: string[] = [];
   for (const line of text.split('\n')) {
     const m = /^thorbench ALL=\(root\) NOPASSWD: (.*)$/.exec(line.trim());

@@ -30,10 +30,10 @@ import {
   simDeviceProfile,
   writeSimTegrastatsFormat,
 } from '../sim/device.js';
-import { destroySimDevice } from '../sim/test-support.js';
+import { destroySimDevice } from './helpers/sim-device.js';
 
 const fixture = (name: string): string =>
-  fs.readFileSync(new URL(`../../sim/fixtures/thor/${name}`, import.meta.url), 'utf8');
+  fs.readFileSync(new URL(`../../fixtures/thor/${name}`, import.meta.url), 'utf8');
 const IMAGE = 'nvcr.io/nvidia/vllm:25.09-py3';
 
 describe('clocks read back after a benchmark', () => {

@@ -12,7 +12,9 @@ import type { CellRecord } from '../schema/outcome.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
-import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
+import { tempDir } from './helpers/files.js';
+import { freePort } from './helpers/net.js';
+import { type TestServer, startTestServer } from './helpers/temporal.js';
 
 describe('repeats: 3 on the simulated Thor', { timeout: 240_000 }, () => {
   let server: TestServer;

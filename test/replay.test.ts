@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../workers/bundle.js';
+import { repoPath } from './helpers/files.js';
 
-const dir = fileURLToPath(new URL('../../test/histories/', import.meta.url));
+const dir = repoPath('test', 'histories');
 
 function histories() {
   return readdirSync(dir)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_VALIDITY, Experiment } from '../schema/experiment.js';
+import { DEFAULT_VALIDITY } from '../schema/experiment.js';
+import type { Experiment } from '../schema/experiment.js';
 import { completeRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
@@ -18,6 +19,7 @@ import {
   sizeLabel,
 } from '../report/index.js';
 import type { SweepRecord } from '../store/sweep.js';
+import { experiment } from './helpers/experiment.js';
 
 /** The guide's model list (its table of models, sizes and sources). */
 const MODELS = [
@@ -87,7 +89,7 @@ const GUIDE_ROWS = {
 const SCENARIOS = [
   { name: 'high-load', inputLen: 2048, outputLen: 128, numPrompts: 100, maxConcurrency: 8 },
   { name: 'low-load', inputLen: 2048, outputLen: 128, numPrompts: 10, maxConcurrency: 1 },
-];
+] as const;
 
 function metrics(reqS: number, tokS: number, ttft: number, tpot: number, extra: Partial<BenchmarkMetrics> = {}): BenchmarkMetrics {
   const duration = 100 / reqS;
@@ -112,10 +114,6 @@ function metrics(reqS: number, tokS: number, ttft: number, tpot: number, extra: 
     p99_itl_ms: tpot * 2,
     ...extra,
   };
-}
-
-function experimentOf(input: object): Experiment {
-  return Experiment.parse(input);
 }
 
 function sweepOf(exp: Experiment, over: Partial<SweepRecord> = {}): SweepRecord {
@@ -178,9 +176,11 @@ function cellsOf(exp: Experiment, sweep: SweepRecord, measure: (cell: ReturnType
 }
 
 function quantizationSweep(simulated = false) {
-  const exp = experimentOf({
-    name: 'qwen3-8b-quantization',
-    matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: MODELS, scenario: SCENARIOS },
+  const exp = experiment('qwen3-8b-quantization', {
+    power: [{ mode: 'MAXN' }],
+    clocks: ['locked'],
+    models: MODELS,
+    scenarios: SCENARIOS,
   });
   const sweep = sweepOf(exp, { simulated });
   const cells = cellsOf(exp, sweep, (p) => {
@@ -233,9 +233,11 @@ describe('markdown report', () => {
   });
 
   it("reproduces the guide's power mode × jetson_clocks table", () => {
-    const exp = experimentOf({
-      name: 'power-clocks',
-      matrix: { power: [{ mode: 'MAXN' }, { mode: '120W' }], clocks: ['default', 'locked'], model: [MODELS[1]], scenario: SCENARIOS },
+    const exp = experiment('power-clocks', {
+      power: [{ mode: 'MAXN' }, { mode: '120W' }],
+      clocks: ['default', 'locked'],
+      models: [MODELS[1]],
+      scenarios: SCENARIOS,
     });
     const guide: Record<string, [number, number, number]> = {
       'maxn.default.high-load': [251.56, 554.96, 26.96],
@@ -271,9 +273,11 @@ describe('markdown report', () => {
   });
 
   it('shows every varying column when power and models both vary, with energy when measured', () => {
-    const exp = experimentOf({
-      name: 'both',
-      matrix: { power: [{ mode: 'MAXN' }, { mode: '120W' }], clocks: ['locked'], model: [MODELS[0], MODELS[1]], scenario: [SCENARIOS[0]] },
+    const exp = experiment('both', {
+      power: [{ mode: 'MAXN' }, { mode: '120W' }],
+      clocks: ['locked'],
+      models: [MODELS[0], MODELS[1]],
+      scenarios: [SCENARIOS[0]],
     });
     const sweep = sweepOf(exp);
     const cells = cellsOf(exp, sweep, (p) =>
@@ -294,9 +298,11 @@ describe('markdown report', () => {
   });
 
   it('folds repeats into a mean ± the half-width of its 95 % confidence interval and counts successful runs', () => {
-    const exp = experimentOf({
-      name: 'repeats',
-      matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: [MODELS[1], MODELS[2]], scenario: [SCENARIOS[0]] },
+    const exp = experiment('repeats', {
+      power: [{ mode: 'MAXN' }],
+      clocks: ['locked'],
+      models: [MODELS[1], MODELS[2]],
+      scenarios: [SCENARIOS[0]],
       repeats: 3,
     });
     const sweep = sweepOf(exp);
@@ -312,9 +318,11 @@ describe('markdown report', () => {
   });
 
   it('lists every failed cell with its typed reason, step, exit status and engine log', () => {
-    const exp = experimentOf({
-      name: 'crashes',
-      matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: [MODELS[1], MODELS[2]], scenario: [SCENARIOS[0]] },
+    const exp = experiment('crashes', {
+      power: [{ mode: 'MAXN' }],
+      clocks: ['locked'],
+      models: [MODELS[1], MODELS[2]],
+      scenarios: [SCENARIOS[0]],
     });
     const sweep = sweepOf(exp, { simulated: true, state: 'failed' });
     const cells = cellsOf(exp, sweep, (p) => (p.model.id === 'qwen3-8b-fp4' ? null : metrics(2.33, 298.07, 495.44, 22.59)));
@@ -408,7 +416,7 @@ function parseCsv(text: string): string[][] {
 
 describe('csv', () => {
   it('writes one row per cell with every metric key, quoting per RFC 4180', () => {
-    const { sweep, cells } = quantizationSweep();
+    const { cells } = quantizationSweep();
     const tricky = { ...cells[0]!, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed', message: 'said "no", then\r\ncrashed, twice', retryable: false, step: 'benchmark' } };
     const csv = renderCsv([tricky, ...cells.slice(1)]);
     assert.ok(csv.endsWith('\r\n'));

@@ -5,11 +5,9 @@
  * planned cell recorded exactly once and nothing left running.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Worker } from '@temporalio/worker';
 import { mulberry32 } from '../activities/harness/prng.js';
 import { planSweep } from '../plan/plan.js';
@@ -21,11 +19,17 @@ import { createSweepWorker } from '../workers/sweep-worker.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
-import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
+import { runCli } from './helpers/cli.js';
+import { type ExperimentParts, TEST_MODELS, simExperiment } from './helpers/experiment.js';
+import { tempDir } from './helpers/files.js';
+import { freePort } from './helpers/net.js';
+import { type TestServer, startTestServer } from './helpers/temporal.js';
+import { sleep } from './helpers/wait.js';
 import { SupervisedWorker, processesUsingSimDir } from './helpers/worker-process.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const LOW_LOAD = { name: 'low', inputLen: 128, outputLen: 48, numPrompts: 4, maxConcurrency: 1 };
+const HIGH_LOAD = { name: 'high', inputLen: 128, outputLen: 48, numPrompts: 16, maxConcurrency: 8 };
 
 describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
   const dir = tempDir('resilience');
@@ -50,28 +54,15 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     return { worker, simDir };
   }
 
-  async function experiment(id: string, options: Partial<ExperimentInput> & { models?: ExperimentInput['matrix']['model'] }): Promise<ExperimentInput> {
-    const { models, ...overrides } = options;
-    return {
-      name: id,
+  /** Two models, a low- and a high-load scenario, on the device named `id`. */
+  async function experiment(id: string, parts: ExperimentParts): Promise<ExperimentInput> {
+    return simExperiment(id, await freePort(), {
       device: { select: [id] },
-      engine: { port: await freePort(), maxModelLen: 4096 },
-      matrix: {
-        power: [{ mode: 'MAXN' }],
-        clocks: ['default', 'locked'],
-        model: models ?? [
-          { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' },
-          { id: 'qwen3-8b-awq', path: 'Qwen/Qwen3-8B-AWQ', quantization: 'awq', servedName: 'qwen3' },
-        ],
-        scenario: [
-          { name: 'low', inputLen: 128, outputLen: 48, numPrompts: 4, maxConcurrency: 1 },
-          { name: 'high', inputLen: 128, outputLen: 48, numPrompts: 16, maxConcurrency: 8 },
-        ],
-      },
-      warmup: { inputLen: 32, outputLen: 4, numPrompts: 2 },
+      models: [TEST_MODELS.fp8, TEST_MODELS.awq],
+      scenarios: [LOW_LOAD, HIGH_LOAD],
       steps: { heartbeatTimeout: 4_000 },
-      ...overrides,
-    };
+      ...parts,
+    });
   }
 
   async function assertCleanDevice(simDir: string): Promise<void> {
@@ -111,11 +102,11 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
         fault('oom-on-load', 'oom-on-load'),
         fault('never-healthy', 'never-healthy'),
         fault('crash-on-load', 'crash-on-load'),
-        { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' },
+        TEST_MODELS.fp8,
       ],
+      clocks: ['locked'],
       steps: { heartbeatTimeout: 4_000, timeouts: { waitForHealth: 8_000 } },
     });
-    exp.matrix.clocks = ['locked'];
     const summary = await server.client.workflow
       .execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-faults', args: [exp] })
       .catch((err: Error & { cause?: Error & { cause?: Error } }) => {
@@ -202,11 +193,11 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
   it('reboots the device for a power mode across power-gating groups and carries on', async () => {
     const { worker, simDir } = deviceWorker('sim-reboot', 4);
     const exp = await experiment('sim-reboot', {
-      models: [{ id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' }],
+      models: [TEST_MODELS.fp8],
+      power: [{ mode: 'MAXN' }, { mode: '90W' }],
+      clocks: ['locked'],
+      scenarios: [LOW_LOAD],
     });
-    exp.matrix.power = [{ mode: 'MAXN' }, { mode: '90W' }];
-    exp.matrix.clocks = ['locked'];
-    exp.matrix.scenario = [exp.matrix.scenario[0]!];
     const bootBefore = readSimState(simDir).bootId;
     const summary = await server.client.workflow.execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-reboot', args: [exp] });
     assert.equal(summary.counts.succeeded, 2, JSON.stringify(store.listCells('sim-reboot').map((c) => c.failure)));
@@ -227,11 +218,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     const before = readSimState(simDir);
     const handle = await server.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-cancel', args: [exp] });
     while ((await handle.query(progressQuery)).done < 1) await sleep(250);
-    const cancelled = await new Promise<{ code: number; stdout: string }>((resolve) =>
-      execFile(process.execPath, [path.join(root, 'bin', 'thorbench.js'), 'cancel', 'sim-cancel'], { cwd: root, env: { ...process.env, TEMPORAL_ADDRESS: server.server.address } }, (err, stdout) =>
-        resolve({ code: err ? 1 : 0, stdout }),
-      ),
-    );
+    const cancelled = await runCli(['cancel', 'sim-cancel'], { env: { TEMPORAL_ADDRESS: server.server.address } });
     assert.equal(cancelled.code, 0);
     assert.match(cancelled.stdout, /cancellation requested for sweep sim-cancel/);
     await assert.rejects(handle.result());

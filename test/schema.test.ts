@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { formatPath, parseExperiment } from '../schema/experiment.js';
+import { repoJson, repoPath, repoText } from './helpers/files.js';
 
-const experimentsDir = new URL('../../experiments/', import.meta.url);
-const demo = () => JSON.parse(readFileSync(new URL('demo-sim.json', experimentsDir), 'utf8'));
+// Parsed loosely on purpose: the tests below break it in ways the types would not allow.
+const demo = () => JSON.parse(repoText('experiments', 'demo-sim.json'));
 
 function problems(input: unknown): string[] {
   const r = parseExperiment(input);
@@ -14,8 +15,8 @@ function problems(input: unknown): string[] {
 
 describe('experiment schema', () => {
   it('accepts every shipped experiment', () => {
-    for (const f of readdirSync(experimentsDir).filter((f) => f.endsWith('.json'))) {
-      const r = parseExperiment(JSON.parse(readFileSync(new URL(f, experimentsDir), 'utf8')));
+    for (const f of readdirSync(repoPath('experiments')).filter((f) => f.endsWith('.json'))) {
+      const r = parseExperiment(repoJson('experiments', f));
       assert.ok(r.ok, `${f}: ${r.ok ? '' : JSON.stringify(r.problems)}`);
     }
   });

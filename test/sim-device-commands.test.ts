@@ -1,6 +1,6 @@
 /**
  * The fake Thor commands, run exactly as the activities run the real ones: through activities/exec.ts with a
- * simulated DeviceProfile. Outputs are compared with the real captures in sim/fixtures/thor/.
+ * simulated DeviceProfile. Outputs are compared with the real captures in fixtures/thor/.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -8,16 +8,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { DeviceProfile } from '../activities/device-profile.js';
-import { clocksStoreFile, run, runPrivileged } from '../activities/exec.js';
+import { clocksStoreFile, run, runPrivileged, streamDevice } from '../activities/exec.js';
+import { startTelemetry } from '../activities/telemetry.js';
 import { type SimDevice, ensureSimDevice, readSimState, registerOnDeviceProcess, simDeviceProfile, writeSimFaults } from '../sim/device.js';
 import { simLayout } from '../sim/layout.js';
 import { processState } from '../sim/process-util.js';
 import { writeEngineActivity } from '../sim/sim-state.js';
-import { destroySimDevice, waitFor } from '../sim/test-support.js';
+import { fixture, tempDir } from './helpers/files.js';
+import { destroySimDevice } from './helpers/sim-device.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
-const fixture = (name: string): string => fs.readFileSync(fileURLToPath(new URL(`../../sim/fixtures/thor/${name}`, import.meta.url)), 'utf8');
 const T = { timeoutMs: 20_000 };
 
 describe('simulated Thor device commands', () => {
@@ -27,7 +28,7 @@ describe('simulated Thor device commands', () => {
   const bootId = (): string => fs.readFileSync(path.join(profile.rootDir, 'proc/sys/kernel/random/boot_id'), 'utf8').trim();
 
   before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'thorbench-sim-dev-'));
+    dir = tempDir('sim-dev');
     dev = ensureSimDevice(dir);
     profile = simDeviceProfile(dev, path.join(dir, 'results'));
   });
@@ -38,21 +39,22 @@ describe('simulated Thor device commands', () => {
     assert.equal(profile.sudo, false);
     assert.equal(profile.commands.nvpmodel, path.join(dev.binDir, 'nvpmodel'));
     assert.equal(profile.env.THORBENCH_SIM_DIR, dev.dir);
+    assert.equal(profile.simDir, dev.dir);
     assert.equal(profile.rootDir, path.join(dev.dir, 'root'));
     assert.equal(profile.stateDir, path.join(dev.dir, 'state'));
   });
 
   it('lays out the device files like a Thor', () => {
-    assert.equal(fs.readFileSync(path.join(profile.rootDir, 'etc/nv_tegra_release'), 'utf8'), fixture('nv_tegra_release.txt'));
+    assert.equal(fs.readFileSync(path.join(profile.rootDir, 'etc/nv_tegra_release'), 'utf8'), fixture('thor', 'nv_tegra_release.txt'));
     assert.equal(fs.readFileSync(path.join(profile.rootDir, 'proc/device-tree/model'), 'utf8'), 'NVIDIA Jetson AGX Thor Developer Kit\0');
     assert.match(bootId(), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
   it('nvpmodel -q prints the real 120W output first, MAXN after -m 0', async () => {
-    assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('nvpmodel-q.120w.txt'));
+    assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('thor', 'nvpmodel-q.120w.txt'));
     const switched = await runPrivileged(profile, 'nvpmodel', ['-m', '0'], T);
     assert.equal(switched.exitCode, 0);
-    assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('nvpmodel-q.maxn.txt'));
+    assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('thor', 'nvpmodel-q.maxn.txt'));
   });
 
   it('nvpmodel -p --verbose lists the Thor table in the format jtop parses', async () => {
@@ -66,8 +68,8 @@ describe('simulated Thor device commands', () => {
   it('jetson_clocks locks, --show matches the real MAXN capture byte for byte, nvpmodel -m undoes it', async () => {
     await runPrivileged(profile, 'nvpmodel', ['-m', '0'], T);
     const lock = await runPrivileged(profile, 'jetsonClocks', [], T);
-    assert.equal(lock.stdout, fixture('jetson_clocks.stdout.txt'));
-    assert.equal((await runPrivileged(profile, 'jetsonClocks', ['--show'], T)).stdout, fixture('jetson_clocks-show.maxn-locked.txt'));
+    assert.equal(lock.stdout, fixture('thor', 'jetson_clocks.stdout.txt'));
+    assert.equal((await runPrivileged(profile, 'jetsonClocks', ['--show'], T)).stdout, fixture('thor', 'jetson_clocks-show.maxn-locked.txt'));
     assert.equal(fs.readFileSync(path.join(profile.rootDir, 'sys/class/devfreq/gpu-gpc-0/min_freq'), 'utf8'), '1575000000\n');
     await runPrivileged(profile, 'nvpmodel', ['-m', '1'], T);
     assert.equal(readSimState(dir).clocks.locked, false);
@@ -119,7 +121,7 @@ describe('simulated Thor device commands', () => {
     assert.equal(refused.stdout, 'NVPM WARN: Reboot required for changing to this power mode: 2\nNVPM WARN: DO YOU WANT TO REBOOT NOW? enter YES/yes to confirm:\n');
     assert.equal(refused.stderr, 'NVPM ERROR: bad input!\nNVPM ERROR: optMask is 1, no request for power mode\n');
     assert.equal(bootId(), boot);
-    assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('nvpmodel-q.120w.txt'));
+    assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('thor', 'nvpmodel-q.120w.txt'));
 
     await runPrivileged(profile, 'jetsonClocks', [], T);
     const accepted = await runPrivileged(profile, 'nvpmodel', ['-m', '2'], { ...T, input: 'YES\n' });
@@ -158,32 +160,39 @@ describe('simulated Thor device commands', () => {
     assert.equal(readSimState(dir).bootCount >= 3, true);
   });
 
-  it('tegrastats prints Thor lines until killed', async () => {
-    const child = spawn(profile.commands.tegrastats, ['--interval', '50'], { env: { ...process.env, ...profile.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    try {
-      await waitFor('two tegrastats lines', () => (out.split('\n').length > 2 ? true : undefined), 15_000);
-    } finally {
-      child.kill('SIGTERM');
-    }
-    await new Promise((r) => child.once('exit', r));
-    const first = out.split('\n')[0]!;
-    assert.match(first, /^\d\d-\d\d-\d{4} \d\d:\d\d:\d\d RAM \d+\/125772MB .* VDD_GPU \d+mW\/\d+mW VDD_CPU_SOC_MSS \d+mW\/\d+mW VIN_SYS_5V0 \d+mW\/\d+mW VIN \d+mW\/\d+mW$/);
-    assert.equal(processState(child.pid!) === 'running', false);
+  it('tegrastats prints Thor lines until stopped, through the streaming exec', async () => {
+    const lines: string[] = [];
+    const command = streamDevice(profile, [profile.commands.tegrastats, '--interval', '50'], { onLine: (l) => lines.push(l) });
+    await waitFor('two tegrastats lines', () => (lines.length >= 2 ? true : undefined), 15_000);
+    const end = await command.stop();
+    assert.equal(end.stopped, true);
+    assert.match(lines[0]!, /^\d\d-\d\d-\d{4} \d\d:\d\d:\d\d RAM \d+\/125772MB .* VDD_GPU \d+mW\/\d+mW VDD_CPU_SOC_MSS \d+mW\/\d+mW VIN_SYS_5V0 \d+mW\/\d+mW VIN \d+mW\/\d+mW$/);
+    assert.equal(processState(command.pid!) === 'running', false);
+  });
+
+  it('records power telemetry from tegrastats for a benchmark window', async () => {
+    const telemetry = startTelemetry(profile, 50);
+    await sleep(1_000);
+    const { samples, error } = await telemetry.stop();
+    assert.equal(error, null);
+    assert.ok(samples.length >= 1, `${samples.length} samples`);
+    assert.ok(samples.every((s) => s.rails.VIN! > 0 && s.tMs > 0));
+    const missing = startTelemetry({ ...profile, commands: { ...profile.commands, tegrastats: '/nonexistent/tegrastats' } });
+    const none = await missing.stop();
+    assert.deepEqual(none.samples, []);
+    assert.match(none.error ?? '', /\/nonexistent\/tegrastats/);
   });
 
   it('tegrastats draws more power while an engine has requests in flight', async () => {
     const sample = async (): Promise<{ vin: number; ram: number }> => {
-      const child = spawn(profile.commands.tegrastats, ['--interval', '20'], { env: { ...process.env, ...profile.env }, stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const lines: string[] = [];
+      const command = streamDevice(profile, [profile.commands.tegrastats, '--interval', '20'], { onLine: (l) => lines.push(l) });
       try {
-        await waitFor('a tegrastats line', () => (out.includes('\n') ? true : undefined), 15_000);
+        await waitFor('a tegrastats line', () => (lines.length > 0 ? true : undefined), 15_000);
       } finally {
-        child.kill('SIGKILL');
+        await command.stop();
       }
-      const line = out.split('\n')[0]!;
+      const line = lines[0]!;
       return { vin: Number(/ VIN (\d+)mW/.exec(line)![1]), ram: Number(/RAM (\d+)\//.exec(line)![1]) };
     };
     const idle = await sample();

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cellArtifactsDir, listArtifacts, readArtifact, readArtifactText, removePartialArtifacts, writeArtifact } from '../store/artifacts.js';
+import { tempDir } from './helpers/files.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'thorbench-artifacts-'));
+const root = tempDir('artifacts');
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const freshDir = (): string => cellArtifactsDir(path.join(root, `case-${++n}`), 'sweep-2025-10-01', 'maxn.locked.qwen3-8b-fp8.high-load.r1');

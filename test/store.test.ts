@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,8 +12,9 @@ import { DEFAULT_VALIDITY } from '../schema/experiment.js';
 import { completeRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
+import { tempDir } from './helpers/files.js';
 
-const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'thorbench-store-'));
+const tmpRoot = tempDir('store');
 after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 let dbCounter = 0;
 const freshDbPath = (): string => path.join(tmpRoot, `case-${++dbCounter}`, 'nested', 'thorbench.db');

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
@@ -17,14 +16,17 @@ import { progressQuery } from '../workflows/messages.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
-import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
+import { TEST_MODELS, simExperiment } from './helpers/experiment.js';
+import { repoPath, tempDir } from './helpers/files.js';
+import { freePort } from './helpers/net.js';
+import { type TestServer, startTestServer } from './helpers/temporal.js';
 
 /**
  * Saves histories for the replay test (test/replay.test.ts) as `<label>.<workflow id>.json`, '/' in workflow ids
  * becoming '~'. Earlier labels stay: they stand for sweeps started by older code that must still replay.
  */
 async function recordHistories(server: TestServer, label: string, ids: string[]): Promise<void> {
-  const dir = fileURLToPath(new URL('../../test/histories/', import.meta.url));
+  const dir = repoPath('test', 'histories');
   mkdirSync(dir, { recursive: true });
   for (const id of ids) {
     const history = await server.client.workflow.getHandle(id).fetchHistory().catch(() => null);
@@ -33,21 +35,14 @@ async function recordHistories(server: TestServer, label: string, ids: string[])
 }
 
 function experiment(port: number): ExperimentInput {
-  return {
-    name: 'e2e-sim',
-    engine: { port, maxModelLen: 4096 },
-    matrix: {
-      power: [{ mode: 'MAXN' }],
-      clocks: ['default', 'locked'],
-      model: [
-        { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', size: '8.9G', servedName: 'qwen3' },
-        // The guide: FP4 "deploys, then the service crashes on the first request".
-        { id: 'qwen3-8b-fp4', path: 'nv-community/Qwen3-8B-FP4', quantization: 'fp4', servedName: 'qwen3', env: { THORBENCH_SIM_FAULT: 'crash-on-first-request' } },
-      ],
-      scenario: [{ name: 'tiny', inputLen: 64, outputLen: 8, numPrompts: 4, maxConcurrency: 2 }],
-    },
-    warmup: { inputLen: 32, outputLen: 4, numPrompts: 2 },
-  };
+  return simExperiment('e2e-sim', port, {
+    models: [
+      { ...TEST_MODELS.fp8, size: '8.9G' },
+      // The guide: FP4 "deploys, then the service crashes on the first request".
+      { ...TEST_MODELS.fp4, env: { THORBENCH_SIM_FAULT: 'crash-on-first-request' } },
+    ],
+    scenarios: [{ name: 'tiny', inputLen: 64, outputLen: 8, numPrompts: 4, maxConcurrency: 2 }],
+  });
 }
 
 describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {

@@ -14,7 +14,9 @@ import type { ResultsStore } from '../store/store.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
-import { type TestServer, freePort, startTestServer, tempDir } from './helpers/temporal.js';
+import { tempDir } from './helpers/files.js';
+import { freePort } from './helpers/net.js';
+import { type TestServer, startTestServer } from './helpers/temporal.js';
 
 const MODEL = {
   id: 'qwen3-8b-fp8',

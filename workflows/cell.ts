@@ -1,7 +1,7 @@
 /**
  * One cell of the matrix, as a child workflow (its own history, so large sweeps stay small): the step pipeline of
- * DESIGN §5, each step an activity on the device's task queue, then one record on the results queue. A failed
- * step ends the cell as `failed` with its typed reason; it never fails the sweep.
+ * docs/architecture.md ("The cell pipeline"), each step an activity on the device's task queue, then one record on the
+ * results queue. A failed step ends the cell as `failed` with its typed reason; it never fails the sweep.
  */
 import {
   ActivityFailure,

@@ -1,7 +1,7 @@
 /**
- * Timeouts and retry policies of every step, in one place (DESIGN §5). Short control steps retry quickly;
- * long steps heartbeat so a dead worker is noticed within `heartbeatTimeout` instead of at the end of a
- * multi-hour `startToCloseTimeout`. Deterministic failures are thrown non-retryable by the activities, so the
+ * Timeouts and retry policies of every step, in one place (docs/architecture.md, "The cell pipeline"). Short control
+ * steps retry quickly; long steps heartbeat so a dead worker is noticed within `heartbeatTimeout` instead of at the end
+ * of a multi-hour `startToCloseTimeout`. Deterministic failures are thrown non-retryable by the activities, so the
  * attempt limits here only bound transient trouble. Experiments can override each timeout (steps.timeouts).
  */
 import type { ActivityOptions } from '@temporalio/workflow';

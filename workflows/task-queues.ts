@@ -1,4 +1,7 @@
-/** Task-queue names (DESIGN §11). Deterministic: shared by workflows, workers and the CLI. */
+/**
+ * Task-queue names (docs/architecture.md, "Task queues and workers"). Deterministic: shared by workflows, workers and
+ * the CLI.
+ */
 export const SWEEP_TASK_QUEUE = 'thorbench';
 /** Any idle device worker answers `claimDevice` here (experiments with `device.select: "any"`). */
 export const DEVICE_CLAIM_TASK_QUEUE = 'thorbench-devices';

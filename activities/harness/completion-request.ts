@@ -1,6 +1,6 @@
 /**
  * One streamed request to an OpenAI-compatible `/v1/completions`, timed exactly like vLLM's benchmark client
- * (endpoint_request_func.py async_request_openai_completions; reference §1.1):
+ * (vllm/benchmarks/lib/endpoint_request_func.py async_request_openai_completions; docs/metrics.md):
  * - the clock starts just before the request is sent;
  * - TTFT = arrival of the first message whose `choices` is non-empty (its text may be empty);
  * - every later message with choices adds one ITL entry (one per chunk, not per token);

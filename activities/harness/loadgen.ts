@@ -1,7 +1,8 @@
 /**
- * The builtin load generator (DESIGN §7): streams OpenAI completions against an engine and records each request the
- * way `vllm bench serve` does, so metrics/calculate.ts turns the records into the same numbers vLLM would print.
- * Used where the engine container has no `vllm bench`, against the simulator, and for live progress (onProgress).
+ * The builtin load generator (the `builtin` harness): streams OpenAI completions against an engine and records each
+ * request the way `vllm bench serve` does, so metrics/calculate.ts turns the records into the same numbers vLLM would
+ * print. Used where the engine container has no `vllm bench`, against the simulator, and for live progress
+ * (onProgress).
  *
  * Run shape, as in vLLM: every request is scheduled by activities/harness/schedule.ts, waits for a concurrency permit,
  * then streams; the benchmark clock starts right before the first dispatch and stops when the last request ends.

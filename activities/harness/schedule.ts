@@ -1,5 +1,5 @@
 /**
- * When each request is sent, exactly as `vllm bench serve` schedules them (serve.py get_request; reference §1.3):
+ * When each request is sent, exactly as `vllm bench serve` schedules them (vllm/benchmarks/serve.py get_request):
  * - request rate inf (undefined): every request at t = 0, the concurrency cap alone shapes the load;
  * - burstiness inf: a constant gap of 1/rate;
  * - otherwise gaps drawn from gamma(shape = burstiness, scale = 1/(rate·burstiness)) (burstiness 1 = Poisson), summed,

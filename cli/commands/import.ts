@@ -288,7 +288,7 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
           plannedCells: records.length,
           startedAt: now,
         });
-        store.finishSweep(opts.into, SweepState.Completed, now);
+        store.finishSweep(opts.into, 'completed', now);
       }
       for (const record of records) store.recordCell(record);
     });

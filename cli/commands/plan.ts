@@ -1,11 +1,6 @@
 import { type Plan, planSweep } from '../../plan/plan.js';
+import { fmtDuration } from '../../report/format.js';
 import { loadExperiment, sweepIdFor } from '../experiment-file.js';
-
-function duration(s: number): string {
-  const h = Math.floor(s / 3600);
-  const m = Math.round((s % 3600) / 60);
-  return h > 0 ? `${h} h ${m} min` : `${m} min`;
-}
 
 export function planJson(plan: Plan, sweepId: string) {
   return {
@@ -39,7 +34,7 @@ export async function plan(opts: { file: string; json: boolean; out: (line: stri
   const k = p.counts;
   opts.out(`Plan for ${experiment.name} (sweep id ${sweepId})`);
   opts.out(`  ${k.cells} cells, ${k.modelLoads} model loads, ${k.powerModeChanges} power-mode changes, ${k.clockChanges} clock changes, ${k.reboots} possible reboots`);
-  opts.out(`  estimated ${duration(p.estimatedSeconds)} on a Jetson AGX Thor`);
+  opts.out(`  estimated ${fmtDuration(p.estimatedSeconds * 1000)} on a Jetson AGX Thor`);
   opts.out('');
   for (const c of p.cells) {
     const marks = [

@@ -24,7 +24,7 @@ export async function worker(opts: { device: DeviceChoice; deviceId?: string; ro
   const connection = await nativeConnection(address);
   const store = opts.role === 'device' ? null : openResultsStore(opts.env.dbFile);
   const profile = opts.role === 'sweep' ? null : resolveDevice(opts.env, opts.device, opts.deviceId);
-  const simDir = profile?.simulated ? profile.env.THORBENCH_SIM_DIR : undefined;
+  const simDir = profile?.simDir ?? null;
   if (simDir) registerOnDeviceProcess(simDir, process.pid);
   const running = await startWorkers({ connection, namespace: opts.env.namespace, store, device: profile });
   const queues = [store ? SWEEP_TASK_QUEUE : null, profile ? deviceTaskQueue(profile.id) : null].filter(Boolean).join(', ');

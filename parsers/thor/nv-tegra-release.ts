@@ -22,7 +22,7 @@ export interface NvTegraRelease {
 
 /**
  * L4T release.revision → JetPack, for the releases NVIDIA's JetPack archive lists. Only exact matches are mapped: a
- * guess would end up in reports as a fact. R38 is JetPack 7 (Thor only); R39 is JetPack 7.2 (reference/jetson-thor.md §4).
+ * guess would end up in reports as a fact. R38 is JetPack 7 (Thor only); R39 is JetPack 7.2 (jetson-stats' hw_detect).
  */
 export const L4T_TO_JETPACK: Readonly<Record<string, string>> = {
   '36.3': '6.0',

@@ -3,7 +3,7 @@
  * `-m <id>` prints when the target mode gates GPU TPCs or CPU cores differently from the current one.
  *
  * Formats follow the real tool as captured on Thor (fixtures/thor/nvpmodel-q.*.txt) and the regexes jetson-stats
- * (jtop/core/nvpmodel.py) built against real output; see reference/jetson-thor.md §1.
+ * (jtop/core/nvpmodel.py) built against real output; see docs/thor.md, "nvpmodel".
  *
  * Deterministic: no Node.js APIs.
  */
@@ -93,8 +93,8 @@ export interface RebootPrompt {
 
 /**
  * Reads what `nvpmodel -m <id>` printed. The exit code of a "reboot required" switch is undocumented, so the text is
- * the evidence (reference/jetson-thor.md §1): `NVPM WARN: Reboot required for changing to this power mode: 2`, then
- * `DO YOU WANT TO REBOOT NOW?`, then `NVPM ERROR: bad input!` when stdin did not say YES.
+ * the evidence (docs/thor.md, "The reboot prompt"): `NVPM WARN: Reboot required for changing to this power mode: 2`,
+ * then `DO YOU WANT TO REBOOT NOW?`, then `NVPM ERROR: bad input!` when stdin did not say YES.
  */
 export function detectRebootPrompt(output: string): RebootPrompt {
   const required = /Reboot required for changing to this power mode:\s*(\d+)/i.exec(output);

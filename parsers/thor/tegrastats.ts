@@ -1,7 +1,7 @@
 /**
  * Parser for one `tegrastats` line: power rails (for the energy metrics), RAM, GPU clocks and temperatures.
  *
- * Real Thor line (R38.4, reference/jetson-thor.md §3):
+ * Real Thor line (R38.4, from NVIDIA's tegrastats field reference; docs/thor.md):
  * `04-21-2026 15:50:52 RAM 105265/125772MB (lfb 34x4MB) CPU [0%@972,...] EMC_FREQ 0%@2750 GR3D_FREQ @[314,314,314] ...
  *  cpu@37.343C tj@38.875C ... VDD_GPU 1962mW/1962mW VDD_CPU_SOC_MSS 5887mW/5887mW VIN_SYS_5V0 5635mW/5635mW VIN 19780mW/19780mW`
  * JetPack 7.2 prints three values per rail (`5139mW/5139mW/5139mW`); older Jetsons print no unit (`VDD_IN 14025/14416`).

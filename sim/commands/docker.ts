@@ -1,12 +1,13 @@
 /**
  * Fake `docker` of the simulated Thor: containers whose command is `vllm serve ...` run the simulated vLLM server
  * (sim/engine-server.ts) as a local process in its own process group, logging to the container's log file.
- * Supported: run -d, inspect, logs, ps, stop, kill, rm, pull, image inspect, version. Error texts and exit codes
- * are docker's (125 for `docker run` failures, 1 for "No such container"). `docker exec` is deliberately not
- * simulated: there is no vLLM inside to run `vllm bench serve`; thorbench's builtin harness covers it.
+ * Supported: what thorbench's activities run (activities/engine.ts: run -d, inspect, logs --tail, ps -a --filter
+ * --format, rm -f) and image inspect; nothing else. Error texts and exit codes are docker's (125 for `docker run`
+ * failures, 1 for "No such container"). `docker exec` is not simulated: there is no vLLM inside to run
+ * `vllm bench serve`; thorbench's builtin harness covers it.
  */
 import fs from 'node:fs';
-import { findContainer, removeContainer, stopContainerProcess } from '../containers.js';
+import { findContainer, removeContainer } from '../containers.js';
 import { TemplateError, imageInspectObject, inspectObject, renderTemplate } from '../docker-format.js';
 import type { SimLayout } from '../layout.js';
 import { type CommandIO, runCommand } from './cli.js';
@@ -14,13 +15,10 @@ import { noSuchContainer, splitArgs, usageError } from './docker-common.js';
 import { dockerPs } from './docker-ps.js';
 import { dockerRun } from './docker-run.js';
 
-const SIM_VERSION = '28.0.0-thorbench-sim';
-
 function dockerInspect(args: string[], layout: SimLayout, io: CommandIO): number {
-  const parsed = splitArgs(args, ['-f', '--format', '--type'], ['-s', '--size']);
+  const parsed = splitArgs(args, [], []);
   if (typeof parsed === 'string') return usageError(io, 'inspect', parsed);
   if (parsed.names.length === 0) return usageError(io, 'inspect', '"docker inspect" requires at least 1 argument.');
-  const format = parsed.flags.get('-f') ?? parsed.flags.get('--format');
   const found: Record<string, unknown>[] = [];
   let missing = false;
   for (const ref of parsed.names) {
@@ -32,23 +30,13 @@ function dockerInspect(args: string[], layout: SimLayout, io: CommandIO): number
     }
     found.push(inspectObject(c));
   }
-  if (format !== undefined) {
-    try {
-      for (const obj of found) io.out(`${renderTemplate(format, obj)}\n`);
-    } catch (err) {
-      if (err instanceof TemplateError) return usageError(io, 'inspect', err.message);
-      throw err;
-    }
-  } else {
-    io.out(`${JSON.stringify(found, null, 4)}\n`);
-  }
+  io.out(`${JSON.stringify(found, null, 4)}\n`);
   return missing ? 1 : 0;
 }
 
 function dockerLogs(args: string[], layout: SimLayout, io: CommandIO): number {
-  const parsed = splitArgs(args, ['-n', '--tail', '--since', '--until'], ['-t', '--timestamps', '--details']);
+  const parsed = splitArgs(args, ['-n', '--tail'], []);
   if (typeof parsed === 'string') return usageError(io, 'logs', parsed);
-  if (args.includes('-f') || args.includes('--follow')) return usageError(io, 'logs', 'thorbench simulator: docker logs --follow is not simulated');
   if (parsed.names.length !== 1) return usageError(io, 'logs', '"docker logs" requires exactly 1 argument.');
   const ref = parsed.names[0]!;
   const c = findContainer(layout, ref);
@@ -74,36 +62,11 @@ function dockerLogs(args: string[], layout: SimLayout, io: CommandIO): number {
   return 0;
 }
 
-function dockerStopOrKill(sub: 'stop' | 'kill', args: string[], layout: SimLayout, io: CommandIO): number {
-  const parsed = splitArgs(args, sub === 'stop' ? ['-t', '--time', '-s', '--signal'] : ['-s', '--signal'], []);
-  if (typeof parsed === 'string') return usageError(io, sub, parsed);
-  if (parsed.names.length === 0) return usageError(io, sub, `"docker ${sub}" requires at least 1 argument.`);
-  const graceS = sub === 'kill' ? 0 : Number(parsed.flags.get('-t') ?? parsed.flags.get('--time') ?? '10');
-  if (!Number.isFinite(graceS) || graceS < 0) return usageError(io, sub, 'invalid value for --time');
-  let failed = false;
-  for (const ref of parsed.names) {
-    const c = findContainer(layout, ref);
-    if (!c) {
-      noSuchContainer(io, ref);
-      failed = true;
-      continue;
-    }
-    if (sub === 'kill' && c.status !== 'running') {
-      io.err(`Error response from daemon: cannot kill container: ${ref}: container ${c.id} is not running\n`);
-      failed = true;
-      continue;
-    }
-    stopContainerProcess(layout, c, graceS * 1000);
-    io.out(`${ref}\n`);
-  }
-  return failed ? 1 : 0;
-}
-
 function dockerRm(args: string[], layout: SimLayout, io: CommandIO): number {
-  const parsed = splitArgs(args, [], ['-f', '--force', '-v', '--volumes', '-fv', '-vf']);
+  const parsed = splitArgs(args, [], ['-f', '--force']);
   if (typeof parsed === 'string') return usageError(io, 'rm', parsed);
   if (parsed.names.length === 0) return usageError(io, 'rm', '"docker rm" requires at least 1 argument.');
-  const force = ['-f', '--force', '-fv', '-vf'].some((f) => parsed.flags.has(f));
+  const force = parsed.flags.has('-f') || parsed.flags.has('--force');
   let failed = false;
   for (const ref of parsed.names) {
     const c = findContainer(layout, ref);
@@ -124,16 +87,6 @@ function dockerRm(args: string[], layout: SimLayout, io: CommandIO): number {
   return failed ? 1 : 0;
 }
 
-function dockerPull(args: string[], io: CommandIO): number {
-  const image = args.filter((a) => !a.startsWith('-'))[0];
-  if (!image) return usageError(io, 'pull', '"docker pull" requires exactly 1 argument.');
-  const tag = image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : 'latest';
-  // The registry (manifest) digest, as `docker image inspect` lists it under RepoDigests.
-  const digest = String((imageInspectObject(image).RepoDigests as string[])[0]).split('@')[1];
-  io.out(`${tag}: Pulling from ${image.split(':')[0]}\nDigest: ${digest}\nStatus: Image is up to date for ${image} (thorbench simulator: nothing downloaded)\n${image}\n`);
-  return 0;
-}
-
 function dockerImageInspect(args: string[], io: CommandIO): number {
   const parsed = splitArgs(args, ['-f', '--format'], []);
   if (typeof parsed === 'string') return usageError(io, 'image inspect', parsed);
@@ -142,17 +95,16 @@ function dockerImageInspect(args: string[], io: CommandIO): number {
     return usageError(io, 'image inspect', '"docker image inspect" requires at least 1 argument.');
   }
   const objects = parsed.names.map(imageInspectObject);
-  if (format !== undefined) for (const o of objects) io.out(`${renderTemplate(format, o)}\n`);
-  else io.out(`${JSON.stringify(objects, null, 4)}\n`);
-  return 0;
-}
-
-function dockerVersion(args: string[], io: CommandIO): number {
-  const parsed = splitArgs(args, ['-f', '--format'], []);
-  if (typeof parsed === 'string') return usageError(io, 'version', parsed);
-  const info = { Client: { Version: SIM_VERSION, ApiVersion: '1.48' }, Server: { Version: SIM_VERSION, ApiVersion: '1.48' } };
-  const format = parsed.flags.get('-f') ?? parsed.flags.get('--format');
-  io.out(format !== undefined ? `${renderTemplate(format, info)}\n` : `Client:\n Version: ${SIM_VERSION}\n\nServer: thorbench simulator\n Engine:\n  Version: ${SIM_VERSION}\n`);
+  if (format === undefined) {
+    io.out(`${JSON.stringify(objects, null, 4)}\n`);
+    return 0;
+  }
+  try {
+    for (const o of objects) io.out(`${renderTemplate(format, o)}\n`);
+  } catch (err) {
+    if (err instanceof TemplateError) return usageError(io, 'image inspect', err.message);
+    throw err;
+  }
   return 0;
 }
 
@@ -163,31 +115,22 @@ export function docker(args: string[], layout: SimLayout, io: CommandIO): number
       return dockerRun(rest, layout, io);
     case 'inspect':
       return dockerInspect(rest, layout, io);
-    case 'container':
-      return docker(rest, layout, io);
     case 'logs':
       return dockerLogs(rest, layout, io);
     case 'ps':
       return dockerPs(rest, layout, io);
-    case 'stop':
-    case 'kill':
-      return dockerStopOrKill(sub, rest, layout, io);
     case 'rm':
       return dockerRm(rest, layout, io);
-    case 'pull':
-      return dockerPull(rest, io);
     case 'image':
       if (rest[0] === 'inspect') return dockerImageInspect(rest.slice(1), io);
       break;
-    case 'version':
-      return dockerVersion(rest, io);
     case 'exec':
       io.err('thorbench simulator: docker exec is not simulated; use harness "builtin"\n');
       return 125;
     default:
       break;
   }
-  io.err(`docker: '${[sub, rest[0]].filter(Boolean).join(' ')}' is not a docker command.\nSee 'docker --help' (thorbench simulator supports run, inspect, logs, ps, stop, kill, rm, pull, image inspect, version)\n`);
+  io.err(`docker: '${[sub, rest[0]].filter(Boolean).join(' ')}' is not a docker command.\nSee 'docker --help' (thorbench simulator supports run, inspect, logs, ps, rm, image inspect)\n`);
   return 1;
 }
 

@@ -1,9 +1,9 @@
 /**
- * Fake `jetson_clocks` of the simulated Thor (reference §2). Without options it locks the clocks at the current
- * mode's maximum and prints what the real Thor prints (sim/fixtures/thor/jetson_clocks.stdout.txt). `--show`
- * renders the settings from the state (byte for byte the real format); `--store FILE` / `--restore FILE` save and
- * put back the lock state, with the real script's quirks: an existing store file is only overwritten after a
- * Y on stdin, and restoring a missing file prints `Error: <file> file not found !` and exits 1.
+ * Fake `jetson_clocks` of the simulated Thor (docs/thor.md, "jetson_clocks"). Without options it locks the clocks at
+ * the current mode's maximum and prints what the real Thor prints (fixtures/thor/jetson_clocks.stdout.txt). `--show`
+ * renders the settings from the state (byte for byte the real format); `--store FILE` / `--restore FILE` save and put
+ * back the lock state, with the real script's quirks: an existing store file is only overwritten after a Y on stdin,
+ * and restoring a missing file prints `Error: <file> file not found !` and exits 1.
  *
  * Not simulated: the root check (the simulator runs without sudo).
  */
@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inFlightRequests } from '../activity.js';
-import { writeFileAtomic } from '../atomic-file.js';
+import { writeFileAtomicSync } from '../../store/atomic-file.js';
 import { renderDeviceFiles } from '../device-files.js';
 import { THOR_FIXTURES_DIR, type SimLayout } from '../layout.js';
 import { type SimState, readDeviceState, updateDeviceState } from '../sim-state.js';
@@ -32,7 +32,7 @@ jetson_clocks [options]
 `;
 
 function defaultConf(): string {
-  // The help text says l4t_dfs.conf, but the script really uses this name (reference §2).
+  // The help text says l4t_dfs.conf, but the 2023 script really uses this name.
   return path.join(os.homedir(), '.jetsonclocks_conf.txt');
 }
 
@@ -91,7 +91,7 @@ export async function jetsonClocks(args: string[], layout: SimLayout, io: Comman
         }
       }
       const state = readDeviceState(layout);
-      writeFileAtomic(action.file, renderClocksStore(currentClocks(layout, state)));
+      writeFileAtomicSync(action.file, renderClocksStore(currentClocks(layout, state)));
       updateDeviceState(layout, (s) => {
         s.clocks.stored = { file: path.resolve(action.file), locked: s.clocks.locked, powerModeId: s.powerModeId, at: new Date().toISOString() };
       });

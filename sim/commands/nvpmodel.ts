@@ -1,6 +1,6 @@
 /**
- * Fake `nvpmodel` of the simulated Thor. Output follows the real tool (reference §1 and the captures in
- * sim/fixtures/thor/): `-q` prints `NV Power Mode: <NAME>\n<ID>\n`; `-p --verbose` prints the parse dump jtop
+ * Fake `nvpmodel` of the simulated Thor. Output follows the real tool (docs/thor.md, "nvpmodel", and the captures in
+ * fixtures/thor/): `-q` prints `NV Power Mode: <NAME>\n<ID>\n`; `-p --verbose` prints the parse dump jtop
  * reads; `-m N` switches live within a TPC power-gating group (and, like the real tool, undoes jetson_clocks),
  * and across groups asks to reboot on stdin: YES/yes reboots the simulated device into the new mode, anything
  * else (including empty stdin) leaves the mode alone.

@@ -2,29 +2,12 @@
  * A real Temporal dev server for tests: the same `temporal server start-dev` the CLI embeds, headless, on a free
  * port, persisted to SQLite in a temporary directory (so tests can also kill and restart it).
  */
-import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { type DevServer, ensureDevServer, stopDevServer } from '../../server/dev-server.js';
 import { installRuntime } from '../../workers/runtime.js';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `thorbench-${prefix}-`));
-}
+import { tempDir } from './files.js';
+import { freePort } from './net.js';
 
 export interface TestServer {
   home: string;

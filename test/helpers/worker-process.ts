@@ -3,11 +3,9 @@
  * it dies — killed by a test, or by a simulated reboot — it is started again after a short delay.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { SIM_DIR_ENV } from '../../sim/layout.js';
 import { processState } from '../../sim/process-util.js';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+import { REPO_ROOT, repoPath } from './files.js';
 
 export class SupervisedWorker {
   private child: ChildProcess | null = null;
@@ -25,8 +23,8 @@ export class SupervisedWorker {
 
   start(): void {
     if (this.stopped) return;
-    const child = spawn(process.execPath, [path.join(root, 'bin', 'thorbench.js'), 'worker', ...this.args], {
-      cwd: root,
+    const child = spawn(process.execPath, [repoPath('bin', 'thorbench.js'), 'worker', ...this.args], {
+      cwd: REPO_ROOT,
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -76,7 +74,7 @@ export async function processesUsingSimDir(simDir: string): Promise<number[]> {
     try {
       const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
       // Zombies are already dead: only their parent has not reaped them.
-      if (environ.split('\0').includes(`THORBENCH_SIM_DIR=${simDir}`) && processState(Number(entry)) === 'running') found.push(Number(entry));
+      if (environ.split('\0').includes(`${SIM_DIR_ENV}=${simDir}`) && processState(Number(entry)) === 'running') found.push(Number(entry));
     } catch {
       // the process ended while we looked
     }

@@ -1,36 +1,12 @@
 /**
- * Helpers for tests that drive the simulated Thor (thorbench's own tests and anyone integrating against the
- * simulator): a free TCP port, polling until an engine is healthy, reading an SSE completion stream, and tearing
- * a simulated device down so no engine process outlives a test.
+ * Helpers for tests that drive the simulated Thor: polling until an engine is healthy, reading an SSE completion
+ * stream, and tearing a simulated device down so no engine process outlives a test.
  */
 import fs from 'node:fs';
-import net from 'node:net';
-import { listContainerStates, removeContainer } from './containers.js';
-import { simLayout } from './layout.js';
-import { killOnDeviceProcesses } from './reboot.js';
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `check` until it returns a value other than undefined, or fails with `what` after timeoutMs. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+import { listContainerStates, removeContainer } from '../../sim/containers.js';
+import { simLayout } from '../../sim/layout.js';
+import { killOnDeviceProcesses } from '../../sim/reboot.js';
+import { waitFor } from './wait.js';
 
 /** Waits until GET /health answers 200. */
 export function waitForHealthy(port: number, timeoutMs: number): Promise<true> {
@@ -60,7 +36,11 @@ export interface SseResult {
 
 /** POSTs a streaming request and collects the server-sent events. */
 export async function postSse(url: string, body: unknown): Promise<SseResult> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const raw = await res.text();
   const events: Record<string, unknown>[] = [];
   let sawDone = false;
