@@ -93,14 +93,18 @@ const COMMANDS: Record<string, Command> = {
     action: async (_v, [file]) => (await import('./commands/validate.js')).validate({ file: file!, out }),
   },
   report: {
-    usage: 'thorbench report <sweep-id> [--format md|csv|html|json] [--out FILE]',
+    usage: 'thorbench report <sweep-id> [--format md|csv|html|json] [--out FILE|DIR] [--compare SWEEP_B]',
     summary: "Render a sweep's results in the guide's table shape (Markdown), as CSV, HTML with charts, or JSON.",
-    options: { format: { type: 'string' }, out: { type: 'string' } },
+    details:
+      'HTML is one self-contained file with its charts (Vega-Lite, drawn at report time; no network).\n' +
+      '--format md --out DIR writes DIR/report.md and its charts as SVG files beside it (--out x.md: beside x.md).\n' +
+      '--compare SWEEP_B puts the cells of both sweeps side by side: a → b, b − a and (b − a)/a per metric, in every format.',
+    options: { format: { type: 'string' }, out: { type: 'string' }, compare: { type: 'string' } },
     positionals: ['sweep'],
     action: async (v, [sweepId]) => {
       const { cliEnv } = await context();
       const { parseReportFormat, report } = await import('./commands/report.js');
-      await report({ sweepId: sweepId!, format: parseReportFormat(str(v.format)), outFile: str(v.out), env: cliEnv(), out });
+      await report({ sweepId: sweepId!, format: parseReportFormat(str(v.format)), outFile: str(v.out), compare: str(v.compare), env: cliEnv(), out });
     },
   },
   cancel: {

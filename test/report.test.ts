@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Experiment } from '../schema/experiment.js';
-import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
 import { planSweep } from '../plan/plan.js';
 import {
@@ -16,7 +14,7 @@ import {
   SIMULATED_NOTICE,
   sizeLabel,
 } from '../report/index.js';
-import type { SweepRecord } from '../store/sweep.js';
+import { cellsOf, experimentOf, metrics, sweepOf } from './helpers/report-sweeps.js';
 
 /** The guide's model list (its table of models, sizes and sources). */
 const MODELS = [
@@ -87,94 +85,6 @@ const SCENARIOS = [
   { name: 'high-load', inputLen: 2048, outputLen: 128, numPrompts: 100, maxConcurrency: 8 },
   { name: 'low-load', inputLen: 2048, outputLen: 128, numPrompts: 10, maxConcurrency: 1 },
 ];
-
-function metrics(reqS: number, tokS: number, ttft: number, tpot: number, extra: Partial<BenchmarkMetrics> = {}): BenchmarkMetrics {
-  const duration = 100 / reqS;
-  return {
-    duration,
-    completed: 100,
-    failed: 0,
-    max_concurrency: 8,
-    total_input_tokens: 204800,
-    total_output_tokens: 12800,
-    request_throughput: reqS,
-    output_throughput: tokS,
-    total_token_throughput: (204800 + 12800) / duration,
-    mean_ttft_ms: ttft,
-    median_ttft_ms: ttft,
-    p99_ttft_ms: ttft * 1.5,
-    mean_tpot_ms: tpot,
-    median_tpot_ms: tpot,
-    p99_tpot_ms: tpot * 1.1,
-    mean_itl_ms: tpot,
-    median_itl_ms: tpot,
-    p99_itl_ms: tpot * 2,
-    ...extra,
-  };
-}
-
-function experimentOf(input: object): Experiment {
-  return Experiment.parse(input);
-}
-
-function sweepOf(exp: Experiment, over: Partial<SweepRecord> = {}): SweepRecord {
-  return {
-    sweepId: `${exp.name}-20251001`,
-    experimentName: exp.name,
-    experimentJson: JSON.stringify(exp),
-    workflowId: `thorbench-${exp.name}`,
-    simulated: false,
-    plannedCells: planSweep(exp).cells.length,
-    startedAt: '2025-10-01T08:00:00.000Z',
-    finishedAt: '2025-10-01T12:00:00.000Z',
-    state: 'completed',
-    ...over,
-  };
-}
-
-/** One record per planned cell, with metrics from `measure` (null: the cell failed with EngineCrashed). */
-function cellsOf(exp: Experiment, sweep: SweepRecord, measure: (cell: ReturnType<typeof planSweep>['cells'][number]) => BenchmarkMetrics | null): CellRecord[] {
-  return planSweep(exp).cells.map((p) => {
-    const m = measure(p);
-    const start = Date.parse('2025-10-01T08:00:00.000Z') + p.position * 300_000;
-    return {
-      sweepId: sweep.sweepId,
-      experimentName: exp.name,
-      cellId: p.id,
-      repeat: p.repeat,
-      position: p.position,
-      power: p.powerKey,
-      clocks: p.clocks,
-      modelId: p.model.id,
-      quantization: p.model.quantization,
-      modelSize: p.model.size ?? null,
-      scenario: p.scenario.name,
-      status: m ? 'succeeded' : 'failed',
-      failure: m ? null : { type: 'EngineCrashed', message: 'engine exited during load', retryable: false, step: 'waitForHealth' },
-      metrics: m,
-      harness: m ? { kind: 'vllm', command: ['vllm', 'bench', 'serve'] } : null,
-      device: {
-        deviceId: 'thor-01',
-        simulated: sweep.simulated,
-        model: 'NVIDIA Jetson AGX Thor Developer Kit',
-        l4tRelease: 'R38.2.1',
-        bootId: 'b1',
-        powerModeName: p.power.mode ?? 'MAXN',
-        powerModeId: 0,
-        clocksLocked: p.clocks === 'locked',
-      },
-      engine: { image: exp.engine.image, containerName: 'thorbench-engine', command: ['vllm', 'serve'], exitCode: m ? null : 137, oomKilled: !m, logTail: m ? null : 'loading\nKilled' },
-      steps: [
-        { step: 'startEngine', startedAt: new Date(start).toISOString(), durationMs: 60_000, result: 'done' },
-        { step: 'benchmark', startedAt: new Date(start + 60_000).toISOString(), durationMs: 45_000, result: m ? 'done' : 'failed: EngineCrashed' },
-      ],
-      artifactsDir: null,
-      simulated: sweep.simulated,
-      startedAt: new Date(start).toISOString(),
-      finishedAt: new Date(start + 105_000).toISOString(),
-    };
-  });
-}
 
 function quantizationSweep(simulated = false) {
   const exp = experimentOf({
@@ -428,13 +338,13 @@ describe('csv', () => {
 });
 
 describe('html report', () => {
-  it('is self-contained and escapes every string from the sweep', () => {
+  it('is self-contained and escapes every string from the sweep', async () => {
     const { sweep, cells } = quantizationSweep(true);
     const evil = '<script>alert(1)</script>';
     const hostile = cells.map((c, i) =>
       i === 0 ? { ...c, modelId: `m${evil}`, scenario: `s${evil}`, status: 'failed' as const, metrics: null, failure: { type: `T${evil}`, message: `msg ${evil} & "quotes"`, retryable: false, step: 'x' } } : c,
     );
-    const html = renderHtmlReport({ sweep: { ...sweep, experimentName: `exp${evil}` }, cells: hostile });
+    const html = await renderHtmlReport({ sweep: { ...sweep, experimentName: `exp${evil}` }, cells: hostile });
     assert.ok(!/<script/i.test(html), 'no raw <script> anywhere');
     assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
     assert.ok(html.includes('msg &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;'));
@@ -443,9 +353,9 @@ describe('html report', () => {
     assert.ok(html.includes(SIMULATED_NOTICE.replace(/'/g, '&#39;')));
   });
 
-  it('has the tables and one throughput and one TPOT chart per scenario', () => {
+  it('has the tables and one throughput and one TPOT chart per scenario', async () => {
     const { sweep, cells } = quantizationSweep();
-    const html = renderHtmlReport({ sweep, cells });
+    const html = await renderHtmlReport({ sweep, cells });
     assert.equal((html.match(/<svg /g) ?? []).length, 4);
     assert.ok(html.includes('Output token throughput — high-load (tok/s, higher is better)'));
     assert.ok(html.includes('Mean TPOT — low-load (ms, lower is better)'));

@@ -104,7 +104,7 @@ export async function run(opts: RunOptions): Promise<void> {
       if (tty && last) opts.progress.write('\n');
     }
     opts.out('');
-    opts.out(renderSweepReport(store, sweepId, 'md'));
+    opts.out(await renderSweepReport(store, sweepId, 'md'));
     if (conn.uiUrl) opts.out(`Web UI: ${conn.uiUrl}/namespaces/${opts.env.namespace}/workflows/${encodeURIComponent(sweepId)}`);
     opts.out(`Results: ${opts.env.dbFile} (thorbench report ${sweepId} --format md|csv|html|json)`);
   } finally {
