@@ -15,17 +15,17 @@ export interface RenderedChart {
   svg: string;
 }
 
-function refuse(what: string): Promise<never> {
-  return Promise.reject(new Error(`report charts carry their data inline; refusing to load ${what}`));
+/**
+ * A Vega loader that loads nothing and remembers what it was asked for (Vega logs a failed data load and draws on,
+ * so the renderer checks the list afterwards and fails the chart).
+ */
+function offlineLoader(refused: string[]): vega.Loader {
+  const refuse = (what: string): Promise<never> => {
+    refused.push(what);
+    return Promise.reject(new Error(`report charts carry their data inline; refusing to load ${what}`));
+  };
+  return { load: refuse, sanitize: refuse, http: refuse, file: refuse } as unknown as vega.Loader;
 }
-
-/** A Vega loader that loads nothing. */
-const offlineLoader = {
-  load: (uri: string) => refuse(uri),
-  sanitize: (uri: string) => refuse(uri),
-  http: (uri: string) => refuse(uri),
-  file: (filename: string) => refuse(filename),
-} as unknown as vega.Loader;
 
 /** Fonts every browser and Markdown viewer has; nothing is fetched. */
 const CONFIG = {
@@ -71,9 +71,11 @@ const quietLogger: QuietLogger = {
 
 export async function renderChartSvg(chart: ChartSpec): Promise<string> {
   const { spec: vgSpec } = compile(chart.spec, { config: CONFIG, logger: quietLogger as never });
-  const view = new vega.View(vega.parse(vgSpec), { renderer: 'none', loader: offlineLoader, logLevel: vega.Error });
+  const refused: string[] = [];
+  const view = new vega.View(vega.parse(vgSpec), { renderer: 'none', loader: offlineLoader(refused), logLevel: vega.None });
   try {
     const svg = await view.toSVG();
+    if (refused.length > 0) throw new Error(`chart "${chart.id}": report charts carry their data inline; refusing to load ${refused.join(', ')}`);
     return namespaceSvgIds(svg, `chart-${chart.id}`);
   } finally {
     view.finalize();

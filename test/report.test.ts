@@ -348,20 +348,24 @@ describe('html report', () => {
     assert.ok(!/<script/i.test(html), 'no raw <script> anywhere');
     assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
     assert.ok(html.includes('msg &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;'));
-    assert.ok(!/\b(src|href)=/i.test(html) && !/<link/i.test(html), 'no external assets');
+    assert.ok(!/\b(src|href)="(?!#)/i.test(html) && !/<link/i.test(html) && !/url\((?!#)/.test(html), 'no external assets, only in-page links');
     assert.match(html, /^<!DOCTYPE html>/);
     assert.ok(html.includes(SIMULATED_NOTICE.replace(/'/g, '&#39;')));
   });
 
-  it('has the tables and one throughput and one TPOT chart per scenario', async () => {
+  it('has the tables and a chart per view, drawn by Vega as inline SVG', async () => {
     const { sweep, cells } = quantizationSweep();
     const html = await renderHtmlReport({ sweep, cells });
-    assert.equal((html.match(/<svg /g) ?? []).length, 4);
-    assert.ok(html.includes('Output token throughput — high-load (tok/s, higher is better)'));
-    assert.ok(html.includes('Mean TPOT — low-load (ms, lower is better)'));
+    const charts = [...html.matchAll(/<figure class="chart" id="chart-([a-z-]+)"/g)].map((m) => m[1]);
+    // One power mode and one clocks setting: no power × clocks chart, and no energy was measured.
+    assert.deepEqual(charts, ['throughput', 'ttft', 'tpot', 'tradeoff', 'latency-distributions', 'timeline']);
+    assert.equal((html.match(/<svg /g) ?? []).length, 6);
     assert.ok(html.includes('<tr class="best"><td>Qwen3-8B-FP8 🚀</td><td>FP8</td><td>8.9 G</td><td>2.33</td><td>298.07</td><td>495.44</td><td>22.59</td></tr>'));
     assert.ok(html.includes('<td>Qwen3-8B-GGUF</td><td>GGUF(Q5_K_M)</td><td>5.5 G</td><td>0.06</td><td>7.91</td><td>43688.41</td><td>670.56</td>'));
-    assert.equal((html.match(/<rect /g) ?? []).length, 36);
+    // The throughput chart draws one bar per row of both tables (9 models × 2 scenarios).
+    const throughput = /<figure class="chart" id="chart-throughput"[^]*?<\/figure>/.exec(html)![0];
+    const bars = [...throughput.matchAll(/<g class="mark-rect role-mark[^>]*>([^]*?)<\/g>/g)].map((m) => (m[1]!.match(/<path /g) ?? []).length);
+    assert.deepEqual(bars, [9, 9]);
   });
 });
 
@@ -415,7 +419,7 @@ describe('status json', () => {
 });
 
 describe('comparing sweeps', () => {
-  it('gives b/a ratios for cells present in both', () => {
+  it('puts the same cells side by side with absolute and relative deltas', () => {
     const a = quantizationSweep();
     const b = quantizationSweep(true);
     const bCells = b.cells.map((c) =>
@@ -423,8 +427,12 @@ describe('comparing sweeps', () => {
     );
     const text = compareSweeps({ sweep: a.sweep, cells: a.cells }, { sweep: { ...b.sweep, sweepId: 'sim-run' }, cells: bCells.slice(0, 17) });
     assert.match(text, /## Comparison: sim-run \(b\) against qwen3-8b-quantization-20251001 \(a\)/);
-    assert.ok(text.includes('| maxn.locked.qwen3-8b-fp8.high-load.r1 | 298.07 | 149.04 | 0.50× | 495.44 | 495.44 | 1.00× | 22.59 | 45.18 | 2.00× |'));
-    assert.equal(tableRows(text.split('\n')).length, 17);
+    const rows = tableRows(text.split('\n'));
+    assert.equal(rows.length, 17);
+    const fp8 = rows.find((r) => r.startsWith('| maxn.locked.qwen3-8b-fp8.high-load.r1 |'))!;
+    assert.ok(fp8.includes('| 298.07 → 149.04 (−149.03, −50.0 %) |'), fp8);
+    assert.ok(fp8.includes('| 22.59 → 45.18 (+22.59, +100.0 %) |'), fp8);
+    assert.ok(fp8.includes('| 495.44 → 495.44 (±0.00, ±0.0 %) |'), fp8);
     assert.match(text, /Not compared: 1 cell\(s\) only in a, 0 only in b, 0 in both but not succeeded in both\./);
   });
 });
