@@ -43,7 +43,8 @@ const COMMANDS: Record<string, Command> = {
     action: async (v, [file]) => {
       const { cliEnv, parseDeviceChoice } = await context();
       const { run } = await import('./commands/run.js');
-      await run({ file: file!, device: parseDeviceChoice(str(v.device)), deviceId: str(v['device-id']), id: str(v.id), env: cliEnv(), out, progress: process.stderr });
+      const { isLiveTerminal } = await import('./progress.js');
+      await run({ file: file!, device: parseDeviceChoice(str(v.device)), deviceId: str(v['device-id']), id: str(v.id), env: cliEnv(), out, progress: process.stderr, live: isLiveTerminal() });
     },
   },
   start: {
@@ -69,13 +70,26 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   status: {
-    usage: 'thorbench status <sweep-id> [--json]',
+    usage: 'thorbench status <sweep-id> [--json] [--follow]',
     summary: "Show a sweep's state and every cell's status and headline metrics.",
-    options: { json: { type: 'boolean' } },
+    details:
+      '--follow shows the live view while the sweep runs (cells done/total, failed and skipped, the cell and step in flight,\n' +
+      'elapsed time and time left), redrawn on a terminal; when stdout or stderr is not a terminal, one line per finished cell.\n' +
+      'Then the status as without it.',
+    options: { json: { type: 'boolean' }, follow: { type: 'boolean' } },
     positionals: ['sweep'],
     action: async (v, [sweepId]) => {
       const { cliEnv } = await context();
-      await (await import('./commands/status.js')).status({ sweepId: sweepId!, json: v.json === true, env: cliEnv(), out });
+      const { isLiveTerminal } = await import('./progress.js');
+      await (await import('./commands/status.js')).status({
+        sweepId: sweepId!,
+        json: v.json === true,
+        follow: v.follow === true,
+        env: cliEnv(),
+        out,
+        progress: process.stderr,
+        live: isLiveTerminal(),
+      });
     },
   },
   plan: {
