@@ -8,6 +8,7 @@
 import { activityInfo } from '@temporalio/activity';
 import { calculateMetrics } from '../metrics/calculate.js';
 import { energyMetrics, integrateEnergy } from '../metrics/energy.js';
+import { effectiveGoodput } from '../metrics/slo.js';
 import { cellArtifactsDir, readArtifact, removePartialArtifacts, writeArtifact } from '../store/artifacts.js';
 import type { ScenarioSpec, WarmupSpec } from '../schema/experiment.js';
 import { ScenarioSpec as ScenarioSpecSchema, WarmupSpec as WarmupSpecSchema } from '../schema/experiment.js';
@@ -133,7 +134,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
         durationS: load.durationS,
         maxConcurrency: scenario.maxConcurrency,
         requestRate: scenario.requestRate,
-        goodput: scenario.goodput,
+        goodput: effectiveGoodput(undefined, scenario.goodput),
       });
       const vin = power.samples.filter((s) => s.rails.VIN !== undefined).map((s) => ({ tS: s.tMs / 1000, watts: s.rails.VIN! / 1000 }));
       const energy = integrateEnergy(vin, load.startedAtMs / 1000, load.finishedAtMs / 1000);
