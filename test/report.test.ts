@@ -14,7 +14,7 @@ import {
   SIMULATED_NOTICE,
   sizeLabel,
 } from '../report/index.js';
-import { cellsOf, experimentOf, metrics, sweepOf } from './helpers/report-sweeps.js';
+import { cellsOf, experimentOf, GUIDE_QUANTIZATION_ROWS, guideMetrics, guidePowerMetrics, metrics, sweepOf } from './helpers/report-sweeps.js';
 
 /** The guide's model list (its table of models, sizes and sources). */
 const MODELS = [
@@ -29,58 +29,6 @@ const MODELS = [
   { id: 'qwen3-8b-gguf-q5km', path: 'Qwen/Qwen3-8B-GGUF/Qwen3-8B-Q5_K_M.gguf', quantization: 'gguf', size: '5.5G' },
 ] as const;
 
-/** req/s, output tok/s, mean TTFT, mean TPOT per model, in MODELS order (guide, quantization results). */
-const GUIDE_NUMBERS: Record<'high-load' | 'low-load', Array<[number, number, number, number]>> = {
-  'high-load': [
-    [0.66, 82.47, 974.57, 85.33],
-    [2.33, 298.07, 495.44, 22.59],
-    [1.35, 167.2, 570.92, 42.08],
-    [0.83, 100.7, 1918.4, 64.07],
-    [0.64, 79.23, 2225.45, 81.04],
-    [0.81, 100.45, 1823.17, 63.92],
-    [0.8, 99.56, 2114.14, 62.1],
-    [0.65, 81.28, 2294.06, 77.95],
-    [0.06, 7.91, 43688.41, 670.56],
-  ],
-  'low-load': [
-    [0.12, 15.69, 78.19, 63.63],
-    [0.87, 111.15, 23.06, 8.88],
-    [0.31, 40.26, 38.55, 24.73],
-    [0.34, 43.09, 36.87, 23.09],
-    [0.21, 27.13, 50.83, 36.75],
-    [0.33, 42.66, 36.95, 23.33],
-    [0.33, 42.7, 37.85, 23.3],
-    [0.22, 27.52, 50.23, 36.22],
-    [0.23, 29.14, 148.53, 33.41],
-  ],
-};
-
-/** The guide's rows, verbatim (its text lost the leading "| " of each Markdown row). */
-const GUIDE_ROWS = {
-  'high-load': [
-    'Qwen3-8B | BF16 | 16 G | 0.66 | 82.47 | 974.57 | 85.33 |',
-    'Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 2.33 | 298.07 | 495.44 | 22.59 |',
-    'Qwen3-8B-FP4 | FP4 | 6 G | 1.35 | 167.20 | 570.92 | 42.08 |',
-    'Qwen3-8B-GPTQ-Int4 | GPTQ(Int4) | 5.7 G | 0.83 | 100.70 | 1918.40 | 64.07 |',
-    'Qwen3-8B-GPTQ-Int8 | GPTQ(Int8) | 9 G | 0.64 | 79.23 | 2225.45 | 81.04 |',
-    'Qwen3-8B-AWQ | AWQ(Int4) | 5.7 G | 0.81 | 100.45 | 1823.17 | 63.92 |',
-    'Qwen3-8B-Int4-W4A16 | W4A16 | 5.7 G | 0.80 | 99.56 | 2114.14 | 62.10 |',
-    'Qwen3-8B-Int8-W8A16 | W8A16 | 8.9 G | 0.65 | 81.28 | 2294.06 | 77.95 |',
-    'Qwen3-8B-GGUF | GGUF(Q5_K_M) | 5.5 G | 0.06 | 7.91 | 43688.41 | 670.56 |',
-  ],
-  'low-load': [
-    'Qwen3-8B | BF16 | 16 G | 0.12 | 15.69 | 78.19 | 63.63 |',
-    'Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 0.87 | 111.15 | 23.06 | 8.88 |',
-    'Qwen3-8B-FP4 | FP4 | 6 G | 0.31 | 40.26 | 38.55 | 24.73 |',
-    'Qwen3-8B-GPTQ-Int4 | GPTQ(Int4) | 5.7 G | 0.34 | 43.09 | 36.87 | 23.09 |',
-    'Qwen3-8B-GPTQ-Int8 | GPTQ(Int8) | 9 G | 0.21 | 27.13 | 50.83 | 36.75 |',
-    'Qwen3-8B-AWQ | AWQ(Int4) | 5.7 G | 0.33 | 42.66 | 36.95 | 23.33 |',
-    'Qwen3-8B-Int4-W4A16 | W4A16 | 5.7 G | 0.33 | 42.70 | 37.85 | 23.30 |',
-    'Qwen3-8B-Int8-W8A16 | W8A16 | 8.9 G | 0.22 | 27.52 | 50.23 | 36.22 |',
-    'Qwen3-8B-GGUF | GGUF(Q5_K_M) | 5.5 G | 0.23 | 29.14 | 148.53 | 33.41 |',
-  ],
-};
-
 const SCENARIOS = [
   { name: 'high-load', inputLen: 2048, outputLen: 128, numPrompts: 100, maxConcurrency: 8 },
   { name: 'low-load', inputLen: 2048, outputLen: 128, numPrompts: 10, maxConcurrency: 1 },
@@ -92,10 +40,8 @@ function quantizationSweep(simulated = false) {
     matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: MODELS, scenario: SCENARIOS },
   });
   const sweep = sweepOf(exp, { simulated });
-  const cells = cellsOf(exp, sweep, (p) => {
-    const row = GUIDE_NUMBERS[p.scenario.name as 'high-load' | 'low-load'][MODELS.findIndex((m) => m.id === p.model.id)]!;
-    return metrics(...row);
-  });
+  // The guide's own printed blocks, parsed: no hand-typed numbers.
+  const cells = cellsOf(exp, sweep, (p) => guideMetrics(`quantization__${p.model.id}.maxn-clocks.${p.scenario.name}`));
   return { exp, sweep, cells };
 }
 
@@ -131,7 +77,7 @@ describe('markdown report', () => {
     for (const scenario of ['high-load', 'low-load'] as const) {
       const lines = section(md, `### ${scenario}`);
       assert.ok(lines.includes('| Model | Quantization | Size | Request throughput (req/s) | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |'));
-      assert.deepEqual(tableRows(lines), GUIDE_ROWS[scenario].map((row) => `| ${row}`));
+      assert.deepEqual(tableRows(lines), GUIDE_QUANTIZATION_ROWS[scenario].map((row) => `| ${row}`));
     }
     assert.match(md, /^# thorbench report: qwen3-8b-quantization\n/);
     assert.match(md, /- \*\*Device:\*\* NVIDIA Jetson AGX Thor Developer Kit \(thor-01\), L4T R38\.2\.1, simulated: no/);
@@ -146,21 +92,8 @@ describe('markdown report', () => {
       name: 'power-clocks',
       matrix: { power: [{ mode: 'MAXN' }, { mode: '120W' }], clocks: ['default', 'locked'], model: [MODELS[1]], scenario: SCENARIOS },
     });
-    const guide: Record<string, [number, number, number]> = {
-      'maxn.default.high-load': [251.56, 554.96, 26.96],
-      'maxn.locked.high-load': [298.07, 495.44, 22.59],
-      '120w.default.high-load': [240.14, 580.06, 28.27],
-      '120w.locked.high-load': [249.82, 457.83, 27.99],
-      'maxn.default.low-load': [63.61, 35.7, 15.56],
-      'maxn.locked.low-load': [111.15, 23.06, 8.88],
-      '120w.default.low-load': [63.9, 34.54, 15.5],
-      '120w.locked.low-load': [79.94, 27.23, 12.39],
-    };
     const sweep = sweepOf(exp);
-    const cells = cellsOf(exp, sweep, (p) => {
-      const [tok, ttft, tpot] = guide[`${p.powerKey}.${p.clocks}.${p.scenario.name}`]!;
-      return metrics(1, tok, ttft, tpot);
-    });
+    const cells = cellsOf(exp, sweep, (p) => guidePowerMetrics(p.powerKey, p.clocks, p.scenario.name));
     const md = renderMarkdownReport({ sweep, cells });
     const high = section(md, '### high-load');
     assert.ok(high.includes('| Power mode | jetson_clocks | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |'));
