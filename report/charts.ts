@@ -123,7 +123,8 @@ function barDatum(model: ReportModel, group: RowGroup, stat: string, s: Stat | n
     lo: s?.min ?? null,
     hi: s?.max ?? null,
     runs: s?.n ?? 0,
-    note: s === null ? outcomeText(group.cells.at(-1)) : null,
+    // A row that succeeded but lacks this metric (e.g. no power rail was read) says so, not "succeeded".
+    note: s !== null ? null : group.succeeded.length > 0 ? 'not measured' : outcomeText(group.cells.at(-1)),
   };
 }
 
@@ -273,7 +274,7 @@ export function powerClocksChart(model: ReportModel): ChartSpec | null {
           encoding: {
             y,
             yOffset,
-            x: { field: 'change', type: 'quantitative', title: 'Change (%)', scale: { padding: 44 } },
+            x: { field: 'change', type: 'quantitative', title: 'Change (%)', scale: { padding: 110 } },
             color: { field: 'better', type: 'nominal', scale: { domain: ['better', 'worse'], range: ['#1a7f37', '#cf222e'] }, title: null },
             opacity: { field: 'metric', type: 'nominal', sort: metrics, scale: { range: [1, 0.7, 0.45] }, legend: null },
           },
@@ -354,7 +355,7 @@ export function tradeoffChart(model: ReportModel): ChartSpec | null {
     $schema: SCHEMA,
     title: {
       text: 'Throughput against latency',
-      subtitle: 'One point per cell; the dashed line joins the Pareto front (no other cell has both more throughput and less latency).',
+      subtitle: 'One point per cell; ringed and joined by the dashed line: the Pareto front (no other cell has more throughput at less latency).',
       anchor: 'start',
     },
     description: 'Output token throughput against mean TTFT and mean TPOT, one point per cell, with the Pareto front.',
@@ -371,6 +372,11 @@ export function tradeoffChart(model: ReportModel): ChartSpec | null {
           mark: { type: 'line', strokeDash: [5, 4], color: '#57606a' },
           transform: [{ filter: 'datum.pareto' }],
           encoding: { x, y: yEnc, order: { field: 'latency', type: 'quantitative' } },
+        },
+        {
+          mark: { type: 'point', shape: 'circle', filled: false, size: 300, color: '#24292f', strokeWidth: 1.5 },
+          transform: [{ filter: 'datum.pareto' }],
+          encoding: { x, y: yEnc },
         },
         {
           mark: { type: 'point', filled: true, size: 80, opacity: 0.9, tooltip: true },
@@ -401,6 +407,9 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
 
 /** Fractions at which a CDF is drawn from samples: every percent, plus the tail at 99.5 and 99.9. */
 const CDF_LEVELS = [...Array.from({ length: 101 }, (_, i) => i / 100), 0.995, 0.999].sort((a, b) => a - b);
+
+/** The latency axis starts here (log scale); smaller values are drawn at it. */
+export const CDF_FLOOR_MS = 0.1;
 
 export interface CdfDatum {
   scenario: string;
@@ -448,8 +457,8 @@ export function latencyCdfData(model: ReportModel, samples?: SamplesByCell): Cdf
       }
     }
   }
-  // A log axis cannot show zero; a 0 ms gap (two tokens in one chunk) is drawn at the axis' floor instead.
-  return data.map((d) => (d.ms > 0 ? d : { ...d, ms: 0.01 }));
+  // A log axis cannot show zero: gaps under 0.1 ms (tokens that arrived in one read) are drawn at 0.1 ms.
+  return data.map((d) => (d.ms >= CDF_FLOOR_MS ? d : { ...d, ms: CDF_FLOOR_MS }));
 }
 
 export function latencyCdfChart(model: ReportModel, samples?: SamplesByCell): ChartSpec | null {
@@ -458,7 +467,7 @@ export function latencyCdfChart(model: ReportModel, samples?: SamplesByCell): Ch
   const fromRequests = data.some((d) => d.source === 'requests');
   const labels = labelOrder(model);
   const description = fromRequests
-    ? 'Cumulative distribution of TTFT and of inter-token latency over every request of a cell (its first repeat).'
+    ? 'Cumulative distribution of TTFT and of inter-token latency over every request of a cell (its first repeat); gaps under 0.1 ms at 0.1 ms.'
     : 'TTFT and inter-token latency percentiles the records carry (median, p99, ...): a coarse cumulative distribution.';
   const spec = {
     $schema: SCHEMA,
@@ -535,7 +544,7 @@ export function timelineChart(model: ReportModel): ChartSpec | null {
     description,
     data: { values: data },
     width: WIDTH + 80,
-    height: { step: 14 },
+    height: { step: 18 },
     layer: [
       {
         mark: { type: 'bar', tooltip: true, cornerRadius: 1 },

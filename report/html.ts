@@ -26,7 +26,7 @@ h1 { font-size: 1.6rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #d0d7d
 .simulated { background: #fff4d6; border: 2px solid #d4a72c; padding: .8rem 1rem; font-weight: 600; border-radius: 6px; }
 table { border-collapse: collapse; margin: .6rem 0; }
 th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; } tr.best td { background: #e6f4ea; font-weight: 600; }
+td { white-space: nowrap; } th { background: #f6f8fa; } tr.best td { background: #e6f4ea; font-weight: 600; }
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; font-size: 12px; }
 code { font-size: 12px; } dl.summary dt { font-weight: 600; float: left; clear: left; width: 7rem; } dl.summary dd { margin-left: 7.5rem; }
 figure.chart { margin: 1rem 0 1.6rem; overflow-x: auto; } figure.chart svg { display: block; max-width: none; }

@@ -5,20 +5,15 @@
  * no Chromium is installed (.ci/run installs it).
  */
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { buildComparison, renderComparisonHtml, renderHtmlReport } from '../report/index.js';
+import { chromiumPath } from './helpers/chromium.js';
 import { fullMatrixSweep } from './helpers/report-sweeps.js';
 import { tempDir } from './helpers/temporal.js';
-
-/** Debian's package installs /usr/bin/chromium; THORBENCH_CHROMIUM points elsewhere. */
-export function chromiumPath(): string | null {
-  const candidates = [process.env.THORBENCH_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
-  return candidates.find((p) => existsSync(p)) ?? null;
-}
 
 interface ChartCheck {
   id: string;
