@@ -10,6 +10,7 @@ import { buildReportModel, type ReportInput } from './model.js';
 import { powerClocksTable } from './power-clocks.js';
 import { type RenderedChart, renderCharts } from './render.js';
 import {
+  REPEATS_NOTE,
   failureEntries,
   scenarioDescription,
   scenarioTable,
@@ -70,7 +71,7 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
     if (description) out.push(`<p>${h(description)}.</p>`);
     out.push(htmlTable(scenarioTable(model, section)));
   }
-  if (model.dims.repeats) out.push('<p>Values are means over the successful repeats; the range in parentheses is min–max.</p>');
+  if (model.dims.repeats) out.push(`<p>${h(REPEATS_NOTE)}</p>`);
   out.push(chart('throughput'), chart('ttft'), chart('tpot'));
 
   const comparison = powerClocksTable(model);

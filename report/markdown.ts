@@ -6,6 +6,7 @@ import { buildReportModel, type ReportInput } from './model.js';
 import { powerClocksTable } from './power-clocks.js';
 import {
   failureEntries,
+  REPEATS_NOTE,
   scenarioDescription,
   scenarioTable,
   SIMULATED_NOTICE,
@@ -47,7 +48,7 @@ export function renderMarkdownReport(input: ReportInput, opts: { charts?: readon
     if (description) out.push(`${description}.`, '');
     out.push(markdownTable(scenarioTable(model, section)), '');
   }
-  if (model.dims.repeats) out.push('Values are means over the successful repeats; the range in parentheses is min–max.', '');
+  if (model.dims.repeats) out.push(REPEATS_NOTE, '');
   out.push(...image('throughput'), ...image('ttft'), ...image('tpot'));
 
   const comparison = powerClocksTable(model);

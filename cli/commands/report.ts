@@ -5,6 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { summarizeRepeats } from '../../metrics/repeats.js';
 import {
   buildComparison,
   buildReportModel,
@@ -54,7 +55,8 @@ export async function renderSweepReport(store: ResultsStore, sweepId: string, fo
     case 'html':
       return renderHtmlReport({ ...input, samples: await loadRequestSamples(input.cells) });
     case 'json':
-      return JSON.stringify(input, null, 2);
+      // summaries: mean, 95 % CI and CV per cell over its repeats (metrics/repeats.ts); empty without repeats.
+      return JSON.stringify({ sweep: input.sweep, cells: input.cells, summaries: summarizeRepeats(input.cells) }, null, 2);
   }
 }
 
