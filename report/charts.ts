@@ -107,7 +107,7 @@ const variantColor = (model: ReportModel) => ({
 export interface BarDatum extends RowIdentity {
   stat: string;
   value: number | null;
-  /** Spread over repeats (min–max); equal to value for a single run. */
+  /** 95 % confidence interval of the mean over repeats; equal to value for a single run. */
   lo: number | null;
   hi: number | null;
   runs: number;
@@ -116,12 +116,14 @@ export interface BarDatum extends RowIdentity {
 }
 
 function barDatum(model: ReportModel, group: RowGroup, stat: string, s: Stat | null): BarDatum {
+  // The error bar is the 95 % confidence interval of the mean the tables print as "mean ± half-width".
+  const half = s?.ci95HalfWidth ?? null;
   return {
     ...identity(model, group),
     stat,
     value: s?.mean ?? null,
-    lo: s?.min ?? null,
-    hi: s?.max ?? null,
+    lo: s === null ? null : half === null ? s.mean : s.mean - half,
+    hi: s === null ? null : half === null ? s.mean : s.mean + half,
     runs: s?.n ?? 0,
     // A row that succeeded but lacks this metric (e.g. no power rail was read) says so, not "succeeded".
     note: s !== null ? null : group.succeeded.length > 0 ? 'not measured' : outcomeText(group.cells.at(-1)),
@@ -140,7 +142,7 @@ export function barData(model: ReportModel, stats: ReadonlyArray<[string, keyof 
 }
 
 /**
- * Horizontal bars per row, one panel per scenario, with the min–max spread of repeats as an error bar and the
+ * Horizontal bars per row, one panel per scenario, with the 95 % confidence interval over repeats as an error bar and the
  * outcome written where a row has no value. Several statistics (mean, p99) sit side by side, told apart by opacity.
  */
 function barChart(
@@ -197,7 +199,7 @@ function barChart(
   return { id: opts.id, title: opts.title, description: opts.description, spec: spec as TopLevelSpec };
 }
 
-const spreadNote = (model: ReportModel) => (model.dims.repeats ? ' Error bars: min–max over the repeats.' : '');
+const spreadNote = (model: ReportModel) => (model.dims.repeats ? ' Error bars: 95 % confidence interval of the mean over repeats.' : '');
 
 export function throughputChart(model: ReportModel): ChartSpec | null {
   return barChart(model, {

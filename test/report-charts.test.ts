@@ -40,19 +40,34 @@ describe('chart data', () => {
     assert.equal(chartLabel({ power: false, clocks: false, model: false, repeats: false }, group), 'Qwen3-8B-FP8');
   });
 
-  it('bars carry the mean and the min–max spread of repeats, and the outcome of a row without values', () => {
+  it('bars carry the mean and its 95 % interval over repeats, and the outcome of a row without values', () => {
     const { model } = full();
     const data = barData(model, [['mean', 'output_throughput']]);
     assert.equal(data.length, 16, 'one bar per row: 2 power × 2 clocks × 2 models × 2 scenarios');
     const fp8 = data.find((d) => d.scenario === 'high-load' && d.label === 'Qwen3-8B-FP8 · MAXN · clocks locked')!;
     assert.equal(fp8.runs, 2);
-    assert.equal(fp8.lo, 298.07);
-    assert.ok(Math.abs(fp8.hi! - 298.07 * 1.02) < 1e-9);
+    // Two runs 298.07 and 1.02 × 298.07: s = 0.02 × 298.07 / √2, t(0.975, 1 df) = 12.7062, half-width = t·s/√2.
+    const half = (12.706204736174707 * (0.02 * 298.07)) / 2;
     assert.ok(Math.abs(fp8.value! - 298.07 * 1.01) < 1e-9);
+    assert.ok(Math.abs(fp8.lo! - (fp8.value! - half)) < 1e-6, String(fp8.lo));
+    assert.ok(Math.abs(fp8.hi! - (fp8.value! + half)) < 1e-6, String(fp8.hi));
     // The AWQ 120W low-load row lost one repeat: its spread is one run, its bar still drawn.
     const awq = data.find((d) => d.scenario === 'low-load' && d.label === 'Qwen3-8B-AWQ · 120W · clocks default')!;
     assert.equal(awq.runs, 1);
     assert.equal(awq.lo, awq.hi);
+  });
+
+  it('says "not measured" where a succeeded row lacks the metric, and the outcome where nothing succeeded', () => {
+    const { sweep, cells } = full();
+    const edited = cells.map((c) =>
+      c.cellId.startsWith('maxn.default.qwen3-8b-fp8.high-load') && c.metrics ? { ...c, metrics: { ...c.metrics, energy_per_output_token_j: null } } : c,
+    );
+    const failed = edited.map((c) => (c.cellId.startsWith('maxn.default.qwen3-8b-awq.high-load') ? { ...c, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' } } : c));
+    const data = barData(buildReportModel({ sweep, cells: failed }), [['mean', 'energy_per_output_token_j']]);
+    const note = (label: string) => data.find((d) => d.scenario === 'high-load' && d.label === label)!.note;
+    assert.equal(note('Qwen3-8B-FP8 · MAXN · clocks default'), 'not measured');
+    assert.equal(note('Qwen3-8B-AWQ · MAXN · clocks default'), 'failed: EngineCrashed');
+    assert.equal(note('Qwen3-8B-FP8 · MAXN · clocks locked'), null);
   });
 
   it('finds the Pareto front: nothing else has more throughput at no more latency', () => {
