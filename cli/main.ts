@@ -49,7 +49,16 @@ const COMMANDS: Record<string, Command> = {
       const { cliEnv, parseDeviceChoice } = await context();
       const { run } = await import('./commands/run.js');
       const { isLiveTerminal } = await import('./progress.js');
-      await run({ file: file!, device: parseDeviceChoice(str(v.device)), deviceId: str(v['device-id']), id: str(v.id), env: cliEnv(), out, progress: process.stderr, live: isLiveTerminal() });
+      await run({
+        file: file!,
+        device: parseDeviceChoice(str(v.device)),
+        deviceId: str(v['device-id']),
+        id: str(v.id),
+        env: cliEnv(),
+        out,
+        progress: process.stderr,
+        live: isLiveTerminal(),
+      });
     },
   },
   start: {
@@ -78,8 +87,9 @@ const COMMANDS: Record<string, Command> = {
     usage: 'thorbench status <sweep-id> [--json] [--follow]',
     summary: "Show a sweep's state and every cell's status and headline metrics.",
     details:
-      '--follow shows the live view while the sweep runs (cells done/total, failed and skipped, the cell and step in flight,\n' +
-      'elapsed time and time left), redrawn on a terminal; when stdout or stderr is not a terminal, one line per finished cell.\n' +
+      '--follow shows the live view while the sweep runs (cells done/total, failed and skipped, the cell and step in\n' +
+      'flight, elapsed time and time left), redrawn on a terminal; when stdout or stderr is not a terminal, one line per\n' +
+      'finished cell.\n' +
       'Then the status as without it.',
     options: { json: { type: 'boolean' }, follow: { type: 'boolean' } },
     positionals: ['sweep'],
@@ -117,13 +127,15 @@ const COMMANDS: Record<string, Command> = {
     details:
       'HTML is one self-contained file with its charts (Vega-Lite, drawn at report time; no network).\n' +
       '--format md --out DIR writes DIR/report.md and its charts as SVG files beside it (--out x.md: beside x.md).\n' +
-      '--compare SWEEP_B puts the cells of both sweeps side by side: a → b, b − a and (b − a)/a per metric, in every format.',
+      '--compare SWEEP_B puts the cells of both sweeps side by side: a → b, b − a and (b − a)/a per metric, in every\n' +
+      'format.',
     options: { format: { type: 'string' }, out: { type: 'string' }, compare: { type: 'string' } },
     positionals: ['sweep'],
     action: async (v, [sweepId]) => {
       const { cliEnv } = await context();
       const { parseReportFormat, report } = await import('./commands/report.js');
-      await report({ sweepId: sweepId!, format: parseReportFormat(str(v.format)), outFile: str(v.out), compare: str(v.compare), env: cliEnv(), out });
+      const format = parseReportFormat(str(v.format));
+      await report({ sweepId: sweepId!, format, outFile: str(v.out), compare: str(v.compare), env: cliEnv(), out });
     },
   },
   import: {

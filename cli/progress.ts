@@ -26,9 +26,17 @@ export function progressBar(done: number, total: number, width = 24): string {
 /** The one-line summary: bar, cells done/total, outcome counts, elapsed and time left. */
 export function formatProgress(p: SweepProgress, elapsedMs: number, width = 24): string {
   const c = p.counts;
-  const parts = [`${progressBar(p.done, p.total, width)} ${p.done}/${p.total} cells`, `ok ${c.succeeded}`, `failed ${c.failed}`, `skipped ${c.skipped}`];
+  const parts = [
+    `${progressBar(p.done, p.total, width)} ${p.done}/${p.total} cells`,
+    `ok ${c.succeeded}`,
+    `failed ${c.failed}`,
+    `skipped ${c.skipped}`,
+  ];
   if (c.cancelled) parts.push(`cancelled ${c.cancelled}`);
-  parts.push(`elapsed ${clock(elapsedMs)}`, `left ${typeof p.remainingMs === 'number' ? `~${clock(p.remainingMs)}` : '—'}`);
+  parts.push(
+    `elapsed ${clock(elapsedMs)}`,
+    `left ${typeof p.remainingMs === 'number' ? `~${clock(p.remainingMs)}` : '—'}`,
+  );
   return parts.join(' | ');
 }
 
@@ -36,7 +44,10 @@ export function formatProgress(p: SweepProgress, elapsedMs: number, width = 24):
  * The whole terminal view: the summary line, then one line per cell in flight with its device, its step and how
  * long that step has run. `nowMs` is the caller's clock (the step's start comes from the workflow).
  */
-export function renderProgressView(p: SweepProgress, opts: { elapsedMs: number; nowMs: number; width?: number }): string {
+export function renderProgressView(
+  p: SweepProgress,
+  opts: { elapsedMs: number; nowMs: number; width?: number },
+): string {
   const lines = [`${p.sweepId}  ${formatProgress(p, opts.elapsedMs, opts.width)}`];
   if (p.state === 'starting') lines.push('  waiting for a device worker');
   for (const cur of p.current) {
@@ -92,12 +103,18 @@ export interface ProgressDisplayOptions {
 }
 
 /** A terminal redraws only when both stdout and stderr are terminals; otherwise one line per finished cell. */
-export function isLiveTerminal(stdout: { isTTY?: boolean } = process.stdout, stderr: { isTTY?: boolean } = process.stderr): boolean {
+export function isLiveTerminal(
+  stdout: { isTTY?: boolean } = process.stdout,
+  stderr: { isTTY?: boolean } = process.stderr,
+): boolean {
   return stdout.isTTY === true && stderr.isTTY === true;
 }
 
 /** A finished cell's headline from the results store: "298.07 tok/s, TTFT 495.44 ms, TPOT 22.59 ms" or its failure. */
-export function cellDetailFromStore(store: { getCell(sweepId: string, cellId: string, repeat: number): CellRecord | null }, sweepId: string): CellDetail {
+export function cellDetailFromStore(
+  store: { getCell(sweepId: string, cellId: string, repeat: number): CellRecord | null },
+  sweepId: string,
+): CellDetail {
   return (cellId) => {
     const repeat = Number(/\.r(\d+)$/.exec(cellId)?.[1] ?? 1);
     let cell: CellRecord | null = null;
@@ -108,7 +125,10 @@ export function cellDetailFromStore(store: { getCell(sweepId: string, cellId: st
     }
     if (!cell) return null;
     const m = cell.metrics;
-    if (cell.status === 'succeeded' && m) return `${m.output_throughput.toFixed(2)} tok/s, TTFT ${m.mean_ttft_ms.toFixed(2)} ms, TPOT ${m.mean_tpot_ms.toFixed(2)} ms`;
+    if (cell.status === 'succeeded' && m) {
+      const [tok, ttft, tpot] = [m.output_throughput, m.mean_ttft_ms, m.mean_tpot_ms].map((v) => v.toFixed(2));
+      return `${tok} tok/s, TTFT ${ttft} ms, TPOT ${tpot} ms`;
+    }
     return cell.failure ? `${cell.failure.type}: ${cell.failure.message.split('\n')[0]}` : null;
   };
 }

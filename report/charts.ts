@@ -85,7 +85,15 @@ function variantOrder(model: ReportModel): string[] {
 }
 
 /** Facet rows titled above their panel, left-aligned, like a sub-heading. */
-const ROW_HEADER = { labelOrient: 'top' as const, labelAngle: 0, labelAlign: 'left' as const, labelAnchor: 'start' as const, labelFontWeight: 'bold' as const, labelFontSize: 12, labelPadding: 6 };
+const ROW_HEADER = {
+  labelOrient: 'top' as const,
+  labelAngle: 0,
+  labelAlign: 'left' as const,
+  labelAnchor: 'start' as const,
+  labelFontWeight: 'bold' as const,
+  labelFontSize: 12,
+  labelPadding: 6,
+};
 
 const scenarioRow = (model: ReportModel) => ({
   field: 'scenario',
@@ -142,18 +150,34 @@ export function barData(model: ReportModel, stats: ReadonlyArray<[string, keyof 
 }
 
 /**
- * Horizontal bars per row, one panel per scenario, with the 95 % confidence interval over repeats as an error bar and the
- * outcome written where a row has no value. Several statistics (mean, p99) sit side by side, told apart by opacity.
+ * Horizontal bars per row, one panel per scenario, with the 95 % confidence interval over repeats as an error bar
+ * and the outcome written where a row has no value. Several statistics (mean, p99) sit side by side, told apart by
+ * opacity.
  */
 function barChart(
   model: ReportModel,
-  opts: { id: string; title: string; description: string; axis: string; stats: ReadonlyArray<[string, keyof BenchmarkMetrics]>; digits: number },
+  opts: {
+    id: string;
+    title: string;
+    description: string;
+    axis: string;
+    stats: ReadonlyArray<[string, keyof BenchmarkMetrics]>;
+    digits: number;
+  },
 ): ChartSpec | null {
   const data = barData(model, opts.stats);
   if (!data.some((d) => d.value !== null)) return null;
   const multi = opts.stats.length > 1;
-  const y = { field: 'label', type: 'nominal' as const, sort: labelOrder(model), title: null, axis: { labelLimit: 320 } };
-  const yOffset = multi ? { yOffset: { field: 'stat', type: 'nominal' as const, sort: opts.stats.map(([s]) => s) } } : {};
+  const y = {
+    field: 'label',
+    type: 'nominal' as const,
+    sort: labelOrder(model),
+    title: null,
+    axis: { labelLimit: 320 },
+  };
+  const yOffset = multi
+    ? { yOffset: { field: 'stat', type: 'nominal' as const, sort: opts.stats.map(([s]) => s) } }
+    : {};
   const spec = {
     $schema: SCHEMA,
     title: { text: opts.title, subtitle: opts.description, anchor: 'start' },
@@ -173,7 +197,15 @@ function barChart(
             x: { field: 'value', type: 'quantitative', title: opts.axis },
             color: variantColor(model),
             ...(multi
-              ? { opacity: { field: 'stat', type: 'nominal', sort: opts.stats.map(([s]) => s), scale: { range: [1, 0.45] }, title: 'Statistic' } }
+              ? {
+                  opacity: {
+                    field: 'stat',
+                    type: 'nominal',
+                    sort: opts.stats.map(([s]) => s),
+                    scale: { range: [1, 0.45] },
+                    title: 'Statistic',
+                  },
+                }
               : {}),
           },
         },
@@ -185,7 +217,12 @@ function barChart(
         {
           mark: { type: 'text', align: 'left', baseline: 'middle', dx: 3, fontSize: 10 },
           transform: [{ filter: 'datum.value !== null' }],
-          encoding: { y, ...yOffset, x: { field: 'hi', type: 'quantitative' }, text: { field: 'value', type: 'quantitative', format: `.${opts.digits}f` } },
+          encoding: {
+            y,
+            ...yOffset,
+            x: { field: 'hi', type: 'quantitative' },
+            text: { field: 'value', type: 'quantitative', format: `.${opts.digits}f` },
+          },
         },
         {
           mark: { type: 'text', align: 'left', baseline: 'middle', dx: 3, color: '#cf222e', fontSize: 11 },
@@ -199,7 +236,8 @@ function barChart(
   return { id: opts.id, title: opts.title, description: opts.description, spec: spec as TopLevelSpec };
 }
 
-const spreadNote = (model: ReportModel) => (model.dims.repeats ? ' Error bars: 95 % confidence interval of the mean over repeats.' : '');
+const spreadNote = (model: ReportModel) =>
+  model.dims.repeats ? ' Error bars: 95 % confidence interval of the mean over repeats.' : '';
 
 export function throughputChart(model: ReportModel): ChartSpec | null {
   return barChart(model, {
@@ -217,7 +255,9 @@ export function latencyChart(model: ReportModel, metric: 'ttft' | 'tpot'): Chart
   return barChart(model, {
     id: metric,
     title: `${name}: mean and p99`,
-    description: `${metric === 'ttft' ? 'Time to first token' : 'Time per output token (excluding the first)'}, mean and 99th percentile, in ms; lower is better.${spreadNote(model)}`,
+    description:
+      `${metric === 'ttft' ? 'Time to first token' : 'Time per output token (excluding the first)'}, ` +
+      `mean and 99th percentile, in ms; lower is better.${spreadNote(model)}`,
     axis: `${name} (ms)`,
     stats: [
       ['mean', `mean_${metric}_ms`],
@@ -231,7 +271,9 @@ export function energyChart(model: ReportModel): ChartSpec | null {
   return barChart(model, {
     id: 'energy',
     title: 'Energy per output token',
-    description: `Joules per output token from the board's input rail over the benchmark window; lower is better.${spreadNote(model)}`,
+    description:
+      "Joules per output token from the board's input rail over the benchmark window; lower is better." +
+      spreadNote(model),
     axis: 'Energy (J/token)',
     stats: [['mean', 'energy_per_output_token_j']],
     digits: 3,
@@ -255,18 +297,33 @@ export function powerClocksChart(model: ReportModel): ChartSpec | null {
   );
   if (data.length === 0) return null;
   const metrics = [...new Set(data.map((d) => d.metric))];
-  const y = { field: 'comparison', type: 'nominal', sort: [...new Set(data.map((d) => d.comparison))], title: null, axis: { labelLimit: 300 } };
+  const y = {
+    field: 'comparison',
+    type: 'nominal',
+    sort: [...new Set(data.map((d) => d.comparison))],
+    title: null,
+    axis: { labelLimit: 300 },
+  };
   const yOffset = { field: 'metric', type: 'nominal', sort: metrics };
   const spec = {
     $schema: SCHEMA,
     title: {
       text: 'Power mode × jetson_clocks: relative change',
-      subtitle: 'Change of output throughput, mean TTFT and mean TPOT from the first setting to the second; green is better.',
+      subtitle:
+        'Change of output throughput, mean TTFT and mean TPOT from the first setting to the second; green is better.',
       anchor: 'start',
     },
     description: 'Relative change of output throughput, mean TTFT and mean TPOT between power-mode and clock settings.',
     data: { values: data },
-    facet: { row: { field: 'panel', type: 'nominal', title: null, sort: [...new Set(data.map((d) => d.panel))], header: ROW_HEADER } },
+    facet: {
+      row: {
+        field: 'panel',
+        type: 'nominal',
+        title: null,
+        sort: [...new Set(data.map((d) => d.panel))],
+        header: ROW_HEADER,
+      },
+    },
     spec: {
       width: WIDTH - 60,
       height: { step: 20 },
@@ -277,21 +334,49 @@ export function powerClocksChart(model: ReportModel): ChartSpec | null {
             y,
             yOffset,
             x: { field: 'change', type: 'quantitative', title: 'Change (%)', scale: { padding: 110 } },
-            color: { field: 'better', type: 'nominal', scale: { domain: ['better', 'worse'], range: ['#1a7f37', '#cf222e'] }, title: null },
-            opacity: { field: 'metric', type: 'nominal', sort: metrics, scale: { range: [1, 0.7, 0.45] }, legend: null },
+            color: {
+              field: 'better',
+              type: 'nominal',
+              scale: { domain: ['better', 'worse'], range: ['#1a7f37', '#cf222e'] },
+              title: null,
+            },
+            opacity: {
+              field: 'metric',
+              type: 'nominal',
+              sort: metrics,
+              scale: { range: [1, 0.7, 0.45] },
+              legend: null,
+            },
           },
         },
         {
           // The value beside the end of its bar, outside it: right of a gain, left of a loss.
-          mark: { type: 'text', baseline: 'middle', fontSize: 10, align: { expr: "datum.change >= 0 ? 'left' : 'right'" }, dx: { expr: 'datum.change >= 0 ? 4 : -4' } },
-          encoding: { y, yOffset, x: { field: 'change', type: 'quantitative' }, text: { field: 'text' }, detail: { field: 'metric' } },
+          mark: {
+            type: 'text',
+            baseline: 'middle',
+            fontSize: 10,
+            align: { expr: "datum.change >= 0 ? 'left' : 'right'" },
+            dx: { expr: 'datum.change >= 0 ? 4 : -4' },
+          },
+          encoding: {
+            y,
+            yOffset,
+            x: { field: 'change', type: 'quantitative' },
+            text: { field: 'text' },
+            detail: { field: 'metric' },
+          },
         },
         { mark: { type: 'rule', color: '#57606a' }, encoding: { x: { datum: 0 } } },
       ],
     },
     resolve: { scale: { y: 'independent' } },
   };
-  return { id: 'power-clocks', title: 'Power mode × jetson_clocks', description: spec.description, spec: spec as TopLevelSpec };
+  return {
+    id: 'power-clocks',
+    title: 'Power mode × jetson_clocks',
+    description: spec.description,
+    spec: spec as TopLevelSpec,
+  };
 }
 
 export interface TradeoffPoint {
@@ -310,7 +395,9 @@ export interface TradeoffPoint {
  * least the throughput, better in one). Returns the indices of the front, by increasing latency.
  */
 export function paretoFront(points: ReadonlyArray<{ latency: number; throughput: number }>): number[] {
-  const order = points.map((_, i) => i).sort((a, b) => points[a]!.latency - points[b]!.latency || points[b]!.throughput - points[a]!.throughput);
+  const order = points
+    .map((_, i) => i)
+    .sort((a, b) => points[a]!.latency - points[b]!.latency || points[b]!.throughput - points[a]!.throughput);
   const front: number[] = [];
   let best = -Infinity;
   for (const i of order) {
@@ -337,7 +424,16 @@ export function tradeoffData(model: ReportModel): TradeoffPoint[] {
           const latency = cell.metrics?.[key];
           const throughput = cell.metrics?.output_throughput;
           if (typeof latency !== 'number' || typeof throughput !== 'number') continue;
-          points.push({ scenario: section.scenario, latencyMetric, latency, throughput, cellId: cell.cellId, variant: id.variant, config: id.config, pareto: false });
+          points.push({
+            scenario: section.scenario,
+            latencyMetric,
+            latency,
+            throughput,
+            cellId: cell.cellId,
+            variant: id.variant,
+            config: id.config,
+            pareto: false,
+          });
         }
       }
       for (const i of paretoFront(points)) points[i]!.pareto = true;
@@ -357,14 +453,21 @@ export function tradeoffChart(model: ReportModel): ChartSpec | null {
     $schema: SCHEMA,
     title: {
       text: 'Throughput against latency',
-      subtitle: 'One point per cell; ringed and joined by the dashed line: the Pareto front (no other cell has more throughput at less latency).',
+      subtitle:
+        'One point per cell; ringed and joined by the dashed line: the Pareto front ' +
+        '(no other cell has more throughput at less latency).',
       anchor: 'start',
     },
     description: 'Output token throughput against mean TTFT and mean TPOT, one point per cell, with the Pareto front.',
     data: { values: data },
     facet: {
       row: scenarioRow(model),
-      column: { field: 'latencyMetric', type: 'nominal', title: null, header: { labelFontWeight: 'bold', labelFontSize: 12 } },
+      column: {
+        field: 'latencyMetric',
+        type: 'nominal',
+        title: null,
+        header: { labelFontWeight: 'bold', labelFontSize: 12 },
+      },
     },
     spec: {
       width: 300,
@@ -393,7 +496,12 @@ export function tradeoffChart(model: ReportModel): ChartSpec | null {
     },
     resolve: { scale: { x: 'independent', y: 'independent' } },
   };
-  return { id: 'tradeoff', title: 'Throughput against latency', description: spec.description, spec: spec as TopLevelSpec };
+  return {
+    id: 'tradeoff',
+    title: 'Throughput against latency',
+    description: spec.description,
+    spec: spec as TopLevelSpec,
+  };
 }
 
 /** Linear-interpolated quantile of sorted values (numpy's default, as vLLM's percentiles). */
@@ -453,9 +561,27 @@ export function latencyCdfData(model: ReportModel, samples?: SamplesByCell): Cdf
       const name = metric === 'ttft' ? 'TTFT' : 'ITL';
       if (values.length > 0) {
         const sorted = [...values].sort((a, b) => a - b);
-        for (const q of CDF_LEVELS) data.push({ scenario: id.scenario, metric: name, label: id.label, variant: id.variant, ms: quantileSorted(sorted, q), fraction: q, source: 'requests' });
+        for (const q of CDF_LEVELS)
+          data.push({
+            scenario: id.scenario,
+            metric: name,
+            label: id.label,
+            variant: id.variant,
+            ms: quantileSorted(sorted, q),
+            fraction: q,
+            source: 'requests',
+          });
       } else {
-        for (const [q, ms] of metricPercentiles(cell.metrics, metric)) data.push({ scenario: id.scenario, metric: name, label: id.label, variant: id.variant, ms, fraction: q, source: 'percentiles' });
+        for (const [q, ms] of metricPercentiles(cell.metrics, metric))
+          data.push({
+            scenario: id.scenario,
+            metric: name,
+            label: id.label,
+            variant: id.variant,
+            ms,
+            fraction: q,
+            source: 'percentiles',
+          });
       }
     }
   }
@@ -469,8 +595,10 @@ export function latencyCdfChart(model: ReportModel, samples?: SamplesByCell): Ch
   const fromRequests = data.some((d) => d.source === 'requests');
   const labels = labelOrder(model);
   const description = fromRequests
-    ? 'Cumulative distribution of TTFT and of inter-token latency over every request of a cell (its first repeat); gaps under 0.1 ms at 0.1 ms.'
-    : 'TTFT and inter-token latency percentiles the records carry (median, p99, ...): a coarse cumulative distribution.';
+    ? 'Cumulative distribution of TTFT and of inter-token latency over every request of a cell (its first repeat); ' +
+      'gaps under 0.1 ms at 0.1 ms.'
+    : 'TTFT and inter-token latency percentiles the records carry (median, p99, ...): ' +
+      'a coarse cumulative distribution.';
   const spec = {
     $schema: SCHEMA,
     title: { text: 'Latency distributions', subtitle: description, anchor: 'start' },
@@ -478,7 +606,13 @@ export function latencyCdfChart(model: ReportModel, samples?: SamplesByCell): Ch
     data: { values: data },
     facet: {
       row: scenarioRow(model),
-      column: { field: 'metric', type: 'nominal', sort: ['TTFT', 'ITL'], title: null, header: { labelFontWeight: 'bold', labelFontSize: 12 } },
+      column: {
+        field: 'metric',
+        type: 'nominal',
+        sort: ['TTFT', 'ITL'],
+        title: null,
+        header: { labelFontWeight: 'bold', labelFontSize: 12 },
+      },
     },
     spec: {
       width: 300,
@@ -486,8 +620,20 @@ export function latencyCdfChart(model: ReportModel, samples?: SamplesByCell): Ch
       mark: { type: 'line', point: !fromRequests, interpolate: 'monotone', tooltip: true },
       encoding: {
         x: { field: 'ms', type: 'quantitative', title: 'Latency (ms)', scale: { type: 'log' } },
-        y: { field: 'fraction', type: 'quantitative', title: 'Fraction at or below', axis: { format: '.0%' }, scale: { domain: [0, 1] } },
-        color: { field: 'label', type: 'nominal', sort: labels, scale: { scheme: COLOR_SCHEME, domain: labels }, title: 'Row' },
+        y: {
+          field: 'fraction',
+          type: 'quantitative',
+          title: 'Fraction at or below',
+          axis: { format: '.0%' },
+          scale: { domain: [0, 1] },
+        },
+        color: {
+          field: 'label',
+          type: 'nominal',
+          sort: labels,
+          scale: { scheme: COLOR_SCHEME, domain: labels },
+          title: 'Row',
+        },
         order: { field: 'fraction', type: 'quantitative' },
       },
     },
@@ -519,14 +665,32 @@ export function timelineData(model: ReportModel): GanttDatum[] {
       const a = Date.parse(c.startedAt);
       const b = Date.parse(c.finishedAt);
       if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
-      data.push({ lane, cellId: c.cellId, device, step: 'cell', start: c.startedAt, end: c.finishedAt, seconds: (b - a) / 1000, result: c.status });
+      data.push({
+        lane,
+        cellId: c.cellId,
+        device,
+        step: 'cell',
+        start: c.startedAt,
+        end: c.finishedAt,
+        seconds: (b - a) / 1000,
+        result: c.status,
+      });
       continue;
     }
     for (const s of steps) {
       const start = Date.parse(s.startedAt);
       // A zero-length step (a no-op "ensure") still gets a sliver so it can be seen.
       const end = start + Math.max(s.durationMs, 1);
-      data.push({ lane, cellId: c.cellId, device, step: s.step, start: new Date(start).toISOString(), end: new Date(end).toISOString(), seconds: s.durationMs / 1000, result: s.result });
+      data.push({
+        lane,
+        cellId: c.cellId,
+        device,
+        step: s.step,
+        start: new Date(start).toISOString(),
+        end: new Date(end).toISOString(),
+        seconds: s.durationMs / 1000,
+        result: s.result,
+      });
     }
   }
   return data;

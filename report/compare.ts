@@ -13,7 +13,12 @@ import { markdownTable } from './markdown.js';
 import { byPlanOrder, type ReportInput } from './model.js';
 import { fmtChange } from './power-clocks.js';
 
-export const COMPARED_METRICS: ReadonlyArray<{ key: keyof BenchmarkMetrics; label: string; digits: number; higherIsBetter: boolean }> = [
+export const COMPARED_METRICS: ReadonlyArray<{
+  key: keyof BenchmarkMetrics;
+  label: string;
+  digits: number;
+  higherIsBetter: boolean;
+}> = [
   { key: 'request_throughput', label: 'Request throughput (req/s)', digits: 2, higherIsBetter: true },
   { key: 'output_throughput', label: 'Output tok/s', digits: 2, higherIsBetter: true },
   { key: 'mean_ttft_ms', label: 'Mean TTFT (ms)', digits: 2, higherIsBetter: false },
@@ -66,7 +71,8 @@ function ref(input: ReportInput): SweepRef {
 }
 
 export function buildComparison(a: ReportInput, b: ReportInput): SweepComparison {
-  const ok = (cells: readonly CellRecord[]) => new Map(cells.filter((c) => c.status === 'succeeded' && c.metrics).map((c) => [keyOf(c), c]));
+  const ok = (cells: readonly CellRecord[]) =>
+    new Map(cells.filter((c) => c.status === 'succeeded' && c.metrics).map((c) => [keyOf(c), c]));
   const okA = ok(a.cells);
   const okB = ok(b.cells);
   const keysA = new Set(a.cells.map(keyOf));
@@ -85,7 +91,9 @@ export function buildComparison(a: ReportInput, b: ReportInput): SweepComparison
       return { key, a: va, b: vb, delta, relative: delta !== null && va !== 0 ? delta / va! : null };
     }),
   }));
-  const metricKeys: string[] = COMPARED_METRICS.map((m) => m.key as string).filter((k) => cells.some((c) => c.metrics.some((m) => m.key === k && m.delta !== null)));
+  const metricKeys: string[] = COMPARED_METRICS.map((m) => m.key as string).filter((k) =>
+    cells.some((c) => c.metrics.some((m) => m.key === k && m.delta !== null)),
+  );
   for (const c of cells) c.metrics = c.metrics.filter((m) => metricKeys.includes(m.key));
   return {
     a: ref(a),
@@ -109,11 +117,15 @@ function fmtDelta(delta: number | null, digits: number): string {
   return Number(text) === 0 ? `±${text}` : `${delta > 0 ? '+' : '−'}${text}`;
 }
 
-const cellName = (c: ComparedCell, cmp: SweepComparison) => (cmp.cells.some((x) => x.repeat > 1) ? `${c.cellId} (repeat ${c.repeat})` : c.cellId);
+const cellName = (c: ComparedCell, cmp: SweepComparison) =>
+  cmp.cells.some((x) => x.repeat > 1) ? `${c.cellId} (repeat ${c.repeat})` : c.cellId;
 
 function notComparedLine(c: SweepComparison): string | null {
   if (c.onlyA.length + c.onlyB.length + c.notBoth.length === 0) return null;
-  return `Not compared: ${c.onlyA.length} cell(s) only in a, ${c.onlyB.length} only in b, ${c.notBoth.length} in both but not succeeded in both.`;
+  return (
+    `Not compared: ${c.onlyA.length} cell(s) only in a, ${c.onlyB.length} only in b, ` +
+    `${c.notBoth.length} in both but not succeeded in both.`
+  );
 }
 
 /** The comparison's heading and explanation, shared by Markdown and HTML. */
@@ -122,7 +134,8 @@ export function comparisonIntro(c: SweepComparison): { title: string; text: stri
   return {
     title: `Comparison: ${c.b.sweepId} (b) against ${c.a.sweepId} (a)`,
     text:
-      `a: ${c.a.experiment}${sim(c.a)}, b: ${c.b.experiment}${sim(c.b)}. Each metric reads a → b, then the absolute change b − a ` +
+      `a: ${c.a.experiment}${sim(c.a)}, b: ${c.b.experiment}${sim(c.b)}. ` +
+      'Each metric reads a → b, then the absolute change b − a ' +
       'and the relative change (b − a)/a.',
   };
 }
@@ -135,7 +148,9 @@ export function comparisonTable(c: SweepComparison): { headers: string[]; rows: 
       cellName(cell, c),
       ...cell.metrics.map((m) => {
         const d = metricInfo(m.key).digits;
-        return m.a === null || m.b === null ? '—' : `${fmtFixed(m.a, d)} → ${fmtFixed(m.b, d)} (${fmtDelta(m.delta, d)}, ${fmtChange(m.relative)})`;
+        return m.a === null || m.b === null
+          ? '—'
+          : `${fmtFixed(m.a, d)} → ${fmtFixed(m.b, d)} (${fmtDelta(m.delta, d)}, ${fmtChange(m.relative)})`;
       }),
     ]),
   };
@@ -159,14 +174,32 @@ export function compareSweeps(a: ReportInput, b: ReportInput): string {
   return comparisonMarkdown(buildComparison(a, b));
 }
 
-/** One row per compared cell: for every metric `<key>_a`, `<key>_b`, `<key>_delta`, `<key>_relative`; full precision. */
+/**
+ * One row per compared cell: for every metric `<key>_a`, `<key>_b`, `<key>_delta`, `<key>_relative`; full
+ * precision.
+ */
 export function comparisonCsv(c: SweepComparison): string {
-  const headers = ['sweep_a', 'sweep_b', 'cell_id', 'repeat', ...c.metricKeys.flatMap((k) => [`${k}_a`, `${k}_b`, `${k}_delta`, `${k}_relative`])];
-  const rows = c.cells.map((cell) => [c.a.sweepId, c.b.sweepId, cell.cellId, cell.repeat, ...cell.metrics.flatMap((m) => [m.a, m.b, m.delta, m.relative])]);
+  const headers = [
+    'sweep_a',
+    'sweep_b',
+    'cell_id',
+    'repeat',
+    ...c.metricKeys.flatMap((k) => [`${k}_a`, `${k}_b`, `${k}_delta`, `${k}_relative`]),
+  ];
+  const rows = c.cells.map((cell) => [
+    c.a.sweepId,
+    c.b.sweepId,
+    cell.cellId,
+    cell.repeat,
+    ...cell.metrics.flatMap((m) => [m.a, m.b, m.delta, m.relative]),
+  ]);
   return `${[headers, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n')}\r\n`;
 }
 
-/** The comparison as plain JSON: `{ a, b, metrics, cells: [{ cell, repeat, metrics: { key: { a, b, delta, relative } } }], ... }`. */
+/**
+ * The comparison as plain JSON:
+ * `{ a, b, metrics, cells: [{ cell, repeat, metrics: { key: { a, b, delta, relative } } }], onlyA, onlyB, notBoth }`.
+ */
 export function comparisonJson(c: SweepComparison): object {
   return {
     a: c.a,
@@ -175,7 +208,9 @@ export function comparisonJson(c: SweepComparison): object {
     cells: c.cells.map((cell) => ({
       cell: cell.cellId,
       repeat: cell.repeat,
-      metrics: Object.fromEntries(cell.metrics.map((m) => [m.key, { a: m.a, b: m.b, delta: m.delta, relative: m.relative }])),
+      metrics: Object.fromEntries(
+        cell.metrics.map((m) => [m.key, { a: m.a, b: m.b, delta: m.delta, relative: m.relative }]),
+      ),
     })),
     onlyA: c.onlyA,
     onlyB: c.onlyB,
@@ -192,7 +227,13 @@ export function comparisonChart(c: SweepComparison): ChartSpec | null {
       .map((m) => {
         const info = metricInfo(m.key);
         const better = info.higherIsBetter ? m.relative! > 0 : m.relative! < 0;
-        return { cell: cellName(cell, c), metric: info.label, change: m.relative! * 100, text: fmtChange(m.relative), better: better ? 'b better' : 'b worse' };
+        return {
+          cell: cellName(cell, c),
+          metric: info.label,
+          change: m.relative! * 100,
+          text: fmtChange(m.relative),
+          better: better ? 'b better' : 'b worse',
+        };
       }),
   );
   if (data.length === 0) return null;
@@ -202,7 +243,15 @@ export function comparisonChart(c: SweepComparison): ChartSpec | null {
     title: { text: 'Relative change, b against a', subtitle: description, anchor: 'start' },
     description,
     data: { values: data },
-    facet: { column: { field: 'metric', type: 'nominal', sort: shown.map((k) => metricInfo(k).label), title: null, header: { labelFontWeight: 'bold', labelFontSize: 12 } } },
+    facet: {
+      column: {
+        field: 'metric',
+        type: 'nominal',
+        sort: shown.map((k) => metricInfo(k).label),
+        title: null,
+        header: { labelFontWeight: 'bold', labelFontSize: 12 },
+      },
+    },
     spec: {
       width: 220,
       height: { step: 16 },
@@ -210,9 +259,20 @@ export function comparisonChart(c: SweepComparison): ChartSpec | null {
         {
           mark: { type: 'bar', tooltip: true },
           encoding: {
-            y: { field: 'cell', type: 'nominal', sort: [...new Set(data.map((d) => d.cell))], title: null, axis: { labelLimit: 320 } },
+            y: {
+              field: 'cell',
+              type: 'nominal',
+              sort: [...new Set(data.map((d) => d.cell))],
+              title: null,
+              axis: { labelLimit: 320 },
+            },
             x: { field: 'change', type: 'quantitative', title: 'Change (%)', scale: { padding: 36 } },
-            color: { field: 'better', type: 'nominal', scale: { domain: ['b better', 'b worse'], range: ['#1a7f37', '#cf222e'] }, title: null },
+            color: {
+              field: 'better',
+              type: 'nominal',
+              scale: { domain: ['b better', 'b worse'], range: ['#1a7f37', '#cf222e'] },
+              title: null,
+            },
           },
         },
         { mark: { type: 'rule', color: '#57606a' }, encoding: { x: { datum: 0 } } },

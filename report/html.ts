@@ -42,7 +42,8 @@ export function htmlTable(table: Table): string {
 
 function figure(chart: RenderedChart | undefined): string {
   if (!chart) return '';
-  return `<figure class="chart" id="chart-${h(chart.id)}" data-chart="${h(chart.id)}" aria-label="${h(chart.title)}">${chart.svg}</figure>`;
+  const id = h(chart.id);
+  return `<figure class="chart" id="chart-${id}" data-chart="${id}" aria-label="${h(chart.title)}">${chart.svg}</figure>`;
 }
 
 export async function renderHtmlReport(input: ReportInput): Promise<string> {
@@ -60,7 +61,8 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
   if (model.simulated) out.push(`<p class="simulated">⚠ ${h(SIMULATED_NOTICE)}.</p>`);
   out.push(`<dl class="summary">${summaryItems(model).map(([k, v]) => `<dt>${h(k)}</dt><dd>${h(v)}</dd>`).join('')}</dl>`);
   if (charts.length > 0) {
-    out.push(`<nav class="charts"><b>Charts:</b> ${charts.map((c) => `<a href="#chart-${h(c.id)}">${h(c.title)}</a>`).join(' ')}</nav>`);
+    const links = charts.map((c) => `<a href="#chart-${h(c.id)}">${h(c.title)}</a>`);
+    out.push(`<nav class="charts"><b>Charts:</b> ${links.join(' ')}</nav>`);
   }
 
   out.push('<h2>Results</h2>');
@@ -78,8 +80,9 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
   if (comparison.rows.length > 0) {
     out.push('<h2>Power mode × jetson_clocks</h2>', htmlTable(comparison), chart('power-clocks'));
   }
-  if (charts.some((c) => c.id === 'tradeoff' || c.id === 'energy')) out.push('<h2>Trade-offs</h2>', chart('tradeoff'), chart('energy'));
-  if (charts.some((c) => c.id === 'latency-distributions')) out.push('<h2>Latency distributions</h2>', chart('latency-distributions'));
+  const has = (...ids: string[]) => charts.some((c) => ids.includes(c.id));
+  if (has('tradeoff', 'energy')) out.push('<h2>Trade-offs</h2>', chart('tradeoff'), chart('energy'));
+  if (has('latency-distributions')) out.push('<h2>Latency distributions</h2>', chart('latency-distributions'));
 
   out.push('<h2>Failures</h2>');
   const failures = failureEntries(model);
@@ -122,7 +125,9 @@ export async function renderComparisonHtml(c: SweepComparison): Promise<string> 
     `<title>${h(intro.title)}</title><style>${STYLE}</style></head><body>`,
     `<h1>${h(intro.title)}</h1>`,
     `<p>${h(intro.text)}</p>`,
-    c.cells.length === 0 ? '<p>No cell succeeded in both sweeps, so there is nothing to compare.</p>' : htmlTable({ ...table, bestRow: null }),
+    c.cells.length === 0
+      ? '<p>No cell succeeded in both sweeps, so there is nothing to compare.</p>'
+      : htmlTable({ ...table, bestRow: null }),
     figure(chart),
     not ? `<p>${h(not)}</p>` : '',
     '</body></html>',

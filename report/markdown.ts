@@ -52,9 +52,12 @@ export function renderMarkdownReport(input: ReportInput, opts: { charts?: readon
   out.push(...image('throughput'), ...image('ttft'), ...image('tpot'));
 
   const comparison = powerClocksTable(model);
-  if (comparison.rows.length > 0) out.push('## Power mode × jetson_clocks', '', markdownTable(comparison), '', ...image('power-clocks'));
-  if (charts.some((c) => c.id === 'tradeoff' || c.id === 'energy')) out.push('## Trade-offs', '', ...image('tradeoff'), ...image('energy'));
-  if (charts.some((c) => c.id === 'latency-distributions')) out.push('## Latency distributions', '', ...image('latency-distributions'));
+  if (comparison.rows.length > 0) {
+    out.push('## Power mode × jetson_clocks', '', markdownTable(comparison), '', ...image('power-clocks'));
+  }
+  const has = (...ids: string[]) => charts.some((c) => ids.includes(c.id));
+  if (has('tradeoff', 'energy')) out.push('## Trade-offs', '', ...image('tradeoff'), ...image('energy'));
+  if (has('latency-distributions')) out.push('## Latency distributions', '', ...image('latency-distributions'));
 
   out.push('## Failures', '');
   const failures = failureEntries(model);

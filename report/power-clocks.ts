@@ -17,11 +17,12 @@ export function fmtChange(fraction: number | null): string {
   return `${pct > 0 ? '+' : '−'}${text} %`;
 }
 
-const COMPARED: ReadonlyArray<{ metric: string; short: string; key: keyof BenchmarkMetrics; higherIsBetter: boolean }> = [
-  { metric: 'Output throughput', short: 'throughput', key: 'output_throughput', higherIsBetter: true },
-  { metric: 'Mean TTFT', short: 'TTFT', key: 'mean_ttft_ms', higherIsBetter: false },
-  { metric: 'Mean TPOT', short: 'TPOT', key: 'mean_tpot_ms', higherIsBetter: false },
-];
+const COMPARED: ReadonlyArray<{ metric: string; short: string; key: keyof BenchmarkMetrics; higherIsBetter: boolean }> =
+  [
+    { metric: 'Output throughput', short: 'throughput', key: 'output_throughput', higherIsBetter: true },
+    { metric: 'Mean TTFT', short: 'TTFT', key: 'mean_ttft_ms', higherIsBetter: false },
+    { metric: 'Mean TPOT', short: 'TPOT', key: 'mean_tpot_ms', higherIsBetter: false },
+  ];
 
 export interface MetricChange {
   metric: string;
@@ -83,7 +84,14 @@ export function powerClocksComparisons(model: ReportModel): PowerClocksCompariso
         for (const power of powers) {
           const other = find(power, clocks);
           if (!other || other === base) continue;
-          out.push(compare(section.scenario, `jetson_clocks ${yesNo(clocks === 'locked')}: ${base.powerLabel} → ${other.powerLabel}`, base, other));
+          out.push(
+            compare(
+              section.scenario,
+              `jetson_clocks ${yesNo(clocks === 'locked')}: ${base.powerLabel} → ${other.powerLabel}`,
+              base,
+              other,
+            ),
+          );
         }
       }
     }
@@ -93,19 +101,34 @@ export function powerClocksComparisons(model: ReportModel): PowerClocksCompariso
 
 /** "+18.5 % throughput, −10.7 % TTFT, −16.2 % TPOT". */
 export function changeSummary(c: PowerClocksComparison): string {
-  return c.changes.filter((ch) => ch.change !== null).map((ch) => `${fmtChange(ch.change)} ${ch.short}`).join(', ') || '—';
+  return (
+    c.changes
+      .filter((ch) => ch.change !== null)
+      .map((ch) => `${fmtChange(ch.change)} ${ch.short}`)
+      .join(', ') || '—'
+  );
 }
 
 /** The comparison as a table: "251.56 → 298.07 (+18.5 %)" per metric, and the summary the guide writes. */
 export function powerClocksTable(model: ReportModel): Table {
   const comparisons = powerClocksComparisons(model);
   const withModel = model.dims.model;
-  const headers = ['Scenario', ...(withModel ? ['Model'] : []), 'Comparison', ...COMPARED.map((m) => `${m.metric}${m.key === 'output_throughput' ? ' (tok/s)' : ' (ms)'}`), 'Change'];
+  const headers = [
+    'Scenario',
+    ...(withModel ? ['Model'] : []),
+    'Comparison',
+    ...COMPARED.map((m) => `${m.metric}${m.key === 'output_throughput' ? ' (tok/s)' : ' (ms)'}`),
+    'Change',
+  ];
   const rows = comparisons.map((c) => [
     c.scenario,
     ...(withModel ? [c.variant] : []),
     c.label,
-    ...c.changes.map((ch) => (ch.from === null || ch.to === null ? '—' : `${fmtFixed(ch.from, 2)} → ${fmtFixed(ch.to, 2)} (${fmtChange(ch.change)})`)),
+    ...c.changes.map((ch) =>
+      ch.from === null || ch.to === null
+        ? '—'
+        : `${fmtFixed(ch.from, 2)} → ${fmtFixed(ch.to, 2)} (${fmtChange(ch.change)})`,
+    ),
     changeSummary(c),
   ]);
   return { headers, rows, bestRow: null };

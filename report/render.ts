@@ -72,10 +72,17 @@ const quietLogger: QuietLogger = {
 export async function renderChartSvg(chart: ChartSpec): Promise<string> {
   const { spec: vgSpec } = compile(chart.spec, { config: CONFIG, logger: quietLogger as never });
   const refused: string[] = [];
-  const view = new vega.View(vega.parse(vgSpec), { renderer: 'none', loader: offlineLoader(refused), logLevel: vega.None });
+  const view = new vega.View(vega.parse(vgSpec), {
+    renderer: 'none',
+    loader: offlineLoader(refused),
+    logLevel: vega.None,
+  });
   try {
     const svg = await view.toSVG();
-    if (refused.length > 0) throw new Error(`chart "${chart.id}": report charts carry their data inline; refusing to load ${refused.join(', ')}`);
+    if (refused.length > 0)
+      throw new Error(
+        `chart "${chart.id}": report charts carry their data inline; refusing to load ${refused.join(', ')}`,
+      );
     return namespaceSvgIds(svg, `chart-${chart.id}`);
   } finally {
     view.finalize();
@@ -85,6 +92,7 @@ export async function renderChartSvg(chart: ChartSpec): Promise<string> {
 export async function renderCharts(charts: readonly ChartSpec[]): Promise<RenderedChart[]> {
   const out: RenderedChart[] = [];
   // One at a time: each view holds its scenegraph until finalized.
-  for (const chart of charts) out.push({ id: chart.id, title: chart.title, description: chart.description, svg: await renderChartSvg(chart) });
+  for (const chart of charts)
+    out.push({ id: chart.id, title: chart.title, description: chart.description, svg: await renderChartSvg(chart) });
   return out;
 }

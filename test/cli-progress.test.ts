@@ -24,9 +24,14 @@ interface Ran {
 
 function thorbench(args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: root, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -79,14 +84,25 @@ describe('thorbench live view off a terminal', { timeout: 600_000 }, () => {
     assert.equal(ran.code, 0, `${ran.stdout}\n${ran.stderr}`);
     assert.equal(followed.code, 0, `${followed.stdout}\n${followed.stderr}`);
 
-    for (const [who, r] of [['run', ran], ['status --follow', followed]] as const) {
+    for (const [who, r] of [
+      ['run', ran],
+      ['status --follow', followed],
+    ] as const) {
       const lines = finishedLines(r.stderr);
       assert.equal(lines.length, 8, `${who}: one line per cell\n${r.stderr}`);
       assert.equal(new Set(lines.map((m) => m[3])).size, 8, `${who}: each cell once`);
-      assert.deepEqual(lines.map((m) => Number(m[1])), [1, 2, 3, 4, 5, 6, 7, 8], `${who}: numbered in order`);
+      assert.deepEqual(
+        lines.map((m) => Number(m[1])),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        `${who}: numbered in order`,
+      );
       for (const m of lines) {
         assert.equal(m[2], 'succeeded');
-        assert.match(m[4] ?? '', /^\d+\.\d\d tok\/s, TTFT \d+\.\d\d ms, TPOT \d+\.\d\d ms$/, `${who}: headline metrics from the store`);
+        assert.match(
+          m[4] ?? '',
+          /^\d+\.\d\d tok\/s, TTFT \d+\.\d\d ms, TPOT \d+\.\d\d ms$/,
+          `${who}: headline metrics from the store`,
+        );
       }
       assert.ok(!/elapsed|\x1b\[/.test(r.stderr), `${who}: no per-second view, no escape sequences\n${r.stderr}`);
     }
@@ -106,12 +122,18 @@ describe('thorbench live view off a terminal', { timeout: 600_000 }, () => {
       const svg = readFileSync(path.join(mdDir, img), 'utf8');
       assert.match(svg, /^<\?xml[^]*<svg /, img);
     }
-    assert.deepEqual(readdirSync(mdDir).filter((f) => f.endsWith('.svg')).sort(), [...images].sort());
+    assert.deepEqual(
+      readdirSync(mdDir)
+        .filter((f) => f.endsWith('.svg'))
+        .sort(),
+      [...images].sort(),
+    );
     assert.ok(text.includes('## Power mode × jetson_clocks'), 'the demo varies the clocks');
     // The demo's harness keeps per-request latencies: the distributions are drawn from them.
     assert.ok(readFileSync(path.join(mdDir, 'chart-latency-distributions.svg'), 'utf8').includes('over every request'));
 
-    const cmp = (format: string, ...more: string[]) => thorbench(['report', 'live-a', '--compare', 'live-b', '--format', format, ...more], env);
+    const cmp = (format: string, ...more: string[]) =>
+      thorbench(['report', 'live-a', '--compare', 'live-b', '--format', format, ...more], env);
     const [cmpMd, cmpCsv, cmpJson, cmpHtml] = await Promise.all([cmp('md'), cmp('csv'), cmp('json'), cmp('html')]);
     for (const r of [cmpMd, cmpCsv, cmpJson, cmpHtml]) assert.equal(r.code, 0, r.stderr);
     assert.match(cmpMd.stdout, /## Comparison: live-b \(b\) against live-a \(a\)/);

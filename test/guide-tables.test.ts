@@ -19,11 +19,19 @@ import { tempDir } from './helpers/temporal.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = path.join(root, 'bin', 'thorbench.js');
 
-function thorbench(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function thorbench(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -54,7 +62,10 @@ function tableRows(md: string, scenario: string): string[] {
   const start = lines.indexOf(`### ${scenario}`);
   assert.ok(start >= 0, `no section ${scenario} in\n${md}`);
   const end = lines.findIndex((l, i) => i > start && l.startsWith('#'));
-  return lines.slice(start + 1, end < 0 ? undefined : end).filter((l) => l.startsWith('|')).slice(2);
+  return lines
+    .slice(start + 1, end < 0 ? undefined : end)
+    .filter((l) => l.startsWith('|'))
+    .slice(2);
 }
 
 describe("the guide's tables from the guide's data", { timeout: 300_000 }, () => {
@@ -68,17 +79,44 @@ describe("the guide's tables from the guide's data", { timeout: 300_000 }, () =>
       for (const scenario of ['high-load', 'low-load']) {
         const labels = `power=MAXN,clocks=locked,model=${model.id},quantization=${model.quantization},size=${model.size},scenario=${scenario}`;
         const file = `${GUIDE_FIXTURES}quantization__${model.id}.maxn-clocks.${scenario}.txt`;
-        const r = await thorbench(['import', file, '--into', 'guide-quantization', '--cell', `maxn.locked.${model.id}.${scenario}.r1`, '--label', labels], env);
+        const r = await thorbench(
+          [
+            'import',
+            file,
+            '--into',
+            'guide-quantization',
+            '--cell',
+            `maxn.locked.${model.id}.${scenario}.r1`,
+            '--label',
+            labels,
+          ],
+          env,
+        );
         assert.equal(r.code, 0, r.stderr);
       }
     }
     planSweepRecord(dbFile, 'guide-power-clocks', 'thor-power-clocks.json');
     for (const scenario of ['high-load', 'low-load']) {
-      for (const [power, key] of [['MAXN', 'maxn'], ['120W', '120w']] as const) {
+      for (const [power, key] of [
+        ['MAXN', 'maxn'],
+        ['120W', '120w'],
+      ] as const) {
         for (const clocks of ['default', 'locked'] as const) {
           const file = `${GUIDE_FIXTURES}power-clocks__qwen3-8b-fp8.${key}${clocks === 'locked' ? '-clocks' : ''}.${scenario}.txt`;
           const labels = `power=${power},clocks=${clocks},model=qwen3-8b-fp8,quantization=fp8,size=8.9G,scenario=${scenario}`;
-          const r = await thorbench(['import', file, '--into', 'guide-power-clocks', '--cell', `${key}.${clocks}.qwen3-8b-fp8.${scenario}.r1`, '--label', labels], env);
+          const r = await thorbench(
+            [
+              'import',
+              file,
+              '--into',
+              'guide-power-clocks',
+              '--cell',
+              `${key}.${clocks}.qwen3-8b-fp8.${scenario}.r1`,
+              '--label',
+              labels,
+            ],
+            env,
+          );
           assert.equal(r.code, 0, r.stderr);
         }
       }
@@ -89,8 +127,15 @@ describe("the guide's tables from the guide's data", { timeout: 300_000 }, () =>
     const r = await thorbench(['report', 'guide-quantization'], env);
     assert.equal(r.code, 0, r.stderr);
     for (const scenario of ['high-load', 'low-load'] as const) {
-      assert.ok(r.stdout.includes('| Model | Quantization | Size | Request throughput (req/s) | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |'));
-      assert.deepEqual(tableRows(r.stdout, scenario), GUIDE_QUANTIZATION_ROWS[scenario].map((row) => `| ${row}`));
+      assert.ok(
+        r.stdout.includes(
+          '| Model | Quantization | Size | Request throughput (req/s) | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |',
+        ),
+      );
+      assert.deepEqual(
+        tableRows(r.stdout, scenario),
+        GUIDE_QUANTIZATION_ROWS[scenario].map((row) => `| ${row}`),
+      );
     }
     assert.match(r.stdout, /18 planned · 18 succeeded · 0 failed · 0 skipped · 0 cancelled · 0 pending/);
   });
@@ -99,12 +144,22 @@ describe("the guide's tables from the guide's data", { timeout: 300_000 }, () =>
     const r = await thorbench(['report', 'guide-power-clocks'], env);
     assert.equal(r.code, 0, r.stderr);
     for (const scenario of ['high-load', 'low-load'] as const) {
-      assert.ok(r.stdout.includes('| Power mode | jetson_clocks | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |'));
-      assert.deepEqual(tableRows(r.stdout, scenario), GUIDE_POWER_ROWS[scenario].map((row) => `| ${row}`));
+      assert.ok(
+        r.stdout.includes(
+          '| Power mode | jetson_clocks | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |',
+        ),
+      );
+      assert.deepEqual(
+        tableRows(r.stdout, scenario),
+        GUIDE_POWER_ROWS[scenario].map((row) => `| ${row}`),
+      );
     }
     // "吞吐量从 251.56 tok/s 提升至 298.07 tok/s(提升约 18.5%)", "TPOT 从 15.56 ms 降至 8.88 ms(减少约 43%)".
     assert.match(r.stdout, /\| high-load \| MAXN: jetson_clocks no → yes \| 251\.56 → 298\.07 \(\+18\.5 %\) \|/);
-    assert.match(r.stdout, /\| low-load \| MAXN: jetson_clocks no → yes \| 63\.61 → 111\.15 \(\+74\.7 %\) \| 35\.70 → 23\.06 \(−35\.4 %\) \| 15\.56 → 8\.88 \(−42\.9 %\) \|/);
+    assert.match(
+      r.stdout,
+      /\| low-load \| MAXN: jetson_clocks no → yes \| 63\.61 → 111\.15 \(\+74\.7 %\) \| 35\.70 → 23\.06 \(−35\.4 %\) \| 15\.56 → 8\.88 \(−42\.9 %\) \|/,
+    );
   });
 
   it('draws the imported sweeps in the HTML report', async () => {
@@ -112,6 +167,14 @@ describe("the guide's tables from the guide's data", { timeout: 300_000 }, () =>
     assert.equal(r.code, 0, r.stderr);
     const charts = [...r.stdout.matchAll(/<figure class="chart" id="chart-([a-z-]+)"/g)].map((m) => m[1]);
     // Imported cells have no step timings, so the timeline shows one bar per cell.
-    assert.deepEqual(charts, ['throughput', 'ttft', 'tpot', 'power-clocks', 'tradeoff', 'latency-distributions', 'timeline']);
+    assert.deepEqual(charts, [
+      'throughput',
+      'ttft',
+      'tpot',
+      'power-clocks',
+      'tradeoff',
+      'latency-distributions',
+      'timeline',
+    ]);
   });
 });

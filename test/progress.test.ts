@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { clock, createProgressDisplay, finishedCellLines, formatProgress, isLiveTerminal, renderProgressView } from '../cli/progress.js';
+import {
+  clock,
+  createProgressDisplay,
+  finishedCellLines,
+  formatProgress,
+  isLiveTerminal,
+  renderProgressView,
+} from '../cli/progress.js';
 import type { SweepProgress } from '../workflows/messages.js';
 
 function snapshot(over: Partial<SweepProgress> = {}): SweepProgress {
@@ -17,7 +24,14 @@ function snapshot(over: Partial<SweepProgress> = {}): SweepProgress {
     total: 8,
     done: 3,
     counts: { succeeded: 2, failed: 1, skipped: 0, cancelled: 0 },
-    current: [{ deviceId: 'sim', cellId: 'maxn.locked.qwen3-8b-fp8.high-load.r1', step: 'benchmark', stepStartedAt: '2026-11-29T08:00:00.000Z' }],
+    current: [
+      {
+        deviceId: 'sim',
+        cellId: 'maxn.locked.qwen3-8b-fp8.high-load.r1',
+        step: 'benchmark',
+        stepStartedAt: '2026-11-29T08:00:00.000Z',
+      },
+    ],
     cells: [
       { id: 'maxn.default.qwen3-8b-fp8.low-load.r1', status: 'succeeded' },
       { id: 'maxn.default.qwen3-8b-fp8.high-load.r1', status: 'succeeded' },
@@ -63,7 +77,10 @@ describe('progress view', () => {
     const view = renderProgressView(p, { elapsedMs: 3_723_000, nowMs: NOW });
     assert.match(view, /elapsed 1:02:03 \| left —$/m);
     assert.match(view, /^ {2}sim {2}c\.r1 {2}warmup for —$/m);
-    assert.match(renderProgressView(snapshot({ remainingMs: null, state: 'starting', current: [] }), { elapsedMs: 0, nowMs: NOW }), /waiting for a device worker/);
+    assert.match(
+      renderProgressView(snapshot({ remainingMs: null, state: 'starting', current: [] }), { elapsedMs: 0, nowMs: NOW }),
+      /waiting for a device worker/,
+    );
     assert.equal(clock(-5), '00:00');
   });
 
@@ -83,14 +100,21 @@ describe('progress view', () => {
     assert.deepEqual(finishedCellLines(snapshot(), seen, detail), [], 'nothing twice');
     const next = snapshot();
     next.cells[3] = { id: 'maxn.locked.qwen3-8b-fp8.high-load.r1', status: 'succeeded' };
-    assert.deepEqual(finishedCellLines(next, seen, detail), ['[4/8] succeeded maxn.locked.qwen3-8b-fp8.high-load.r1  298.07 tok/s']);
+    assert.deepEqual(finishedCellLines(next, seen, detail), [
+      '[4/8] succeeded maxn.locked.qwen3-8b-fp8.high-load.r1  298.07 tok/s',
+    ]);
   });
 });
 
 describe('progress display', () => {
   it('off a terminal writes finished cells only, never a line per poll', () => {
     const out = sink(false);
-    const display = createProgressDisplay({ stream: out as unknown as NodeJS.WriteStream, live: false, startedAtMs: NOW - 1000, now: () => NOW });
+    const display = createProgressDisplay({
+      stream: out as unknown as NodeJS.WriteStream,
+      live: false,
+      startedAtMs: NOW - 1000,
+      now: () => NOW,
+    });
     for (let i = 0; i < 5; i++) display.update(snapshot()); // five polls, nothing new after the first
     display.finishFrom([{ id: 'maxn.default.qwen3-8b-awq.low-load.r1', status: 'skipped' }], 8);
     display.done();
@@ -110,7 +134,12 @@ describe('progress display', () => {
   it('on a terminal redraws the view in place, with finished cells above it', () => {
     const out = sink(true);
     let t = NOW;
-    const display = createProgressDisplay({ stream: out as unknown as NodeJS.WriteStream, live: true, startedAtMs: NOW - 60_000, now: () => t });
+    const display = createProgressDisplay({
+      stream: out as unknown as NodeJS.WriteStream,
+      live: true,
+      startedAtMs: NOW - 60_000,
+      now: () => t,
+    });
     display.update(snapshot());
     t += 1000;
     display.update(snapshot({ remainingMs: 124_000 }));

@@ -39,7 +39,10 @@ async function openInChromium(executablePath: string, file: string) {
       figures.map((f) => {
         const svg = f.querySelector('svg');
         const box = svg?.getBoundingClientRect();
-        const marks = svg ? svg.querySelectorAll('g.role-mark > path, g.role-mark > line, g.role-mark > text, g.role-mark > rect').length : 0;
+        const marks = svg
+          ? svg.querySelectorAll('g.role-mark > path, g.role-mark > line, g.role-mark > text, g.role-mark > rect')
+              .length
+          : 0;
         return { id: f.getAttribute('data-chart') ?? '?', width: box?.width ?? 0, height: box?.height ?? 0, marks };
       }),
     );
@@ -51,7 +54,10 @@ async function openInChromium(executablePath: string, file: string) {
 
 describe('the HTML report in headless Chromium', { timeout: 120_000 }, () => {
   const exe = chromiumPath();
-  const skip = exe === null ? 'Chromium is not installed (apt-get install -y chromium, as .ci/run does; or set THORBENCH_CHROMIUM)' : false;
+  const skip =
+    exe === null
+      ? 'Chromium is not installed (apt-get install -y chromium, as .ci/run does; or set THORBENCH_CHROMIUM)'
+      : false;
 
   it('renders every chart, with no console error and no network request', { skip }, async () => {
     const dir = tempDir('browser');
@@ -75,10 +81,20 @@ describe('the HTML report in headless Chromium', { timeout: 120_000 }, () => {
     const dir = tempDir('browser-compare');
     const file = path.join(dir, 'compare.html');
     const { sweep, cells } = fullMatrixSweep();
-    const slower = cells.map((c) => (c.metrics ? { ...c, metrics: { ...c.metrics, output_throughput: c.metrics.output_throughput * 0.9 } } : c));
-    writeFileSync(file, await renderComparisonHtml(buildComparison({ sweep, cells }, { sweep: { ...sweep, sweepId: 'b' }, cells: slower })));
+    const slower = cells.map((c) =>
+      c.metrics ? { ...c, metrics: { ...c.metrics, output_throughput: c.metrics.output_throughput * 0.9 } } : c,
+    );
+    writeFileSync(
+      file,
+      await renderComparisonHtml(
+        buildComparison({ sweep, cells }, { sweep: { ...sweep, sweepId: 'b' }, cells: slower }),
+      ),
+    );
     const { charts, problems, requests } = await openInChromium(exe!, file);
-    assert.deepEqual(charts.map((c) => c.id), ['compare']);
+    assert.deepEqual(
+      charts.map((c) => c.id),
+      ['compare'],
+    );
     assert.ok(charts[0]!.marks >= 10);
     assert.deepEqual(problems, []);
     assert.equal(requests.length, 1);

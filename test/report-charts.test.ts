@@ -60,9 +60,20 @@ describe('chart data', () => {
   it('says "not measured" where a succeeded row lacks the metric, and the outcome where nothing succeeded', () => {
     const { sweep, cells } = full();
     const edited = cells.map((c) =>
-      c.cellId.startsWith('maxn.default.qwen3-8b-fp8.high-load') && c.metrics ? { ...c, metrics: { ...c.metrics, energy_per_output_token_j: null } } : c,
+      c.cellId.startsWith('maxn.default.qwen3-8b-fp8.high-load') && c.metrics
+        ? { ...c, metrics: { ...c.metrics, energy_per_output_token_j: null } }
+        : c,
     );
-    const failed = edited.map((c) => (c.cellId.startsWith('maxn.default.qwen3-8b-awq.high-load') ? { ...c, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' } } : c));
+    const failed = edited.map((c) =>
+      c.cellId.startsWith('maxn.default.qwen3-8b-awq.high-load')
+        ? {
+            ...c,
+            status: 'failed' as const,
+            metrics: null,
+            failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' },
+          }
+        : c,
+    );
     const data = barData(buildReportModel({ sweep, cells: failed }), [['mean', 'energy_per_output_token_j']]);
     const note = (label: string) => data.find((d) => d.scenario === 'high-load' && d.label === label)!.note;
     assert.equal(note('Qwen3-8B-FP8 · MAXN · clocks default'), 'not measured');
@@ -89,7 +100,10 @@ describe('chart data', () => {
     assert.equal(data.length, cells.filter((c) => c.status === 'succeeded').length * 2);
     const front = data.filter((d) => d.scenario === 'low-load' && d.latencyMetric === 'Mean TPOT (ms)' && d.pareto);
     // FP8 at MAXN with locked clocks has both the most throughput and the least TPOT: it alone is the front.
-    assert.deepEqual(front.map((d) => d.cellId), ['maxn.locked.qwen3-8b-fp8.low-load.r2']);
+    assert.deepEqual(
+      front.map((d) => d.cellId),
+      ['maxn.locked.qwen3-8b-fp8.low-load.r2'],
+    );
   });
 
   it('timeline bars come from the step timings of each cell', () => {
@@ -97,7 +111,10 @@ describe('chart data', () => {
     const data = timelineData(model);
     assert.equal(data.length, model.cells.length * 2);
     const first = data[0]!;
-    assert.deepEqual([first.step, first.start, first.end, first.seconds], ['startEngine', '2025-10-01T08:00:00.000Z', '2025-10-01T08:01:00.000Z', 60]);
+    assert.deepEqual(
+      [first.step, first.start, first.end, first.seconds],
+      ['startEngine', '2025-10-01T08:00:00.000Z', '2025-10-01T08:01:00.000Z', 60],
+    );
     assert.ok(data.some((d) => d.result === 'failed: EngineCrashed'));
   });
 
@@ -113,8 +130,17 @@ describe('chart data', () => {
     assert.equal(ttft.at(-1)!.ms, 40);
     assert.equal(ttft.find((d) => d.fraction === 0.5)!.ms, 25, 'linear interpolation, like numpy');
     assert.equal(own.filter((d) => d.metric === 'ITL')[0]!.ms, 0.1, 'a 0 ms gap sits at the log axis floor');
-    const other = data.filter((d) => d.source === 'percentiles' && d.metric === 'TTFT' && d.label === 'Qwen3-8B-FP8 · MAXN · clocks locked' && d.scenario === 'high-load');
-    assert.deepEqual(other.map((d) => d.fraction), [0.5, 0.99]);
+    const other = data.filter(
+      (d) =>
+        d.source === 'percentiles' &&
+        d.metric === 'TTFT' &&
+        d.label === 'Qwen3-8B-FP8 · MAXN · clocks locked' &&
+        d.scenario === 'high-load',
+    );
+    assert.deepEqual(
+      other.map((d) => d.fraction),
+      [0.5, 0.99],
+    );
     assert.equal(quantileSorted([1, 2, 3, 4], 0.99), 3.9699999999999998);
   });
 });
@@ -123,14 +149,23 @@ describe('power mode × clocks comparison', () => {
   it('writes the relative changes as the guide does: +18.5 % throughput, −43 % TPOT', () => {
     const { model } = full();
     const cmp = powerClocksComparisons(model);
-    const maxnHigh = cmp.find((c) => c.scenario === 'high-load' && c.modelId === 'qwen3-8b-fp8' && c.label === 'MAXN: jetson_clocks no → yes')!;
+    const maxnHigh = cmp.find(
+      (c) => c.scenario === 'high-load' && c.modelId === 'qwen3-8b-fp8' && c.label === 'MAXN: jetson_clocks no → yes',
+    )!;
     assert.equal(fmtChange(maxnHigh.changes[0]!.change), '+18.5 %');
     assert.equal(changeSummary(maxnHigh), '+18.5 % throughput, −10.7 % TTFT, −16.2 % TPOT');
-    const maxnLow = cmp.find((c) => c.scenario === 'low-load' && c.modelId === 'qwen3-8b-fp8' && c.label === 'MAXN: jetson_clocks no → yes')!;
+    const maxnLow = cmp.find(
+      (c) => c.scenario === 'low-load' && c.modelId === 'qwen3-8b-fp8' && c.label === 'MAXN: jetson_clocks no → yes',
+    )!;
     assert.equal(fmtChange(maxnLow.changes[2]!.change), '−42.9 %');
     assert.ok(maxnLow.changes[2]!.better && maxnLow.changes[0]!.better);
     const labels = [...new Set(cmp.map((c) => c.label))];
-    assert.deepEqual(labels, ['MAXN: jetson_clocks no → yes', '120W: jetson_clocks no → yes', 'jetson_clocks no: MAXN → 120W', 'jetson_clocks yes: MAXN → 120W']);
+    assert.deepEqual(labels, [
+      'MAXN: jetson_clocks no → yes',
+      '120W: jetson_clocks no → yes',
+      'jetson_clocks no: MAXN → 120W',
+      'jetson_clocks yes: MAXN → 120W',
+    ]);
     assert.equal(cmp.length, 4 * 2 * 2);
     assert.equal(fmtChange(0), '±0.0 %');
     assert.equal(fmtChange(null), '—');
@@ -139,11 +174,22 @@ describe('power mode × clocks comparison', () => {
   it('is a Markdown table and a chart', () => {
     const { sweep, cells, model } = full();
     const table = powerClocksTable(model);
-    assert.deepEqual(table.headers, ['Scenario', 'Model', 'Comparison', 'Output throughput (tok/s)', 'Mean TTFT (ms)', 'Mean TPOT (ms)', 'Change']);
+    assert.deepEqual(table.headers, [
+      'Scenario',
+      'Model',
+      'Comparison',
+      'Output throughput (tok/s)',
+      'Mean TTFT (ms)',
+      'Mean TPOT (ms)',
+      'Change',
+    ]);
     const md = renderMarkdownReport({ sweep, cells });
     assert.ok(md.includes('## Power mode × jetson_clocks'));
     // The FP8 high-load row: the means over both repeats.
-    assert.match(md, /\| high-load \| Qwen3-8B-FP8 \(FP8\) \| MAXN: jetson_clocks no → yes \| 254\.08 → 301\.05 \(\+18\.5 %\) \|/);
+    assert.match(
+      md,
+      /\| high-load \| Qwen3-8B-FP8 \(FP8\) \| MAXN: jetson_clocks no → yes \| 254\.08 → 301\.05 \(\+18\.5 %\) \|/,
+    );
     const chart = powerClocksChart(model)!;
     const values = (chart.spec as { data: { values: Array<{ text: string }> } }).data.values;
     assert.ok(values.some((v) => v.text === '+18.5 % throughput'));
@@ -186,18 +232,36 @@ describe('chart rendering', () => {
   });
 
   it('refuses any data that is not inline: the report never loads anything', async () => {
-    const spec = { data: { url: 'https://example.com/data.json' }, mark: 'bar', encoding: { x: { field: 'a', type: 'quantitative' } } } as TopLevelSpec;
-    await assert.rejects(renderChartSvg({ id: 'x', title: 'x', description: 'x', spec }), /refusing to load https:\/\/example\.com\/data\.json/);
+    const spec = {
+      data: { url: 'https://example.com/data.json' },
+      mark: 'bar',
+      encoding: { x: { field: 'a', type: 'quantitative' } },
+    } as TopLevelSpec;
+    await assert.rejects(
+      renderChartSvg({ id: 'x', title: 'x', description: 'x', spec }),
+      /refusing to load https:\/\/example\.com\/data\.json/,
+    );
   });
 
   it('namespaces SVG ids and their references', () => {
     const svg = '<clipPath id="clip1"><rect/></clipPath><g clip-path="url(#clip1)"></g><use href="#clip1"/>';
-    assert.equal(namespaceSvgIds(svg, 'c'), '<clipPath id="c-clip1"><rect/></clipPath><g clip-path="url(#c-clip1)"></g><use href="#c-clip1"/>');
+    assert.equal(
+      namespaceSvgIds(svg, 'c'),
+      '<clipPath id="c-clip1"><rect/></clipPath><g clip-path="url(#c-clip1)"></g><use href="#c-clip1"/>',
+    );
   });
 
   it('Markdown links the chart files it is given', () => {
     const { sweep, cells } = full();
-    const md = renderMarkdownReport({ sweep, cells }, { charts: [{ id: 'throughput', title: 'Output token throughput', file: 'chart-throughput.svg' }, { id: 'timeline', title: 'Sweep timeline', file: 'chart-timeline.svg' }] });
+    const md = renderMarkdownReport(
+      { sweep, cells },
+      {
+        charts: [
+          { id: 'throughput', title: 'Output token throughput', file: 'chart-throughput.svg' },
+          { id: 'timeline', title: 'Sweep timeline', file: 'chart-timeline.svg' },
+        ],
+      },
+    );
     assert.ok(md.includes('![Output token throughput](chart-throughput.svg)'));
     assert.ok(md.indexOf('![Sweep timeline](chart-timeline.svg)') > md.indexOf('## Timeline'));
     assert.ok(!renderMarkdownReport({ sweep, cells }).includes('!['), 'no images without files');
@@ -207,9 +271,17 @@ describe('chart rendering', () => {
 describe('comparison formats', () => {
   it('csv and json carry a, b, the delta and the relative delta per metric', () => {
     const { sweep, cells } = full();
-    const faster = cells.map((c) => (c.metrics ? { ...c, metrics: { ...c.metrics, output_throughput: c.metrics.output_throughput * 1.1 } } : c));
+    const faster = cells.map((c) =>
+      c.metrics ? { ...c, metrics: { ...c.metrics, output_throughput: c.metrics.output_throughput * 1.1 } } : c,
+    );
     const cmp = buildComparison({ sweep, cells }, { sweep: { ...sweep, sweepId: 'b' }, cells: faster });
-    const json = comparisonJson(cmp) as { cells: Array<{ cell: string; repeat: number; metrics: Record<string, { a: number; b: number; delta: number; relative: number }> }> };
+    const json = comparisonJson(cmp) as {
+      cells: Array<{
+        cell: string;
+        repeat: number;
+        metrics: Record<string, { a: number; b: number; delta: number; relative: number }>;
+      }>;
+    };
     const first = json.cells[0]!;
     assert.equal(first.cell, 'maxn.default.qwen3-8b-fp8.high-load.r1');
     assert.ok(Math.abs(first.metrics.output_throughput!.relative - 0.1) < 1e-12);
@@ -217,7 +289,16 @@ describe('comparison formats', () => {
     assert.ok('energy_per_output_token_j' in first.metrics);
     const csv = comparisonCsv(cmp).split('\r\n');
     const header = csv[0]!.split(',');
-    assert.deepEqual(header.slice(0, 8), ['sweep_a', 'sweep_b', 'cell_id', 'repeat', 'request_throughput_a', 'request_throughput_b', 'request_throughput_delta', 'request_throughput_relative']);
+    assert.deepEqual(header.slice(0, 8), [
+      'sweep_a',
+      'sweep_b',
+      'cell_id',
+      'repeat',
+      'request_throughput_a',
+      'request_throughput_b',
+      'request_throughput_delta',
+      'request_throughput_relative',
+    ]);
     assert.equal(csv.length, json.cells.length + 2, 'header, one line per cell, final CRLF');
     assert.equal(json.cells.length, cells.filter((c) => c.status === 'succeeded').length);
   });

@@ -39,8 +39,14 @@ export function parseReportFormat(value: string | undefined): ReportFormat {
 function readSweep(store: ResultsStore, sweepId: string): ReportInput {
   const sweep = store.getSweep(sweepId);
   if (!sweep) {
-    const known = store.listSweeps().slice(0, 5).map((s) => s.sweepId);
-    throw new ExitError(`no sweep "${sweepId}" in the results database${known.length ? `; recent sweeps: ${known.join(', ')}` : ''}`, EXIT_INVALID);
+    const known = store
+      .listSweeps()
+      .slice(0, 5)
+      .map((s) => s.sweepId);
+    throw new ExitError(
+      `no sweep "${sweepId}" in the results database${known.length ? `; recent sweeps: ${known.join(', ')}` : ''}`,
+      EXIT_INVALID,
+    );
   }
   return { sweep, cells: store.listCells(sweepId) };
 }
@@ -56,7 +62,11 @@ export async function renderSweepReport(store: ResultsStore, sweepId: string, fo
       return renderHtmlReport({ ...input, samples: await loadRequestSamples(input.cells) });
     case 'json':
       // summaries: mean, 95 % CI and CV per cell over its repeats (metrics/repeats.ts); empty without repeats.
-      return JSON.stringify({ sweep: input.sweep, cells: input.cells, summaries: summarizeRepeats(input.cells) }, null, 2);
+      return JSON.stringify(
+        { sweep: input.sweep, cells: input.cells, summaries: summarizeRepeats(input.cells) },
+        null,
+        2,
+      );
   }
 }
 
@@ -65,7 +75,9 @@ export async function renderSweepReport(store: ResultsStore, sweepId: string, fo
  * `report.md`. The charts go beside the Markdown as `chart-<id>.svg`.
  */
 export function markdownTarget(out: string, base = 'report'): { dir: string; file: string } {
-  return out.toLowerCase().endsWith('.md') ? { dir: path.dirname(out), file: out } : { dir: out, file: path.join(out, `${base}.md`) };
+  return out.toLowerCase().endsWith('.md')
+    ? { dir: path.dirname(out), file: out }
+    : { dir: out, file: path.join(out, `${base}.md`) };
 }
 
 async function writeMarkdownWithCharts(input: ReportInput, out: string): Promise<string[]> {
@@ -84,7 +96,12 @@ async function writeMarkdownWithCharts(input: ReportInput, out: string): Promise
   return [file, ...written];
 }
 
-async function renderComparison(a: ReportInput, b: ReportInput, format: ReportFormat, outPath: string | undefined): Promise<{ text: string; extra: string[] }> {
+async function renderComparison(
+  a: ReportInput,
+  b: ReportInput,
+  format: ReportFormat,
+  outPath: string | undefined,
+): Promise<{ text: string; extra: string[] }> {
   const cmp = buildComparison(a, b);
   switch (format) {
     case 'md': {
@@ -128,7 +145,8 @@ export async function report(opts: {
       return;
     }
     if (opts.format === 'md' && opts.outFile) {
-      for (const f of await writeMarkdownWithCharts(readSweep(store, opts.sweepId), opts.outFile)) opts.out(`wrote ${f}`);
+      for (const f of await writeMarkdownWithCharts(readSweep(store, opts.sweepId), opts.outFile))
+        opts.out(`wrote ${f}`);
       return;
     }
     const text = await renderSweepReport(store, opts.sweepId, opts.format);

@@ -74,7 +74,8 @@ export async function run(opts: RunOptions): Promise<void> {
     });
     interrupted.catch(() => undefined);
     const startedAtMs = await started.handle.describe().then((d) => d.startTime.getTime(), () => Date.now());
-    const display = createProgressDisplay({ stream: opts.progress, live: opts.live, startedAtMs, detail: cellDetailFromStore(store, sweepId) });
+    const detail = cellDetailFromStore(store, sweepId);
+    const display = createProgressDisplay({ stream: opts.progress, live: opts.live, startedAtMs, detail });
     const draw = (p: SweepProgress) => display.update(p);
     let stopping = false;
     const inProcess = workers.workers.length > 0;

@@ -1,8 +1,8 @@
 /**
- * `thorbench status <sweep> [--json] [--follow]`: where a sweep stands. Cells and metrics come from the results database,
- * planned cells not recorded yet are listed as pending, and while the workflow runs its `progress` query says
- * which cell is in flight. The state is Temporal's when the server answers (running, completed, failed,
- * cancelled, terminated, timed_out), else the one the database recorded.
+ * `thorbench status <sweep> [--json] [--follow]`: where a sweep stands. Cells and metrics come from the results
+ * database, planned cells not recorded yet are listed as pending, and while the workflow runs its `progress` query
+ * says which cell is in flight. The state is Temporal's when the server answers (running, completed, failed,
+ * cancelled, terminated, timed_out), else the one the database recorded. `--follow` shows the live view first.
  */
 import { planSweep } from '../../plan/plan.js';
 import { type StatusJson, renderJsonStatus } from '../../report/status.js';
@@ -61,7 +61,14 @@ export async function statusJson(env: CliEnv, sweepId: string): Promise<CliStatu
  * `--follow`: the live view while the sweep runs (redrawn on a terminal, one line per finished cell otherwise),
  * then the status as without it. A sweep that is not running prints its status at once.
  */
-async function follow(opts: { sweepId: string; env: CliEnv; progress: NodeJS.WriteStream; live: boolean }): Promise<void> {
+interface FollowOptions {
+  sweepId: string;
+  env: CliEnv;
+  progress: NodeJS.WriteStream;
+  live: boolean;
+}
+
+async function follow(opts: FollowOptions): Promise<void> {
   let conn: Awaited<ReturnType<typeof connectTemporal>>;
   try {
     conn = await connectTemporal(opts.env, { startServer: false });
@@ -88,7 +95,11 @@ async function follow(opts: { sweepId: string; env: CliEnv; progress: NodeJS.Wri
       if (last) display.update(last);
       // Without a worker to answer the last query, the records say which cells finished.
       const cells = store.listCells(opts.sweepId);
-      display.finishFrom(cells.map((c) => ({ id: c.cellId, status: c.status })), Math.max(store.getSweep(opts.sweepId)?.plannedCells ?? 0, cells.length));
+      const planned = Math.max(store.getSweep(opts.sweepId)?.plannedCells ?? 0, cells.length);
+      display.finishFrom(
+        cells.map((c) => ({ id: c.cellId, status: c.status })),
+        planned,
+      );
     } finally {
       clearInterval(timer);
       display.done();
@@ -108,7 +119,9 @@ export async function status(opts: {
   progress?: NodeJS.WriteStream;
   live?: boolean;
 }): Promise<void> {
-  if (opts.follow) await follow({ sweepId: opts.sweepId, env: opts.env, progress: opts.progress ?? process.stderr, live: opts.live ?? false });
+  if (opts.follow) {
+    await follow({ sweepId: opts.sweepId, env: opts.env, progress: opts.progress ?? process.stderr, live: opts.live ?? false });
+  }
   const s = await statusJson(opts.env, opts.sweepId);
   if (opts.json) {
     opts.out(JSON.stringify(s, null, 2));

@@ -2,6 +2,8 @@
 import { existsSync } from 'node:fs';
 
 export function chromiumPath(): string | null {
-  const candidates = [process.env.THORBENCH_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
+  const candidates = [process.env.THORBENCH_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
+    (p): p is string => !!p,
+  );
   return candidates.find((p) => existsSync(p)) ?? null;
 }

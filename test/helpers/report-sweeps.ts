@@ -39,8 +39,18 @@ export const GUIDE_QUANTIZATION_ROWS = {
 
 /** The guide's power mode × jetson_clocks tables (Qwen3-8B-FP8), its 否/是 written no/yes as the report does. */
 export const GUIDE_POWER_ROWS = {
-  'high-load': ['MAXN | no | 251.56 | 554.96 | 26.96 |', 'MAXN | yes | 298.07 | 495.44 | 22.59 |', '120W | no | 240.14 | 580.06 | 28.27 |', '120W | yes | 249.82 | 457.83 | 27.99 |'],
-  'low-load': ['MAXN | no | 63.61 | 35.70 | 15.56 |', 'MAXN | yes | 111.15 | 23.06 | 8.88 |', '120W | no | 63.90 | 34.54 | 15.50 |', '120W | yes | 79.94 | 27.23 | 12.39 |'],
+  'high-load': [
+    'MAXN | no | 251.56 | 554.96 | 26.96 |',
+    'MAXN | yes | 298.07 | 495.44 | 22.59 |',
+    '120W | no | 240.14 | 580.06 | 28.27 |',
+    '120W | yes | 249.82 | 457.83 | 27.99 |',
+  ],
+  'low-load': [
+    'MAXN | no | 63.61 | 35.70 | 15.56 |',
+    'MAXN | yes | 111.15 | 23.06 | 8.88 |',
+    '120W | no | 63.90 | 34.54 | 15.50 |',
+    '120W | yes | 79.94 | 27.23 | 12.39 |',
+  ],
 };
 
 /** The guide's printed `vllm bench serve` blocks, kept in test/fixtures/vllm-bench-text. */
@@ -56,7 +66,13 @@ export function guidePowerMetrics(power: string, clocks: 'locked' | 'default', s
   return guideMetrics(`power-clocks__qwen3-8b-fp8.${power}${clocks === 'locked' ? '-clocks' : ''}.${scenario}`);
 }
 
-export function metrics(reqS: number, tokS: number, ttft: number, tpot: number, extra: Partial<BenchmarkMetrics> = {}): BenchmarkMetrics {
+export function metrics(
+  reqS: number,
+  tokS: number,
+  ttft: number,
+  tpot: number,
+  extra: Partial<BenchmarkMetrics> = {},
+): BenchmarkMetrics {
   const duration = 100 / reqS;
   return {
     duration,
@@ -101,7 +117,11 @@ export function sweepOf(exp: Experiment, over: Partial<SweepRecord> = {}): Sweep
 }
 
 /** One record per planned cell, with metrics from `measure` (null: the cell failed with EngineCrashed). */
-export function cellsOf(exp: Experiment, sweep: SweepRecord, measure: (cell: ReturnType<typeof planSweep>['cells'][number]) => BenchmarkMetrics | null): CellRecord[] {
+export function cellsOf(
+  exp: Experiment,
+  sweep: SweepRecord,
+  measure: (cell: ReturnType<typeof planSweep>['cells'][number]) => BenchmarkMetrics | null,
+): CellRecord[] {
   return planSweep(exp).cells.map((p) => {
     const m = measure(p);
     const start = Date.parse('2025-10-01T08:00:00.000Z') + p.position * 300_000;
@@ -118,7 +138,9 @@ export function cellsOf(exp: Experiment, sweep: SweepRecord, measure: (cell: Ret
       modelSize: p.model.size ?? null,
       scenario: p.scenario.name,
       status: m ? 'succeeded' : 'failed',
-      failure: m ? null : { type: 'EngineCrashed', message: 'engine exited during load', retryable: false, step: 'waitForHealth' },
+      failure: m
+        ? null
+        : { type: 'EngineCrashed', message: 'engine exited during load', retryable: false, step: 'waitForHealth' },
       metrics: m,
       harness: m ? { kind: 'vllm', command: ['vllm', 'bench', 'serve'] } : null,
       device: {
@@ -131,10 +153,22 @@ export function cellsOf(exp: Experiment, sweep: SweepRecord, measure: (cell: Ret
         powerModeId: 0,
         clocksLocked: p.clocks === 'locked',
       },
-      engine: { image: exp.engine.image, containerName: 'thorbench-engine', command: ['vllm', 'serve'], exitCode: m ? null : 137, oomKilled: !m, logTail: m ? null : 'loading\nKilled' },
+      engine: {
+        image: exp.engine.image,
+        containerName: 'thorbench-engine',
+        command: ['vllm', 'serve'],
+        exitCode: m ? null : 137,
+        oomKilled: !m,
+        logTail: m ? null : 'loading\nKilled',
+      },
       steps: [
         { step: 'startEngine', startedAt: new Date(start).toISOString(), durationMs: 60_000, result: 'done' },
-        { step: 'benchmark', startedAt: new Date(start + 60_000).toISOString(), durationMs: 45_000, result: m ? 'done' : 'failed: EngineCrashed' },
+        {
+          step: 'benchmark',
+          startedAt: new Date(start + 60_000).toISOString(),
+          durationMs: 45_000,
+          result: m ? 'done' : 'failed: EngineCrashed',
+        },
       ],
       artifactsDir: null,
       simulated: sweep.simulated,
@@ -168,7 +202,14 @@ export function fullMatrixSweep(): { exp: Experiment; sweep: SweepRecord; cells:
   });
   const sweep = sweepOf(exp);
   const cells = cellsOf(exp, sweep, (p) => {
-    if (p.powerKey === '120w' && p.clocks === 'default' && p.model.id === 'qwen3-8b-awq' && p.scenario.name === 'low-load' && p.repeat === 2) return null;
+    if (
+      p.powerKey === '120w' &&
+      p.clocks === 'default' &&
+      p.model.id === 'qwen3-8b-awq' &&
+      p.scenario.name === 'low-load' &&
+      p.repeat === 2
+    )
+      return null;
     const g = guidePowerMetrics(p.powerKey, p.clocks, p.scenario.name);
     const awq = p.model.id === 'qwen3-8b-awq';
     const f = p.repeat === 2 ? 1.02 : 1;

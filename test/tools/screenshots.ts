@@ -18,7 +18,10 @@ import { renderHtmlReport } from '../../report/index.js';
 import { openResultsStore } from '../../store/store.js';
 import { chromiumPath } from '../helpers/chromium.js';
 
-const { values, positionals } = parseArgs({ options: { ui: { type: 'string' }, out: { type: 'string' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { ui: { type: 'string' }, out: { type: 'string' } },
+  allowPositionals: true,
+});
 const sweepId = positionals[0];
 if (!sweepId) throw new Error('usage: screenshots.js <sweep-id> [--ui URL] [--out DIR]');
 const outDir = path.resolve(values.out ?? 'docs');
@@ -40,8 +43,14 @@ try {
   const page = await browser.newPage({ viewport: { width: 1180, height: 900 }, deviceScaleFactor: 1 });
   await page.goto(pathToFileURL(htmlFile).href);
   // The top of the report down to the throughput chart: summary, tables, first chart (the page is many screens long).
-  const box = await page.$eval('#chart-throughput', (f) => f.getBoundingClientRect().bottom + window.scrollY).catch(() => 1600);
-  await page.screenshot({ path: path.join(outDir, 'report.png'), fullPage: true, clip: { x: 0, y: 0, width: 1180, height: Math.ceil(box) + 16 } });
+  const box = await page
+    .$eval('#chart-throughput', (f) => f.getBoundingClientRect().bottom + window.scrollY)
+    .catch(() => 1600);
+  await page.screenshot({
+    path: path.join(outDir, 'report.png'),
+    fullPage: true,
+    clip: { x: 0, y: 0, width: 1180, height: Math.ceil(box) + 16 },
+  });
   for (const id of ['tradeoff', 'power-clocks', 'timeline']) {
     const figure = await page.$(`#chart-${id}`);
     if (figure) await figure.screenshot({ path: path.join(outDir, `report-${id}.png`) });
@@ -49,7 +58,9 @@ try {
   console.log(`wrote ${outDir}/report.png and chart screenshots (report: ${htmlFile})`);
   if (values.ui) {
     const ui = await browser.newPage({ viewport: { width: 1440, height: 1250 }, deviceScaleFactor: 1 });
-    await ui.goto(`${values.ui}/namespaces/${env.namespace}/workflows/${encodeURIComponent(sweepId)}`, { waitUntil: 'networkidle' });
+    await ui.goto(`${values.ui}/namespaces/${env.namespace}/workflows/${encodeURIComponent(sweepId)}`, {
+      waitUntil: 'networkidle',
+    });
     await ui.waitForTimeout(1500);
     await ui.screenshot({ path: path.join(outDir, 'web-ui-sweep.png') });
     console.log(`wrote ${outDir}/web-ui-sweep.png`);
