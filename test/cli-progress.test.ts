@@ -1,10 +1,11 @@
 /**
- * The live view off a terminal, through the real CLI: `thorbench run` and `thorbench status --follow` as
- * subprocesses (their stdout and stderr are pipes) write one plain line per finished cell and nothing per second.
+ * The live view through the real CLI: `thorbench run` and `thorbench status --follow` as subprocesses (their stdout
+ * and stderr are pipes) write one plain line per finished cell and nothing per second; in a tmux pane (a terminal)
+ * `thorbench run` redraws one view in place, with the cell and step in flight and the time left.
  * Then `thorbench report` of the same sweep: Markdown with its charts beside it, and `--compare` in every format.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -44,6 +45,59 @@ function finishedLines(stderr: string): RegExpExecArray[] {
   });
 }
 
+/** The view's summary line: bar, cells, counts, elapsed and time left. */
+const VIEW_LINE =
+  /\[[#-]{24}\] \d\/8 cells \| ok \d \| failed 0 \| skipped 0 \| elapsed \d\d:\d\d \| left (~\d\d:\d\d|—)/;
+
+function hasTmux(): boolean {
+  return spawnSync('tmux', ['-V']).status === 0;
+}
+
+/**
+ * Runs thorbench in a detached tmux pane (a real terminal, 160×50) on a private tmux server and captures the
+ * screen every half second until the command exits. Returns its exit status and the screens seen.
+ */
+async function runInTmux(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; snapshots: string[]; history: string }> {
+  const socket = `thorbench-test-${process.pid}`;
+  const tmux = (...a: string[]) => spawnSync('tmux', ['-L', socket, ...a], { encoding: 'utf8' });
+  const quote = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+  const envArgs = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
+  const command = [
+    'cd',
+    quote(root),
+    '&&',
+    'env',
+    ...envArgs,
+    quote(process.execPath),
+    quote(bin),
+    ...args.map(quote),
+    '; echo "EXIT:$?"; sleep 600',
+  ].join(' ');
+  const started = tmux('new-session', '-d', '-s', 'run', '-x', '160', '-y', '50', command);
+  assert.equal(started.status, 0, started.stderr);
+  const snapshots: string[] = [];
+  try {
+    const deadline = Date.now() + 300_000;
+    while (Date.now() < deadline) {
+      const pane = tmux('capture-pane', '-p', '-t', 'run').stdout.replace(/\s+$/gm, '').trimEnd();
+      snapshots.push(pane);
+      const exit = /^EXIT:(\d+)$/m.exec(pane);
+      if (exit) {
+        // The whole scrollback: the finished cells scrolled up above the view, then the report.
+        const history = tmux('capture-pane', '-p', '-S', '-', '-t', 'run').stdout.replace(/\s+$/gm, '');
+        return { code: Number(exit[1]), snapshots, history };
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`thorbench ${args.join(' ')} did not finish in the tmux pane:\n${snapshots.at(-1)}`);
+  } finally {
+    tmux('kill-server');
+  }
+}
+
 async function waitUntilRunning(port: number, workflowId: string): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
@@ -78,7 +132,13 @@ describe('thorbench live view off a terminal', { timeout: 600_000 }, () => {
       TEMPORAL_ADDRESS: '',
     };
     const running = thorbench(['run', 'experiments/demo-sim.json', '--device', 'sim', '--id', 'live-a'], env);
-    await waitUntilRunning(port, 'live-a');
+    // A run that ends before its sweep is seen running (e.g. no Temporal CLI) fails here with its own output.
+    await Promise.race([
+      waitUntilRunning(port, 'live-a'),
+      running.then((r) =>
+        assert.fail(`thorbench run ended before its sweep ran (exit ${r.code}):\n${r.stdout}\n${r.stderr}`),
+      ),
+    ]);
     const followed = await thorbench(['status', 'live-a', '--follow'], env);
     const ran = await running;
     assert.equal(ran.code, 0, `${ran.stdout}\n${ran.stderr}`);
@@ -108,9 +168,26 @@ describe('thorbench live view off a terminal', { timeout: 600_000 }, () => {
     }
     assert.match(followed.stdout, /^live-a \(demo-sim\): completed/m);
 
-    // The same sweep again under another id, to compare against.
-    const b = await thorbench(['run', 'experiments/demo-sim.json', '--device', 'sim', '--id', 'live-b'], env);
-    assert.equal(b.code, 0, b.stderr);
+    // The same sweep again under another id, to compare against: on a terminal (a tmux pane) when tmux is there.
+    if (hasTmux()) {
+      const { code, snapshots, history } = await runInTmux(
+        ['run', 'experiments/demo-sim.json', '--device', 'sim', '--id', 'live-b'],
+        env,
+      );
+      assert.equal(code, 0, snapshots.at(-1));
+      const views = snapshots.filter((p) => VIEW_LINE.test(p));
+      assert.ok(views.length >= 3, `the view was seen while the sweep ran:\n${snapshots.at(-1)}`);
+      for (const pane of views) {
+        // Redrawn in place: one summary line on the screen at any time, however many seconds passed.
+        assert.equal(pane.split('\n').filter((l) => VIEW_LINE.test(l)).length, 1, pane);
+        assert.match(pane, /^ {2}\S+ {2}\S+\.r1 {2}\S+ for (\d\d:\d\d|—)$/m, `the cell and step in flight:\n${pane}`);
+      }
+      const finished = history.split('\n').filter((l) => /^\[\d\/8\] succeeded /.test(l));
+      assert.equal(finished.length, 8, `finished cells above the view:\n${history}`);
+    } else {
+      const b = await thorbench(['run', 'experiments/demo-sim.json', '--device', 'sim', '--id', 'live-b'], env);
+      assert.equal(b.code, 0, b.stderr);
+    }
 
     const mdDir = path.join(dir, 'md');
     const md = await thorbench(['report', 'live-a', '--format', 'md', '--out', mdDir], env);
