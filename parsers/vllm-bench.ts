@@ -5,6 +5,11 @@
  * Both spellings of the total line are accepted (`Total Token throughput` in the vLLM 0.10 containers the guide used,
  * `Total token throughput` in current vLLM): labels are matched case-insensitively. Lines this parser does not know
  * (RTFx, probe, speculative-decoding and client-queue sections) are skipped, so newer vLLM output still parses.
+ * Percentile lines of any percentile (`P90 TTFT (ms):`, `P99.9 ITL (ms):`) become vLLM's keys (`p90_ttft_ms`).
+ *
+ * `locateBenchmarkBlocks` also gives each block's lines (errors carry the line: BlockParseError), and
+ * `parseSaveResultRequests` turns `--save-detailed` arrays back into request records for metrics/calculate.ts.
+ * parsers/vllm-import.ts builds `thorbench import` on these.
  *
  * Deterministic: no Node.js APIs.
  */

@@ -165,6 +165,9 @@ describe('thorbench import', { timeout: 300_000 }, () => {
       readFileSync(path.join(cell.artifactsDir!, 'vllm-result.json'), 'utf8').trim(),
       readFileSync(file, 'utf8').trim(),
     );
+    const again = await thorbench(['import', file, '--into', 'vj', '--cell', 'maxn.locked.qwen3.c64.r1'], results);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /unchanged maxn\.locked\.qwen3\.c64\.r1/);
   });
 
   it('imports --save-result JSON without arrays, and --append-result files (one JSON per line)', async () => {

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { ImportFileError, type ImportedResult, readVllmResults } from '../../parsers/vllm-import.js';
 import { QUANTIZATIONS } from '../../schema/experiment.js';
 import type { BenchmarkMetrics } from '../../schema/metrics.js';
@@ -93,8 +94,13 @@ function checkId(id: string, what: string): void {
   }
 }
 
-function sameMetrics(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+/**
+ * The metrics recorded for a result: what vLLM printed or saved; with per-request arrays, the recomputation fills
+ * the keys the file lacks (an older vLLM saved no peak metrics), while every saved value stands.
+ */
+function recordedMetrics(r: ImportedResult): BenchmarkMetrics {
+  const filled = r.recomputed ? pickMissing(r.recomputed.metrics, r.metrics) : {};
+  return { ...filled, ...r.metrics } as BenchmarkMetrics;
 }
 
 export interface ImportOptions {
@@ -178,7 +184,7 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
       else if (
         existing.status === 'succeeded' &&
         existing.harness?.kind === 'import' &&
-        sameMetrics(existing.metrics, p.result.metrics)
+        isDeepStrictEqual(existing.metrics, recordedMetrics(p.result))
       )
         unchanged.push(p.cellId);
       else {
@@ -229,11 +235,7 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
         run: r.runInfo,
         importedAt: now,
       });
-      // The recomputation fills keys an older vLLM did not save (e.g. the peak metrics); saved values stand.
-      const metrics = {
-        ...(r.recomputed ? pickMissing(r.recomputed.metrics, r.metrics) : {}),
-        ...r.metrics,
-      } as BenchmarkMetrics;
+      const metrics = recordedMetrics(r);
       const modelFromRun = typeof r.runInfo.model_id === 'string' ? r.runInfo.model_id : null;
       records.push({
         sweepId: opts.into,
