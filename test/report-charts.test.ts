@@ -18,6 +18,7 @@ import {
   timelineData,
   tradeoffData,
 } from '../report/charts.js';
+import { samplesFromArtifact } from '../cli/report-samples.js';
 import { buildComparison, comparisonCsv, comparisonJson } from '../report/compare.js';
 import { renderHtmlReport } from '../report/html.js';
 import { renderMarkdownReport } from '../report/markdown.js';
@@ -142,6 +143,19 @@ describe('chart data', () => {
       [0.5, 0.99],
     );
     assert.equal(quantileSorted([1, 2, 3, 4], 0.99), 3.9699999999999998);
+  });
+});
+
+describe('per-request samples', () => {
+  it("read vLLM's --save-detailed arrays (seconds) as milliseconds, ITLs pooled", () => {
+    const samples = samplesFromArtifact({
+      ttfts: [0.5, 0.25, null],
+      itls: [[0.01, 0.02], [], [0.005]],
+      errors: ['', '', 'x'],
+    });
+    assert.deepEqual(samples, { ttftsMs: [500, 250], itlsMs: [10, 20, 5] });
+    assert.equal(samplesFromArtifact({ metrics: {} }), null, 'no arrays: the recorded percentiles are used');
+    assert.equal(samplesFromArtifact(null), null);
   });
 });
 
