@@ -245,6 +245,18 @@ describe('chart rendering', () => {
     assert.ok(html.includes('Power mode × jetson_clocks'));
   });
 
+  it('draws only what there is: no chart for an empty sweep, only the timeline when every cell failed', async () => {
+    const { sweep, cells } = full();
+    const empty = await renderHtmlReport({ sweep, cells: [] });
+    assert.ok(!empty.includes('<svg'));
+    assert.match(empty, /No cell has been recorded yet/);
+    const failed = cells.map((c) => ({ ...c, status: 'failed' as const, metrics: null }));
+    assert.deepEqual(
+      reportCharts(buildReportModel({ sweep, cells: failed })).map((c) => c.id),
+      ['timeline'],
+    );
+  });
+
   it('refuses any data that is not inline: the report never loads anything', async () => {
     const spec = {
       data: { url: 'https://example.com/data.json' },
