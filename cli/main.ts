@@ -48,7 +48,17 @@ const COMMANDS: Record<string, Command> = {
     action: async (v, [file]) => {
       const { cliEnv, parseDeviceChoice } = await context();
       const { run } = await import('./commands/run.js');
-      await run({ file: file!, device: parseDeviceChoice(str(v.device)), deviceId: str(v['device-id']), id: str(v.id), env: cliEnv(), out, progress: process.stderr });
+      const { isLiveTerminal } = await import('./progress.js');
+      await run({
+        file: file!,
+        device: parseDeviceChoice(str(v.device)),
+        deviceId: str(v['device-id']),
+        id: str(v.id),
+        env: cliEnv(),
+        out,
+        progress: process.stderr,
+        live: isLiveTerminal(),
+      });
     },
   },
   start: {
@@ -74,13 +84,27 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   status: {
-    usage: 'thorbench status <sweep-id> [--json]',
+    usage: 'thorbench status <sweep-id> [--json] [--follow]',
     summary: "Show a sweep's state and every cell's status and headline metrics.",
-    options: { json: { type: 'boolean' } },
+    details:
+      '--follow shows the live view while the sweep runs (cells done/total, failed and skipped, the cell and step in\n' +
+      'flight, elapsed time and time left), redrawn on a terminal; when stdout or stderr is not a terminal, one line per\n' +
+      'finished cell.\n' +
+      'Then the status as without it.',
+    options: { json: { type: 'boolean' }, follow: { type: 'boolean' } },
     positionals: ['sweep'],
     action: async (v, [sweepId]) => {
       const { cliEnv } = await context();
-      await (await import('./commands/status.js')).status({ sweepId: sweepId!, json: v.json === true, env: cliEnv(), out });
+      const { isLiveTerminal } = await import('./progress.js');
+      await (await import('./commands/status.js')).status({
+        sweepId: sweepId!,
+        json: v.json === true,
+        follow: v.follow === true,
+        env: cliEnv(),
+        out,
+        progress: process.stderr,
+        live: isLiveTerminal(),
+      });
     },
   },
   plan: {
@@ -98,14 +122,20 @@ const COMMANDS: Record<string, Command> = {
     action: async (_v, [file]) => (await import('./commands/validate.js')).validate({ file: file!, out }),
   },
   report: {
-    usage: 'thorbench report <sweep-id> [--format md|csv|html|json] [--out FILE]',
+    usage: 'thorbench report <sweep-id> [--format md|csv|html|json] [--out FILE|DIR] [--compare SWEEP_B]',
     summary: "Render a sweep's results in the guide's table shape (Markdown), as CSV, HTML with charts, or JSON.",
-    options: { format: { type: 'string' }, out: { type: 'string' } },
+    details:
+      'HTML is one self-contained file with its charts (Vega-Lite, drawn at report time; no network).\n' +
+      '--format md --out DIR writes DIR/report.md and its charts as SVG files beside it (--out x.md: beside x.md).\n' +
+      '--compare SWEEP_B puts the cells of both sweeps side by side: a → b, b − a and (b − a)/a per metric, in every\n' +
+      'format.',
+    options: { format: { type: 'string' }, out: { type: 'string' }, compare: { type: 'string' } },
     positionals: ['sweep'],
     action: async (v, [sweepId]) => {
       const { cliEnv } = await context();
       const { parseReportFormat, report } = await import('./commands/report.js');
-      await report({ sweepId: sweepId!, format: parseReportFormat(str(v.format)), outFile: str(v.out), env: cliEnv(), out });
+      const format = parseReportFormat(str(v.format));
+      await report({ sweepId: sweepId!, format, outFile: str(v.out), compare: str(v.compare), env: cliEnv(), out });
     },
   },
   import: {

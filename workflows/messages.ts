@@ -16,9 +16,14 @@ export interface SweepProgress {
   total: number;
   done: number;
   counts: Record<CellStatus, number>;
-  /** Cell and step in flight per device. */
-  current: { deviceId: string; cellId: string; step: string }[];
+  /**
+   * Cell and step in flight per device: the step actually running (e.g. "benchmark") and since when (ISO).
+   * `stepStartedAt` is optional until every sweep worker records it; readers show "—" without it.
+   */
+  current: { deviceId: string; cellId: string; step: string; stepStartedAt?: string }[];
   cells: CellProgress[];
+  /** Estimated time left in ms (plan's step costs corrected by measured durations); null or absent: no estimate. */
+  remainingMs?: number | null;
 }
 
 export const progressQuery = defineQuery<SweepProgress>('progress');
