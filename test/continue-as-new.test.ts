@@ -55,7 +55,7 @@ describe('continue-as-new', { timeout: 300_000 }, () => {
     assert.equal(store.countRows('can-1'), 12);
     assert.deepEqual(store.duplicateKeys('can-1'), []);
     // One engine served all twelve cells across the runs: adopted, not restarted.
-    const starts = store.listCells('can-1').filter((c) => c.steps.some((s) => s.step === 'warmup' && s.result === 'done'));
+    const starts = store.listCells('can-1').filter((c) => c.steps.some((s) => s.step === 'warmup' && s.result.kind === 'done'));
     assert.equal(starts.length, 1, `engine warmed up ${starts.length} times`);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * One cell of the matrix, as a child workflow (its own history, so large sweeps stay small): the step pipeline of
- * DESIGN §5, each step an activity on the device's task queue, then one record on the results queue. A failed
- * step ends the cell as `failed` with its typed reason; it never fails the sweep.
+ * the README's "How it works", each step an activity on the device's task queue, then one record on the results
+ * queue. A failed step ends the cell as `failed` with its typed reason; it never fails the sweep.
  */
 import {
   ActivityFailure,
@@ -15,12 +15,23 @@ import {
 import type { DeviceWorkerActivities } from '../activities/index.js';
 import type { ResultsActivities } from '../activities/results.js';
 import type { EngineFailureDetails } from '../activities/failures.js';
+import type { EnsurePowerModeResult } from '../activities/device.js';
 import type { PlannedCell } from '../plan/plan.js';
-import type { EngineSpec, StepTimeouts, WarmupSpec } from '../schema/experiment.js';
-import type { CellRecord, DeviceFacts, EngineFacts, FailureInfo, StepTiming } from '../schema/outcome.js';
+import type { EngineSpec, StepName, StepTimeouts, WarmupSpec } from '../schema/experiment.js';
+import {
+  type CellRecord,
+  type DeviceFacts,
+  ENGINE_FAILURE_TYPES,
+  type EngineFacts,
+  type FailureInfo,
+  FailureType,
+  type StepResult,
+  type StepTiming,
+  asFailureType,
+} from '../schema/outcome.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { cellIdentity } from './cell-record.js';
-import { QUICK_OPTIONS, type StepName, quickDeviceOptions, stepOptions } from './step-options.js';
+import { QUICK_OPTIONS, quickDeviceOptions, stepOptions, stepTimeoutMs } from './step-options.js';
 import { SWEEP_TASK_QUEUE } from './task-queues.js';
 
 export interface CellInput {
@@ -35,6 +46,8 @@ export interface CellInput {
   heartbeatTimeoutMs: number;
   /** The device is the simulator (from claimDevice): every record says so, even when describeDevice failed. */
   simulated: boolean;
+  /** How often a rebooting device is probed (default 10 s). */
+  rebootPollMs?: number;
 }
 
 export interface CellResult {
@@ -45,21 +58,14 @@ export interface CellResult {
   engineFailed: boolean;
 }
 
-const ENGINE_FAILURES = new Set(['EngineCrashed', 'EngineOOMKilled', 'HealthTimeout', 'ModelNotFound']);
-/** How long to wait for a rebooted device to come back before the cell fails. */
-const REBOOT_DEADLINE_MS = 20 * 60_000;
-const REBOOT_POLL = '10s';
-/** The reboot kills the worker mid-activity: a short heartbeat timeout turns that into a quick, idempotent retry. */
-const REBOOT_OPTIONS = (taskQueue: string, heartbeatTimeoutMs: number) => ({
-  taskQueue,
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: heartbeatTimeoutMs,
-  retry: { initialInterval: '5s', maximumAttempts: 30 },
-});
+const DEFAULT_REBOOT_POLL_MS = 10_000;
+
+/** A step's activity has the step's name, except the engine's teardown (its activity name predates the step's). */
+type StepActivity<S extends StepName> = S extends 'teardown' ? 'teardownEngine' : S extends keyof DeviceWorkerActivities ? S : never;
+type ActivityOf<S extends StepName> = DeviceWorkerActivities[StepActivity<S>];
 
 class StepFailed extends Error {
   constructor(
-    readonly step: string,
     readonly info: FailureInfo,
     readonly engine: EngineFailureDetails | null,
   ) {
@@ -67,27 +73,96 @@ class StepFailed extends Error {
   }
 }
 
-function describeFailure(step: string, err: unknown): StepFailed {
+/** A failed activity as the cell records it: a typed reason, whatever the activity threw. */
+function describeFailure(step: StepName, err: unknown): StepFailed {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
     const details = (cause.details?.[0] ?? null) as EngineFailureDetails | null;
-    return new StepFailed(step, { type: cause.type ?? 'Error', message: cause.message, retryable: !cause.nonRetryable, step }, details);
+    const type = asFailureType(cause.type);
+    // An unclassified error keeps its own name in the message, so the report still says what it was.
+    const message = type === FailureType.Unexpected && cause.type ? `${cause.type}: ${cause.message}` : cause.message;
+    return new StepFailed({ type, message, retryable: !cause.nonRetryable, step }, details);
   }
   if (cause instanceof TimeoutFailure) {
-    return new StepFailed(step, { type: 'StepTimeout', message: `${step} timed out (${cause.timeoutType})`, retryable: true, step }, null);
+    return new StepFailed({ type: FailureType.StepTimeout, message: `${step} timed out (${cause.timeoutType})`, retryable: true, step }, null);
   }
   const message = cause instanceof Error ? cause.message : String(cause);
-  return new StepFailed(step, { type: 'Error', message, retryable: true, step }, null);
+  return new StepFailed({ type: FailureType.Unexpected, message, retryable: true, step }, null);
+}
+
+/** Runs the steps of one cell and keeps their timings; a failed step throws StepFailed. */
+class Steps {
+  readonly timings: StepTiming[] = [];
+
+  constructor(private readonly input: CellInput) {}
+
+  /** Runs a step's own activity on the device queue, with the step's timeout and retry policy. */
+  activity<S extends StepName>(name: S, ...args: Parameters<ActivityOf<S>>): Promise<Awaited<ReturnType<ActivityOf<S>>>> {
+    const options = stepOptions(name, this.input.timeouts, this.input.deviceQueue, this.input.heartbeatTimeoutMs);
+    const acts = proxyActivities<DeviceWorkerActivities>(options) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const activityName = name === 'teardown' ? 'teardownEngine' : name;
+    return this.run(name, () => acts[activityName]!(...args) as Promise<Awaited<ReturnType<ActivityOf<S>>>>);
+  }
+
+  /** Runs a step made of more than one activity. */
+  async run<T>(name: StepName, fn: () => Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    try {
+      const out = await fn();
+      this.record(name, t0, { kind: 'done' });
+      return out;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const failure = describeFailure(name, err);
+      this.record(name, t0, { kind: 'failed', failure: failure.info.type });
+      throw failure;
+    }
+  }
+
+  skip(name: StepName, reason: string): void {
+    this.record(name, Date.now(), { kind: 'skipped', reason });
+  }
+
+  private record(step: StepName, t0: number, result: StepResult): void {
+    this.timings.push({ step, startedAt: new Date(t0).toISOString(), durationMs: Date.now() - t0, result });
+  }
+}
+
+/**
+ * Switches into a power mode that needs a reboot: answers nvpmodel's prompt (which reboots the device and kills its
+ * worker), then probes until the worker reports a new boot in the requested mode, or fails at the step's deadline.
+ */
+async function rebootIntoPowerMode(input: CellInput, power: EnsurePowerModeResult): Promise<void> {
+  const deadlineMs = stepTimeoutMs('rebootForPowerMode', input.timeouts);
+  const reboot = proxyActivities<DeviceWorkerActivities>({
+    taskQueue: input.deviceQueue,
+    startToCloseTimeout: '5m',
+    // The reboot kills the worker mid-activity: a short heartbeat timeout turns that into a quick, idempotent retry.
+    heartbeatTimeout: input.heartbeatTimeoutMs,
+    retry: { initialInterval: '5s', maximumAttempts: 30 },
+  });
+  const probe = proxyActivities<DeviceWorkerActivities>(quickDeviceOptions(input.deviceQueue, input.heartbeatTimeoutMs));
+  await reboot.switchPowerModeWithReboot({ modeId: power.to.id, bootIdBefore: power.bootId });
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const seen = await probe.probeAfterReboot().catch(() => null);
+    if (seen && seen.bootId !== power.bootId && seen.powerMode.id === power.to.id) return;
+    if (Date.now() > deadline) {
+      throw ApplicationFailure.nonRetryable(
+        `device did not come back in ${power.to.name} within ${Math.round(deadlineMs / 1000)} s after the reboot`,
+        FailureType.RebootRequired,
+      );
+    }
+    await sleep(input.rebootPollMs ?? DEFAULT_REBOOT_POLL_MS);
+  }
 }
 
 export async function cell(input: CellInput): Promise<CellResult> {
-  const { cell: c, timeouts, deviceQueue } = input;
-  const act = (step: StepName) => proxyActivities<DeviceWorkerActivities>(stepOptions(step, timeouts, deviceQueue, input.heartbeatTimeoutMs));
-  const quick = proxyActivities<DeviceWorkerActivities>(quickDeviceOptions(deviceQueue, input.heartbeatTimeoutMs));
+  const { cell: c } = input;
   const results = proxyActivities<ResultsActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
+  const steps = new Steps(input);
 
   const startedAt = new Date().toISOString();
-  const steps: StepTiming[] = [];
   let metrics: BenchmarkMetrics | null = null;
   let harness: CellRecord['harness'] = null;
   let device: DeviceFacts | null = null;
@@ -95,62 +170,37 @@ export async function cell(input: CellInput): Promise<CellResult> {
   let artifactsDir: string | null = null;
   let containerName: string | null = null;
 
-  async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const t0 = Date.now();
-    try {
-      const out = await fn();
-      steps.push({ step: name, startedAt: new Date(t0).toISOString(), durationMs: Date.now() - t0, result: 'done' });
-      return out;
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      const failure = describeFailure(name, err);
-      steps.push({ step: name, startedAt: new Date(t0).toISOString(), durationMs: Date.now() - t0, result: `failed: ${failure.info.type}` });
-      throw failure;
-    }
-  }
-  const skip = (name: string, why: string) => steps.push({ step: name, startedAt: new Date().toISOString(), durationMs: 0, result: `skipped: ${why}` });
-
   let failure: StepFailed | null = null;
   try {
-    if (input.flushCaches) await step('flushCaches', () => act('flushCaches').flushCaches());
-    else skip('flushCaches', c.startsEngine ? 'disabled by steps.flushCaches' : 'engine already loaded');
+    if (input.flushCaches) await steps.activity('flushCaches');
+    else steps.skip('flushCaches', c.startsEngine ? 'disabled by steps.flushCaches' : 'engine already loaded');
 
-    const power = await step('ensurePowerMode', () => act('ensurePowerMode').ensurePowerMode({ power: c.power }));
-    if (power.outcome === 'reboot-required') {
-      await step('rebootForPowerMode', async () => {
-        await proxyActivities<DeviceWorkerActivities>(REBOOT_OPTIONS(deviceQueue, input.heartbeatTimeoutMs)).switchPowerModeWithReboot({ modeId: power.to.id, bootIdBefore: power.bootId });
-        const deadline = Date.now() + REBOOT_DEADLINE_MS;
-        for (;;) {
-          const probe = await quick.probeAfterReboot().catch(() => null);
-          if (probe && probe.bootId !== power.bootId && probe.powerMode.id === power.to.id) return probe;
-          if (Date.now() > deadline) {
-            throw ApplicationFailure.nonRetryable(`device did not come back in ${power.to.name} within ${REBOOT_DEADLINE_MS / 60_000} min after the reboot`, 'RebootRequired');
-          }
-          await sleep(REBOOT_POLL);
-        }
-      });
-    }
+    const power = await steps.activity('ensurePowerMode', { power: c.power });
+    if (power.outcome === 'reboot-required') await steps.run('rebootForPowerMode', () => rebootIntoPowerMode(input, power));
 
-    await step('ensureClocks', () => act('ensureClocks').ensureClocks({ clocks: c.clocks }));
-    device = await step('describeDevice', () => quick.describeDevice());
+    await steps.activity('ensureClocks', { clocks: c.clocks });
+    device = await steps.activity('describeDevice');
 
-    const engine = await step('startEngine', () =>
-      act('startEngine').startEngine({ sweepId: input.sweepId, cellId: c.id, engineGroup: c.engineGroup, engine: input.engine, model: c.model }),
-    );
+    const engine = await steps.activity('startEngine', {
+      sweepId: input.sweepId,
+      cellId: c.id,
+      engineGroup: c.engineGroup,
+      engine: input.engine,
+      model: c.model,
+    });
     containerName = engine.containerName;
     engineFacts = engine.facts;
     const endpoint = { containerName, port: input.engine.port, servedName: c.model.servedName };
 
-    const health = await step('waitForHealth', () =>
-      act('waitForHealth').waitForHealth({ ...endpoint, timeoutMs: Math.max(1_000, (timeouts.waitForHealth ?? 30 * 60_000) - 5_000) }),
-    );
+    // The activity gives up a little before the step's own timeout, so the failure says why it never got ready.
+    const healthTimeoutMs = Math.max(1_000, stepTimeoutMs('waitForHealth', input.timeouts) - 5_000);
+    const health = await steps.activity('waitForHealth', { ...endpoint, timeoutMs: healthTimeoutMs });
     engineFacts = { ...engineFacts, version: health.version ?? null };
 
-    if (engine.started && input.warmup && input.warmup.numPrompts > 0) {
-      await step('warmup', () => act('warmup').warmup({ ...endpoint, warmup: input.warmup! }));
-    } else skip('warmup', engine.started ? 'no warmup configured' : 'engine already warm');
+    if (engine.started && input.warmup && input.warmup.numPrompts > 0) await steps.activity('warmup', { ...endpoint, warmup: input.warmup });
+    else steps.skip('warmup', engine.started ? 'no warmup configured' : 'engine already warm');
 
-    const bench = await step('benchmark', () => act('benchmark').benchmark({ ...endpoint, sweepId: input.sweepId, cellId: c.id, scenario: c.scenario, repeat: c.repeat }));
+    const bench = await steps.activity('benchmark', { ...endpoint, sweepId: input.sweepId, cellId: c.id, scenario: c.scenario, repeat: c.repeat });
     metrics = bench.metrics;
     harness = bench.harness;
     artifactsDir = bench.artifactsDir;
@@ -159,7 +209,7 @@ export async function cell(input: CellInput): Promise<CellResult> {
     failure = err;
   }
 
-  const engineFailed = failure !== null && ENGINE_FAILURES.has(failure.info.type);
+  const engineFailed = failure !== null && ENGINE_FAILURE_TYPES.has(failure.info.type);
   if (failure?.engine && engineFacts) {
     engineFacts = { ...engineFacts, exitCode: failure.engine.exitCode, oomKilled: failure.engine.oomKilled, logTail: failure.engine.logTail };
   }
@@ -167,8 +217,8 @@ export async function cell(input: CellInput): Promise<CellResult> {
   // adopted by the next cell.
   if (containerName !== null && (c.stopsEngine || failure !== null)) {
     const name = containerName;
-    await CancellationScope.nonCancellable(() => step('teardown', () => act('teardown').teardownEngine({ containerName: name }))).catch(() => undefined);
-  } else skip('teardown', containerName === null ? 'no engine' : 'next cell reuses the engine');
+    await CancellationScope.nonCancellable(() => steps.activity('teardown', { containerName: name })).catch(() => undefined);
+  } else steps.skip('teardown', containerName === null ? 'no engine' : 'next cell reuses the engine');
 
   const record: CellRecord = {
     ...cellIdentity(input.sweepId, input.experimentName, c),
@@ -178,7 +228,7 @@ export async function cell(input: CellInput): Promise<CellResult> {
     harness,
     device,
     engine: engineFacts,
-    steps,
+    steps: steps.timings,
     artifactsDir,
     simulated: device?.simulated ?? input.simulated,
     startedAt,

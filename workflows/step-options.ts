@@ -5,16 +5,15 @@
  * attempt limits here only bound transient trouble. Experiments can override each timeout (steps.timeouts).
  */
 import type { ActivityOptions } from '@temporalio/workflow';
-import type { StepTimeouts } from '../schema/experiment.js';
-
-export const STEP_NAMES = ['flushCaches', 'ensurePowerMode', 'ensureClocks', 'startEngine', 'waitForHealth', 'warmup', 'benchmark', 'teardown'] as const;
-export type StepName = (typeof STEP_NAMES)[number];
+import type { StepName, StepTimeouts } from '../schema/experiment.js';
 
 /** Default step timeouts in ms. */
 export const DEFAULT_STEP_TIMEOUTS_MS: Record<StepName, number> = {
   flushCaches: 3 * 60_000,
   ensurePowerMode: 3 * 60_000,
+  rebootForPowerMode: 20 * 60_000, // until the rebooted device reports the new mode
   ensureClocks: 3 * 60_000,
+  describeDevice: 2 * 60_000,
   startEngine: 60 * 60_000, // may pull a multi-GB image
   waitForHealth: 30 * 60_000, // large models load for minutes on a Thor
   warmup: 60 * 60_000,
@@ -25,6 +24,11 @@ export const DEFAULT_STEP_TIMEOUTS_MS: Record<StepName, number> = {
 // Capped at 10 s: a retry after a killed worker or a docker hiccup should not wait minutes.
 const quickRetry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 10 } as const;
 
+/** The step's timeout: the experiment's override, else the default. */
+export function stepTimeoutMs(step: StepName, overrides: StepTimeouts): number {
+  return overrides[step] ?? DEFAULT_STEP_TIMEOUTS_MS[step];
+}
+
 /**
  * Every device activity heartbeats while it runs (activities/heartbeat.ts), so every step gets a heartbeat
  * timeout: a killed worker is noticed after `heartbeatTimeoutMs`, and the step is retried on the restarted one.
@@ -33,7 +37,7 @@ export function stepOptions(step: StepName, overrides: StepTimeouts, taskQueue: 
   const long = step === 'startEngine' || step === 'waitForHealth' || step === 'warmup' || step === 'benchmark';
   return {
     taskQueue,
-    startToCloseTimeout: overrides[step] ?? DEFAULT_STEP_TIMEOUTS_MS[step],
+    startToCloseTimeout: stepTimeoutMs(step, overrides),
     heartbeatTimeout: heartbeatTimeoutMs,
     // Long steps get more attempts: each kill of the worker during one costs an attempt.
     retry: long ? { ...quickRetry, maximumAttempts: 30 } : { ...quickRetry, maximumAttempts: 20 },

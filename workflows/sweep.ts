@@ -20,7 +20,7 @@ import type { ClaimActivities, DeviceWorkerActivities } from '../activities/inde
 import type { ResultsActivities } from '../activities/results.js';
 import { type PlannedCell, planSweep } from '../plan/plan.js';
 import { type Experiment, parseExperiment } from '../schema/experiment.js';
-import type { CellRecord, CellStatus } from '../schema/outcome.js';
+import { type CellRecord, type CellStatus, type FailureType } from '../schema/outcome.js';
 import { cellIdentity } from './cell-record.js';
 import { type CellInput, type CellResult, cell } from './cell.js';
 import { type CellProgress, type SweepProgress, progressQuery } from './messages.js';
@@ -158,7 +158,7 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
 
   let pauseForContinueAsNew = false;
 
-  async function recordUnrun(c: PlannedCell, status: 'skipped' | 'cancelled', reason: { type: string; message: string }): Promise<void> {
+  async function recordUnrun(c: PlannedCell, status: 'skipped' | 'cancelled', reason: { type: FailureType; message: string }): Promise<void> {
     const now = new Date().toISOString();
     const record: CellRecord = {
       ...cellIdentity(sweepId, exp.name, c),
