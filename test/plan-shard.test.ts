@@ -12,7 +12,12 @@ function plan(models: number, scenarios: number, powers = ['MAXN']) {
         power: powers.map((mode) => ({ mode })),
         clocks: ['default', 'locked'],
         model: Array.from({ length: models }, (_, i) => ({ id: `m${i}`, path: `M/m${i}`, quantization: 'fp8' })),
-        scenario: Array.from({ length: scenarios }, (_, i) => ({ name: `s${i}`, inputLen: 8, outputLen: 8, numPrompts: 1 })),
+        scenario: Array.from({ length: scenarios }, (_, i) => ({
+          name: `s${i}`,
+          inputLen: 8,
+          outputLen: 8,
+          numPrompts: 1,
+        })),
       },
     }),
   );
@@ -27,7 +32,9 @@ describe('shardByDevice', () => {
     assert.deepEqual(groupsOn('b'), ['maxn.m1', '120w.m0', '120w.m2']);
     for (const [d, cells] of shards) {
       for (const c of cells) {
-        const elsewhere = [...shards].filter(([o]) => o !== d).some(([, other]) => other.some((x) => x.engineGroup === c.engineGroup));
+        const elsewhere = [...shards]
+          .filter(([o]) => o !== d)
+          .some(([, other]) => other.some((x) => x.engineGroup === c.engineGroup));
         assert.equal(elsewhere, false, `${c.engineGroup} is split`);
       }
     }
@@ -40,13 +47,21 @@ describe('shardByDevice', () => {
     assert.deepEqual(all.map((c) => c.id).sort(), p.cells.map((c) => c.id).sort());
     for (const cells of shards.values()) {
       const positions = cells.map((c) => c.position);
-      assert.deepEqual(positions, [...positions].sort((x, y) => x - y));
+      assert.deepEqual(
+        positions,
+        [...positions].sort((x, y) => x - y),
+      );
     }
   });
 
   it('gives one device everything and leaves devices without a group empty', () => {
     const p = plan(2, 1);
-    assert.deepEqual(shardByDevice(p.cells, ['only']).get('only')!.map((c) => c.id), p.cells.map((c) => c.id));
+    assert.deepEqual(
+      shardByDevice(p.cells, ['only'])
+        .get('only')!
+        .map((c) => c.id),
+      p.cells.map((c) => c.id),
+    );
     const wide = shardByDevice(p.cells, ['a', 'b', 'c']);
     assert.deepEqual([...wide.keys()], ['a', 'b', 'c']);
     assert.equal(wide.get('c')!.length, 0);

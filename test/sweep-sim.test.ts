@@ -123,6 +123,16 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
     const progress = await handle.query(progressQuery);
     assert.equal(progress.done, 4);
     assert.equal(progress.state, 'completed');
+    assert.equal(summary.reportCommand, 'thorbench report e2e-sim-1');
+
+    // The embedded server registered the search attributes: the failed FP4 cell is found by them (visibility is
+    // eventually consistent, so ask until it answers, within a bound).
+    const query = 'ThorbenchSweep = "e2e-sim-1" AND ThorbenchCellStatus = "failed" AND ThorbenchQuantizations = "fp4"';
+    let found: string[] = [];
+    for (const deadline = Date.now() + 20_000; found.length === 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+      for await (const wf of server.client.workflow.list({ query })) found.push(wf.workflowId);
+    }
+    assert.deepEqual(found, [`e2e-sim-1/${crashed.cellId}`]);
     assert.equal(store.getSweep('e2e-sim-1')?.state, 'completed');
 
     const label = process.env.THORBENCH_RECORD_HISTORIES;

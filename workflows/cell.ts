@@ -8,9 +8,14 @@ import {
   ApplicationFailure,
   CancellationScope,
   TimeoutFailure,
+  getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   sleep,
+  upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { DeviceWorkerActivities } from '../activities/index.js';
 import type { ResultsActivities } from '../activities/results.js';
@@ -31,7 +36,11 @@ import {
 } from '../schema/outcome.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { cellIdentity } from './cell-record.js';
+import { cellStepSignal } from './messages.js';
+import { WEB_UI_PATCH } from './patches.js';
+import { type CellVisibilityStatus, SEARCH_ATTRIBUTES } from './search-attributes.js';
 import { QUICK_OPTIONS, quickDeviceOptions, stepOptions, stepTimeoutMs } from './step-options.js';
+import { stepSummary } from './summaries.js';
 import { SWEEP_TASK_QUEUE } from './task-queues.js';
 
 export interface CellInput {
@@ -48,7 +57,17 @@ export interface CellInput {
   simulated: boolean;
   /** How often a rebooting device is probed (default 10 s). */
   rebootPollMs?: number;
+  /** Not run: the sweep decided so (its engine group failed); the cell records itself as skipped with this reason. */
+  skip?: { type: FailureType; message: string };
 }
+
+/** The numbers a reader looks at first, under vLLM's names; energy only where the board's rail was measured. */
+export type HeadlineMetrics = Pick<
+  BenchmarkMetrics,
+  'request_throughput' | 'output_throughput' | 'mean_ttft_ms' | 'p99_ttft_ms' | 'mean_tpot_ms'
+> & {
+  energy_per_output_token_j: number | null;
+};
 
 export interface CellResult {
   cellId: string;
@@ -56,12 +75,33 @@ export interface CellResult {
   failure: FailureInfo | null;
   /** The engine failed (crash, OOM, never healthy, model missing): later cells of its group would fail alike. */
   engineFailed: boolean;
+  /** Headline metrics of a cell that ran its benchmark, else null. */
+  headline?: HeadlineMetrics | null;
+  /** The benchmark's full result (metrics, per-request data beside it), on the device's results directory. */
+  reportPath?: string | null;
+  /** What each step took, for the sweep's estimate of the time left. */
+  steps?: StepTiming[];
+}
+
+export function headlineMetrics(m: BenchmarkMetrics): HeadlineMetrics {
+  return {
+    request_throughput: m.request_throughput,
+    output_throughput: m.output_throughput,
+    mean_ttft_ms: m.mean_ttft_ms,
+    p99_ttft_ms: m.p99_ttft_ms,
+    mean_tpot_ms: m.mean_tpot_ms,
+    energy_per_output_token_j: m.energy_per_output_token_j ?? null,
+  };
 }
 
 const DEFAULT_REBOOT_POLL_MS = 10_000;
 
 /** A step's activity has the step's name, except the engine's teardown (its activity name predates the step's). */
-type StepActivity<S extends StepName> = S extends 'teardown' ? 'teardownEngine' : S extends keyof DeviceWorkerActivities ? S : never;
+type StepActivity<S extends StepName> = S extends 'teardown'
+  ? 'teardownEngine'
+  : S extends keyof DeviceWorkerActivities
+    ? S
+    : never;
 type ActivityOf<S extends StepName> = DeviceWorkerActivities[StepActivity<S>];
 
 class StepFailed extends Error {
@@ -84,7 +124,10 @@ function describeFailure(step: StepName, err: unknown): StepFailed {
     return new StepFailed({ type, message, retryable: !cause.nonRetryable, step }, details);
   }
   if (cause instanceof TimeoutFailure) {
-    return new StepFailed({ type: FailureType.StepTimeout, message: `${step} timed out (${cause.timeoutType})`, retryable: true, step }, null);
+    return new StepFailed(
+      { type: FailureType.StepTimeout, message: `${step} timed out (${cause.timeoutType})`, retryable: true, step },
+      null,
+    );
   }
   const message = cause instanceof Error ? cause.message : String(cause);
   return new StepFailed({ type: FailureType.Unexpected, message, retryable: true, step }, null);
@@ -94,12 +137,26 @@ function describeFailure(step: StepName, err: unknown): StepFailed {
 class Steps {
   readonly timings: StepTiming[] = [];
 
-  constructor(private readonly input: CellInput) {}
+  /** `metadata`: the cell runs under WEB_UI_PATCH (summaries, step notifications to the sweep). */
+  constructor(
+    private readonly input: CellInput,
+    private readonly metadata: boolean,
+  ) {}
 
   /** Runs a step's own activity on the device queue, with the step's timeout and retry policy. */
-  activity<S extends StepName>(name: S, ...args: Parameters<ActivityOf<S>>): Promise<Awaited<ReturnType<ActivityOf<S>>>> {
-    const options = stepOptions(name, this.input.timeouts, this.input.deviceQueue, this.input.heartbeatTimeoutMs);
-    const acts = proxyActivities<DeviceWorkerActivities>(options) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  activity<S extends StepName>(
+    name: S,
+    ...args: Parameters<ActivityOf<S>>
+  ): Promise<Awaited<ReturnType<ActivityOf<S>>>> {
+    const { input } = this;
+    const options = {
+      ...stepOptions(name, input.timeouts, input.deviceQueue, input.heartbeatTimeoutMs),
+      ...(this.metadata ? { summary: stepSummary(name, input.cell, input.engine, input.warmup) } : {}),
+    };
+    const acts = proxyActivities<DeviceWorkerActivities>(options) as unknown as Record<
+      string,
+      (...a: unknown[]) => Promise<unknown>
+    >;
     const activityName = name === 'teardown' ? 'teardownEngine' : name;
     return this.run(name, () => acts[activityName]!(...args) as Promise<Awaited<ReturnType<ActivityOf<S>>>>);
   }
@@ -107,6 +164,7 @@ class Steps {
   /** Runs a step made of more than one activity. */
   async run<T>(name: StepName, fn: () => Promise<T>): Promise<T> {
     const t0 = Date.now();
+    if (this.metadata) this.announce(name, t0);
     try {
       const out = await fn();
       this.record(name, t0, { kind: 'done' });
@@ -117,6 +175,18 @@ class Steps {
       this.record(name, t0, { kind: 'failed', failure: failure.info.type });
       throw failure;
     }
+  }
+
+  /** Tells the sweep (its `progress` query) and the Web UI (current details) which step runs since when. */
+  private announce(step: StepName, t0: number): void {
+    const startedAt = new Date(t0).toISOString();
+    setCurrentDetails(`**${step}** since ${startedAt}`);
+    const parent = workflowInfo().parent;
+    if (!parent) return;
+    // Fire and forget: a sweep that is gone (terminated) must not fail its cell.
+    getExternalWorkflowHandle(parent.workflowId)
+      .signal(cellStepSignal, { cellId: this.input.cell.id, step, startedAt })
+      .catch(() => undefined);
   }
 
   skip(name: StepName, reason: string): void {
@@ -132,7 +202,7 @@ class Steps {
  * Switches into a power mode that needs a reboot: answers nvpmodel's prompt (which reboots the device and kills its
  * worker), then probes until the worker reports a new boot in the requested mode, or fails at the step's deadline.
  */
-async function rebootIntoPowerMode(input: CellInput, power: EnsurePowerModeResult): Promise<void> {
+async function rebootIntoPowerMode(input: CellInput, power: EnsurePowerModeResult, metadata: boolean): Promise<void> {
   const deadlineMs = stepTimeoutMs('rebootForPowerMode', input.timeouts);
   const reboot = proxyActivities<DeviceWorkerActivities>({
     taskQueue: input.deviceQueue,
@@ -140,8 +210,12 @@ async function rebootIntoPowerMode(input: CellInput, power: EnsurePowerModeResul
     // The reboot kills the worker mid-activity: a short heartbeat timeout turns that into a quick, idempotent retry.
     heartbeatTimeout: input.heartbeatTimeoutMs,
     retry: { initialInterval: '5s', maximumAttempts: 30 },
+    ...(metadata ? { summary: `reboot: switch to ${power.to.name}, confirming nvpmodel's prompt` } : {}),
   });
-  const probe = proxyActivities<DeviceWorkerActivities>(quickDeviceOptions(input.deviceQueue, input.heartbeatTimeoutMs));
+  const probe = proxyActivities<DeviceWorkerActivities>({
+    ...quickDeviceOptions(input.deviceQueue, input.heartbeatTimeoutMs),
+    ...(metadata ? { summary: `probe: back in ${power.to.name} on a new boot?` } : {}),
+  });
   await reboot.switchPowerModeWithReboot({ modeId: power.to.id, bootIdBefore: power.bootId });
   const deadline = Date.now() + deadlineMs;
   for (;;) {
@@ -157,10 +231,67 @@ async function rebootIntoPowerMode(input: CellInput, power: EnsurePowerModeResul
   }
 }
 
+/** Keeps `ThorbenchCellStatus` current, when the sweep gave the cell its search attributes. */
+function statusTracker(metadata: boolean): (status: CellVisibilityStatus) => void {
+  const tracked = metadata && workflowInfo().typedSearchAttributes.get(SEARCH_ATTRIBUTES.cellStatus) !== undefined;
+  return (status) => {
+    if (tracked) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.cellStatus, value: status }]);
+  };
+}
+
+/** A cell the sweep decided not to run: recorded as skipped with the sweep's reason. */
+async function recordSkipped(input: CellInput, reason: { type: FailureType; message: string }): Promise<CellResult> {
+  const results = proxyActivities<ResultsActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
+  const now = new Date().toISOString();
+  const failure: FailureInfo = { ...reason, retryable: false, step: 'plan' };
+  await results.recordCell({
+    ...cellIdentity(input.sweepId, input.experimentName, input.cell),
+    status: 'skipped',
+    failure,
+    metrics: null,
+    harness: null,
+    device: null,
+    engine: null,
+    steps: [],
+    artifactsDir: null,
+    simulated: input.simulated,
+    startedAt: now,
+    finishedAt: now,
+  });
+  return {
+    cellId: input.cell.id,
+    status: 'skipped',
+    failure,
+    engineFailed: false,
+    headline: null,
+    reportPath: null,
+    steps: [],
+  };
+}
+
 export async function cell(input: CellInput): Promise<CellResult> {
+  const metadata = patched(WEB_UI_PATCH);
+  const setStatus = statusTracker(metadata);
+  try {
+    if (input.skip) {
+      const result = await recordSkipped(input, input.skip);
+      setStatus('skipped');
+      return result;
+    }
+    setStatus('running');
+    const result = await runSteps(input, metadata);
+    setStatus(result.status);
+    return result;
+  } catch (err) {
+    if (isCancellation(err)) setStatus('cancelled');
+    throw err;
+  }
+}
+
+async function runSteps(input: CellInput, metadata: boolean): Promise<CellResult> {
   const { cell: c } = input;
   const results = proxyActivities<ResultsActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
-  const steps = new Steps(input);
+  const steps = new Steps(input, metadata);
 
   const startedAt = new Date().toISOString();
   let metrics: BenchmarkMetrics | null = null;
@@ -176,7 +307,8 @@ export async function cell(input: CellInput): Promise<CellResult> {
     else steps.skip('flushCaches', c.startsEngine ? 'disabled by steps.flushCaches' : 'engine already loaded');
 
     const power = await steps.activity('ensurePowerMode', { power: c.power });
-    if (power.outcome === 'reboot-required') await steps.run('rebootForPowerMode', () => rebootIntoPowerMode(input, power));
+    if (power.outcome === 'reboot-required')
+      await steps.run('rebootForPowerMode', () => rebootIntoPowerMode(input, power, metadata));
 
     await steps.activity('ensureClocks', { clocks: c.clocks });
     device = await steps.activity('describeDevice');
@@ -197,10 +329,17 @@ export async function cell(input: CellInput): Promise<CellResult> {
     const health = await steps.activity('waitForHealth', { ...endpoint, timeoutMs: healthTimeoutMs });
     engineFacts = { ...engineFacts, version: health.version ?? null };
 
-    if (engine.started && input.warmup && input.warmup.numPrompts > 0) await steps.activity('warmup', { ...endpoint, warmup: input.warmup });
+    if (engine.started && input.warmup && input.warmup.numPrompts > 0)
+      await steps.activity('warmup', { ...endpoint, warmup: input.warmup });
     else steps.skip('warmup', engine.started ? 'no warmup configured' : 'engine already warm');
 
-    const bench = await steps.activity('benchmark', { ...endpoint, sweepId: input.sweepId, cellId: c.id, scenario: c.scenario, repeat: c.repeat });
+    const bench = await steps.activity('benchmark', {
+      ...endpoint,
+      sweepId: input.sweepId,
+      cellId: c.id,
+      scenario: c.scenario,
+      repeat: c.repeat,
+    });
     metrics = bench.metrics;
     harness = bench.harness;
     artifactsDir = bench.artifactsDir;
@@ -211,13 +350,20 @@ export async function cell(input: CellInput): Promise<CellResult> {
 
   const engineFailed = failure !== null && ENGINE_FAILURE_TYPES.has(failure.info.type);
   if (failure?.engine && engineFacts) {
-    engineFacts = { ...engineFacts, exitCode: failure.engine.exitCode, oomKilled: failure.engine.oomKilled, logTail: failure.engine.logTail };
+    engineFacts = {
+      ...engineFacts,
+      exitCode: failure.engine.exitCode,
+      oomKilled: failure.engine.oomKilled,
+      logTail: failure.engine.logTail,
+    };
   }
   // The engine goes when its model group is done, and whenever the cell failed: a broken engine must not be
   // adopted by the next cell.
   if (containerName !== null && (c.stopsEngine || failure !== null)) {
     const name = containerName;
-    await CancellationScope.nonCancellable(() => steps.activity('teardown', { containerName: name })).catch(() => undefined);
+    await CancellationScope.nonCancellable(() => steps.activity('teardown', { containerName: name })).catch(
+      () => undefined,
+    );
   } else steps.skip('teardown', containerName === null ? 'no engine' : 'next cell reuses the engine');
 
   const record: CellRecord = {
@@ -235,5 +381,13 @@ export async function cell(input: CellInput): Promise<CellResult> {
     finishedAt: new Date().toISOString(),
   };
   await results.recordCell(record);
-  return { cellId: c.id, status: record.status, failure: record.failure, engineFailed };
+  return {
+    cellId: c.id,
+    status: record.status,
+    failure: record.failure,
+    engineFailed,
+    headline: metrics ? headlineMetrics(metrics) : null,
+    reportPath: artifactsDir === null ? null : `${artifactsDir}/result.json`,
+    steps: steps.timings,
+  };
 }

@@ -22,7 +22,12 @@ export const DEFAULT_STEP_TIMEOUTS_MS: Record<StepName, number> = {
 };
 
 // Capped at 10 s: a retry after a killed worker or a docker hiccup should not wait minutes.
-const quickRetry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 10 } as const;
+const quickRetry = {
+  initialInterval: '2s',
+  backoffCoefficient: 2,
+  maximumInterval: '10s',
+  maximumAttempts: 10,
+} as const;
 
 /** The step's timeout: the experiment's override, else the default. */
 export function stepTimeoutMs(step: StepName, overrides: StepTimeouts): number {
@@ -33,7 +38,12 @@ export function stepTimeoutMs(step: StepName, overrides: StepTimeouts): number {
  * Every device activity heartbeats while it runs (activities/heartbeat.ts), so every step gets a heartbeat
  * timeout: a killed worker is noticed after `heartbeatTimeoutMs`, and the step is retried on the restarted one.
  */
-export function stepOptions(step: StepName, overrides: StepTimeouts, taskQueue: string, heartbeatTimeoutMs: number): ActivityOptions {
+export function stepOptions(
+  step: StepName,
+  overrides: StepTimeouts,
+  taskQueue: string,
+  heartbeatTimeoutMs: number,
+): ActivityOptions {
   const long = step === 'startEngine' || step === 'waitForHealth' || step === 'warmup' || step === 'benchmark';
   return {
     taskQueue,
@@ -47,7 +57,12 @@ export function stepOptions(step: StepName, overrides: StepTimeouts, taskQueue: 
 
 /** Fast device queries (describe, probe, teardown of everything) on the device queue. */
 export function quickDeviceOptions(taskQueue: string, heartbeatTimeoutMs: number): ActivityOptions {
-  return { taskQueue, startToCloseTimeout: '2m', heartbeatTimeout: heartbeatTimeoutMs, retry: { ...quickRetry, maximumAttempts: 20 } };
+  return {
+    taskQueue,
+    startToCloseTimeout: '2m',
+    heartbeatTimeout: heartbeatTimeoutMs,
+    retry: { ...quickRetry, maximumAttempts: 20 },
+  };
 }
 
 /** The results store (sweep worker). */

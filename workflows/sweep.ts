@@ -12,20 +12,34 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ClaimActivities, DeviceWorkerActivities } from '../activities/index.js';
 import type { ResultsActivities } from '../activities/results.js';
+import type { VisibilityActivities } from '../activities/visibility.js';
+import {
+  type StepCalibration,
+  calibrate,
+  emptyCalibration,
+  estimateRemainingMs,
+  plannedStepCosts,
+} from '../plan/estimate.js';
 import { type Plan, type PlannedCell, planSweep } from '../plan/plan.js';
 import { shardByDevice } from '../plan/shard.js';
 import { type Experiment, parseExperiment } from '../schema/experiment.js';
 import type { CellRecord, CellStatus, FailureType } from '../schema/outcome.js';
 import { cellIdentity } from './cell-record.js';
-import { type CellInput, cell } from './cell.js';
-import { type CellProgress, type SweepProgress, progressQuery } from './messages.js';
+import { type CellInput, type CellResult, cell } from './cell.js';
+import { type CellProgress, type CurrentCell, type SweepProgress, cellStepSignal, progressQuery } from './messages.js';
+import { WEB_UI_PATCH } from './patches.js';
+import { cellSearchAttributes, onlyRegistered, sweepSearchAttributes } from './search-attributes.js';
 import { QUICK_OPTIONS, quickDeviceOptions } from './step-options.js';
+import { cellDetails, cellSummary } from './summaries.js';
 import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from './task-queues.js';
 
 /** State carried across continue-as-new: what is already done. */
@@ -35,6 +49,8 @@ export interface SweepCarry {
   simulated: boolean;
   /** Power mode and clocks found on each device before the first cell (steps.restoreDevice). */
   before: Record<string, DeviceSnapshot>;
+  /** Planned against measured step durations so far, for the estimate of the time left. */
+  calibration?: StepCalibration;
 }
 
 interface DeviceSnapshot {
@@ -47,9 +63,20 @@ export interface SweepSummary {
   experiment: string;
   counts: Record<CellStatus, number>;
   cells: number;
+  /** The command that prints the sweep's report. */
+  reportCommand?: string;
+}
+
+/** The sweep's memo in Temporal (shown in the Web UI and by `temporal workflow describe`). */
+export interface SweepMemo {
+  experiment: string;
+  cells: number;
+  counts: Record<CellStatus, number>;
+  reportCommand: string;
 }
 
 const results = proxyActivities<ResultsActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
+const visibility = proxyActivities<VisibilityActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
 const claim = proxyActivities<ClaimActivities>({
   taskQueue: DEVICE_CLAIM_TASK_QUEUE,
   // Waits for a device worker to come online; the sweep shows this as "starting" in its progress query.
@@ -58,7 +85,9 @@ const claim = proxyActivities<ClaimActivities>({
 });
 
 function deviceActivities(exp: Experiment, deviceId: string) {
-  return proxyActivities<DeviceWorkerActivities>(quickDeviceOptions(deviceTaskQueue(deviceId), exp.steps.heartbeatTimeout));
+  return proxyActivities<DeviceWorkerActivities>(
+    quickDeviceOptions(deviceTaskQueue(deviceId), exp.steps.heartbeatTimeout),
+  );
 }
 
 /** One run of the sweep (a continue-as-new starts another): the experiment, its plan and what has happened. */
@@ -76,6 +105,15 @@ interface SweepRun {
   before: Record<string, DeviceSnapshot>;
   /** Temporal suggested continue-as-new: shards stop starting cells and the sweep continues in a new run. */
   pausing: boolean;
+  /** The sweep runs under WEB_UI_PATCH: search attributes, memo, cell metadata, skipped cells as workflows. */
+  metadata: boolean;
+  /** Custom search attributes the server has registered (empty without WEB_UI_PATCH). */
+  registered: ReadonlySet<string>;
+  /** Which device runs which cells. */
+  shards: Map<string, PlannedCell[]>;
+  /** Epoch ms at which each in-flight cell started. */
+  cellStartedAt: Map<string, number>;
+  calibration: StepCalibration;
 }
 
 function zeroCounts(): Record<CellStatus, number> {
@@ -86,7 +124,11 @@ function parseOrFail(input: unknown): Experiment {
   const parsed = parseExperiment(input);
   if (!parsed.ok) {
     const lines = parsed.problems.map((p) => `${p.path}: ${p.message}`);
-    throw ApplicationFailure.nonRetryable(`invalid experiment:\n${lines.join('\n')}`, 'InvalidExperiment', parsed.problems);
+    throw ApplicationFailure.nonRetryable(
+      `invalid experiment:\n${lines.join('\n')}`,
+      'InvalidExperiment',
+      parsed.problems,
+    );
   }
   return parsed.experiment;
 }
@@ -105,6 +147,7 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined):
     counts: zeroCounts(),
     current: [],
     cells,
+    remainingMs: null,
   };
   return {
     input,
@@ -118,7 +161,57 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined):
     simulated: carry?.simulated ?? false,
     before: { ...(carry?.before ?? {}) },
     pausing: false,
+    metadata: false,
+    registered: new Set(),
+    shards: new Map(),
+    cellStartedAt: new Map(),
+    calibration: carry?.calibration ?? emptyCalibration(),
   };
+}
+
+function reportCommand(sweepId: string): string {
+  return `thorbench report ${sweepId}`;
+}
+
+function memo(run: SweepRun): SweepMemo {
+  return {
+    experiment: run.exp.name,
+    cells: run.plan.cells.length,
+    counts: { ...run.progress.counts },
+    reportCommand: reportCommand(run.sweepId),
+  };
+}
+
+/**
+ * Makes the sweep findable however it was started (`temporal workflow start` sets no search attributes): the
+ * experiment's attributes the server has registered, and the memo.
+ */
+async function describeSweep(run: SweepRun): Promise<void> {
+  run.registered = new Set(await visibility.registeredSearchAttributes());
+  const pairs = onlyRegistered(sweepSearchAttributes(run.exp), run.registered);
+  if (pairs.length > 0) upsertSearchAttributes(pairs);
+  upsertMemo({ thorbench: memo(run) });
+}
+
+/** The progress query's answer: the progress, with the time left estimated now. */
+function progressNow(run: SweepRun): SweepProgress {
+  const { state } = run.progress;
+  if (state !== 'running') return { ...run.progress, remainingMs: state === 'completed' ? 0 : null };
+  const warmupPrompts = run.exp.warmup?.numPrompts ?? 0;
+  const shards = [...run.shards.values()].map((cells) =>
+    cells
+      .filter((c) => !run.finished[c.id])
+      .map((c) => ({ planned: plannedStepCosts(c, warmupPrompts), startedAt: run.cellStartedAt.get(c.id) ?? null })),
+  );
+  return { ...run.progress, remainingMs: estimateRemainingMs(shards, run.calibration, Date.now()) };
+}
+
+/** A cell began a step: the progress query says so. */
+function stepStarted(run: SweepRun, s: { cellId: string; step: CurrentCell['step']; startedAt: string }): void {
+  const entry = run.progress.current.find((c) => c.cellId === s.cellId);
+  if (!entry) return;
+  entry.step = s.step;
+  entry.stepStartedAt = s.startedAt;
 }
 
 /** The cell is done for this sweep: count it in the progress. */
@@ -153,7 +246,8 @@ async function restoreDevices(exp: Experiment, before: Record<string, DeviceSnap
     const acts = deviceActivities(exp, deviceId);
     const power = await acts.ensurePowerMode({ power: { id: snap.powerModeId } });
     // A restore that needs a reboot is left to the operator: a sweep never reboots a device after it finished.
-    if (power.outcome !== 'reboot-required') await acts.ensureClocks({ clocks: snap.clocksLocked ? 'locked' : 'default' });
+    if (power.outcome !== 'reboot-required')
+      await acts.ensureClocks({ clocks: snap.clocksLocked ? 'locked' : 'default' });
   }
 }
 
@@ -184,7 +278,12 @@ async function resumeFinished(run: SweepRun): Promise<void> {
 }
 
 /** Records a cell that never ran (its engine group failed, or the sweep was cancelled). */
-async function recordUnrun(run: SweepRun, c: PlannedCell, status: 'skipped' | 'cancelled', reason: { type: FailureType; message: string }): Promise<void> {
+async function recordUnrun(
+  run: SweepRun,
+  c: PlannedCell,
+  status: 'skipped' | 'cancelled',
+  reason: { type: FailureType; message: string },
+): Promise<void> {
   const now = new Date().toISOString();
   const record: CellRecord = {
     ...cellIdentity(run.sweepId, run.exp.name, c),
@@ -205,12 +304,24 @@ async function recordUnrun(run: SweepRun, c: PlannedCell, status: 'skipped' | 'c
   markFinished(run, c.id, status, reason.type);
 }
 
-/** Runs one cell as a child workflow on a device and records its outcome in the sweep's progress. */
-async function runCell(run: SweepRun, deviceId: string, c: PlannedCell, flushCaches: boolean): Promise<{ engineFailed: boolean }> {
+/** Runs one cell as a child workflow on a device (or, with `skip`, has it record why it did not run). */
+async function runCell(
+  run: SweepRun,
+  deviceId: string,
+  c: PlannedCell,
+  flushCaches: boolean,
+  skip?: CellInput['skip'],
+): Promise<{ engineFailed: boolean }> {
   const { exp } = run;
-  run.byId.get(c.id)!.status = 'running';
-  const current = { deviceId, cellId: c.id, step: 'running' };
-  run.progress.current.push(current);
+  const startedAt = Date.now();
+  const current: CurrentCell | null = skip
+    ? null
+    : { deviceId, cellId: c.id, step: 'starting', stepStartedAt: new Date(startedAt).toISOString() };
+  if (current) {
+    run.byId.get(c.id)!.status = 'running';
+    run.progress.current.push(current);
+    run.cellStartedAt.set(c.id, startedAt);
+  }
   const cellInput: CellInput = {
     sweepId: run.sweepId,
     experimentName: exp.name,
@@ -222,14 +333,30 @@ async function runCell(run: SweepRun, deviceId: string, c: PlannedCell, flushCac
     timeouts: exp.steps.timeouts,
     heartbeatTimeoutMs: exp.steps.heartbeatTimeout,
     simulated: run.simulated,
+    ...(skip ? { skip } : {}),
   };
+  const metadata = run.metadata
+    ? {
+        staticSummary: cellSummary(c, run.plan),
+        staticDetails: cellDetails(c, run.plan, run.sweepId, deviceId, exp.engine),
+        typedSearchAttributes: onlyRegistered(cellSearchAttributes(run.sweepId, exp.name, deviceId, c), run.registered),
+      }
+    : {};
   try {
-    const result = await executeChild(cell, { workflowId: `${run.sweepId}/${c.id}`, taskQueue: SWEEP_TASK_QUEUE, args: [cellInput] });
+    const result: CellResult = await executeChild(cell, {
+      workflowId: `${run.sweepId}/${c.id}`,
+      taskQueue: SWEEP_TASK_QUEUE,
+      args: [cellInput],
+      ...metadata,
+    });
     run.finished[c.id] = result.status;
     markFinished(run, c.id, result.status, result.failure?.type);
+    const ran = (result.steps ?? []).filter((s) => s.result.kind !== 'skipped');
+    calibrate(run.calibration, plannedStepCosts(c, exp.warmup?.numPrompts ?? 0), ran);
     return { engineFailed: result.engineFailed };
   } finally {
-    run.progress.current.splice(run.progress.current.indexOf(current), 1);
+    if (current) run.progress.current.splice(run.progress.current.indexOf(current), 1);
+    run.cellStartedAt.delete(c.id);
   }
 }
 
@@ -245,7 +372,13 @@ async function runShard(run: SweepRun, deviceId: string, cells: PlannedCell[]): 
     if (run.pausing) return;
     const brokenBy = failedGroups.get(c.engineGroup);
     if (brokenBy) {
-      await recordUnrun(run, c, 'skipped', { type: 'EngineFailed', message: `not run: the engine for ${c.engineGroup} failed in cell ${brokenBy}` });
+      const reason = {
+        type: 'EngineFailed' as const,
+        message: `not run: the engine for ${c.engineGroup} failed in cell ${brokenBy}`,
+      };
+      // A skipped cell is a workflow of its own too, so the Web UI lists it with its reason and attributes.
+      if (run.metadata) await runCell(run, deviceId, c, false, reason);
+      else await recordUnrun(run, c, 'skipped', reason);
       continue;
     }
     // A resumed shard may find no engine running (reboot, crash): flush before its first start too.
@@ -261,11 +394,16 @@ async function runShard(run: SweepRun, deviceId: string, cells: PlannedCell[]): 
 async function cancelSweep(run: SweepRun): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
     for (const c of run.plan.cells) {
-      if (!run.finished[c.id]) await recordUnrun(run, c, 'cancelled', { type: 'Cancelled', message: 'sweep cancelled before this cell finished' });
+      if (!run.finished[c.id])
+        await recordUnrun(run, c, 'cancelled', {
+          type: 'Cancelled',
+          message: 'sweep cancelled before this cell finished',
+        });
     }
     for (const deviceId of run.devices) await deviceActivities(run.exp, deviceId).teardownAllEngines();
     await restoreDevices(run.exp, run.before);
     run.progress.state = 'cancelled';
+    if (run.metadata) upsertMemo({ thorbench: memo(run) });
     await results.finishSweepRecord({ sweepId: run.sweepId, state: 'cancelled', finishedAt: new Date().toISOString() });
   });
 }
@@ -273,21 +411,30 @@ async function cancelSweep(run: SweepRun): Promise<void> {
 /** Continues in a new run (fresh history) when the shards paused with cells left, carrying what is done. */
 async function continueIfPaused(run: SweepRun): Promise<void> {
   if (!run.pausing || run.plan.cells.every((c) => run.finished[c.id])) return;
-  const carry: SweepCarry = { finished: run.finished, devices: run.devices, simulated: run.simulated, before: run.before };
+  const carry: SweepCarry = {
+    finished: run.finished,
+    devices: run.devices,
+    simulated: run.simulated,
+    before: run.before,
+    calibration: run.calibration,
+  };
   await continueAsNew<typeof sweep>(run.input, carry);
 }
 
 export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSummary> {
   const run = newRun(input, parseOrFail(input), carry);
-  setHandler(progressQuery, () => run.progress);
+  setHandler(progressQuery, () => progressNow(run));
+  setHandler(cellStepSignal, (s) => stepStarted(run, s));
+  run.metadata = patched(WEB_UI_PATCH);
 
+  if (run.metadata) await describeSweep(run);
   if (run.devices.length === 0) await beginSweep(run);
   await resumeFinished(run);
+  run.shards = shardByDevice(run.plan.cells, run.devices);
   run.progress.state = 'running';
 
-  const shards = shardByDevice(run.plan.cells, run.devices);
   try {
-    await Promise.all([...shards].map(([deviceId, cells]) => runShard(run, deviceId, cells)));
+    await Promise.all([...run.shards].map(([deviceId, cells]) => runShard(run, deviceId, cells)));
   } catch (err) {
     if (!isCancellation(err)) throw err;
     await cancelSweep(run);
@@ -297,6 +444,13 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
 
   await restoreDevices(run.exp, run.before);
   run.progress.state = 'completed';
+  if (run.metadata) upsertMemo({ thorbench: memo(run) });
   await results.finishSweepRecord({ sweepId: run.sweepId, state: 'completed', finishedAt: new Date().toISOString() });
-  return { sweepId: run.sweepId, experiment: run.exp.name, counts: { ...run.progress.counts }, cells: run.plan.cells.length };
+  return {
+    sweepId: run.sweepId,
+    experiment: run.exp.name,
+    counts: { ...run.progress.counts },
+    cells: run.plan.cells.length,
+    reportCommand: reportCommand(run.sweepId),
+  };
 }

@@ -65,6 +65,8 @@ export interface MockDeviceOptions {
   rebootComesBack?: boolean;
   /** Held open before a benchmark of the given cell id ('*' for any) returns. */
   benchmarkGates?: Map<string, Gate>;
+  /** Called inside every activity before it returns (heartbeat while waiting in it). */
+  onActivity?: (activity: string, input: unknown) => Promise<void>;
 }
 
 export class MockDevice {
@@ -89,6 +91,21 @@ export class MockDevice {
 
   private log(activity: string, input: unknown = null): void {
     this.calls.push({ activity, input, at: Date.now() });
+  }
+
+  /** Wraps each activity so the test's hook runs inside it, after the call is logged. */
+  private hooked<T extends Record<string, (...args: never[]) => Promise<unknown>>>(acts: T): T {
+    const hook = this.options.onActivity;
+    if (!hook) return acts;
+    const wrapped: Record<string, (...args: never[]) => Promise<unknown>> = {};
+    for (const [name, fn] of Object.entries(acts)) {
+      wrapped[name] = async (...args: never[]) => {
+        const out = await fn(...args);
+        await hook(name, args[0] ?? null);
+        return out;
+      };
+    }
+    return wrapped as T;
   }
 
   private mode(id = this.powerModeId) {
@@ -117,10 +134,17 @@ export class MockDevice {
       },
       ensurePowerMode: async (input: { power: PowerModeSpec }): Promise<EnsurePowerModeResult> => {
         this.log('ensurePowerMode', input);
-        const target = MODES.find((m) => (input.power.id !== undefined ? m.id === input.power.id : m.name === input.power.mode?.toUpperCase()));
-        if (!target) throw ApplicationFailure.nonRetryable(`no power mode ${JSON.stringify(input.power)}`, 'PowerModeUnavailable');
+        const target = MODES.find((m) =>
+          input.power.id !== undefined ? m.id === input.power.id : m.name === input.power.mode?.toUpperCase(),
+        );
+        if (!target)
+          throw ApplicationFailure.nonRetryable(`no power mode ${JSON.stringify(input.power)}`, 'PowerModeUnavailable');
         const from = this.mode();
-        const base = { from: { name: from.name, id: from.id }, to: { name: target.name, id: target.id }, bootId: this.bootId };
+        const base = {
+          from: { name: from.name, id: from.id },
+          to: { name: target.name, id: target.id },
+          bootId: this.bootId,
+        };
         if (target.id === from.id) return { outcome: 'already', ...base };
         if (target.group !== from.group) return { outcome: 'reboot-required', ...base };
         this.powerModeId = target.id;
@@ -144,7 +168,8 @@ export class MockDevice {
       ensureClocks: async (input: { clocks: Clocks }) => {
         this.log('ensureClocks', input);
         const locked = input.clocks === 'locked';
-        const outcome = this.clocksLocked === locked ? ('already' as const) : locked ? ('locked' as const) : ('restored' as const);
+        const outcome =
+          this.clocksLocked === locked ? ('already' as const) : locked ? ('locked' as const) : ('restored' as const);
         this.clocksLocked = locked;
         return { outcome, locked };
       },
@@ -154,15 +179,31 @@ export class MockDevice {
         const adopted = this.engine?.group === input.engineGroup;
         const removedStale = this.engine && !adopted ? [this.engine.containerName] : [];
         this.engine = { containerName, group: input.engineGroup };
-        const facts = { image: input.engine.image, containerName, command: ['docker', 'run', containerName], exitCode: null, oomKilled: false, logTail: null };
+        const facts = {
+          image: input.engine.image,
+          containerName,
+          command: ['docker', 'run', containerName],
+          exitCode: null,
+          oomKilled: false,
+          logTail: null,
+        };
         return { containerName, started: !adopted, removedStale, facts };
       },
       waitForHealth: async (input: { containerName: string; servedName: string }) => {
         this.log('waitForHealth', input);
         const group = this.engine?.group ?? '';
         if ((this.options.brokenModels ?? []).some((m) => group.endsWith(`.${m}`))) {
-          const details: EngineFailureDetails = { exitCode: null, oomKilled: false, logTail: 'loading weights\nstill loading' };
-          throw ApplicationFailure.create({ type: 'HealthTimeout' satisfies FailureType, message: `${input.containerName} never became ready`, nonRetryable: true, details: [details] });
+          const details: EngineFailureDetails = {
+            exitCode: null,
+            oomKilled: false,
+            logTail: 'loading weights\nstill loading',
+          };
+          throw ApplicationFailure.create({
+            type: 'HealthTimeout' satisfies FailureType,
+            message: `${input.containerName} never became ready`,
+            nonRetryable: true,
+            details: [details],
+          });
         }
         return { ready: true as const, waitedMs: 0, version: '0.0.0+mock' };
       },
@@ -196,7 +237,7 @@ export class MockDevice {
       },
       readBootId: async () => this.bootId,
     };
-    return acts as unknown as DeviceWorkerActivities;
+    return this.hooked(acts) as unknown as DeviceWorkerActivities;
   }
 
   claimActivities(): ClaimActivities {
@@ -212,7 +253,11 @@ export class MockDevice {
       maxConcurrentActivityTaskExecutions: 1,
     });
     if (!opts.claim) return device.runUntil(until);
-    const claim = await Worker.create({ connection, taskQueue: DEVICE_CLAIM_TASK_QUEUE, activities: this.claimActivities() });
+    const claim = await Worker.create({
+      connection,
+      taskQueue: DEVICE_CLAIM_TASK_QUEUE,
+      activities: this.claimActivities(),
+    });
     const [out] = await Promise.all([device.runUntil(until), claim.runUntil(until.catch(() => undefined))]);
     return out;
   }
