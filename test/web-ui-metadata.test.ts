@@ -1,7 +1,12 @@
 /** What the Web UI shows for sweeps and cells: labels, and search attributes registered wherever a server starts. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { Connection } from '@temporalio/client';
+import { ensureDevServer, portOpen, stopDevServer } from '../server/dev-server.js';
+import { findTemporalCli } from '../server/temporal-cli.js';
 import { planSweep } from '../plan/plan.js';
 import { Experiment } from '../schema/experiment.js';
 import {
@@ -12,6 +17,7 @@ import {
   searchAttributeTypeName,
 } from '../workflows/search-attributes.js';
 import { cellDetails, cellSummary, stepSummary } from '../workflows/summaries.js';
+import { freePort, tempDir } from './helpers/temporal.js';
 
 const quantization = Experiment.parse(
   JSON.parse(readFileSync(new URL('../../experiments/thor-quantization.json', import.meta.url), 'utf8')),
@@ -90,5 +96,51 @@ describe('search attributes', () => {
     assert.deepEqual(listed, expected);
     // SQL visibility (SQLite, Postgres) has three KeywordList slots.
     assert.ok(expected.filter((e) => e.endsWith('=KeywordList')).length <= 3);
+  });
+});
+
+describe('the embedded server', { timeout: 60_000 }, () => {
+  it('gives a server started by an older thorbench the search attributes added since', async () => {
+    const cli = await findTemporalCli();
+    assert.ok(cli, 'the Temporal CLI (scripts/ensure-temporal-cli.sh)');
+    const home = tempDir('old-server');
+    const port = await freePort();
+    // An embedded server as an older thorbench left it running: its pid file in the home, only its own attributes.
+    const old = spawn(
+      cli,
+      [
+        'server',
+        'start-dev',
+        '--headless',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--log-level',
+        'error',
+        '--search-attribute',
+        'ThorbenchExperiment=Keyword',
+      ],
+      { stdio: 'ignore' },
+    );
+    writeFileSync(path.join(home, 'temporal-server.pid'), String(old.pid));
+    try {
+      for (const deadline = Date.now() + 30_000; !(await portOpen(port)) && Date.now() < deadline;) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const server = await ensureDevServer({ home, port, headless: true });
+      assert.equal(server.startedNow, false, 'the running server is reused');
+      const connection = await Connection.connect({ address: server.address });
+      try {
+        const listed = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+        const have = Object.keys(listed.customAttributes ?? {});
+        for (const k of Object.values(SEARCH_ATTRIBUTES)) assert.ok(have.includes(k.name), `${k.name} registered`);
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      stopDevServer(home);
+      old.kill();
+    }
   });
 });
