@@ -32,7 +32,7 @@ import {
 import { type Plan, type PlannedCell, planSweep } from '../plan/plan.js';
 import { shardByDevice } from '../plan/shard.js';
 import { type Experiment, parseExperiment } from '../schema/experiment.js';
-import type { CellRecord, CellStatus, FailureType } from '../schema/outcome.js';
+import { type CellRecord, type CellStatus, FailureType } from '../schema/outcome.js';
 import { cellIdentity } from './cell-record.js';
 import { type CellInput, type CellResult, cell } from './cell.js';
 import { type CellProgress, type CurrentCell, type SweepProgress, cellStepSignal, progressQuery } from './messages.js';
@@ -126,7 +126,7 @@ function parseOrFail(input: unknown): Experiment {
     const lines = parsed.problems.map((p) => `${p.path}: ${p.message}`);
     throw ApplicationFailure.nonRetryable(
       `invalid experiment:\n${lines.join('\n')}`,
-      'InvalidExperiment',
+      FailureType.InvalidExperiment,
       parsed.problems,
     );
   }
