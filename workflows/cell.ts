@@ -104,7 +104,8 @@ type StepActivity<S extends StepName> = S extends 'teardown'
     : never;
 type ActivityOf<S extends StepName> = DeviceWorkerActivities[StepActivity<S>];
 
-class StepFailed extends Error {
+/** A step failed: its typed reason, and the engine's exit status and log tail when the engine was the cause. */
+export class StepFailed extends Error {
   constructor(
     readonly info: FailureInfo,
     readonly engine: EngineFailureDetails | null,
@@ -114,7 +115,7 @@ class StepFailed extends Error {
 }
 
 /** A failed activity as the cell records it: a typed reason, whatever the activity threw. */
-function describeFailure(step: StepName, err: unknown): StepFailed {
+export function describeFailure(step: StepName, err: unknown): StepFailed {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
     const details = (cause.details?.[0] ?? null) as EngineFailureDetails | null;
