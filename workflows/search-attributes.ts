@@ -32,7 +32,7 @@ export const SEARCH_ATTRIBUTES = {
   cellStatus: defineSearchAttributeKey('ThorbenchCellStatus', SearchAttributeType.KEYWORD),
 } as const;
 
-/** A cell's status in visibility: `pending` from its start until its first step begins. */
+/** A cell's status in visibility: `pending` from its start until the sweep worker first runs it, then `running`. */
 export type CellVisibilityStatus = 'pending' | 'running' | CellStatus;
 
 /** The server's name for each attribute type used here (`temporal operator search-attribute create --type`). */
