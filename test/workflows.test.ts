@@ -56,22 +56,22 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     exp.matrix.model = [FP8, AWQ, { ...FP8, id: 'qwen3-8b-fp8-2' }];
     // Device a's first benchmark waits until device b has started one: shards that ran one after another would hang.
     const bothRunning = new Gate();
-    const a2 = new MockDevice('shard-a', { benchmarkGates: new Map([['*', bothRunning]]) });
-    const b2 = new MockDevice('shard-b');
+    const a = new MockDevice('shard-a', { benchmarkGates: new Map([['*', bothRunning]]) });
+    const b = new MockDevice('shard-b');
     const handle = await start('shard-1', exp);
     const result = handle.result();
     const bStarted = (async () => {
-      while (b2.called('benchmark').length === 0) await new Promise((r) => setTimeout(r, 20));
+      while (b.called('benchmark').length === 0) await new Promise((r) => setTimeout(r, 20));
       bothRunning.release();
     })();
-    const summary = await a2.run(w.env.nativeConnection, b2.run(w.env.nativeConnection, result));
+    const summary = await a.run(w.env.nativeConnection, b.run(w.env.nativeConnection, result));
     await bStarted;
     assert.deepEqual(summary.counts, { succeeded: 6, failed: 0, skipped: 0, cancelled: 0 });
 
     const expected = shardByDevice(planSweep(Experiment.parse(exp)).cells, ['shard-a', 'shard-b']);
     for (const [device, mock] of [
-      ['shard-a', a2],
-      ['shard-b', b2],
+      ['shard-a', a],
+      ['shard-b', b],
     ] as const) {
       const ran = mock.called('benchmark').map((c) => (c.input as { cellId: string }).cellId);
       assert.deepEqual(
