@@ -35,49 +35,89 @@ export function plannedStepCosts(c: PlannedCell, warmupPrompts: number): StepCos
   };
 }
 
-/** Planned and measured time per step kind, summed over the steps that ran. */
+/** Planned and measured milliseconds, summed. */
+interface Sums {
+  planned: number;
+  measured: number;
+}
+
+/**
+ * Planned and measured time of the steps that ran, summed per step kind and per step kind and planned cost (a model
+ * load and an adopted engine are both `waitForHealth`, but scale differently); and the time finished cells spent
+ * outside their steps (starting the cell, recording it), which no step measures.
+ */
 export interface StepCalibration {
-  planned: StepCosts;
-  measured: StepCosts;
+  byStep: Record<string, Sums>;
+  /** Keyed `<step>@<planned ms>`. */
+  byCost: Record<string, Sums>;
+  /** Sum over finished cells of (cell wall time − its steps' time), and how many cells that sums. */
+  overheadMs: number;
+  cells: number;
 }
 
 export function emptyCalibration(): StepCalibration {
-  return { planned: {}, measured: {} };
+  return { byStep: {}, byCost: {}, overheadMs: 0, cells: 0 };
 }
 
-/** Adds the steps a finished cell ran (done or failed; skipped steps took no time either way). */
+function add(sums: Record<string, Sums>, key: string, planned: number, measured: number): void {
+  const s = (sums[key] ??= { planned: 0, measured: 0 });
+  s.planned += planned;
+  s.measured += measured;
+}
+
+/**
+ * Adds a finished cell: the steps it ran (done or failed; skipped steps took no time either way) and, given its
+ * wall time, the time it spent outside them.
+ */
 export function calibrate(
   cal: StepCalibration,
   planned: StepCosts,
   ran: readonly { step: StepName; durationMs: number }[],
+  cellMs?: number,
 ): void {
+  if (cellMs !== undefined) {
+    cal.overheadMs += Math.max(0, cellMs - ran.reduce((a, s) => a + s.durationMs, 0));
+    cal.cells++;
+  }
   for (const { step, durationMs } of ran) {
     const plannedMs = planned[step] ?? 0;
     if (plannedMs <= 0) continue;
-    cal.planned[step] = (cal.planned[step] ?? 0) + plannedMs;
-    cal.measured[step] = (cal.measured[step] ?? 0) + durationMs;
+    add(cal.byStep, step, plannedMs, durationMs);
+    add(cal.byCost, `${step}@${plannedMs}`, plannedMs, durationMs);
   }
 }
 
-function sum(costs: StepCosts): number {
-  return Object.values(costs).reduce((a, b) => a + (b ?? 0), 0);
+/** Durations of the steps a running cell has finished, from the starts of its steps (the last is still running). */
+export function finishedSteps(
+  starts: readonly { step: StepName; startedAt: number }[],
+): { step: StepName; durationMs: number }[] {
+  return starts
+    .slice(0, -1)
+    .map((s, i) => ({ step: s.step, durationMs: Math.max(0, starts[i + 1]!.startedAt - s.startedAt) }));
 }
 
 /**
- * Measured/planned per step kind; a kind not measured yet takes the ratio over every measured kind, and with no
- * measurement at all the plan stands (1).
+ * Measured/planned for a step of this planned cost: from steps of the same kind and cost when there are some, else
+ * of the same kind, else of every kind; with no measurement at all the plan stands (1).
  */
-export function stepRatio(cal: StepCalibration, step: StepName): number {
-  const planned = cal.planned[step] ?? 0;
-  if (planned > 0) return (cal.measured[step] ?? 0) / planned;
-  const allPlanned = sum(cal.planned);
-  return allPlanned > 0 ? sum(cal.measured) / allPlanned : 1;
+export function stepRatio(cal: StepCalibration, step: StepName, plannedMs?: number): number {
+  const all = Object.values(cal.byStep).reduce(
+    (a, s) => ({ planned: a.planned + s.planned, measured: a.measured + s.measured }),
+    {
+      planned: 0,
+      measured: 0,
+    },
+  );
+  for (const s of [plannedMs === undefined ? undefined : cal.byCost[`${step}@${plannedMs}`], cal.byStep[step], all]) {
+    if (s && s.planned > 0) return s.measured / s.planned;
+  }
+  return 1;
 }
 
-/** One cell's expected duration, corrected by the calibration. */
+/** One cell's expected duration, corrected by the calibration, with the mean time cells spent outside steps. */
 export function estimateCellMs(planned: StepCosts, cal: StepCalibration): number {
-  let total = 0;
-  for (const [step, ms] of Object.entries(planned) as [StepName, number][]) total += ms * stepRatio(cal, step);
+  let total = cal.cells > 0 ? cal.overheadMs / cal.cells : 0;
+  for (const [step, ms] of Object.entries(planned) as [StepName, number][]) total += ms * stepRatio(cal, step, ms);
   return total;
 }
 

@@ -5,6 +5,7 @@ import {
   emptyCalibration,
   estimateCellMs,
   estimateRemainingMs,
+  finishedSteps,
   plannedStepCosts,
   stepRatio,
 } from '../plan/estimate.js';
@@ -28,7 +29,7 @@ const plan = planSweep(exp);
 const [first, second, third] = plan.cells;
 
 describe('plannedStepCosts', () => {
-  it('follows the plan: load, warm-up and flush on a group\'s first cell, the reboot where it may happen', () => {
+  it("follows the plan: load, warm-up and flush on a group's first cell, the reboot where it may happen", () => {
     const costs = plannedStepCosts(first!, 4);
     assert.equal(costs.waitForHealth, TRANSITION_COST_S.modelLoad * 1000);
     assert.equal(costs.warmup, 4 * TRANSITION_COST_S.warmupPerPrompt * 1000);
@@ -63,8 +64,14 @@ describe('estimate of the time left', () => {
     ]);
     assert.equal(stepRatio(cal, 'benchmark'), 0.1);
     assert.equal(stepRatio(cal, 'waitForHealth'), 1);
+    // A step of a cost not measured yet takes its kind's ratio; one of a measured cost, that cost's own.
+    calibrate(cal, { waitForHealth: 500 }, [{ step: 'waitForHealth', durationMs: 5_000 }]);
+    assert.equal(stepRatio(cal, 'waitForHealth', 500), 10, 'an adopted engine scales apart from a model load');
+    assert.equal(stepRatio(cal, 'waitForHealth', planned.waitForHealth), 1);
+    assert.equal(stepRatio(cal, 'benchmark', 1), 0.1);
     // A kind never measured takes the ratio over all measured time.
-    const overall = (planned.benchmark! / 10 + planned.waitForHealth!) / (planned.benchmark! + planned.waitForHealth!);
+    const overall =
+      (planned.benchmark! / 10 + planned.waitForHealth! + 5_000) / (planned.benchmark! + planned.waitForHealth! + 500);
     assert.equal(stepRatio(cal, 'warmup'), overall);
   });
 
@@ -92,6 +99,28 @@ describe('estimate of the time left', () => {
       'an overdue cell counts nothing, not less',
     );
     assert.equal(estimateRemainingMs([], cal, 0), 0);
+  });
+
+  it('adds the mean time finished cells spent outside their steps (starting and recording a cell)', () => {
+    const cal = emptyCalibration();
+    calibrate(cal, { benchmark: 1_000 }, [{ step: 'benchmark', durationMs: 1_000 }], 1_600);
+    calibrate(cal, { benchmark: 1_000 }, [{ step: 'benchmark', durationMs: 1_000 }], 1_200);
+    assert.equal(estimateCellMs({ benchmark: 1_000 }, cal), 1_000 + 400);
+  });
+
+  it("takes the durations of a running cell's finished steps from the starts of its steps", () => {
+    assert.deepEqual(
+      finishedSteps([
+        { step: 'ensurePowerMode', startedAt: 1_000 },
+        { step: 'ensureClocks', startedAt: 1_300 },
+        { step: 'benchmark', startedAt: 2_000 },
+      ]),
+      [
+        { step: 'ensurePowerMode', durationMs: 300 },
+        { step: 'ensureClocks', durationMs: 700 },
+      ],
+    );
+    assert.deepEqual(finishedSteps([]), []);
   });
 
   it('ignores steps the plan gives no cost (nothing to scale)', () => {

@@ -27,15 +27,23 @@ import {
   calibrate,
   emptyCalibration,
   estimateRemainingMs,
+  finishedSteps,
   plannedStepCosts,
 } from '../plan/estimate.js';
 import { type Plan, type PlannedCell, planSweep } from '../plan/plan.js';
 import { shardByDevice } from '../plan/shard.js';
-import { type Experiment, parseExperiment } from '../schema/experiment.js';
+import { type Experiment, type StepName, parseExperiment } from '../schema/experiment.js';
 import { type CellRecord, type CellStatus, FailureType } from '../schema/outcome.js';
 import { cellIdentity } from './cell-record.js';
 import { type CellInput, type CellResult, cell } from './cell.js';
-import { type CellProgress, type CurrentCell, type SweepProgress, cellStepSignal, progressQuery } from './messages.js';
+import {
+  type CellProgress,
+  type CellStepStarted,
+  type CurrentCell,
+  type SweepProgress,
+  cellStepSignal,
+  progressQuery,
+} from './messages.js';
 import { WEB_UI_PATCH } from './patches.js';
 import { cellSearchAttributes, onlyRegistered, sweepSearchAttributes } from './search-attributes.js';
 import { QUICK_OPTIONS, quickDeviceOptions } from './step-options.js';
@@ -113,6 +121,8 @@ interface SweepRun {
   shards: Map<string, PlannedCell[]>;
   /** Epoch ms at which each in-flight cell started. */
   cellStartedAt: Map<string, number>;
+  /** The steps each in-flight cell has begun (from its cellStep signals), for the estimate before it finishes. */
+  stepsBegun: Map<string, { step: StepName; startedAt: number }[]>;
   calibration: StepCalibration;
 }
 
@@ -165,6 +175,7 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined):
     registered: new Set(),
     shards: new Map(),
     cellStartedAt: new Map(),
+    stepsBegun: new Map(),
     calibration: carry?.calibration ?? emptyCalibration(),
   };
 }
@@ -198,20 +209,27 @@ function progressNow(run: SweepRun): SweepProgress {
   const { state } = run.progress;
   if (state !== 'running') return { ...run.progress, remainingMs: state === 'completed' ? 0 : null };
   const warmupPrompts = run.exp.warmup?.numPrompts ?? 0;
+  // The steps cells in flight have finished count too: the first estimate needs no finished cell.
+  const calibration: StepCalibration = JSON.parse(JSON.stringify(run.calibration));
+  for (const c of run.plan.cells) {
+    const begun = run.stepsBegun.get(c.id);
+    if (begun) calibrate(calibration, plannedStepCosts(c, warmupPrompts), finishedSteps(begun));
+  }
   const shards = [...run.shards.values()].map((cells) =>
     cells
       .filter((c) => !run.finished[c.id])
       .map((c) => ({ planned: plannedStepCosts(c, warmupPrompts), startedAt: run.cellStartedAt.get(c.id) ?? null })),
   );
-  return { ...run.progress, remainingMs: estimateRemainingMs(shards, run.calibration, Date.now()) };
+  return { ...run.progress, remainingMs: estimateRemainingMs(shards, calibration, Date.now()) };
 }
 
 /** A cell began a step: the progress query says so. */
-function stepStarted(run: SweepRun, s: { cellId: string; step: CurrentCell['step']; startedAt: string }): void {
+function stepStarted(run: SweepRun, s: CellStepStarted): void {
   const entry = run.progress.current.find((c) => c.cellId === s.cellId);
   if (!entry) return;
   entry.step = s.step;
   entry.stepStartedAt = s.startedAt;
+  run.stepsBegun.get(s.cellId)?.push({ step: s.step, startedAt: Date.parse(s.startedAt) });
 }
 
 /** The cell is done for this sweep: count it in the progress. */
@@ -321,6 +339,7 @@ async function runCell(
     run.byId.get(c.id)!.status = 'running';
     run.progress.current.push(current);
     run.cellStartedAt.set(c.id, startedAt);
+    run.stepsBegun.set(c.id, []);
   }
   const cellInput: CellInput = {
     sweepId: run.sweepId,
@@ -352,11 +371,12 @@ async function runCell(
     run.finished[c.id] = result.status;
     markFinished(run, c.id, result.status, result.failure?.type);
     const ran = (result.steps ?? []).filter((s) => s.result.kind !== 'skipped');
-    calibrate(run.calibration, plannedStepCosts(c, exp.warmup?.numPrompts ?? 0), ran);
+    calibrate(run.calibration, plannedStepCosts(c, exp.warmup?.numPrompts ?? 0), ran, Date.now() - startedAt);
     return { engineFailed: result.engineFailed };
   } finally {
     if (current) run.progress.current.splice(run.progress.current.indexOf(current), 1);
     run.cellStartedAt.delete(c.id);
+    run.stepsBegun.delete(c.id);
   }
 }
 
