@@ -5,7 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
-import type { CellRecord } from '../schema/outcome.js';
+import { type CellRecord, stepResultLabel } from '../schema/outcome.js';
 import { yesNo } from './format.js';
 import { metricStat, type ReportModel, type RowGroup, type Stat } from './model.js';
 import { fmtChange, powerClocksComparisons } from './power-clocks.js';
@@ -689,7 +689,7 @@ export function timelineData(model: ReportModel): GanttDatum[] {
         start: new Date(start).toISOString(),
         end: new Date(end).toISOString(),
         seconds: s.durationMs / 1000,
-        result: s.result,
+        result: stepResultLabel(s.result),
       });
     }
   }

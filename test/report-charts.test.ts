@@ -71,7 +71,7 @@ describe('chart data', () => {
             ...c,
             status: 'failed' as const,
             metrics: null,
-            failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' },
+            failure: { type: 'EngineCrashed' as const, message: 'x', retryable: false, step: 'benchmark' as const },
           }
         : c,
     );

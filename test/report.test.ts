@@ -259,7 +259,7 @@ function parseCsv(text: string): string[][] {
 describe('csv', () => {
   it('writes one row per cell with every metric key, quoting per RFC 4180', () => {
     const { sweep, cells } = quantizationSweep();
-    const tricky = { ...cells[0]!, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed', message: 'said "no", then\r\ncrashed, twice', retryable: false, step: 'benchmark' } };
+    const tricky = { ...cells[0]!, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed' as const, message: 'said "no", then\r\ncrashed, twice', retryable: false, step: 'benchmark' as const } };
     const csv = renderCsv([tricky, ...cells.slice(1)]);
     assert.ok(csv.endsWith('\r\n'));
     const rows = parseCsv(csv);
@@ -296,7 +296,7 @@ describe('html report', () => {
     const { sweep, cells } = quantizationSweep(true);
     const evil = '<script>alert(1)</script>';
     const hostile = cells.map((c, i) =>
-      i === 0 ? { ...c, modelId: `m${evil}`, scenario: `s${evil}`, status: 'failed' as const, metrics: null, failure: { type: `T${evil}`, message: `msg ${evil} & "quotes"`, retryable: false, step: 'x' } } : c,
+      i === 0 ? { ...c, modelId: `m${evil}`, scenario: `s${evil}`, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed' as const, message: `msg ${evil} & "quotes"`, retryable: false, step: 'benchmark' as const } } : c,
     );
     const html = await renderHtmlReport({ sweep: { ...sweep, experimentName: `exp${evil}` }, cells: hostile });
     assert.ok(!/<script/i.test(html), 'no raw <script> anywhere');

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { openResultsStore, type ResultsStore } from '../store/store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../store/migrations.js';
-import { toCellRow } from '../store/cell-row.js';
+import { fromCellRow, toCellRow } from '../store/cell-row.js';
 import { DEFAULT_VALIDITY } from '../schema/experiment.js';
 import { completeRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
@@ -90,9 +90,9 @@ function succeeded(sweepId: string, repeat = 1, position = 0): CellRecord {
       logTail: null,
     },
     steps: [
-      { step: 'flushCaches', startedAt: '2025-10-01T10:00:00.000Z', durationMs: 1200, result: 'done' },
-      { step: 'ensurePowerMode', startedAt: '2025-10-01T10:00:01.200Z', durationMs: 30, result: 'skipped: already MAXN' },
-      { step: 'benchmark', startedAt: '2025-10-01T10:03:00.000Z', durationMs: 42_940, result: 'done' },
+      { step: 'flushCaches', startedAt: '2025-10-01T10:00:00.000Z', durationMs: 1200, result: { kind: 'done' } },
+      { step: 'warmup', startedAt: '2025-10-01T10:00:01.200Z', durationMs: 0, result: { kind: 'skipped', reason: 'engine already warm' } },
+      { step: 'benchmark', startedAt: '2025-10-01T10:03:00.000Z', durationMs: 42_940, result: { kind: 'done' } },
     ],
     artifactsDir: `results/${sweepId}/maxn.locked.qwen3-8b-fp8.high-load.r${repeat}`,
     simulated: false,
@@ -337,6 +337,28 @@ describe('results store: cells', () => {
       assert.deepEqual(store.getCell('s1', record.cellId, 1), record);
       assert.equal(store.getCell('s1', 'no.such.cell.r1', 1), null);
     });
+  });
+
+  it('reads records stored before step results and failure types were structured', () => {
+    const row = toCellRow({ ...failed('s1'), failure: { type: 'EngineCrashed', message: 'm', retryable: false, step: 'startEngine' } });
+    row.steps_json = JSON.stringify([
+      { step: 'flushCaches', startedAt: '2025-10-01T10:00:00.000Z', durationMs: 1200, result: 'done' },
+      { step: 'warmup', startedAt: '2025-10-01T10:00:01.200Z', durationMs: 0, result: 'skipped: engine already warm: reused' },
+      { step: 'startEngine', startedAt: '2025-10-01T10:00:02.000Z', durationMs: 900, result: 'failed: Error' },
+      { step: 'benchmark', startedAt: '2025-10-01T10:03:00.000Z', durationMs: 10, result: 'failed: HealthTimeout' },
+    ]);
+    row.failure_type = 'Error';
+    const record = fromCellRow(row);
+    assert.deepEqual(
+      record.steps.map((s) => s.result),
+      [
+        { kind: 'done' },
+        { kind: 'skipped', reason: 'engine already warm: reused' },
+        { kind: 'failed', failure: 'Unexpected' },
+        { kind: 'failed', failure: 'HealthTimeout' },
+      ],
+    );
+    assert.equal(record.failure?.type, 'Unexpected', 'a type that is no FailureType member reads as Unexpected');
   });
 
   it('stores headline metrics as real columns for SQL queries', () => {

@@ -162,12 +162,12 @@ export function cellsOf(
         logTail: m ? null : 'loading\nKilled',
       },
       steps: [
-        { step: 'startEngine', startedAt: new Date(start).toISOString(), durationMs: 60_000, result: 'done' },
+        { step: 'startEngine', startedAt: new Date(start).toISOString(), durationMs: 60_000, result: { kind: 'done' } },
         {
           step: 'benchmark',
           startedAt: new Date(start + 60_000).toISOString(),
           durationMs: 45_000,
-          result: m ? 'done' : 'failed: EngineCrashed',
+          result: m ? { kind: 'done' } : { kind: 'failed', failure: 'EngineCrashed' },
         },
       ],
       artifactsDir: null,
