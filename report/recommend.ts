@@ -228,7 +228,7 @@ function labels(configs: readonly Configuration[]): Map<string, string> {
 function num(v: number): string {
   const a = Math.abs(v);
   if (a >= 100) return v.toFixed(0);
-  if (a >= 10) return v.toFixed(1);
+  if (a >= 10) return String(Number(v.toFixed(1)));
   if (a === 0) return '0';
   return String(Number(v.toPrecision(a >= 1 ? 3 : 2)));
 }
@@ -258,7 +258,11 @@ export function metricValue(key: string, v: number): string {
   return num(v);
 }
 
-const pct = (fraction: number): string => `${num(Math.abs(fraction) * 100)} %`;
+/** "18 %", "4.2 %": whole percent from 10 % up. */
+const pct = (fraction: number): string => {
+  const p = Math.abs(fraction) * 100;
+  return `${p >= 10 ? p.toFixed(0) : num(p)} %`;
+};
 
 function better(key: string): 'higher' | 'lower' {
   return metricDirection(key) === 'higher' ? 'higher' : 'lower';
