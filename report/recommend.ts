@@ -53,7 +53,10 @@ const KNOWN_METRICS: ReadonlySet<string> = new Set(METRIC_KEYS);
 /** `p99_ttft_ms<=600,mean_tpot_ms<=50` → SLOs; a bad part is refused with what to write instead. */
 export function parseSlos(text: string): Slo[] {
   const slos: Slo[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const m = /^([A-Za-z0-9_.]+)\s*(<=|>=)\s*(\S+)$/.exec(part);
     if (m === null) {
       throw new RecommendInputError(
@@ -219,7 +222,11 @@ function labels(configs: readonly Configuration[]): Map<string, string> {
   return new Map(
     configs.map((c) => [
       c.id,
-      base.get(baseLabel(c)) === 1 ? baseLabel(c) : model.get(withModel(c)) === 1 ? withModel(c) : `${baseLabel(c)} (${c.id})`,
+      base.get(baseLabel(c)) === 1
+        ? baseLabel(c)
+        : model.get(withModel(c)) === 1
+          ? withModel(c)
+          : `${baseLabel(c)} (${c.id})`,
     ]),
   );
 }
@@ -305,7 +312,9 @@ function misses(checks: readonly SloCheck[]): string {
 }
 
 function sloText(slos: readonly Slo[]): string {
-  return slos.map((s) => `${metricLabel(s.metric)} ${s.op === '<=' ? '≤' : '≥'} ${metricValue(s.metric, s.limit)}`).join(', ');
+  return slos
+    .map((s) => `${metricLabel(s.metric)} ${s.op === '<=' ? '≤' : '≥'} ${metricValue(s.metric, s.limit)}`)
+    .join(', ');
 }
 
 /** "398 tok/s, p99 TTFT 520 ms (SLO 600), 0.27 J/token". */
@@ -402,13 +411,15 @@ function recommendScenario(
         const wo = winner.values[objective]!;
         const ao = alt.values[objective];
         const diff = wo === 0 ? 0 : (ao - wo) / wo;
-        but = `has ${pct(diff)} ${better(objective) === 'higher' ? (diff < 0 ? 'less' : 'more') : diff > 0 ? 'more' : 'less'} ${objectiveLabel}`;
+        but = `has ${pct(diff)} ${diff < 0 ? 'less' : 'more'} ${objectiveLabel}`;
       }
       parts.push(`${name(alt)} ${gain} but ${but}`);
     }
     for (const id of ties) {
       const c = configs.find((x) => x.id === id)!;
-      parts.push(`${name(c)} ties on ${objectiveLabel} and comes second on the tie-break (throughput, energy, latency, id)`);
+      parts.push(
+        `${name(c)} ties on ${objectiveLabel} and comes second on the tie-break (throughput, energy, latency, id)`,
+      );
     }
     const noisy = withinNoise.filter((id) => !ties.includes(id));
     if (noisy.length > 0) {
@@ -426,18 +437,26 @@ function recommendScenario(
   } else {
     const meeting = valid.filter(meets);
     if (slos.length > 0 && meeting.length === 0) {
-      closest = [...valid].sort((a, b) => worstMiss(checks.get(a.id)!) - worstMiss(checks.get(b.id)!) || order(a, b))[0]!;
-      const miss = worstMiss(checks.get(closest.id)!);
+      const missOf = (c: Configuration) => worstMiss(checks.get(c.id)!);
+      // Infinite misses (a metric not measured) compare as equal, then by the objective.
+      const byMiss = (a: Configuration, b: Configuration) =>
+        missOf(a) < missOf(b) ? -1 : missOf(a) > missOf(b) ? 1 : order(a, b);
+      closest = [...valid].sort(byMiss)[0]!;
+      const miss = missOf(closest);
+      const beyond = Number.isFinite(miss) ? `, ${pct(miss)} beyond the limit` : '';
       parts.push(
         `No configuration meets the SLOs (${sloText(slos)}): none of the ${valid.length} valid configurations of ` +
-          `scenario ${scenario} does. Closest: ${name(closest)} (${closest.id}), which ${misses(checks.get(closest.id)!)}` +
-          `${Number.isFinite(miss) ? `, ${pct(miss)} beyond the limit` : ''}`,
+          `scenario ${scenario} does. Closest: ${name(closest)} (${closest.id}), ` +
+          `which ${misses(checks.get(closest.id)!)}${beyond}`,
       );
     } else {
       parts.push(
         `No configuration can be recommended on ${objectiveLabel}: none of the ${meeting.length} valid ` +
           `configurations${slos.length > 0 ? ' that meet the SLOs' : ''} has it measured` +
-          `${objective === ENERGY_AXIS || objective === 'output_throughput_per_w' ? ' (energy needs tegrastats on the device; imported results carry none) — choose --objective output_throughput' : ''}`,
+          (objective === THROUGHPUT_AXIS
+            ? ''
+            : ' (energy needs tegrastats on the device; imported results carry none): ' +
+              'choose --objective output_throughput'),
       );
     }
   }
@@ -499,7 +518,14 @@ export function recommendFromConfigurations(
   return {
     recommendations: scenarios
       .filter((s) => opts.scenario === undefined || s === opts.scenario)
-      .map((s) => recommendScenario(s, configs.filter((c) => c.scenario === s), slos, objective)),
+      .map((s) =>
+        recommendScenario(
+          s,
+          configs.filter((c) => c.scenario === s),
+          slos,
+          objective,
+        ),
+      ),
   };
 }
 

@@ -10,8 +10,8 @@
  *   imply a difference significant at well below 5 % — and needs no assumption about equal variances;
  * - otherwise (a single run on either side): the relative change exceeds a threshold, 5 % unless given.
  *
- * `change` is relative: (value − baseline) / baseline, e.g. −0.12 for a throughput 12 % below the baseline; a metric
- * whose baseline is 0 has no relative change and is not compared. Configurations whose results are invalid on
+ * `change` is relative: (value − baseline) / baseline, e.g. −0.12 for a throughput 12 % below the baseline; a
+ * metric whose baseline is 0 has no relative change and is not compared. Configurations whose results are invalid on
  * either side (their verdict) are not compared but listed, as are those measured on one side only. When the
  * experiments' `engine.image` differs, the comparison names the image bump. Pure.
  */
@@ -75,7 +75,8 @@ export function compareToBaseline(
   opts: RegressionOptions = {},
 ): RegressionComparison {
   const threshold = opts.threshold ?? DEFAULT_REGRESSION_THRESHOLD;
-  if (!(threshold >= 0) || !Number.isFinite(threshold)) throw new Error(`threshold must be a number ≥ 0 (got ${threshold})`);
+  if (!(threshold >= 0) || !Number.isFinite(threshold))
+    throw new Error(`threshold must be a number ≥ 0 (got ${threshold})`);
   const mine = foldConfigurations([sweep]);
   const base = foldConfigurations([baseline]);
   const baseById = new Map(base.map((c) => [c.cellId, c]));

@@ -43,7 +43,10 @@ export function recommendCommand(opts: RecommendCliOptions): void {
     for (const sweepId of [...new Set(opts.sweepIds)]) {
       const sweep = store.getSweep(sweepId);
       if (sweep === null) {
-        const known = store.listSweeps().slice(0, 5).map((s) => s.sweepId);
+        const known = store
+          .listSweeps()
+          .slice(0, 5)
+          .map((s) => s.sweepId);
         throw new ExitError(
           `no sweep "${sweepId}" in the results database${known.length ? `; recent sweeps: ${known.join(', ')}` : ''}`,
           EXIT_INVALID,
