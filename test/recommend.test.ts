@@ -386,7 +386,7 @@ describe('recommend: renderings', () => {
 });
 
 describe('recommend: the Pareto chart', () => {
-  it('a Vega-Lite spec that renders: every configuration with energy drawn, the front joined, the winner marked', async () => {
+  it('a Vega-Lite spec that renders: configurations with energy drawn, the front joined, the winner marked', async () => {
     const input = sweepInput('s1', [
       ...GUIDE_LIKE,
       { id: '120w.locked.qwen3-8b-bf16.chat', tok: 200, ttft: 900, tpot: 40 },
