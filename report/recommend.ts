@@ -535,8 +535,8 @@ export function recommend(inputs: readonly ReportInput[], opts: RecommendOptions
 }
 
 /**
- * What the HTML report's Pareto chart needs (report/html.ts draws it): every configuration as a point on the
- * axes, which are on the front, and the recommended one.
+ * What a Pareto chart needs: every configuration as a point on the axes, which are on the front, and the
+ * recommended one. report/recommend-chart.ts turns it into the Vega-Lite chart for the HTML report.
  */
 export interface ParetoChartData {
   scenario: string;
