@@ -278,6 +278,31 @@ describe('recommend: repeats, several sweeps, imported results', () => {
     assert.match(r.reason, /\(mean of 3 repeats\)/);
   });
 
+  it('a dominating configuration that misses an SLO through its CI leaves the winner off the front', () => {
+    const r = one(
+      [
+        sweepInput('s1', [
+          // Mean p99 TTFT 300 ms, but the 95 % CI reaches ≈ 797 ms: it misses p99_ttft_ms<=600.
+          ...[100, 300, 500].map((ttft, i) => ({
+            id: `maxn.locked.qwen3-8b-fp8.chat.r${i + 1}`,
+            tok: 500,
+            ttft,
+            tpot: 15,
+            j: 0.25,
+          })),
+          { id: 'maxn.default.qwen3-8b-fp8.chat', tok: 400, ttft: 400, tpot: 15, j: 0.25 },
+        ]),
+      ],
+      { slos: parseSlos('p99_ttft_ms<=600') },
+    );
+    assert.deepEqual(r.pareto, ['maxn.locked.qwen3-8b-fp8.chat']);
+    assert.equal(r.recommended, 'maxn.default.qwen3-8b-fp8.chat');
+    assert.match(
+      r.reason,
+      /it is not on the Pareto front: FP8 at MAXN with jetson_clocks dominates it but does not meet the SLOs/,
+    );
+  });
+
   it('reports configurations whose confidence interval overlaps the winner’s as within noise', () => {
     const r = one([
       sweepInput('s1', [
@@ -386,7 +411,7 @@ describe('recommend: renderings', () => {
 });
 
 describe('recommend: the Pareto chart', () => {
-  it('a Vega-Lite spec that renders: configurations with energy drawn, the front joined, the winner marked', async () => {
+  it('a Vega-Lite spec that renders: points with energy, the front joined, the winner marked', async () => {
     const input = sweepInput('s1', [
       ...GUIDE_LIKE,
       { id: '120w.locked.qwen3-8b-bf16.chat', tok: 200, ttft: 900, tpot: 40 },
