@@ -9,7 +9,7 @@ import { imageDigest, parseDockerImageInspect, parseDockerInspect } from '../par
 import { EngineSpec as EngineSpecSchema, ModelSpec as ModelSpecSchema } from '../schema/experiment.js';
 import type { EngineSpec, ModelSpec } from '../schema/experiment.js';
 import type { EngineFacts } from '../schema/outcome.js';
-import type { DeviceProfile } from './device-profile.js';
+import { type DeviceProfile, engineHostPort } from './device-profile.js';
 import { buildEngineLaunch } from './engine-command.js';
 import { runDevice } from './exec.js';
 import { type EngineFailureDetails, classified, nonRetryable } from './failures.js';
@@ -178,7 +178,7 @@ export function createEngineActivities(profile: DeviceProfile) {
     async waitForHealth(input: WaitForHealthInput): Promise<{ ready: true; waitedMs: number; version: string | null }> {
       const started = Date.now();
       const pollMs = input.pollMs ?? 1_000;
-      const base = `http://127.0.0.1:${input.port}`;
+      const base = `http://127.0.0.1:${engineHostPort(profile, input.port)}`;
       const signal = activitySignal();
       let lastProblem = 'no answer yet';
       while (Date.now() - started < input.timeoutMs) {
