@@ -3,7 +3,6 @@
  * died. Only one thorbench engine runs on a device at a time: starting one removes every other container carrying
  * the `thorbench.managed` label, which is also how a restarted step cleans up after its killed predecessor.
  */
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { imageDigest, parseDockerImageInspect, parseDockerInspect } from '../parsers/thor.js';
 import { EngineSpec as EngineSpecSchema, ModelSpec as ModelSpecSchema } from '../schema/experiment.js';
@@ -14,6 +13,7 @@ import { buildEngineLaunch } from './engine-command.js';
 import { runDevice } from './exec.js';
 import { type EngineFailureDetails, classified, nonRetryable } from './failures.js';
 import { activitySignal, beat } from './heartbeat.js';
+import { missingModels } from './models.js';
 
 const DOCKER_QUICK_MS = 60_000;
 const LOG_TAIL_LINES = 40;
@@ -152,11 +152,10 @@ export function createEngineActivities(profile: DeviceProfile) {
           await remove(name);
           removedStale.push(name);
         }
-        if (!profile.simulated) {
-          // The simulator has no model files; on a device a missing directory is a configuration error.
+        // Checked before anything starts (the simulated Thor answers from its missingModels fault).
+        if ((await missingModels(profile, engine.modelsDir, [model])).length > 0) {
           const hostPath = path.join(engine.modelsDir, model.path);
-          const found = await stat(hostPath).then(() => true, () => false);
-          if (!found) throw nonRetryable('ModelNotFound', `model directory ${hostPath} does not exist on device ${profile.id}; download it or fix matrix.model[].path / engine.modelsDir`);
+          throw nonRetryable('ModelNotFound', `model directory ${hostPath} does not exist on device ${profile.id}; download it or fix matrix.model[].path / engine.modelsDir`);
         }
         // Pulling an image can take many minutes; the device worker heartbeats every activity meanwhile.
         const res = await docker(launch.dockerArgs, 60 * 60_000, true);

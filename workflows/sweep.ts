@@ -12,12 +12,14 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ClaimActivities, DeviceWorkerActivities } from '../activities/index.js';
 import type { ResultsActivities } from '../activities/results.js';
+import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
 import { type PlannedCell, planSweep } from '../plan/plan.js';
 import { type Experiment, parseExperiment } from '../schema/experiment.js';
 import type { CellStatus } from '../schema/outcome.js';
@@ -159,7 +161,7 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
 
   let pauseForContinueAsNew = false;
 
-  async function recordUnrun(c: PlannedCell, status: 'skipped' | 'cancelled', reason: { type: string; message: string }): Promise<void> {
+  async function recordUnrun(c: PlannedCell, status: 'failed' | 'skipped' | 'cancelled', reason: { type: string; message: string }): Promise<void> {
     const now = new Date().toISOString();
     const record: UnjudgedCellRecord = {
       ...cellIdentity(sweepId, exp.name, c),
@@ -221,7 +223,16 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
     }
   }
 
-  const shards = shardByDevice(plan.cells, devices);
+  // A model group goes only to a device that holds its model; cells of a model no device holds fail before any
+  // engine start (plan/model-eligibility.ts). Sweeps started before this check replay without it.
+  let shards: Map<string, PlannedCell[]>;
+  if (patched('models-present-check')) {
+    const models = plannedModels(plan.cells);
+    const presence = await Promise.all(devices.map((d) => deviceActs(d).checkModelsPresent({ modelsDir: exp.engine.modelsDir, models })));
+    const assigned = assignModelGroups(plan.cells, devices, presence, exp.engine.modelsDir);
+    for (const r of assigned.refused) if (!finished[r.cell.id]) await recordUnrun(r.cell, 'failed', { type: 'ModelNotFound', message: r.reason });
+    shards = assigned.shards;
+  } else shards = shardByDevice(plan.cells, devices);
   try {
     await Promise.all([...shards].map(([deviceId, shardCells]) => runShard(deviceId, shardCells)));
   } catch (err) {
