@@ -15,7 +15,10 @@ interface DeviceRow {
 }
 
 export interface DeviceStatements {
-  /** Registers (or re-registers, replacing its facts) a device; `seenAt` is both the registration and last-seen time. */
+  /**
+   * Registers a device, or replaces its facts. `registeredAt` is when its current worker first registered (a
+   * restarted worker has a new identity); last-seen moves to `seenAt`.
+   */
   registerDevice(inventory: DeviceInventory, worker: string, seenAt: string): void;
   /** Moves last-seen forward (never back: reports may arrive out of order). False when the device is unknown. */
   markDeviceSeen(deviceId: string, worker: string, seenAt: string): boolean;
@@ -33,7 +36,8 @@ export function deviceStatements(db: Database.Database): DeviceStatements {
         ON CONFLICT (device_id) DO UPDATE SET
           simulated = excluded.simulated, model = excluded.model, l4t_release = excluded.l4t_release,
           memory_total_mb = excluded.memory_total_mb, inventory_json = excluded.inventory_json, worker = excluded.worker,
-          registered_at = excluded.registered_at, last_seen_at = MAX(devices.last_seen_at, excluded.last_seen_at)`);
+          registered_at = CASE WHEN devices.worker = excluded.worker THEN devices.registered_at ELSE excluded.registered_at END,
+          last_seen_at = MAX(devices.last_seen_at, excluded.last_seen_at)`);
   const seen = readonly
     ? null
     : db.prepare(`UPDATE devices SET last_seen_at = MAX(last_seen_at, @seen_at), worker = @worker WHERE device_id = @device_id`);
