@@ -20,7 +20,10 @@ import { repoJson, tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
 import { destroySimDevice } from './helpers/sim-device.js';
 import { type TestServer, startTestServer } from './helpers/temporal.js';
+import { runCli } from './helpers/cli.js';
+import { waitFor } from './helpers/wait.js';
 import { SupervisedWorker } from './helpers/worker-process.js';
+import type { DeviceJson } from '../cli/commands/devices.js';
 
 const DEVICES = ['thor-a', 'thor-b', 'thor-c'];
 
@@ -70,6 +73,7 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
         THORBENCH_RESULTS: resultsDir,
         TEMPORAL_ADDRESS: server.server.address,
         THORBENCH_SIM_SPEED: '4',
+        THORBENCH_DEVICE_REPORT_MS: '500',
       });
       workers.push(worker);
       worker.start();
@@ -85,13 +89,57 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
     await server?.stop();
   });
 
+  const cliEnv = () => ({ THORBENCH_RESULTS: resultsDir, THORBENCH_HOME: home, TEMPORAL_ADDRESS: server.server.address });
+  async function devicesCli(): Promise<DeviceJson[]> {
+    const r = await runCli(['devices', '--json'], { env: cliEnv() });
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { devices: DeviceJson[] }).devices;
+  }
+
+  it('registers each device when its worker starts, and moves its last-seen forward while it runs', async () => {
+    const registered = await waitFor('three registered devices', () => {
+      const list = store.listDevices();
+      return list.length === DEVICES.length ? list : undefined;
+    }, 60_000, 200);
+    assert.deepEqual(registered.map((d) => d.deviceId), DEVICES);
+    for (const d of registered) {
+      const inv = d.inventory;
+      assert.equal(inv.simulated, true);
+      assert.match(inv.model, /Jetson AGX Thor/);
+      assert.match(inv.l4tRelease ?? '', /^R38\./);
+      assert.ok((inv.memoryTotalMb ?? 0) > 100_000, `memory ${inv.memoryTotalMb}`);
+      assert.deepEqual(inv.powerModes.map((m) => m.name), ['MAXN', '120W', '90W', '70W']);
+      assert.ok((inv.clockLimits?.gpuMaxMhz ?? 0) > 0);
+      assert.equal(inv.modelsDir, '/data/models');
+      assert.ok((inv.modelsDirFreeBytes ?? 0) > 0);
+      assert.equal(inv.engineImagePresent, true);
+      assert.match(inv.engineImageDigest ?? '', /sha256:/);
+      assert.equal(inv.models, null, 'the simulator holds every model not listed as missing');
+      assert.deepEqual(inv.problems, []);
+    }
+    await waitFor('every device seen again after registering', () => {
+      const list = store.listDevices();
+      return list.every((d) => d.lastSeenAt > d.registeredAt) ? true : undefined;
+    }, 30_000, 200);
+  });
+
   it('runs fleet-sim over three device workers: every cell once, succeeded, spread over the devices', async () => {
     const exp = await tinyFleetExperiment();
-    const summary = await server.client.workflow.execute<typeof sweep>('sweep', {
+    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: 'fleet-sim-test',
       args: [exp],
     });
+    // thorbench devices shows the cells in flight, from the running sweep's progress query.
+    const busy = await waitFor('thorbench devices to show a device at work', async () => {
+      const list = await devicesCli();
+      return list.some((d) => d.current?.length) ? list : undefined;
+    }, 60_000, 100);
+    for (const d of busy.filter((x) => x.current?.length)) {
+      assert.equal(d.current![0]!.sweepId, 'fleet-sim-test');
+      assert.match(d.current![0]!.cellId, /^maxn\.(default|locked)\.qwen3-8b-/);
+    }
+    const summary = await handle.result();
     const planned = planSweep(Experiment.parse(exp)).cells.map((c) => c.id).sort();
     assert.equal(summary.cells, planned.length);
     assert.deepEqual(summary.counts, { succeeded: planned.length, failed: 0, skipped: 0, cancelled: 0 });
@@ -113,5 +161,15 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
       const baseUrl = c.harness!.command[c.harness!.command.indexOf('--base-url') + 1];
       assert.equal(baseUrl, `http://127.0.0.1:${exp.engine!.port! + offset}`, `${c.cellId} on ${c.device!.deviceId}`);
     }
+
+    // Idle again: the text listing names every device, its kind, and that it runs nothing.
+    const text = await runCli(['devices'], { env: cliEnv() });
+    assert.equal(text.code, 0, text.stderr);
+    const lines = text.stdout.trimEnd().split('\n');
+    assert.match(lines[0]!, /^DEVICE\s+KIND\s+L4T\s+MEMORY\s+MODELS FREE\s+IMAGE\s+LAST SEEN\s+CURRENT WORK$/);
+    for (const id of DEVICES) {
+      assert.match(text.stdout, new RegExp(`^${id}\\s+simulated\\s+R38\\.\\S+\\s+.*\\s+present\\s+.* ago\\s+idle$`, 'm'));
+    }
+    assert.match(text.stdout, /power modes MAXN\(0\) 120W\(1\) 90W\(2\) 70W\(3\)/);
   });
 });
