@@ -48,10 +48,11 @@ export interface SimDeviceOptions {
   /** Replace tegrastats' rail format (default: Thor R38's two values per rail, with VIN). */
   tegrastats?: TegrastatsFormat;
   /**
-   * Replace the engine port offset. A new device otherwise takes the lowest multiple of ENGINE_PORT_STRIDE that no
-   * other simulated device in the same parent directory uses (the first device gets 0).
+   * Engine port offset: a number replaces the stored one; "allocate" gives a new device the lowest multiple of
+   * ENGINE_PORT_STRIDE that no other simulated device in the same parent directory uses (the CLI's
+   * THORBENCH_HOME/sim/<id>) and keeps an existing device's. Default: 0 for a new device.
    */
-  enginePortOffset?: number;
+  enginePortOffset?: number | 'allocate';
 }
 
 /** Engine ports of the k-th simulated device on a machine are the experiment's `engine.port` + k × this. */
@@ -90,8 +91,8 @@ function initialState(opts: SimDeviceOptions): SimState {
   };
 }
 
-function checkPortOffset(offset: number | undefined): void {
-  if (offset !== undefined && !(Number.isInteger(offset) && offset >= 0 && offset < 65535)) {
+function checkPortOffset(offset: number | 'allocate' | undefined): void {
+  if (offset !== undefined && offset !== 'allocate' && !(Number.isInteger(offset) && offset >= 0 && offset < 65535)) {
     throw new Error(`simulated device engine port offset must be an integer from 0 to 65534 (got ${offset})`);
   }
 }
@@ -147,7 +148,7 @@ export function ensureSimDevice(dir: string, opts: SimDeviceOptions = {}): SimDe
   const state = withLock(layout.lockFile, () => {
     if (!fs.existsSync(layout.deviceFile)) {
       const s = initialState(opts);
-      s.enginePortOffset = opts.enginePortOffset ?? allocateEnginePortOffset(layout.dir);
+      s.enginePortOffset = opts.enginePortOffset === 'allocate' ? allocateEnginePortOffset(layout.dir) : (opts.enginePortOffset ?? 0);
       writeJsonAtomic(layout.deviceFile, s);
       return s;
     }
@@ -165,7 +166,7 @@ export function ensureSimDevice(dir: string, opts: SimDeviceOptions = {}): SimDe
       s.tegrastats = opts.tegrastats;
       changed = true;
     }
-    if (opts.enginePortOffset !== undefined && opts.enginePortOffset !== (s.enginePortOffset ?? 0)) {
+    if (typeof opts.enginePortOffset === 'number' && opts.enginePortOffset !== (s.enginePortOffset ?? 0)) {
       s.enginePortOffset = opts.enginePortOffset;
       changed = true;
     }

@@ -39,12 +39,15 @@ async function tinyFleetExperiment(): Promise<ExperimentInput> {
 describe('engine ports of several simulated Thors', () => {
   it('gives each device next to another its own offset, keeps it, and leaves a real Thor on the experiment port', () => {
     const parent = tempDir('ports');
-    const offsets = DEVICES.map((id) => ensureSimDevice(path.join(parent, id), { id }).enginePortOffset);
+    const offsets = DEVICES.map((id) => ensureSimDevice(path.join(parent, id), { id, enginePortOffset: 'allocate' }).enginePortOffset);
+    const alone = ensureSimDevice(path.join(tempDir('ports'), 'alone'));
+    assert.equal(alone.enginePortOffset, 0, 'a device made without "allocate" keeps the experiment port');
+    destroySimDevice(alone.dir);
     assert.deepEqual(offsets, [0, ENGINE_PORT_STRIDE, 2 * ENGINE_PORT_STRIDE]);
     // A restarted worker finds the same offset; a removed device frees its offset for the next new one.
-    assert.equal(ensureSimDevice(path.join(parent, 'thor-b')).enginePortOffset, ENGINE_PORT_STRIDE);
+    assert.equal(ensureSimDevice(path.join(parent, 'thor-b'), { enginePortOffset: 'allocate' }).enginePortOffset, ENGINE_PORT_STRIDE);
     destroySimDevice(path.join(parent, 'thor-a'));
-    assert.equal(ensureSimDevice(path.join(parent, 'thor-d'), { id: 'thor-d' }).enginePortOffset, 0);
+    assert.equal(ensureSimDevice(path.join(parent, 'thor-d'), { id: 'thor-d', enginePortOffset: 'allocate' }).enginePortOffset, 0);
     const profile = simDeviceProfile(ensureSimDevice(path.join(parent, 'thor-c')), parent);
     assert.equal(engineHostPort(profile, 18000), 18000 + 2 * ENGINE_PORT_STRIDE);
     assert.equal(engineHostPort(jetsonProfile({ id: 'thor', resultsDir: parent }), 18000), 18000);
