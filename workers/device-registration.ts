@@ -9,7 +9,12 @@ import type { Client } from '@temporalio/client';
 import type { DeviceProfile } from '../activities/device-profile.js';
 import { describeInventory } from '../activities/models.js';
 import { EngineSpec } from '../schema/experiment.js';
-import { type DeviceReport, deviceRegistryWorkflowId, deviceReportSignal, type deviceRegistry } from '../workflows/device-registry.js';
+import {
+  type DeviceReport,
+  deviceRegistryWorkflowId,
+  deviceReportSignal,
+  type deviceRegistry,
+} from '../workflows/device-registry.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 
 /** Default time between "seen" reports. */

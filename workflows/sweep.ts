@@ -227,10 +227,12 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
   // engine start (plan/model-eligibility.ts). Sweeps started before this check replay without it.
   let shards: Map<string, PlannedCell[]>;
   if (patched('models-present-check')) {
-    const models = plannedModels(plan.cells);
-    const presence = await Promise.all(devices.map((d) => deviceActs(d).checkModelsPresent({ modelsDir: exp.engine.modelsDir, models })));
+    const check = { modelsDir: exp.engine.modelsDir, models: plannedModels(plan.cells) };
+    const presence = await Promise.all(devices.map((d) => deviceActs(d).checkModelsPresent(check)));
     const assigned = assignModelGroups(plan.cells, devices, presence, exp.engine.modelsDir);
-    for (const r of assigned.refused) if (!finished[r.cell.id]) await recordUnrun(r.cell, 'failed', { type: 'ModelNotFound', message: r.reason });
+    for (const { cell: c, reason } of assigned.refused) {
+      if (!finished[c.id]) await recordUnrun(c, 'failed', { type: 'ModelNotFound', message: reason });
+    }
     shards = assigned.shards;
   } else shards = shardByDevice(plan.cells, devices);
   try {
