@@ -14,7 +14,9 @@ import {
   parseJetsonClocksShow,
   parseNvpmodelVerbose,
 } from '../parsers/thor.js';
+import { z } from 'zod';
 import type { DeviceInventory, ModelRef, ModelsPresence } from '../schema/device-inventory.js';
+import { EngineSpec, ModelSpec } from '../schema/experiment.js';
 import { readSimState } from '../sim/device.js';
 import { createDeviceActivities } from './device.js';
 import { type DeviceProfile, devicePath } from './device-profile.js';
@@ -22,6 +24,11 @@ import { runDevice, runPrivileged } from './exec.js';
 import { classified } from './failures.js';
 
 const QUICK_MS = 30_000;
+
+const CheckModelsInput = z.object({
+  modelsDir: EngineSpec.shape.modelsDir,
+  models: z.array(z.object({ id: ModelSpec.shape.id, path: ModelSpec.shape.path })),
+});
 /** Listing stops here: a models directory is not expected to hold more, and registration must stay small. */
 const MAX_LISTED_MODELS = 500;
 
@@ -97,9 +104,11 @@ export function createModelActivities(profile: DeviceProfile) {
      * groups (plan/model-eligibility.ts), so a model is never given to a device that lacks it.
      */
     async checkModelsPresent(input: { modelsDir: string; models: ModelRef[] }): Promise<ModelsPresence> {
+      // Validated again: `temporal workflow start` bypasses the CLI, and these paths reach the file system.
+      const { modelsDir, models } = CheckModelsInput.parse(input);
       return classified(async () => ({
         deviceId: profile.id,
-        missing: await missingModels(profile, input.modelsDir, input.models),
+        missing: await missingModels(profile, modelsDir, models),
       }));
     },
   };

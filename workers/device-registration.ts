@@ -36,7 +36,8 @@ export interface RegistrationOptions {
 export interface Registration {
   /** Settles after the first report was delivered (or failed). */
   registered: Promise<void>;
-  stop(): void;
+  /** Stops reporting; settles when a report under way has finished. */
+  stop(): Promise<void>;
 }
 
 export function startDeviceRegistration(opts: RegistrationOptions): Registration {
@@ -70,17 +71,21 @@ export function startDeviceRegistration(opts: RegistrationOptions): Registration
     }
   }
 
+  let inFlight: Promise<void> = Promise.resolve();
   const tick = (): void => {
     if (stopped) return;
-    timer = setTimeout(() => void report().finally(tick), intervalMs);
+    timer = setTimeout(() => {
+      inFlight = report().finally(tick);
+    }, intervalMs);
     timer.unref();
   };
-  const registered = report().finally(tick);
+  inFlight = report().finally(tick);
   return {
-    registered,
-    stop() {
+    registered: inFlight,
+    async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      await inFlight;
     },
   };
 }

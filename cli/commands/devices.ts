@@ -69,7 +69,9 @@ export async function devicesJson(env: CliEnv, now = new Date()): Promise<Device
   } finally {
     store.close();
   }
-  const work = devices.length > 0 ? await currentWork(env, running) : new Map<string, DeviceWork[]>();
+  // No running sweep: every device is idle, whether or not the Temporal server answers.
+  const idle = new Map<string, DeviceWork[]>();
+  const work = devices.length > 0 && running.length > 0 ? await currentWork(env, running) : idle;
   return devices.map((d) => ({
     ...d,
     lastSeenAgoS: Math.max(0, (now.getTime() - Date.parse(d.lastSeenAt)) / 1000),

@@ -58,7 +58,7 @@ export async function worker(opts: { device: DeviceChoice; deviceId?: string; ro
   try {
     await running.done;
   } finally {
-    registration?.stop();
+    await registration?.stop();
     await client?.close();
     if (simDir) unregisterOnDeviceProcess(simDir, process.pid);
     store?.close();
