@@ -4,10 +4,12 @@
  * starts (on the simulated Thor, through a real Temporal server).
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { createEngineActivities } from '../activities/engine.js';
+import { describeInventory, missingModels } from '../activities/models.js';
 import { renderDevicesText, type DeviceJson } from '../cli/commands/devices.js';
 import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
 import { planSweep } from '../plan/plan.js';
@@ -93,6 +95,34 @@ describe('the devices table', () => {
     assert.match(lines[2]!, /MAXN\(0\).*\/data\/models: 1 found/);
     assert.match(lines[3]!, /^thor-b .* unknown \(Temporal server not reachable\)$/);
     assert.deepEqual(renderDevicesText([]).length, 1);
+  });
+});
+
+describe('the models on a device that is not simulated', () => {
+  it('are found on disk: model directories with config.json and GGUF files; the rest are missing', async () => {
+    const dir = tempDir('models-disk');
+    const dev = ensureSimDevice(path.join(dir, 'sim'), { id: 'disk' });
+    // The simulator's commands, but models read from the file system as on a real Thor (under the device root).
+    const profile = { ...simDeviceProfile(dev, path.join(dir, 'results')), simulated: false, simDir: null };
+    const models = path.join(dev.rootDir, 'data', 'models');
+    mkdirSync(path.join(models, 'Qwen', 'Qwen3-8B-FP8'), { recursive: true });
+    writeFileSync(path.join(models, 'Qwen', 'Qwen3-8B-FP8', 'config.json'), '{}');
+    mkdirSync(path.join(models, 'unsloth', 'Qwen3-8B-GGUF'), { recursive: true });
+    writeFileSync(path.join(models, 'unsloth', 'Qwen3-8B-GGUF', 'Qwen3-8B-Q5_K_M.gguf'), '');
+    mkdirSync(path.join(models, 'half-downloaded'), { recursive: true });
+    const inv = await describeInventory(profile, {
+      modelsDir: '/data/models',
+      engineImage: 'nvcr.io/nvidia/vllm:25.09-py3',
+    });
+    assert.deepEqual(inv.models, ['Qwen/Qwen3-8B-FP8', 'unsloth/Qwen3-8B-GGUF/Qwen3-8B-Q5_K_M.gguf']);
+    assert.equal(inv.simulated, false);
+    assert.deepEqual(inv.problems, []);
+    const wanted = [
+      { id: 'fp8', path: 'Qwen/Qwen3-8B-FP8' },
+      { id: 'awq', path: 'Qwen/Qwen3-8B-AWQ' },
+    ];
+    assert.deepEqual(await missingModels(profile, models, wanted), [{ id: 'awq', path: 'Qwen/Qwen3-8B-AWQ' }]);
+    destroySimDevice(dev.dir);
   });
 });
 
