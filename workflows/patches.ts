@@ -11,3 +11,6 @@ export const WEB_UI_PATCH = 'web-ui-metadata';
 
 /** The device's power mode and clocks read back right after the benchmark, for the validity verdict. */
 export const READ_BACK_PATCH = 'read-back-after-benchmark';
+
+/** Engine groups go only to devices that hold their model; cells of a model no device holds fail first. */
+export const MODELS_PRESENT_PATCH = 'models-present-check';

@@ -31,6 +31,7 @@ import {
   plannedStepCosts,
 } from '../plan/estimate.js';
 import { type Plan, type PlannedCell, planSweep } from '../plan/plan.js';
+import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
 import { shardByDevice } from '../plan/shard.js';
 import { type Experiment, type StepName, parseExperiment } from '../schema/experiment.js';
 import { type CellStatus, FailureType } from '../schema/outcome.js';
@@ -45,7 +46,7 @@ import {
   cellStepSignal,
   progressQuery,
 } from './messages.js';
-import { WEB_UI_PATCH } from './patches.js';
+import { MODELS_PRESENT_PATCH, WEB_UI_PATCH } from './patches.js';
 import { cellSearchAttributes, onlyRegistered, sweepSearchAttributes } from './search-attributes.js';
 import { QUICK_OPTIONS, quickDeviceOptions } from './step-options.js';
 import { cellDetails, cellSummary } from './summaries.js';
@@ -296,11 +297,11 @@ async function resumeFinished(run: SweepRun): Promise<void> {
   for (const [id, status] of Object.entries(run.finished)) if (run.byId.has(id)) markFinished(run, id, status);
 }
 
-/** Records a cell that never ran (its engine group failed, or the sweep was cancelled). */
+/** Records a cell that never ran (its model is on no device, its engine group failed, or the sweep was cancelled). */
 async function recordUnrun(
   run: SweepRun,
   c: PlannedCell,
-  status: 'skipped' | 'cancelled',
+  status: 'failed' | 'skipped' | 'cancelled',
   reason: { type: FailureType; message: string },
 ): Promise<void> {
   const now = new Date().toISOString();
@@ -442,6 +443,24 @@ async function continueIfPaused(run: SweepRun): Promise<void> {
   await continueAsNew<typeof sweep>(run.input, carry);
 }
 
+/**
+ * Deals the engine groups out to the devices. A group goes only to a device that holds its model; cells of a model
+ * no device holds fail before any engine start (plan/model-eligibility.ts). Sweeps started before this check
+ * replay without it.
+ */
+async function assignShards(run: SweepRun): Promise<Map<string, PlannedCell[]>> {
+  if (!patched(MODELS_PRESENT_PATCH)) return shardByDevice(run.plan.cells, run.devices);
+  const check = { modelsDir: run.exp.engine.modelsDir, models: plannedModels(run.plan.cells) };
+  const presence = await Promise.all(
+    run.devices.map((d) => deviceActivities(run.exp, d).checkModelsPresent(check)),
+  );
+  const assigned = assignModelGroups(run.plan.cells, run.devices, presence, run.exp.engine.modelsDir);
+  for (const { cell: c, reason } of assigned.refused) {
+    if (!run.finished[c.id]) await recordUnrun(run, c, 'failed', { type: FailureType.ModelNotFound, message: reason });
+  }
+  return assigned.shards;
+}
+
 export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSummary> {
   const run = newRun(input, parseOrFail(input), carry);
   setHandler(progressQuery, () => progressNow(run));
@@ -451,7 +470,7 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
   if (run.metadata) await describeSweep(run);
   if (run.devices.length === 0) await beginSweep(run);
   await resumeFinished(run);
-  run.shards = shardByDevice(run.plan.cells, run.devices);
+  run.shards = await assignShards(run);
   run.progress.state = 'running';
 
   try {

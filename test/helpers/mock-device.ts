@@ -128,6 +128,10 @@ export class MockDevice {
         this.log('describeDevice');
         return facts();
       },
+      checkModelsPresent: async (input: { modelsDir: string; models: unknown[] }) => {
+        this.log('checkModelsPresent', input);
+        return { deviceId: this.id, missing: [] };
+      },
       readBackDevice: async () => {
         this.log('readBackDevice');
         const clocks = {
