@@ -2,6 +2,7 @@
  * Results activities, run by the sweep worker (task queue `thorbench`) next to the results database. Recording is
  * idempotent on (sweep, cell, repeat): a retried or resumed record never adds a second row.
  */
+import { compareToBaseline, type RegressionComparison } from '../report/regression.js';
 import type { ResultsStore } from '../store/store.js';
 import { DEFAULT_VALIDITY, ValiditySpec } from '../schema/experiment.js';
 import { completeRecord, type UnjudgedCellRecord } from '../schema/verdict.js';
@@ -29,6 +30,19 @@ export function sweepValidity(store: ResultsStore, sweepId: string): ValiditySpe
   }
 }
 
+/** What a sweep with a baseline compares against after its last cell (a schedule's regression watch). */
+export interface CompareWithBaselineInput {
+  sweepId: string;
+  baseline: string;
+  /** Relative change flagged where there are no repeats (default 0.05). */
+  threshold?: number;
+}
+
+/** The comparison, recorded with the sweep; or why there was nothing to compare against. */
+export type BaselineComparison =
+  | { kind: 'compared'; comparison: RegressionComparison }
+  | { kind: 'baseline-missing'; message: string };
+
 export function createResultsActivities(store: ResultsStore) {
   return {
     async openSweepRecord(input: OpenSweepInput): Promise<void> {
@@ -44,6 +58,34 @@ export function createResultsActivities(store: ResultsStore) {
     /** Judges the record by the sweep's `validity` rules (schema/verdict.ts), stamps the version, and stores it. */
     async recordCell(record: UnjudgedCellRecord): Promise<{ inserted: boolean }> {
       return store.recordCell(completeRecord(record, sweepValidity(store, record.sweepId), THORBENCH_VERSION));
+    },
+    /**
+     * Compares the sweep's records with the baseline sweep's (report/regression.ts) and records the verdict with the
+     * sweep. A baseline the results database does not hold is an answer, not a failure: the sweep's own results stand.
+     */
+    async compareWithBaseline(input: CompareWithBaselineInput): Promise<BaselineComparison> {
+      const baseline = store.getSweep(input.baseline);
+      if (baseline === null) {
+        return {
+          kind: 'baseline-missing',
+          message: `baseline sweep "${input.baseline}" is not in the results database ${store.dbPath}; nothing compared`,
+        };
+      }
+      const sweep = store.getSweep(input.sweepId);
+      if (sweep === null) throw new Error(`sweep "${input.sweepId}" is not in the results database ${store.dbPath}`);
+      const comparison = compareToBaseline(
+        { sweep, cells: store.listCells(input.sweepId) },
+        { sweep: baseline, cells: store.listCells(input.baseline) },
+        input.threshold === undefined ? {} : { threshold: input.threshold },
+      );
+      store.recordRegression({
+        sweepId: input.sweepId,
+        baseline: input.baseline,
+        regression: comparison.regressions.length > 0,
+        comparison,
+        comparedAt: new Date().toISOString(),
+      });
+      return { kind: 'compared', comparison };
     },
   };
 }

@@ -11,3 +11,9 @@ export const WEB_UI_PATCH = 'web-ui-metadata';
 
 /** The device's power mode and clocks read back right after the benchmark, for the validity verdict. */
 export const READ_BACK_PATCH = 'read-back-after-benchmark';
+
+/**
+ * A sweep started with a baseline (a schedule's regression watch) compares itself with it after its last cell,
+ * records the verdict and sets the ThorbenchRegression search attribute.
+ */
+export const REGRESSION_WATCH_PATCH = 'regression-watch';
