@@ -36,6 +36,8 @@ export interface CompareWithBaselineInput {
   baseline: string;
   /** Relative change flagged where there are no repeats (default 0.05). */
   threshold?: number;
+  /** Metrics compared (default: every metric with a good direction). */
+  metrics?: string[];
 }
 
 /** The comparison, recorded with the sweep; or why there was nothing to compare against. */
@@ -76,7 +78,10 @@ export function createResultsActivities(store: ResultsStore) {
       const comparison = compareToBaseline(
         { sweep, cells: store.listCells(input.sweepId) },
         { sweep: baseline, cells: store.listCells(input.baseline) },
-        input.threshold === undefined ? {} : { threshold: input.threshold },
+        {
+          ...(input.threshold === undefined ? {} : { threshold: input.threshold }),
+          ...(input.metrics === undefined ? {} : { metrics: input.metrics }),
+        },
       );
       store.recordRegression({
         sweepId: input.sweepId,

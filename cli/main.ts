@@ -206,7 +206,7 @@ const COMMANDS: Record<string, Command> = {
   schedule: {
     usage:
       'thorbench schedule create <experiment.json|yaml> --cron "0 3 * * *" --baseline <sweep-id> [--id NAME] ' +
-      '[--threshold 5%] | list [--json] | trigger <id> [--wait] [--json] | pause <id> [--note TEXT] | ' +
+      '[--threshold 5%] [--metrics M,...] | list [--json] | trigger <id> [--wait] [--json] | pause <id> [--note TEXT] | ' +
       'unpause <id> | delete <id>',
     summary: 'Regression watch: run an experiment on a cron as a Temporal Schedule and compare each sweep with a baseline.',
     details:
@@ -214,7 +214,8 @@ const COMMANDS: Record<string, Command> = {
       'the cron (UTC); each run is the sweep <id>-<scheduled time> (--id defaults to the experiment name). When the sweep\n' +
       'finishes it is compared with --baseline: a metric whose change is beyond noise (95 % confidence intervals that do\n' +
       'not overlap where both have repeats, else a relative change above --threshold, default 5%) is a regression or an\n' +
-      'improvement. The verdict is recorded with the sweep (thorbench report shows it), the sweep gets the search\n' +
+      'improvement (--metrics: only these vLLM metric names; default every throughput, latency and energy metric).\n' +
+      'The verdict is recorded with the sweep (thorbench report shows it), the sweep gets the search\n' +
       'attribute ThorbenchRegression (true/false), and a changed engine.image is named as an image bump.\n' +
       'trigger: run it now; --wait waits for the sweep and its comparison and prints it (--json: { "sweepId",\n' +
       '"baseline", "regressions": [{ "cell", "metric", "baseline", "value", "change" }], "improvements" }).\n' +
@@ -226,6 +227,7 @@ const COMMANDS: Record<string, Command> = {
       baseline: { type: 'string' },
       id: { type: 'string' },
       threshold: { type: 'string' },
+      metrics: { type: 'string' },
       wait: { type: 'boolean' },
       json: { type: 'boolean' },
       note: { type: 'string' },
@@ -246,7 +248,8 @@ const COMMANDS: Record<string, Command> = {
       const [arg] = args as [string];
       if (sub === 'create') {
         const [cron, baseline, id, threshold] = [str(v.cron), str(v.baseline), str(v.id), str(v.threshold)];
-        await s.scheduleCreate({ file: arg, cron, baseline, id, threshold, env, out, err });
+        const metrics = str(v.metrics);
+        await s.scheduleCreate({ file: arg, cron, baseline, id, threshold, metrics, env, out, err });
       } else if (sub === 'list') await s.scheduleList({ json: v.json === true, env, out });
       else if (sub === 'trigger') {
         await s.scheduleTrigger({ id: arg, wait: v.wait === true, json: v.json === true, env, out, err });

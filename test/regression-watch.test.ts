@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseThreshold } from '../cli/commands/schedule.js';
+import { parseThreshold, parseWatchedMetrics } from '../cli/commands/schedule.js';
 import { renderMarkdownReport } from '../report/markdown.js';
 import { compareToBaseline } from '../report/regression.js';
 import { regressionJson } from '../report/regression-view.js';
@@ -42,10 +42,15 @@ describe('the regression watch of a sweep', () => {
       baseline: 'b',
       threshold: 0.1,
     });
+    assert.deepEqual(watchFromMemo({ [WATCH_MEMO_KEY]: { baseline: 'b', metrics: ['mean_tpot_ms'] } }), {
+      baseline: 'b',
+      metrics: ['mean_tpot_ms'],
+    });
   });
 
   it('is an error when malformed, so the sweep fails before it runs a cell', () => {
-    for (const bad of [{ baseline: '' }, { baseline: 3 }, 'b', { baseline: 'b', threshold: 5 }]) {
+    const malformed = [{ baseline: '' }, { baseline: 3 }, 'b', { baseline: 'b', threshold: 5 }, { baseline: 'b', metrics: [] }];
+    for (const bad of malformed) {
       const w = watchFromMemo({ [WATCH_MEMO_KEY]: bad });
       assert.ok(w !== null && 'error' in w, JSON.stringify(bad));
     }
@@ -57,6 +62,17 @@ describe('the regression watch of a sweep', () => {
     assert.equal(parseThreshold('12.5%'), 0.125);
     assert.equal(parseThreshold('0.1'), 0.1);
     for (const bad of ['5', '100%', '-1%', 'x']) assert.throws(() => parseThreshold(bad), /--threshold must be/);
+  });
+
+  it('--metrics takes metric names that have a better direction', () => {
+    assert.equal(parseWatchedMetrics(undefined), undefined);
+    assert.deepEqual(parseWatchedMetrics('mean_tpot_ms, p99.9_ttft_ms,output_throughput,mean_tpot_ms'), [
+      'mean_tpot_ms',
+      'p99.9_ttft_ms',
+      'output_throughput',
+    ]);
+    assert.throws(() => parseWatchedMetrics('completed,mean_tpot_ms'), /--metrics .* \(not one: completed\)/);
+    assert.throws(() => parseWatchedMetrics(','), /--metrics takes vLLM metric names/);
   });
 });
 

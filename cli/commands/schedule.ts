@@ -14,6 +14,7 @@ import {
   type ScheduleSummary,
 } from '@temporalio/client';
 import { markdownTable } from '../../report/markdown.js';
+import { comparedMetric } from '../../report/regression.js';
 import { regressionHeadline, regressionJson, regressionMarkdown } from '../../report/regression-view.js';
 import { openResultsStore } from '../../store/store.js';
 import { WATCH_MEMO_KEY, type RegressionWatch } from '../../workflows/regression-watch.js';
@@ -33,6 +34,8 @@ export interface ScheduleMemo {
   cron: string;
   baseline: string;
   threshold: number | null;
+  /** Metrics watched; null = every metric with a good direction. */
+  metrics: string[] | null;
 }
 
 type Out = (line: string) => void;
@@ -41,6 +44,21 @@ type Out = (line: string) => void;
 const SCHEDULE_ID = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /** `--threshold 5%` or `--threshold 0.05`: the relative change flagged where there are no repeats. */
+/** `--metrics mean_tpot_ms,output_throughput`: the metrics watched, each one with a good direction. */
+export function parseWatchedMetrics(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const metrics = value.split(',').map((m) => m.trim()).filter((m) => m !== '');
+  const unknown = metrics.filter((m) => !comparedMetric(m));
+  if (metrics.length === 0 || unknown.length > 0) {
+    throw new ExitError(
+      `--metrics takes vLLM metric names with a better direction, e.g. mean_tpot_ms,p99_ttft_ms,output_throughput` +
+        (unknown.length > 0 ? ` (not one: ${unknown.join(', ')})` : ''),
+      EXIT_INVALID,
+    );
+  }
+  return [...new Set(metrics)];
+}
+
 export function parseThreshold(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(value.trim());
@@ -89,6 +107,7 @@ export async function scheduleCreate(opts: {
   baseline: string | undefined;
   id: string | undefined;
   threshold: string | undefined;
+  metrics: string | undefined;
   env: CliEnv;
   out: Out;
   err: Out;
@@ -96,11 +115,23 @@ export async function scheduleCreate(opts: {
   if (!opts.cron) throw new ExitError('--cron "<expression>" is required, e.g. --cron "0 3 * * *" (03:00 UTC daily)', EXIT_INVALID);
   if (!opts.baseline) throw new ExitError('--baseline <sweep-id> is required: the sweep each scheduled run is compared with', EXIT_INVALID);
   const threshold = parseThreshold(opts.threshold);
+  const metrics = parseWatchedMetrics(opts.metrics);
   const loaded = await loadExperiment(opts.file);
   const scheduleId = scheduleIdOf(opts.id ?? loaded.experiment.name);
   checkBaseline(opts.env, opts.baseline, opts.err);
-  const watch: RegressionWatch = { baseline: opts.baseline, ...(threshold === undefined ? {} : { threshold }) };
-  const memo: ScheduleMemo = { experiment: loaded.experiment.name, file: opts.file, cron: opts.cron, baseline: opts.baseline, threshold: threshold ?? null };
+  const watch: RegressionWatch = {
+    baseline: opts.baseline,
+    ...(threshold === undefined ? {} : { threshold }),
+    ...(metrics === undefined ? {} : { metrics }),
+  };
+  const memo: ScheduleMemo = {
+    experiment: loaded.experiment.name,
+    file: opts.file,
+    cron: opts.cron,
+    baseline: opts.baseline,
+    threshold: threshold ?? null,
+    metrics: metrics ?? null,
+  };
   const conn = await connectTemporal(opts.env, { startServer: true });
   try {
     await conn.client.schedule.create<typeof sweep>({
