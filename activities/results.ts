@@ -68,10 +68,8 @@ export function createResultsActivities(store: ResultsStore) {
     async compareWithBaseline(input: CompareWithBaselineInput): Promise<BaselineComparison> {
       const baseline = store.getSweep(input.baseline);
       if (baseline === null) {
-        return {
-          kind: 'baseline-missing',
-          message: `baseline sweep "${input.baseline}" is not in the results database ${store.dbPath}; nothing compared`,
-        };
+        const message = `baseline sweep "${input.baseline}" is not in the results database ${store.dbPath}`;
+        return { kind: 'baseline-missing', message: `${message}; nothing compared` };
       }
       const sweep = store.getSweep(input.sweepId);
       if (sweep === null) throw new Error(`sweep "${input.sweepId}" is not in the results database ${store.dbPath}`);

@@ -45,8 +45,7 @@ export function changeTable(changes: readonly MetricChange[]): Table {
 /** One line: the verdict, for the terminal and the report. */
 export function regressionHeadline(c: RegressionComparison): string {
   const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
-  const verdict =
-    c.regressions.length > 0 ? `REGRESSION: ${n(c.regressions.length, 'metric')} worse` : 'no regression';
+  const verdict = c.regressions.length > 0 ? `REGRESSION: ${n(c.regressions.length, 'metric')} worse` : 'no regression';
   return (
     `${verdict}, ${n(c.improvements.length, 'improvement')} against baseline ${c.baseline} ` +
     `(${n(c.compared.length, 'cell')} compared)` +
@@ -70,14 +69,19 @@ export function notComparedLines(c: RegressionComparison): string[] {
     ['invalid on either side', c.notCompared.invalid],
     ['not succeeded on either side', c.notCompared.notSucceeded],
   ];
-  return skipped.filter(([, cells]) => cells.length > 0).map(([why, cells]) => `Not compared, ${why}: ${cells.join(', ')}`);
+  return skipped
+    .filter(([, cells]) => cells.length > 0)
+    .map(([why, cells]) => `Not compared, ${why}: ${cells.join(', ')}`);
 }
 
 /** The "Regression watch" section: verdict, how noise was judged, the changes, and what could not be compared. */
 export function regressionMarkdown(c: RegressionComparison, table: (t: Table) => string): string[] {
   const out = ['## Regression watch', '', `**${mdInline(regressionHeadline(c))}.**`, '', noiseNote(c), ''];
   if (c.imageBump) {
-    out.push(`Image bump: ${mdCode(c.imageBump.from)} → ${mdCode(c.imageBump.to)} (engine.image of the experiment).`, '');
+    out.push(
+      `Image bump: ${mdCode(c.imageBump.from)} → ${mdCode(c.imageBump.to)} (engine.image of the experiment).`,
+      '',
+    );
   }
   if (c.regressions.length > 0) out.push('### Regressions', '', table(changeTable(c.regressions)), '');
   if (c.improvements.length > 0) out.push('### Improvements', '', table(changeTable(c.improvements)), '');

@@ -49,7 +49,13 @@ describe('the regression watch of a sweep', () => {
   });
 
   it('is an error when malformed, so the sweep fails before it runs a cell', () => {
-    const malformed = [{ baseline: '' }, { baseline: 3 }, 'b', { baseline: 'b', threshold: 5 }, { baseline: 'b', metrics: [] }];
+    const malformed = [
+      { baseline: '' },
+      { baseline: 3 },
+      'b',
+      { baseline: 'b', threshold: 5 },
+      { baseline: 'b', metrics: [] },
+    ];
     for (const bad of malformed) {
       const w = watchFromMemo({ [WATCH_MEMO_KEY]: bad });
       assert.ok(w !== null && 'error' in w, JSON.stringify(bad));

@@ -5,9 +5,10 @@
  * `slowdown:1.25` fault on the model it reports regressions (latencies up, throughput down by about that factor),
  * sets ThorbenchRegression = true on the sweep, and the report shows the verdict.
  *
- * Noise: each run is 24 requests at concurrency 4, compared without repeats against a 12 % threshold. A 1.25×
- * slowdown moves every latency by about +25 % and throughput by about −20 %, well beyond it; two runs of the same
- * experiment on the simulator differ by a few percent.
+ * Noise: each run is 16 requests of 32 tokens at concurrency 4, compared without repeats against a 15 % threshold
+ * on the per-token latencies (`--metrics`). On a shared 2-core machine, two runs of the same experiment differed by
+ * up to 7 % in mean TPOT/ITL (and by up to 30 % in TTFT percentiles and 10 % in throughput, which are therefore not
+ * watched here), while the 1.25× slowdown moved them by +25 % to +48 %.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -28,7 +29,8 @@ import { type TestServer, startTestServer } from './helpers/temporal.js';
 import { waitFor } from './helpers/wait.js';
 
 const BASELINE = 'watch-baseline';
-const SCENARIO = { name: 'chat', inputLen: 128, outputLen: 24, numPrompts: 24, maxConcurrency: 4 };
+const SCENARIO = { name: 'chat', inputLen: 128, outputLen: 32, numPrompts: 16, maxConcurrency: 4 };
+const WATCHED = ['mean_tpot_ms', 'median_tpot_ms', 'mean_itl_ms'];
 
 describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 }, () => {
   let server: TestServer;
@@ -54,7 +56,8 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
 
   async function create(id: string, fault?: string): Promise<void> {
     const args = ['schedule', 'create', experimentFile(id, fault), '--cron', '0 3 * * *'];
-    const r = await runCli([...args, '--baseline', BASELINE, '--id', id, '--threshold', '12%'], { env });
+    const watch = ['--baseline', BASELINE, '--id', id, '--threshold', '15%', '--metrics', WATCHED.join(',')];
+    const r = await runCli([...args, ...watch], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), id);
   }
@@ -115,6 +118,7 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
     assert.match(r.sweepId, /^watch-same-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.equal(r.baseline, BASELINE);
     assert.deepEqual(r.regressions, [], JSON.stringify(r.regressions));
+    assert.deepEqual(r.improvements, [], JSON.stringify(r.improvements));
     const verdict = sim.store.getRegression(r.sweepId);
     assert.equal(verdict?.regression, false);
     assert.deepEqual(verdict?.comparison.compared, ['maxn.locked.qwen3-8b-fp8.chat']);
@@ -125,15 +129,12 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
     const r = await trigger('watch-slow');
     assert.match(r.sweepId, /^watch-slow-/);
     const byMetric = new Map(r.regressions.map((c) => [c.metric, c]));
-    for (const metric of ['mean_tpot_ms', 'median_itl_ms', 'mean_e2el_ms', 'output_throughput']) {
-      assert.ok(byMetric.has(metric), `${metric} regressed: ${[...byMetric.keys()].join(', ')}`);
-    }
-    // About the factor: latencies × 1.25 (+25 %), throughput ÷ 1.25 (−20 %).
+    assert.deepEqual([...byMetric.keys()].sort(), [...WATCHED].sort(), JSON.stringify(r.regressions));
+    // Every step takes 1.25× as long: each per-token latency grows by at least about a quarter.
     const tpot = byMetric.get('mean_tpot_ms')!;
     assert.deepEqual(Object.keys(tpot), ['cell', 'metric', 'baseline', 'value', 'change']);
     assert.equal(tpot.cell, 'maxn.locked.qwen3-8b-fp8.chat');
-    assert.ok(tpot.change > 0.15 && tpot.change < 0.35, `TPOT change ${tpot.change}`);
-    assert.ok(byMetric.get('output_throughput')!.change < -0.12);
+    assert.ok(tpot.change > 0.15, `TPOT change ${tpot.change}`);
     assert.deepEqual(r.improvements, []);
 
     const flagged = await waitFor(
@@ -152,7 +153,10 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
     const report = await runCli(['report', r.sweepId], { env });
     assert.equal(report.code, 0, report.stderr);
     assert.match(report.stdout, /## Regression watch/);
-    assert.match(report.stdout, new RegExp(`REGRESSION: \\d+ metrics worse, 0 improvements against baseline ${BASELINE}`));
+    assert.match(
+      report.stdout,
+      new RegExp(`REGRESSION: \\d+ metrics worse, 0 improvements against baseline ${BASELINE}`),
+    );
   });
 
   it('pauses, unpauses and deletes a schedule', async () => {

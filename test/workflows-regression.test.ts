@@ -95,7 +95,12 @@ describe('the sweep compares itself with a baseline', { timeout: 120_000 }, () =
     assert.ok(regressions.some((r) => r.metric === 'output_throughput' && Math.abs(r.change + 0.2) < 1e-9));
     assert.equal(await regressionAttribute('watch-slow'), true);
     const memo = (await w.env.client.workflow.getHandle('watch-slow').describe()).memo?.thorbenchRegression;
-    assert.deepEqual(memo, { baseline: 'base-fast', regressions: regressions.length, improvements: 0, imageBump: null });
+    assert.deepEqual(memo, {
+      baseline: 'base-fast',
+      regressions: regressions.length,
+      improvements: 0,
+      imageBump: null,
+    });
     assert.equal(w.store.getRegression('watch-slow')?.regression, true);
   });
 
@@ -103,7 +108,10 @@ describe('the sweep compares itself with a baseline', { timeout: 120_000 }, () =
     const summary = await run('watch-none', { [WATCH_MEMO_KEY]: { baseline: 'no-such-sweep' } });
     assert.equal(summary.counts.succeeded, 1, "the sweep's own results stand");
     assert.equal(summary.regression?.kind, 'baseline-missing');
-    assert.match(JSON.stringify(summary.regression), /baseline sweep \\"no-such-sweep\\" is not in the results database/);
+    assert.match(
+      JSON.stringify(summary.regression),
+      /baseline sweep \\"no-such-sweep\\" is not in the results database/,
+    );
   });
 
   it('fails a sweep with a malformed watch before it runs a cell', async () => {

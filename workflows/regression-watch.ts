@@ -1,8 +1,9 @@
 /**
  * The regression watch of a sweep: which baseline sweep it is compared against when it finishes, how noise is
- * judged without repeats, and which metrics are watched. A schedule (`thorbench schedule create --baseline`) puts it in the memo of every sweep it
- * starts, under WATCH_MEMO_KEY, so the experiment itself stays the sweep's only input and `temporal workflow start`
- * with a `--memo` can ask for the same. Deterministic and pure: the sweep workflow reads it.
+ * judged without repeats, and which metrics are watched. A schedule (`thorbench schedule create --baseline`) puts
+ * it in the memo of every sweep it starts, under WATCH_MEMO_KEY, so the experiment itself stays the sweep's only
+ * input and `temporal workflow start` with a `--memo` can ask for the same. Deterministic and pure: the sweep
+ * workflow reads it.
  */
 
 /** Memo key of the regression watch on a sweep (and on a schedule's workflow action). */
@@ -33,7 +34,9 @@ export function watchFromMemo(memo: Record<string, unknown> | undefined): Regres
   const t = raw.threshold;
   if (t !== undefined) {
     if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t >= 1) {
-      return { error: `memo ${WATCH_MEMO_KEY}.threshold must be a fraction from 0 to below 1, e.g. 0.05 (got ${String(t)})` };
+      return {
+        error: `memo ${WATCH_MEMO_KEY}.threshold must be a fraction from 0 to below 1, e.g. 0.05 (got ${String(t)})`,
+      };
     }
     watch.threshold = t;
   }

@@ -47,7 +47,10 @@ const SCHEDULE_ID = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** `--metrics mean_tpot_ms,output_throughput`: the metrics watched, each one with a good direction. */
 export function parseWatchedMetrics(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  const metrics = value.split(',').map((m) => m.trim()).filter((m) => m !== '');
+  const metrics = value
+    .split(',')
+    .map((m) => m.trim())
+    .filter((m) => m !== '');
   const unknown = metrics.filter((m) => !comparedMetric(m));
   if (metrics.length === 0 || unknown.length > 0) {
     throw new ExitError(
@@ -64,14 +67,21 @@ export function parseThreshold(value: string | undefined): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(value.trim());
   const t = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
   if (!(t >= 0 && t < 1)) {
-    throw new ExitError(`--threshold must be a percentage such as 5% or a fraction such as 0.05 (got "${value}")`, EXIT_INVALID);
+    throw new ExitError(
+      `--threshold must be a percentage such as 5% or a fraction such as 0.05 (got "${value}")`,
+      EXIT_INVALID,
+    );
   }
   return t;
 }
 
 function scheduleIdOf(id: string): string {
   if (!SCHEDULE_ID.test(id)) {
-    throw new ExitError(`schedule id "${id}" must be lower-case letters, digits, ".", "_" or "-" (1-63 chars, starting with a letter or digit)`, EXIT_INVALID);
+    throw new ExitError(
+      `schedule id "${id}" must be lower-case letters, digits, ".", "_" or "-" ` +
+        '(1-63 chars, starting with a letter or digit)',
+      EXIT_INVALID,
+    );
   }
   return id;
 }
@@ -87,14 +97,23 @@ function isInvalidArgument(err: unknown): boolean {
 /** A baseline the local results database does not hold is refused; without a local database it cannot be checked. */
 function checkBaseline(env: CliEnv, baseline: string, err: Out): void {
   if (!fs.existsSync(env.dbFile)) {
-    err(`note: no results database at ${env.dbFile} to check baseline "${baseline}" against; the sweep worker's is used`);
+    err(
+      `note: no results database at ${env.dbFile} to check baseline "${baseline}" against; the sweep worker's is used`,
+    );
     return;
   }
   const store = openResultsStore(env.dbFile, { readonly: true });
   try {
     if (store.getSweep(baseline) === null) {
-      const recent = store.listSweeps().slice(0, 5).map((s) => s.sweepId);
-      throw new ExitError(`baseline sweep "${baseline}" is not in ${env.dbFile}${recent.length ? `; recent sweeps: ${recent.join(', ')}` : ''}`, EXIT_INVALID);
+      const recent = store
+        .listSweeps()
+        .slice(0, 5)
+        .map((s) => s.sweepId);
+      throw new ExitError(
+        `baseline sweep "${baseline}" is not in ${env.dbFile}` +
+          (recent.length ? `; recent sweeps: ${recent.join(', ')}` : ''),
+        EXIT_INVALID,
+      );
     }
   } finally {
     store.close();
@@ -112,8 +131,13 @@ export async function scheduleCreate(opts: {
   out: Out;
   err: Out;
 }): Promise<void> {
-  if (!opts.cron) throw new ExitError('--cron "<expression>" is required, e.g. --cron "0 3 * * *" (03:00 UTC daily)', EXIT_INVALID);
-  if (!opts.baseline) throw new ExitError('--baseline <sweep-id> is required: the sweep each scheduled run is compared with', EXIT_INVALID);
+  if (!opts.cron)
+    throw new ExitError('--cron "<expression>" is required, e.g. --cron "0 3 * * *" (03:00 UTC daily)', EXIT_INVALID);
+  if (!opts.baseline)
+    throw new ExitError(
+      '--baseline <sweep-id> is required: the sweep each scheduled run is compared with',
+      EXIT_INVALID,
+    );
   const threshold = parseThreshold(opts.threshold);
   const metrics = parseWatchedMetrics(opts.metrics);
   const loaded = await loadExperiment(opts.file);
@@ -153,9 +177,17 @@ export async function scheduleCreate(opts: {
     });
   } catch (e) {
     if (e instanceof ScheduleAlreadyRunning) {
-      throw new ExitError(`a schedule "${scheduleId}" already exists; delete it first (thorbench schedule delete ${scheduleId}) or pass --id`, EXIT_INVALID);
+      throw new ExitError(
+        `a schedule "${scheduleId}" already exists; ` +
+          `delete it first (thorbench schedule delete ${scheduleId}) or pass --id`,
+        EXIT_INVALID,
+      );
     }
-    if (isInvalidArgument(e)) throw new ExitError(`the Temporal server refused the schedule: ${(e as Error).message} (check --cron "${opts.cron}")`, EXIT_INVALID);
+    if (isInvalidArgument(e))
+      throw new ExitError(
+        `the Temporal server refused the schedule: ${(e as Error).message} (check --cron "${opts.cron}")`,
+        EXIT_INVALID,
+      );
     throw e;
   } finally {
     await conn.close();
@@ -166,31 +198,52 @@ export async function scheduleCreate(opts: {
 
 function memoOf(s: { memo?: Record<string, unknown> }): ScheduleMemo | null {
   const m = s.memo?.[SCHEDULE_MEMO_KEY];
-  return typeof m === 'object' && m !== null && typeof (m as ScheduleMemo).baseline === 'string' ? (m as ScheduleMemo) : null;
+  return typeof m === 'object' && m !== null && typeof (m as ScheduleMemo).baseline === 'string'
+    ? (m as ScheduleMemo)
+    : null;
 }
 
 export async function scheduleList(opts: { json: boolean; env: CliEnv; out: Out }): Promise<void> {
   const conn = await connectTemporal(opts.env, { startServer: false });
   try {
-    const rows: { id: string; paused: boolean; next: string | null; lastSweep: string | null; memo: ScheduleMemo }[] = [];
+    const rows: { id: string; paused: boolean; next: string | null; lastSweep: string | null; memo: ScheduleMemo }[] =
+      [];
     for await (const s of conn.client.schedule.list() as AsyncIterable<ScheduleSummary>) {
       const memo = memoOf(s);
       if (memo === null) continue; // not a thorbench schedule
       const last = s.info.recentActions.at(-1)?.action.workflow.workflowId ?? null;
-      rows.push({ id: s.scheduleId, paused: s.state.paused, next: s.info.nextActionTimes[0]?.toISOString() ?? null, lastSweep: last, memo });
+      rows.push({
+        id: s.scheduleId,
+        paused: s.state.paused,
+        next: s.info.nextActionTimes[0]?.toISOString() ?? null,
+        lastSweep: last,
+        memo,
+      });
     }
     rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     if (opts.json) {
-      opts.out(JSON.stringify(rows.map((r) => ({ id: r.id, ...r.memo, paused: r.paused, nextRun: r.next, lastSweep: r.lastSweep })), null, 2));
+      opts.out(
+        JSON.stringify(
+          rows.map((r) => ({ id: r.id, ...r.memo, paused: r.paused, nextRun: r.next, lastSweep: r.lastSweep })),
+          null,
+          2,
+        ),
+      );
       return;
     }
     if (rows.length === 0) {
-      opts.out('no thorbench schedules (create one: thorbench schedule create <experiment> --cron "0 3 * * *" --baseline <sweep-id>)');
+      opts.out(
+        'no thorbench schedules ' +
+          '(create one: thorbench schedule create <experiment> --cron "0 3 * * *" --baseline <sweep-id>)',
+      );
       return;
     }
     for (const r of rows) {
       const state = r.paused ? 'paused' : `next ${r.next ?? '—'}`;
-      opts.out(`${r.id}  ${r.memo.experiment}  "${r.memo.cron}"  baseline ${r.memo.baseline}  ${state}  last sweep ${r.lastSweep ?? '—'}`);
+      opts.out(
+        `${r.id}  ${r.memo.experiment}  "${r.memo.cron}"  baseline ${r.memo.baseline}  ${state}  ` +
+          `last sweep ${r.lastSweep ?? '—'}`,
+      );
     }
   } finally {
     await conn.close();
@@ -201,10 +254,13 @@ async function existing(client: Client, id: string): Promise<{ handle: ScheduleH
   const handle = client.schedule.getHandle(id);
   try {
     const d = await handle.describe();
-    const ids = [...d.info.recentActions.map((a) => a.action), ...d.info.runningActions].map((a) => a.workflow.workflowId);
+    const ids = [...d.info.recentActions.map((a) => a.action), ...d.info.runningActions].map(
+      (a) => a.workflow.workflowId,
+    );
     return { handle, started: new Set(ids) };
   } catch (e) {
-    if (e instanceof ScheduleNotFoundError) throw new ExitError(`no schedule "${id}" (see thorbench schedule list)`, EXIT_INVALID);
+    if (e instanceof ScheduleNotFoundError)
+      throw new ExitError(`no schedule "${id}" (see thorbench schedule list)`, EXIT_INVALID);
     throw e;
   }
 }
@@ -214,7 +270,9 @@ async function newRun(handle: ScheduleHandle, before: Set<string>, waitMs: numbe
   const deadline = Date.now() + waitMs;
   for (;;) {
     const d = await handle.describe();
-    const ids = [...d.info.runningActions, ...d.info.recentActions.map((a) => a.action)].map((a) => a.workflow.workflowId);
+    const ids = [...d.info.runningActions, ...d.info.recentActions.map((a) => a.action)].map(
+      (a) => a.workflow.workflowId,
+    );
     const fresh = ids.find((id) => !before.has(id));
     if (fresh !== undefined) return fresh;
     if (Date.now() >= deadline) return null;
@@ -222,12 +280,21 @@ async function newRun(handle: ScheduleHandle, before: Set<string>, waitMs: numbe
   }
 }
 
-export async function scheduleTrigger(opts: { id: string; wait: boolean; json: boolean; env: CliEnv; out: Out; err: Out }): Promise<void> {
+export async function scheduleTrigger(opts: {
+  id: string;
+  wait: boolean;
+  json: boolean;
+  env: CliEnv;
+  out: Out;
+  err: Out;
+}): Promise<void> {
   const conn = await connectTemporal(opts.env, { startServer: false });
   try {
     const { handle, started } = await existing(conn.client, opts.id);
     if (!(await queueHasLivePoller(conn.client, opts.env.namespace, SWEEP_TASK_QUEUE, 'workflow'))) {
-      opts.err(`no worker is polling "${SWEEP_TASK_QUEUE}" yet: the sweep waits for one (start it with \`thorbench worker\`)`);
+      opts.err(
+        `no worker is polling "${SWEEP_TASK_QUEUE}" yet: the sweep waits for one (start it with \`thorbench worker\`)`,
+      );
     }
     // BUFFER_ONE: a scheduled sweep still running finishes first; two sweeps never share a device's engine.
     await handle.trigger('BUFFER_ONE');
@@ -240,8 +307,13 @@ export async function scheduleTrigger(opts: { id: string; wait: boolean; json: b
     opts.err(`sweep ${sweepId!} started; waiting for it and its comparison`);
     const summary = await conn.client.workflow.getHandle<typeof sweep>(sweepId!).result();
     const outcome = summary.regression;
-    if (outcome === undefined) throw new ExitError(`sweep ${sweepId!} finished without a comparison (started by a thorbench without the regression watch?)`, EXIT_INFRA);
-    if (outcome.kind === 'baseline-missing') throw new ExitError(`sweep ${sweepId!} finished, but ${outcome.message}`, EXIT_INFRA);
+    if (outcome === undefined)
+      throw new ExitError(
+        `sweep ${sweepId!} finished without a comparison (started by a thorbench without the regression watch?)`,
+        EXIT_INFRA,
+      );
+    if (outcome.kind === 'baseline-missing')
+      throw new ExitError(`sweep ${sweepId!} finished, but ${outcome.message}`, EXIT_INFRA);
     const c = outcome.comparison;
     if (opts.json) {
       opts.out(JSON.stringify(regressionJson(c), null, 2));
@@ -255,7 +327,13 @@ export async function scheduleTrigger(opts: { id: string; wait: boolean; json: b
   }
 }
 
-export async function schedulePause(opts: { id: string; pause: boolean; note: string | undefined; env: CliEnv; out: Out }): Promise<void> {
+export async function schedulePause(opts: {
+  id: string;
+  pause: boolean;
+  note: string | undefined;
+  env: CliEnv;
+  out: Out;
+}): Promise<void> {
   const conn = await connectTemporal(opts.env, { startServer: false });
   try {
     const { handle } = await existing(conn.client, opts.id);
