@@ -15,7 +15,8 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { type TestContext, after, before, describe, it } from 'node:test';
+import { compareToBaseline } from '../report/regression.js';
 import type { RegressionJson } from '../report/regression-view.js';
 import { findTemporalCli } from '../server/temporal-cli.js';
 import type { sweep } from '../workflows/sweep.js';
@@ -48,10 +49,16 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
     return file;
   }
 
-  async function trigger(id: string): Promise<RegressionJson> {
+  async function trigger(id: string, t: TestContext): Promise<RegressionJson> {
     const r = await runCli(['schedule', 'trigger', id, '--wait', '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as RegressionJson;
+    const json = JSON.parse(r.stdout) as RegressionJson;
+    // Every change, flagged or not, so a run shows how far from the threshold it was.
+    const read = (sweepId: string) => ({ sweep: sim.store.getSweep(sweepId)!, cells: sim.store.listCells(sweepId) });
+    const all = compareToBaseline(read(json.sweepId), read(BASELINE), { threshold: 0 });
+    const changes = [...all.regressions, ...all.improvements].map((c) => `${c.metric} ${(c.change * 100).toFixed(1)}%`);
+    t.diagnostic(`${json.sweepId} vs ${BASELINE}: ${changes.join(', ')}`);
+    return json;
   }
 
   async function create(id: string, fault?: string): Promise<void> {
@@ -112,8 +119,8 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
     assert.match(unknown.stderr, /baseline sweep "no-such-sweep" is not in/);
   });
 
-  it('triggered without a fault, reports no regression against the baseline', async () => {
-    const r = await trigger('watch-same');
+  it('triggered without a fault, reports no regression against the baseline', async (t) => {
+    const r = await trigger('watch-same', t);
     assert.deepEqual(Object.keys(r), ['sweepId', 'baseline', 'regressions', 'improvements']);
     assert.match(r.sweepId, /^watch-same-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.equal(r.baseline, BASELINE);
@@ -124,9 +131,9 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
     assert.deepEqual(verdict?.comparison.compared, ['maxn.locked.qwen3-8b-fp8.chat']);
   });
 
-  it('triggered with the slowdown:1.25 fault, reports the regression and marks the sweep', async () => {
+  it('triggered with the slowdown:1.25 fault, reports the regression and marks the sweep', async (t) => {
     await create('watch-slow', 'slowdown:1.25');
-    const r = await trigger('watch-slow');
+    const r = await trigger('watch-slow', t);
     assert.match(r.sweepId, /^watch-slow-/);
     const byMetric = new Map(r.regressions.map((c) => [c.metric, c]));
     assert.deepEqual([...byMetric.keys()].sort(), [...WATCHED].sort(), JSON.stringify(r.regressions));
