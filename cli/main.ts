@@ -177,7 +177,8 @@ const COMMANDS: Record<string, Command> = {
       'Reads every configuration the sweeps measured (imported results included); repeats are folded into means.\n' +
       'Pareto axes: output_throughput (up), the latency metrics the SLOs name, else p99_ttft_ms and mean_tpot_ms\n' +
       '(down), energy_per_output_token_j (down); a value not measured counts as the worst.\n' +
-      '--slo metric<=limit or metric>=limit, comma-separated, in vLLM metric names; with repeats the whole 95 %\n' +
+      "--slo metric<=limit or metric>=limit, comma-separated, in vLLM metric names (quote it for the shell:\n" +
+      "--slo 'p99_ttft_ms<=600,mean_tpot_ms<=50'); --slo may repeat. With repeats the whole 95 %\n" +
       'confidence interval must meet the limit. --objective picks among the valid configurations meeting every\n' +
       'SLO (default output_throughput). When none does, the answer says so and names the closest one.\n' +
       'Exit status: 0 with an answer (also "none meets the SLOs"), 2 on an unknown sweep, scenario or bad --slo.',

@@ -389,7 +389,8 @@ function recommendScenario(
     );
     if (!onFront.has(winner.id)) {
       const by = front.filter((c) => dominates(c, winner, axes)).map(name);
-      parts.push(`it is not on the Pareto front: ${by.join(', ')} dominates it but does not meet the SLOs`);
+      const verb = by.length === 1 ? 'dominates it but does' : 'dominate it but do';
+      parts.push(`it is not on the Pareto front: ${by.join(', ')} ${verb} not meet the SLOs`);
     }
     // What the others would give: the most energy-frugal and the fastest, and why they are not chosen.
     const alternatives: Array<[Configuration | undefined, string, 'higher' | 'lower', string]> = [
@@ -411,6 +412,8 @@ function recommendScenario(
         const wo = winner.values[objective]!;
         const ao = alt.values[objective];
         const diff = wo === 0 ? 0 : (ao - wo) / wo;
+        // An equal objective is a tie, reported below.
+        if (diff === 0) continue;
         but = `has ${pct(diff)} ${diff < 0 ? 'less' : 'more'} ${objectiveLabel}`;
       }
       parts.push(`${name(alt)} ${gain} but ${but}`);
@@ -535,8 +538,8 @@ export function recommend(inputs: readonly ReportInput[], opts: RecommendOptions
 }
 
 /**
- * What the HTML report's Pareto chart needs (report/html.ts draws it): every configuration as a point on the
- * axes, which are on the front, and the recommended one.
+ * What a Pareto chart needs: every configuration as a point on the axes, which are on the front, and the
+ * recommended one. report/recommend-chart.ts turns it into the Vega-Lite chart for the HTML report.
  */
 export interface ParetoChartData {
   scenario: string;

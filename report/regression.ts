@@ -16,6 +16,8 @@
  * experiments' `engine.image` differs, the comparison names the image bump. Pure.
  */
 import { type Configuration, experimentImage, foldConfigurations, metricDirection } from './configurations.js';
+import { fmt2, mdCode, mdInline } from './format.js';
+import { markdownTable } from './markdown.js';
 import type { ReportInput } from './model.js';
 
 /** The relative change flagged when there are no repeats to judge noise by. */
@@ -137,4 +139,42 @@ export function compareToBaseline(
     compared,
     notCompared,
   };
+}
+
+/** "−12.0 %", "+3.4 %". */
+function signedPercent(change: number): string {
+  return `${change > 0 ? '+' : change < 0 ? '−' : '±'}${Math.abs(change * 100).toFixed(1)} %`;
+}
+
+/** The comparison as a Markdown section for a report: the verdict, the image bump, and each flagged metric. */
+export function renderRegressionMarkdown(cmp: RegressionComparison): string {
+  const out: string[] = [`## Regression check: ${mdInline(cmp.sweepId)} against ${mdInline(cmp.baseline)}`, ''];
+  const verdict =
+    cmp.regressions.length > 0
+      ? `**${cmp.regressions.length} regression(s)** and ${cmp.improvements.length} improvement(s)`
+      : `No regression; ${cmp.improvements.length} improvement(s)`;
+  out.push(
+    `${verdict} over ${cmp.compared.length} cell(s). A change counts when the 95 % confidence intervals of the ` +
+      `repeats do not overlap, or, without repeats on both sides, when it exceeds ${cmp.threshold * 100} %.`,
+  );
+  if (cmp.imageBump) out.push('', `Engine image changed: ${mdCode(cmp.imageBump.from)} → ${mdCode(cmp.imageBump.to)}.`);
+  for (const [title, list] of [
+    ['Regressions', cmp.regressions],
+    ['Improvements', cmp.improvements],
+  ] as const) {
+    if (list.length === 0) continue;
+    const rows = list.map((c) => [c.cell, c.metric, fmt2(c.baseline), fmt2(c.value), signedPercent(c.change)]);
+    out.push('', `### ${title}`, '');
+    out.push(markdownTable({ headers: ['Cell', 'Metric', 'Baseline', 'Now', 'Change'], rows, bestRow: null }));
+  }
+  const skipped = cmp.notCompared;
+  const notes = [
+    [skipped.onlyInBaseline, 'only in the baseline'],
+    [skipped.onlyInSweep, 'only in this sweep'],
+    [skipped.invalid, 'with invalid results'],
+    [skipped.notSucceeded, 'without a result on one side'],
+  ] as const;
+  const said = notes.filter(([ids]) => ids.length > 0).map(([ids, why]) => `${ids.length} ${why}`);
+  if (said.length > 0) out.push('', `Not compared: ${said.join(', ')}.`);
+  return `${out.join('\n')}\n`;
 }

@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as vega from 'vega';
+import { compile } from 'vega-lite';
 import { foldConfigurations, metricDirection } from '../report/configurations.js';
+import { paretoChart } from '../report/recommend-chart.js';
 import {
   paretoChartData,
   parseObjective,
@@ -275,6 +278,31 @@ describe('recommend: repeats, several sweeps, imported results', () => {
     assert.match(r.reason, /\(mean of 3 repeats\)/);
   });
 
+  it('a dominating configuration that misses an SLO through its CI leaves the winner off the front', () => {
+    const r = one(
+      [
+        sweepInput('s1', [
+          // Mean p99 TTFT 300 ms, but the 95 % CI reaches ≈ 797 ms: it misses p99_ttft_ms<=600.
+          ...[100, 300, 500].map((ttft, i) => ({
+            id: `maxn.locked.qwen3-8b-fp8.chat.r${i + 1}`,
+            tok: 500,
+            ttft,
+            tpot: 15,
+            j: 0.25,
+          })),
+          { id: 'maxn.default.qwen3-8b-fp8.chat', tok: 400, ttft: 400, tpot: 15, j: 0.25 },
+        ]),
+      ],
+      { slos: parseSlos('p99_ttft_ms<=600') },
+    );
+    assert.deepEqual(r.pareto, ['maxn.locked.qwen3-8b-fp8.chat']);
+    assert.equal(r.recommended, 'maxn.default.qwen3-8b-fp8.chat');
+    assert.match(
+      r.reason,
+      /it is not on the Pareto front: FP8 at MAXN with jetson_clocks dominates it but does not meet the SLOs/,
+    );
+  });
+
   it('reports configurations whose confidence interval overlaps the winner’s as within noise', () => {
     const r = one([
       sweepInput('s1', [
@@ -379,5 +407,50 @@ describe('recommend: renderings', () => {
     assert.equal(metricDirection('energy_per_output_token_j'), 'lower');
     assert.equal(metricDirection('std_ttft_ms'), null);
     assert.equal(metricDirection('completed'), null);
+  });
+});
+
+describe('recommend: the Pareto chart', () => {
+  it('a Vega-Lite spec that renders: points with energy, the front joined, the winner marked', async () => {
+    const input = sweepInput('s1', [
+      ...GUIDE_LIKE,
+      { id: '120w.locked.qwen3-8b-bf16.chat', tok: 200, ttft: 900, tpot: 40 },
+    ]);
+    const rec = recommend([input], { slos: parseSlos('p99_ttft_ms<=600') }).recommendations[0]!;
+    const chart = paretoChart(rec);
+    assert.equal(chart.id, 'pareto-chat');
+    assert.match(
+      chart.description,
+      /FP8 at MAXN with jetson_clocks is the recommendation \(1 configuration\(s\) without/,
+    );
+    const values = (chart.spec.data as { values: Array<{ id: string; kind: string; x: number; y: number }> }).values;
+    assert.deepEqual(
+      values.map((v) => [v.id, v.kind, v.x, v.y]),
+      [
+        ['maxn.locked.qwen3-8b-fp8.chat', 'recommended', 0.27, 398],
+        ['120w.default.qwen3-8b-awq.chat', 'on the Pareto front', 0.2214, 300],
+        ['120w.default.qwen3-8b-fp4.chat', 'dominated', 0.3, 250],
+      ],
+    );
+    const view = new vega.View(vega.parse(compile(chart.spec).spec), { renderer: 'none' });
+    const svg = await view.toSVG();
+    view.finalize();
+    assert.match(svg, /<svg/);
+    assert.match(svg, /FP8 at MAXN with jetson_clocks/);
+    assert.match(svg, /Energy per output token \(J\)/);
+  });
+
+  it('without any energy, throughput is drawn against the first latency axis', () => {
+    const input = sweepInput(
+      's1',
+      GUIDE_LIKE.map(({ j: _j, ...m }) => m),
+    );
+    const chart = paretoChart(recommend([input]).recommendations[0]!);
+    assert.match(chart.description, /Output throughput against p99 TTFT/);
+    const values = (chart.spec.data as { values: Array<{ x: number }> }).values;
+    assert.deepEqual(
+      values.map((v) => v.x),
+      [520, 812, 560],
+    );
   });
 });

@@ -5,7 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareToBaseline, DEFAULT_REGRESSION_THRESHOLD, type MetricChange } from '../report/regression.js';
+import {
+  compareToBaseline,
+  DEFAULT_REGRESSION_THRESHOLD,
+  type MetricChange,
+  renderRegressionMarkdown,
+} from '../report/regression.js';
 import { type Measured, sweepInput } from './helpers/records.js';
 
 const FP8 = 'maxn.locked.qwen3-8b-fp8.chat';
@@ -126,5 +131,23 @@ describe('regression comparison against a baseline', () => {
     });
     assert.deepEqual(cmp.regressions, []);
     assert.deepEqual(cmp.improvements, []);
+  });
+
+  it('renders as a Markdown section: the verdict, the image bump, each flagged metric', () => {
+    const m: Measured[] = [{ id: FP8, tok: 400, ttft: 500, tpot: 15, j: 0.25 }];
+    const baseline = sweepInput('nightly-1', m, { engine: { image: 'vllm:a' } });
+    const sweep = sweepInput('nightly-2', [{ ...m[0]!, tok: 300 }], { engine: { image: 'vllm:b' } });
+    const md = renderRegressionMarkdown(compareToBaseline(sweep, baseline, { metrics: ['output_throughput'] }));
+    assert.match(
+      md,
+      /^## Regression check: nightly-2 against nightly-1\n\n\*\*1 regression\(s\)\*\* and 0 improvement/,
+    );
+    assert.match(md, /exceeds 5 %/);
+    assert.match(md, /Engine image changed: `vllm:a` → `vllm:b`\./);
+    assert.match(md, /### Regressions\n\n\| Cell \| Metric \| Baseline \| Now \| Change \|/);
+    assert.match(md, /\| maxn\.locked\.qwen3-8b-fp8\.chat \| output_throughput \| 400\.00 \| 300\.00 \| −25\.0 % \|/);
+    assert.doesNotMatch(md, /### Improvements/);
+    const same = renderRegressionMarkdown(compareToBaseline(baseline, baseline));
+    assert.match(same, /No regression; 0 improvement\(s\) over 1 cell\(s\)/);
   });
 });
