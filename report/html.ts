@@ -36,10 +36,16 @@ figure.chart { margin: 1rem 0 1.6rem; overflow-x: auto; } figure.chart svg { dis
 nav.charts a { margin-right: .8rem; }
 `;
 
-/** The "Regression watch" section, as in the Markdown report. */
+/** The regression check against the baseline, as in the Markdown report. */
 function regressionHtml(c: RegressionComparison): string[] {
-  const out = ['<h2>Regression watch</h2>', `<p><b>${h(regressionHeadline(c))}.</b></p>`, `<p>${h(noiseNote(c))}</p>`];
-  if (c.imageBump) out.push(`<p>Image bump: <code>${h(c.imageBump.from)}</code> → <code>${h(c.imageBump.to)}</code></p>`);
+  const out = [
+    `<h2>Regression check: ${h(c.sweepId)} against ${h(c.baseline)}</h2>`,
+    `<p><b>${h(regressionHeadline(c))}.</b></p>`,
+    `<p>${h(noiseNote(c))}</p>`,
+  ];
+  if (c.imageBump) {
+    out.push(`<p>Image bump: <code>${h(c.imageBump.from)}</code> → <code>${h(c.imageBump.to)}</code></p>`);
+  }
   if (c.regressions.length > 0) out.push('<h3>Regressions</h3>', htmlTable(changeTable(c.regressions)));
   if (c.improvements.length > 0) out.push('<h3>Improvements</h3>', htmlTable(changeTable(c.improvements)));
   const skipped = notComparedLines(c);

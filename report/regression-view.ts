@@ -1,8 +1,8 @@
 /**
- * How a regression comparison (report/regression.ts) is shown: the exact JSON of `thorbench schedule trigger --json`
- * and the Markdown section of the report and of the command's text output. Pure.
+ * How a regression comparison (report/regression.ts) is shown besides its Markdown section (renderRegressionMarkdown
+ * there): the exact JSON of `thorbench schedule trigger --json`, the one-line verdict, and the parts of the HTML
+ * report's section. Pure.
  */
-import { mdCode, mdInline } from './format.js';
 import type { MetricChange, RegressionComparison } from './regression.js';
 import type { Table } from './tables.js';
 
@@ -72,20 +72,4 @@ export function notComparedLines(c: RegressionComparison): string[] {
   return skipped
     .filter(([, cells]) => cells.length > 0)
     .map(([why, cells]) => `Not compared, ${why}: ${cells.join(', ')}`);
-}
-
-/** The "Regression watch" section: verdict, how noise was judged, the changes, and what could not be compared. */
-export function regressionMarkdown(c: RegressionComparison, table: (t: Table) => string): string[] {
-  const out = ['## Regression watch', '', `**${mdInline(regressionHeadline(c))}.**`, '', noiseNote(c), ''];
-  if (c.imageBump) {
-    out.push(
-      `Image bump: ${mdCode(c.imageBump.from)} → ${mdCode(c.imageBump.to)} (engine.image of the experiment).`,
-      '',
-    );
-  }
-  if (c.regressions.length > 0) out.push('### Regressions', '', table(changeTable(c.regressions)), '');
-  if (c.improvements.length > 0) out.push('### Improvements', '', table(changeTable(c.improvements)), '');
-  const skipped = notComparedLines(c);
-  if (skipped.length > 0) out.push(...skipped.map((l) => `- ${mdInline(l)}`), '');
-  return out;
 }

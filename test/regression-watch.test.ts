@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseThreshold, parseWatchedMetrics } from '../cli/commands/schedule.js';
+import { renderHtmlReport } from '../report/html.js';
 import { renderMarkdownReport } from '../report/markdown.js';
 import { compareToBaseline } from '../report/regression.js';
 import { regressionJson } from '../report/regression-view.js';
@@ -97,13 +98,17 @@ describe('showing a comparison', () => {
     assert.deepEqual(json.improvements, []);
   });
 
-  it('the report names the verdict, the image bump and each regressed metric', () => {
+  it('the reports name the verdict, the image bump and each regressed metric', async () => {
     const md = renderMarkdownReport({ ...now, regression: cmp });
-    assert.match(md, /## Regression watch/);
-    assert.match(md, /REGRESSION: \d+ metrics worse, 0 improvements against baseline nightly-1 \(1 cell compared\)/);
-    assert.match(md, /engine image changed: vllm:25\.09 → vllm:25\.10/);
-    assert.match(md, /\| maxn\.locked\.qwen3-8b-fp8\.chat \| output_throughput \| 400\.0 \| 320\.0 \| -20\.0 % \|/);
-    assert.doesNotMatch(renderMarkdownReport(now), /Regression watch/);
+    assert.match(md, /## Regression check: nightly-2 against nightly-1/);
+    assert.match(md, /\*\*3 regression\(s\)\*\* and 0 improvement\(s\) over 1 cell\(s\)/);
+    assert.match(md, /Engine image changed: `vllm:25\.09` → `vllm:25\.10`/);
+    assert.match(md, /\| maxn\.locked\.qwen3-8b-fp8\.chat \| output_throughput \| 400\.00 \| 320\.00 \| −20\.0 % \|/);
+    assert.doesNotMatch(renderMarkdownReport(now), /Regression check/);
+    const html = await renderHtmlReport({ ...now, regression: cmp });
+    assert.match(html, /<h2>Regression check: nightly-2 against nightly-1<\/h2>/);
+    assert.match(html, /REGRESSION: 3 metrics worse, 0 improvements against baseline nightly-1/);
+    assert.match(html, /<code>vllm:25\.09<\/code> → <code>vllm:25\.10<\/code>/);
   });
 
   it('is recorded with the sweep and read back', () => {

@@ -159,10 +159,10 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
 
     const report = await runCli(['report', r.sweepId], { env });
     assert.equal(report.code, 0, report.stderr);
-    assert.match(report.stdout, /## Regression watch/);
+    assert.match(report.stdout, new RegExp(`## Regression check: ${r.sweepId} against ${BASELINE}`));
     assert.match(
       report.stdout,
-      new RegExp(`REGRESSION: \\d+ metrics worse, 0 improvements against baseline ${BASELINE}`),
+      new RegExp(`\\*\\*${WATCHED.length} regression\\(s\\)\\*\\* and 0 improvement\\(s\\) over 1 cell\\(s\\)`),
     );
   });
 

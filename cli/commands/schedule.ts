@@ -13,9 +13,8 @@ import {
   ScheduleNotFoundError,
   type ScheduleSummary,
 } from '@temporalio/client';
-import { markdownTable } from '../../report/markdown.js';
-import { comparedMetric } from '../../report/regression.js';
-import { regressionHeadline, regressionJson, regressionMarkdown } from '../../report/regression-view.js';
+import { comparedMetric, renderRegressionMarkdown } from '../../report/regression.js';
+import { regressionHeadline, regressionJson } from '../../report/regression-view.js';
 import { openResultsStore } from '../../store/store.js';
 import { WATCH_MEMO_KEY, type RegressionWatch } from '../../workflows/regression-watch.js';
 import type { sweep } from '../../workflows/sweep.js';
@@ -321,7 +320,7 @@ export async function scheduleTrigger(opts: {
     }
     opts.out(`sweep ${c.sweepId}: ${regressionHeadline(c)}`);
     opts.out('');
-    for (const line of regressionMarkdown(c, markdownTable).slice(4)) opts.out(line);
+    opts.out(renderRegressionMarkdown(c).trimEnd());
   } finally {
     await conn.close();
   }
