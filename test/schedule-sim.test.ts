@@ -164,6 +164,9 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
       report.stdout,
       new RegExp(`\\*\\*${WATCHED.length} regression\\(s\\)\\*\\* and 0 improvement\\(s\\) over 1 cell\\(s\\)`),
     );
+    const json = await runCli(['report', r.sweepId, '--format', 'json'], { env });
+    const { regression } = JSON.parse(json.stdout) as { regression: { baseline: string; regressions: unknown[] } };
+    assert.deepEqual([regression.baseline, regression.regressions.length], [BASELINE, WATCHED.length]);
   });
 
   it('pauses, unpauses and deletes a schedule', async () => {
