@@ -6,14 +6,17 @@
  * "faster" baseline is made from them in the results store.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { metricDirection } from '../report/configurations.js';
 import type { ExperimentInput } from '../schema/experiment.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { WATCH_MEMO_KEY } from '../workflows/regression-watch.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
+import { repoPath } from './helpers/files.js';
 import { MockDevice } from './helpers/mock-device.js';
 import { waitFor } from './helpers/wait.js';
 import { type WorkflowEnv, startWorkflowEnv } from './helpers/workflow-env.js';
@@ -102,6 +105,12 @@ describe('the sweep compares itself with a baseline', { timeout: 120_000 }, () =
       imageBump: null,
     });
     assert.equal(w.store.getRegression('watch-slow')?.regression, true);
+    // THORBENCH_RECORD_HISTORIES=<label>: keep this history for test/replay.test.ts (the watched path's commands).
+    const label = process.env.THORBENCH_RECORD_HISTORIES;
+    if (label) {
+      const history = await w.env.client.workflow.getHandle('watch-slow').fetchHistory();
+      writeFileSync(repoPath('test', 'histories', `${label}.watch-slow.json`), historyToJSON(history));
+    }
   });
 
   it('says plainly when the baseline is not in the results database', async () => {
