@@ -3,6 +3,7 @@
  * idempotent on (sweep, cell, repeat): a retried or resumed record never adds a second row.
  */
 import type { DeviceInventory } from '../schema/device-inventory.js';
+import { compareToBaseline, type RegressionComparison } from '../report/regression.js';
 import type { ResultsStore } from '../store/store.js';
 import { DEFAULT_VALIDITY, ValiditySpec } from '../schema/experiment.js';
 import { completeRecord, type UnjudgedCellRecord } from '../schema/verdict.js';
@@ -29,6 +30,21 @@ export function sweepValidity(store: ResultsStore, sweepId: string): ValiditySpe
     return DEFAULT_VALIDITY;
   }
 }
+
+/** What a sweep with a baseline compares against after its last cell (a schedule's regression watch). */
+export interface CompareWithBaselineInput {
+  sweepId: string;
+  baseline: string;
+  /** Relative change flagged where there are no repeats (default 0.05). */
+  threshold?: number;
+  /** Metrics compared (default: every metric with a good direction). */
+  metrics?: string[];
+}
+
+/** The comparison, recorded with the sweep; or why there was nothing to compare against. */
+export type BaselineComparison =
+  | { kind: 'compared'; comparison: RegressionComparison }
+  | { kind: 'baseline-missing'; message: string };
 
 export function createResultsActivities(store: ResultsStore) {
   return {
@@ -58,6 +74,35 @@ export function createResultsActivities(store: ResultsStore) {
         return { known: true };
       }
       return { known: store.markDeviceSeen(input.deviceId, input.worker, input.seenAt) };
+    },
+    /**
+     * Compares the sweep's records with the baseline sweep's (report/regression.ts) and records the verdict with the
+     * sweep. A baseline the results database does not hold is an answer, not a failure: the sweep's own results stand.
+     */
+    async compareWithBaseline(input: CompareWithBaselineInput): Promise<BaselineComparison> {
+      const baseline = store.getSweep(input.baseline);
+      if (baseline === null) {
+        const message = `baseline sweep "${input.baseline}" is not in the results database ${store.dbPath}`;
+        return { kind: 'baseline-missing', message: `${message}; nothing compared` };
+      }
+      const sweep = store.getSweep(input.sweepId);
+      if (sweep === null) throw new Error(`sweep "${input.sweepId}" is not in the results database ${store.dbPath}`);
+      const comparison = compareToBaseline(
+        { sweep, cells: store.listCells(input.sweepId) },
+        { sweep: baseline, cells: store.listCells(input.baseline) },
+        {
+          ...(input.threshold === undefined ? {} : { threshold: input.threshold }),
+          ...(input.metrics === undefined ? {} : { metrics: input.metrics }),
+        },
+      );
+      store.recordRegression({
+        sweepId: input.sweepId,
+        baseline: input.baseline,
+        regression: comparison.regressions.length > 0,
+        comparison,
+        comparedAt: new Date().toISOString(),
+      });
+      return { kind: 'compared', comparison };
     },
   };
 }

@@ -219,6 +219,60 @@ const COMMANDS: Record<string, Command> = {
       });
     },
   },
+  schedule: {
+    usage:
+      'thorbench schedule create <experiment.json|yaml> --cron "0 3 * * *" --baseline <sweep-id> [--id NAME] ' +
+      '[--threshold 5%] [--metrics M,...] | list [--json] | trigger <id> [--wait] [--json] | pause <id> [--note TEXT] | ' +
+      'unpause <id> | delete <id>',
+    summary: 'Regression watch: run an experiment on a cron as a Temporal Schedule and compare each sweep with a baseline.',
+    details:
+      'create: a Temporal Schedule (Web UI → Schedules, `temporal schedule list`) that starts the experiment as a sweep on\n' +
+      'the cron (UTC); each run is the sweep <id>-<scheduled time> (--id defaults to the experiment name). When the sweep\n' +
+      'finishes it is compared with --baseline: a metric whose change is beyond noise (95 % confidence intervals that do\n' +
+      'not overlap where both have repeats, else a relative change above --threshold, default 5%) is a regression or an\n' +
+      'improvement (--metrics: only these vLLM metric names; default every throughput, latency and energy metric).\n' +
+      'The verdict is recorded with the sweep (thorbench report shows it), the sweep gets the search\n' +
+      'attribute ThorbenchRegression (true/false), and a changed engine.image is named as an image bump.\n' +
+      'trigger: run it now; --wait waits for the sweep and its comparison and prints it (--json: { "sweepId",\n' +
+      '"baseline", "regressions": [{ "cell", "metric", "baseline", "value", "change" }], "improvements" }).\n' +
+      'list, pause, unpause, delete: manage schedules; deleting one keeps its sweeps and results.\n' +
+      'Workers run elsewhere (`thorbench worker`). Exit status: 0 done (regressions included), 1 infrastructure\n' +
+      'failure, 2 invalid input (unknown schedule or baseline, bad cron).',
+    options: {
+      cron: { type: 'string' },
+      baseline: { type: 'string' },
+      id: { type: 'string' },
+      threshold: { type: 'string' },
+      metrics: { type: 'string' },
+      wait: { type: 'boolean' },
+      json: { type: 'boolean' },
+      note: { type: 'string' },
+    },
+    positionals: ['create|list|trigger|pause|unpause|delete'],
+    variadic: true,
+    action: async (v, [sub, ...args]) => {
+      const { cliEnv } = await context();
+      const s = await import('./commands/schedule.js');
+      const arity = sub === 'list' ? 0 : 1;
+      const what = sub === 'create' ? '<experiment.json|yaml>' : sub === 'list' ? 'no further arguments' : '<id>';
+      const known = ['create', 'list', 'trigger', 'pause', 'unpause', 'delete'];
+      if (!known.includes(sub!)) {
+        throw new ExitError(`unknown schedule command "${sub}": use ${known.join(', ')}`, EXIT_INVALID);
+      }
+      if (args.length !== arity) throw new ExitError(`thorbench schedule ${sub} expects ${what}`, EXIT_INVALID);
+      const env = cliEnv();
+      const [arg] = args as [string];
+      if (sub === 'create') {
+        const [cron, baseline, id, threshold] = [str(v.cron), str(v.baseline), str(v.id), str(v.threshold)];
+        const metrics = str(v.metrics);
+        await s.scheduleCreate({ file: arg, cron, baseline, id, threshold, metrics, env, out, err });
+      } else if (sub === 'list') await s.scheduleList({ json: v.json === true, env, out });
+      else if (sub === 'trigger') {
+        await s.scheduleTrigger({ id: arg, wait: v.wait === true, json: v.json === true, env, out, err });
+      } else if (sub === 'delete') await s.scheduleDelete({ id: arg, env, out });
+      else await s.schedulePause({ id: arg, pause: sub === 'pause', note: str(v.note), env, out });
+    },
+  },
   cancel: {
     usage: 'thorbench cancel <sweep-id>',
     summary: 'Cancel a running sweep: the engine is torn down and cells not run are recorded as cancelled.',

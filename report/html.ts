@@ -10,6 +10,8 @@ import { comparisonChart, comparisonIntro, comparisonTable, notComparedLine, typ
 import { htmlEscape as h } from './format.js';
 import { buildReportModel, type ReportInput } from './model.js';
 import { powerClocksTable } from './power-clocks.js';
+import type { RegressionComparison } from './regression.js';
+import { changeTable, noiseNote, notComparedLines, regressionHeadline } from './regression-view.js';
 import { type RenderedChart, renderCharts } from './render.js';
 import {
   REPEATS_NOTE,
@@ -35,6 +37,23 @@ code { font-size: 12px; } dl.summary dt { font-weight: 600; float: left; clear: 
 figure.chart { margin: 1rem 0 1.6rem; overflow-x: auto; } figure.chart svg { display: block; max-width: none; }
 nav.charts a { margin-right: .8rem; }
 `;
+
+/** The regression check against the baseline, as in the Markdown report. */
+function regressionHtml(c: RegressionComparison): string[] {
+  const out = [
+    `<h2>Regression check: ${h(c.sweepId)} against ${h(c.baseline)}</h2>`,
+    `<p><b>${h(regressionHeadline(c))}.</b></p>`,
+    `<p>${h(noiseNote(c))}</p>`,
+  ];
+  if (c.imageBump) {
+    out.push(`<p>Image bump: <code>${h(c.imageBump.from)}</code> → <code>${h(c.imageBump.to)}</code></p>`);
+  }
+  if (c.regressions.length > 0) out.push('<h3>Regressions</h3>', htmlTable(changeTable(c.regressions)));
+  if (c.improvements.length > 0) out.push('<h3>Improvements</h3>', htmlTable(changeTable(c.improvements)));
+  const skipped = notComparedLines(c);
+  if (skipped.length > 0) out.push(`<ul>${skipped.map((l) => `<li>${h(l)}</li>`).join('')}</ul>`);
+  return out;
+}
 
 export function htmlTable(table: Table): string {
   const head = `<tr>${table.headers.map((x) => `<th>${h(x)}</th>`).join('')}</tr>`;
@@ -68,6 +87,8 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
     const links = charts.map((c) => `<a href="#chart-${h(c.id)}">${h(c.title)}</a>`);
     out.push(`<nav class="charts"><b>Charts:</b> ${links.join(' ')}</nav>`);
   }
+
+  if (input.regression) out.push(...regressionHtml(input.regression));
 
   out.push('<h2>Results</h2>');
   if (model.sections.length === 0) out.push('<p>No cell has been recorded yet.</p>');

@@ -4,6 +4,7 @@
 import { mdCell, mdCode, mdFence, mdInline } from './format.js';
 import { buildReportModel, type ReportInput } from './model.js';
 import { powerClocksTable } from './power-clocks.js';
+import { renderRegressionMarkdown } from './regression.js';
 import {
   failureEntries,
   REPEATS_NOTE,
@@ -40,6 +41,7 @@ export function renderMarkdownReport(input: ReportInput, opts: { charts?: readon
   if (model.simulated) out.push(`> **⚠ ${SIMULATED_NOTICE}.**`, '');
   for (const [label, value] of summaryItems(model)) out.push(`- **${label}:** ${mdInline(value)}`);
   out.push('');
+  if (input.regression) out.push(renderRegressionMarkdown(input.regression));
 
   out.push('## Results', '');
   if (model.sections.length === 0) out.push('No cell has been recorded yet.', '');

@@ -10,6 +10,7 @@ import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { CELL_STATUSES, type CellRecord, type CellStatus, type DeviceFacts, type EngineFacts } from '../schema/outcome.js';
 import type { SweepRecord } from '../store/sweep.js';
 import type { SamplesByCell } from './charts.js';
+import type { RegressionComparison } from './regression.js';
 
 /** What every report renderer takes. */
 export interface ReportInput {
@@ -17,6 +18,8 @@ export interface ReportInput {
   cells: readonly CellRecord[];
   /** Per-request latencies of cells whose artifact was read (the latency distributions use them when present). */
   samples?: SamplesByCell;
+  /** The sweep's comparison with its baseline, when it ran with one (a schedule's regression watch). */
+  regression?: RegressionComparison | null;
 }
 
 export interface ScenarioInfo {

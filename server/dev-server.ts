@@ -123,7 +123,9 @@ export async function registerSearchAttributes(address: string, namespace = 'def
         k.name,
         k.type === SearchAttributeType.KEYWORD
           ? IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-          : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+          : k.type === SearchAttributeType.BOOL
+            ? IndexedValueType.INDEXED_VALUE_TYPE_BOOL
+            : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
       ]),
     );
     await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });

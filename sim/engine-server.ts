@@ -6,8 +6,8 @@
  * 1), only then bind the port and log `Application startup complete.`; serve with TTFT/TPOT from the calibrated
  * latency model, reading power mode, clocks and speed from the device state at every step. Faults (container env
  * THORBENCH_SIM_FAULT, or the device's faults) make it crash on load, crash on the first request, get OOM-killed
- * or never become healthy. On every exit it records its exit code (and OOMKilled) in its container record first,
- * so `docker inspect` tells the truth.
+ * or never become healthy; `slowdown:<factor>` makes every step that many times slower. On every exit it
+ * records its exit code (and OOMKilled) in its container record first, so `docker inspect` tells the truth.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -31,7 +31,16 @@ import { SIM_DIR_ENV, type SimLayout, simLayout } from './layout.js';
 import { type LatencyParams, latencyParams, modelScaleFromPath } from './latency-model.js';
 import { LiveEngine } from './live-engine.js';
 import { hashString, jitterSource } from './prng.js';
-import { type EngineFault, FAULT_ENV, type SimMount, type SimState, isEngineFault, readDeviceState, writeEngineActivity } from './sim-state.js';
+import {
+  type EngineFault,
+  FAULT_ENV,
+  type SimMount,
+  type SimState,
+  isEngineFault,
+  parseSlowdown,
+  readDeviceState,
+  writeEngineActivity,
+} from './sim-state.js';
 import { StateWatcher } from './state-watcher.js';
 import { THOR_RAM_TOTAL_MB } from './tegrastats-line.js';
 
@@ -90,8 +99,8 @@ function modelLocations(model: string, mounts: SimMount[]): string[] {
 
 function pickFault(state: SimState | undefined, locations: string[]): EngineFault | undefined {
   const fromEnv = process.env[FAULT_ENV];
-  if (fromEnv) {
-    if (!isEngineFault(fromEnv)) throw new Error(`${FAULT_ENV}=${fromEnv} is not a simulator fault; use one of crash-on-load, crash-on-first-request, oom-on-load, never-healthy`);
+  if (fromEnv && parseSlowdown(fromEnv) === null) {
+    if (!isEngineFault(fromEnv)) throw new Error(`${FAULT_ENV}=${fromEnv} is not a simulator fault; use one of crash-on-load, crash-on-first-request, oom-on-load, never-healthy, slowdown:<factor>`);
     return fromEnv;
   }
   const table = state?.faults.engineFaults ?? {};
@@ -131,6 +140,8 @@ async function serve(args: ServeArgs): Promise<void> {
   const version = simulatedVllmVersion(process.env[IMAGE_ENV]);
   const locations = modelLocations(args.model, mounts);
   const fault = pickFault(initial, locations);
+  // A slowdown fault stretches every engine step by its factor (the whole latency model, nothing else).
+  const slowdown = parseSlowdown(process.env[FAULT_ENV] ?? '') ?? 1;
   const memoryMb = Math.round(args.gpuMemoryUtilization * THOR_RAM_TOTAL_MB);
 
   log(`${SIM_TAG} simulated vLLM engine on a simulated Jetson AGX Thor: no GPU, no model weights; latencies follow the calibrated model in sim/latency-model.ts`);
@@ -138,6 +149,7 @@ async function serve(args: ServeArgs): Promise<void> {
   info('api_server.py:1805', `vLLM API server version ${version}`);
   info('utils.py:326', `non-default args: {'model_tag': '${args.model}', 'model': '${args.model}', 'served_model_name': [${args.servedModelNames.map((n) => `'${n}'`).join(', ')}], 'port': ${args.port}, 'gpu_memory_utilization': ${args.gpuMemoryUtilization}${args.maxModelLen ? `, 'max_model_len': ${args.maxModelLen}` : ''}}`);
   if (fault) log(`${SIM_TAG} fault injected: ${fault}`);
+  if (slowdown !== 1) log(`${SIM_TAG} fault injected: slowdown × ${slowdown}`);
   if (container) writeEngineActivity(container.layout, { container: container.name, pid: process.pid, inFlight: 0, memoryMb, updatedAt: new Date().toISOString() });
 
   const missing = (initial?.faults.missingModels ?? []).some((m) => locations.includes(m));
@@ -196,7 +208,7 @@ async function serve(args: ServeArgs): Promise<void> {
       if (!p) paramsCache.set(key, (p = latencyParams({ quantization, powerModeId, clocksLocked, modelPath: args.model })));
       return p;
     },
-    speed,
+    speed: () => speed() / slowdown,
     jitter,
     now: () => performance.now(),
     onActivity: publishActivity,

@@ -30,6 +30,23 @@ export function isEngineFault(value: string): value is EngineFault {
 /** Environment variable of a container (docker run -e) that injects an engine fault into that engine only. */
 export const FAULT_ENV = 'THORBENCH_SIM_FAULT';
 
+/** FAULT_ENV value that slows an engine down: `slowdown:1.25` multiplies every latency by 1.25. */
+export const SLOWDOWN_PREFIX = 'slowdown:';
+
+/**
+ * The factor of a `slowdown:<factor>` fault (a number ≥ 1, at most 100), or null when `value` is not a slowdown.
+ * Throws on a slowdown with a factor that is not such a number, naming the accepted form.
+ */
+export function parseSlowdown(value: string): number | null {
+  if (!value.startsWith(SLOWDOWN_PREFIX)) return null;
+  const text = value.slice(SLOWDOWN_PREFIX.length);
+  const factor = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(factor >= 1 && factor <= 100)) {
+    throw new Error(`${FAULT_ENV}=${value}: the slowdown factor must be a number from 1 to 100, e.g. slowdown:1.25`);
+  }
+  return factor;
+}
+
 export interface SimFaults {
   /**
    * Engine faults by model path relative to the models directory (e.g. "Qwen/Qwen3-8B-FP8"), or "*" for every

@@ -15,13 +15,21 @@ import { isTempFile, jsonText, TEMP_MARKER, writeFileAtomic } from './atomic-fil
 /** Sweep ids, cell ids and artifact names: one path segment, starting with a letter or digit, so nothing escapes. */
 export const ARTIFACT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
+/**
+ * Sweep ids may also hold ":": a Temporal Schedule names each sweep it starts `<schedule's workflow id>-<RFC 3339
+ * time>` (`nightly-2026-11-29T03:00:00Z`), and the sweep id is the workflow id. ":" is an ordinary file name
+ * character on the Linux hosts that keep results.
+ */
+export const SWEEP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+
 /** File names are bounded by the file system; 200 leaves room for the temporary suffix. */
 const MAX_SEGMENT = 200;
 
-function checkSegment(value: string, what: string): void {
-  if (typeof value !== 'string' || !ARTIFACT_ID_PATTERN.test(value) || value.length > MAX_SEGMENT) {
+function checkSegment(value: string, what: string, pattern = ARTIFACT_ID_PATTERN): void {
+  if (typeof value !== 'string' || !pattern.test(value) || value.length > MAX_SEGMENT) {
+    const chars = pattern === SWEEP_ID_PATTERN ? '".", "_", ":" or "-"' : '".", "_" or "-"';
     throw new Error(
-      `${what} ${JSON.stringify(value)} cannot name an artifact path: use 1-${MAX_SEGMENT} letters, digits, ".", "_" or "-", starting with a letter or digit`,
+      `${what} ${JSON.stringify(value)} cannot name an artifact path: use 1-${MAX_SEGMENT} letters, digits, ${chars}, starting with a letter or digit`,
     );
   }
 }
@@ -33,7 +41,7 @@ function checkName(name: string): void {
 
 /** `<resultsDir>/<sweepId>/<cellId>`; both ids are validated so the path stays under resultsDir. */
 export function cellArtifactsDir(resultsDir: string, sweepId: string, cellId: string): string {
-  checkSegment(sweepId, 'sweep id');
+  checkSegment(sweepId, 'sweep id', SWEEP_ID_PATTERN);
   checkSegment(cellId, 'cell id');
   return path.join(resultsDir, sweepId, cellId);
 }

@@ -115,7 +115,23 @@ const v3: Migration = {
   },
 };
 
-export const MIGRATIONS: readonly Migration[] = [v1, v2, v3];
+const v4: Migration = {
+  version: 4,
+  description: 'regression verdicts of sweeps compared against a baseline (scheduled regression watch)',
+  up(db) {
+    db.exec(`
+      CREATE TABLE regressions (
+        sweep_id        TEXT PRIMARY KEY NOT NULL,
+        baseline_id     TEXT NOT NULL,
+        regression      INTEGER NOT NULL CHECK (regression IN (0, 1)),
+        comparison_json TEXT NOT NULL,
+        compared_at     TEXT NOT NULL
+      );
+    `);
+  },
+};
+
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4];
 
 /** The schema version this build of thorbench reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { RegressionComparison } from '../report/regression.js';
 import type { CellRecord } from '../schema/outcome.js';
 import { type CellRow, fromCellRow, HEADLINE_METRICS, toCellRow, validateCellRecord } from './cell-row.js';
 import { type DeviceStatements, deviceStatements } from './devices.js';
@@ -38,6 +39,16 @@ export interface RecordCellResult {
   attempts: number;
 }
 
+/** A sweep's comparison against its baseline (scheduled regression watch), as recorded after the sweep. */
+export interface RegressionVerdict {
+  sweepId: string;
+  baseline: string;
+  /** At least one metric regressed beyond noise. */
+  regression: boolean;
+  comparison: RegressionComparison;
+  comparedAt: string;
+}
+
 /** Bookkeeping the store keeps per cell row beside the CellRecord itself. */
 export interface CellRowMeta {
   attempts: number;
@@ -62,6 +73,10 @@ export interface ResultsStore extends DeviceStatements {
   countRows(sweepId: string): number;
   /** Cell ids that occur in more than one row of the sweep. Always empty unless the table was tampered with. */
   duplicateKeys(sweepId: string): string[];
+  /** Records (or replaces: a re-run comparison is the newer verdict) a sweep's comparison against its baseline. */
+  recordRegression(verdict: RegressionVerdict): void;
+  /** The sweep's comparison against its baseline, when it was compared. */
+  getRegression(sweepId: string): RegressionVerdict | null;
   /**
    * Runs `fn` in one write transaction: every store write it makes is committed together, or none is when it throws
    * (thorbench import records all its files or nothing).
@@ -177,6 +192,15 @@ class SqliteResultsStore implements ResultsStore {
       completed: db.prepare(`SELECT cell_id FROM cells WHERE sweep_id = ? AND status = 'succeeded' ORDER BY position, repeat, cell_id`),
       countRows: db.prepare(`SELECT COUNT(*) AS n FROM cells WHERE sweep_id = ?`),
       duplicates: db.prepare(`SELECT cell_id FROM cells WHERE sweep_id = ? GROUP BY cell_id HAVING COUNT(*) > 1 ORDER BY cell_id`),
+      recordRegression: prepareWrite(`
+        INSERT INTO regressions (sweep_id, baseline_id, regression, comparison_json, compared_at)
+        VALUES (@sweep_id, @baseline_id, @regression, @comparison_json, @compared_at)
+        ON CONFLICT (sweep_id) DO UPDATE SET
+          baseline_id = excluded.baseline_id,
+          regression = excluded.regression,
+          comparison_json = excluded.comparison_json,
+          compared_at = excluded.compared_at`),
+      getRegression: db.prepare(`SELECT * FROM regressions WHERE sweep_id = ?`),
     };
     this.recordTx = db.transaction((record: CellRecord): RecordCellResult => {
       const key = [record.sweepId, record.cellId, record.repeat] as const;
@@ -280,6 +304,30 @@ class SqliteResultsStore implements ResultsStore {
 
   listDevices(): ReturnType<DeviceStatements['listDevices']> {
     return this.devices.listDevices();
+  }
+
+  recordRegression(verdict: RegressionVerdict): void {
+    this.write(this.stmt.recordRegression).run({
+      sweep_id: verdict.sweepId,
+      baseline_id: verdict.baseline,
+      regression: verdict.regression ? 1 : 0,
+      comparison_json: JSON.stringify(verdict.comparison),
+      compared_at: verdict.comparedAt,
+    });
+  }
+
+  getRegression(sweepId: string): RegressionVerdict | null {
+    const row = this.stmt.getRegression.get(sweepId) as
+      | { sweep_id: string; baseline_id: string; regression: number; comparison_json: string; compared_at: string }
+      | undefined;
+    if (row === undefined) return null;
+    return {
+      sweepId: row.sweep_id,
+      baseline: row.baseline_id,
+      regression: row.regression === 1,
+      comparison: JSON.parse(row.comparison_json) as RegressionComparison,
+      comparedAt: row.compared_at,
+    };
   }
 
   transaction<T>(fn: () => T): T {

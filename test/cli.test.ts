@@ -58,7 +58,8 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
   });
 
   it('--help on every command', async () => {
-    for (const c of ['run', 'start', 'worker', 'status', 'devices', 'plan', 'validate', 'report', 'recommend', 'cancel']) {
+    const commands = ['run', 'start', 'worker', 'status', 'devices', 'plan', 'validate', 'report', 'recommend', 'schedule', 'cancel'];
+    for (const c of commands) {
       const r = await runCli([c, '--help']);
       assert.equal(r.code, 0);
       assert.match(r.stdout, new RegExp(`Usage: thorbench ${c}`));

@@ -15,6 +15,12 @@ describe('artifacts: paths', () => {
     assert.equal(cellArtifactsDir('results', 'qwen3-8b-quantization-1', 'maxn.locked.qwen3-8b-fp8.high-load.r1'), path.join('results', 'qwen3-8b-quantization-1', 'maxn.locked.qwen3-8b-fp8.high-load.r1'));
   });
 
+  it('takes a scheduled sweep’s id, which ends in an RFC 3339 time, as a directory name', () => {
+    const id = 'nightly-2026-11-29T03:00:00Z';
+    assert.equal(cellArtifactsDir('results', id, 'cell.r1'), path.join('results', id, 'cell.r1'));
+    assert.throws(() => cellArtifactsDir('results', 'sweep', 'a:b'), /cell id .* cannot name an artifact path/);
+  });
+
   it('rejects ids that could escape the results directory', () => {
     for (const bad of ['..', '../etc', 'a/b', 'a\\b', '.hidden', '', '/abs', 'x y', 'sweep\n1']) {
       assert.throws(() => cellArtifactsDir('results', bad, 'cell.r1'), /sweep id .* cannot name an artifact path/, `sweep id ${JSON.stringify(bad)}`);

@@ -93,7 +93,7 @@ describe('search attributes', () => {
       expected,
     );
     const script = readFileSync(new URL('../../deploy/temporal/create-namespace.sh', import.meta.url), 'utf8');
-    const listed = [...script.matchAll(/\b(Thorbench[A-Za-z]+=(?:Keyword|KeywordList))\b/g)].map((m) => m[1]);
+    const listed = [...script.matchAll(/\b(Thorbench[A-Za-z]+=(?:Keyword|KeywordList|Bool))\b/g)].map((m) => m[1]);
     assert.deepEqual(listed, expected);
     // SQL visibility (SQLite, Postgres) has three KeywordList slots.
     assert.ok(expected.filter((e) => e.endsWith('=KeywordList')).length <= 3);

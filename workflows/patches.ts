@@ -14,3 +14,8 @@ export const READ_BACK_PATCH = 'read-back-after-benchmark';
 
 /** Engine groups go only to devices that hold their model; cells of a model no device holds fail first. */
 export const MODELS_PRESENT_PATCH = 'models-present-check';
+/**
+ * A sweep started with a baseline (a schedule's regression watch) compares itself with it after its last cell,
+ * records the verdict and sets the ThorbenchRegression search attribute.
+ */
+export const REGRESSION_WATCH_PATCH = 'regression-watch';

@@ -30,13 +30,19 @@ export const SEARCH_ATTRIBUTES = {
   clocks: defineSearchAttributeKey('ThorbenchClocks', SearchAttributeType.KEYWORD),
   /** Cells: where the cell stands, kept current by the cell workflow. */
   cellStatus: defineSearchAttributeKey('ThorbenchCellStatus', SearchAttributeType.KEYWORD),
+  /**
+   * Sweeps compared against a baseline (a schedule's `--baseline`): true when a metric regressed beyond noise,
+   * false when none did; absent on sweeps without a baseline.
+   */
+  regression: defineSearchAttributeKey('ThorbenchRegression', SearchAttributeType.BOOL),
 } as const;
 
 /** A cell's status in visibility: `pending` from its start until the sweep worker first runs it, then `running`. */
 export type CellVisibilityStatus = 'pending' | 'running' | CellStatus;
 
 /** The server's name for each attribute type used here (`temporal operator search-attribute create --type`). */
-export function searchAttributeTypeName(key: { type: SearchAttributeType }): 'Keyword' | 'KeywordList' {
+export function searchAttributeTypeName(key: { type: SearchAttributeType }): 'Keyword' | 'KeywordList' | 'Bool' {
+  if (key.type === SearchAttributeType.BOOL) return 'Bool';
   return key.type === SearchAttributeType.KEYWORD ? 'Keyword' : 'KeywordList';
 }
 

@@ -20,7 +20,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ClaimActivities, DeviceWorkerActivities } from '../activities/index.js';
-import type { ResultsActivities } from '../activities/results.js';
+import type { BaselineComparison, ResultsActivities } from '../activities/results.js';
 import type { VisibilityActivities } from '../activities/visibility.js';
 import {
   type StepCalibration,
@@ -46,8 +46,14 @@ import {
   cellStepSignal,
   progressQuery,
 } from './messages.js';
-import { MODELS_PRESENT_PATCH, WEB_UI_PATCH } from './patches.js';
-import { cellSearchAttributes, onlyRegistered, sweepSearchAttributes } from './search-attributes.js';
+import { MODELS_PRESENT_PATCH, REGRESSION_WATCH_PATCH, WEB_UI_PATCH } from './patches.js';
+import { type RegressionWatch, watchFromMemo } from './regression-watch.js';
+import {
+  SEARCH_ATTRIBUTES,
+  cellSearchAttributes,
+  onlyRegistered,
+  sweepSearchAttributes,
+} from './search-attributes.js';
 import { QUICK_OPTIONS, quickDeviceOptions } from './step-options.js';
 import { cellDetails, cellSummary } from './summaries.js';
 import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from './task-queues.js';
@@ -61,6 +67,8 @@ export interface SweepCarry {
   before: Record<string, DeviceSnapshot>;
   /** Planned against measured step durations so far, for the estimate of the time left. */
   calibration?: StepCalibration;
+  /** The baseline to compare with at the end (from the first run's memo). */
+  watch?: RegressionWatch | null;
 }
 
 interface DeviceSnapshot {
@@ -75,6 +83,8 @@ export interface SweepSummary {
   cells: number;
   /** The command that prints the sweep's report. */
   reportCommand?: string;
+  /** A sweep started with a baseline (regression watch): its comparison against it, recorded with the sweep. */
+  regression?: BaselineComparison;
 }
 
 /** The sweep's memo in Temporal (shown in the Web UI and by `temporal workflow describe`). */
@@ -126,6 +136,8 @@ interface SweepRun {
   /** The steps each in-flight cell has begun (from its cellStep signals), for the estimate before it finishes. */
   stepsBegun: Map<string, { step: StepName; startedAt: number }[]>;
   calibration: StepCalibration;
+  /** The baseline this sweep is compared with when it finishes (regression watch), or null. */
+  watch: RegressionWatch | null;
 }
 
 function zeroCounts(): Record<CellStatus, number> {
@@ -143,6 +155,16 @@ function parseOrFail(input: unknown): Experiment {
     );
   }
   return parsed.experiment;
+}
+
+/** The regression watch: carried from the first run, else from the memo (a schedule's); a malformed one fails early. */
+function watchOf(carry: SweepCarry | undefined): RegressionWatch | null {
+  if (carry?.watch !== undefined) return carry.watch;
+  const watch = watchFromMemo(workflowInfo().memo);
+  if (watch !== null && 'error' in watch) {
+    throw ApplicationFailure.nonRetryable(watch.error, FailureType.InvalidExperiment);
+  }
+  return watch;
 }
 
 function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined): SweepRun {
@@ -179,6 +201,7 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined):
     cellStartedAt: new Map(),
     stepsBegun: new Map(),
     calibration: carry?.calibration ?? emptyCalibration(),
+    watch: watchOf(carry),
   };
 }
 
@@ -439,6 +462,7 @@ async function continueIfPaused(run: SweepRun): Promise<void> {
     simulated: run.simulated,
     before: run.before,
     calibration: run.calibration,
+    watch: run.watch,
   };
   await continueAsNew<typeof sweep>(run.input, carry);
 }
@@ -459,6 +483,31 @@ async function assignShards(run: SweepRun): Promise<Map<string, PlannedCell[]>> 
     if (!run.finished[c.id]) await recordUnrun(run, c, 'failed', { type: FailureType.ModelNotFound, message: reason });
   }
   return assigned.shards;
+}
+
+/**
+ * Regression watch: compares the finished sweep with its baseline (the verdict is recorded with the sweep) and marks
+ * the sweep with ThorbenchRegression and a memo entry, so regressed sweeps are one query away.
+ */
+async function compareWithBaseline(run: SweepRun, watch: RegressionWatch): Promise<BaselineComparison> {
+  const outcome = await results.compareWithBaseline({ sweepId: run.sweepId, ...watch });
+  if (outcome.kind === 'compared') {
+    const { regressions, improvements, imageBump } = outcome.comparison;
+    const flag = { key: SEARCH_ATTRIBUTES.regression, value: regressions.length > 0 };
+    const pairs = onlyRegistered([flag], run.registered);
+    if (pairs.length > 0) upsertSearchAttributes(pairs);
+    upsertMemo({
+      thorbenchRegression: {
+        baseline: watch.baseline,
+        regressions: regressions.length,
+        improvements: improvements.length,
+        imageBump,
+      },
+    });
+  } else {
+    upsertMemo({ thorbenchRegression: { baseline: watch.baseline, error: outcome.message } });
+  }
+  return outcome;
 }
 
 export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSummary> {
@@ -486,11 +535,13 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
   run.progress.state = 'completed';
   if (run.metadata) upsertMemo({ thorbench: memo(run) });
   await results.finishSweepRecord({ sweepId: run.sweepId, state: 'completed', finishedAt: new Date().toISOString() });
-  return {
+  const summary: SweepSummary = {
     sweepId: run.sweepId,
     experiment: run.exp.name,
     counts: { ...run.progress.counts },
     cells: run.plan.cells.length,
     reportCommand: reportCommand(run.sweepId),
   };
+  if (run.watch && patched(REGRESSION_WATCH_PATCH)) summary.regression = await compareWithBaseline(run, run.watch);
+  return summary;
 }

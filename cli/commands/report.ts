@@ -48,7 +48,7 @@ function readSweep(store: ResultsStore, sweepId: string): ReportInput {
       EXIT_INVALID,
     );
   }
-  return { sweep, cells: store.listCells(sweepId) };
+  return { sweep, cells: store.listCells(sweepId), regression: store.getRegression(sweepId)?.comparison ?? null };
 }
 
 export async function renderSweepReport(store: ResultsStore, sweepId: string, format: ReportFormat): Promise<string> {
@@ -63,7 +63,13 @@ export async function renderSweepReport(store: ResultsStore, sweepId: string, fo
     case 'json':
       // summaries: mean, 95 % CI and CV per cell over its repeats (metrics/repeats.ts); empty without repeats.
       return JSON.stringify(
-        { sweep: input.sweep, cells: input.cells, summaries: summarizeRepeats(input.cells) },
+        {
+          sweep: input.sweep,
+          cells: input.cells,
+          summaries: summarizeRepeats(input.cells),
+          // The comparison with the baseline (regression watch); null for a sweep that ran without one.
+          regression: input.regression ?? null,
+        },
         null,
         2,
       );

@@ -13,6 +13,6 @@ temporal operator namespace describe -n default --address "$TEMPORAL_ADDRESS" >/
 # to it), for filtering in the Web UI.
 for attr in ThorbenchExperiment=Keyword ThorbenchModels=KeywordList ThorbenchQuantizations=KeywordList \
   ThorbenchPowerModes=KeywordList ThorbenchSweep=Keyword ThorbenchDevice=Keyword ThorbenchScenario=Keyword \
-  ThorbenchClocks=Keyword ThorbenchCellStatus=Keyword; do
+  ThorbenchClocks=Keyword ThorbenchCellStatus=Keyword ThorbenchRegression=Bool; do
   temporal operator search-attribute create --name "${attr%%=*}" --type "${attr#*=}" --namespace default --address "$TEMPORAL_ADDRESS" 2>/dev/null || true
 done
