@@ -18,8 +18,8 @@ export interface OpenSweepInput {
 }
 
 /** The `validity` section of the sweep's stored experiment (validated by the sweep when it started). */
-export function sweepValidity(store: ResultsStore, sweepId: string): ValiditySpec {
-  const json = store.getSweep(sweepId)?.experimentJson;
+export async function sweepValidity(store: ResultsStore, sweepId: string): Promise<ValiditySpec> {
+  const json = (await store.getSweep(sweepId))?.experimentJson;
   if (json === undefined) return DEFAULT_VALIDITY;
   try {
     const parsed = ValiditySpec.safeParse((JSON.parse(json) as { validity?: unknown }).validity ?? {});
@@ -32,10 +32,10 @@ export function sweepValidity(store: ResultsStore, sweepId: string): ValiditySpe
 export function createResultsActivities(store: ResultsStore) {
   return {
     async openSweepRecord(input: OpenSweepInput): Promise<void> {
-      store.upsertSweep(input);
+      await store.upsertSweep(input);
     },
     async finishSweepRecord(input: { sweepId: string; state: 'completed' | 'failed' | 'cancelled'; finishedAt: string }): Promise<void> {
-      store.finishSweep(input.sweepId, input.state, input.finishedAt);
+      await store.finishSweep(input.sweepId, input.state, input.finishedAt);
     },
     /** Cell ids already succeeded in this sweep (a sweep restarted under the same id skips them). */
     async completedCells(input: { sweepId: string }): Promise<string[]> {
@@ -43,7 +43,7 @@ export function createResultsActivities(store: ResultsStore) {
     },
     /** Judges the record by the sweep's `validity` rules (schema/verdict.ts), stamps the version, and stores it. */
     async recordCell(record: UnjudgedCellRecord): Promise<{ inserted: boolean }> {
-      return store.recordCell(completeRecord(record, sweepValidity(store, record.sweepId), THORBENCH_VERSION));
+      return store.recordCell(completeRecord(record, await sweepValidity(store, record.sweepId), THORBENCH_VERSION));
     },
   };
 }

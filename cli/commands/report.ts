@@ -15,13 +15,13 @@ export function parseReportFormat(value: string | undefined): ReportFormat {
   throw new ExitError(`--format must be one of ${REPORT_FORMATS.join(', ')} (got "${v}")`, EXIT_INVALID);
 }
 
-export function renderSweepReport(store: ResultsStore, sweepId: string, format: ReportFormat): string {
-  const sweep = store.getSweep(sweepId);
+export async function renderSweepReport(store: ResultsStore, sweepId: string, format: ReportFormat): Promise<string> {
+  const sweep = await store.getSweep(sweepId);
   if (!sweep) {
-    const known = store.listSweeps().slice(0, 5).map((s) => s.sweepId);
-    throw new ExitError(`no sweep "${sweepId}" in the results database${known.length ? `; recent sweeps: ${known.join(', ')}` : ''}`, EXIT_INVALID);
+    const known = (await store.listSweeps()).slice(0, 5).map((s) => s.sweepId);
+    throw new ExitError(`no sweep "${sweepId}" in the results database ${store.location}${known.length ? `; recent sweeps: ${known.join(', ')}` : ''}`, EXIT_INVALID);
   }
-  const cells = store.listCells(sweepId);
+  const cells = await store.listCells(sweepId);
   switch (format) {
     case 'md':
       return renderMarkdownReport({ sweep, cells });
@@ -36,14 +36,14 @@ export function renderSweepReport(store: ResultsStore, sweepId: string, format: 
 }
 
 export async function report(opts: { sweepId: string; format: ReportFormat; outFile?: string; env: CliEnv; out: (line: string) => void }): Promise<void> {
-  const store = openResultsStore(opts.env.dbFile);
+  const store = await openResultsStore(opts.env.results);
   try {
-    const text = renderSweepReport(store, opts.sweepId, opts.format);
+    const text = await renderSweepReport(store, opts.sweepId, opts.format);
     if (opts.outFile) {
       await writeFile(opts.outFile, text);
       opts.out(`wrote ${opts.outFile}`);
     } else opts.out(text);
   } finally {
-    store.close();
+    await store.close();
   }
 }

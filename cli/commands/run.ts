@@ -36,7 +36,7 @@ export async function run(opts: RunOptions): Promise<void> {
 
   let workers: RunningWorkers | null = null;
   const native = await nativeConnection(conn.address);
-  const store = openResultsStore(opts.env.dbFile);
+  const store = await openResultsStore(opts.env.results);
   try {
     const profile = resolveDevice(opts.env, opts.device, opts.deviceId);
     const select = loaded.experiment.device.select;
@@ -49,6 +49,7 @@ export async function run(opts: RunOptions): Promise<void> {
       connection: native,
       namespace: opts.env.namespace,
       store: sweepPoller ? null : store,
+      artifactStore: store.backend === 'postgres' ? store : null,
       device: devicePoller || !wantDevice ? null : profile,
     });
     if (workers.workers.length > 0) {
@@ -104,12 +105,12 @@ export async function run(opts: RunOptions): Promise<void> {
       if (tty && last) opts.progress.write('\n');
     }
     opts.out('');
-    opts.out(renderSweepReport(store, sweepId, 'md'));
+    opts.out(await renderSweepReport(store, sweepId, 'md'));
     if (conn.uiUrl) opts.out(`Web UI: ${conn.uiUrl}/namespaces/${opts.env.namespace}/workflows/${encodeURIComponent(sweepId)}`);
-    opts.out(`Results: ${opts.env.dbFile} (thorbench report ${sweepId} --format md|csv|html|json)`);
+    opts.out(`Results: ${store.location} (thorbench report ${sweepId} --format md|csv|html|json)`);
   } finally {
     await workers?.shutdown().catch((err: Error) => opts.out(`worker shutdown: ${err.message}`));
-    store.close();
+    await store.close();
     await native.close();
     await conn.close();
   }

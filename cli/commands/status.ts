@@ -34,17 +34,17 @@ async function workflowView(env: CliEnv, sweepId: string): Promise<{ state: stri
 }
 
 export async function statusJson(env: CliEnv, sweepId: string): Promise<CliStatus> {
-  const store = openResultsStore(env.dbFile);
+  const store = await openResultsStore(env.results);
   try {
-    const sweep = store.getSweep(sweepId);
+    const sweep = await store.getSweep(sweepId);
     const view = await workflowView(env, sweepId);
     if (!sweep) {
-      if (!view) throw new ExitError(`no sweep "${sweepId}" in ${env.dbFile} or on the Temporal server`, EXIT_INVALID);
+      if (!view) throw new ExitError(`no sweep "${sweepId}" in ${store.location} or on the Temporal server`, EXIT_INVALID);
       throw new ExitError(`sweep "${sweepId}" is ${view.state} but has recorded nothing yet${view.progress?.state === 'starting' ? ' (waiting for a device worker)' : ''}`, 1);
     }
     const parsed = parseExperiment(JSON.parse(sweep.experimentJson));
     const planned = parsed.ok ? planSweep(parsed.experiment).cells : undefined;
-    const json = renderJsonStatus({ sweep, cells: store.listCells(sweepId), planned });
+    const json = renderJsonStatus({ sweep, cells: await store.listCells(sweepId), planned });
     const inFlight = new Set(view?.progress?.current.map((c) => c.cellId) ?? []);
     return {
       ...json,
@@ -52,7 +52,7 @@ export async function statusJson(env: CliEnv, sweepId: string): Promise<CliStatu
       cells: json.cells.map((c) => (c.status === 'pending' && inFlight.has(c.id) ? { ...c, status: 'running' as const } : c)),
     };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -4,7 +4,7 @@
  * itself as a process "on the device", so a simulated reboot kills it like a real one would.
  */
 import { registerOnDeviceProcess, unregisterOnDeviceProcess } from '../../sim/device.js';
-import { openResultsStore } from '../../store/store.js';
+import { isPostgresUrl, openResultsStore } from '../../store/store.js';
 import { deviceTaskQueue, SWEEP_TASK_QUEUE } from '../../workflows/task-queues.js';
 import { type CliEnv, type DeviceChoice, nativeConnection, resolveDevice } from '../context.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
@@ -22,11 +22,14 @@ export function parseRole(value: string | undefined): WorkerRole {
 export async function worker(opts: { device: DeviceChoice; deviceId?: string; role: WorkerRole; env: CliEnv; out: (line: string) => void }): Promise<void> {
   const address = opts.env.address ?? (await ensureDevServer({ home: opts.env.home, port: opts.env.port, uiPort: opts.env.uiPort })).address;
   const connection = await nativeConnection(address);
-  const store = opts.role === 'device' ? null : openResultsStore(opts.env.dbFile);
+  const store = opts.role === 'device' ? null : await openResultsStore(opts.env.results);
+  // A device worker of a fleet sends its artifacts to a shared (PostgreSQL) store; with SQLite they stay on disk.
+  const shared = opts.role !== 'sweep' && isPostgresUrl(opts.env.results);
+  const artifactStore = shared ? (store ?? (await openResultsStore(opts.env.results))) : null;
   const profile = opts.role === 'sweep' ? null : resolveDevice(opts.env, opts.device, opts.deviceId);
   const simDir = profile?.simDir ?? null;
   if (simDir) registerOnDeviceProcess(simDir, process.pid);
-  const running = await startWorkers({ connection, namespace: opts.env.namespace, store, device: profile });
+  const running = await startWorkers({ connection, namespace: opts.env.namespace, store, artifactStore, device: profile });
   const queues = [store ? SWEEP_TASK_QUEUE : null, profile ? deviceTaskQueue(profile.id) : null].filter(Boolean).join(', ');
   opts.out(`thorbench worker (pid ${process.pid}) polling ${queues} on ${address}${profile?.simulated ? ' — simulated Thor' : ''}`);
   const stop = () => void running.shutdown();
@@ -36,7 +39,8 @@ export async function worker(opts: { device: DeviceChoice; deviceId?: string; ro
     await running.done;
   } finally {
     if (simDir) unregisterOnDeviceProcess(simDir, process.pid);
-    store?.close();
+    await store?.close();
+    if (artifactStore !== store) await artifactStore?.close();
     await connection.close();
   }
 }
