@@ -52,7 +52,7 @@ describe('repeats: 3 on the simulated Thor', { timeout: 240_000 }, () => {
     const result = await handle.result();
     assert.equal(result.counts.succeeded, 3);
 
-    const report = JSON.parse(renderSweepReport(sim.store, 'repeats-sim-1', 'json')) as {
+    const report = JSON.parse(await renderSweepReport(sim.store, 'repeats-sim-1', 'json')) as {
       cells: CellRecord[];
       summaries: RepeatSummary[];
     };
@@ -85,6 +85,6 @@ describe('repeats: 3 on the simulated Thor', { timeout: 240_000 }, () => {
     }
     // TTFT varies between repeats on a live engine: a real interval, not a point.
     assert.ok(s.metrics.mean_ttft_ms!.ci95[1] > s.metrics.mean_ttft_ms!.ci95[0]);
-    assert.match(renderSweepReport(sim.store, 'repeats-sim-1', 'md'), /\d ± \d[\s\S]*95 % confidence interval/);
+    assert.match(await renderSweepReport(sim.store, 'repeats-sim-1', 'md'), /\d ± \d[\s\S]*95 % confidence interval/);
   });
 });

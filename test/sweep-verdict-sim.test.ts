@@ -93,7 +93,7 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
   it('records a 3-prompt scenario under minCompleted 10 as invalid, with provenance and energy on every record', async () => {
     writeSimTegrastatsFormat(sim.simDir, { railValues: 3, vin: true });
     await runSweep('verdict-1', experiment('verdict', await freePort()));
-    const cells = store.listCells('verdict-1');
+    const cells = await store.listCells('verdict-1');
     assert.equal(cells.length, 2);
     const three = cells.find((c) => c.scenario === 'three')!;
     const twelve = cells.find((c) => c.scenario === 'twelve')!;
@@ -133,11 +133,11 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
     assert.deepEqual(twelve.verdict, { valid: true, reasons: [] });
 
     // Reports mark the invalid cell and say why.
-    const md = renderSweepReport(store, 'verdict-1', 'md');
+    const md = await renderSweepReport(store, 'verdict-1', 'md');
     assert.ok(md.includes('⚠ invalid'), md);
     assert.ok(md.includes('only 3 request(s) completed; validity.minCompleted is 10'));
-    assert.ok(renderSweepReport(store, 'verdict-1', 'html').includes('⚠ invalid'), 'the HTML table marks it too');
-    const csv = parseCsv(renderSweepReport(store, 'verdict-1', 'csv'));
+    assert.ok((await renderSweepReport(store, 'verdict-1', 'html')).includes('⚠ invalid'), 'the HTML table marks it too');
+    const csv = parseCsv(await renderSweepReport(store, 'verdict-1', 'csv'));
     const header = csv[0]!;
     const row = (scenario: string) => csv.find((r) => r.includes(`maxn.locked.qwen3-8b-fp8.${scenario}.r1`))!;
     assert.equal(row('three')[header.indexOf('valid')], 'false');
@@ -150,7 +150,7 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
     assert.equal(row('twelve')[header.indexOf('power_mode_after')], 'MAXN');
     assert.equal(row('twelve')[header.indexOf('energy_status')], 'measured');
     assert.ok((JSON.parse(row('twelve')[header.indexOf('harness_argv')]!) as string[]).includes('--num-prompts'));
-    const json = JSON.parse(renderSweepReport(store, 'verdict-1', 'json')) as {
+    const json = JSON.parse(await renderSweepReport(store, 'verdict-1', 'json')) as {
       cells: { verdict: unknown; engine: { imageDigest: string } }[];
     };
     assert.ok(json.cells.every((c) => typeof c.verdict === 'object' && c.engine.imageDigest.includes('@sha256:')));
@@ -162,7 +162,7 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
     const exp = experiment('verdict-cold', port, { warmup: undefined });
     exp.matrix.scenario = [{ name: 'twelve', inputLen: 64, outputLen: 8, numPrompts: 12, maxConcurrency: 4 }];
     await runSweep('verdict-2', exp);
-    const [cell] = store.listCells('verdict-2');
+    const [cell] = await store.listCells('verdict-2');
     assert.equal(cell?.status, 'succeeded', JSON.stringify(cell?.failure));
     assert.equal(cell.engine?.startedForCell, true);
     assert.deepEqual(cell.verdict.reasons, [
@@ -175,7 +175,7 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
       /no VIN rail \(it printed VDD_GPU, VDD_CPU_SOC_MSS, VIN_SYS_5V0\)/,
     );
     assert.ok('energy_per_output_token_j' in cell.metrics! && cell.metrics!.energy_per_output_token_j === null);
-    const csv = renderSweepReport(store, 'verdict-2', 'csv');
+    const csv = await renderSweepReport(store, 'verdict-2', 'csv');
     assert.ok(csv.includes(',unavailable,'));
   });
 });

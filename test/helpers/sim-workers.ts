@@ -23,14 +23,14 @@ export async function startSimWorkers(
   const simDir = path.join(dir, 'sim');
   const resultsDir = path.join(dir, 'results');
   const profile = simDeviceProfile(ensureSimDevice(simDir, sim), resultsDir);
-  const store = openResultsStore(path.join(resultsDir, 'thorbench.db'));
+  const store = await openResultsStore(path.join(resultsDir, 'thorbench.db'));
   const running = await startWorkers({ connection: server.native, namespace: 'default', store, device: profile });
   return {
     simDir,
     store,
     async stop() {
       await running.shutdown();
-      store.close();
+      await store.close();
     },
   };
 }
