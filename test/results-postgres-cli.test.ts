@@ -1,7 +1,7 @@
 /**
  * `thorbench run` with THORBENCH_RESULTS_URL: the sweep on the simulated Thor records into a real PostgreSQL
  * (test/helpers/postgres.ts), the device worker sends each cell's artifacts there, and `report` / `status` read
- * from it — from a machine that has none of the sweep's files.
+ * from it — from a machine that has none of the sweep's files; `thorbench import` records into it too.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,7 +13,7 @@ import { readCellArtifact } from '../store/artifacts.js';
 import { openResultsStore } from '../store/store.js';
 import { runCli } from './helpers/cli.js';
 import { simExperiment } from './helpers/experiment.js';
-import { tempDir } from './helpers/files.js';
+import { fixturePath, tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
 import { POSTGRES_MISSING, startPostgres, type TestPostgres } from './helpers/postgres.js';
 
@@ -104,6 +104,40 @@ describe('thorbench run with THORBENCH_RESULTS_URL (PostgreSQL)', { timeout: 600
       assert.ok(Object.keys(requests).length > 0);
     } finally {
       await store.close();
+    }
+  });
+
+  it('thorbench import records into PostgreSQL with its artifacts, all or nothing', async () => {
+    const file = fixturePath('vllm-0.33-client', 'c64.save-detailed.json');
+    const r = await runCli(['import', file, '--into', 'imported', '--cell', 'maxn.locked.qwen3.c64.r1'], { env });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { ttfts: number[] };
+    const store = await openResultsStore(url);
+    try {
+      assert.deepEqual(await store.listStoredArtifacts('imported', 'maxn.locked.qwen3.c64.r1'), [
+        'import.json',
+        'recomputed.json',
+        'requests.json',
+        'vllm-result.json',
+      ]);
+      // Read back from the store alone: the local artifacts directory is gone.
+      const [cell] = await store.listCells('imported');
+      fs.rmSync(cell!.artifactsDir!, { recursive: true });
+      const requests = JSON.parse((await readCellArtifact(store, cell!, 'requests.json'))!) as { ttfts: number[] };
+      assert.deepEqual(requests.ttfts, saved.ttfts);
+    } finally {
+      await store.close();
+    }
+    // Other numbers for the same cell are refused, and change nothing.
+    const other = fixturePath('vllm-0.33-client', 'c8.save-detailed.json');
+    const clash = await runCli(['import', other, '--into', 'imported', '--cell', 'maxn.locked.qwen3.c64.r1'], { env });
+    assert.equal(clash.code, 2, clash.stderr);
+    assert.match(clash.stderr, /already has cell "maxn\.locked\.qwen3\.c64\.r1".*Nothing was imported/);
+    const after = await openResultsStore(url);
+    try {
+      assert.equal(await after.countRows('imported'), 1);
+    } finally {
+      await after.close();
     }
   });
 });
