@@ -147,3 +147,14 @@ export async function readCellArtifact(store: ResultsStore, cell: CellRecord, na
   if (stored !== null) return stored.toString('utf8');
   return cell.artifactsDir === null ? null : readArtifactText(cell.artifactsDir, name);
 }
+
+/** readCellArtifact, parsed as readArtifact does: JSON for `*.json` names, text otherwise, null when absent. */
+export async function readCellArtifactData(store: ResultsStore, cell: CellRecord, name: string): Promise<unknown> {
+  const text = await readCellArtifact(store, cell, name);
+  if (text === null || !name.endsWith('.json')) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new Error(`artifact ${name} of cell ${cell.cellId} (sweep ${cell.sweepId}) is not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+}

@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { MAX_STORED_ARTIFACT_BYTES, readCellArtifact, storeArtifacts, writeArtifact } from '../store/artifacts.js';
+import { MAX_STORED_ARTIFACT_BYTES, readCellArtifact, readCellArtifactData, storeArtifacts, writeArtifact } from '../store/artifacts.js';
 import { openResultsStore, type ResultsStore } from '../store/store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../store/migrations.js';
 import { migratePostgres, POSTGRES_MIGRATIONS } from '../store/postgres-migrations.js';
@@ -475,6 +475,9 @@ for (const backend of BACKENDS) {
         // The device's disk is gone: the store still has the artifact.
         fs.rmSync(dir, { recursive: true });
         assert.deepEqual(JSON.parse((await readCellArtifact(store, record, 'requests.json'))!), { ttfts: [0.1, 0.2] });
+        assert.deepEqual(await readCellArtifactData(store, record, 'requests.json'), { ttfts: [0.1, 0.2] });
+        await store.putArtifact('a1', 'cell.r1', 'broken.json', '{"ttfts": [');
+        await assert.rejects(readCellArtifactData(store, record, 'broken.json'), /artifact broken.json of cell cell.r1 .* not valid JSON/);
         assert.equal(await readCellArtifact(store, record, 'engine.log'), null);
         // Only on disk (a SQLite sweep on one machine): read from the directory.
         const local = path.join(tmpRoot, `artifacts-${backend.name}`, 'a1', 'local.r1');
