@@ -12,7 +12,7 @@ import type { EngineFacts } from '../schema/outcome.js';
 import type { DeviceProfile } from './device-profile.js';
 import { buildEngineLaunch } from './engine-command.js';
 import { runDevice } from './exec.js';
-import { type EngineFailureDetails, classified, nonRetryable } from './failures.js';
+import { type EngineFailureDetails, classified, nonRetryable, retryable } from './failures.js';
 import { activitySignal, beat } from './heartbeat.js';
 
 const DOCKER_QUICK_MS = 60_000;
@@ -70,7 +70,7 @@ export function createEngineActivities(profile: DeviceProfile) {
     const res = await docker(['inspect', name], DOCKER_QUICK_MS, true);
     if (res.exitCode !== 0) {
       if (/no such (object|container)/i.test(res.stderr)) return { exists: false, running: false, exitCode: null, oomKilled: false, labels: {} };
-      throw new Error(`docker inspect ${name} failed: ${res.stderr.trim()}`);
+      throw retryable('CommandFailed', `docker inspect ${name} failed: ${res.stderr.trim()}`);
     }
     const s = parseDockerInspect(res.stdout);
     return { exists: true, running: s.running, exitCode: s.running ? null : s.exitCode, oomKilled: s.oomKilled, labels: s.labels };
@@ -85,7 +85,10 @@ export function createEngineActivities(profile: DeviceProfile) {
 
   async function remove(name: string): Promise<void> {
     const res = await docker(['rm', '-f', name], DOCKER_QUICK_MS, true);
-    if (res.exitCode !== 0 && !/no such container/i.test(res.stderr)) throw new Error(`docker rm -f ${name} failed: ${res.stderr.trim()}`);
+    if (res.exitCode !== 0 && !/no such container/i.test(res.stderr)) {
+      // A container docker cannot remove now (busy, daemon restarting) may go on a retry.
+      throw retryable('CommandFailed', `docker rm -f ${name} failed: ${res.stderr.trim()}`);
+    }
   }
 
   /** The digest of the image an engine runs (provenance of every record); null when docker cannot say. */
@@ -164,7 +167,7 @@ export function createEngineActivities(profile: DeviceProfile) {
           if (/Unable to find image|pull access denied|manifest unknown|not found: manifest/i.test(res.stderr)) {
             throw nonRetryable('CommandFailed', `docker could not get image ${engine.image}: ${res.stderr.trim()}`);
           }
-          throw new Error(`docker run failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
+          throw retryable('CommandFailed', `docker run failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
         }
         return { containerName: launch.containerName, started: true, removedStale, facts: await facts(true) };
       });

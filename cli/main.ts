@@ -48,7 +48,17 @@ const COMMANDS: Record<string, Command> = {
     action: async (v, [file]) => {
       const { cliEnv, parseDeviceChoice } = await context();
       const { run } = await import('./commands/run.js');
-      await run({ file: file!, device: parseDeviceChoice(str(v.device)), deviceId: str(v['device-id']), id: str(v.id), env: cliEnv(), out, progress: process.stderr });
+      const { isLiveTerminal } = await import('./progress.js');
+      await run({
+        file: file!,
+        device: parseDeviceChoice(str(v.device)),
+        deviceId: str(v['device-id']),
+        id: str(v.id),
+        env: cliEnv(),
+        out,
+        progress: process.stderr,
+        live: isLiveTerminal(),
+      });
     },
   },
   start: {
@@ -74,13 +84,27 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   status: {
-    usage: 'thorbench status <sweep-id> [--json]',
+    usage: 'thorbench status <sweep-id> [--json] [--follow]',
     summary: "Show a sweep's state and every cell's status and headline metrics.",
-    options: { json: { type: 'boolean' } },
+    details:
+      '--follow shows the live view while the sweep runs (cells done/total, failed and skipped, the cell and step in\n' +
+      'flight, elapsed time and time left), redrawn on a terminal; when stdout or stderr is not a terminal, one line per\n' +
+      'finished cell.\n' +
+      'Then the status as without it.',
+    options: { json: { type: 'boolean' }, follow: { type: 'boolean' } },
     positionals: ['sweep'],
     action: async (v, [sweepId]) => {
       const { cliEnv } = await context();
-      await (await import('./commands/status.js')).status({ sweepId: sweepId!, json: v.json === true, env: cliEnv(), out });
+      const { isLiveTerminal } = await import('./progress.js');
+      await (await import('./commands/status.js')).status({
+        sweepId: sweepId!,
+        json: v.json === true,
+        follow: v.follow === true,
+        env: cliEnv(),
+        out,
+        progress: process.stderr,
+        live: isLiveTerminal(),
+      });
     },
   },
   plan: {
@@ -98,14 +122,20 @@ const COMMANDS: Record<string, Command> = {
     action: async (_v, [file]) => (await import('./commands/validate.js')).validate({ file: file!, out }),
   },
   report: {
-    usage: 'thorbench report <sweep-id> [--format md|csv|html|json] [--out FILE]',
+    usage: 'thorbench report <sweep-id> [--format md|csv|html|json] [--out FILE|DIR] [--compare SWEEP_B]',
     summary: "Render a sweep's results in the guide's table shape (Markdown), as CSV, HTML with charts, or JSON.",
-    options: { format: { type: 'string' }, out: { type: 'string' } },
+    details:
+      'HTML is one self-contained file with its charts (Vega-Lite, drawn at report time; no network).\n' +
+      '--format md --out DIR writes DIR/report.md and its charts as SVG files beside it (--out x.md: beside x.md).\n' +
+      '--compare SWEEP_B puts the cells of both sweeps side by side: a → b, b − a and (b − a)/a per metric, in every\n' +
+      'format.',
+    options: { format: { type: 'string' }, out: { type: 'string' }, compare: { type: 'string' } },
     positionals: ['sweep'],
     action: async (v, [sweepId]) => {
       const { cliEnv } = await context();
       const { parseReportFormat, report } = await import('./commands/report.js');
-      await report({ sweepId: sweepId!, format: parseReportFormat(str(v.format)), outFile: str(v.out), env: cliEnv(), out });
+      const format = parseReportFormat(str(v.format));
+      await report({ sweepId: sweepId!, format, outFile: str(v.out), compare: str(v.compare), env: cliEnv(), out });
     },
   },
   import: {
@@ -136,6 +166,42 @@ const COMMANDS: Record<string, Command> = {
       const labels = strs(v.label).flatMap((l) => ['--label', l]);
       const argv = [...files.map((f) => path.resolve(f)), '--into', into, ...(cell ? ['--cell', cell] : []), ...labels];
       await importResults({ files, into, cell: str(v.cell), labels: strs(v.label), env: cliEnv(), out, argv });
+    },
+  },
+  recommend: {
+    usage:
+      'thorbench recommend <sweep...> [--scenario NAME] [--slo p99_ttft_ms<=600,...] ' +
+      '[--objective output_throughput|energy_per_output_token_j|output_throughput_per_w] [--format md|json]',
+    summary: 'Name the configuration to deploy per scenario: Pareto front over throughput, latency, energy; SLOs.',
+    details:
+      'Reads every configuration the sweeps measured (imported results included); repeats are folded into means.\n' +
+      'Pareto axes: output_throughput (up), the latency metrics the SLOs name, else p99_ttft_ms and mean_tpot_ms\n' +
+      '(down), energy_per_output_token_j (down); a value not measured counts as the worst.\n' +
+      "--slo metric<=limit or metric>=limit, comma-separated, in vLLM metric names (quote it for the shell:\n" +
+      "--slo 'p99_ttft_ms<=600,mean_tpot_ms<=50'); --slo may repeat. With repeats the whole 95 %\n" +
+      'confidence interval must meet the limit. --objective picks among the valid configurations meeting every\n' +
+      'SLO (default output_throughput). When none does, the answer says so and names the closest one.\n' +
+      'Exit status: 0 with an answer (also "none meets the SLOs"), 2 on an unknown sweep, scenario or bad --slo.',
+    options: {
+      scenario: { type: 'string' },
+      slo: { type: 'string', multiple: true },
+      objective: { type: 'string' },
+      format: { type: 'string' },
+    },
+    positionals: ['sweep...'],
+    variadic: true,
+    action: async (v, sweepIds) => {
+      const { cliEnv } = await context();
+      const { recommendCommand } = await import('./commands/recommend.js');
+      await recommendCommand({
+        sweepIds,
+        scenario: str(v.scenario),
+        slo: strs(v.slo),
+        objective: str(v.objective),
+        format: str(v.format),
+        env: cliEnv(),
+        out,
+      });
     },
   },
   cancel: {

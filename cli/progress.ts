@@ -1,25 +1,187 @@
-/** The live progress line of `thorbench run`. Pure formatting; the command decides where it goes. */
+/**
+ * The live view of a running sweep (`thorbench run`, `thorbench status --follow`). The rendering is pure: a
+ * progress snapshot and the clock in, text out, so it is tested without a terminal. On a terminal the view is
+ * redrawn in place (log-update); when stdout or stderr is not a terminal (CI logs, pipes) only one plain line per
+ * finished cell is printed, and nothing per second.
+ */
+import { createLogUpdate } from 'log-update';
+import type { CellRecord } from '../schema/outcome.js';
 import type { SweepProgress } from '../workflows/messages.js';
 
-function clock(ms: number): string {
-  const s = Math.floor(ms / 1000);
+/** "01:05", "1:02:03". */
+export function clock(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
   const mm = String(m).padStart(2, '0');
-  const ss = String(sec).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
+export function progressBar(done: number, total: number, width = 24): string {
+  const filled = total <= 0 ? width : Math.min(width, Math.round((done / total) * width));
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+/** The one-line summary: bar, cells done/total, outcome counts, elapsed and time left. */
 export function formatProgress(p: SweepProgress, elapsedMs: number, width = 24): string {
-  const filled = p.total === 0 ? width : Math.round((p.done / p.total) * width);
-  const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
   const c = p.counts;
-  const parts = [`[${bar}] ${p.done}/${p.total} cells`, `ok ${c.succeeded}`, `failed ${c.failed}`];
-  if (c.skipped) parts.push(`skipped ${c.skipped}`);
+  const parts = [
+    `${progressBar(p.done, p.total, width)} ${p.done}/${p.total} cells`,
+    `ok ${c.succeeded}`,
+    `failed ${c.failed}`,
+    `skipped ${c.skipped}`,
+  ];
   if (c.cancelled) parts.push(`cancelled ${c.cancelled}`);
-  const now = p.current.map((x) => x.cellId).join(', ');
-  parts.push(p.state === 'starting' ? 'waiting for a device worker' : now ? `running ${now}` : p.state);
-  parts.push(clock(elapsedMs));
+  parts.push(
+    `elapsed ${clock(elapsedMs)}`,
+    `left ${typeof p.remainingMs === 'number' ? `~${clock(p.remainingMs)}` : '—'}`,
+  );
   return parts.join(' | ');
+}
+
+/**
+ * The whole terminal view: the summary line, then one line per cell in flight with its device, its step and how
+ * long that step has run. `nowMs` is the caller's clock (the step's start comes from the workflow).
+ */
+export function renderProgressView(
+  p: SweepProgress,
+  opts: { elapsedMs: number; nowMs: number; width?: number },
+): string {
+  const lines = [`${p.sweepId}  ${formatProgress(p, opts.elapsedMs, opts.width)}`];
+  if (p.state === 'starting') lines.push('  waiting for a device worker');
+  for (const cur of p.current) {
+    const since = cur.stepStartedAt ? Date.parse(cur.stepStartedAt) : Number.NaN;
+    const step = cur.step ? `${cur.step} for ${Number.isFinite(since) ? clock(opts.nowMs - since) : '—'}` : '—';
+    lines.push(`  ${cur.deviceId}  ${cur.cellId}  ${step}`);
+  }
+  if (p.current.length === 0 && p.state !== 'starting') lines.push(`  ${p.state}`);
+  return lines.join('\n');
+}
+
+const FINISHED = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
+
+/** What a finished-cell line says after the cell id: headline metrics or the failure's type. */
+export type CellDetail = (cellId: string) => string | null;
+
+/**
+ * Lines for the cells that finished since the previous snapshot (all finished cells for the first one), e.g.
+ * `[3/8] succeeded maxn.locked.qwen3-8b-fp8.high-load.r1  298.07 tok/s`. `seen` is updated.
+ */
+export function finishedCellLines(
+  p: Pick<SweepProgress, 'cells' | 'total'>,
+  seen: Set<string>,
+  detail: CellDetail = () => null,
+): string[] {
+  const lines: string[] = [];
+  for (const cell of p.cells) {
+    if (!FINISHED.has(cell.status) || seen.has(cell.id)) continue;
+    seen.add(cell.id);
+    const extra = detail(cell.id) ?? (cell.failureType ? cell.failureType : null);
+    lines.push(`[${seen.size}/${p.total}] ${cell.status} ${cell.id}${extra ? `  ${extra}` : ''}`);
+  }
+  return lines;
+}
+
+export interface ProgressDisplay {
+  update(p: SweepProgress): void;
+  /** Lines for finished cells the snapshots have not shown (the final snapshot could not be read). */
+  finishFrom(cells: SweepProgress['cells'], total: number): void;
+  /** Leaves the last view on screen (terminal) and stops drawing. */
+  done(): void;
+}
+
+export interface ProgressDisplayOptions {
+  /** Where the view goes (stderr: stdout keeps the report). */
+  stream: NodeJS.WriteStream;
+  /** Redraw in place; false prints one line per finished cell. */
+  live: boolean;
+  /** When the sweep started, for the elapsed time. */
+  startedAtMs: number;
+  detail?: CellDetail;
+  now?: () => number;
+}
+
+/** A terminal redraws only when both stdout and stderr are terminals; otherwise one line per finished cell. */
+export function isLiveTerminal(
+  stdout: { isTTY?: boolean } = process.stdout,
+  stderr: { isTTY?: boolean } = process.stderr,
+): boolean {
+  return stdout.isTTY === true && stderr.isTTY === true;
+}
+
+/** A CellDetail that answers from records loaded beforehand: `load` fetches the given cells' records. */
+export type StoreCellDetail = CellDetail & { load(cellIds: readonly string[]): Promise<void> };
+
+/**
+ * A finished cell's headline from the results store: "298.07 tok/s, TTFT 495.44 ms, TPOT 22.59 ms" or its failure.
+ * The store answers asynchronously (it may be a network database) and a display draws synchronously, so callers
+ * `load` the finished cells of a snapshot before drawing it (loadFinished); a cell not loaded shows no detail.
+ */
+export function cellDetailFromStore(
+  store: { getCell(sweepId: string, cellId: string, repeat: number): Promise<CellRecord | null> },
+  sweepId: string,
+): StoreCellDetail {
+  const loaded = new Map<string, CellRecord>();
+  const detail = (cellId: string): string | null => {
+    const cell = loaded.get(cellId);
+    if (!cell) return null;
+    const m = cell.metrics;
+    if (cell.status === 'succeeded' && m) {
+      const [tok, ttft, tpot] = [m.output_throughput, m.mean_ttft_ms, m.mean_tpot_ms].map((v) => v.toFixed(2));
+      return `${tok} tok/s, TTFT ${ttft} ms, TPOT ${tpot} ms`;
+    }
+    return cell.failure ? `${cell.failure.type}: ${cell.failure.message.split('\n')[0]}` : null;
+  };
+  return Object.assign(detail, {
+    async load(cellIds: readonly string[]): Promise<void> {
+      for (const cellId of cellIds) {
+        if (loaded.has(cellId)) continue;
+        const repeat = Number(/\.r(\d+)$/.exec(cellId)?.[1] ?? 1);
+        const cell = await store.getCell(sweepId, cellId, repeat).catch(() => null);
+        if (cell) loaded.set(cellId, cell);
+      }
+    },
+  });
+}
+
+/** Loads the records of the snapshot's finished cells into `detail`, so that drawing it can show them. */
+export async function loadFinished(detail: StoreCellDetail, cells: SweepProgress['cells']): Promise<void> {
+  await detail.load(cells.filter((c) => FINISHED.has(c.status)).map((c) => c.id));
+}
+
+export function createProgressDisplay(opts: ProgressDisplayOptions): ProgressDisplay {
+  const now = opts.now ?? Date.now;
+  const seen = new Set<string>();
+  if (!opts.live) {
+    return {
+      update: (p) => {
+        for (const line of finishedCellLines(p, seen, opts.detail)) opts.stream.write(`${line}\n`);
+      },
+      finishFrom: (cells, total) => {
+        for (const line of finishedCellLines({ cells, total }, seen, opts.detail)) opts.stream.write(`${line}\n`);
+      },
+      done: () => undefined,
+    };
+  }
+  const draw = createLogUpdate(opts.stream, { showCursor: true });
+  return {
+    update: (p) => {
+      const t = now();
+      // Finished cells scroll up above the view and stay in the terminal's history.
+      const finished = finishedCellLines(p, seen, opts.detail);
+      if (finished.length > 0) {
+        draw.clear();
+        opts.stream.write(`${finished.join('\n')}\n`);
+      }
+      draw(renderProgressView(p, { elapsedMs: t - opts.startedAtMs, nowMs: t }));
+    },
+    finishFrom: (cells, total) => {
+      const finished = finishedCellLines({ cells, total }, seen, opts.detail);
+      if (finished.length === 0) return;
+      draw.clear();
+      opts.stream.write(`${finished.join('\n')}\n`);
+    },
+    done: () => draw.done(),
+  };
 }

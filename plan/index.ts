@@ -1,1 +1,3 @@
 export * from './plan.js';
+export * from './shard.js';
+export * from './estimate.js';

@@ -86,7 +86,7 @@ export function cellId(power: PowerModeSpec, clocks: Clocks, model: ModelSpec, s
 }
 
 /** Rough benchmark time of one scenario on a Thor: decode-bound at the guide's ~25 ms per token step. */
-function estimateBenchmarkSeconds(s: ScenarioSpec): number {
+export function estimateBenchmarkSeconds(s: ScenarioSpec): number {
   const concurrency = Math.min(s.maxConcurrency ?? 256, s.numPrompts);
   const waves = Math.ceil(s.numPrompts / concurrency);
   const perRequest = 0.00025 * s.inputLen + 0.025 * s.outputLen;

@@ -1,16 +1,17 @@
 /**
  * The HTML report: one self-contained page (inline CSS and SVG, no scripts, no external assets) with the same
- * tables as the Markdown report plus bar charts of output throughput and mean TPOT per row, per scenario.
- * Every piece of text from the sweep is escaped. Pure.
+ * tables as the Markdown report and the charts of report/charts.ts, drawn to SVG by Vega at report time.
+ * Every piece of text from the sweep is escaped (Vega escapes the text it draws).
  */
+import { reportCharts } from './charts.js';
+import { comparisonChart, comparisonIntro, comparisonTable, notComparedLine, type SweepComparison } from './compare.js';
 import { htmlEscape as h } from './format.js';
-import { buildReportModel, metricStat, type ReportInput, type ReportModel, type ScenarioSection } from './model.js';
-import { barChartSvg } from './svg.js';
+import { buildReportModel, type ReportInput } from './model.js';
+import { powerClocksTable } from './power-clocks.js';
+import { type RenderedChart, renderCharts } from './render.js';
 import {
   REPEATS_NOTE,
   failureEntries,
-  outcomeText,
-  rowLabel,
   scenarioDescription,
   scenarioTable,
   SIMULATED_NOTICE,
@@ -26,11 +27,11 @@ h1 { font-size: 1.6rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #d0d7d
 .simulated { background: #fff4d6; border: 2px solid #d4a72c; padding: .8rem 1rem; font-weight: 600; border-radius: 6px; }
 table { border-collapse: collapse; margin: .6rem 0; }
 th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; } tr.best td { background: #e6f4ea; font-weight: 600; }
+td { white-space: nowrap; } th { background: #f6f8fa; } tr.best td { background: #e6f4ea; font-weight: 600; }
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; font-size: 12px; }
 code { font-size: 12px; } dl.summary dt { font-weight: 600; float: left; clear: left; width: 7rem; } dl.summary dd { margin-left: 7.5rem; }
-svg.chart { display: block; margin: .4rem 0 1rem; font-size: 12px; }
-svg.chart .bar { fill: #4c8bf5; } svg.chart .best { fill: #1a7f37; } svg.chart .title { font-weight: 600; } svg.chart .note { fill: #cf222e; }
+figure.chart { margin: 1rem 0 1.6rem; overflow-x: auto; } figure.chart svg { display: block; max-width: none; }
+nav.charts a { margin-right: .8rem; }
 `;
 
 export function htmlTable(table: Table): string {
@@ -39,22 +40,16 @@ export function htmlTable(table: Table): string {
   return `<table><thead>${head}</thead><tbody>${body.join('')}</tbody></table>`;
 }
 
-function charts(model: ReportModel, section: ScenarioSection, bestRow: number | null): string {
-  const bars = (key: 'output_throughput' | 'mean_tpot_ms') =>
-    section.rows.map((g, i) => ({
-      label: rowLabel(model.dims, g) || g.cells[0]?.cellId || g.key,
-      value: metricStat(g, key)?.mean ?? null,
-      note: outcomeText(g.cells.at(-1)),
-      highlight: i === bestRow,
-    }));
-  return (
-    barChartSvg({ title: `Output token throughput — ${section.scenario}`, unit: 'tok/s, higher is better', bars: bars('output_throughput') }) +
-    barChartSvg({ title: `Mean TPOT — ${section.scenario}`, unit: 'ms, lower is better', bars: bars('mean_tpot_ms') })
-  );
+function figure(chart: RenderedChart | undefined): string {
+  if (!chart) return '';
+  const id = h(chart.id);
+  return `<figure class="chart" id="chart-${id}" data-chart="${id}" aria-label="${h(chart.title)}">${chart.svg}</figure>`;
 }
 
-export function renderHtmlReport(input: ReportInput): string {
+export async function renderHtmlReport(input: ReportInput): Promise<string> {
   const model = buildReportModel(input);
+  const charts = await renderCharts(reportCharts(model, input.samples));
+  const chart = (id: string) => figure(charts.find((c) => c.id === id));
   const title = `thorbench report: ${model.sweep.experimentName}`;
   const out: string[] = [
     '<!DOCTYPE html>',
@@ -65,17 +60,29 @@ export function renderHtmlReport(input: ReportInput): string {
   ];
   if (model.simulated) out.push(`<p class="simulated">⚠ ${h(SIMULATED_NOTICE)}.</p>`);
   out.push(`<dl class="summary">${summaryItems(model).map(([k, v]) => `<dt>${h(k)}</dt><dd>${h(v)}</dd>`).join('')}</dl>`);
+  if (charts.length > 0) {
+    const links = charts.map((c) => `<a href="#chart-${h(c.id)}">${h(c.title)}</a>`);
+    out.push(`<nav class="charts"><b>Charts:</b> ${links.join(' ')}</nav>`);
+  }
 
   out.push('<h2>Results</h2>');
   if (model.sections.length === 0) out.push('<p>No cell has been recorded yet.</p>');
   for (const section of model.sections) {
-    const table = scenarioTable(model, section);
     const description = scenarioDescription(section.info);
     out.push(`<h3>${h(section.scenario)}</h3>`);
     if (description) out.push(`<p>${h(description)}.</p>`);
-    out.push(htmlTable(table), charts(model, section, table.bestRow));
+    out.push(htmlTable(scenarioTable(model, section)));
   }
   if (model.dims.repeats) out.push(`<p>${h(REPEATS_NOTE)}</p>`);
+  out.push(chart('throughput'), chart('ttft'), chart('tpot'));
+
+  const comparison = powerClocksTable(model);
+  if (comparison.rows.length > 0) {
+    out.push('<h2>Power mode × jetson_clocks</h2>', htmlTable(comparison), chart('power-clocks'));
+  }
+  const has = (...ids: string[]) => charts.some((c) => ids.includes(c.id));
+  if (has('tradeoff', 'energy')) out.push('<h2>Trade-offs</h2>', chart('tradeoff'), chart('energy'));
+  if (has('latency-distributions')) out.push('<h2>Latency distributions</h2>', chart('latency-distributions'));
 
   out.push('<h2>Failures</h2>');
   const failures = failureEntries(model);
@@ -96,10 +103,34 @@ export function renderHtmlReport(input: ReportInput): string {
   out.push('<h2>Timeline</h2>');
   if (model.cells.length === 0) out.push('<p>Nothing has run yet.</p>');
   else {
-    out.push(htmlTable(timelineTable(model)));
+    out.push(chart('timeline'), htmlTable(timelineTable(model)));
     const steps = stepSummaryTable(model);
     if (steps.rows.length > 0) out.push('<h3>Time per step</h3>', htmlTable(steps));
   }
   out.push('</body></html>');
-  return `${out.join('\n')}\n`;
+  return `${out.filter((x) => x !== '').join('\n')}\n`;
+}
+
+/** The HTML page of `thorbench report a --compare b --format html`: the comparison table and its chart. */
+export async function renderComparisonHtml(c: SweepComparison): Promise<string> {
+  const intro = comparisonIntro(c);
+  const spec = comparisonChart(c);
+  const [chart] = spec ? await renderCharts([spec]) : [];
+  const table = comparisonTable(c);
+  const not = notComparedLine(c);
+  const out = [
+    '<!DOCTYPE html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${h(intro.title)}</title><style>${STYLE}</style></head><body>`,
+    `<h1>${h(intro.title)}</h1>`,
+    `<p>${h(intro.text)}</p>`,
+    c.cells.length === 0
+      ? '<p>No cell succeeded in both sweeps, so there is nothing to compare.</p>'
+      : htmlTable({ ...table, bestRow: null }),
+    figure(chart),
+    not ? `<p>${h(not)}</p>` : '',
+    '</body></html>',
+  ];
+  return `${out.filter((x) => x !== '').join('\n')}\n`;
 }

@@ -3,6 +3,7 @@
  */
 import { mdCell, mdCode, mdFence, mdInline } from './format.js';
 import { buildReportModel, type ReportInput } from './model.js';
+import { powerClocksTable } from './power-clocks.js';
 import {
   failureEntries,
   REPEATS_NOTE,
@@ -21,8 +22,20 @@ export function markdownTable(table: Table): string {
   return [line(table.headers), `|${table.headers.map(() => '---').join('|')}|`, ...table.rows.map(line)].join('\n');
 }
 
-export function renderMarkdownReport(input: ReportInput): string {
+/** A chart written beside the Markdown file (`--format md --out DIR`), linked by its relative file name. */
+export interface MarkdownChartFile {
+  id: string;
+  title: string;
+  file: string;
+}
+
+export function renderMarkdownReport(input: ReportInput, opts: { charts?: readonly MarkdownChartFile[] } = {}): string {
   const model = buildReportModel(input);
+  const charts = opts.charts ?? [];
+  const image = (id: string): string[] => {
+    const c = charts.find((x) => x.id === id);
+    return c ? [`![${mdInline(c.title)}](${encodeURI(c.file)})`, ''] : [];
+  };
   const out: string[] = [`# thorbench report: ${mdInline(model.sweep.experimentName)}`, ''];
   if (model.simulated) out.push(`> **⚠ ${SIMULATED_NOTICE}.**`, '');
   for (const [label, value] of summaryItems(model)) out.push(`- **${label}:** ${mdInline(value)}`);
@@ -37,6 +50,15 @@ export function renderMarkdownReport(input: ReportInput): string {
     out.push(markdownTable(scenarioTable(model, section)), '');
   }
   if (model.dims.repeats) out.push(REPEATS_NOTE, '');
+  out.push(...image('throughput'), ...image('ttft'), ...image('tpot'));
+
+  const comparison = powerClocksTable(model);
+  if (comparison.rows.length > 0) {
+    out.push('## Power mode × jetson_clocks', '', markdownTable(comparison), '', ...image('power-clocks'));
+  }
+  const has = (...ids: string[]) => charts.some((c) => ids.includes(c.id));
+  if (has('tradeoff', 'energy')) out.push('## Trade-offs', '', ...image('tradeoff'), ...image('energy'));
+  if (has('latency-distributions')) out.push('## Latency distributions', '', ...image('latency-distributions'));
 
   out.push('## Validity', '');
   const invalid = invalidEntries(model);
@@ -68,7 +90,7 @@ export function renderMarkdownReport(input: ReportInput): string {
   out.push('## Timeline', '');
   if (model.cells.length === 0) out.push('Nothing has run yet.', '');
   else {
-    out.push(markdownTable(timelineTable(model)), '');
+    out.push(...image('timeline'), markdownTable(timelineTable(model)), '');
     const steps = stepSummaryTable(model);
     if (steps.rows.length > 0) out.push('### Time per step', '', markdownTable(steps), '');
   }

@@ -9,11 +9,14 @@ import { powerKey } from '../schema/experiment.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { CELL_STATUSES, type CellRecord, type CellStatus, type DeviceFacts, type EngineFacts } from '../schema/outcome.js';
 import type { SweepRecord } from '../store/sweep.js';
+import type { SamplesByCell } from './charts.js';
 
 /** What every report renderer takes. */
 export interface ReportInput {
   sweep: SweepRecord;
   cells: readonly CellRecord[];
+  /** Per-request latencies of cells whose artifact was read (the latency distributions use them when present). */
+  samples?: SamplesByCell;
 }
 
 export interface ScenarioInfo {

@@ -197,8 +197,8 @@ export function stepSummaryTable(model: ReportModel): Table {
     for (const s of c.steps) {
       const k = kinds.get(s.step) ?? { runs: 0, failed: 0, skipped: 0, totalMs: 0 };
       k.runs++;
-      if (s.result.startsWith('failed')) k.failed++;
-      if (s.result.startsWith('skipped')) k.skipped++;
+      if (s.result.kind === 'failed') k.failed++;
+      if (s.result.kind === 'skipped') k.skipped++;
       if (Number.isFinite(s.durationMs)) k.totalMs += s.durationMs;
       kinds.set(s.step, k);
     }

@@ -159,20 +159,31 @@ export type WarmupSpec = z.infer<typeof WarmupSpec>;
 
 const durationMs = z.number().int().min(1_000).max(7 * 24 * 3600 * 1000);
 
-/** Per-step timeout overrides in milliseconds. Defaults live in workflows/step-options.ts. */
-export const StepTimeouts = z
-  .object({
-    flushCaches: durationMs,
-    ensurePowerMode: durationMs,
-    ensureClocks: durationMs,
-    startEngine: durationMs,
-    waitForHealth: durationMs,
-    warmup: durationMs,
-    benchmark: durationMs,
-    teardown: durationMs,
-  })
-  .partial()
-  .strict();
+/**
+ * The steps of a cell, in pipeline order, each with an optional timeout override in milliseconds. This object is
+ * where step names are written: workflows, records and reports derive them from it. Defaults live in
+ * workflows/step-options.ts.
+ */
+const stepTimeoutFields = {
+  flushCaches: durationMs,
+  ensurePowerMode: durationMs,
+  /** How long a rebooted device may take to come back in the requested power mode. */
+  rebootForPowerMode: durationMs,
+  ensureClocks: durationMs,
+  describeDevice: durationMs,
+  startEngine: durationMs,
+  waitForHealth: durationMs,
+  warmup: durationMs,
+  benchmark: durationMs,
+  /** Reads the power mode and clocks back right after the benchmark, for the verdict (schema/verdict.ts). */
+  readBackDevice: durationMs,
+  teardown: durationMs,
+};
+export type StepName = keyof typeof stepTimeoutFields;
+/** Every step of a cell, in pipeline order. */
+export const STEP_NAMES = Object.keys(stepTimeoutFields) as StepName[];
+
+export const StepTimeouts = z.object(stepTimeoutFields).partial().strict();
 export type StepTimeouts = z.infer<typeof StepTimeouts>;
 
 export const EngineSpec = z

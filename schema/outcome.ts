@@ -3,6 +3,7 @@
  *
  * Deterministic: imported by workflow code.
  */
+import type { StepName } from './experiment.js';
 import type { BenchmarkMetrics } from './metrics.js';
 
 export const CELL_STATUSES = ['succeeded', 'failed', 'skipped', 'cancelled'] as const;
@@ -22,17 +23,74 @@ export const FailureType = {
   CommandFailed: 'CommandFailed',
   StepTimeout: 'StepTimeout',
   Cancelled: 'Cancelled',
+  /** Not run: an earlier cell of the same engine group (power mode and model) found the engine broken. */
+  EngineFailed: 'EngineFailed',
+  /** An error no activity classified (a bug, or a condition thorbench does not know yet); its message says which. */
+  Unexpected: 'Unexpected',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
+const FAILURE_TYPES = new Set<string>(Object.values(FailureType));
+
+export function isFailureType(type: unknown): type is FailureType {
+  return typeof type === 'string' && FAILURE_TYPES.has(type);
+}
+
+/** A failure type read from outside (a stored record, an ApplicationFailure): unknown names become `Unexpected`. */
+export function asFailureType(type: unknown): FailureType {
+  return isFailureType(type) ? type : FailureType.Unexpected;
+}
+
+/** The failure types that mean the engine itself is broken: the rest of its group would fail alike. */
+export const ENGINE_FAILURE_TYPES: ReadonlySet<FailureType> = new Set<FailureType>([
+  FailureType.EngineCrashed,
+  FailureType.EngineOOMKilled,
+  FailureType.HealthTimeout,
+  FailureType.ModelNotFound,
+]);
+
+/** What became of one step of a cell. */
+export type StepResult =
+  | { kind: 'done' }
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'failed'; failure: FailureType };
+
+/** A step result as a reader sees it: `done`, `skipped: <why>`, `failed: <type>`. */
+export function stepResultLabel(result: StepResult): string {
+  if (result.kind === 'skipped') return `skipped: ${result.reason}`;
+  if (result.kind === 'failed') return `failed: ${result.failure}`;
+  return 'done';
+}
+
 /** Timing of one step of a cell, for the report's timeline. */
 export interface StepTiming {
-  step: string;
+  step: StepName;
   /** ISO-8601 start, as the workflow saw it. */
   startedAt: string;
   durationMs: number;
-  /** "done", "skipped: <why>" or "failed: <type>". */
-  result: string;
+  result: StepResult;
+}
+
+/**
+ * Steps as stored, including records written before results were structured (`"done"`, `"skipped: <why>"`,
+ * `"failed: <type>"`): the one place those strings are read.
+ */
+export function readStepTimings(raw: unknown): StepTiming[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((s: { step: StepName; startedAt: string; durationMs: number; result: StepResult | string }) => ({
+    step: s.step,
+    startedAt: s.startedAt,
+    durationMs: s.durationMs,
+    result: typeof s.result === 'string' ? legacyStepResult(s.result) : s.result,
+  }));
+}
+
+function legacyStepResult(text: string): StepResult {
+  const [head = '', ...rest] = text.split(': ');
+  const detail = rest.join(': ');
+  if (head === 'skipped') return { kind: 'skipped', reason: detail };
+  if (head === 'failed') return { kind: 'failed', failure: asFailureType(detail) };
+  return { kind: 'done' };
 }
 
 /** Facts about the device a cell ran on. */
@@ -130,10 +188,11 @@ export interface ThermalSummary {
 }
 
 export interface FailureInfo {
-  type: string;
+  type: FailureType;
   message: string;
   retryable: boolean;
-  step: string;
+  /** The step that failed; "plan" for a cell the sweep never ran (skipped or cancelled). */
+  step: StepName | 'plan';
 }
 
 export interface CellRecord {

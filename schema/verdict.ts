@@ -51,7 +51,7 @@ export const ruleFailedRatio: Rule = (c, v) => {
 /** The engine was started for this cell and the benchmark ran on it cold (no `warmup` configured). */
 export const ruleWarmup: Rule = (c, v) => {
   if (!v.requireWarmup || c.status !== 'succeeded' || c.engine?.startedForCell !== true) return null;
-  if (c.steps.some((s) => s.step === 'warmup' && s.result === 'done')) return null;
+  if (c.steps.some((s) => s.step === 'warmup' && s.result.kind === 'done')) return null;
   return (
     'no warm-up before the run: the engine was started for this cell and no warmup is configured ' +
     '(add a "warmup" section)'

@@ -8,7 +8,9 @@ import { mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:f
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/search-attributes.js';
+import { SearchAttributeType } from '@temporalio/common';
+import proto from '@temporalio/proto';
+import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_FLAGS } from '../workflows/search-attributes.js';
 import { TEMPORAL_CLI_HELP, findTemporalCli } from './temporal-cli.js';
 
 export interface DevServerOptions {
@@ -75,7 +77,12 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
   const uiUrl = opts.headless ? null : `http://localhost:${uiPort}`;
 
   if (await portOpen(port)) {
-    if (await temporalAnswers(address)) return { address, uiUrl, startedNow: false, pid: readPid(pidFile), dbFile, logFile };
+    if (await temporalAnswers(address)) {
+      const pid = readPid(pidFile);
+      // Our own server, started by an older thorbench: give it the search attributes added since.
+      if (pid !== null) await registerSearchAttributes(address);
+      return { address, uiUrl, startedNow: false, pid, dbFile, logFile };
+    }
     throw new DevServerError(`port ${port} is in use by something that is not a Temporal server; free it or set TEMPORAL_ADDRESS`);
   }
 
@@ -99,6 +106,31 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new DevServerError(`temporal server start-dev did not answer on ${address} within ${(opts.startTimeoutMs ?? 60_000) / 1000} s; see ${logFile}`);
+}
+
+// @temporalio/proto is CommonJS: take the enum from its default export.
+const { IndexedValueType } = proto.temporal.api.enums.v1;
+
+/** Registers thorbench's search attributes the server lacks, in the default namespace (`start-dev` flags do it too). */
+export async function registerSearchAttributes(address: string, namespace = 'default'): Promise<string[]> {
+  const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+  try {
+    const have = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
+    const missing = Object.values(SEARCH_ATTRIBUTES).filter((k) => !(k.name in have));
+    if (missing.length === 0) return [];
+    const searchAttributes = Object.fromEntries(
+      missing.map((k) => [
+        k.name,
+        k.type === SearchAttributeType.KEYWORD
+          ? IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+          : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+      ]),
+    );
+    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+    return missing.map((k) => k.name);
+  } finally {
+    await connection.close();
+  }
 }
 
 /**

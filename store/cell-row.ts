@@ -12,9 +12,11 @@ import {
   type DeviceFacts,
   type EnergyStatus,
   type EngineFacts,
-  type StepTiming,
+  type FailureInfo,
   type ThermalSummary,
   type Verdict,
+  asFailureType,
+  readStepTimings,
 } from '../schema/outcome.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { DEFAULT_VALIDITY } from '../schema/experiment.js';
@@ -178,12 +180,17 @@ export function fromCellRow(row: CellRow): CellRecord {
     failure:
       row.failure_type === null
         ? null
-        : { type: row.failure_type, message: row.failure_message ?? '', retryable: row.failure_retryable === 1, step: row.failure_step ?? '' },
+        : {
+            type: asFailureType(row.failure_type),
+            message: row.failure_message ?? '',
+            retryable: row.failure_retryable === 1,
+            step: (row.failure_step ?? 'plan') as FailureInfo['step'],
+          },
     metrics: parse<BenchmarkMetrics>(row.metrics_json, 'metrics_json', key),
     harness: parse<{ kind: string; command: string[] }>(row.harness_json, 'harness_json', key),
     device: parse<DeviceFacts>(row.device_json, 'device_json', key),
     engine: parse<EngineFacts>(row.engine_json, 'engine_json', key),
-    steps: parse<StepTiming[]>(row.steps_json, 'steps_json', key) ?? [],
+    steps: readStepTimings(parse<unknown>(row.steps_json, 'steps_json', key)),
     artifactsDir: row.artifacts_dir,
     simulated: row.simulated === 1,
     startedAt: row.started_at,

@@ -58,7 +58,7 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
   });
 
   it('--help on every command', async () => {
-    for (const c of ['run', 'start', 'worker', 'status', 'plan', 'validate', 'report', 'cancel']) {
+    for (const c of ['run', 'start', 'worker', 'status', 'plan', 'validate', 'report', 'recommend', 'cancel']) {
       const r = await runCli([c, '--help']);
       assert.equal(r.code, 0);
       assert.match(r.stdout, new RegExp(`Usage: thorbench ${c}`));
@@ -88,11 +88,13 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
     // The embedded server keeps running after the command, with its Web UI at the printed address.
     const ui = await fetch(`http://localhost:${uiPort}/namespaces/default/workflows/${sweepId}`);
     assert.equal(ui.status, 200);
-    // ... and the sweep can be found by model in the UI's search (search attributes set at start).
+    // ... and the sweep can be found by model in the UI's search (search attributes set at start); its cells carry
+    // the same attributes, so the query names the workflow type.
     const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
     try {
       const found: string[] = [];
-      for await (const w of new Client({ connection }).workflow.list({ query: 'ThorbenchModels = "qwen3-8b-awq" AND ThorbenchPowerModes = "maxn"' })) found.push(w.workflowId);
+      const query = 'WorkflowType = "sweep" AND ThorbenchModels = "qwen3-8b-awq" AND ThorbenchPowerModes = "maxn"';
+      for await (const w of new Client({ connection }).workflow.list({ query })) found.push(w.workflowId);
       assert.deepEqual(found, [sweepId]);
     } finally {
       await connection.close();

@@ -1,9 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_VALIDITY } from '../schema/experiment.js';
-import type { Experiment } from '../schema/experiment.js';
-import { completeRecord } from '../schema/verdict.js';
-import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
 import { planSweep } from '../plan/plan.js';
 import {
@@ -18,8 +14,15 @@ import {
   SIMULATED_NOTICE,
   sizeLabel,
 } from '../report/index.js';
-import type { SweepRecord } from '../store/sweep.js';
-import { experiment } from './helpers/experiment.js';
+import {
+  cellsOf,
+  experimentOf,
+  GUIDE_QUANTIZATION_ROWS,
+  guideMetrics,
+  guidePowerMetrics,
+  metrics,
+  sweepOf,
+} from './helpers/report-sweeps.js';
 
 /** The guide's model list (its table of models, sizes and sources). */
 const MODELS = [
@@ -34,159 +37,19 @@ const MODELS = [
   { id: 'qwen3-8b-gguf-q5km', path: 'Qwen/Qwen3-8B-GGUF/Qwen3-8B-Q5_K_M.gguf', quantization: 'gguf', size: '5.5G' },
 ] as const;
 
-/** req/s, output tok/s, mean TTFT, mean TPOT per model, in MODELS order (guide, quantization results). */
-const GUIDE_NUMBERS: Record<'high-load' | 'low-load', Array<[number, number, number, number]>> = {
-  'high-load': [
-    [0.66, 82.47, 974.57, 85.33],
-    [2.33, 298.07, 495.44, 22.59],
-    [1.35, 167.2, 570.92, 42.08],
-    [0.83, 100.7, 1918.4, 64.07],
-    [0.64, 79.23, 2225.45, 81.04],
-    [0.81, 100.45, 1823.17, 63.92],
-    [0.8, 99.56, 2114.14, 62.1],
-    [0.65, 81.28, 2294.06, 77.95],
-    [0.06, 7.91, 43688.41, 670.56],
-  ],
-  'low-load': [
-    [0.12, 15.69, 78.19, 63.63],
-    [0.87, 111.15, 23.06, 8.88],
-    [0.31, 40.26, 38.55, 24.73],
-    [0.34, 43.09, 36.87, 23.09],
-    [0.21, 27.13, 50.83, 36.75],
-    [0.33, 42.66, 36.95, 23.33],
-    [0.33, 42.7, 37.85, 23.3],
-    [0.22, 27.52, 50.23, 36.22],
-    [0.23, 29.14, 148.53, 33.41],
-  ],
-};
-
-/** The guide's rows, verbatim (its text lost the leading "| " of each Markdown row). */
-const GUIDE_ROWS = {
-  'high-load': [
-    'Qwen3-8B | BF16 | 16 G | 0.66 | 82.47 | 974.57 | 85.33 |',
-    'Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 2.33 | 298.07 | 495.44 | 22.59 |',
-    'Qwen3-8B-FP4 | FP4 | 6 G | 1.35 | 167.20 | 570.92 | 42.08 |',
-    'Qwen3-8B-GPTQ-Int4 | GPTQ(Int4) | 5.7 G | 0.83 | 100.70 | 1918.40 | 64.07 |',
-    'Qwen3-8B-GPTQ-Int8 | GPTQ(Int8) | 9 G | 0.64 | 79.23 | 2225.45 | 81.04 |',
-    'Qwen3-8B-AWQ | AWQ(Int4) | 5.7 G | 0.81 | 100.45 | 1823.17 | 63.92 |',
-    'Qwen3-8B-Int4-W4A16 | W4A16 | 5.7 G | 0.80 | 99.56 | 2114.14 | 62.10 |',
-    'Qwen3-8B-Int8-W8A16 | W8A16 | 8.9 G | 0.65 | 81.28 | 2294.06 | 77.95 |',
-    'Qwen3-8B-GGUF | GGUF(Q5_K_M) | 5.5 G | 0.06 | 7.91 | 43688.41 | 670.56 |',
-  ],
-  'low-load': [
-    'Qwen3-8B | BF16 | 16 G | 0.12 | 15.69 | 78.19 | 63.63 |',
-    'Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 0.87 | 111.15 | 23.06 | 8.88 |',
-    'Qwen3-8B-FP4 | FP4 | 6 G | 0.31 | 40.26 | 38.55 | 24.73 |',
-    'Qwen3-8B-GPTQ-Int4 | GPTQ(Int4) | 5.7 G | 0.34 | 43.09 | 36.87 | 23.09 |',
-    'Qwen3-8B-GPTQ-Int8 | GPTQ(Int8) | 9 G | 0.21 | 27.13 | 50.83 | 36.75 |',
-    'Qwen3-8B-AWQ | AWQ(Int4) | 5.7 G | 0.33 | 42.66 | 36.95 | 23.33 |',
-    'Qwen3-8B-Int4-W4A16 | W4A16 | 5.7 G | 0.33 | 42.70 | 37.85 | 23.30 |',
-    'Qwen3-8B-Int8-W8A16 | W8A16 | 8.9 G | 0.22 | 27.52 | 50.23 | 36.22 |',
-    'Qwen3-8B-GGUF | GGUF(Q5_K_M) | 5.5 G | 0.23 | 29.14 | 148.53 | 33.41 |',
-  ],
-};
-
 const SCENARIOS = [
   { name: 'high-load', inputLen: 2048, outputLen: 128, numPrompts: 100, maxConcurrency: 8 },
   { name: 'low-load', inputLen: 2048, outputLen: 128, numPrompts: 10, maxConcurrency: 1 },
-] as const;
-
-function metrics(reqS: number, tokS: number, ttft: number, tpot: number, extra: Partial<BenchmarkMetrics> = {}): BenchmarkMetrics {
-  const duration = 100 / reqS;
-  return {
-    duration,
-    completed: 100,
-    failed: 0,
-    max_concurrency: 8,
-    total_input_tokens: 204800,
-    total_output_tokens: 12800,
-    request_throughput: reqS,
-    output_throughput: tokS,
-    total_token_throughput: (204800 + 12800) / duration,
-    mean_ttft_ms: ttft,
-    median_ttft_ms: ttft,
-    p99_ttft_ms: ttft * 1.5,
-    mean_tpot_ms: tpot,
-    median_tpot_ms: tpot,
-    p99_tpot_ms: tpot * 1.1,
-    mean_itl_ms: tpot,
-    median_itl_ms: tpot,
-    p99_itl_ms: tpot * 2,
-    ...extra,
-  };
-}
-
-function sweepOf(exp: Experiment, over: Partial<SweepRecord> = {}): SweepRecord {
-  return {
-    sweepId: `${exp.name}-20251001`,
-    experimentName: exp.name,
-    experimentJson: JSON.stringify(exp),
-    workflowId: `thorbench-${exp.name}`,
-    simulated: false,
-    plannedCells: planSweep(exp).cells.length,
-    startedAt: '2025-10-01T08:00:00.000Z',
-    finishedAt: '2025-10-01T12:00:00.000Z',
-    state: 'completed',
-    ...over,
-  };
-}
-
-/** One record per planned cell, with metrics from `measure` (null: the cell failed with EngineCrashed). */
-function cellsOf(exp: Experiment, sweep: SweepRecord, measure: (cell: ReturnType<typeof planSweep>['cells'][number]) => BenchmarkMetrics | null): CellRecord[] {
-  return planSweep(exp).cells.map((p) => {
-    const m = measure(p);
-    const start = Date.parse('2025-10-01T08:00:00.000Z') + p.position * 300_000;
-    return completeRecord({
-      sweepId: sweep.sweepId,
-      experimentName: exp.name,
-      cellId: p.id,
-      repeat: p.repeat,
-      position: p.position,
-      power: p.powerKey,
-      clocks: p.clocks,
-      modelId: p.model.id,
-      quantization: p.model.quantization,
-      modelSize: p.model.size ?? null,
-      scenario: p.scenario.name,
-      status: m ? 'succeeded' : 'failed',
-      failure: m ? null : { type: 'EngineCrashed', message: 'engine exited during load', retryable: false, step: 'waitForHealth' },
-      metrics: m,
-      harness: m ? { kind: 'vllm', command: ['vllm', 'bench', 'serve'] } : null,
-      device: {
-        deviceId: 'thor-01',
-        simulated: sweep.simulated,
-        model: 'NVIDIA Jetson AGX Thor Developer Kit',
-        l4tRelease: 'R38.2.1',
-        bootId: 'b1',
-        powerModeName: p.power.mode ?? 'MAXN',
-        powerModeId: 0,
-        clocksLocked: p.clocks === 'locked',
-      },
-      engine: { image: exp.engine.image, containerName: 'thorbench-engine', command: ['vllm', 'serve'], exitCode: m ? null : 137, oomKilled: !m, logTail: m ? null : 'loading\nKilled' },
-      steps: [
-        { step: 'startEngine', startedAt: new Date(start).toISOString(), durationMs: 60_000, result: 'done' },
-        { step: 'benchmark', startedAt: new Date(start + 60_000).toISOString(), durationMs: 45_000, result: m ? 'done' : 'failed: EngineCrashed' },
-      ],
-      artifactsDir: null,
-      simulated: sweep.simulated,
-      startedAt: new Date(start).toISOString(),
-      finishedAt: new Date(start + 105_000).toISOString(),
-    }, DEFAULT_VALIDITY, '0.1.0');
-  });
-}
+];
 
 function quantizationSweep(simulated = false) {
-  const exp = experiment('qwen3-8b-quantization', {
-    power: [{ mode: 'MAXN' }],
-    clocks: ['locked'],
-    models: MODELS,
-    scenarios: SCENARIOS,
+  const exp = experimentOf({
+    name: 'qwen3-8b-quantization',
+    matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: MODELS, scenario: SCENARIOS },
   });
   const sweep = sweepOf(exp, { simulated });
-  const cells = cellsOf(exp, sweep, (p) => {
-    const row = GUIDE_NUMBERS[p.scenario.name as 'high-load' | 'low-load'][MODELS.findIndex((m) => m.id === p.model.id)]!;
-    return metrics(...row);
-  });
+  // The guide's own printed blocks, parsed: no hand-typed numbers.
+  const cells = cellsOf(exp, sweep, (p) => guideMetrics(`quantization__${p.model.id}.maxn-clocks.${p.scenario.name}`));
   return { exp, sweep, cells };
 }
 
@@ -222,7 +85,7 @@ describe('markdown report', () => {
     for (const scenario of ['high-load', 'low-load'] as const) {
       const lines = section(md, `### ${scenario}`);
       assert.ok(lines.includes('| Model | Quantization | Size | Request throughput (req/s) | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |'));
-      assert.deepEqual(tableRows(lines), GUIDE_ROWS[scenario].map((row) => `| ${row}`));
+      assert.deepEqual(tableRows(lines), GUIDE_QUANTIZATION_ROWS[scenario].map((row) => `| ${row}`));
     }
     assert.match(md, /^# thorbench report: qwen3-8b-quantization\n/);
     assert.match(md, /- \*\*Device:\*\* NVIDIA Jetson AGX Thor Developer Kit \(thor-01\), L4T R38\.2\.1, simulated: no/);
@@ -233,27 +96,12 @@ describe('markdown report', () => {
   });
 
   it("reproduces the guide's power mode × jetson_clocks table", () => {
-    const exp = experiment('power-clocks', {
-      power: [{ mode: 'MAXN' }, { mode: '120W' }],
-      clocks: ['default', 'locked'],
-      models: [MODELS[1]],
-      scenarios: SCENARIOS,
+    const exp = experimentOf({
+      name: 'power-clocks',
+      matrix: { power: [{ mode: 'MAXN' }, { mode: '120W' }], clocks: ['default', 'locked'], model: [MODELS[1]], scenario: SCENARIOS },
     });
-    const guide: Record<string, [number, number, number]> = {
-      'maxn.default.high-load': [251.56, 554.96, 26.96],
-      'maxn.locked.high-load': [298.07, 495.44, 22.59],
-      '120w.default.high-load': [240.14, 580.06, 28.27],
-      '120w.locked.high-load': [249.82, 457.83, 27.99],
-      'maxn.default.low-load': [63.61, 35.7, 15.56],
-      'maxn.locked.low-load': [111.15, 23.06, 8.88],
-      '120w.default.low-load': [63.9, 34.54, 15.5],
-      '120w.locked.low-load': [79.94, 27.23, 12.39],
-    };
     const sweep = sweepOf(exp);
-    const cells = cellsOf(exp, sweep, (p) => {
-      const [tok, ttft, tpot] = guide[`${p.powerKey}.${p.clocks}.${p.scenario.name}`]!;
-      return metrics(1, tok, ttft, tpot);
-    });
+    const cells = cellsOf(exp, sweep, (p) => guidePowerMetrics(p.powerKey, p.clocks, p.scenario.name));
     const md = renderMarkdownReport({ sweep, cells });
     const high = section(md, '### high-load');
     assert.ok(high.includes('| Power mode | jetson_clocks | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |'));
@@ -273,11 +121,9 @@ describe('markdown report', () => {
   });
 
   it('shows every varying column when power and models both vary, with energy when measured', () => {
-    const exp = experiment('both', {
-      power: [{ mode: 'MAXN' }, { mode: '120W' }],
-      clocks: ['locked'],
-      models: [MODELS[0], MODELS[1]],
-      scenarios: [SCENARIOS[0]],
+    const exp = experimentOf({
+      name: 'both',
+      matrix: { power: [{ mode: 'MAXN' }, { mode: '120W' }], clocks: ['locked'], model: [MODELS[0], MODELS[1]], scenario: [SCENARIOS[0]] },
     });
     const sweep = sweepOf(exp);
     const cells = cellsOf(exp, sweep, (p) =>
@@ -298,11 +144,9 @@ describe('markdown report', () => {
   });
 
   it('folds repeats into a mean ± the half-width of its 95 % confidence interval and counts successful runs', () => {
-    const exp = experiment('repeats', {
-      power: [{ mode: 'MAXN' }],
-      clocks: ['locked'],
-      models: [MODELS[1], MODELS[2]],
-      scenarios: [SCENARIOS[0]],
+    const exp = experimentOf({
+      name: 'repeats',
+      matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: [MODELS[1], MODELS[2]], scenario: [SCENARIOS[0]] },
       repeats: 3,
     });
     const sweep = sweepOf(exp);
@@ -318,11 +162,9 @@ describe('markdown report', () => {
   });
 
   it('lists every failed cell with its typed reason, step, exit status and engine log', () => {
-    const exp = experiment('crashes', {
-      power: [{ mode: 'MAXN' }],
-      clocks: ['locked'],
-      models: [MODELS[1], MODELS[2]],
-      scenarios: [SCENARIOS[0]],
+    const exp = experimentOf({
+      name: 'crashes',
+      matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: [MODELS[1], MODELS[2]], scenario: [SCENARIOS[0]] },
     });
     const sweep = sweepOf(exp, { simulated: true, state: 'failed' });
     const cells = cellsOf(exp, sweep, (p) => (p.model.id === 'qwen3-8b-fp4' ? null : metrics(2.33, 298.07, 495.44, 22.59)));
@@ -416,8 +258,8 @@ function parseCsv(text: string): string[][] {
 
 describe('csv', () => {
   it('writes one row per cell with every metric key, quoting per RFC 4180', () => {
-    const { cells } = quantizationSweep();
-    const tricky = { ...cells[0]!, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed', message: 'said "no", then\r\ncrashed, twice', retryable: false, step: 'benchmark' } };
+    const { sweep, cells } = quantizationSweep();
+    const tricky = { ...cells[0]!, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed' as const, message: 'said "no", then\r\ncrashed, twice', retryable: false, step: 'benchmark' as const } };
     const csv = renderCsv([tricky, ...cells.slice(1)]);
     assert.ok(csv.endsWith('\r\n'));
     const rows = parseCsv(csv);
@@ -450,30 +292,36 @@ describe('csv', () => {
 });
 
 describe('html report', () => {
-  it('is self-contained and escapes every string from the sweep', () => {
+  it('is self-contained and escapes every string from the sweep', async () => {
     const { sweep, cells } = quantizationSweep(true);
     const evil = '<script>alert(1)</script>';
     const hostile = cells.map((c, i) =>
-      i === 0 ? { ...c, modelId: `m${evil}`, scenario: `s${evil}`, status: 'failed' as const, metrics: null, failure: { type: `T${evil}`, message: `msg ${evil} & "quotes"`, retryable: false, step: 'x' } } : c,
+      i === 0 ? { ...c, modelId: `m${evil}`, scenario: `s${evil}`, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed' as const, message: `msg ${evil} & "quotes"`, retryable: false, step: 'benchmark' as const } } : c,
     );
-    const html = renderHtmlReport({ sweep: { ...sweep, experimentName: `exp${evil}` }, cells: hostile });
+    const html = await renderHtmlReport({ sweep: { ...sweep, experimentName: `exp${evil}` }, cells: hostile });
     assert.ok(!/<script/i.test(html), 'no raw <script> anywhere');
     assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
     assert.ok(html.includes('msg &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;'));
-    assert.ok(!/\b(src|href)=/i.test(html) && !/<link/i.test(html), 'no external assets');
+    const external = /\b(src|href)="(?!#)/i.test(html) || /<link/i.test(html) || /url\((?!#)/.test(html);
+    assert.ok(!external, 'no external assets, only in-page links');
     assert.match(html, /^<!DOCTYPE html>/);
     assert.ok(html.includes(SIMULATED_NOTICE.replace(/'/g, '&#39;')));
   });
 
-  it('has the tables and one throughput and one TPOT chart per scenario', () => {
+  it('has the tables and a chart per view, drawn by Vega as inline SVG', async () => {
     const { sweep, cells } = quantizationSweep();
-    const html = renderHtmlReport({ sweep, cells });
-    assert.equal((html.match(/<svg /g) ?? []).length, 4);
-    assert.ok(html.includes('Output token throughput — high-load (tok/s, higher is better)'));
-    assert.ok(html.includes('Mean TPOT — low-load (ms, lower is better)'));
+    const html = await renderHtmlReport({ sweep, cells });
+    const charts = [...html.matchAll(/<figure class="chart" id="chart-([a-z-]+)"/g)].map((m) => m[1]);
+    // One power mode and one clocks setting: no power × clocks chart, and no energy was measured.
+    assert.deepEqual(charts, ['throughput', 'ttft', 'tpot', 'tradeoff', 'latency-distributions', 'timeline']);
+    assert.equal((html.match(/<svg /g) ?? []).length, 6);
     assert.ok(html.includes('<tr class="best"><td>Qwen3-8B-FP8 🚀</td><td>FP8</td><td>8.9 G</td><td>2.33</td><td>298.07</td><td>495.44</td><td>22.59</td></tr>'));
     assert.ok(html.includes('<td>Qwen3-8B-GGUF</td><td>GGUF(Q5_K_M)</td><td>5.5 G</td><td>0.06</td><td>7.91</td><td>43688.41</td><td>670.56</td>'));
-    assert.equal((html.match(/<rect /g) ?? []).length, 36);
+    // The throughput chart draws one bar per row of both tables (9 models × 2 scenarios).
+    const throughput = /<figure class="chart" id="chart-throughput"[^]*?<\/figure>/.exec(html)![0];
+    const groups = [...throughput.matchAll(/<g class="mark-rect role-mark[^>]*>([^]*?)<\/g>/g)];
+    const bars = groups.map((m) => (m[1]!.match(/<path /g) ?? []).length);
+    assert.deepEqual(bars, [9, 9]);
   });
 });
 
@@ -529,7 +377,7 @@ describe('status json', () => {
 });
 
 describe('comparing sweeps', () => {
-  it('gives b/a ratios for cells present in both', () => {
+  it('puts the same cells side by side with absolute and relative deltas', () => {
     const a = quantizationSweep();
     const b = quantizationSweep(true);
     const bCells = b.cells.map((c) =>
@@ -537,8 +385,12 @@ describe('comparing sweeps', () => {
     );
     const text = compareSweeps({ sweep: a.sweep, cells: a.cells }, { sweep: { ...b.sweep, sweepId: 'sim-run' }, cells: bCells.slice(0, 17) });
     assert.match(text, /## Comparison: sim-run \(b\) against qwen3-8b-quantization-20251001 \(a\)/);
-    assert.ok(text.includes('| maxn.locked.qwen3-8b-fp8.high-load.r1 | 298.07 | 149.04 | 0.50× | 495.44 | 495.44 | 1.00× | 22.59 | 45.18 | 2.00× |'));
-    assert.equal(tableRows(text.split('\n')).length, 17);
+    const rows = tableRows(text.split('\n'));
+    assert.equal(rows.length, 17);
+    const fp8 = rows.find((r) => r.startsWith('| maxn.locked.qwen3-8b-fp8.high-load.r1 |'))!;
+    assert.ok(fp8.includes('| 298.07 → 149.04 (−149.03, −50.0 %) |'), fp8);
+    assert.ok(fp8.includes('| 22.59 → 45.18 (+22.59, +100.0 %) |'), fp8);
+    assert.ok(fp8.includes('| 495.44 → 495.44 (±0.00, ±0.0 %) |'), fp8);
     assert.match(text, /Not compared: 1 cell\(s\) only in a, 0 only in b, 0 in both but not succeeded in both\./);
   });
 });

@@ -10,7 +10,7 @@ import { MAX_STORED_ARTIFACT_BYTES, readCellArtifact, readCellArtifactData, stor
 import { openResultsStore, type ResultsStore } from '../store/store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../store/migrations.js';
 import { migratePostgres, POSTGRES_MIGRATIONS } from '../store/postgres-migrations.js';
-import { toCellRow } from '../store/cell-row.js';
+import { fromCellRow, toCellRow } from '../store/cell-row.js';
 import { DEFAULT_VALIDITY } from '../schema/experiment.js';
 import { completeRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
@@ -142,9 +142,9 @@ function succeeded(sweepId: string, repeat = 1, position = 0): CellRecord {
       logTail: null,
     },
     steps: [
-      { step: 'flushCaches', startedAt: '2025-10-01T10:00:00.000Z', durationMs: 1200, result: 'done' },
-      { step: 'ensurePowerMode', startedAt: '2025-10-01T10:00:01.200Z', durationMs: 30, result: 'skipped: already MAXN' },
-      { step: 'benchmark', startedAt: '2025-10-01T10:03:00.000Z', durationMs: 42_940, result: 'done' },
+      { step: 'flushCaches', startedAt: '2025-10-01T10:00:00.000Z', durationMs: 1200, result: { kind: 'done' } },
+      { step: 'warmup', startedAt: '2025-10-01T10:00:01.200Z', durationMs: 0, result: { kind: 'skipped', reason: 'engine already warm' } },
+      { step: 'benchmark', startedAt: '2025-10-01T10:03:00.000Z', durationMs: 42_940, result: { kind: 'done' } },
     ],
     artifactsDir: `results/${sweepId}/maxn.locked.qwen3-8b-fp8.high-load.r${repeat}`,
     simulated: false,
@@ -531,10 +531,11 @@ describe('results store (postgres): schema and concurrency', { skip: postgresBac
         .map((c) => c.column_name)
         .filter((c) => c !== 'recorded_at' && c !== 'attempts');
       await client.query(`INSERT INTO sweeps VALUES ('old', 'x', '{}', NULL, 0, '2025-10-01T10:00:00.000Z', NULL, 'completed', 2)`);
-      for (const record of [
+      const records: CellRecord[] = [
         succeeded('old'),
-        { ...succeeded('old', 2, 1), status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' } },
-      ]) {
+        { ...succeeded('old', 2, 1), status: 'failed', metrics: null, failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' } },
+      ];
+      for (const record of records) {
         const row = toCellRow(record) as unknown as Record<string, unknown>;
         await client.query(
           `INSERT INTO cells (${v1Columns.join(', ')}, recorded_at) VALUES (${v1Columns.map((_, i) => `$${i + 1}`).join(', ')}, '2025-10-01T10:04:00.000Z')`,
@@ -692,6 +693,30 @@ describe('results store (sqlite): the file', () => {
     } finally {
       await reader.close();
     }
+  });
+});
+
+describe('results store: rows written by older versions', () => {
+  it('reads records stored before step results and failure types were structured', () => {
+    const row = toCellRow({ ...failed('s1'), failure: { type: 'EngineCrashed', message: 'm', retryable: false, step: 'startEngine' } });
+    row.steps_json = JSON.stringify([
+      { step: 'flushCaches', startedAt: '2025-10-01T10:00:00.000Z', durationMs: 1200, result: 'done' },
+      { step: 'warmup', startedAt: '2025-10-01T10:00:01.200Z', durationMs: 0, result: 'skipped: engine already warm: reused' },
+      { step: 'startEngine', startedAt: '2025-10-01T10:00:02.000Z', durationMs: 900, result: 'failed: Error' },
+      { step: 'benchmark', startedAt: '2025-10-01T10:03:00.000Z', durationMs: 10, result: 'failed: HealthTimeout' },
+    ]);
+    row.failure_type = 'Error';
+    const record = fromCellRow(row);
+    assert.deepEqual(
+      record.steps.map((s) => s.result),
+      [
+        { kind: 'done' },
+        { kind: 'skipped', reason: 'engine already warm: reused' },
+        { kind: 'failed', failure: 'Unexpected' },
+        { kind: 'failed', failure: 'HealthTimeout' },
+      ],
+    );
+    assert.equal(record.failure?.type, 'Unexpected', 'a type that is no FailureType member reads as Unexpected');
   });
 });
 

@@ -91,16 +91,16 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
       assert.match(c.device?.l4tRelease ?? '', /^R38\./);
       assert.ok(c.engine?.command.includes('--served-model-name'));
       assert.match(c.engine?.version ?? '', /\+sim/, 'the engine version is recorded, and the simulator says it is one');
-      const ran = c.steps.filter((s) => s.result === 'done').map((s) => s.step);
-      for (const step of ['ensurePowerMode', 'ensureClocks', 'describeDevice', 'startEngine', 'waitForHealth', 'benchmark']) assert.ok(ran.includes(step), `${c.cellId} ran ${step}`);
+      const ran = c.steps.filter((s) => s.result.kind === 'done').map((s) => s.step);
+      for (const step of ['ensurePowerMode', 'ensureClocks', 'describeDevice', 'startEngine', 'waitForHealth', 'benchmark'] as const) assert.ok(ran.includes(step), `${c.cellId} ran ${step}`);
       assert.ok(c.artifactsDir);
     }
     // The first cell loads the engine (flush, warm-up), the second reuses it, the last tears it down.
     const [first, second] = cells.filter((x) => x.modelId === 'qwen3-8b-fp8');
-    assert.equal(first!.steps.find((s) => s.step === 'flushCaches')?.result, 'done');
-    assert.equal(first!.steps.find((s) => s.step === 'warmup')?.result, 'done');
-    assert.match(second!.steps.find((s) => s.step === 'warmup')?.result ?? '', /^skipped/);
-    assert.equal(second!.steps.find((s) => s.step === 'teardown')?.result, 'done');
+    assert.equal(first!.steps.find((s) => s.step === 'flushCaches')?.result.kind, 'done');
+    assert.equal(first!.steps.find((s) => s.step === 'warmup')?.result.kind, 'done');
+    assert.deepEqual(second!.steps.find((s) => s.step === 'warmup')?.result, { kind: 'skipped', reason: 'engine already warm' });
+    assert.equal(second!.steps.find((s) => s.step === 'teardown')?.result.kind, 'done');
     // jetson_clocks makes the simulated engine faster, as on the real device.
     assert.ok(second!.metrics!.mean_tpot_ms < first!.metrics!.mean_tpot_ms, 'locked clocks give a lower TPOT');
 
@@ -118,6 +118,16 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
     const progress = await handle.query(progressQuery);
     assert.equal(progress.done, 4);
     assert.equal(progress.state, 'completed');
+    assert.equal(summary.reportCommand, 'thorbench report e2e-sim-1');
+
+    // The embedded server registered the search attributes: the failed FP4 cell is found by them (visibility is
+    // eventually consistent, so ask until it answers, within a bound).
+    const query = 'ThorbenchSweep = "e2e-sim-1" AND ThorbenchCellStatus = "failed" AND ThorbenchQuantizations = "fp4"';
+    let found: string[] = [];
+    for (const deadline = Date.now() + 20_000; found.length === 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+      for await (const wf of server.client.workflow.list({ query })) found.push(wf.workflowId);
+    }
+    assert.deepEqual(found, [`e2e-sim-1/${crashed.cellId}`]);
     assert.equal((await store.getSweep('e2e-sim-1'))?.state, 'completed');
 
     const label = process.env.THORBENCH_RECORD_HISTORIES;

@@ -120,7 +120,7 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
       assert.match(c.device?.l4tRelease ?? '', /^R38\./);
       assert.match(c.device?.model ?? '', /Thor/);
       assert.equal(c.thorbenchVersion, '0.1.0');
-      assert.ok(c.steps.some((s) => s.step === 'readBackDevice' && s.result === 'done'));
+      assert.ok(c.steps.some((s) => s.step === 'readBackDevice' && s.result.kind === 'done'));
     }
     // The engine started for the first cell and was warmed up; the second adopted it.
     assert.equal(three.engine?.startedForCell, true);

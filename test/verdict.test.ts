@@ -85,9 +85,9 @@ function good(): UnjudgedCellRecord {
       startedForCell: true,
     },
     steps: [
-      { step: 'startEngine', startedAt: '2025-10-01T10:00:00.000Z', durationMs: 1, result: 'done' },
-      { step: 'warmup', startedAt: '2025-10-01T10:01:00.000Z', durationMs: 1, result: 'done' },
-      { step: 'benchmark', startedAt: '2025-10-01T10:02:00.000Z', durationMs: 1, result: 'done' },
+      { step: 'startEngine', startedAt: '2025-10-01T10:00:00.000Z', durationMs: 1, result: { kind: 'done' } },
+      { step: 'warmup', startedAt: '2025-10-01T10:01:00.000Z', durationMs: 1, result: { kind: 'done' } },
+      { step: 'benchmark', startedAt: '2025-10-01T10:02:00.000Z', durationMs: 1, result: { kind: 'done' } },
     ],
     artifactsDir: null,
     simulated: false,
@@ -139,7 +139,7 @@ describe('validity verdict', () => {
       ...good(),
       status: 'failed' as const,
       metrics: null,
-      failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' },
+      failure: { type: 'EngineCrashed' as const, message: 'x', retryable: false, step: 'benchmark' as const },
     };
     assert.equal(ruleSucceeded(c, V), 'no benchmark result: the cell was failed (EngineCrashed)');
     assert.equal(ruleSucceeded(good(), V), null);
@@ -173,7 +173,7 @@ describe('validity verdict', () => {
   it('no warm-up before a run on a freshly started engine', () => {
     const cold = {
       ...good(),
-      steps: good().steps.map((s) => (s.step === 'warmup' ? { ...s, result: 'skipped: no warmup configured' } : s)),
+      steps: good().steps.map((s) => (s.step === 'warmup' ? { ...s, result: { kind: 'skipped' as const, reason: 'no warmup configured' } } : s)),
     };
     assert.match(ruleWarmup(cold, V) ?? '', /^no warm-up before the run: the engine was started for this cell/);
     assert.equal(ruleWarmup(cold, strict({ requireWarmup: false })), null);

@@ -1,36 +1,49 @@
 /**
  * One cell of the matrix, as a child workflow (its own history, so large sweeps stay small): the step pipeline of
- * docs/architecture.md ("The cell pipeline"), each step an activity on the device's task queue, then one record on the
- * results queue. A failed step ends the cell as `failed` with its typed reason; it never fails the sweep.
+ * docs/architecture.md ("The cell pipeline"), each step an activity on the device's task queue, then one record on
+ * the results queue. A failed step ends the cell as `failed` with its typed reason; it never fails the sweep.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   TimeoutFailure,
+  getExternalWorkflowHandle,
   isCancellation,
   patched,
   proxyActivities,
+  setCurrentDetails,
   sleep,
+  upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { DeviceWorkerActivities } from '../activities/index.js';
 import type { ResultsActivities } from '../activities/results.js';
 import type { EngineFailureDetails } from '../activities/failures.js';
+import type { EnsurePowerModeResult } from '../activities/device.js';
 import type { PlannedCell } from '../plan/plan.js';
-import type { EngineSpec, StepTimeouts, WarmupSpec } from '../schema/experiment.js';
-import type {
-  CellRecord,
-  DeviceFacts,
-  EnergyStatus,
-  EngineFacts,
-  FailureInfo,
-  StepTiming,
-  ThermalSummary,
+import type { EngineSpec, StepName, StepTimeouts, WarmupSpec } from '../schema/experiment.js';
+import {
+  type CellRecord,
+  type DeviceFacts,
+  ENGINE_FAILURE_TYPES,
+  type EnergyStatus,
+  type EngineFacts,
+  type FailureInfo,
+  FailureType,
+  type StepResult,
+  type StepTiming,
+  type ThermalSummary,
+  asFailureType,
 } from '../schema/outcome.js';
 import type { UnjudgedCellRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { cellIdentity } from './cell-record.js';
-import { QUICK_OPTIONS, type StepName, quickDeviceOptions, stepOptions } from './step-options.js';
+import { cellStepSignal } from './messages.js';
+import { READ_BACK_PATCH, WEB_UI_PATCH } from './patches.js';
+import { type CellVisibilityStatus, SEARCH_ATTRIBUTES } from './search-attributes.js';
+import { QUICK_OPTIONS, quickDeviceOptions, stepOptions, stepTimeoutMs } from './step-options.js';
+import { stepSummary } from './summaries.js';
 import { SWEEP_TASK_QUEUE } from './task-queues.js';
 
 export interface CellInput {
@@ -45,7 +58,19 @@ export interface CellInput {
   heartbeatTimeoutMs: number;
   /** The device is the simulator (from claimDevice): every record says so, even when describeDevice failed. */
   simulated: boolean;
+  /** How often a rebooting device is probed (default 10 s). */
+  rebootPollMs?: number;
+  /** Not run: the sweep decided so (its engine group failed); the cell records itself as skipped with this reason. */
+  skip?: { type: FailureType; message: string };
 }
+
+/** The numbers a reader looks at first, under vLLM's names; energy only where the board's rail was measured. */
+export type HeadlineMetrics = Pick<
+  BenchmarkMetrics,
+  'request_throughput' | 'output_throughput' | 'mean_ttft_ms' | 'p99_ttft_ms' | 'mean_tpot_ms'
+> & {
+  energy_per_output_token_j: number | null;
+};
 
 export interface CellResult {
   cellId: string;
@@ -53,23 +78,38 @@ export interface CellResult {
   failure: FailureInfo | null;
   /** The engine failed (crash, OOM, never healthy, model missing): later cells of its group would fail alike. */
   engineFailed: boolean;
+  /** Headline metrics of a cell that ran its benchmark, else null. */
+  headline?: HeadlineMetrics | null;
+  /** The benchmark's full result (metrics, per-request data beside it), on the device's results directory. */
+  reportPath?: string | null;
+  /** What each step took, for the sweep's estimate of the time left. */
+  steps?: StepTiming[];
 }
 
-const ENGINE_FAILURES = new Set(['EngineCrashed', 'EngineOOMKilled', 'HealthTimeout', 'ModelNotFound']);
-/** How long to wait for a rebooted device to come back before the cell fails. */
-const REBOOT_DEADLINE_MS = 20 * 60_000;
-const REBOOT_POLL = '10s';
-/** The reboot kills the worker mid-activity: a short heartbeat timeout turns that into a quick, idempotent retry. */
-const REBOOT_OPTIONS = (taskQueue: string, heartbeatTimeoutMs: number) => ({
-  taskQueue,
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: heartbeatTimeoutMs,
-  retry: { initialInterval: '5s', maximumAttempts: 30 },
-});
+export function headlineMetrics(m: BenchmarkMetrics): HeadlineMetrics {
+  return {
+    request_throughput: m.request_throughput,
+    output_throughput: m.output_throughput,
+    mean_ttft_ms: m.mean_ttft_ms,
+    p99_ttft_ms: m.p99_ttft_ms,
+    mean_tpot_ms: m.mean_tpot_ms,
+    energy_per_output_token_j: m.energy_per_output_token_j ?? null,
+  };
+}
 
-class StepFailed extends Error {
+const DEFAULT_REBOOT_POLL_MS = 10_000;
+
+/** A step's activity has the step's name, except the engine's teardown (its activity name predates the step's). */
+type StepActivity<S extends StepName> = S extends 'teardown'
+  ? 'teardownEngine'
+  : S extends keyof DeviceWorkerActivities
+    ? S
+    : never;
+type ActivityOf<S extends StepName> = DeviceWorkerActivities[StepActivity<S>];
+
+/** A step failed: its typed reason, and the engine's exit status and log tail when the engine was the cause. */
+export class StepFailed extends Error {
   constructor(
-    readonly step: string,
     readonly info: FailureInfo,
     readonly engine: EngineFailureDetails | null,
   ) {
@@ -77,27 +117,187 @@ class StepFailed extends Error {
   }
 }
 
-function describeFailure(step: string, err: unknown): StepFailed {
+/** A failed activity as the cell records it: a typed reason, whatever the activity threw. */
+export function describeFailure(step: StepName, err: unknown): StepFailed {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
     const details = (cause.details?.[0] ?? null) as EngineFailureDetails | null;
-    return new StepFailed(step, { type: cause.type ?? 'Error', message: cause.message, retryable: !cause.nonRetryable, step }, details);
+    const type = asFailureType(cause.type);
+    // An unclassified error keeps its own name in the message, so the report still says what it was.
+    const message = type === FailureType.Unexpected && cause.type ? `${cause.type}: ${cause.message}` : cause.message;
+    return new StepFailed({ type, message, retryable: !cause.nonRetryable, step }, details);
   }
   if (cause instanceof TimeoutFailure) {
-    return new StepFailed(step, { type: 'StepTimeout', message: `${step} timed out (${cause.timeoutType})`, retryable: true, step }, null);
+    return new StepFailed(
+      { type: FailureType.StepTimeout, message: `${step} timed out (${cause.timeoutType})`, retryable: true, step },
+      null,
+    );
   }
   const message = cause instanceof Error ? cause.message : String(cause);
-  return new StepFailed(step, { type: 'Error', message, retryable: true, step }, null);
+  return new StepFailed({ type: FailureType.Unexpected, message, retryable: true, step }, null);
+}
+
+/** Runs the steps of one cell and keeps their timings; a failed step throws StepFailed. */
+class Steps {
+  readonly timings: StepTiming[] = [];
+
+  /** `metadata`: the cell runs under WEB_UI_PATCH (summaries, step notifications to the sweep). */
+  constructor(
+    private readonly input: CellInput,
+    private readonly metadata: boolean,
+  ) {}
+
+  /** Runs a step's own activity on the device queue, with the step's timeout and retry policy. */
+  activity<S extends StepName>(
+    name: S,
+    ...args: Parameters<ActivityOf<S>>
+  ): Promise<Awaited<ReturnType<ActivityOf<S>>>> {
+    const { input } = this;
+    const options = {
+      ...stepOptions(name, input.timeouts, input.deviceQueue, input.heartbeatTimeoutMs),
+      ...(this.metadata ? { summary: stepSummary(name, input.cell, input.engine, input.warmup) } : {}),
+    };
+    const acts = proxyActivities<DeviceWorkerActivities>(options) as unknown as Record<
+      string,
+      (...a: unknown[]) => Promise<unknown>
+    >;
+    const activityName = name === 'teardown' ? 'teardownEngine' : name;
+    return this.run(name, () => acts[activityName]!(...args) as Promise<Awaited<ReturnType<ActivityOf<S>>>>);
+  }
+
+  /** Runs a step made of more than one activity. */
+  async run<T>(name: StepName, fn: () => Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    if (this.metadata) this.announce(name, t0);
+    try {
+      const out = await fn();
+      this.record(name, t0, { kind: 'done' });
+      return out;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const failure = describeFailure(name, err);
+      this.record(name, t0, { kind: 'failed', failure: failure.info.type });
+      throw failure;
+    }
+  }
+
+  /** Tells the sweep (its `progress` query) and the Web UI (current details) which step runs since when. */
+  private announce(step: StepName, t0: number): void {
+    const startedAt = new Date(t0).toISOString();
+    setCurrentDetails(`**${step}** since ${startedAt}`);
+    const parent = workflowInfo().parent;
+    if (!parent) return;
+    // Fire and forget: a sweep that is gone (terminated) must not fail its cell.
+    getExternalWorkflowHandle(parent.workflowId)
+      .signal(cellStepSignal, { cellId: this.input.cell.id, step, startedAt })
+      .catch(() => undefined);
+  }
+
+  skip(name: StepName, reason: string): void {
+    this.record(name, Date.now(), { kind: 'skipped', reason });
+  }
+
+  private record(step: StepName, t0: number, result: StepResult): void {
+    this.timings.push({ step, startedAt: new Date(t0).toISOString(), durationMs: Date.now() - t0, result });
+  }
+}
+
+/**
+ * Switches into a power mode that needs a reboot: answers nvpmodel's prompt (which reboots the device and kills its
+ * worker), then probes until the worker reports a new boot in the requested mode, or fails at the step's deadline.
+ */
+async function rebootIntoPowerMode(input: CellInput, power: EnsurePowerModeResult, metadata: boolean): Promise<void> {
+  const deadlineMs = stepTimeoutMs('rebootForPowerMode', input.timeouts);
+  const reboot = proxyActivities<DeviceWorkerActivities>({
+    taskQueue: input.deviceQueue,
+    startToCloseTimeout: '5m',
+    // The reboot kills the worker mid-activity: a short heartbeat timeout turns that into a quick, idempotent retry.
+    heartbeatTimeout: input.heartbeatTimeoutMs,
+    retry: { initialInterval: '5s', maximumAttempts: 30 },
+    ...(metadata ? { summary: `reboot: switch to ${power.to.name}, confirming nvpmodel's prompt` } : {}),
+  });
+  const probe = proxyActivities<DeviceWorkerActivities>({
+    ...quickDeviceOptions(input.deviceQueue, input.heartbeatTimeoutMs),
+    ...(metadata ? { summary: `probe: back in ${power.to.name} on a new boot?` } : {}),
+  });
+  await reboot.switchPowerModeWithReboot({ modeId: power.to.id, bootIdBefore: power.bootId });
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const seen = await probe.probeAfterReboot().catch(() => null);
+    if (seen && seen.bootId !== power.bootId && seen.powerMode.id === power.to.id) return;
+    if (Date.now() > deadline) {
+      throw ApplicationFailure.nonRetryable(
+        `device did not come back in ${power.to.name} within ${Math.round(deadlineMs / 1000)} s after the reboot`,
+        FailureType.RebootRequired,
+      );
+    }
+    await sleep(input.rebootPollMs ?? DEFAULT_REBOOT_POLL_MS);
+  }
+}
+
+/** Keeps `ThorbenchCellStatus` current, when the sweep gave the cell its search attributes. */
+function statusTracker(metadata: boolean): (status: CellVisibilityStatus) => void {
+  const tracked = metadata && workflowInfo().typedSearchAttributes.get(SEARCH_ATTRIBUTES.cellStatus) !== undefined;
+  return (status) => {
+    if (tracked) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.cellStatus, value: status }]);
+  };
+}
+
+/** A cell the sweep decided not to run: recorded as skipped with the sweep's reason. */
+async function recordSkipped(input: CellInput, reason: { type: FailureType; message: string }): Promise<CellResult> {
+  const results = proxyActivities<ResultsActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
+  const now = new Date().toISOString();
+  const failure: FailureInfo = { ...reason, retryable: false, step: 'plan' };
+  await results.recordCell({
+    ...cellIdentity(input.sweepId, input.experimentName, input.cell),
+    status: 'skipped',
+    failure,
+    metrics: null,
+    harness: null,
+    device: null,
+    engine: null,
+    steps: [],
+    artifactsDir: null,
+    simulated: input.simulated,
+    startedAt: now,
+    finishedAt: now,
+  });
+  return {
+    cellId: input.cell.id,
+    status: 'skipped',
+    failure,
+    engineFailed: false,
+    headline: null,
+    reportPath: null,
+    steps: [],
+  };
 }
 
 export async function cell(input: CellInput): Promise<CellResult> {
-  const { cell: c, timeouts, deviceQueue } = input;
-  const act = (step: StepName) => proxyActivities<DeviceWorkerActivities>(stepOptions(step, timeouts, deviceQueue, input.heartbeatTimeoutMs));
-  const quick = proxyActivities<DeviceWorkerActivities>(quickDeviceOptions(deviceQueue, input.heartbeatTimeoutMs));
+  const metadata = patched(WEB_UI_PATCH);
+  const setStatus = statusTracker(metadata);
+  try {
+    if (input.skip) {
+      const result = await recordSkipped(input, input.skip);
+      setStatus('skipped');
+      return result;
+    }
+    setStatus('running');
+    const result = await runSteps(input, metadata);
+    setStatus(result.status);
+    return result;
+  } catch (err) {
+    if (isCancellation(err)) setStatus('cancelled');
+    throw err;
+  }
+}
+
+async function runSteps(input: CellInput, metadata: boolean): Promise<CellResult> {
+  const { cell: c } = input;
   const results = proxyActivities<ResultsActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
+  const steps = new Steps(input, metadata);
 
   const startedAt = new Date().toISOString();
-  const steps: StepTiming[] = [];
   let metrics: BenchmarkMetrics | null = null;
   let harness: CellRecord['harness'] = null;
   let device: DeviceFacts | null = null;
@@ -107,62 +307,45 @@ export async function cell(input: CellInput): Promise<CellResult> {
   let energy: EnergyStatus | null = null;
   let thermal: ThermalSummary | null = null;
 
-  async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const t0 = Date.now();
-    try {
-      const out = await fn();
-      steps.push({ step: name, startedAt: new Date(t0).toISOString(), durationMs: Date.now() - t0, result: 'done' });
-      return out;
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      const failure = describeFailure(name, err);
-      steps.push({ step: name, startedAt: new Date(t0).toISOString(), durationMs: Date.now() - t0, result: `failed: ${failure.info.type}` });
-      throw failure;
-    }
-  }
-  const skip = (name: string, why: string) => steps.push({ step: name, startedAt: new Date().toISOString(), durationMs: 0, result: `skipped: ${why}` });
-
   let failure: StepFailed | null = null;
   try {
-    if (input.flushCaches) await step('flushCaches', () => act('flushCaches').flushCaches());
-    else skip('flushCaches', c.startsEngine ? 'disabled by steps.flushCaches' : 'engine already loaded');
+    if (input.flushCaches) await steps.activity('flushCaches');
+    else steps.skip('flushCaches', c.startsEngine ? 'disabled by steps.flushCaches' : 'engine already loaded');
 
-    const power = await step('ensurePowerMode', () => act('ensurePowerMode').ensurePowerMode({ power: c.power }));
-    if (power.outcome === 'reboot-required') {
-      await step('rebootForPowerMode', async () => {
-        await proxyActivities<DeviceWorkerActivities>(REBOOT_OPTIONS(deviceQueue, input.heartbeatTimeoutMs)).switchPowerModeWithReboot({ modeId: power.to.id, bootIdBefore: power.bootId });
-        const deadline = Date.now() + REBOOT_DEADLINE_MS;
-        for (;;) {
-          const probe = await quick.probeAfterReboot().catch(() => null);
-          if (probe && probe.bootId !== power.bootId && probe.powerMode.id === power.to.id) return probe;
-          if (Date.now() > deadline) {
-            throw ApplicationFailure.nonRetryable(`device did not come back in ${power.to.name} within ${REBOOT_DEADLINE_MS / 60_000} min after the reboot`, 'RebootRequired');
-          }
-          await sleep(REBOOT_POLL);
-        }
-      });
-    }
+    const power = await steps.activity('ensurePowerMode', { power: c.power });
+    if (power.outcome === 'reboot-required')
+      await steps.run('rebootForPowerMode', () => rebootIntoPowerMode(input, power, metadata));
 
-    await step('ensureClocks', () => act('ensureClocks').ensureClocks({ clocks: c.clocks }));
-    device = await step('describeDevice', () => quick.describeDevice());
+    await steps.activity('ensureClocks', { clocks: c.clocks });
+    device = await steps.activity('describeDevice');
 
-    const engine = await step('startEngine', () =>
-      act('startEngine').startEngine({ sweepId: input.sweepId, cellId: c.id, engineGroup: c.engineGroup, engine: input.engine, model: c.model }),
-    );
+    const engine = await steps.activity('startEngine', {
+      sweepId: input.sweepId,
+      cellId: c.id,
+      engineGroup: c.engineGroup,
+      engine: input.engine,
+      model: c.model,
+    });
     containerName = engine.containerName;
     engineFacts = engine.facts;
     const endpoint = { containerName, port: input.engine.port, servedName: c.model.servedName };
 
-    const health = await step('waitForHealth', () =>
-      act('waitForHealth').waitForHealth({ ...endpoint, timeoutMs: Math.max(1_000, (timeouts.waitForHealth ?? 30 * 60_000) - 5_000) }),
-    );
+    // The activity gives up a little before the step's own timeout, so the failure says why it never got ready.
+    const healthTimeoutMs = Math.max(1_000, stepTimeoutMs('waitForHealth', input.timeouts) - 5_000);
+    const health = await steps.activity('waitForHealth', { ...endpoint, timeoutMs: healthTimeoutMs });
     engineFacts = { ...engineFacts, version: health.version ?? null };
 
-    if (engine.started && input.warmup && input.warmup.numPrompts > 0) {
-      await step('warmup', () => act('warmup').warmup({ ...endpoint, warmup: input.warmup! }));
-    } else skip('warmup', engine.started ? 'no warmup configured' : 'engine already warm');
+    if (engine.started && input.warmup && input.warmup.numPrompts > 0)
+      await steps.activity('warmup', { ...endpoint, warmup: input.warmup });
+    else steps.skip('warmup', engine.started ? 'no warmup configured' : 'engine already warm');
 
-    const bench = await step('benchmark', () => act('benchmark').benchmark({ ...endpoint, sweepId: input.sweepId, cellId: c.id, scenario: c.scenario, repeat: c.repeat }));
+    const bench = await steps.activity('benchmark', {
+      ...endpoint,
+      sweepId: input.sweepId,
+      cellId: c.id,
+      scenario: c.scenario,
+      repeat: c.repeat,
+    });
     metrics = bench.metrics;
     harness = bench.harness;
     artifactsDir = bench.artifactsDir;
@@ -170,9 +353,9 @@ export async function cell(input: CellInput): Promise<CellResult> {
     energy = bench.energy ?? null;
     thermal = bench.thermal ?? null;
     // Power mode and clocks as the device reports them right after the run, for the verdict (schema/verdict.ts).
-    if (patched('read-back-after-benchmark') && device) {
+    if (patched(READ_BACK_PATCH) && device) {
       // A read-back that fails leaves nulls (the verdict says so); it does not fail a cell that measured.
-      const back = await step('readBackDevice', () => quick.readBackDevice()).catch((err: unknown) => {
+      const back = await steps.activity('readBackDevice').catch((err: unknown) => {
         if (err instanceof StepFailed) return null;
         throw err;
       });
@@ -183,16 +366,23 @@ export async function cell(input: CellInput): Promise<CellResult> {
     failure = err;
   }
 
-  const engineFailed = failure !== null && ENGINE_FAILURES.has(failure.info.type);
+  const engineFailed = failure !== null && ENGINE_FAILURE_TYPES.has(failure.info.type);
   if (failure?.engine && engineFacts) {
-    engineFacts = { ...engineFacts, exitCode: failure.engine.exitCode, oomKilled: failure.engine.oomKilled, logTail: failure.engine.logTail };
+    engineFacts = {
+      ...engineFacts,
+      exitCode: failure.engine.exitCode,
+      oomKilled: failure.engine.oomKilled,
+      logTail: failure.engine.logTail,
+    };
   }
   // The engine goes when its model group is done, and whenever the cell failed: a broken engine must not be
   // adopted by the next cell.
   if (containerName !== null && (c.stopsEngine || failure !== null)) {
     const name = containerName;
-    await CancellationScope.nonCancellable(() => step('teardown', () => act('teardown').teardownEngine({ containerName: name }))).catch(() => undefined);
-  } else skip('teardown', containerName === null ? 'no engine' : 'next cell reuses the engine');
+    await CancellationScope.nonCancellable(() => steps.activity('teardown', { containerName: name })).catch(
+      () => undefined,
+    );
+  } else steps.skip('teardown', containerName === null ? 'no engine' : 'next cell reuses the engine');
 
   const record: UnjudgedCellRecord = {
     ...cellIdentity(input.sweepId, input.experimentName, c),
@@ -202,7 +392,7 @@ export async function cell(input: CellInput): Promise<CellResult> {
     harness,
     device,
     engine: engineFacts,
-    steps,
+    steps: steps.timings,
     artifactsDir,
     simulated: device?.simulated ?? input.simulated,
     startedAt,
@@ -211,5 +401,13 @@ export async function cell(input: CellInput): Promise<CellResult> {
     thermal,
   };
   await results.recordCell(record);
-  return { cellId: c.id, status: record.status, failure: record.failure, engineFailed };
+  return {
+    cellId: c.id,
+    status: record.status,
+    failure: record.failure,
+    engineFailed,
+    headline: metrics ? headlineMetrics(metrics) : null,
+    reportPath: artifactsDir === null ? null : `${artifactsDir}/result.json`,
+    steps: steps.timings,
+  };
 }

@@ -1,11 +1,22 @@
-/** Messages of the sweep workflow, defined once for the workflow, the CLI and the tests. */
-import { defineQuery } from '@temporalio/workflow';
-import type { CellStatus } from '../schema/outcome.js';
+/** Messages of the sweep workflow, defined once for the workflows, the CLI and the tests. */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { StepName } from '../schema/experiment.js';
+import type { CellStatus, FailureType } from '../schema/outcome.js';
 
 export interface CellProgress {
   id: string;
   status: CellStatus | 'pending' | 'running';
-  failureType?: string;
+  failureType?: FailureType;
+}
+
+/** A cell in flight on a device. */
+export interface CurrentCell {
+  deviceId: string;
+  cellId: string;
+  /** The step running now (e.g. "benchmark"); "starting" until the cell's first step begins. */
+  step: StepName | 'starting';
+  /** ISO-8601 start of that step. */
+  stepStartedAt: string;
 }
 
 export interface SweepProgress {
@@ -17,8 +28,22 @@ export interface SweepProgress {
   done: number;
   counts: Record<CellStatus, number>;
   /** Cell and step in flight per device. */
-  current: { deviceId: string; cellId: string; step: string }[];
+  current: CurrentCell[];
   cells: CellProgress[];
+  /**
+   * Estimated time left in ms: the plan's step costs corrected by the step durations measured so far
+   * (plan/estimate.ts); null before the devices are known and once the sweep has ended.
+   */
+  remainingMs: number | null;
 }
 
 export const progressQuery = defineQuery<SweepProgress>('progress');
+
+/** A cell tells its sweep which step it has begun, so `progress` says what each device is doing. */
+export interface CellStepStarted {
+  cellId: string;
+  step: StepName;
+  startedAt: string;
+}
+
+export const cellStepSignal = defineSignal<[CellStepStarted]>('cellStep');

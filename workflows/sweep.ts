@@ -12,20 +12,43 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ClaimActivities, DeviceWorkerActivities } from '../activities/index.js';
 import type { ResultsActivities } from '../activities/results.js';
-import { type PlannedCell, planSweep } from '../plan/plan.js';
-import { type Experiment, parseExperiment } from '../schema/experiment.js';
-import type { CellStatus } from '../schema/outcome.js';
+import type { VisibilityActivities } from '../activities/visibility.js';
+import {
+  type StepCalibration,
+  calibrate,
+  emptyCalibration,
+  estimateRemainingMs,
+  finishedSteps,
+  plannedStepCosts,
+} from '../plan/estimate.js';
+import { type Plan, type PlannedCell, planSweep } from '../plan/plan.js';
+import { shardByDevice } from '../plan/shard.js';
+import { type Experiment, type StepName, parseExperiment } from '../schema/experiment.js';
+import { type CellStatus, FailureType } from '../schema/outcome.js';
 import type { UnjudgedCellRecord } from '../schema/verdict.js';
 import { cellIdentity } from './cell-record.js';
 import { type CellInput, type CellResult, cell } from './cell.js';
-import { type CellProgress, type SweepProgress, progressQuery } from './messages.js';
+import {
+  type CellProgress,
+  type CellStepStarted,
+  type CurrentCell,
+  type SweepProgress,
+  cellStepSignal,
+  progressQuery,
+} from './messages.js';
+import { WEB_UI_PATCH } from './patches.js';
+import { cellSearchAttributes, onlyRegistered, sweepSearchAttributes } from './search-attributes.js';
 import { QUICK_OPTIONS, quickDeviceOptions } from './step-options.js';
+import { cellDetails, cellSummary } from './summaries.js';
 import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from './task-queues.js';
 
 /** State carried across continue-as-new: what is already done. */
@@ -35,6 +58,8 @@ export interface SweepCarry {
   simulated: boolean;
   /** Power mode and clocks found on each device before the first cell (steps.restoreDevice). */
   before: Record<string, DeviceSnapshot>;
+  /** Planned against measured step durations so far, for the estimate of the time left. */
+  calibration?: StepCalibration;
 }
 
 interface DeviceSnapshot {
@@ -47,9 +72,20 @@ export interface SweepSummary {
   experiment: string;
   counts: Record<CellStatus, number>;
   cells: number;
+  /** The command that prints the sweep's report. */
+  reportCommand?: string;
+}
+
+/** The sweep's memo in Temporal (shown in the Web UI and by `temporal workflow describe`). */
+export interface SweepMemo {
+  experiment: string;
+  cells: number;
+  counts: Record<CellStatus, number>;
+  reportCommand: string;
 }
 
 const results = proxyActivities<ResultsActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
+const visibility = proxyActivities<VisibilityActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
 const claim = proxyActivities<ClaimActivities>({
   taskQueue: DEVICE_CLAIM_TASK_QUEUE,
   // Waits for a device worker to come online; the sweep shows this as "starting" in its progress query.
@@ -57,41 +93,61 @@ const claim = proxyActivities<ClaimActivities>({
   startToCloseTimeout: '1m',
 });
 
-function zeroCounts(): Record<CellStatus, number> {
-  return { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
+function deviceActivities(exp: Experiment, deviceId: string) {
+  return proxyActivities<DeviceWorkerActivities>(
+    quickDeviceOptions(deviceTaskQueue(deviceId), exp.steps.heartbeatTimeout),
+  );
 }
 
-/** Spreads whole engine groups over the devices (a group must stay on one device: its engine lives there). */
-export function shardByDevice(cells: PlannedCell[], devices: string[]): Map<string, PlannedCell[]> {
-  const shards = new Map(devices.map((d) => [d, [] as PlannedCell[]]));
-  const groupDevice = new Map<string, string>();
-  for (const c of cells) {
-    let d = groupDevice.get(c.engineGroup);
-    if (d === undefined) {
-      d = devices[groupDevice.size % devices.length]!;
-      groupDevice.set(c.engineGroup, d);
-    }
-    shards.get(d)!.push(c);
-  }
-  return shards;
+/** One run of the sweep (a continue-as-new starts another): the experiment, its plan and what has happened. */
+interface SweepRun {
+  input: unknown;
+  exp: Experiment;
+  plan: Plan;
+  sweepId: string;
+  progress: SweepProgress;
+  byId: Map<string, CellProgress>;
+  /** Final status of every cell that will not run again, in this run or an earlier one. */
+  finished: Record<string, CellStatus>;
+  devices: string[];
+  simulated: boolean;
+  before: Record<string, DeviceSnapshot>;
+  /** Temporal suggested continue-as-new: shards stop starting cells and the sweep continues in a new run. */
+  pausing: boolean;
+  /** The sweep runs under WEB_UI_PATCH: search attributes, memo, cell metadata, skipped cells as workflows. */
+  metadata: boolean;
+  /** Custom search attributes the server has registered (empty without WEB_UI_PATCH). */
+  registered: ReadonlySet<string>;
+  /** Which device runs which cells. */
+  shards: Map<string, PlannedCell[]>;
+  /** Epoch ms at which each in-flight cell started. */
+  cellStartedAt: Map<string, number>;
+  /** The steps each in-flight cell has begun (from its cellStep signals), for the estimate before it finishes. */
+  stepsBegun: Map<string, { step: StepName; startedAt: number }[]>;
+  calibration: StepCalibration;
+}
+
+function zeroCounts(): Record<CellStatus, number> {
+  return { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
 }
 
 function parseOrFail(input: unknown): Experiment {
   const parsed = parseExperiment(input);
   if (!parsed.ok) {
     const lines = parsed.problems.map((p) => `${p.path}: ${p.message}`);
-    throw ApplicationFailure.nonRetryable(`invalid experiment:\n${lines.join('\n')}`, 'InvalidExperiment', parsed.problems);
+    throw ApplicationFailure.nonRetryable(
+      `invalid experiment:\n${lines.join('\n')}`,
+      FailureType.InvalidExperiment,
+      parsed.problems,
+    );
   }
   return parsed.experiment;
 }
 
-export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSummary> {
-  const exp = parseOrFail(input);
+function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined): SweepRun {
   const plan = planSweep(exp);
   const sweepId = workflowInfo().workflowId;
-
   const cells: CellProgress[] = plan.cells.map((c) => ({ id: c.id, status: 'pending' }));
-  const byId = new Map(cells.map((c) => [c.id, c]));
   const progress: SweepProgress = {
     sweepId,
     experiment: exp.name,
@@ -102,149 +158,320 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
     counts: zeroCounts(),
     current: [],
     cells,
+    remainingMs: null,
   };
-  setHandler(progressQuery, () => progress);
-  const finish = (id: string, status: CellStatus, failureType?: string) => {
-    const entry = byId.get(id)!;
-    entry.status = status;
-    if (failureType) entry.failureType = failureType;
-    progress.counts[status]++;
-    progress.done++;
+  return {
+    input,
+    exp,
+    plan,
+    sweepId,
+    progress,
+    byId: new Map(cells.map((c) => [c.id, c])),
+    finished: { ...(carry?.finished ?? {}) },
+    devices: carry?.devices ?? [],
+    simulated: carry?.simulated ?? false,
+    before: { ...(carry?.before ?? {}) },
+    pausing: false,
+    metadata: false,
+    registered: new Set(),
+    shards: new Map(),
+    cellStartedAt: new Map(),
+    stepsBegun: new Map(),
+    calibration: carry?.calibration ?? emptyCalibration(),
   };
+}
 
-  let devices = carry?.devices ?? [];
-  let simulated = carry?.simulated ?? false;
-  const before: Record<string, DeviceSnapshot> = { ...(carry?.before ?? {}) };
-  const deviceActs = (deviceId: string) => proxyActivities<DeviceWorkerActivities>(quickDeviceOptions(deviceTaskQueue(deviceId), exp.steps.heartbeatTimeout));
-  if (devices.length === 0) {
-    if (exp.device.select === 'any') {
-      const claimed = await claim.claimDevice();
-      devices = [claimed.deviceId];
-      simulated = claimed.simulated;
-    } else {
-      devices = exp.device.select;
-    }
-    progress.devices = devices;
-    await results.openSweepRecord({
-      sweepId,
-      experimentName: exp.name,
-      experimentJson: JSON.stringify(input),
-      workflowId: sweepId,
-      simulated,
-      plannedCells: plan.cells.length,
-      startedAt: new Date().toISOString(),
-    });
-    if (exp.steps.restoreDevice) {
-      for (const deviceId of devices) {
-        const facts = await deviceActs(deviceId).describeDevice();
-        before[deviceId] = { powerModeId: facts.powerModeId, clocksLocked: facts.clocksLocked };
+function reportCommand(sweepId: string): string {
+  return `thorbench report ${sweepId}`;
+}
+
+function memo(run: SweepRun): SweepMemo {
+  return {
+    experiment: run.exp.name,
+    cells: run.plan.cells.length,
+    counts: { ...run.progress.counts },
+    reportCommand: reportCommand(run.sweepId),
+  };
+}
+
+/**
+ * Makes the sweep findable however it was started (`temporal workflow start` sets no search attributes): the
+ * experiment's attributes the server has registered, and the memo.
+ */
+async function describeSweep(run: SweepRun): Promise<void> {
+  run.registered = new Set(await visibility.registeredSearchAttributes());
+  const pairs = onlyRegistered(sweepSearchAttributes(run.exp), run.registered);
+  if (pairs.length > 0) upsertSearchAttributes(pairs);
+  upsertMemo({ thorbench: memo(run) });
+}
+
+/** The progress query's answer: the progress, with the time left estimated now. */
+function progressNow(run: SweepRun): SweepProgress {
+  const { state } = run.progress;
+  if (state !== 'running') return { ...run.progress, remainingMs: state === 'completed' ? 0 : null };
+  const warmupPrompts = run.exp.warmup?.numPrompts ?? 0;
+  // The steps cells in flight have finished count too: the first estimate needs no finished cell.
+  const calibration: StepCalibration = JSON.parse(JSON.stringify(run.calibration));
+  for (const c of run.plan.cells) {
+    const begun = run.stepsBegun.get(c.id);
+    if (begun) calibrate(calibration, plannedStepCosts(c, warmupPrompts), finishedSteps(begun));
+  }
+  const shards = [...run.shards.values()].map((cells) =>
+    cells
+      .filter((c) => !run.finished[c.id])
+      .map((c) => ({ planned: plannedStepCosts(c, warmupPrompts), startedAt: run.cellStartedAt.get(c.id) ?? null })),
+  );
+  return { ...run.progress, remainingMs: estimateRemainingMs(shards, calibration, Date.now()) };
+}
+
+/** A cell began a step: the progress query says so. */
+function stepStarted(run: SweepRun, s: CellStepStarted): void {
+  const entry = run.progress.current.find((c) => c.cellId === s.cellId);
+  if (!entry) return;
+  entry.step = s.step;
+  entry.stepStartedAt = s.startedAt;
+  run.stepsBegun.get(s.cellId)?.push({ step: s.step, startedAt: Date.parse(s.startedAt) });
+}
+
+/** The cell is done for this sweep: count it in the progress. */
+function markFinished(run: SweepRun, id: string, status: CellStatus, failureType?: FailureType): void {
+  const entry = run.byId.get(id)!;
+  entry.status = status;
+  if (failureType) entry.failureType = failureType;
+  run.progress.counts[status]++;
+  run.progress.done++;
+}
+
+/** The devices this sweep runs on: the experiment's list, or whichever device worker answers first. */
+async function claimDevices(exp: Experiment): Promise<{ devices: string[]; simulated: boolean | null }> {
+  if (exp.device.select !== 'any') return { devices: exp.device.select, simulated: null };
+  const claimed = await claim.claimDevice();
+  return { devices: [claimed.deviceId], simulated: claimed.simulated };
+}
+
+/** The power mode and clocks of each device before the first cell, for steps.restoreDevice. */
+async function snapshotDevices(exp: Experiment, devices: string[]): Promise<Record<string, DeviceSnapshot>> {
+  const snapshots: Record<string, DeviceSnapshot> = {};
+  for (const deviceId of devices) {
+    const facts = await deviceActivities(exp, deviceId).describeDevice();
+    snapshots[deviceId] = { powerModeId: facts.powerModeId, clocksLocked: facts.clocksLocked };
+  }
+  return snapshots;
+}
+
+/** Puts each device back in the power mode and clocks it had before the sweep (steps.restoreDevice). */
+async function restoreDevices(exp: Experiment, before: Record<string, DeviceSnapshot>): Promise<void> {
+  for (const [deviceId, snap] of Object.entries(before)) {
+    const acts = deviceActivities(exp, deviceId);
+    const power = await acts.ensurePowerMode({ power: { id: snap.powerModeId } });
+    // A restore that needs a reboot is left to the operator: a sweep never reboots a device after it finished.
+    if (power.outcome !== 'reboot-required')
+      await acts.ensureClocks({ clocks: snap.clocksLocked ? 'locked' : 'default' });
+  }
+}
+
+/** First run of a sweep: devices, the sweep's record, and the device state to restore at the end. */
+async function beginSweep(run: SweepRun): Promise<void> {
+  const claimed = await claimDevices(run.exp);
+  run.devices = claimed.devices;
+  if (claimed.simulated !== null) run.simulated = claimed.simulated;
+  run.progress.devices = run.devices;
+  await results.openSweepRecord({
+    sweepId: run.sweepId,
+    experimentName: run.exp.name,
+    experimentJson: JSON.stringify(run.input),
+    workflowId: run.sweepId,
+    simulated: run.simulated,
+    plannedCells: run.plan.cells.length,
+    startedAt: new Date().toISOString(),
+  });
+  if (run.exp.steps.restoreDevice) run.before = await snapshotDevices(run.exp, run.devices);
+}
+
+/** Cells recorded as succeeded under this sweep id (an earlier, terminated run) are not run again. */
+async function resumeFinished(run: SweepRun): Promise<void> {
+  for (const id of await results.completedCells({ sweepId: run.sweepId })) {
+    if (run.byId.has(id) && !run.finished[id]) run.finished[id] = 'succeeded';
+  }
+  for (const [id, status] of Object.entries(run.finished)) if (run.byId.has(id)) markFinished(run, id, status);
+}
+
+/** Records a cell that never ran (its engine group failed, or the sweep was cancelled). */
+async function recordUnrun(
+  run: SweepRun,
+  c: PlannedCell,
+  status: 'skipped' | 'cancelled',
+  reason: { type: FailureType; message: string },
+): Promise<void> {
+  const now = new Date().toISOString();
+  const record: UnjudgedCellRecord = {
+    ...cellIdentity(run.sweepId, run.exp.name, c),
+    status,
+    failure: { ...reason, retryable: false, step: 'plan' },
+    metrics: null,
+    harness: null,
+    device: null,
+    engine: null,
+    steps: [],
+    artifactsDir: null,
+    simulated: run.simulated,
+    startedAt: now,
+    finishedAt: now,
+  };
+  await results.recordCell(record);
+  run.finished[c.id] = status;
+  markFinished(run, c.id, status, reason.type);
+}
+
+/** Runs one cell as a child workflow on a device (or, with `skip`, has it record why it did not run). */
+async function runCell(
+  run: SweepRun,
+  deviceId: string,
+  c: PlannedCell,
+  flushCaches: boolean,
+  skip?: CellInput['skip'],
+): Promise<{ engineFailed: boolean }> {
+  const { exp } = run;
+  const startedAt = Date.now();
+  const current: CurrentCell | null = skip
+    ? null
+    : { deviceId, cellId: c.id, step: 'starting', stepStartedAt: new Date(startedAt).toISOString() };
+  if (current) {
+    run.byId.get(c.id)!.status = 'running';
+    run.progress.current.push(current);
+    run.cellStartedAt.set(c.id, startedAt);
+    run.stepsBegun.set(c.id, []);
+  }
+  const cellInput: CellInput = {
+    sweepId: run.sweepId,
+    experimentName: exp.name,
+    deviceQueue: deviceTaskQueue(deviceId),
+    cell: c,
+    engine: exp.engine,
+    warmup: exp.warmup ?? null,
+    flushCaches,
+    timeouts: exp.steps.timeouts,
+    heartbeatTimeoutMs: exp.steps.heartbeatTimeout,
+    simulated: run.simulated,
+    ...(skip ? { skip } : {}),
+  };
+  const metadata = run.metadata
+    ? {
+        staticSummary: cellSummary(c, run.plan),
+        staticDetails: cellDetails(c, run.plan, run.sweepId, deviceId, exp.engine),
+        typedSearchAttributes: onlyRegistered(cellSearchAttributes(run.sweepId, exp.name, deviceId, c), run.registered),
       }
-    }
-  }
-
-  /** Puts each device back in the power mode and clocks it had before the sweep (steps.restoreDevice). */
-  async function restoreDevices(): Promise<void> {
-    for (const [deviceId, snap] of Object.entries(before)) {
-      const acts = deviceActs(deviceId);
-      const power = await acts.ensurePowerMode({ power: { id: snap.powerModeId } });
-      // A restore that needs a reboot is left to the operator: a sweep never reboots a device after it finished.
-      if (power.outcome !== 'reboot-required') await acts.ensureClocks({ clocks: snap.clocksLocked ? 'locked' : 'default' });
-    }
-  }
-
-  const finished: Record<string, CellStatus> = { ...(carry?.finished ?? {}) };
-  for (const id of await results.completedCells({ sweepId })) if (byId.has(id) && !finished[id]) finished[id] = 'succeeded';
-  for (const [id, status] of Object.entries(finished)) if (byId.has(id)) finish(id, status);
-  progress.state = 'running';
-
-  let pauseForContinueAsNew = false;
-
-  async function recordUnrun(c: PlannedCell, status: 'skipped' | 'cancelled', reason: { type: string; message: string }): Promise<void> {
-    const now = new Date().toISOString();
-    const record: UnjudgedCellRecord = {
-      ...cellIdentity(sweepId, exp.name, c),
-      status,
-      failure: { ...reason, retryable: false, step: 'plan' },
-      metrics: null,
-      harness: null,
-      device: null,
-      engine: null,
-      steps: [],
-      artifactsDir: null,
-      simulated,
-      startedAt: now,
-      finishedAt: now,
-    };
-    await results.recordCell(record);
-    finished[c.id] = status;
-    finish(c.id, status, reason.type);
-  }
-
-  async function runShard(deviceId: string, shardCells: PlannedCell[]): Promise<void> {
-    const failedGroups = new Map<string, string>();
-    let firstRun = true;
-    for (const c of shardCells) {
-      if (finished[c.id]) continue;
-      if (pauseForContinueAsNew) return;
-      const brokenBy = failedGroups.get(c.engineGroup);
-      if (brokenBy) {
-        await recordUnrun(c, 'skipped', { type: 'EngineFailed', message: `not run: the engine for ${c.engineGroup} failed in cell ${brokenBy}` });
-        continue;
-      }
-      byId.get(c.id)!.status = 'running';
-      const current = { deviceId, cellId: c.id, step: 'running' };
-      progress.current.push(current);
-      const cellInput: CellInput = {
-        sweepId,
-        experimentName: exp.name,
-        deviceQueue: deviceTaskQueue(deviceId),
-        cell: c,
-        engine: exp.engine,
-        warmup: exp.warmup ?? null,
-        // A resumed shard may find no engine running (reboot, crash): flush before its first start too.
-        flushCaches: exp.steps.flushCaches && (c.startsEngine || firstRun),
-        timeouts: exp.steps.timeouts,
-        heartbeatTimeoutMs: exp.steps.heartbeatTimeout,
-        simulated,
-      };
-      firstRun = false;
-      let result: CellResult;
-      try {
-        result = await executeChild(cell, { workflowId: `${sweepId}/${c.id}`, taskQueue: SWEEP_TASK_QUEUE, args: [cellInput] });
-      } finally {
-        progress.current.splice(progress.current.indexOf(current), 1);
-      }
-      finished[c.id] = result.status;
-      finish(c.id, result.status, result.failure?.type);
-      if (result.engineFailed) failedGroups.set(c.engineGroup, c.id);
-      if (workflowInfo().continueAsNewSuggested) pauseForContinueAsNew = true;
-    }
-  }
-
-  const shards = shardByDevice(plan.cells, devices);
+    : {};
   try {
-    await Promise.all([...shards].map(([deviceId, shardCells]) => runShard(deviceId, shardCells)));
+    const result: CellResult = await executeChild(cell, {
+      workflowId: `${run.sweepId}/${c.id}`,
+      taskQueue: SWEEP_TASK_QUEUE,
+      args: [cellInput],
+      ...metadata,
+    });
+    run.finished[c.id] = result.status;
+    markFinished(run, c.id, result.status, result.failure?.type);
+    const ran = (result.steps ?? []).filter((s) => s.result.kind !== 'skipped');
+    calibrate(run.calibration, plannedStepCosts(c, exp.warmup?.numPrompts ?? 0), ran, Date.now() - startedAt);
+    return { engineFailed: result.engineFailed };
+  } finally {
+    if (current) run.progress.current.splice(run.progress.current.indexOf(current), 1);
+    run.cellStartedAt.delete(c.id);
+    run.stepsBegun.delete(c.id);
+  }
+}
+
+/**
+ * Runs a device's cells one after another. After an engine failure the rest of its group is recorded as skipped;
+ * when Temporal suggests continue-as-new the shard stops before its next cell.
+ */
+async function runShard(run: SweepRun, deviceId: string, cells: PlannedCell[]): Promise<void> {
+  const failedGroups = new Map<string, string>();
+  let firstRun = true;
+  for (const c of cells) {
+    if (run.finished[c.id]) continue;
+    if (run.pausing) return;
+    const brokenBy = failedGroups.get(c.engineGroup);
+    if (brokenBy) {
+      const reason = {
+        type: 'EngineFailed' as const,
+        message: `not run: the engine for ${c.engineGroup} failed in cell ${brokenBy}`,
+      };
+      // A skipped cell is a workflow of its own too, so the Web UI lists it with its reason and attributes.
+      if (run.metadata) await runCell(run, deviceId, c, false, reason);
+      else await recordUnrun(run, c, 'skipped', reason);
+      continue;
+    }
+    // A resumed shard may find no engine running (reboot, crash): flush before its first start too.
+    const flush = run.exp.steps.flushCaches && (c.startsEngine || firstRun);
+    firstRun = false;
+    const { engineFailed } = await runCell(run, deviceId, c, flush);
+    if (engineFailed) failedGroups.set(c.engineGroup, c.id);
+    if (workflowInfo().continueAsNewSuggested) run.pausing = true;
+  }
+}
+
+/** Cancelled (`thorbench cancel`): record what never ran, then leave the devices clean and as they were. */
+async function cancelSweep(run: SweepRun): Promise<void> {
+  await CancellationScope.nonCancellable(async () => {
+    for (const c of run.plan.cells) {
+      if (!run.finished[c.id])
+        await recordUnrun(run, c, 'cancelled', {
+          type: 'Cancelled',
+          message: 'sweep cancelled before this cell finished',
+        });
+    }
+    for (const deviceId of run.devices) await deviceActivities(run.exp, deviceId).teardownAllEngines();
+    await restoreDevices(run.exp, run.before);
+    run.progress.state = 'cancelled';
+    if (run.metadata) upsertMemo({ thorbench: memo(run) });
+    await results.finishSweepRecord({ sweepId: run.sweepId, state: 'cancelled', finishedAt: new Date().toISOString() });
+  });
+}
+
+/** Continues in a new run (fresh history) when the shards paused with cells left, carrying what is done. */
+async function continueIfPaused(run: SweepRun): Promise<void> {
+  if (!run.pausing || run.plan.cells.every((c) => run.finished[c.id])) return;
+  const carry: SweepCarry = {
+    finished: run.finished,
+    devices: run.devices,
+    simulated: run.simulated,
+    before: run.before,
+    calibration: run.calibration,
+  };
+  await continueAsNew<typeof sweep>(run.input, carry);
+}
+
+export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSummary> {
+  const run = newRun(input, parseOrFail(input), carry);
+  setHandler(progressQuery, () => progressNow(run));
+  setHandler(cellStepSignal, (s) => stepStarted(run, s));
+  run.metadata = patched(WEB_UI_PATCH);
+
+  if (run.metadata) await describeSweep(run);
+  if (run.devices.length === 0) await beginSweep(run);
+  await resumeFinished(run);
+  run.shards = shardByDevice(run.plan.cells, run.devices);
+  run.progress.state = 'running';
+
+  try {
+    await Promise.all([...run.shards].map(([deviceId, cells]) => runShard(run, deviceId, cells)));
   } catch (err) {
     if (!isCancellation(err)) throw err;
-    // Cancelled (thorbench cancel): record what never ran, then leave the device clean.
-    await CancellationScope.nonCancellable(async () => {
-      for (const c of plan.cells) {
-        if (!finished[c.id]) await recordUnrun(c, 'cancelled', { type: 'Cancelled', message: 'sweep cancelled before this cell finished' });
-      }
-      for (const deviceId of devices) await deviceActs(deviceId).teardownAllEngines();
-      await restoreDevices();
-      progress.state = 'cancelled';
-      await results.finishSweepRecord({ sweepId, state: 'cancelled', finishedAt: new Date().toISOString() });
-    });
+    await cancelSweep(run);
     throw err;
   }
+  await continueIfPaused(run);
 
-  if (pauseForContinueAsNew && plan.cells.some((c) => !finished[c.id])) {
-    await continueAsNew<typeof sweep>(input, { finished, devices, simulated, before });
-  }
-
-  await restoreDevices();
-  progress.state = 'completed';
-  await results.finishSweepRecord({ sweepId, state: 'completed', finishedAt: new Date().toISOString() });
-  return { sweepId, experiment: exp.name, counts: { ...progress.counts }, cells: plan.cells.length };
+  await restoreDevices(run.exp, run.before);
+  run.progress.state = 'completed';
+  if (run.metadata) upsertMemo({ thorbench: memo(run) });
+  await results.finishSweepRecord({ sweepId: run.sweepId, state: 'completed', finishedAt: new Date().toISOString() });
+  return {
+    sweepId: run.sweepId,
+    experiment: run.exp.name,
+    counts: { ...run.progress.counts },
+    cells: run.plan.cells.length,
+    reportCommand: reportCommand(run.sweepId),
+  };
 }

@@ -11,7 +11,7 @@ import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from '../.
 import { type CliEnv, type DeviceChoice, connectTemporal, nativeConnection, resolveDevice } from '../context.js';
 import { EXIT_INFRA, ExitError } from '../errors.js';
 import { loadExperiment, sweepIdFor } from '../experiment-file.js';
-import { formatProgress } from '../progress.js';
+import { cellDetailFromStore, loadFinished, createProgressDisplay } from '../progress.js';
 import { queueHasLivePoller, startSweep } from '../sweeps.js';
 import { type RunningWorkers, startWorkers } from '../workers.js';
 import { renderSweepReport } from './report.js';
@@ -23,8 +23,10 @@ export interface RunOptions {
   id?: string;
   env: CliEnv;
   out: (line: string) => void;
-  /** Progress goes to stderr; on a terminal it redraws one line. */
+  /** Progress goes to stderr. */
   progress: NodeJS.WriteStream;
+  /** Redraw a live view (stdout and stderr are terminals); else one line per finished cell. */
+  live: boolean;
 }
 
 export async function run(opts: RunOptions): Promise<void> {
@@ -72,14 +74,12 @@ export async function run(opts: RunOptions): Promise<void> {
       );
     });
     interrupted.catch(() => undefined);
-    const t0 = Date.now();
-    let last = '';
-    const tty = opts.progress.isTTY;
-    const draw = (p: SweepProgress) => {
-      const line = formatProgress(p, Date.now() - t0);
-      if (line === last) return;
-      last = line;
-      opts.progress.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+    const startedAtMs = await started.handle.describe().then((d) => d.startTime.getTime(), () => Date.now());
+    const detail = cellDetailFromStore(store, sweepId);
+    const display = createProgressDisplay({ stream: opts.progress, live: opts.live, startedAtMs, detail });
+    const draw = async (p: SweepProgress) => {
+      await loadFinished(detail, p.cells);
+      display.update(p);
     };
     let stopping = false;
     const inProcess = workers.workers.length > 0;
@@ -102,7 +102,7 @@ export async function run(opts: RunOptions): Promise<void> {
     } finally {
       stopping = true;
       clearInterval(timer);
-      if (tty && last) opts.progress.write('\n');
+      display.done();
     }
     opts.out('');
     opts.out(await renderSweepReport(store, sweepId, 'md'));

@@ -1,8 +1,8 @@
 /**
- * `thorbench status <sweep> [--json]`: where a sweep stands. Cells and metrics come from the results database,
- * planned cells not recorded yet are listed as pending, and while the workflow runs its `progress` query says
- * which cell is in flight. The state is Temporal's when the server answers (running, completed, failed,
- * cancelled, terminated, timed_out), else the one the database recorded.
+ * `thorbench status <sweep> [--json] [--follow]`: where a sweep stands. Cells and metrics come from the results
+ * database, planned cells not recorded yet are listed as pending, and while the workflow runs its `progress` query
+ * says which cell is in flight. The state is Temporal's when the server answers (running, completed, failed,
+ * cancelled, terminated, timed_out), else the one the database recorded. `--follow` shows the live view first.
  */
 import { planSweep } from '../../plan/plan.js';
 import { type StatusJson, renderJsonStatus } from '../../report/status.js';
@@ -10,6 +10,7 @@ import { parseExperiment } from '../../schema/experiment.js';
 import { openResultsStore } from '../../store/store.js';
 import { progressQuery, type SweepProgress } from '../../workflows/messages.js';
 import { type CliEnv, connectTemporal } from '../context.js';
+import { cellDetailFromStore, createProgressDisplay, loadFinished } from '../progress.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
 
 export type CliStatus = Omit<StatusJson, 'state' | 'cells'> & {
@@ -56,7 +57,77 @@ export async function statusJson(env: CliEnv, sweepId: string): Promise<CliStatu
   }
 }
 
-export async function status(opts: { sweepId: string; json: boolean; env: CliEnv; out: (line: string) => void }): Promise<void> {
+/**
+ * `--follow`: the live view while the sweep runs (redrawn on a terminal, one line per finished cell otherwise),
+ * then the status as without it. A sweep that is not running prints its status at once.
+ */
+interface FollowOptions {
+  sweepId: string;
+  env: CliEnv;
+  progress: NodeJS.WriteStream;
+  live: boolean;
+}
+
+async function follow(opts: FollowOptions): Promise<void> {
+  let conn: Awaited<ReturnType<typeof connectTemporal>>;
+  try {
+    conn = await connectTemporal(opts.env, { startServer: false });
+  } catch {
+    return; // no server: nothing runs; the status below comes from the database
+  }
+  const store = await openResultsStore(opts.env.results);
+  try {
+    const handle = conn.client.workflow.getHandle(opts.sweepId);
+    const described = await handle.describe().catch(() => null);
+    if (described?.status.name !== 'RUNNING') return;
+    const detail = cellDetailFromStore(store, opts.sweepId);
+    const display = createProgressDisplay({
+      stream: opts.progress,
+      live: opts.live,
+      startedAtMs: described.startTime.getTime(),
+      detail,
+    });
+    const draw = async (p: SweepProgress) => {
+      await loadFinished(detail, p.cells);
+      display.update(p);
+    };
+    const poll = () => handle.query(progressQuery).then(draw, () => undefined);
+    const timer = setInterval(poll, 1_000);
+    try {
+      await poll();
+      await handle.result().catch(() => undefined); // a failed or cancelled sweep ends the follow all the same
+      const last = await handle.query(progressQuery).catch(() => null);
+      if (last) await draw(last);
+      // Without a worker to answer the last query, the records say which cells finished.
+      const cells = await store.listCells(opts.sweepId);
+      await detail.load(cells.map((c) => c.cellId));
+      const planned = Math.max((await store.getSweep(opts.sweepId))?.plannedCells ?? 0, cells.length);
+      display.finishFrom(
+        cells.map((c) => ({ id: c.cellId, status: c.status })),
+        planned,
+      );
+    } finally {
+      clearInterval(timer);
+      display.done();
+    }
+  } finally {
+    await store.close();
+    await conn.close();
+  }
+}
+
+export async function status(opts: {
+  sweepId: string;
+  json: boolean;
+  follow?: boolean;
+  env: CliEnv;
+  out: (line: string) => void;
+  progress?: NodeJS.WriteStream;
+  live?: boolean;
+}): Promise<void> {
+  if (opts.follow) {
+    await follow({ sweepId: opts.sweepId, env: opts.env, progress: opts.progress ?? process.stderr, live: opts.live ?? false });
+  }
   const s = await statusJson(opts.env, opts.sweepId);
   if (opts.json) {
     opts.out(JSON.stringify(s, null, 2));

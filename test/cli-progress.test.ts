@@ -1,0 +1,231 @@
+/**
+ * The live view through the real CLI: `thorbench run` and `thorbench status --follow` as subprocesses (their stdout
+ * and stderr are pipes) write one plain line per finished cell and nothing per second; in a tmux pane (a terminal)
+ * `thorbench run` redraws one view in place, with the cell and step in flight and the time left.
+ * Then `thorbench report` of the same sweep: Markdown with its charts beside it, and `--compare` in every format.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { stopDevServer } from '../server/dev-server.js';
+import { tempDir } from './helpers/files.js';
+import { freePort } from './helpers/net.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = path.join(root, 'bin', 'thorbench.js');
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function thorbench(args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: root, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+const FINISHED_LINE = /^\[(\d+)\/8\] (succeeded|failed|skipped|cancelled) (\S+)(?: {2}(.*))?$/;
+
+function finishedLines(stderr: string): RegExpExecArray[] {
+  return stderr.split('\n').flatMap((l) => {
+    const m = FINISHED_LINE.exec(l);
+    return m ? [m] : [];
+  });
+}
+
+/** The view's summary line: bar, cells, counts, elapsed and time left. */
+const VIEW_LINE =
+  /\[[#-]{24}\] \d\/8 cells \| ok \d \| failed 0 \| skipped 0 \| elapsed \d\d:\d\d \| left (~\d\d:\d\d|—)/;
+
+function hasTmux(): boolean {
+  return spawnSync('tmux', ['-V']).status === 0;
+}
+
+/**
+ * Runs thorbench in a detached tmux pane (a real terminal, 160×50) on a private tmux server and captures the
+ * screen every half second until the command exits. Returns its exit status and the screens seen.
+ */
+async function runInTmux(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; snapshots: string[]; history: string }> {
+  const socket = `thorbench-test-${process.pid}`;
+  const tmux = (...a: string[]) => spawnSync('tmux', ['-L', socket, ...a], { encoding: 'utf8' });
+  const quote = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+  const envArgs = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
+  const command = [
+    'cd',
+    quote(root),
+    '&&',
+    'env',
+    ...envArgs,
+    quote(process.execPath),
+    quote(bin),
+    ...args.map(quote),
+    '; echo "EXIT:$?"; sleep 600',
+  ].join(' ');
+  const started = tmux('new-session', '-d', '-s', 'run', '-x', '160', '-y', '50', command);
+  assert.equal(started.status, 0, started.stderr);
+  const snapshots: string[] = [];
+  try {
+    const deadline = Date.now() + 300_000;
+    while (Date.now() < deadline) {
+      const pane = tmux('capture-pane', '-p', '-t', 'run').stdout.replace(/\s+$/gm, '').trimEnd();
+      snapshots.push(pane);
+      const exit = /^EXIT:(\d+)$/m.exec(pane);
+      if (exit) {
+        // The whole scrollback: the finished cells scrolled up above the view, then the report.
+        const history = tmux('capture-pane', '-p', '-S', '-', '-t', 'run').stdout.replace(/\s+$/gm, '');
+        return { code: Number(exit[1]), snapshots, history };
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`thorbench ${args.join(' ')} did not finish in the tmux pane:\n${snapshots.at(-1)}`);
+  } finally {
+    tmux('kill-server');
+  }
+}
+
+async function waitUntilRunning(port: number, workflowId: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    try {
+      const connection = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 1_000 });
+      try {
+        const d = await new Client({ connection }).workflow.getHandle(workflowId).describe();
+        if (d.status.name === 'RUNNING') return;
+      } finally {
+        await connection.close();
+      }
+    } catch {
+      // server not up yet, or the sweep not started yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`sweep ${workflowId} did not start`);
+}
+
+describe('thorbench live view off a terminal', { timeout: 600_000 }, () => {
+  const dir = tempDir('cli-progress');
+  after(() => stopDevServer(path.join(dir, 'home')));
+
+  it('run and status --follow print one line per finished cell; report writes charts and compares', async () => {
+    const port = await freePort();
+    const env = {
+      THORBENCH_HOME: path.join(dir, 'home'),
+      THORBENCH_RESULTS: path.join(dir, 'results'),
+      THORBENCH_TEMPORAL_PORT: String(port),
+      THORBENCH_UI_PORT: String(await freePort()),
+      THORBENCH_SIM_SPEED: '4',
+      TEMPORAL_ADDRESS: '',
+    };
+    const running = thorbench(['run', 'experiments/demo-sim.json', '--device', 'sim', '--id', 'live-a'], env);
+    // A run that ends before its sweep is seen running (e.g. no Temporal CLI) fails here with its own output.
+    await Promise.race([
+      waitUntilRunning(port, 'live-a'),
+      running.then((r) =>
+        assert.fail(`thorbench run ended before its sweep ran (exit ${r.code}):\n${r.stdout}\n${r.stderr}`),
+      ),
+    ]);
+    const followed = await thorbench(['status', 'live-a', '--follow'], env);
+    const ran = await running;
+    assert.equal(ran.code, 0, `${ran.stdout}\n${ran.stderr}`);
+    assert.equal(followed.code, 0, `${followed.stdout}\n${followed.stderr}`);
+
+    for (const [who, r] of [
+      ['run', ran],
+      ['status --follow', followed],
+    ] as const) {
+      const lines = finishedLines(r.stderr);
+      assert.equal(lines.length, 8, `${who}: one line per cell\n${r.stderr}`);
+      assert.equal(new Set(lines.map((m) => m[3])).size, 8, `${who}: each cell once`);
+      assert.deepEqual(
+        lines.map((m) => Number(m[1])),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        `${who}: numbered in order`,
+      );
+      for (const m of lines) {
+        assert.equal(m[2], 'succeeded');
+        assert.match(
+          m[4] ?? '',
+          /^\d+\.\d\d tok\/s, TTFT \d+\.\d\d ms, TPOT \d+\.\d\d ms$/,
+          `${who}: headline metrics from the store`,
+        );
+      }
+      assert.ok(!/elapsed|\x1b\[/.test(r.stderr), `${who}: no per-second view, no escape sequences\n${r.stderr}`);
+    }
+    assert.match(followed.stdout, /^live-a \(demo-sim\): completed/m);
+
+    // The same sweep again under another id, to compare against: on a terminal (a tmux pane) when tmux is there.
+    if (hasTmux()) {
+      const { code, snapshots, history } = await runInTmux(
+        ['run', 'experiments/demo-sim.json', '--device', 'sim', '--id', 'live-b'],
+        env,
+      );
+      assert.equal(code, 0, snapshots.at(-1));
+      const views = snapshots.filter((p) => VIEW_LINE.test(p));
+      assert.ok(views.length >= 3, `the view was seen while the sweep ran:\n${snapshots.at(-1)}`);
+      for (const pane of views) {
+        // Redrawn in place: one summary line on the screen at any time, however many seconds passed.
+        assert.equal(pane.split('\n').filter((l) => VIEW_LINE.test(l)).length, 1, pane);
+        assert.match(pane, /^ {2}\S+ {2}\S+\.r1 {2}\S+ for (\d\d:\d\d|—)$/m, `the cell and step in flight:\n${pane}`);
+      }
+      const finished = history.split('\n').filter((l) => /^\[\d\/8\] succeeded /.test(l));
+      assert.equal(finished.length, 8, `finished cells above the view:\n${history}`);
+    } else {
+      const b = await thorbench(['run', 'experiments/demo-sim.json', '--device', 'sim', '--id', 'live-b'], env);
+      assert.equal(b.code, 0, b.stderr);
+    }
+
+    const mdDir = path.join(dir, 'md');
+    const md = await thorbench(['report', 'live-a', '--format', 'md', '--out', mdDir], env);
+    assert.equal(md.code, 0, md.stderr);
+    const text = readFileSync(path.join(mdDir, 'report.md'), 'utf8');
+    const images = [...text.matchAll(/!\[[^\]]+\]\(([^)]+)\)/g)].map((m) => m[1]!);
+    assert.ok(images.length >= 6, `charts linked from the Markdown: ${images.join(', ')}`);
+    for (const img of images) {
+      const svg = readFileSync(path.join(mdDir, img), 'utf8');
+      assert.match(svg, /^<\?xml[^]*<svg /, img);
+    }
+    assert.deepEqual(
+      readdirSync(mdDir)
+        .filter((f) => f.endsWith('.svg'))
+        .sort(),
+      [...images].sort(),
+    );
+    assert.ok(text.includes('## Power mode × jetson_clocks'), 'the demo varies the clocks');
+    // The demo's harness keeps per-request latencies: the distributions are drawn from them.
+    assert.ok(readFileSync(path.join(mdDir, 'chart-latency-distributions.svg'), 'utf8').includes('over every request'));
+
+    const cmp = (format: string, ...more: string[]) =>
+      thorbench(['report', 'live-a', '--compare', 'live-b', '--format', format, ...more], env);
+    const [cmpMd, cmpCsv, cmpJson, cmpHtml] = await Promise.all([cmp('md'), cmp('csv'), cmp('json'), cmp('html')]);
+    for (const r of [cmpMd, cmpCsv, cmpJson, cmpHtml]) assert.equal(r.code, 0, r.stderr);
+    assert.match(cmpMd.stdout, /## Comparison: live-b \(b\) against live-a \(a\)/);
+    assert.equal(cmpMd.stdout.split('\n').filter((l) => /^\| maxn\./.test(l)).length, 8);
+    assert.match(cmpMd.stdout, /\| \d+\.\d\d → \d+\.\d\d \([+−±]\d+\.\d\d, [+−±]\d+\.\d %\) \|/);
+    assert.equal(cmpCsv.stdout.trim().split('\r\n').length, 9);
+    assert.ok(cmpCsv.stdout.startsWith('sweep_a,sweep_b,cell_id,repeat,request_throughput_a,'));
+    const json = JSON.parse(cmpJson.stdout);
+    assert.equal(json.cells.length, 8);
+    assert.equal(typeof json.cells[0].metrics.output_throughput.relative, 'number');
+    assert.match(cmpHtml.stdout, /^<!DOCTYPE html>[^]*<svg /);
+    const cmpOut = path.join(dir, 'cmp');
+    const written = await cmp('md', '--out', cmpOut);
+    assert.equal(written.code, 0, written.stderr);
+    assert.ok(existsSync(path.join(cmpOut, 'compare.md')) && existsSync(path.join(cmpOut, 'chart-compare.svg')));
+  });
+});

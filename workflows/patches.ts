@@ -1,0 +1,13 @@
+/**
+ * Patch ids (Temporal's `patched()`): code that adds or changes workflow commands runs only in workflows that
+ * started under it, so sweeps started by older code replay unchanged (test/replay.test.ts keeps their histories).
+ */
+
+/**
+ * Search attributes set from inside the sweep and on cells, the sweep's memo, cells telling the sweep which step
+ * they run, step summaries, and skipped cells as child workflows of their own.
+ */
+export const WEB_UI_PATCH = 'web-ui-metadata';
+
+/** The device's power mode and clocks read back right after the benchmark, for the validity verdict. */
+export const READ_BACK_PATCH = 'read-back-after-benchmark';
