@@ -89,7 +89,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     for (const d of devices) await d.stop();
     if (sweepWorker?.getState() === 'RUNNING') sweepWorker.shutdown();
     await sweepWorkerRun;
-    store?.close();
+    await store?.close();
     await server?.stop();
   });
 
