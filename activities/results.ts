@@ -20,8 +20,8 @@ export interface OpenSweepInput {
 }
 
 /** The `validity` section of the sweep's stored experiment (validated by the sweep when it started). */
-export function sweepValidity(store: ResultsStore, sweepId: string): ValiditySpec {
-  const json = store.getSweep(sweepId)?.experimentJson;
+export async function sweepValidity(store: ResultsStore, sweepId: string): Promise<ValiditySpec> {
+  const json = (await store.getSweep(sweepId))?.experimentJson;
   if (json === undefined) return DEFAULT_VALIDITY;
   try {
     const parsed = ValiditySpec.safeParse((JSON.parse(json) as { validity?: unknown }).validity ?? {});
@@ -49,10 +49,10 @@ export type BaselineComparison =
 export function createResultsActivities(store: ResultsStore) {
   return {
     async openSweepRecord(input: OpenSweepInput): Promise<void> {
-      store.upsertSweep(input);
+      await store.upsertSweep(input);
     },
     async finishSweepRecord(input: { sweepId: string; state: 'completed' | 'failed' | 'cancelled'; finishedAt: string }): Promise<void> {
-      store.finishSweep(input.sweepId, input.state, input.finishedAt);
+      await store.finishSweep(input.sweepId, input.state, input.finishedAt);
     },
     /** Cell ids already succeeded in this sweep (a sweep restarted under the same id skips them). */
     async completedCells(input: { sweepId: string }): Promise<string[]> {
@@ -60,7 +60,7 @@ export function createResultsActivities(store: ResultsStore) {
     },
     /** Judges the record by the sweep's `validity` rules (schema/verdict.ts), stamps the version, and stores it. */
     async recordCell(record: UnjudgedCellRecord): Promise<{ inserted: boolean }> {
-      return store.recordCell(completeRecord(record, sweepValidity(store, record.sweepId), THORBENCH_VERSION));
+      return store.recordCell(completeRecord(record, await sweepValidity(store, record.sweepId), THORBENCH_VERSION));
     },
     /** A device worker's report (workflows/device-registry.ts): its facts when it started, else just "seen". */
     async recordDeviceReport(input: {
@@ -70,32 +70,32 @@ export function createResultsActivities(store: ResultsStore) {
       worker: string;
     }): Promise<{ known: boolean }> {
       if (input.inventory) {
-        store.registerDevice({ ...input.inventory, deviceId: input.deviceId }, input.worker, input.seenAt);
+        await store.registerDevice({ ...input.inventory, deviceId: input.deviceId }, input.worker, input.seenAt);
         return { known: true };
       }
-      return { known: store.markDeviceSeen(input.deviceId, input.worker, input.seenAt) };
+      return { known: await store.markDeviceSeen(input.deviceId, input.worker, input.seenAt) };
     },
     /**
      * Compares the sweep's records with the baseline sweep's (report/regression.ts) and records the verdict with the
      * sweep. A baseline the results database does not hold is an answer, not a failure: the sweep's own results stand.
      */
     async compareWithBaseline(input: CompareWithBaselineInput): Promise<BaselineComparison> {
-      const baseline = store.getSweep(input.baseline);
+      const baseline = await store.getSweep(input.baseline);
       if (baseline === null) {
-        const message = `baseline sweep "${input.baseline}" is not in the results database ${store.dbPath}`;
+        const message = `baseline sweep "${input.baseline}" is not in the results database ${store.location}`;
         return { kind: 'baseline-missing', message: `${message}; nothing compared` };
       }
-      const sweep = store.getSweep(input.sweepId);
-      if (sweep === null) throw new Error(`sweep "${input.sweepId}" is not in the results database ${store.dbPath}`);
+      const sweep = await store.getSweep(input.sweepId);
+      if (sweep === null) throw new Error(`sweep "${input.sweepId}" is not in the results database ${store.location}`);
       const comparison = compareToBaseline(
-        { sweep, cells: store.listCells(input.sweepId) },
-        { sweep: baseline, cells: store.listCells(input.baseline) },
+        { sweep, cells: await store.listCells(input.sweepId) },
+        { sweep: baseline, cells: await store.listCells(input.baseline) },
         {
           ...(input.threshold === undefined ? {} : { threshold: input.threshold }),
           ...(input.metrics === undefined ? {} : { metrics: input.metrics }),
         },
       );
-      store.recordRegression({
+      await store.recordRegression({
         sweepId: input.sweepId,
         baseline: input.baseline,
         regression: comparison.regressions.length > 0,

@@ -3,8 +3,9 @@
  *
  * Environment: TEMPORAL_ADDRESS (use that server instead of the embedded one), TEMPORAL_NAMESPACE (default
  * "default"), THORBENCH_HOME (embedded server and simulator state, default ./.thorbench), THORBENCH_RESULTS
- * (results database and artifacts, default ./results), THORBENCH_TEMPORAL_PORT / THORBENCH_UI_PORT (embedded
- * server ports, default 7233 / 8233).
+ * (results database and artifacts, default ./results), THORBENCH_RESULTS_URL (a postgres://… results database
+ * shared by a lab, instead of the SQLite file in THORBENCH_RESULTS), THORBENCH_TEMPORAL_PORT / THORBENCH_UI_PORT
+ * (embedded server ports, default 7233 / 8233).
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +22,8 @@ export interface CliEnv {
   home: string;
   resultsDir: string;
   dbFile: string;
+  /** The results store to open: THORBENCH_RESULTS_URL when set, else dbFile. */
+  results: string;
   namespace: string;
   /** Set when the user points at an existing server; otherwise the embedded one is used. */
   address: string | null;
@@ -35,6 +38,7 @@ export function cliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
     home: path.resolve(env.THORBENCH_HOME ?? '.thorbench'),
     resultsDir,
     dbFile: path.join(resultsDir, 'thorbench.db'),
+    results: env.THORBENCH_RESULTS_URL || path.join(resultsDir, 'thorbench.db'),
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     address: env.TEMPORAL_ADDRESS || null,
     port,

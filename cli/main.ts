@@ -208,7 +208,7 @@ const COMMANDS: Record<string, Command> = {
     action: async (v, sweepIds) => {
       const { cliEnv } = await context();
       const { recommendCommand } = await import('./commands/recommend.js');
-      recommendCommand({
+      await recommendCommand({
         sweepIds,
         scenario: str(v.scenario),
         slo: strs(v.slo),

@@ -110,19 +110,21 @@ export function isLiveTerminal(
   return stdout.isTTY === true && stderr.isTTY === true;
 }
 
-/** A finished cell's headline from the results store: "298.07 tok/s, TTFT 495.44 ms, TPOT 22.59 ms" or its failure. */
+/** A CellDetail that answers from records loaded beforehand: `load` fetches the given cells' records. */
+export type StoreCellDetail = CellDetail & { load(cellIds: readonly string[]): Promise<void> };
+
+/**
+ * A finished cell's headline from the results store: "298.07 tok/s, TTFT 495.44 ms, TPOT 22.59 ms" or its failure.
+ * The store answers asynchronously (it may be a network database) and a display draws synchronously, so callers
+ * `load` the finished cells of a snapshot before drawing it (loadFinished); a cell not loaded shows no detail.
+ */
 export function cellDetailFromStore(
-  store: { getCell(sweepId: string, cellId: string, repeat: number): CellRecord | null },
+  store: { getCell(sweepId: string, cellId: string, repeat: number): Promise<CellRecord | null> },
   sweepId: string,
-): CellDetail {
-  return (cellId) => {
-    const repeat = Number(/\.r(\d+)$/.exec(cellId)?.[1] ?? 1);
-    let cell: CellRecord | null = null;
-    try {
-      cell = store.getCell(sweepId, cellId, repeat);
-    } catch {
-      return null;
-    }
+): StoreCellDetail {
+  const loaded = new Map<string, CellRecord>();
+  const detail = (cellId: string): string | null => {
+    const cell = loaded.get(cellId);
     if (!cell) return null;
     const m = cell.metrics;
     if (cell.status === 'succeeded' && m) {
@@ -131,6 +133,21 @@ export function cellDetailFromStore(
     }
     return cell.failure ? `${cell.failure.type}: ${cell.failure.message.split('\n')[0]}` : null;
   };
+  return Object.assign(detail, {
+    async load(cellIds: readonly string[]): Promise<void> {
+      for (const cellId of cellIds) {
+        if (loaded.has(cellId)) continue;
+        const repeat = Number(/\.r(\d+)$/.exec(cellId)?.[1] ?? 1);
+        const cell = await store.getCell(sweepId, cellId, repeat).catch(() => null);
+        if (cell) loaded.set(cellId, cell);
+      }
+    },
+  });
+}
+
+/** Loads the records of the snapshot's finished cells into `detail`, so that drawing it can show them. */
+export async function loadFinished(detail: StoreCellDetail, cells: SweepProgress['cells']): Promise<void> {
+  await detail.load(cells.filter((c) => FINISHED.has(c.status)).map((c) => c.id));
 }
 
 export function createProgressDisplay(opts: ProgressDisplayOptions): ProgressDisplay {

@@ -7,10 +7,16 @@
  * name, flushed, then renamed over the final name, so a reader sees either the whole old file, the whole new file
  * or nothing, never half a file. The temporaries a killed writer leaves behind are removed by
  * removePartialArtifacts before the retry writes again.
+ *
+ * A device worker of a fleet runs on another machine than the sweep worker and the reports: with a shared
+ * (PostgreSQL) results store it also sends each finished artifact to the store (storeArtifacts), and readers
+ * take an artifact from the store first, then from the directory the record names (readCellArtifact).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { CellRecord } from '../schema/outcome.js';
 import { isTempFile, jsonText, TEMP_MARKER, writeFileAtomic } from './atomic-file.js';
+import type { ResultsStore } from './store.js';
 
 /** Sweep ids, cell ids and artifact names: one path segment, starting with a letter or digit, so nothing escapes. */
 export const ARTIFACT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -21,6 +27,12 @@ export const ARTIFACT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * character on the Linux hosts that keep results.
  */
 export const SWEEP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+
+/**
+ * The largest artifact the results store keeps (per file). Per-request arrays of a long run stay well below it; a
+ * larger file stays only on the device's disk, and storeArtifacts reports it instead of filling the database.
+ */
+export const MAX_STORED_ARTIFACT_BYTES = 32 * 1024 * 1024;
 
 /** File names are bounded by the file system; 200 leaves room for the temporary suffix. */
 const MAX_SEGMENT = 200;
@@ -105,5 +117,52 @@ async function readDirOrEmpty(dir: string) {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
+  }
+}
+
+/** What storeArtifacts did with the files of one cell directory. */
+export interface StoredArtifacts {
+  stored: string[];
+  /** Files left on disk only, with the reason. */
+  skipped: { name: string; reason: string }[];
+}
+
+/**
+ * Sends every finished artifact in `dir` to the results store under (sweepId, cellId). Idempotent: a retried
+ * upload replaces the same rows. Files over MAX_STORED_ARTIFACT_BYTES are skipped and listed, not sent.
+ */
+export async function storeArtifacts(store: ResultsStore, sweepId: string, cellId: string, dir: string): Promise<StoredArtifacts> {
+  const result: StoredArtifacts = { stored: [], skipped: [] };
+  for (const name of await listArtifacts(dir)) {
+    const file = path.join(dir, name);
+    const { size } = await fs.stat(file);
+    if (size > MAX_STORED_ARTIFACT_BYTES) {
+      result.skipped.push({ name, reason: `${size} bytes, over the store's limit of ${MAX_STORED_ARTIFACT_BYTES}` });
+      continue;
+    }
+    await store.putArtifact(sweepId, cellId, name, await fs.readFile(file));
+    result.stored.push(name);
+  }
+  return result;
+}
+
+/**
+ * An artifact of a recorded cell as text: from the results store when a device sent it there, else from the
+ * cell's artifacts directory when this machine has it; null when neither has it.
+ */
+export async function readCellArtifact(store: ResultsStore, cell: CellRecord, name: string): Promise<string | null> {
+  const stored = await store.getArtifact(cell.sweepId, cell.cellId, name);
+  if (stored !== null) return stored.toString('utf8');
+  return cell.artifactsDir === null ? null : readArtifactText(cell.artifactsDir, name);
+}
+
+/** readCellArtifact, parsed as readArtifact does: JSON for `*.json` names, text otherwise, null when absent. */
+export async function readCellArtifactData(store: ResultsStore, cell: CellRecord, name: string): Promise<unknown> {
+  const text = await readCellArtifact(store, cell, name);
+  if (text === null || !name.endsWith('.json')) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new Error(`artifact ${name} of cell ${cell.cellId} (sweep ${cell.sweepId}) is not valid JSON (${(err as Error).message})`, { cause: err });
   }
 }

@@ -21,6 +21,7 @@ import {
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { DEFAULT_VALIDITY } from '../schema/experiment.js';
 import { judgeCell } from '../schema/verdict.js';
+import { isSweepState, type SweepRecord } from './sweep.js';
 
 /** Metrics that get their own column, named as vLLM names them. */
 export const HEADLINE_METRICS = [
@@ -209,3 +210,40 @@ export function fromCellRow(row: CellRow): CellRecord {
     thorbenchVersion: row.thorbench_version,
   };
 }
+
+/** The `sweeps` row (booleans as 0/1). */
+export interface SweepRow {
+  sweep_id: string;
+  experiment_name: string;
+  experiment_json: string;
+  workflow_id: string | null;
+  simulated: number;
+  started_at: string;
+  finished_at: string | null;
+  state: string;
+  planned_cells: number;
+}
+
+export function fromSweepRow(row: SweepRow): SweepRecord {
+  if (!isSweepState(row.state)) throw new Error(`results database: sweep ${row.sweep_id} has unknown state "${row.state}"`);
+  return {
+    sweepId: row.sweep_id,
+    experimentName: row.experiment_name,
+    experimentJson: row.experiment_json,
+    workflowId: row.workflow_id,
+    simulated: row.simulated === 1,
+    plannedCells: row.planned_cells,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    state: row.state,
+  };
+}
+
+/** Columns of a `cells` row as toCellRow fills them (recorded_at and attempts are the store's). */
+export const CELL_COLUMNS = [
+  'sweep_id', 'cell_id', 'repeat', 'experiment_name', 'status', 'failure_type', 'failure_message', 'failure_retryable', 'failure_step',
+  'position', 'power', 'clocks', 'model_id', 'quantization', 'model_size', 'scenario', ...HEADLINE_METRICS,
+  'metrics_json', 'steps_json', 'device_json', 'engine_json', 'harness_json', 'artifacts_dir', 'simulated', 'started_at', 'finished_at',
+  'valid', 'verdict_json', 'energy_json', 'thermal_json', 'thorbench_version',
+] as const;
+export const CONTENT_COLUMNS = CELL_COLUMNS.filter((c) => c !== 'sweep_id' && c !== 'cell_id' && c !== 'repeat');

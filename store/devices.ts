@@ -1,12 +1,12 @@
 /**
  * The `devices` table: each device worker registers its device's facts when it starts and reports itself seen
- * while it runs (workflows/device-registry.ts → activities/results.ts). Kept apart from the cells so another store
- * implementation needs only these three statements.
+ * while it runs (workflows/device-registry.ts → activities/results.ts). Kept apart from the cells: the SQLite
+ * statements are here, the PostgreSQL ones in store/postgres-store.ts, and both map rows with fromDeviceRow.
  */
 import type Database from 'better-sqlite3';
 import type { DeviceInventory, DeviceRecord } from '../schema/device-inventory.js';
 
-interface DeviceRow {
+export interface DeviceRow {
   device_id: string;
   inventory_json: string;
   worker: string;
@@ -14,16 +14,34 @@ interface DeviceRow {
   last_seen_at: string;
 }
 
-export interface DeviceStatements {
+/** The results store's part that keeps devices (both stores). */
+export interface DeviceStore {
   /**
    * Registers a device, or replaces its facts. `registeredAt` is when its current worker first registered (a
    * restarted worker has a new identity); last-seen moves to `seenAt`.
    */
-  registerDevice(inventory: DeviceInventory, worker: string, seenAt: string): void;
+  registerDevice(inventory: DeviceInventory, worker: string, seenAt: string): Promise<void>;
   /** Moves last-seen forward (never back: reports may arrive out of order). False when the device is unknown. */
-  markDeviceSeen(deviceId: string, worker: string, seenAt: string): boolean;
+  markDeviceSeen(deviceId: string, worker: string, seenAt: string): Promise<boolean>;
   /** Every registered device, by id. */
+  listDevices(): Promise<DeviceRecord[]>;
+}
+
+/** The SQLite statements, synchronous as better-sqlite3 is. */
+export interface DeviceStatements {
+  registerDevice(inventory: DeviceInventory, worker: string, seenAt: string): void;
+  markDeviceSeen(deviceId: string, worker: string, seenAt: string): boolean;
   listDevices(): DeviceRecord[];
+}
+
+export function fromDeviceRow(r: DeviceRow): DeviceRecord {
+  return {
+    deviceId: r.device_id,
+    inventory: JSON.parse(r.inventory_json) as DeviceInventory,
+    worker: r.worker,
+    registeredAt: r.registered_at,
+    lastSeenAt: r.last_seen_at,
+  };
 }
 
 export function deviceStatements(db: Database.Database): DeviceStatements {
@@ -74,13 +92,7 @@ export function deviceStatements(db: Database.Database): DeviceStatements {
       return writable(seen).run({ device_id: deviceId, worker, seen_at: seenAt }).changes > 0;
     },
     listDevices() {
-      return (list.all() as DeviceRow[]).map((r) => ({
-        deviceId: r.device_id,
-        inventory: JSON.parse(r.inventory_json) as DeviceInventory,
-        worker: r.worker,
-        registeredAt: r.registered_at,
-        lastSeenAt: r.last_seen_at,
-      }));
+      return (list.all() as DeviceRow[]).map(fromDeviceRow);
     },
   };
 }

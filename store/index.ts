@@ -1,4 +1,4 @@
-/** The results package: the SQLite store, raw artifacts and reports. */
+/** The results package: the store (SQLite or PostgreSQL), raw artifacts and reports. */
 export * from './store.js';
 export * from './sweep.js';
 export * from './artifacts.js';

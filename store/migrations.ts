@@ -131,7 +131,26 @@ const v4: Migration = {
   },
 };
 
-export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4];
+const v5: Migration = {
+  version: 5,
+  description: 'artifacts a remote device sent for a cell',
+  up(db) {
+    db.exec(`
+      CREATE TABLE artifacts (
+        sweep_id    TEXT NOT NULL,
+        cell_id     TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        content     BLOB NOT NULL,
+        size        INTEGER NOT NULL CHECK (size >= 0),
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (sweep_id, cell_id, name)
+      );
+    `);
+  },
+};
+
+/** In version order; the PostgreSQL list (store/postgres-migrations.ts) has the same versions. Append only. */
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4, v5];
 
 /** The schema version this build of thorbench reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

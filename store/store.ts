@@ -1,31 +1,28 @@
 /**
- * The results store: every cell outcome of every sweep, in one SQLite file (default `results/thorbench.db`).
+ * The results store: every cell outcome of every sweep, and the artifacts a remote device sent along.
  *
- * Why SQLite in WAL mode: the worker writes while `thorbench status`/`report` read from another process; WAL lets
- * readers see the last committed state without blocking the writer, and busy_timeout makes a second writer wait
- * instead of failing. Writes are rare (one per cell), so synchronous=FULL is kept: a Thor that loses power right
- * after a cell was recorded must not lose that record, or the cell would be benchmarked again.
+ * Two implementations behind one interface: SQLite (store/sqlite-store.ts), one file on the machine that runs the
+ * sweep worker, the default; and PostgreSQL (store/postgres-store.ts), selected by THORBENCH_RESULTS_URL, which a
+ * lab's sweep worker, device workers and CLI all reach over the network. Both keep the same tables, the same
+ * idempotency rules and pass the same tests (test/store.test.ts).
  *
  * Idempotency is the store's job, not the caller's: recordCell is keyed by (sweep, cell, repeat), so a retried
  * activity or a resumed sweep can call it any number of times and still leave exactly one row.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { RegressionComparison } from '../report/regression.js';
+import type { DeviceInventory } from '../schema/device-inventory.js';
 import type { CellRecord } from '../schema/outcome.js';
-import { type CellRow, fromCellRow, HEADLINE_METRICS, toCellRow, validateCellRecord } from './cell-row.js';
-import { type DeviceStatements, deviceStatements } from './devices.js';
-import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
+import { ARTIFACT_ID_PATTERN, MAX_STORED_ARTIFACT_BYTES, SWEEP_ID_PATTERN } from './artifacts.js';
+import type { DeviceStore } from './devices.js';
 import { isSweepState, type SweepRecord, type SweepStart, type SweepState } from './sweep.js';
 
 /** Where the CLI and the workers keep results unless told otherwise. */
 export const DEFAULT_RESULTS_DB = 'results/thorbench.db';
 
 export interface OpenResultsStoreOptions {
-  /** Open for reading only (the CLI's status/report commands); the file must exist and be migrated. */
+  /** Open for reading only (the CLI's status/report commands); the database must exist and be migrated. */
   readonly?: boolean;
-  /** How long a statement waits for another connection's write lock before failing. Default 10 s. */
+  /** SQLite: how long a statement waits for another connection's write lock before failing. Default 10 s. */
   busyTimeoutMs?: number;
 }
 
@@ -49,289 +46,151 @@ export interface RegressionVerdict {
   comparedAt: string;
 }
 
+/** A row of the `regressions` table (both stores). */
+export interface RegressionRow {
+  sweep_id: string;
+  baseline_id: string;
+  regression: number;
+  comparison_json: string;
+  compared_at: string;
+}
+
+export function fromRegressionRow(row: RegressionRow): RegressionVerdict {
+  return {
+    sweepId: row.sweep_id,
+    baseline: row.baseline_id,
+    regression: row.regression === 1,
+    comparison: JSON.parse(row.comparison_json) as RegressionComparison,
+    comparedAt: row.compared_at,
+  };
+}
+
 /** Bookkeeping the store keeps per cell row beside the CellRecord itself. */
 export interface CellRowMeta {
   attempts: number;
   recordedAt: string;
 }
 
-export interface ResultsStore extends DeviceStatements {
-  readonly dbPath: string;
-  close(): void;
-  upsertSweep(start: SweepStart): void;
-  finishSweep(sweepId: string, state: SweepState, finishedAt: string): void;
-  getSweep(sweepId: string): SweepRecord | null;
+export type ResultsBackend = 'sqlite' | 'postgres';
+
+export interface ResultsStore extends DeviceStore {
+  readonly backend: ResultsBackend;
+  /** The SQLite file, or the PostgreSQL URL without its password: for messages. */
+  readonly location: string;
+  close(): Promise<void>;
+  upsertSweep(start: SweepStart): Promise<void>;
+  finishSweep(sweepId: string, state: SweepState, finishedAt: string): Promise<void>;
+  getSweep(sweepId: string): Promise<SweepRecord | null>;
   /** Newest first (by start time). */
-  listSweeps(): SweepRecord[];
-  recordCell(record: CellRecord): RecordCellResult;
-  getCell(sweepId: string, cellId: string, repeat: number): CellRecord | null;
-  getCellMeta(sweepId: string, cellId: string, repeat: number): CellRowMeta | null;
+  listSweeps(): Promise<SweepRecord[]>;
+  recordCell(record: CellRecord): Promise<RecordCellResult>;
+  getCell(sweepId: string, cellId: string, repeat: number): Promise<CellRecord | null>;
+  getCellMeta(sweepId: string, cellId: string, repeat: number): Promise<CellRowMeta | null>;
   /** Ordered by planned position, then repeat. */
-  listCells(sweepId: string): CellRecord[];
+  listCells(sweepId: string): Promise<CellRecord[]>;
   /** Cell ids (which carry the repeat, e.g. `maxn.locked.qwen3-8b-fp8.high-load.r1`) of succeeded rows. */
-  completedCellKeys(sweepId: string): string[];
-  countRows(sweepId: string): number;
+  completedCellKeys(sweepId: string): Promise<string[]>;
+  countRows(sweepId: string): Promise<number>;
   /** Cell ids that occur in more than one row of the sweep. Always empty unless the table was tampered with. */
-  duplicateKeys(sweepId: string): string[];
+  duplicateKeys(sweepId: string): Promise<string[]>;
   /** Records (or replaces: a re-run comparison is the newer verdict) a sweep's comparison against its baseline. */
-  recordRegression(verdict: RegressionVerdict): void;
+  recordRegression(verdict: RegressionVerdict): Promise<void>;
   /** The sweep's comparison against its baseline, when it was compared. */
-  getRegression(sweepId: string): RegressionVerdict | null;
+  getRegression(sweepId: string): Promise<RegressionVerdict | null>;
+  /** Keeps (or replaces) one artifact of a cell, at most MAX_STORED_ARTIFACT_BYTES. */
+  putArtifact(sweepId: string, cellId: string, name: string, content: Buffer | string): Promise<void>;
+  /** The stored bytes of an artifact, or null when the store has none by that name. */
+  getArtifact(sweepId: string, cellId: string, name: string): Promise<Buffer | null>;
+  /** Names of the artifacts stored for a cell, sorted. */
+  listStoredArtifacts(sweepId: string, cellId: string): Promise<string[]>;
   /**
-   * Runs `fn` in one write transaction: every store write it makes is committed together, or none is when it throws
-   * (thorbench import records all its files or nothing).
+   * Runs `fn` in one write transaction: every write it makes through `tx` is committed together, or none is when
+   * it throws (thorbench import records all its files or nothing). Use only `tx` inside `fn`.
    */
-  transaction<T>(fn: () => T): T;
+  transaction<T>(fn: (tx: ResultsStore) => Promise<T>): Promise<T>;
 }
 
-interface SweepRow {
-  sweep_id: string;
-  experiment_name: string;
-  experiment_json: string;
-  workflow_id: string | null;
-  simulated: number;
-  started_at: string;
-  finished_at: string | null;
-  state: string;
-  planned_cells: number;
-}
-
-function fromSweepRow(row: SweepRow): SweepRecord {
-  if (!isSweepState(row.state)) throw new Error(`results database: sweep ${row.sweep_id} has unknown state "${row.state}"`);
-  return {
-    sweepId: row.sweep_id,
-    experimentName: row.experiment_name,
-    experimentJson: row.experiment_json,
-    workflowId: row.workflow_id,
-    simulated: row.simulated === 1,
-    plannedCells: row.planned_cells,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    state: row.state,
-  };
-}
-
-const CELL_COLUMNS = [
-  'sweep_id', 'cell_id', 'repeat', 'experiment_name', 'status', 'failure_type', 'failure_message', 'failure_retryable', 'failure_step',
-  'position', 'power', 'clocks', 'model_id', 'quantization', 'model_size', 'scenario', ...HEADLINE_METRICS,
-  'metrics_json', 'steps_json', 'device_json', 'engine_json', 'harness_json', 'artifacts_dir', 'simulated', 'started_at', 'finished_at',
-  'valid', 'verdict_json', 'energy_json', 'thermal_json', 'thorbench_version',
-] as const;
-const CONTENT_COLUMNS = CELL_COLUMNS.filter((c) => c !== 'sweep_id' && c !== 'cell_id' && c !== 'repeat');
-
-export function openResultsStore(dbPath: string, options: OpenResultsStoreOptions = {}): ResultsStore {
-  const readonly = options.readonly ?? false;
-  if (readonly && !fs.existsSync(dbPath)) {
-    throw new Error(`no results database at ${dbPath}: run a sweep first, or pass the path of an existing thorbench.db`);
+/** Checks a device inventory before it is registered, the same for both stores. */
+export function checkDeviceInventory(inventory: DeviceInventory): void {
+  if (typeof inventory.deviceId !== 'string' || inventory.deviceId === '') {
+    throw new Error('registerDevice: deviceId must be a non-empty string');
   }
-  if (!readonly) fs.mkdirSync(path.dirname(path.resolve(dbPath)), { recursive: true });
+}
 
-  const db = new Database(dbPath, { readonly, timeout: options.busyTimeoutMs ?? 10_000 });
+/** True when THORBENCH_RESULTS_URL-style text names a PostgreSQL database rather than a SQLite file. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** The URL with its password replaced by `***`, safe to print. */
+export function redactUrl(url: string): string {
   try {
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
-    if (readonly) {
-      const version = schemaVersion(db);
-      if (version !== SCHEMA_VERSION) {
-        throw new Error(
-          `results database ${dbPath} has schema version ${version} but this thorbench reads version ${SCHEMA_VERSION}; ` +
-            (version < SCHEMA_VERSION ? 'open it once for writing (any sweep or `thorbench report`) to migrate it' : 'upgrade thorbench'),
-        );
-      }
-    } else {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      migrate(db, dbPath);
-    }
-  } catch (err) {
-    db.close();
-    throw err;
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
   }
-  return new SqliteResultsStore(db, dbPath);
 }
 
-class SqliteResultsStore implements ResultsStore {
-  private readonly stmt;
-  private readonly recordTx;
-  private readonly devices: DeviceStatements;
-
-  constructor(
-    private readonly db: Database.Database,
-    readonly dbPath: string,
-  ) {
-    const readonly = db.readonly;
-    this.devices = deviceStatements(db);
-    const prepareWrite = (sql: string): Database.Statement | null => (readonly ? null : db.prepare(sql));
-    this.stmt = {
-      upsertSweep: prepareWrite(`
-        INSERT INTO sweeps (sweep_id, experiment_name, experiment_json, workflow_id, simulated, started_at, finished_at, state, planned_cells)
-        VALUES (@sweep_id, @experiment_name, @experiment_json, @workflow_id, @simulated, @started_at, NULL, 'running', @planned_cells)
-        ON CONFLICT (sweep_id) DO UPDATE SET
-          experiment_name = excluded.experiment_name,
-          experiment_json = excluded.experiment_json,
-          workflow_id = COALESCE(excluded.workflow_id, sweeps.workflow_id),
-          simulated = excluded.simulated,
-          planned_cells = excluded.planned_cells,
-          started_at = MIN(sweeps.started_at, excluded.started_at),
-          finished_at = NULL,
-          state = 'running'`),
-      finishSweep: prepareWrite(`UPDATE sweeps SET state = @state, finished_at = @finished_at WHERE sweep_id = @sweep_id`),
-      getSweep: db.prepare(`SELECT * FROM sweeps WHERE sweep_id = ?`),
-      listSweeps: db.prepare(`SELECT * FROM sweeps ORDER BY started_at DESC, rowid DESC`),
-      existing: db.prepare(`SELECT status, attempts FROM cells WHERE sweep_id = ? AND cell_id = ? AND repeat = ?`),
-      insertCell: prepareWrite(
-        `INSERT INTO cells (${CELL_COLUMNS.join(', ')}, recorded_at, attempts) VALUES (${CELL_COLUMNS.map((c) => `@${c}`).join(', ')}, @recorded_at, 1)`,
-      ),
-      replaceCell: prepareWrite(
-        `UPDATE cells SET ${CONTENT_COLUMNS.map((c) => `${c} = @${c}`).join(', ')}, recorded_at = @recorded_at, attempts = attempts + 1
-         WHERE sweep_id = @sweep_id AND cell_id = @cell_id AND repeat = @repeat`,
-      ),
-      bumpAttempts: prepareWrite(`UPDATE cells SET attempts = attempts + 1 WHERE sweep_id = ? AND cell_id = ? AND repeat = ?`),
-      getCell: db.prepare(`SELECT * FROM cells WHERE sweep_id = ? AND cell_id = ? AND repeat = ?`),
-      getCellMeta: db.prepare(`SELECT attempts, recorded_at FROM cells WHERE sweep_id = ? AND cell_id = ? AND repeat = ?`),
-      listCells: db.prepare(`SELECT * FROM cells WHERE sweep_id = ? ORDER BY position, repeat, cell_id`),
-      completed: db.prepare(`SELECT cell_id FROM cells WHERE sweep_id = ? AND status = 'succeeded' ORDER BY position, repeat, cell_id`),
-      countRows: db.prepare(`SELECT COUNT(*) AS n FROM cells WHERE sweep_id = ?`),
-      duplicates: db.prepare(`SELECT cell_id FROM cells WHERE sweep_id = ? GROUP BY cell_id HAVING COUNT(*) > 1 ORDER BY cell_id`),
-      recordRegression: prepareWrite(`
-        INSERT INTO regressions (sweep_id, baseline_id, regression, comparison_json, compared_at)
-        VALUES (@sweep_id, @baseline_id, @regression, @comparison_json, @compared_at)
-        ON CONFLICT (sweep_id) DO UPDATE SET
-          baseline_id = excluded.baseline_id,
-          regression = excluded.regression,
-          comparison_json = excluded.comparison_json,
-          compared_at = excluded.compared_at`),
-      getRegression: db.prepare(`SELECT * FROM regressions WHERE sweep_id = ?`),
-    };
-    this.recordTx = db.transaction((record: CellRecord): RecordCellResult => {
-      const key = [record.sweepId, record.cellId, record.repeat] as const;
-      const existing = this.stmt.existing.get(...key) as { status: string; attempts: number } | undefined;
-      const row = { ...toCellRow(record), recorded_at: new Date().toISOString() };
-      if (existing === undefined) {
-        this.write(this.stmt.insertCell).run(row);
-        return { inserted: true, replaced: false, attempts: 1 };
-      }
-      if (existing.status === 'succeeded') {
-        // The first successful measurement stands: a retried or resumed step must not replace real numbers.
-        this.write(this.stmt.bumpAttempts).run(...key);
-        return { inserted: false, replaced: false, attempts: existing.attempts + 1 };
-      }
-      this.write(this.stmt.replaceCell).run(row);
-      return { inserted: false, replaced: true, attempts: existing.attempts + 1 };
-    });
+/**
+ * Opens the results store at `location`: a `postgres://…` URL selects PostgreSQL, anything else is the path of
+ * a SQLite file. Either is migrated to the current schema when opened for writing.
+ */
+export async function openResultsStore(location: string, options: OpenResultsStoreOptions = {}): Promise<ResultsStore> {
+  if (isPostgresUrl(location)) {
+    const { openPostgresStore } = await import('./postgres-store.js');
+    return openPostgresStore(location, options);
   }
+  const { openSqliteStore } = await import('./sqlite-store.js');
+  return openSqliteStore(location, options);
+}
 
-  private write(stmt: Database.Statement | null): Database.Statement {
-    if (stmt === null) throw new Error(`results database ${this.dbPath} was opened read-only; open it without { readonly: true } to record results`);
-    return stmt;
+// Checks both implementations share, so they fail with the same messages.
+
+export function checkSweepStart(start: SweepStart): void {
+  if (typeof start.sweepId !== 'string' || start.sweepId === '') throw new Error('upsertSweep: sweepId must be a non-empty string');
+  if (!Number.isInteger(start.plannedCells) || start.plannedCells < 0) {
+    throw new Error(`upsertSweep(${start.sweepId}): plannedCells must be an integer >= 0 (got ${String(start.plannedCells)})`);
   }
+}
 
-  close(): void {
-    if (this.db.open) this.db.close();
+export function experimentJsonText(start: SweepStart): string {
+  return typeof start.experimentJson === 'string' ? start.experimentJson : JSON.stringify(start.experimentJson);
+}
+
+export function checkFinishState(sweepId: string, state: SweepState): void {
+  if (!isSweepState(state) || state === 'running') {
+    throw new Error(`finishSweep(${sweepId}): state must be completed, failed or cancelled (got ${String(state)})`);
   }
+}
 
-  upsertSweep(start: SweepStart): void {
-    if (typeof start.sweepId !== 'string' || start.sweepId === '') throw new Error('upsertSweep: sweepId must be a non-empty string');
-    if (!Number.isInteger(start.plannedCells) || start.plannedCells < 0) {
-      throw new Error(`upsertSweep(${start.sweepId}): plannedCells must be an integer >= 0 (got ${String(start.plannedCells)})`);
+export function noSweepError(sweepId: string, location: string): Error {
+  return new Error(`finishSweep: no sweep "${sweepId}" in ${location}; call upsertSweep when the sweep starts`);
+}
+
+export function readOnlyError(location: string): Error {
+  return new Error(`results database ${location} was opened read-only; open it without { readonly: true } to record results`);
+}
+
+/** Validates an artifact's key and size and returns its bytes. */
+export function artifactBytes(sweepId: string, cellId: string, name: string, content: Buffer | string): Buffer {
+  const keys = [
+    ['sweep id', sweepId, SWEEP_ID_PATTERN, '".", "_", ":" or "-"'],
+    ['cell id', cellId, ARTIFACT_ID_PATTERN, '".", "_" or "-"'],
+    ['artifact name', name, ARTIFACT_ID_PATTERN, '".", "_" or "-"'],
+  ] as const;
+  for (const [what, value, pattern, chars] of keys) {
+    if (typeof value !== 'string' || !pattern.test(value) || value.length > 200) {
+      throw new Error(`putArtifact: ${what} ${JSON.stringify(value)} must be 1-200 letters, digits, ${chars}`);
     }
-    this.write(this.stmt.upsertSweep).run({
-      sweep_id: start.sweepId,
-      experiment_name: start.experimentName,
-      experiment_json: typeof start.experimentJson === 'string' ? start.experimentJson : JSON.stringify(start.experimentJson),
-      workflow_id: start.workflowId ?? null,
-      simulated: start.simulated ? 1 : 0,
-      started_at: start.startedAt,
-      planned_cells: start.plannedCells,
-    });
   }
-
-  finishSweep(sweepId: string, state: SweepState, finishedAt: string): void {
-    if (!isSweepState(state) || state === 'running') {
-      throw new Error(`finishSweep(${sweepId}): state must be completed, failed or cancelled (got ${String(state)})`);
-    }
-    const info = this.write(this.stmt.finishSweep).run({ sweep_id: sweepId, state, finished_at: finishedAt });
-    if (info.changes === 0) throw new Error(`finishSweep: no sweep "${sweepId}" in ${this.dbPath}; call upsertSweep when the sweep starts`);
+  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+  if (bytes.length > MAX_STORED_ARTIFACT_BYTES) {
+    throw new Error(
+      `artifact ${sweepId}/${cellId}/${name} is ${bytes.length} bytes, more than the store keeps ` +
+        `(${MAX_STORED_ARTIFACT_BYTES}); it stays on the device's disk`,
+    );
   }
-
-  getSweep(sweepId: string): SweepRecord | null {
-    const row = this.stmt.getSweep.get(sweepId) as SweepRow | undefined;
-    return row === undefined ? null : fromSweepRow(row);
-  }
-
-  listSweeps(): SweepRecord[] {
-    return (this.stmt.listSweeps.all() as SweepRow[]).map(fromSweepRow);
-  }
-
-  recordCell(record: CellRecord): RecordCellResult {
-    validateCellRecord(record);
-    // IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading a read lock.
-    return this.recordTx.immediate(record);
-  }
-
-  getCell(sweepId: string, cellId: string, repeat: number): CellRecord | null {
-    const row = this.stmt.getCell.get(sweepId, cellId, repeat) as CellRow | undefined;
-    return row === undefined ? null : fromCellRow(row);
-  }
-
-  getCellMeta(sweepId: string, cellId: string, repeat: number): CellRowMeta | null {
-    const row = this.stmt.getCellMeta.get(sweepId, cellId, repeat) as { attempts: number; recorded_at: string } | undefined;
-    return row === undefined ? null : { attempts: row.attempts, recordedAt: row.recorded_at };
-  }
-
-  listCells(sweepId: string): CellRecord[] {
-    return (this.stmt.listCells.all(sweepId) as CellRow[]).map(fromCellRow);
-  }
-
-  completedCellKeys(sweepId: string): string[] {
-    return (this.stmt.completed.all(sweepId) as { cell_id: string }[]).map((r) => r.cell_id);
-  }
-
-  countRows(sweepId: string): number {
-    return (this.stmt.countRows.get(sweepId) as { n: number }).n;
-  }
-
-  duplicateKeys(sweepId: string): string[] {
-    return (this.stmt.duplicates.all(sweepId) as { cell_id: string }[]).map((r) => r.cell_id);
-  }
-
-  registerDevice(...args: Parameters<DeviceStatements['registerDevice']>): void {
-    this.devices.registerDevice(...args);
-  }
-
-  markDeviceSeen(...args: Parameters<DeviceStatements['markDeviceSeen']>): boolean {
-    return this.devices.markDeviceSeen(...args);
-  }
-
-  listDevices(): ReturnType<DeviceStatements['listDevices']> {
-    return this.devices.listDevices();
-  }
-
-  recordRegression(verdict: RegressionVerdict): void {
-    this.write(this.stmt.recordRegression).run({
-      sweep_id: verdict.sweepId,
-      baseline_id: verdict.baseline,
-      regression: verdict.regression ? 1 : 0,
-      comparison_json: JSON.stringify(verdict.comparison),
-      compared_at: verdict.comparedAt,
-    });
-  }
-
-  getRegression(sweepId: string): RegressionVerdict | null {
-    const row = this.stmt.getRegression.get(sweepId) as
-      | { sweep_id: string; baseline_id: string; regression: number; comparison_json: string; compared_at: string }
-      | undefined;
-    if (row === undefined) return null;
-    return {
-      sweepId: row.sweep_id,
-      baseline: row.baseline_id,
-      regression: row.regression === 1,
-      comparison: JSON.parse(row.comparison_json) as RegressionComparison,
-      comparedAt: row.compared_at,
-    };
-  }
-
-  transaction<T>(fn: () => T): T {
-    // Writes inside (recordCell's own transaction included) become savepoints of this one.
-    return this.db.transaction(fn).immediate() as T;
-  }
+  return bytes;
 }

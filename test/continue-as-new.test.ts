@@ -42,10 +42,10 @@ describe('continue-as-new', { timeout: 300_000 }, () => {
     assert.deepEqual(summary.counts, { succeeded: 6, failed: 0, skipped: 0, cancelled: 0 });
     const lastRun = (await handle.describe()).runId;
     assert.notEqual(lastRun, handle.firstExecutionRunId, 'the sweep continued as new at least once');
-    assert.equal(store.countRows('can-1'), 6);
-    assert.deepEqual(store.duplicateKeys('can-1'), []);
+    assert.equal(await store.countRows('can-1'), 6);
+    assert.deepEqual(await store.duplicateKeys('can-1'), []);
     // One engine served all six cells across the runs: adopted, not restarted.
-    const starts = store.listCells('can-1').filter((c) => c.steps.some((s) => s.step === 'warmup' && s.result.kind === 'done'));
+    const starts = (await store.listCells('can-1')).filter((c) => c.steps.some((s) => s.step === 'warmup' && s.result.kind === 'done'));
     assert.equal(starts.length, 1, `engine warmed up ${starts.length} times`);
   });
 });

@@ -49,22 +49,22 @@ function inventory(deviceId: string, parts: Partial<DeviceInventory> = {}): Devi
 }
 
 describe('the devices table', () => {
-  it('registers a device, moves last-seen only forward, and keeps the registration time of the same worker', () => {
-    const store = openResultsStore(path.join(tempDir('devices-store'), 'thorbench.db'));
+  it('registers a device, moves last-seen only forward, and keeps the registration time of the same worker', async () => {
+    const store = await openResultsStore(path.join(tempDir('devices-store'), 'thorbench.db'));
     try {
-      assert.equal(store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:00:05.000Z'), false, 'unknown device');
-      store.registerDevice(inventory('thor-a'), 'w1', '2026-01-01T00:00:00.000Z');
-      assert.equal(store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:01:00.000Z'), true);
-      store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:00:30.000Z'); // a late report does not move it back
-      store.registerDevice(inventory('thor-a', { modelsDirFreeBytes: 1e9 }), 'w1', '2026-01-01T00:00:50.000Z');
-      let [a] = store.listDevices();
+      assert.equal(await store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:00:05.000Z'), false, 'unknown device');
+      await store.registerDevice(inventory('thor-a'), 'w1', '2026-01-01T00:00:00.000Z');
+      assert.equal(await store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:01:00.000Z'), true);
+      await store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:00:30.000Z'); // a late report does not move it back
+      await store.registerDevice(inventory('thor-a', { modelsDirFreeBytes: 1e9 }), 'w1', '2026-01-01T00:00:50.000Z');
+      let [a] = await store.listDevices();
       assert.equal(a!.registeredAt, '2026-01-01T00:00:00.000Z');
       assert.equal(a!.lastSeenAt, '2026-01-01T00:01:00.000Z');
       assert.equal(a!.inventory.modelsDirFreeBytes, 1e9, 'facts are replaced');
       // A restarted worker (new identity) registers anew.
-      store.registerDevice(inventory('thor-a'), 'w2', '2026-01-01T00:02:00.000Z');
-      store.registerDevice(inventory('thor-b', { simulated: true }), 'w3', '2026-01-01T00:02:00.000Z');
-      const list = store.listDevices();
+      await store.registerDevice(inventory('thor-a'), 'w2', '2026-01-01T00:02:00.000Z');
+      await store.registerDevice(inventory('thor-b', { simulated: true }), 'w3', '2026-01-01T00:02:00.000Z');
+      const list = await store.listDevices();
       [a] = list;
       assert.deepEqual(
         list.map((d) => d.deviceId),
@@ -73,7 +73,7 @@ describe('the devices table', () => {
       assert.equal(a!.registeredAt, '2026-01-01T00:02:00.000Z');
       assert.equal(a!.worker, 'w2');
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -227,8 +227,8 @@ describe('a model missing on the device', { timeout: 180_000 }, () => {
       args: [exp],
     });
     assert.deepEqual(summary.counts, { succeeded: 2, failed: 2, skipped: 0, cancelled: 0 });
-    const cells = sim.store.listCells('missing-model');
-    assert.deepEqual(sim.store.duplicateKeys('missing-model'), []);
+    const cells = await sim.store.listCells('missing-model');
+    assert.deepEqual(await sim.store.duplicateKeys('missing-model'), []);
     for (const c of cells.filter((x) => x.modelId === 'qwen3-8b-awq')) {
       assert.equal(c.status, 'failed');
       assert.equal(c.failure?.type, 'ModelNotFound');

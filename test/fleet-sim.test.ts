@@ -75,7 +75,7 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
 
   before(async () => {
     server = await startTestServer(path.join(dir, 'server'));
-    store = openResultsStore(path.join(resultsDir, 'thorbench.db'));
+    store = await openResultsStore(path.join(resultsDir, 'thorbench.db'));
     sweepWorker = await createSweepWorker({ connection: server.native, namespace: 'default', store });
     sweepWorkerRun = sweepWorker.run();
     for (const id of DEVICES) {
@@ -96,7 +96,7 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
     for (const id of DEVICES) destroySimDevice(path.join(home, 'sim', id));
     if (sweepWorker?.getState() === 'RUNNING') sweepWorker.shutdown();
     await sweepWorkerRun;
-    store?.close();
+    await store?.close();
     await server?.stop();
   });
 
@@ -114,8 +114,8 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
   it('registers each device when its worker starts, and moves its last-seen forward while it runs', async () => {
     const registered = await waitFor(
       'three registered devices',
-      () => {
-        const list = store.listDevices();
+      async () => {
+        const list = await store.listDevices();
         return list.length === DEVICES.length ? list : undefined;
       },
       60_000,
@@ -145,8 +145,8 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
     }
     await waitFor(
       'every device seen again after registering',
-      () => {
-        const list = store.listDevices();
+      async () => {
+        const list = await store.listDevices();
         return list.every((d) => d.lastSeenAt > d.registeredAt) ? true : undefined;
       },
       30_000,
@@ -181,8 +181,8 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
       .sort();
     assert.equal(summary.cells, planned.length);
     assert.deepEqual(summary.counts, { succeeded: planned.length, failed: 0, skipped: 0, cancelled: 0 });
-    assert.deepEqual(store.duplicateKeys('fleet-sim-test'), [], 'no cell recorded twice');
-    const cells = store.listCells('fleet-sim-test');
+    assert.deepEqual(await store.duplicateKeys('fleet-sim-test'), [], 'no cell recorded twice');
+    const cells = await store.listCells('fleet-sim-test');
     assert.deepEqual(cells.map((c) => c.cellId).sort(), planned);
     assert.ok(cells.every((c) => c.status === 'succeeded' && c.simulated));
 

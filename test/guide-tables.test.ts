@@ -36,13 +36,13 @@ function thorbench(
 }
 
 /** Plans a sweep from a shipped experiment and records it (not run): imported results fill its cells. */
-function planSweepRecord(dbFile: string, sweepId: string, experimentFile: string) {
+async function planSweepRecord(dbFile: string, sweepId: string, experimentFile: string) {
   const raw = JSON.parse(readFileSync(path.join(root, 'experiments', experimentFile), 'utf8')) as unknown;
   const parsed = parseExperiment(raw);
   assert.ok(parsed.ok, experimentFile);
-  const store = openResultsStore(dbFile);
+  const store = await openResultsStore(dbFile);
   try {
-    store.upsertSweep({
+    await store.upsertSweep({
       sweepId,
       experimentName: parsed.experiment.name,
       experimentJson: parsed.experiment,
@@ -51,7 +51,7 @@ function planSweepRecord(dbFile: string, sweepId: string, experimentFile: string
       startedAt: '2025-10-01T08:00:00.000Z',
     });
   } finally {
-    store.close();
+    await store.close();
   }
   return parsed.experiment;
 }
@@ -74,7 +74,7 @@ describe("the guide's tables from the guide's data", { timeout: 300_000 }, () =>
   const dbFile = path.join(dir, 'results', 'thorbench.db');
 
   before(async () => {
-    const quant = planSweepRecord(dbFile, 'guide-quantization', 'thor-quantization.json');
+    const quant = await planSweepRecord(dbFile, 'guide-quantization', 'thor-quantization.json');
     for (const model of quant.matrix.model) {
       for (const scenario of ['high-load', 'low-load']) {
         const labels = `power=MAXN,clocks=locked,model=${model.id},quantization=${model.quantization},size=${model.size},scenario=${scenario}`;
@@ -95,7 +95,7 @@ describe("the guide's tables from the guide's data", { timeout: 300_000 }, () =>
         assert.equal(r.code, 0, r.stderr);
       }
     }
-    planSweepRecord(dbFile, 'guide-power-clocks', 'thor-power-clocks.json');
+    await planSweepRecord(dbFile, 'guide-power-clocks', 'thor-power-clocks.json');
     for (const scenario of ['high-load', 'low-load']) {
       for (const [power, key] of [
         ['MAXN', 'maxn'],

@@ -65,7 +65,7 @@ describe('thorbench recommend on a simulated sweep', { timeout: 300_000 }, () =>
 
     // Against the records themselves: the winner's mean p99 TTFT is within the SLO, and no valid configuration
     // has a higher mean output throughput.
-    const cells = sim.store.listCells('recommend-sim-1');
+    const cells = await sim.store.listCells('recommend-sim-1');
     const mean = (id: string, key: 'p99_ttft_ms' | 'output_throughput') => {
       const xs = cells.filter((c) => c.cellId.startsWith(`${id}.r`)).map((c) => c.metrics![key]);
       assert.equal(xs.length, 2);

@@ -111,18 +111,18 @@ describe('showing a comparison', () => {
     assert.match(html, /<code>vllm:25\.09<\/code> → <code>vllm:25\.10<\/code>/);
   });
 
-  it('is recorded with the sweep and read back', () => {
-    const store = openResultsStore(path.join(tempDir('regression-store'), 'thorbench.db'));
+  it('is recorded with the sweep and read back', async () => {
+    const store = await openResultsStore(path.join(tempDir('regression-store'), 'thorbench.db'));
     try {
-      assert.equal(store.getRegression('nightly-2'), null);
+      assert.equal(await store.getRegression('nightly-2'), null);
       const verdict = { sweepId: 'nightly-2', baseline: 'nightly-1', regression: true, comparison: cmp };
-      store.recordRegression({ ...verdict, comparedAt: '2026-11-29T03:10:00.000Z' });
-      assert.deepEqual(store.getRegression('nightly-2'), { ...verdict, comparedAt: '2026-11-29T03:10:00.000Z' });
+      await store.recordRegression({ ...verdict, comparedAt: '2026-11-29T03:10:00.000Z' });
+      assert.deepEqual(await store.getRegression('nightly-2'), { ...verdict, comparedAt: '2026-11-29T03:10:00.000Z' });
       // A comparison run again replaces the verdict.
-      store.recordRegression({ ...verdict, regression: false, comparedAt: '2026-11-29T04:00:00.000Z' });
-      assert.equal(store.getRegression('nightly-2')?.regression, false);
+      await store.recordRegression({ ...verdict, regression: false, comparedAt: '2026-11-29T04:00:00.000Z' });
+      assert.equal((await store.getRegression('nightly-2'))?.regression, false);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

@@ -71,16 +71,16 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     assert.deepEqual(await processesUsingSimDir(simDir), [], 'no engine or simulator process left behind');
   }
 
-  function assertExactlyPlanned(sweepId: string, exp: ExperimentInput): void {
+  async function assertExactlyPlanned(sweepId: string, exp: ExperimentInput): Promise<void> {
     const planned = planSweep(Experiment.parse(exp)).cells.map((c) => c.id).sort();
-    assert.deepEqual(store.duplicateKeys(sweepId), [], 'no cell recorded twice');
-    assert.equal(store.countRows(sweepId), planned.length);
-    assert.deepEqual(store.listCells(sweepId).map((c) => c.cellId).sort(), planned);
+    assert.deepEqual(await store.duplicateKeys(sweepId), [], 'no cell recorded twice');
+    assert.equal(await store.countRows(sweepId), planned.length);
+    assert.deepEqual((await store.listCells(sweepId)).map((c) => c.cellId).sort(), planned);
   }
 
   before(async () => {
     server = await startTestServer(path.join(dir, 'server'));
-    store = openResultsStore(path.join(resultsDir, 'thorbench.db'));
+    store = await openResultsStore(path.join(resultsDir, 'thorbench.db'));
     sweepWorker = await createSweepWorker({ connection: server.native, namespace: 'default', store });
     sweepWorkerRun = sweepWorker.run();
   });
@@ -89,7 +89,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     for (const d of devices) await d.stop();
     if (sweepWorker?.getState() === 'RUNNING') sweepWorker.shutdown();
     await sweepWorkerRun;
-    store?.close();
+    await store?.close();
     await server?.stop();
   });
 
@@ -113,8 +113,8 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
         throw new Error(`${err.message}: ${err.cause?.message} / ${err.cause?.cause?.message}`);
       });
     assert.equal(summary.cells, 10);
-    assertExactlyPlanned('sim-faults', exp);
-    const cells = store.listCells('sim-faults');
+    await assertExactlyPlanned('sim-faults', exp);
+    const cells = await store.listCells('sim-faults');
     const first = (model: string) => cells.find((c) => c.modelId === model && c.scenario === 'low')!;
     const expectations: [string, string, number | null, boolean][] = [
       ['crash-first-request', 'EngineCrashed', 1, false],
@@ -176,9 +176,9 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     const summary = await result;
     assert.ok(kills >= 10, `only ${kills} kills happened before the sweep finished`);
     assert.equal(summary.counts.succeeded, 8, JSON.stringify(summary.counts));
-    assertExactlyPlanned('sim-chaos', exp);
+    await assertExactlyPlanned('sim-chaos', exp);
     // A completed benchmark is never run again: each record holds the one result its artifact directory keeps.
-    for (const c of store.listCells('sim-chaos')) {
+    for (const c of (await store.listCells('sim-chaos'))) {
       const artifact = JSON.parse(readFileSync(path.join(c.artifactsDir!, 'result.json'), 'utf8'));
       assert.deepEqual(artifact.metrics, c.metrics, c.cellId);
     }
@@ -186,7 +186,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     await assertCleanDevice(simDir);
     const sorted = [...resumeMs].sort((a, b) => a - b);
     console.log(
-      `chaos: ${kills} kills survived, ${store.duplicateKeys('sim-chaos').length} duplicates, restart-to-step-resumed median ${sorted[Math.floor(sorted.length / 2)] ?? 'n/a'} ms, max ${sorted.at(-1) ?? 'n/a'} ms over ${sorted.length} samples`,
+      `chaos: ${kills} kills survived, ${(await store.duplicateKeys('sim-chaos')).length} duplicates, restart-to-step-resumed median ${sorted[Math.floor(sorted.length / 2)] ?? 'n/a'} ms, max ${sorted.at(-1) ?? 'n/a'} ms over ${sorted.length} samples`,
     );
   });
 
@@ -200,9 +200,9 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     });
     const bootBefore = readSimState(simDir).bootId;
     const summary = await server.client.workflow.execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-reboot', args: [exp] });
-    assert.equal(summary.counts.succeeded, 2, JSON.stringify(store.listCells('sim-reboot').map((c) => c.failure)));
-    assertExactlyPlanned('sim-reboot', exp);
-    const after90 = store.listCells('sim-reboot').find((c) => c.power === '90w')!;
+    assert.equal(summary.counts.succeeded, 2, JSON.stringify((await store.listCells('sim-reboot')).map((c) => c.failure)));
+    await assertExactlyPlanned('sim-reboot', exp);
+    const after90 = (await store.listCells('sim-reboot')).find((c) => c.power === '90w')!;
     assert.equal(after90.device?.powerModeName, '90W');
     assert.equal(after90.device?.clocksLocked, true, 'clocks re-applied after the reboot');
     assert.notEqual(after90.device?.bootId, bootBefore);
@@ -222,11 +222,11 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     assert.equal(cancelled.code, 0);
     assert.match(cancelled.stdout, /cancellation requested for sweep sim-cancel/);
     await assert.rejects(handle.result());
-    const cells = store.listCells('sim-cancel');
-    assertExactlyPlanned('sim-cancel', exp);
+    const cells = await store.listCells('sim-cancel');
+    await assertExactlyPlanned('sim-cancel', exp);
     assert.ok(cells.some((c) => c.status === 'succeeded'));
     assert.ok(cells.some((c) => c.status === 'cancelled'));
-    assert.equal(store.getSweep('sim-cancel')?.state, 'cancelled');
+    assert.equal((await store.getSweep('sim-cancel'))?.state, 'cancelled');
     const now = readSimState(simDir);
     assert.equal(now.powerModeId, before.powerModeId, 'power mode restored');
     assert.equal(now.clocks.locked, before.clocks.locked, 'clocks restored');
@@ -244,7 +244,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     await ensureDevServer({ home: server.home, port: server.port, headless: true });
     const summary = await handle.result();
     assert.equal(summary.counts.succeeded, 8, JSON.stringify(summary.counts));
-    assertExactlyPlanned('sim-server', exp);
+    await assertExactlyPlanned('sim-server', exp);
     await worker.stop();
     await assertCleanDevice(simDir);
   });

@@ -54,8 +54,8 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
     assert.equal(r.code, 0, r.stderr);
     const json = JSON.parse(r.stdout) as RegressionJson;
     // Every change, flagged or not, so a run shows how far from the threshold it was.
-    const read = (sweepId: string) => ({ sweep: sim.store.getSweep(sweepId)!, cells: sim.store.listCells(sweepId) });
-    const all = compareToBaseline(read(json.sweepId), read(BASELINE), { threshold: 0 });
+    const read = async (sweepId: string) => ({ sweep: (await sim.store.getSweep(sweepId))!, cells: await sim.store.listCells(sweepId) });
+    const all = compareToBaseline(await read(json.sweepId), await read(BASELINE), { threshold: 0 });
     const changes = [...all.regressions, ...all.improvements].map((c) => `${c.metric} ${(c.change * 100).toFixed(1)}%`);
     t.diagnostic(`${json.sweepId} vs ${BASELINE}: ${changes.join(', ')}`);
     return json;
@@ -126,7 +126,7 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
     assert.equal(r.baseline, BASELINE);
     assert.deepEqual(r.regressions, [], JSON.stringify(r.regressions));
     assert.deepEqual(r.improvements, [], JSON.stringify(r.improvements));
-    const verdict = sim.store.getRegression(r.sweepId);
+    const verdict = await sim.store.getRegression(r.sweepId);
     assert.equal(verdict?.regression, false);
     assert.deepEqual(verdict?.comparison.compared, ['maxn.locked.qwen3-8b-fp8.chat']);
   });

@@ -73,9 +73,9 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
     assert.equal(summary.cells, 4);
     assert.deepEqual(summary.counts, { succeeded: 2, failed: 1, skipped: 1, cancelled: 0 });
 
-    const cells = store.listCells('e2e-sim-1');
+    const cells = await store.listCells('e2e-sim-1');
     assert.equal(cells.length, 4);
-    assert.deepEqual(store.duplicateKeys('e2e-sim-1'), []);
+    assert.deepEqual(await store.duplicateKeys('e2e-sim-1'), []);
 
     for (const c of cells.filter((x) => x.modelId === 'qwen3-8b-fp8')) {
       assert.equal(c.status, 'succeeded', JSON.stringify(c.failure));
@@ -128,7 +128,7 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
       for await (const wf of server.client.workflow.list({ query })) found.push(wf.workflowId);
     }
     assert.deepEqual(found, [`e2e-sim-1/${crashed.cellId}`]);
-    assert.equal(store.getSweep('e2e-sim-1')?.state, 'completed');
+    assert.equal((await store.getSweep('e2e-sim-1'))?.state, 'completed');
 
     const label = process.env.THORBENCH_RECORD_HISTORIES;
     if (label) await recordHistories(server, label, ['e2e-sim-1', ...cells.map((c) => `e2e-sim-1/${c.cellId}`)]);
@@ -150,6 +150,6 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
     const bad = { ...experiment(await freePort()), matrix: { ...experiment(1).matrix, model: [{ id: 'x', path: '../../etc', quantization: 'fp8' }] } };
     const handle = await server.client.workflow.start('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'e2e-invalid', args: [bad] });
     await assert.rejects(handle.result(), (err: Error) => /InvalidExperiment|invalid experiment/.test(`${err.message} ${(err as { cause?: Error }).cause?.message}`));
-    assert.equal(store.listCells('e2e-invalid').length, 0);
+    assert.equal((await store.listCells('e2e-invalid')).length, 0);
   });
 });

@@ -93,7 +93,7 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
   it('records a 3-prompt scenario under minCompleted 10 as invalid, with provenance and energy on every record', async () => {
     writeSimTegrastatsFormat(sim.simDir, { railValues: 3, vin: true });
     await runSweep('verdict-1', experiment('verdict', await freePort()));
-    const cells = store.listCells('verdict-1');
+    const cells = await store.listCells('verdict-1');
     assert.equal(cells.length, 2);
     const three = cells.find((c) => c.scenario === 'three')!;
     const twelve = cells.find((c) => c.scenario === 'twelve')!;
@@ -162,7 +162,7 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
     const exp = experiment('verdict-cold', port, { warmup: undefined });
     exp.matrix.scenario = [{ name: 'twelve', inputLen: 64, outputLen: 8, numPrompts: 12, maxConcurrency: 4 }];
     await runSweep('verdict-2', exp);
-    const [cell] = store.listCells('verdict-2');
+    const [cell] = await store.listCells('verdict-2');
     assert.equal(cell?.status, 'succeeded', JSON.stringify(cell?.failure));
     assert.equal(cell.engine?.startedForCell, true);
     assert.deepEqual(cell.verdict.reasons, [

@@ -56,10 +56,10 @@ describe('the sweep compares itself with a baseline', { timeout: 120_000 }, () =
       const d = metricDirection(key);
       return d === 'higher' ? v * 1.25 : d === 'lower' ? v / 1.25 : v;
     };
-    w.store.upsertSweep({ ...w.store.getSweep('base-1')!, sweepId: 'base-fast', workflowId: null });
-    for (const c of w.store.listCells('base-1')) {
+    await w.store.upsertSweep({ ...(await w.store.getSweep('base-1'))!, sweepId: 'base-fast', workflowId: null });
+    for (const c of await w.store.listCells('base-1')) {
       const entries = Object.entries(c.metrics!).map(([k, v]) => [k, typeof v === 'number' ? better(k, v) : v]);
-      w.store.recordCell({ ...c, sweepId: 'base-fast', metrics: Object.fromEntries(entries) as BenchmarkMetrics });
+      await w.store.recordCell({ ...c, sweepId: 'base-fast', metrics: Object.fromEntries(entries) as BenchmarkMetrics });
     }
   });
   after(async () => {
@@ -85,7 +85,7 @@ describe('the sweep compares itself with a baseline', { timeout: 120_000 }, () =
     assert.deepEqual(cmp?.compared, [CELL]);
     assert.deepEqual([cmp?.regressions, cmp?.improvements], [[], []]);
     assert.equal(await regressionAttribute('watch-same'), false);
-    assert.equal(w.store.getRegression('watch-same')?.regression, false);
+    assert.equal((await w.store.getRegression('watch-same'))?.regression, false);
   });
 
   it('against a faster baseline: regressions recorded, ThorbenchRegression true, in the memo too', async () => {
@@ -104,7 +104,7 @@ describe('the sweep compares itself with a baseline', { timeout: 120_000 }, () =
       improvements: 0,
       imageBump: null,
     });
-    assert.equal(w.store.getRegression('watch-slow')?.regression, true);
+    assert.equal((await w.store.getRegression('watch-slow'))?.regression, true);
     // THORBENCH_RECORD_HISTORIES=<label>: keep this history for test/replay.test.ts (the watched path's commands).
     const label = process.env.THORBENCH_RECORD_HISTORIES;
     if (label) {

@@ -83,7 +83,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
       assert.equal(mock.called('warmup').length, new Set(expected.get(device)!.map((c) => c.engineGroup)).size);
       assert.equal(mock.engine, null);
     }
-    for (const c of w.store.listCells('shard-1'))
+    for (const c of (await w.store.listCells('shard-1')))
       assert.equal(c.device?.deviceId, expected.get('shard-a')!.some((x) => x.id === c.cellId) ? 'shard-a' : 'shard-b');
   });
 
@@ -94,7 +94,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
       start('skip-1', experiment('skip')).then((h) => h.result()),
     );
     assert.deepEqual(summary.counts, { succeeded: 2, failed: 1, skipped: 1, cancelled: 0 });
-    const cells = w.store.listCells('skip-1');
+    const cells = await w.store.listCells('skip-1');
     const awq = cells.filter((c) => c.modelId === AWQ.id);
     const failed = awq.find((c) => c.status === 'failed')!;
     assert.equal(failed.failure?.type, 'HealthTimeout');
@@ -155,7 +155,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     assert.ok(dev.called('probeAfterReboot').length >= 2, 'probed until the deadline');
     assert.equal(dev.called('startEngine').length, 0, 'nothing ran after the failed reboot');
     assert.ok(Date.now() - t0 < 30_000);
-    const record = w.store.getCell('reboot-late-1', planned.id, 1)!;
+    const record = (await w.store.getCell('reboot-late-1', planned.id, 1))!;
     assert.deepEqual(
       record.steps.map((s) => [s.step, s.result.kind]),
       [
@@ -183,7 +183,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     );
     assert.equal(summary.counts.succeeded, 2);
     assert.equal(dev.called('switchPowerModeWithReboot').length, 1);
-    const after90 = w.store.listCells('reboot-ok-1').find((c) => c.power === '90w')!;
+    const after90 = (await w.store.listCells('reboot-ok-1')).find((c) => c.power === '90w')!;
     assert.equal(after90.device?.bootId, 'boot-2');
     assert.equal(after90.device?.clocksLocked, true, 'clocks ensured after the reboot');
   });
@@ -213,7 +213,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     await handle.cancel();
     const err = await outcome;
     assert.ok(err instanceof WorkflowFailedError, `the sweep ends cancelled (${String(err)})`);
-    const cells = w.store.listCells('cancel-1');
+    const cells = await w.store.listCells('cancel-1');
     assert.deepEqual(
       cells.map((c) => [c.cellId, c.status]),
       [
@@ -224,7 +224,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
       ],
     );
     assert.ok(cells.filter((c) => c.status === 'cancelled').every((c) => c.failure?.type === 'Cancelled'));
-    assert.equal(w.store.getSweep('cancel-1')?.state, 'cancelled');
+    assert.equal((await w.store.getSweep('cancel-1'))?.state, 'cancelled');
     assert.equal(dev.called('teardownAllEngines').length, 1);
     assert.equal(dev.engine, null, 'no engine left running');
     assert.equal(dev.powerModeId, 1, 'power mode restored');
@@ -315,7 +315,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     });
     // A cell's result: headline metrics and where its full result lies.
     const cellResult = await w.env.client.workflow.getHandle<typeof cell>(`vis-1/${running}`).result();
-    const record = w.store.getCell('vis-1', running, 1)!;
+    const record = (await w.store.getCell('vis-1', running, 1))!;
     assert.deepEqual(cellResult.headline, {
       request_throughput: record.metrics!.request_throughput,
       output_throughput: record.metrics!.output_throughput,
@@ -361,7 +361,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     await dev.run(w.env.nativeConnection, handle.result());
 
     for (const c of plan.cells) {
-      const record = w.store.getCell('label-1', c.id, 1)!;
+      const record = (await w.store.getCell('label-1', c.id, 1))!;
       const ran = record.steps.filter((s) => s.result.kind === 'done').map((s) => s.step);
       assert.deepEqual(observed.get(c.id), ran, `${c.id}: the progress query named each step that ran`);
       const child = w.env.client.workflow.getHandle(`label-1/${c.id}`);
@@ -430,7 +430,7 @@ describe('continue-as-new with in-memory devices', { timeout: 120_000 }, () => {
     const benchmarked = dev.called('benchmark').map((c) => (c.input as { cellId: string }).cellId);
     assert.equal(benchmarked.length, 6);
     assert.equal(new Set(benchmarked).size, 6, 'no cell ran twice across runs');
-    assert.equal(w.store.countRows('can-1'), 6);
+    assert.equal(await w.store.countRows('can-1'), 6);
     assert.equal(dev.called('warmup').length, 1, 'one engine served all six cells across runs');
     // The snapshot taken in the first run restores the device at the end of the last one.
     assert.equal(dev.called('describeDevice').length, 6 + 1, 'one snapshot, then one description per cell');

@@ -7,17 +7,28 @@
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createClaimActivities, createDeviceWorkerActivities } from '../activities/index.js';
 import type { DeviceProfile } from '../activities/device-profile.js';
+import { withArtifactUpload } from '../activities/artifact-upload.js';
+import type { ResultsStore } from '../store/store.js';
 import { DEVICE_CLAIM_TASK_QUEUE, deviceTaskQueue } from '../workflows/task-queues.js';
 import { installRuntime } from './runtime.js';
 
-export async function createDeviceWorkers(opts: { connection: NativeConnection; namespace: string; profile: DeviceProfile; identity?: string }): Promise<Worker[]> {
+export async function createDeviceWorkers(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  profile: DeviceProfile;
+  /** A shared results store to send each cell's artifacts to (activities/artifact-upload.ts); null keeps them on disk. */
+  artifactStore?: ResultsStore | null;
+  identity?: string;
+}): Promise<Worker[]> {
   installRuntime();
   const identity = opts.identity ?? `thorbench-device-${opts.profile.id}@${process.pid}`;
   const device = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: deviceTaskQueue(opts.profile.id),
-    activities: createDeviceWorkerActivities(opts.profile),
+    activities: opts.artifactStore
+      ? withArtifactUpload(createDeviceWorkerActivities(opts.profile), opts.artifactStore)
+      : createDeviceWorkerActivities(opts.profile),
     maxConcurrentActivityTaskExecutions: 1,
     identity,
     shutdownGraceTime: '10s',

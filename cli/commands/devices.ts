@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fmtDuration } from '../../report/format.js';
 import type { DeviceRecord } from '../../schema/device-inventory.js';
-import { openResultsStore } from '../../store/store.js';
+import { isPostgresUrl, openResultsStore } from '../../store/store.js';
 import { progressQuery } from '../../workflows/messages.js';
 import { type CliEnv, connectTemporal } from '../context.js';
 
@@ -56,18 +56,17 @@ async function currentWork(env: CliEnv, runningSweeps: string[]): Promise<Map<st
 }
 
 export async function devicesJson(env: CliEnv, now = new Date()): Promise<DeviceJson[]> {
-  if (!existsSync(env.dbFile)) return [];
-  const store = openResultsStore(env.dbFile);
+  if (!isPostgresUrl(env.results) && !existsSync(env.results)) return [];
+  const store = await openResultsStore(env.results);
   let devices: DeviceRecord[];
   let running: string[];
   try {
-    devices = store.listDevices();
-    running = store
-      .listSweeps()
+    devices = await store.listDevices();
+    running = (await store.listSweeps())
       .filter((s) => s.state === 'running')
       .map((s) => s.sweepId);
   } finally {
-    store.close();
+    await store.close();
   }
   // No running sweep: every device is idle, whether or not the Temporal server answers.
   const idle = new Map<string, DeviceWork[]>();

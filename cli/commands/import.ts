@@ -18,9 +18,8 @@ import type { BenchmarkMetrics } from '../../schema/metrics.js';
 import type { CellRecord } from '../../schema/outcome.js';
 import { completeRecord } from '../../schema/verdict.js';
 import { THORBENCH_VERSION } from '../../activities/thorbench-version.js';
-import { ARTIFACT_ID_PATTERN, cellArtifactsDir, writeArtifact } from '../../store/artifacts.js';
+import { ARTIFACT_ID_PATTERN, cellArtifactsDir, storeArtifacts, writeArtifact } from '../../store/artifacts.js';
 import { openResultsStore } from '../../store/store.js';
-import { SweepState } from '../../store/sweep.js';
 import type { CliEnv } from '../context.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
 
@@ -173,15 +172,15 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
     seen.set(p.cellId, p.file);
   }
 
-  const store = openResultsStore(opts.env.dbFile);
+  const store = await openResultsStore(opts.env.results);
   const createdDirs: string[] = [];
   try {
-    const sweep = store.getSweep(opts.into);
-    const existingCells = sweep ? store.listCells(opts.into) : [];
+    const sweep = await store.getSweep(opts.into);
+    const existingCells = sweep ? await store.listCells(opts.into) : [];
     const unchanged: string[] = [];
     const toRecord: Planned[] = [];
     for (const p of planned) {
-      const existing = store.getCell(opts.into, p.cellId, repeatOf(p.cellId));
+      const existing = await store.getCell(opts.into, p.cellId, repeatOf(p.cellId));
       if (existing === null) toRecord.push(p);
       else if (
         existing.status === 'succeeded' &&
@@ -273,9 +272,9 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
     }
 
     // 3. One transaction: the sweep (created when new) and every cell, or nothing.
-    store.transaction(() => {
+    await store.transaction(async (tx) => {
       if (sweep === null) {
-        store.upsertSweep({
+        await tx.upsertSweep({
           sweepId: opts.into,
           experimentName,
           experimentJson: {
@@ -288,9 +287,13 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
           plannedCells: records.length,
           startedAt: now,
         });
-        store.finishSweep(opts.into, 'completed', now);
+        await tx.finishSweep(opts.into, 'completed', now);
       }
-      for (const record of records) store.recordCell(record);
+      for (const record of records) {
+        await tx.recordCell(record);
+        // A shared (PostgreSQL) store keeps the artifacts too, so reports on other machines can read them.
+        if (tx.backend === 'postgres') await storeArtifacts(tx, opts.into, record.cellId, record.artifactsDir!);
+      }
     });
 
     for (const p of toRecord) {
@@ -311,7 +314,7 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
     for (const dir of createdDirs) await rm(dir, { recursive: true, force: true });
     throw err;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

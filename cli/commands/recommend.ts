@@ -35,24 +35,21 @@ export function parseRecommendFormat(value: string | undefined): RecommendFormat
   throw new ExitError(`--format must be one of ${RECOMMEND_FORMATS.join(', ')} (got "${v}")`, EXIT_INVALID);
 }
 
-export function recommendCommand(opts: RecommendCliOptions): void {
+export async function recommendCommand(opts: RecommendCliOptions): Promise<void> {
   const format = parseRecommendFormat(opts.format);
-  const store = openResultsStore(opts.env.dbFile);
+  const store = await openResultsStore(opts.env.results);
   try {
     const inputs: ReportInput[] = [];
     for (const sweepId of [...new Set(opts.sweepIds)]) {
-      const sweep = store.getSweep(sweepId);
+      const sweep = await store.getSweep(sweepId);
       if (sweep === null) {
-        const known = store
-          .listSweeps()
-          .slice(0, 5)
-          .map((s) => s.sweepId);
+        const known = (await store.listSweeps()).slice(0, 5).map((s) => s.sweepId);
         throw new ExitError(
           `no sweep "${sweepId}" in the results database${known.length ? `; recent sweeps: ${known.join(', ')}` : ''}`,
           EXIT_INVALID,
         );
       }
-      inputs.push({ sweep, cells: store.listCells(sweepId) });
+      inputs.push({ sweep, cells: await store.listCells(sweepId) });
     }
     const recs = recommend(inputs, {
       scenario: opts.scenario,
@@ -64,6 +61,6 @@ export function recommendCommand(opts: RecommendCliOptions): void {
     if (err instanceof RecommendInputError) throw new ExitError(err.message, EXIT_INVALID);
     throw err;
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -36,30 +36,28 @@ export function parseReportFormat(value: string | undefined): ReportFormat {
   throw new ExitError(`--format must be one of ${REPORT_FORMATS.join(', ')} (got "${v}")`, EXIT_INVALID);
 }
 
-function readSweep(store: ResultsStore, sweepId: string): ReportInput {
-  const sweep = store.getSweep(sweepId);
+async function readSweep(store: ResultsStore, sweepId: string): Promise<ReportInput> {
+  const sweep = await store.getSweep(sweepId);
   if (!sweep) {
-    const known = store
-      .listSweeps()
-      .slice(0, 5)
-      .map((s) => s.sweepId);
+    const known = (await store.listSweeps()).slice(0, 5).map((s) => s.sweepId);
     throw new ExitError(
-      `no sweep "${sweepId}" in the results database${known.length ? `; recent sweeps: ${known.join(', ')}` : ''}`,
+      `no sweep "${sweepId}" in the results database ${store.location}` +
+        `${known.length ? `; recent sweeps: ${known.join(', ')}` : ''}`,
       EXIT_INVALID,
     );
   }
-  return { sweep, cells: store.listCells(sweepId), regression: store.getRegression(sweepId)?.comparison ?? null };
+  return { sweep, cells: await store.listCells(sweepId), regression: (await store.getRegression(sweepId))?.comparison ?? null };
 }
 
 export async function renderSweepReport(store: ResultsStore, sweepId: string, format: ReportFormat): Promise<string> {
-  const input = readSweep(store, sweepId);
+  const input = await readSweep(store, sweepId);
   switch (format) {
     case 'md':
       return renderMarkdownReport(input);
     case 'csv':
       return renderCsv(input.cells);
     case 'html':
-      return renderHtmlReport({ ...input, samples: await loadRequestSamples(input.cells) });
+      return renderHtmlReport({ ...input, samples: await loadRequestSamples(store, input.cells) });
     case 'json':
       // summaries: mean, 95 % CI and CV per cell over its repeats (metrics/repeats.ts); empty without repeats.
       return JSON.stringify(
@@ -86,11 +84,11 @@ export function markdownTarget(out: string, base = 'report'): { dir: string; fil
     : { dir: out, file: path.join(out, `${base}.md`) };
 }
 
-async function writeMarkdownWithCharts(input: ReportInput, out: string): Promise<string[]> {
+async function writeMarkdownWithCharts(store: ResultsStore, input: ReportInput, out: string): Promise<string[]> {
   const { dir, file } = markdownTarget(out);
   await mkdir(dir, { recursive: true });
   const model = buildReportModel(input);
-  const rendered = await renderCharts(reportCharts(model, await loadRequestSamples(input.cells)));
+  const rendered = await renderCharts(reportCharts(model, await loadRequestSamples(store, input.cells)));
   const charts = rendered.map((c) => ({ id: c.id, title: c.title, file: `chart-${c.id}.svg` }));
   const written: string[] = [];
   for (const [i, c] of rendered.entries()) {
@@ -137,11 +135,11 @@ export async function report(opts: {
   env: CliEnv;
   out: (line: string) => void;
 }): Promise<void> {
-  const store = openResultsStore(opts.env.dbFile);
+  const store = await openResultsStore(opts.env.results);
   try {
     if (opts.compare !== undefined) {
-      const a = readSweep(store, opts.sweepId);
-      const b = readSweep(store, opts.compare);
+      const a = await readSweep(store, opts.sweepId);
+      const b = await readSweep(store, opts.compare);
       const { text, extra } = await renderComparison(a, b, opts.format, opts.outFile);
       if (!opts.outFile) return opts.out(text);
       const file = opts.format === 'md' ? markdownTarget(opts.outFile, 'compare').file : opts.outFile;
@@ -151,7 +149,7 @@ export async function report(opts: {
       return;
     }
     if (opts.format === 'md' && opts.outFile) {
-      for (const f of await writeMarkdownWithCharts(readSweep(store, opts.sweepId), opts.outFile))
+      for (const f of await writeMarkdownWithCharts(store, await readSweep(store, opts.sweepId), opts.outFile))
         opts.out(`wrote ${f}`);
       return;
     }
@@ -161,6 +159,6 @@ export async function report(opts: {
       opts.out(`wrote ${opts.outFile}`);
     } else opts.out(text);
   } finally {
-    store.close();
+    await store.close();
   }
 }

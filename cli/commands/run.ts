@@ -11,7 +11,7 @@ import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from '../.
 import { type CliEnv, type DeviceChoice, connectTemporal, nativeConnection, resolveDevice } from '../context.js';
 import { EXIT_INFRA, ExitError } from '../errors.js';
 import { loadExperiment, sweepIdFor } from '../experiment-file.js';
-import { cellDetailFromStore, createProgressDisplay } from '../progress.js';
+import { cellDetailFromStore, loadFinished, createProgressDisplay } from '../progress.js';
 import { queueHasLivePoller, startSweep } from '../sweeps.js';
 import { type RunningWorkers, startWorkers } from '../workers.js';
 import { renderSweepReport } from './report.js';
@@ -38,7 +38,7 @@ export async function run(opts: RunOptions): Promise<void> {
 
   let workers: RunningWorkers | null = null;
   const native = await nativeConnection(conn.address);
-  const store = openResultsStore(opts.env.dbFile);
+  const store = await openResultsStore(opts.env.results);
   try {
     const profile = resolveDevice(opts.env, opts.device, opts.deviceId);
     const select = loaded.experiment.device.select;
@@ -51,6 +51,7 @@ export async function run(opts: RunOptions): Promise<void> {
       connection: native,
       namespace: opts.env.namespace,
       store: sweepPoller ? null : store,
+      artifactStore: store.backend === 'postgres' ? store : null,
       device: devicePoller || !wantDevice ? null : profile,
     });
     if (workers.workers.length > 0) {
@@ -76,7 +77,10 @@ export async function run(opts: RunOptions): Promise<void> {
     const startedAtMs = await started.handle.describe().then((d) => d.startTime.getTime(), () => Date.now());
     const detail = cellDetailFromStore(store, sweepId);
     const display = createProgressDisplay({ stream: opts.progress, live: opts.live, startedAtMs, detail });
-    const draw = (p: SweepProgress) => display.update(p);
+    const draw = async (p: SweepProgress) => {
+      await loadFinished(detail, p.cells);
+      display.update(p);
+    };
     let stopping = false;
     const inProcess = workers.workers.length > 0;
     const crashed = workers.done.then(() => {
@@ -103,10 +107,10 @@ export async function run(opts: RunOptions): Promise<void> {
     opts.out('');
     opts.out(await renderSweepReport(store, sweepId, 'md'));
     if (conn.uiUrl) opts.out(`Web UI: ${conn.uiUrl}/namespaces/${opts.env.namespace}/workflows/${encodeURIComponent(sweepId)}`);
-    opts.out(`Results: ${opts.env.dbFile} (thorbench report ${sweepId} --format md|csv|html|json)`);
+    opts.out(`Results: ${store.location} (thorbench report ${sweepId} --format md|csv|html|json)`);
   } finally {
     await workers?.shutdown().catch((err: Error) => opts.out(`worker shutdown: ${err.message}`));
-    store.close();
+    await store.close();
     await native.close();
     await conn.close();
   }

@@ -15,7 +15,7 @@ import {
 } from '@temporalio/client';
 import { comparedMetric, renderRegressionMarkdown } from '../../report/regression.js';
 import { regressionHeadline, regressionJson } from '../../report/regression-view.js';
-import { openResultsStore } from '../../store/store.js';
+import { isPostgresUrl, openResultsStore } from '../../store/store.js';
 import { WATCH_MEMO_KEY, type RegressionWatch } from '../../workflows/regression-watch.js';
 import type { sweep } from '../../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../../workflows/task-queues.js';
@@ -94,28 +94,27 @@ function isInvalidArgument(err: unknown): boolean {
 }
 
 /** A baseline the local results database does not hold is refused; without a local database it cannot be checked. */
-function checkBaseline(env: CliEnv, baseline: string, err: Out): void {
-  if (!fs.existsSync(env.dbFile)) {
+async function checkBaseline(env: CliEnv, baseline: string, err: Out): Promise<void> {
+  if (!isPostgresUrl(env.results) && !fs.existsSync(env.results)) {
     err(
-      `note: no results database at ${env.dbFile} to check baseline "${baseline}" against; the sweep worker's is used`,
+      `note: no results database at ${env.results} to check baseline "${baseline}" against; the sweep worker's is used`,
     );
     return;
   }
-  const store = openResultsStore(env.dbFile, { readonly: true });
+  const store = await openResultsStore(env.results, { readonly: true });
   try {
-    if (store.getSweep(baseline) === null) {
-      const recent = store
-        .listSweeps()
+    if ((await store.getSweep(baseline)) === null) {
+      const recent = (await store.listSweeps())
         .slice(0, 5)
         .map((s) => s.sweepId);
       throw new ExitError(
-        `baseline sweep "${baseline}" is not in ${env.dbFile}` +
+        `baseline sweep "${baseline}" is not in ${store.location}` +
           (recent.length ? `; recent sweeps: ${recent.join(', ')}` : ''),
         EXIT_INVALID,
       );
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -141,7 +140,7 @@ export async function scheduleCreate(opts: {
   const metrics = parseWatchedMetrics(opts.metrics);
   const loaded = await loadExperiment(opts.file);
   const scheduleId = scheduleIdOf(opts.id ?? loaded.experiment.name);
-  checkBaseline(opts.env, opts.baseline, opts.err);
+  await checkBaseline(opts.env, opts.baseline, opts.err);
   const watch: RegressionWatch = {
     baseline: opts.baseline,
     ...(threshold === undefined ? {} : { threshold }),

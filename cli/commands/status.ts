@@ -10,7 +10,7 @@ import { parseExperiment } from '../../schema/experiment.js';
 import { openResultsStore } from '../../store/store.js';
 import { progressQuery, type SweepProgress } from '../../workflows/messages.js';
 import { type CliEnv, connectTemporal } from '../context.js';
-import { cellDetailFromStore, createProgressDisplay } from '../progress.js';
+import { cellDetailFromStore, createProgressDisplay, loadFinished } from '../progress.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
 
 export type CliStatus = Omit<StatusJson, 'state' | 'cells'> & {
@@ -35,17 +35,17 @@ async function workflowView(env: CliEnv, sweepId: string): Promise<{ state: stri
 }
 
 export async function statusJson(env: CliEnv, sweepId: string): Promise<CliStatus> {
-  const store = openResultsStore(env.dbFile);
+  const store = await openResultsStore(env.results);
   try {
-    const sweep = store.getSweep(sweepId);
+    const sweep = await store.getSweep(sweepId);
     const view = await workflowView(env, sweepId);
     if (!sweep) {
-      if (!view) throw new ExitError(`no sweep "${sweepId}" in ${env.dbFile} or on the Temporal server`, EXIT_INVALID);
+      if (!view) throw new ExitError(`no sweep "${sweepId}" in ${store.location} or on the Temporal server`, EXIT_INVALID);
       throw new ExitError(`sweep "${sweepId}" is ${view.state} but has recorded nothing yet${view.progress?.state === 'starting' ? ' (waiting for a device worker)' : ''}`, 1);
     }
     const parsed = parseExperiment(JSON.parse(sweep.experimentJson));
     const planned = parsed.ok ? planSweep(parsed.experiment).cells : undefined;
-    const json = renderJsonStatus({ sweep, cells: store.listCells(sweepId), planned });
+    const json = renderJsonStatus({ sweep, cells: await store.listCells(sweepId), planned });
     const inFlight = new Set(view?.progress?.current.map((c) => c.cellId) ?? []);
     return {
       ...json,
@@ -53,7 +53,7 @@ export async function statusJson(env: CliEnv, sweepId: string): Promise<CliStatu
       cells: json.cells.map((c) => (c.status === 'pending' && inFlight.has(c.id) ? { ...c, status: 'running' as const } : c)),
     };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -75,27 +75,33 @@ async function follow(opts: FollowOptions): Promise<void> {
   } catch {
     return; // no server: nothing runs; the status below comes from the database
   }
-  const store = openResultsStore(opts.env.dbFile);
+  const store = await openResultsStore(opts.env.results);
   try {
     const handle = conn.client.workflow.getHandle(opts.sweepId);
     const described = await handle.describe().catch(() => null);
     if (described?.status.name !== 'RUNNING') return;
+    const detail = cellDetailFromStore(store, opts.sweepId);
     const display = createProgressDisplay({
       stream: opts.progress,
       live: opts.live,
       startedAtMs: described.startTime.getTime(),
-      detail: cellDetailFromStore(store, opts.sweepId),
+      detail,
     });
-    const poll = () => handle.query(progressQuery).then((p) => display.update(p), () => undefined);
+    const draw = async (p: SweepProgress) => {
+      await loadFinished(detail, p.cells);
+      display.update(p);
+    };
+    const poll = () => handle.query(progressQuery).then(draw, () => undefined);
     const timer = setInterval(poll, 1_000);
     try {
       await poll();
       await handle.result().catch(() => undefined); // a failed or cancelled sweep ends the follow all the same
       const last = await handle.query(progressQuery).catch(() => null);
-      if (last) display.update(last);
+      if (last) await draw(last);
       // Without a worker to answer the last query, the records say which cells finished.
-      const cells = store.listCells(opts.sweepId);
-      const planned = Math.max(store.getSweep(opts.sweepId)?.plannedCells ?? 0, cells.length);
+      const cells = await store.listCells(opts.sweepId);
+      await detail.load(cells.map((c) => c.cellId));
+      const planned = Math.max((await store.getSweep(opts.sweepId))?.plannedCells ?? 0, cells.length);
       display.finishFrom(
         cells.map((c) => ({ id: c.cellId, status: c.status })),
         planned,
@@ -105,7 +111,7 @@ async function follow(opts: FollowOptions): Promise<void> {
       display.done();
     }
   } finally {
-    store.close();
+    await store.close();
     await conn.close();
   }
 }

@@ -5,7 +5,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { registerOnDeviceProcess, unregisterOnDeviceProcess } from '../../sim/device.js';
-import { openResultsStore } from '../../store/store.js';
+import { isPostgresUrl, openResultsStore } from '../../store/store.js';
 import { deviceTaskQueue, SWEEP_TASK_QUEUE } from '../../workflows/task-queues.js';
 import { type CliEnv, type DeviceChoice, nativeConnection, resolveDevice } from '../context.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
@@ -30,11 +30,14 @@ export async function worker(opts: { device: DeviceChoice; deviceId?: string; ro
   }
   const address = opts.env.address ?? (await ensureDevServer({ home: opts.env.home, port: opts.env.port, uiPort: opts.env.uiPort })).address;
   const connection = await nativeConnection(address);
-  const store = opts.role === 'device' ? null : openResultsStore(opts.env.dbFile);
+  const store = opts.role === 'device' ? null : await openResultsStore(opts.env.results);
+  // A device worker of a fleet sends its artifacts to a shared (PostgreSQL) store; with SQLite they stay on disk.
+  const shared = opts.role !== 'sweep' && isPostgresUrl(opts.env.results);
+  const artifactStore = shared ? (store ?? (await openResultsStore(opts.env.results))) : null;
   const profile = opts.role === 'sweep' ? null : resolveDevice(opts.env, opts.device, opts.deviceId);
   const simDir = profile?.simDir ?? null;
   if (simDir) registerOnDeviceProcess(simDir, process.pid);
-  const running = await startWorkers({ connection, namespace: opts.env.namespace, store, device: profile });
+  const running = await startWorkers({ connection, namespace: opts.env.namespace, store, artifactStore, device: profile });
   // The device registers its facts in the results store and reports itself seen while it runs (`thorbench devices`).
   let registration: Registration | null = null;
   let client: Connection | null = null;
@@ -61,7 +64,8 @@ export async function worker(opts: { device: DeviceChoice; deviceId?: string; ro
     await registration?.stop();
     await client?.close();
     if (simDir) unregisterOnDeviceProcess(simDir, process.pid);
-    store?.close();
+    await store?.close();
+    if (artifactStore !== store) await artifactStore?.close();
     await connection.close();
   }
 }

@@ -19,18 +19,22 @@ export async function startSimWorkers(
   server: TestServer,
   dir: string,
   sim: { id: string; speed: number },
+  /** The results store: a postgres:// URL, or (default) `<dir>/results/thorbench.db`. */
+  results?: string,
 ): Promise<SimWorkers> {
   const simDir = path.join(dir, 'sim');
   const resultsDir = path.join(dir, 'results');
   const profile = simDeviceProfile(ensureSimDevice(simDir, sim), resultsDir);
-  const store = openResultsStore(path.join(resultsDir, 'thorbench.db'));
-  const running = await startWorkers({ connection: server.native, namespace: 'default', store, device: profile });
+  const store = await openResultsStore(results ?? path.join(resultsDir, 'thorbench.db'));
+  // A shared (PostgreSQL) store also receives the device's artifacts, as `thorbench worker` does.
+  const artifactStore = store.backend === 'postgres' ? store : null;
+  const running = await startWorkers({ connection: server.native, namespace: 'default', store, artifactStore, device: profile });
   return {
     simDir,
     store,
     async stop() {
       await running.shutdown();
-      store.close();
+      await store.close();
     },
   };
 }

@@ -30,7 +30,7 @@ export async function startWorkflowEnv(extraArgs: string[] = []): Promise<Workfl
       extraArgs: ['--log-level', 'warn', ...extraArgs],
     },
   });
-  const store = openResultsStore(path.join(tempDir('workflows'), 'thorbench.db'));
+  const store = await openResultsStore(path.join(tempDir('workflows'), 'thorbench.db'));
   const worker: Worker = await createSweepWorker({ connection: env.nativeConnection, namespace: 'default', store });
   const running = worker.run();
   return {
@@ -39,7 +39,7 @@ export async function startWorkflowEnv(extraArgs: string[] = []): Promise<Workfl
     async stop() {
       worker.shutdown();
       await running;
-      store.close();
+      await store.close();
       await env.teardown();
     },
   };

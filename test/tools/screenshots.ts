@@ -30,13 +30,14 @@ const env = cliEnv();
 const exe = chromiumPath();
 if (!exe) throw new Error('no Chromium: apt-get install -y chromium, or set THORBENCH_CHROMIUM');
 
-const store = openResultsStore(env.dbFile);
-const sweep = store.getSweep(sweepId);
+const store = await openResultsStore(env.dbFile);
+const sweep = await store.getSweep(sweepId);
 if (!sweep) throw new Error(`no sweep ${sweepId} in ${env.dbFile}`);
-const cells = store.listCells(sweepId);
-store.close();
+const cells = await store.listCells(sweepId);
+const samples = await loadRequestSamples(store, cells);
+await store.close();
 const htmlFile = path.join(os.tmpdir(), `thorbench-${sweepId}-report.html`);
-writeFileSync(htmlFile, await renderHtmlReport({ sweep, cells, samples: await loadRequestSamples(cells) }));
+writeFileSync(htmlFile, await renderHtmlReport({ sweep, cells, samples }));
 
 const browser = await chromium.launch({ executablePath: exe, args: ['--no-sandbox', '--disable-gpu'] });
 try {
