@@ -15,6 +15,8 @@ import { DEFAULT_VALIDITY } from '../schema/experiment.js';
 import { completeRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
+import type { DeviceInventory } from '../schema/device-inventory.js';
+import { compareToBaseline } from '../report/regression.js';
 import { tempDir } from './helpers/files.js';
 import { POSTGRES_MISSING, startPostgres } from './helpers/postgres.js';
 
@@ -483,6 +485,82 @@ for (const backend of BACKENDS) {
         const local = path.join(tmpRoot, `artifacts-${backend.name}`, 'a1', 'local.r1');
         await writeArtifact(local, 'engine.log', 'INFO started\n');
         assert.equal(await readCellArtifact(store, { ...record, cellId: 'local.r1', artifactsDir: local }, 'engine.log'), 'INFO started\n');
+      });
+    });
+  });
+
+  describe(`results store (${backend.name}): devices and regressions`, { skip: backend.skip }, () => {
+    const inventory = (deviceId: string, parts: Partial<DeviceInventory> = {}): DeviceInventory => ({
+      deviceId,
+      simulated: false,
+      model: 'NVIDIA Jetson AGX Thor Developer Kit',
+      l4tRelease: 'R38.2.1',
+      memoryTotalMb: 125772,
+      powerModes: [{ id: 0, name: 'MAXN', tpcPgMask: 64 }],
+      powerMode: { id: 0, name: 'MAXN' },
+      clockLimits: { gpuMaxMhz: 1575, emcMaxMhz: 4266, cpuMaxMhz: 2601 },
+      modelsDir: '/data/models',
+      modelsDirFreeBytes: 512e9,
+      engineImage: 'nvcr.io/nvidia/vllm:25.09-py3',
+      engineImagePresent: true,
+      engineImageDigest: null,
+      models: ['Qwen/Qwen3-8B-FP8'],
+      modelsMissing: [],
+      problems: [],
+      ...parts,
+    });
+
+    it('registers devices, moves last-seen only forward, and keeps the registration time of the same worker', async () => {
+      await withStore(async (store) => {
+        assert.equal(await store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:00:05.000Z'), false, 'unknown device');
+        await store.registerDevice(inventory('thor-a'), 'w1', '2026-01-01T00:00:00.000Z');
+        assert.equal(await store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:01:00.000Z'), true);
+        await store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:00:30.000Z'); // a late report does not move it back
+        await store.registerDevice(inventory('thor-a', { modelsDirFreeBytes: 1e9 }), 'w1', '2026-01-01T00:00:50.000Z');
+        let [a] = await store.listDevices();
+        assert.equal(a!.registeredAt, '2026-01-01T00:00:00.000Z');
+        assert.equal(a!.lastSeenAt, '2026-01-01T00:01:00.000Z');
+        assert.deepEqual(a!.inventory, inventory('thor-a', { modelsDirFreeBytes: 1e9 }), 'facts are replaced');
+        // A restarted worker (new identity) registers anew.
+        await store.registerDevice(inventory('thor-b', { simulated: true }), 'w3', '2026-01-01T00:02:00.000Z');
+        await store.registerDevice(inventory('thor-a'), 'w2', '2026-01-01T00:02:00.000Z');
+        const list = await store.listDevices();
+        [a] = list;
+        assert.deepEqual(
+          list.map((d) => d.deviceId),
+          ['thor-a', 'thor-b'],
+        );
+        assert.equal(a!.registeredAt, '2026-01-01T00:02:00.000Z');
+        assert.equal(a!.worker, 'w2');
+        await assert.rejects(store.registerDevice(inventory(''), 'w1', '2026-01-01T00:03:00.000Z'), /deviceId must be a non-empty string/);
+      });
+    });
+
+    it('records a sweep\'s comparison against its baseline, replaces it when compared again, and reads it back', async () => {
+      await withStore(async (store) => {
+        await store.upsertSweep(sweepStart('nightly-1'));
+        await store.recordCell(succeeded('nightly-1'));
+        const sweep = (await store.getSweep('nightly-1'))!;
+        const cells = await store.listCells('nightly-1');
+        const comparison = compareToBaseline({ sweep, cells }, { sweep, cells });
+        assert.equal(await store.getRegression('nightly-2026-11-29T03:00:00Z'), null);
+        const verdict = { sweepId: 'nightly-2026-11-29T03:00:00Z', baseline: 'nightly-1', regression: true, comparison };
+        await store.recordRegression({ ...verdict, comparedAt: '2026-11-29T03:10:00.000Z' });
+        assert.deepEqual(await store.getRegression(verdict.sweepId), { ...verdict, comparedAt: '2026-11-29T03:10:00.000Z' });
+        await store.recordRegression({ ...verdict, regression: false, comparedAt: '2026-11-29T04:00:00.000Z' });
+        assert.deepEqual(await store.getRegression(verdict.sweepId), {
+          ...verdict,
+          regression: false,
+          comparedAt: '2026-11-29T04:00:00.000Z',
+        });
+      });
+    });
+
+    it('keeps artifacts of a scheduled sweep, whose id holds ":"', async () => {
+      await withStore(async (store) => {
+        await store.putArtifact('nightly-2026-11-29T03:00:00Z', 'cell-1', 'result.json', '{}');
+        assert.equal((await store.getArtifact('nightly-2026-11-29T03:00:00Z', 'cell-1', 'result.json'))?.toString(), '{}');
+        await assert.rejects(store.putArtifact('nightly', 'cell:1', 'result.json', '{}'), /cell id "cell:1" must be/);
       });
     });
   });
