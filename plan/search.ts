@@ -15,6 +15,7 @@
  */
 import { summarizeValues } from '../metrics/repeats.js';
 import type { ScenarioSpec, SearchSpec } from '../schema/experiment.js';
+import type { PlannedCell } from './plan.js';
 
 /** Relative precision of a request-rate search when the experiment gives none. */
 export const DEFAULT_RATE_PRECISION = 0.05;
@@ -87,6 +88,35 @@ export function probeScenario(scenario: ScenarioSpec, value: number): ScenarioSp
   const { search, ...fixed } = scenario;
   if (!search) throw new Error(`scenario ${scenario.name} has no search`);
   return { ...fixed, [search.vary]: value };
+}
+
+/** `maxn.locked.qwen3-8b-fp8.chat-slo.search` → `maxn.locked.qwen3-8b-fp8` (the `config` of a capacity). */
+export function slotConfig(slot: Pick<PlannedCell, 'powerKey' | 'clocks' | 'model'>): string {
+  return `${slot.powerKey}.${slot.clocks}.${slot.model.id}`;
+}
+
+/**
+ * The cells of one probe, one per repeat: the slot's configuration at the probe's load, in the slot's place in the
+ * plan. Only the search's first probe carries the slot's transitions (engine start, power and clocks changes).
+ */
+export function probeCells(slot: PlannedCell, value: number): PlannedCell[] {
+  const spec = slot.scenario.search;
+  if (!spec || !slot.search) throw new Error(`${slot.id} is not a search slot`);
+  const { search: _slot, ...cell } = slot;
+  const scenario = probeScenario(slot.scenario, value);
+  const first = value === spec.min;
+  return Array.from({ length: slot.search.repeats }, (_, i) => ({
+    ...cell,
+    id: `${slotConfig(slot)}.${slot.scenario.name}.${probeLabel(spec, value)}.r${i + 1}`,
+    scenario,
+    repeat: i + 1,
+    startsEngine: slot.startsEngine && first && i === 0,
+    changesPowerMode: slot.changesPowerMode && first && i === 0,
+    changesClocks: slot.changesClocks && first && i === 0,
+    mayReboot: slot.mayReboot && first && i === 0,
+    // The sweep tears the engine down after the search when the slot ends its engine group.
+    stopsEngine: false,
+  }));
 }
 
 /** Why a probe passed or missed, metric by metric. */

@@ -11,3 +11,6 @@ export const WEB_UI_PATCH = 'web-ui-metadata';
 
 /** The device's power mode and clocks read back right after the benchmark, for the validity verdict. */
 export const READ_BACK_PATCH = 'read-back-after-benchmark';
+
+/** SLO capacity searches: search slots in the plan run probe cells chosen at run time (plan/search.ts). */
+export const SLO_SEARCH_PATCH = 'slo-capacity-search';

@@ -1,0 +1,123 @@
+/**
+ * Capacities of a sweep's SLO searches, read back from the recorded probe cells: the search is replayed with the
+ * same pure steps the sweep took (plan/search.ts), so the report names the probes in the order they ran and the
+ * capacity the sweep found, whichever run of the workflow recorded them. Pure.
+ */
+import { mean } from '../metrics/stats.js';
+import { planSweep } from '../plan/plan.js';
+import { type ProbeOutcome, judgeProbe, nextProbe, probeCells, slotConfig } from '../plan/search.js';
+import { parseExperiment, type SearchSpec } from '../schema/experiment.js';
+import type { CellRecord } from '../schema/outcome.js';
+
+/** One entry of `report --format json`'s `capacities`: exactly these keys. */
+export interface Capacity {
+  /** `<power>.<clocks>.<model>`. */
+  config: string;
+  scenario: string;
+  vary: SearchSpec['vary'];
+  /** The highest load that met every SLO; null when even the minimum missed, or the search has not finished. */
+  value: number | null;
+  /** The metrics at the capacity (the mean over repeats when there are several); empty when value is null. */
+  metrics: Record<string, number | null>;
+  /** Cell ids of every probe, in the order the search ran them. */
+  probes: string[];
+}
+
+export interface ProbeDetail {
+  value: number;
+  pass: boolean;
+  cellIds: string[];
+  /** Each SLO key → the value judged against it. */
+  judged: Record<string, number | null>;
+  reasons: string[];
+}
+
+/** A capacity with what the Markdown, HTML and chart show besides. */
+export interface CapacityDetail extends Capacity {
+  slo: Record<string, number>;
+  /** Every probe is recorded and the search reached its end. */
+  complete: boolean;
+  probeDetails: ProbeDetail[];
+}
+
+/** The numeric metrics of the succeeded repeats, averaged key by key. */
+function meanMetrics(records: readonly CellRecord[]): Record<string, number | null> {
+  const runs = records.flatMap((r) => (r.status === 'succeeded' && r.metrics ? [r.metrics as Record<string, unknown>] : []));
+  const out: Record<string, number | null> = {};
+  for (const key of Object.keys(runs[0] ?? {})) {
+    const values = runs.map((m) => m[key]);
+    if (values.every((v): v is number => typeof v === 'number' && Number.isFinite(v))) out[key] = mean(values);
+    else if (values.every((v) => v === null)) out[key] = null;
+  }
+  return out;
+}
+
+/** The capacities of every search of the sweep's experiment, one per configuration and search scenario. */
+export function sweepCapacities(experimentJson: string, cells: readonly CellRecord[]): CapacityDetail[] {
+  let input: unknown;
+  try {
+    input = JSON.parse(experimentJson);
+  } catch {
+    return [];
+  }
+  const parsed = parseExperiment(input);
+  if (!parsed.ok) return [];
+  const byKey = new Map(cells.map((c) => [`${c.cellId}#${c.repeat}`, c]));
+  const out: CapacityDetail[] = [];
+  for (const slot of planSweep(parsed.experiment).cells) {
+    const spec = slot.scenario.search;
+    if (!slot.search || !spec) continue;
+    const outcomes: ProbeOutcome[] = [];
+    const details: ProbeDetail[] = [];
+    const recordsAt = new Map<number, CellRecord[]>();
+    let capacity: number | null = null;
+    let complete = false;
+    for (;;) {
+      const step = nextProbe(spec, outcomes);
+      if (step.kind === 'done') {
+        capacity = step.capacity;
+        complete = true;
+        break;
+      }
+      const planned = probeCells(slot, step.value);
+      const records = planned.map((c) => byKey.get(`${c.id}#${c.repeat}`));
+      if (records.some((r) => r === undefined)) break;
+      const recorded = records as CellRecord[];
+      const judgement = judgeProbe(
+        spec,
+        recorded.map((r) => ({
+          cellId: r.cellId,
+          metrics: r.status === 'succeeded' ? (r.metrics as Record<string, unknown> | null) : null,
+        })),
+      );
+      outcomes.push({ value: step.value, pass: judgement.pass });
+      recordsAt.set(step.value, recorded);
+      const { pass, judged, reasons } = judgement;
+      details.push({ value: step.value, pass, cellIds: planned.map((c) => c.id), judged, reasons });
+    }
+    out.push({
+      config: slotConfig(slot),
+      scenario: slot.scenario.name,
+      vary: spec.vary,
+      value: capacity,
+      metrics: capacity === null ? {} : meanMetrics(recordsAt.get(capacity) ?? []),
+      probes: details.flatMap((d) => d.cellIds),
+      slo: spec.slo,
+      complete,
+      probeDetails: details,
+    });
+  }
+  return out;
+}
+
+/** The JSON report's entries: exactly the keys of Capacity. */
+export function capacitiesJson(details: readonly CapacityDetail[]): Capacity[] {
+  return details.map(({ config, scenario, vary, value, metrics, probes }) => ({
+    config,
+    scenario,
+    vary,
+    value,
+    metrics,
+    probes,
+  }));
+}

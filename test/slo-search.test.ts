@@ -1,0 +1,141 @@
+/**
+ * The SLO capacity search in the sweep workflow, on a real Temporal server with in-memory devices whose p99 TTFT
+ * grows with concurrency (test/helpers/mock-device.ts): the search finds the boundary on the running engine, a
+ * search killed mid-way resumes without running a finished probe again, and one that crosses a continue-as-new
+ * runs each probe once. The report reads the same capacity back from the recorded probes (report/capacity.ts).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sweepCapacities } from '../report/capacity.js';
+import type { ExperimentInput } from '../schema/experiment.js';
+import { progressQuery } from '../workflows/messages.js';
+import type { sweep } from '../workflows/sweep.js';
+import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
+import { Gate, MockDevice, latencyGrowingWith } from './helpers/mock-device.js';
+import { type WorkflowEnv, startWorkflowEnv } from './helpers/workflow-env.js';
+
+const FP8 = { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' } as const;
+const CHAT_SLO = {
+  name: 'chat-slo',
+  inputLen: 64,
+  outputLen: 8,
+  numPrompts: 4,
+  search: { vary: 'maxConcurrency', min: 1, max: 64, slo: { p99_ttft_ms: 350, p99_tpot_ms: 50 }, minRequests: 4 },
+} as const;
+const TINY = { name: 'tiny', inputLen: 64, outputLen: 8, numPrompts: 4, maxConcurrency: 2 } as const;
+/** TTFT 20 ms + 30 ms per further concurrent request: 350 ms at 12, 380 ms at 13, so the capacity is 12. */
+const LATENCY = latencyGrowingWith(20, 30);
+const PROBE = (c: number) => `maxn.default.qwen3-8b-fp8.chat-slo.c${c}.r1`;
+/** The search's probes for this boundary: 1 2 4 8 16 up, then 12 14 13 to bisect (8..16). */
+const PROBES = [1, 2, 4, 8, 16, 12, 14, 13].map(PROBE);
+
+function experiment(name: string, scenarios: ExperimentInput['matrix']['scenario']): ExperimentInput {
+  return {
+    name,
+    device: { select: [name] },
+    matrix: { power: [{ mode: 'MAXN' }], clocks: ['default'], model: [FP8], scenario: scenarios },
+    warmup: { inputLen: 16, outputLen: 2, numPrompts: 1 },
+    steps: { heartbeatTimeout: 2_000 },
+  };
+}
+
+const benchmarked = (dev: MockDevice) => dev.called('benchmark').map((c) => (c.input as { cellId: string }).cellId);
+
+describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
+  let w: WorkflowEnv;
+  before(async () => {
+    w = await startWorkflowEnv();
+  });
+  after(async () => {
+    await w?.stop();
+  });
+
+  const start = (id: string, exp: ExperimentInput) =>
+    w.env.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: id, args: [exp] });
+
+  it('finds the highest concurrency meeting the SLOs on one engine, then runs the group on', async () => {
+    const dev = new MockDevice('slo', { latency: LATENCY });
+    const handle = await start('slo-1', experiment('slo', [CHAT_SLO, TINY]));
+    const summary = await dev.run(w.env.nativeConnection, handle.result());
+    assert.deepEqual(benchmarked(dev), [...PROBES, 'maxn.default.qwen3-8b-fp8.tiny.r1']);
+    assert.deepEqual(summary.counts, { succeeded: 9, failed: 0, skipped: 0, cancelled: 0 });
+    assert.equal(dev.called('warmup').length, 1, 'every probe ran on the engine the first one started');
+    assert.equal(dev.called('teardownEngine').length, 1, 'the last cell of the group tore the engine down');
+    assert.equal(dev.called('teardownAllEngines').length, 0);
+    const progress = await handle.query(progressQuery);
+    assert.deepEqual([progress.total, progress.done], [9, 9]);
+
+    const [capacity, ...others] = sweepCapacities(w.store.getSweep('slo-1')!.experimentJson, w.store.listCells('slo-1'));
+    assert.equal(others.length, 0);
+    assert.equal(capacity!.config, 'maxn.default.qwen3-8b-fp8');
+    assert.equal(capacity!.value, 12);
+    assert.equal(capacity!.complete, true);
+    assert.deepEqual(capacity!.probes, PROBES);
+    assert.equal(capacity!.metrics.p99_ttft_ms, 350);
+    assert.deepEqual(
+      capacity!.probeDetails.map((p) => p.pass),
+      [true, true, true, true, false, true, false, false],
+    );
+  });
+
+  it('a search killed mid-way resumes under its id without running a finished probe again', async () => {
+    const gate = new Gate();
+    const first = new MockDevice('slo-kill', { latency: LATENCY, benchmarkGates: new Map([[PROBE(16), gate]]) });
+    const exp = experiment('slo-kill', [CHAT_SLO]);
+    const handle = await start('slo-kill-1', exp);
+    const ended = first.run(
+      w.env.nativeConnection,
+      handle.result().catch(() => null),
+    );
+    await gate.reached;
+    await handle.terminate('killed mid-search by the test');
+    gate.release();
+    await ended;
+    assert.deepEqual(benchmarked(first), PROBES.slice(0, 5));
+    assert.deepEqual(
+      w.store.listCells('slo-kill-1').map((c) => c.cellId),
+      PROBES.slice(0, 4),
+      'the probe in flight was never recorded',
+    );
+
+    // A new device worker (the old engine is gone) and the sweep started again under the same id.
+    const second = new MockDevice('slo-kill', { latency: LATENCY });
+    const again = await start('slo-kill-1', exp);
+    const summary = await second.run(w.env.nativeConnection, again.result());
+    assert.deepEqual(benchmarked(second), PROBES.slice(4), 'the recorded probes were read back, not run again');
+    assert.equal(summary.counts.succeeded, 8);
+    assert.equal(second.called('teardownAllEngines').length, 1, 'the search ended its engine group: engine gone');
+    assert.equal(second.engine, null);
+    const [capacity] = sweepCapacities(JSON.stringify(exp), w.store.listCells('slo-kill-1'));
+    assert.equal(capacity!.value, 12);
+    assert.deepEqual(capacity!.probes, PROBES);
+  });
+});
+
+describe('SLO capacity search across continue-as-new', { timeout: 120_000 }, () => {
+  let w: WorkflowEnv;
+  before(async () => {
+    w = await startWorkflowEnv(['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40']);
+  });
+  after(async () => {
+    await w?.stop();
+  });
+
+  it('runs each probe once and keeps the engine when the sweep continues as new mid-search', async () => {
+    const dev = new MockDevice('slo-can', { latency: LATENCY });
+    const handle = await w.env.client.workflow.start<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: 'slo-can-1',
+      args: [experiment('slo-can', [CHAT_SLO])],
+    });
+    const summary = await dev.run(w.env.nativeConnection, handle.result());
+    assert.notEqual((await handle.describe()).runId, handle.firstExecutionRunId, 'the sweep continued as new');
+    assert.deepEqual(benchmarked(dev), PROBES, 'each probe once, in the search order');
+    assert.equal(summary.counts.succeeded, 8);
+    assert.equal(dev.called('warmup').length, 1, 'one engine across the runs');
+    const progress = await handle.query(progressQuery);
+    assert.deepEqual([progress.total, progress.done], [8, 8]);
+    const [capacity] = sweepCapacities(w.store.getSweep('slo-can-1')!.experimentJson, w.store.listCells('slo-can-1'));
+    assert.equal(capacity!.value, 12);
+  });
+});
