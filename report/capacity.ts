@@ -8,6 +8,7 @@ import { planSweep } from '../plan/plan.js';
 import { type ProbeOutcome, judgeProbe, nextProbe, probeCells, slotConfig } from '../plan/search.js';
 import { parseExperiment, type SearchSpec } from '../schema/experiment.js';
 import type { CellRecord } from '../schema/outcome.js';
+import type { Table } from './tables.js';
 
 /** One entry of `report --format json`'s `capacities`: exactly these keys. */
 export interface Capacity {
@@ -120,4 +121,41 @@ export function capacitiesJson(details: readonly CapacityDetail[]): Capacity[] {
     metrics,
     probes,
   }));
+}
+
+/** The scenarios that have capacities, in the order of the capacities. */
+export function capacityScenarios(details: readonly CapacityDetail[]): string[] {
+  return [...new Set(details.map((d) => d.scenario))];
+}
+
+/** "Highest concurrency in 1..64 meeting p99_ttft_ms ≤ 500 ms and p99_tpot_ms ≤ 50 ms". */
+export function capacityDescription(details: readonly CapacityDetail[], scenario: string): string {
+  const d = details.find((x) => x.scenario === scenario);
+  if (!d) return '';
+  const load = d.vary === 'maxConcurrency' ? 'concurrency (max in-flight requests)' : 'request rate (req/s)';
+  const slos = Object.entries(d.slo).map(([k, v]) => `${k} ≤ ${v} ms`);
+  return `Highest ${load} meeting ${slos.join(' and ')}; each probe a recorded cell (✓ met, ✗ missed)`;
+}
+
+function fmtMetric(v: number | null | undefined): string {
+  return typeof v === 'number' ? v.toFixed(2) : '—';
+}
+
+/** One row per configuration: its capacity, the throughput and SLO metrics there, and the probes in order. */
+export function capacityTable(details: readonly CapacityDetail[], scenario: string): Table {
+  const rows = details.filter((d) => d.scenario === scenario);
+  const slos = Object.keys(rows[0]?.slo ?? {});
+  const unit = rows[0]?.vary === 'requestRate' ? 'req/s' : 'concurrency';
+  const headers = ['Configuration', `Capacity (${unit})`, 'Output tok/s', ...slos.map((k) => `${k} ≤ ${rows[0]!.slo[k]}`), 'Probes'];
+  return {
+    headers,
+    rows: rows.map((d) => [
+      d.config,
+      d.value !== null ? String(d.value) : d.complete ? 'none: the minimum misses' : 'search not finished',
+      fmtMetric(d.metrics.output_throughput),
+      ...slos.map((k) => fmtMetric(d.metrics[k])),
+      d.probeDetails.map((p) => `${p.value}${p.pass ? '✓' : '✗'}`).join(' '),
+    ]),
+    bestRow: null,
+  };
 }

@@ -6,6 +6,7 @@
 import { reportCharts } from './charts.js';
 import { comparisonChart, comparisonIntro, comparisonTable, notComparedLine, type SweepComparison } from './compare.js';
 import { htmlEscape as h } from './format.js';
+import { capacityDescription, capacityScenarios, capacityTable } from './capacity.js';
 import { buildReportModel, type ReportInput } from './model.js';
 import { powerClocksTable } from './power-clocks.js';
 import { type RenderedChart, renderCharts } from './render.js';
@@ -75,6 +76,13 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
   }
   if (model.dims.repeats) out.push(`<p>${h(REPEATS_NOTE)}</p>`);
   out.push(chart('throughput'), chart('ttft'), chart('tpot'));
+
+  if (model.capacities.length > 0) out.push('<h2>Capacity</h2>');
+  for (const scenario of capacityScenarios(model.capacities)) {
+    out.push(`<h3>${h(scenario)}</h3>`, `<p>${h(capacityDescription(model.capacities, scenario))}.</p>`);
+    out.push(htmlTable(capacityTable(model.capacities, scenario)));
+  }
+  out.push(chart('capacity'));
 
   const comparison = powerClocksTable(model);
   if (comparison.rows.length > 0) {

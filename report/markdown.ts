@@ -2,6 +2,7 @@
  * The Markdown report: the guide's result tables per scenario, then failures, then the timeline. Pure.
  */
 import { mdCell, mdCode, mdFence, mdInline } from './format.js';
+import { capacityDescription, capacityScenarios, capacityTable } from './capacity.js';
 import { buildReportModel, type ReportInput } from './model.js';
 import { powerClocksTable } from './power-clocks.js';
 import {
@@ -51,6 +52,13 @@ export function renderMarkdownReport(input: ReportInput, opts: { charts?: readon
   }
   if (model.dims.repeats) out.push(REPEATS_NOTE, '');
   out.push(...image('throughput'), ...image('ttft'), ...image('tpot'));
+
+  if (model.capacities.length > 0) out.push('## Capacity', '');
+  for (const scenario of capacityScenarios(model.capacities)) {
+    out.push(`### ${mdInline(scenario)}`, '', `${mdInline(capacityDescription(model.capacities, scenario))}.`, '');
+    out.push(markdownTable(capacityTable(model.capacities, scenario)), '');
+  }
+  out.push(...image('capacity'));
 
   const comparison = powerClocksTable(model);
   if (comparison.rows.length > 0) {

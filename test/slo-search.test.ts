@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { renderSweepReport } from '../cli/commands/report.js';
 import { sweepCapacities } from '../report/capacity.js';
 import type { ExperimentInput } from '../schema/experiment.js';
 import { progressQuery } from '../workflows/messages.js';
@@ -76,6 +77,25 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
       capacity!.probeDetails.map((p) => p.pass),
       [true, true, true, true, false, true, false, false],
     );
+
+    const json = JSON.parse(await renderSweepReport(w.store, 'slo-1', 'json')) as { capacities: object[] };
+    assert.equal(json.capacities.length, 1);
+    const entry = json.capacities[0] as Record<string, unknown>;
+    assert.deepEqual(Object.keys(entry), ['config', 'scenario', 'vary', 'value', 'metrics', 'probes']);
+    assert.deepEqual(
+      { ...entry, metrics: undefined },
+      { config: 'maxn.default.qwen3-8b-fp8', scenario: 'chat-slo', vary: 'maxConcurrency', value: 12, metrics: undefined, probes: PROBES },
+    );
+    assert.equal((entry.metrics as Record<string, number>).p99_ttft_ms, 350);
+
+    const md = await renderSweepReport(w.store, 'slo-1', 'md');
+    assert.match(md, /## Capacity\n\n### chat-slo\n\nHighest concurrency .* meeting p99_ttft_ms ≤ 350 ms and p99_tpot_ms ≤ 50 ms/);
+    assert.match(md, /\| maxn\.default\.qwen3-8b-fp8 \| 12 \| [\d.]+ \| 350\.00 \| 10\.00 \| 1✓ 2✓ 4✓ 8✓ 16✗ 12✓ 14✗ 13✗ \|/);
+    // The probes are not result rows: the tiny scenario is the only results section.
+    assert.doesNotMatch(md.split('## Capacity')[0]!, /### chat-slo/);
+    const html = await renderSweepReport(w.store, 'slo-1', 'html');
+    assert.match(html, /<h2>Capacity<\/h2>/);
+    assert.match(html, /<figure class="chart" id="chart-capacity"[^>]*><svg/);
   });
 
   it('a search killed mid-way resumes under its id without running a finished probe again', async () => {
