@@ -54,7 +54,10 @@ export function createResultsActivities(store: ResultsStore) {
      * The recorded outcome of each probe cell of a capacity search (workflows/sweep.ts), null where none is recorded:
      * a resumed search reads finished probes back instead of running them again.
      */
-    async probeRecords(input: { sweepId: string; cells: { cellId: string; repeat: number }[] }): Promise<ProbeRecord[]> {
+    async probeRecords(input: {
+      sweepId: string;
+      cells: { cellId: string; repeat: number }[];
+    }): Promise<ProbeRecord[]> {
       return input.cells.map(({ cellId, repeat }) => {
         const r = store.getCell(input.sweepId, cellId, repeat);
         return { cellId, recorded: r !== null, succeeded: r?.status === 'succeeded', metrics: r?.metrics ?? null };

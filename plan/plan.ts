@@ -153,7 +153,9 @@ export function planSweep(exp: Experiment): Plan {
           const slots = scenario.search ? 1 : exp.repeats;
           for (let repeat = 1; repeat <= slots; repeat++) {
             if (isExcluded(exp, pk, clocks, model.id, scenario.name)) continue;
-            const search = scenario.search ? { repeats: exp.repeats, maxProbes: maxProbes(scenario.search) } : undefined;
+            const search = scenario.search
+              ? { repeats: exp.repeats, maxProbes: maxProbes(scenario.search) }
+              : undefined;
             const changesPowerMode = prevPower !== pk;
             const mayReboot = changesPowerMode && (prevGroup === null ? group !== 0 : prevGroup !== group);
             if (changesPowerMode) clocksNow = 'default'; // nvpmodel -m undoes jetson_clocks

@@ -74,7 +74,8 @@ export function maxProbes(search: SearchSpec): number {
   }
   // A miss at ladder[k] leaves the bracket (ladder[k - 1], ladder[k]) to bisect after k + 1 probes.
   let most = ladder.length;
-  for (let k = 1; k < ladder.length; k++) most = Math.max(most, k + 1 + bisectionSteps(search, ladder[k - 1]!, ladder[k]!));
+  for (let k = 1; k < ladder.length; k++)
+    most = Math.max(most, k + 1 + bisectionSteps(search, ladder[k - 1]!, ladder[k]!));
   return most;
 }
 
@@ -144,7 +145,9 @@ export function judgeProbe(search: SearchSpec, repeats: readonly ProbeRepeat[]):
   for (const r of repeats) {
     if (r.metrics === null) reasons.push(`${r.cellId} did not measure (the cell failed)`);
     else if (!finite(r.metrics.completed) || r.metrics.completed < search.minRequests)
-      reasons.push(`${r.cellId} completed ${String(r.metrics.completed)} requests, fewer than minRequests ${search.minRequests}`);
+      reasons.push(
+        `${r.cellId} completed ${String(r.metrics.completed)} requests, fewer than minRequests ${search.minRequests}`,
+      );
   }
   const measured = repeats.flatMap((r) => (r.metrics === null ? [] : [r.metrics]));
   for (const [key, limit] of Object.entries(search.slo)) {

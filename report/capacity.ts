@@ -43,7 +43,9 @@ export interface CapacityDetail extends Capacity {
 
 /** The numeric metrics of the succeeded repeats, averaged key by key. */
 function meanMetrics(records: readonly CellRecord[]): Record<string, number | null> {
-  const runs = records.flatMap((r) => (r.status === 'succeeded' && r.metrics ? [r.metrics as Record<string, unknown>] : []));
+  const runs = records.flatMap((r) =>
+    r.status === 'succeeded' && r.metrics ? [r.metrics as Record<string, unknown>] : [],
+  );
   const out: Record<string, number | null> = {};
   for (const key of Object.keys(runs[0] ?? {})) {
     const values = runs.map((m) => m[key]);
@@ -146,7 +148,13 @@ export function capacityTable(details: readonly CapacityDetail[], scenario: stri
   const rows = details.filter((d) => d.scenario === scenario);
   const slos = Object.keys(rows[0]?.slo ?? {});
   const unit = rows[0]?.vary === 'requestRate' ? 'req/s' : 'concurrency';
-  const headers = ['Configuration', `Capacity (${unit})`, 'Output tok/s', ...slos.map((k) => `${k} ≤ ${rows[0]!.slo[k]}`), 'Probes'];
+  const headers = [
+    'Configuration',
+    `Capacity (${unit})`,
+    'Output tok/s',
+    ...slos.map((k) => `${k} ≤ ${rows[0]!.slo[k]}`),
+    'Probes',
+  ];
   return {
     headers,
     rows: rows.map((d) => [

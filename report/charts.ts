@@ -785,7 +785,10 @@ export function capacityChart(model: ReportModel): ChartSpec | null {
       width: 300,
       height: 220,
       layer: [
-        { mark: { type: 'rule', color: '#cf222e', strokeDash: [4, 3] }, encoding: { y: { field: 'limit', type: 'quantitative' } } },
+        {
+          mark: { type: 'rule', color: '#cf222e', strokeDash: [4, 3] },
+          encoding: { y: { field: 'limit', type: 'quantitative' } },
+        },
         {
           mark: { type: 'point', size: 90, strokeWidth: 2, tooltip: true },
           encoding: {

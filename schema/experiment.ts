@@ -141,11 +141,13 @@ export const SearchSpec = z
     slo: z
       .record(z.string(), z.number().positive())
       .superRefine((slo, ctx) => {
-        if (Object.keys(slo).length === 0) ctx.addIssue({ code: 'custom', message: 'give at least one SLO, e.g. { "p99_ttft_ms": 500 }' });
+        if (Object.keys(slo).length === 0)
+          ctx.addIssue({ code: 'custom', message: 'give at least one SLO, e.g. { "p99_ttft_ms": 500 }' });
         for (const key of Object.keys(slo)) {
           if (SLO_KEY_RE.test(key)) continue;
           const message =
-            'must be a latency metric as vLLM names it: mean_, median_ or p<P>_, then ttft, tpot, itl or e2el, then _ms (e.g. p99_ttft_ms)';
+            'must be a latency metric as vLLM names it: mean_, median_ or p<P>_, then ttft, tpot, itl or e2el, ' +
+            'then _ms (e.g. p99_ttft_ms)';
           ctx.addIssue({ code: 'custom', path: [key], message });
         }
       }),
@@ -158,10 +160,11 @@ export const SearchSpec = z
   .superRefine((s, ctx) => {
     if (s.min > s.max) ctx.addIssue({ code: 'custom', path: ['max'], message: `must be at least min (${s.min})` });
     if (s.vary === 'maxConcurrency') {
-      if (!Number.isInteger(s.min)) ctx.addIssue({ code: 'custom', path: ['min'], message: 'must be a whole number of concurrent requests' });
-      if (!Number.isInteger(s.max)) ctx.addIssue({ code: 'custom', path: ['max'], message: 'must be a whole number of concurrent requests' });
-      if (s.precision !== undefined)
-        ctx.addIssue({ code: 'custom', path: ['precision'], message: 'applies to requestRate only (concurrency is searched to one request)' });
+      const whole = 'must be a whole number of concurrent requests';
+      if (!Number.isInteger(s.min)) ctx.addIssue({ code: 'custom', path: ['min'], message: whole });
+      if (!Number.isInteger(s.max)) ctx.addIssue({ code: 'custom', path: ['max'], message: whole });
+      const message = 'applies to requestRate only (concurrency is searched to one request)';
+      if (s.precision !== undefined) ctx.addIssue({ code: 'custom', path: ['precision'], message });
     }
   });
 export type SearchSpec = z.infer<typeof SearchSpec>;
@@ -195,7 +198,11 @@ export const ScenarioSpec = z
     if (!s.search) return;
     const fixed = s.search.vary === 'maxConcurrency' ? s.maxConcurrency : s.requestRate;
     if (fixed !== undefined)
-      ctx.addIssue({ code: 'custom', path: [s.search.vary], message: `the search varies ${s.search.vary}: remove the fixed value` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [s.search.vary],
+        message: `the search varies ${s.search.vary}: remove the fixed value`,
+      });
     if (s.numPrompts < s.search.minRequests)
       ctx.addIssue({
         code: 'custom',
@@ -392,13 +399,15 @@ export const Experiment = z
         const stat = SLO_KEY_RE.exec(key)?.[1] ?? '';
         if (!stat.startsWith('p')) continue;
         const p = Number(stat.slice(1));
+        const path = ['matrix', 'scenario', j, 'search', 'slo', key];
+        const now = exp.harness.percentiles.join(', ');
         if (String(p) !== stat.slice(1))
-          ctx.addIssue({ code: 'custom', path: ['matrix', 'scenario', j, 'search', 'slo', key], message: `spell the percentile as vLLM does: p${p}_…` });
+          ctx.addIssue({ code: 'custom', path, message: `spell the percentile as vLLM does: p${p}_…` });
         else if (!measured.has(String(p)))
           ctx.addIssue({
             code: 'custom',
-            path: ['matrix', 'scenario', j, 'search', 'slo', key],
-            message: `percentile ${p} is not measured: add ${p} to harness.percentiles (now ${exp.harness.percentiles.join(', ')})`,
+            path,
+            message: `percentile ${p} is not measured: add ${p} to harness.percentiles (now ${now})`,
           });
       }
     });

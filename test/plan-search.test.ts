@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  type ProbeOutcome,
-  judgeProbe,
-  maxProbes,
-  nextProbe,
-  probeLabel,
-  probeScenario,
-} from '../plan/search.js';
+import { type ProbeOutcome, judgeProbe, maxProbes, nextProbe, probeLabel, probeScenario } from '../plan/search.js';
 import { Experiment, SearchSpec } from '../schema/experiment.js';
 import { experimentInput } from './helpers/experiment.js';
 
@@ -40,17 +33,26 @@ describe('SLO capacity search', () => {
     for (let boundary = 1; boundary <= 64; boundary++) {
       const r = runSearch(search, (c) => c <= boundary);
       assert.equal(r.capacity, boundary, `boundary ${boundary}`);
-      assert.ok(r.probes.length <= maxProbes(search), `boundary ${boundary}: ${r.probes.length} > ${maxProbes(search)}`);
+      assert.ok(
+        r.probes.length <= maxProbes(search),
+        `boundary ${boundary}: ${r.probes.length} > ${maxProbes(search)}`,
+      );
       assert.ok(r.probes.length < 64);
     }
   });
 
   it('even min misses: capacity null after one probe', () => {
-    assert.deepEqual(runSearch(concurrency(4, 64), () => false), { capacity: null, probes: [4] });
+    assert.deepEqual(
+      runSearch(concurrency(4, 64), () => false),
+      { capacity: null, probes: [4] },
+    );
   });
 
   it('max meets: capacity = max, the last probe capped at max', () => {
-    assert.deepEqual(runSearch(concurrency(3, 20), () => true), { capacity: 20, probes: [3, 6, 12, 20] });
+    assert.deepEqual(
+      runSearch(concurrency(3, 20), () => true),
+      { capacity: 20, probes: [3, 6, 12, 20] },
+    );
   });
 
   it('a miss below a pass (noise) does not narrow the bracket', () => {
@@ -72,7 +74,10 @@ describe('SLO capacity search', () => {
       assert.ok(r.probes.length <= maxProbes(search), `${r.probes.length} > ${maxProbes(search)}`);
       for (const p of r.probes) assert.equal(Number(p.toPrecision(3)), p);
     }
-    assert.deepEqual(runSearch(search, () => false), { capacity: null, probes: [0.5] });
+    assert.deepEqual(
+      runSearch(search, () => false),
+      { capacity: null, probes: [0.5] },
+    );
   });
 
   it('maxProbes: the exponential ladder plus the widest bisection', () => {
@@ -134,7 +139,10 @@ describe('judging a probe', () => {
   });
 
   it('too few completed requests, a failed repeat, or an unmeasured metric miss', () => {
-    assert.match(judgeProbe(search, [{ cellId: 'a.r1', metrics: m(100, 10, 9) }]).reasons[0]!, /fewer than minRequests/);
+    assert.match(
+      judgeProbe(search, [{ cellId: 'a.r1', metrics: m(100, 10, 9) }]).reasons[0]!,
+      /fewer than minRequests/,
+    );
     assert.equal(judgeProbe(search, [{ cellId: 'a.r1', metrics: null }]).pass, false);
     const unmeasured = judgeProbe(search, [{ cellId: 'a.r1', metrics: { p99_ttft_ms: 1, completed: 20 } }]);
     assert.deepEqual(unmeasured.reasons, ['p90_tpot_ms was not measured']);

@@ -29,7 +29,8 @@ describe('capacity search against an exhaustive sweep, simulated Thor in virtual
       const params = latencyParams(config);
       // The SLO sits between the configuration's latencies at concurrency 1 and 64, so the boundary is inside.
       // Each run has its own jitter: the search's probes are new measurements, not the exhaustive sweep's.
-      const run = (c: number, seed = c) => predictScenario(params, { ...LOAD, maxConcurrency: c }, { jitter: 0.03, seed });
+      const run = (c: number, seed = c) =>
+        predictScenario(params, { ...LOAD, maxConcurrency: c }, { jitter: 0.03, seed });
       const low = run(RANGE.min).meanTpotMs;
       const high = run(RANGE.max).meanTpotMs;
       const search = SearchSpec.parse({
@@ -57,7 +58,8 @@ describe('capacity search against an exhaustive sweep, simulated Thor in virtual
       const capacity = done.kind === 'done' ? done.capacity : null;
       assert.ok(capacity !== null && Math.abs(capacity - boundary) <= 1, `search ${capacity}, exhaustive ${boundary}`);
       assert.ok(probes.length <= 12 && probes.length < RANGE.max - RANGE.min + 1, `${probes.length} probes`);
-      if (process.env.SLO_SEARCH_VERBOSE) console.log(`${name}: exhaustive ${boundary}, search ${capacity} in ${probes.length} probes`);
+      if (process.env.SLO_SEARCH_VERBOSE)
+        console.log(`${name}: exhaustive ${boundary}, search ${capacity} in ${probes.length} probes`);
     });
   }
 });

@@ -66,7 +66,10 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
     const progress = await handle.query(progressQuery);
     assert.deepEqual([progress.total, progress.done], [9, 9]);
 
-    const [capacity, ...others] = sweepCapacities(w.store.getSweep('slo-1')!.experimentJson, w.store.listCells('slo-1'));
+    const [capacity, ...others] = sweepCapacities(
+      w.store.getSweep('slo-1')!.experimentJson,
+      w.store.listCells('slo-1'),
+    );
     assert.equal(others.length, 0);
     assert.equal(capacity!.config, 'maxn.default.qwen3-8b-fp8');
     assert.equal(capacity!.value, 12);
@@ -84,13 +87,26 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
     assert.deepEqual(Object.keys(entry), ['config', 'scenario', 'vary', 'value', 'metrics', 'probes']);
     assert.deepEqual(
       { ...entry, metrics: undefined },
-      { config: 'maxn.default.qwen3-8b-fp8', scenario: 'chat-slo', vary: 'maxConcurrency', value: 12, metrics: undefined, probes: PROBES },
+      {
+        config: 'maxn.default.qwen3-8b-fp8',
+        scenario: 'chat-slo',
+        vary: 'maxConcurrency',
+        value: 12,
+        metrics: undefined,
+        probes: PROBES,
+      },
     );
     assert.equal((entry.metrics as Record<string, number>).p99_ttft_ms, 350);
 
     const md = await renderSweepReport(w.store, 'slo-1', 'md');
-    assert.match(md, /## Capacity\n\n### chat-slo\n\nHighest concurrency .* meeting p99_ttft_ms ≤ 350 ms and p99_tpot_ms ≤ 50 ms/);
-    assert.match(md, /\| maxn\.default\.qwen3-8b-fp8 \| 12 \| [\d.]+ \| 350\.00 \| 10\.00 \| 1✓ 2✓ 4✓ 8✓ 16✗ 12✓ 14✗ 13✗ \|/);
+    assert.match(
+      md,
+      /## Capacity\n\n### chat-slo\n\nHighest concurrency .* meeting p99_ttft_ms ≤ 350 ms and p99_tpot_ms ≤ 50 ms/,
+    );
+    assert.match(
+      md,
+      /\| maxn\.default\.qwen3-8b-fp8 \| 12 \| [\d.]+ \| 350\.00 \| 10\.00 \| 1✓ 2✓ 4✓ 8✓ 16✗ 12✓ 14✗ 13✗ \|/,
+    );
     // The probes are not result rows: the tiny scenario is the only results section.
     assert.doesNotMatch(md.split('## Capacity')[0]!, /### chat-slo/);
     const html = await renderSweepReport(w.store, 'slo-1', 'html');

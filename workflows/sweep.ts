@@ -475,7 +475,9 @@ async function runShard(run: SweepRun, deviceId: string, cells: PlannedCell[]): 
     // A resumed shard may find no engine running (reboot, crash): flush before its first start too.
     const flush = run.exp.steps.flushCaches && (c.startsEngine || firstRun);
     firstRun = false;
-    const { engineFailed } = c.search ? await runSearch(run, deviceId, c, flush) : await runCell(run, deviceId, c, flush);
+    const { engineFailed } = c.search
+      ? await runSearch(run, deviceId, c, flush)
+      : await runCell(run, deviceId, c, flush);
     if (engineFailed) failedGroups.set(c.engineGroup, c.id);
     if (workflowInfo().continueAsNewSuggested) run.pausing = true;
   }

@@ -7,7 +7,8 @@ import { loadExperiment, sweepIdFor } from '../experiment-file.js';
 function searchMark(spec: SearchSpec, slot: { repeats: number; maxProbes: number }): string {
   const slos = Object.entries(spec.slo).map(([k, v]) => `${k} ≤ ${v}`);
   const repeats = slot.repeats > 1 ? ` × ${slot.repeats} repeats` : '';
-  return `search ${spec.vary} ${spec.min}..${spec.max} for ${slos.join(', ')}: at most ${slot.maxProbes} probes${repeats}`;
+  const range = `${spec.vary} ${spec.min}..${spec.max}`;
+  return `search ${range} for ${slos.join(', ')}: at most ${slot.maxProbes} probes${repeats}`;
 }
 
 export function planJson(plan: Plan, sweepId: string) {
@@ -43,7 +44,9 @@ export async function plan(opts: { file: string; json: boolean; out: (line: stri
   const k = p.counts;
   opts.out(`Plan for ${experiment.name} (sweep id ${sweepId})`);
   if (k.searches > 0)
-    opts.out(`  ${k.searches} capacity searches (probes chosen while the sweep runs): at most ${k.maxProbeCells} probe cells`);
+    opts.out(
+      `  ${k.searches} capacity searches (probes chosen while the sweep runs): at most ${k.maxProbeCells} probe cells`,
+    );
   opts.out(`  ${k.cells} cells, ${k.modelLoads} model loads, ${k.powerModeChanges} power-mode changes, ${k.clockChanges} clock changes, ${k.reboots} possible reboots`);
   opts.out(`  estimated ${fmtDuration(p.estimatedSeconds * 1000)} on a Jetson AGX Thor`);
   opts.out('');

@@ -293,7 +293,10 @@ export interface MockLatency {
 }
 
 /** A load where every request's TTFT is `baseTtftMs + perRequestMs · (concurrency − 1)`: p99 TTFT grows with load. */
-export function latencyGrowingWith(baseTtftMs: number, perRequestMs: number): (s: { maxConcurrency?: number }) => MockLatency {
+export function latencyGrowingWith(
+  baseTtftMs: number,
+  perRequestMs: number,
+): (s: { maxConcurrency?: number }) => MockLatency {
   return (s) => ({ ttftMs: baseTtftMs + perRequestMs * ((s.maxConcurrency ?? 1) - 1), tpotMs: 10 });
 }
 
