@@ -1,8 +1,22 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
-import { type ProbeOutcome, judgeProbe, maxProbes, nextProbe, probeLabel, probeScenario } from '../plan/search.js';
+import { plan } from '../cli/commands/plan.js';
+import { planSweep } from '../plan/plan.js';
+import {
+  type ProbeOutcome,
+  judgeProbe,
+  maxProbes,
+  nextProbe,
+  probeCells,
+  probeLabel,
+  probeScenario,
+  slotConfig,
+} from '../plan/search.js';
 import { Experiment, SearchSpec } from '../schema/experiment.js';
 import { experimentInput } from './helpers/experiment.js';
+import { tempDir } from './helpers/files.js';
 
 const concurrency = (min: number, max: number) =>
   SearchSpec.parse({ vary: 'maxConcurrency', min, max, slo: { p99_ttft_ms: 500 } });
@@ -206,5 +220,77 @@ describe('search in the experiment schema', () => {
       harness: { percentiles: [50, 99, 99.9] },
     });
     assert.equal(r.success, true);
+  });
+});
+
+describe('planning a search', () => {
+  const input = experimentInput('plan-slo', {
+    clocks: ['default', 'locked'],
+    repeats: 2,
+    scenarios: [
+      { name: 'tiny', inputLen: 32, outputLen: 4, numPrompts: 2, maxConcurrency: 1 },
+      {
+        name: 'chat-slo',
+        inputLen: 512,
+        outputLen: 128,
+        numPrompts: 200,
+        search: { vary: 'maxConcurrency', min: 1, max: 64, slo: { p99_ttft_ms: 500, p99_tpot_ms: 50 } },
+      },
+    ],
+  });
+
+  it('one search slot per configuration, in the engine group, with its most probes', () => {
+    const plan = planSweep(Experiment.parse(input));
+    assert.deepEqual(
+      plan.cells.map((c) => c.id),
+      [
+        'maxn.default.qwen3-8b-fp8.tiny.r1',
+        'maxn.default.qwen3-8b-fp8.tiny.r2',
+        'maxn.default.qwen3-8b-fp8.chat-slo.search',
+        'maxn.locked.qwen3-8b-fp8.tiny.r1',
+        'maxn.locked.qwen3-8b-fp8.tiny.r2',
+        'maxn.locked.qwen3-8b-fp8.chat-slo.search',
+      ],
+    );
+    const slot = plan.cells[2]!;
+    assert.deepEqual(slot.search, { repeats: 2, maxProbes: 12 });
+    assert.equal(plan.cells.at(-1)!.stopsEngine, true, 'a search can end its engine group');
+    assert.deepEqual([plan.counts.cells, plan.counts.searches, plan.counts.maxProbeCells], [4, 2, 48]);
+
+    // A probe: one cell per repeat, the slot's configuration at a fixed load.
+    const probes = probeCells(slot, 16);
+    assert.deepEqual(
+      probes.map((c) => c.id),
+      ['maxn.default.qwen3-8b-fp8.chat-slo.c16.r1', 'maxn.default.qwen3-8b-fp8.chat-slo.c16.r2'],
+    );
+    assert.equal(probes[0]!.scenario.maxConcurrency, 16);
+    assert.equal(probes[0]!.scenario.search, undefined);
+    assert.equal(probes[0]!.stopsEngine, false);
+    assert.equal(slotConfig(slot), 'maxn.default.qwen3-8b-fp8');
+  });
+
+  it('thorbench plan says "search" with the most probes', async () => {
+    const file = path.join(tempDir('plan-slo'), 'exp.json');
+    writeFileSync(file, JSON.stringify(input));
+    const lines: string[] = [];
+    await plan({ file, json: false, out: (l) => lines.push(l) });
+    const text = lines.join('\n');
+    assert.match(text, /2 capacity searches \(probes chosen while the sweep runs\): at most 48 probe cells/);
+    assert.match(
+      text,
+      /maxn\.default\.qwen3-8b-fp8\.chat-slo\.search {3}\[search maxConcurrency 1\.\.64 for p99_ttft_ms ≤ 500, p99_tpot_ms ≤ 50: at most 12 probes × 2 repeats\]/,
+    );
+    const json: string[] = [];
+    await plan({ file, json: true, out: (l) => json.push(l) });
+    const steps = (JSON.parse(json.join('\n')) as { steps: { id: string; search?: object }[] }).steps;
+    assert.deepEqual(steps.find((s) => s.search)?.search, {
+      vary: 'maxConcurrency',
+      min: 1,
+      max: 64,
+      slo: { p99_ttft_ms: 500, p99_tpot_ms: 50 },
+      minRequests: 1,
+      repeats: 2,
+      maxProbes: 12,
+    });
   });
 });
