@@ -65,6 +65,14 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
     assert.equal(dev.called('teardownAllEngines').length, 0);
     const progress = await handle.query(progressQuery);
     assert.deepEqual([progress.total, progress.done], [9, 9]);
+    // The search's state is the workflow's: its probes and capacity answer the progress query.
+    assert.deepEqual(progress.searches, [
+      {
+        slot: 'maxn.default.qwen3-8b-fp8.chat-slo.search',
+        probes: [1, 2, 4, 8, 16, 12, 14, 13].map((value) => ({ value, pass: value <= 12 })),
+        capacity: 12,
+      },
+    ]);
 
     const [capacity, ...others] = sweepCapacities(
       w.store.getSweep('slo-1')!.experimentJson,

@@ -42,6 +42,7 @@ import {
   type CellProgress,
   type CellStepStarted,
   type CurrentCell,
+  type SearchProgress,
   type SweepProgress,
   cellStepSignal,
   progressQuery,
@@ -415,11 +416,16 @@ async function runSearch(
     throw ApplicationFailure.nonRetryable('capacity search in a sweep started before searches existed');
   const spec = slot.scenario.search!;
   const outcomes: ProbeOutcome[] = [];
+  const state: SearchProgress = { slot: slot.id, probes: outcomes };
+  (run.progress.searches ??= []).push(state);
   let flushNext = flush;
   for (;;) {
     if (run.pausing) return { engineFailed: false };
     const step = nextProbe(spec, outcomes);
-    if (step.kind === 'done') break;
+    if (step.kind === 'done') {
+      state.capacity = step.capacity;
+      break;
+    }
     const cells = probeCells(slot, step.value);
     const query = { sweepId: run.sweepId, cells: cells.map((c) => ({ cellId: c.id, repeat: c.repeat })) };
     let records = await results.probeRecords(query);
