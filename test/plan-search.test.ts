@@ -267,6 +267,29 @@ describe('planning a search', () => {
     assert.equal(probes[0]!.scenario.search, undefined);
     assert.equal(probes[0]!.stopsEngine, false);
     assert.equal(slotConfig(slot), 'maxn.default.qwen3-8b-fp8');
+
+    const rateSlot = planSweep(
+      Experiment.parse({
+        ...input,
+        repeats: 1,
+        matrix: {
+          ...input.matrix,
+          scenario: [
+            {
+              name: 'rate-slo',
+              inputLen: 32,
+              outputLen: 4,
+              numPrompts: 20,
+              search: { vary: 'requestRate', min: 0.5, max: 8, precision: 0.05, slo: { median_ttft_ms: 200 } },
+            },
+          ],
+        },
+      }),
+    ).cells[0]!;
+    const [rateProbe] = probeCells(rateSlot, 2.5);
+    assert.equal(rateProbe!.id, 'maxn.default.qwen3-8b-fp8.rate-slo.rate2.5.r1');
+    assert.equal(rateProbe!.scenario.requestRate, 2.5);
+    assert.equal(rateProbe!.scenario.maxConcurrency, undefined);
   });
 
   it('thorbench plan says "search" with the most probes', async () => {

@@ -122,6 +122,26 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
     assert.match(html, /<figure class="chart" id="chart-capacity"[^>]*><svg/);
   });
 
+  it('with repeats, a probe passes only if the SLO holds at the upper bound of the 95 % CI', async () => {
+    // Repeats 2 ms either side of the mean: t(0.975, 1) · sd / √2 = 12.706 · 2 ≈ 25.4 ms above the mean, so
+    // concurrency 12 (mean 350 ms) misses the 350 ms SLO it would meet with one repeat; 11 (320 ms) still meets it.
+    const dev = new MockDevice('slo-rep', {
+      latency: (s, repeat) => ({ ttftMs: LATENCY(s).ttftMs + (repeat === 1 ? -2 : 2), tpotMs: 10 }),
+    });
+    const exp = { ...experiment('slo-rep', [CHAT_SLO]), repeats: 2 };
+    const handle = await start('slo-rep-1', exp);
+    await dev.run(w.env.nativeConnection, handle.result());
+    const loads = [1, 2, 4, 8, 16, 12, 10, 11];
+    const ids = loads.flatMap((c) => [1, 2].map((r) => `maxn.default.qwen3-8b-fp8.chat-slo.c${c}.r${r}`));
+    assert.deepEqual(benchmarked(dev), ids);
+    const [capacity] = sweepCapacities(JSON.stringify(exp), w.store.listCells('slo-rep-1'));
+    assert.equal(capacity!.value, 11);
+    assert.deepEqual(capacity!.probes, ids);
+    assert.equal(capacity!.metrics.p99_ttft_ms, 320, 'the mean over the repeats at the capacity');
+    const at12 = capacity!.probeDetails.find((p) => p.value === 12)!;
+    assert.ok(Math.abs(at12.judged.p99_ttft_ms! - (350 + 12.706 * 2)) < 0.01, String(at12.judged.p99_ttft_ms));
+  });
+
   it('a search killed mid-way resumes under its id without running a finished probe again', async () => {
     const gate = new Gate();
     const first = new MockDevice('slo-kill', { latency: LATENCY, benchmarkGates: new Map([[PROBE(16), gate]]) });
