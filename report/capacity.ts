@@ -125,6 +125,9 @@ export function capacitiesJson(details: readonly CapacityDetail[]): Capacity[] {
   }));
 }
 
+/** The Results section of a sweep whose every scenario searches a capacity. */
+export const ONLY_SEARCHES = 'Every scenario of this sweep searches a capacity: see "Capacity" below';
+
 /** The scenarios that have capacities, in the order of the capacities. */
 export function capacityScenarios(details: readonly CapacityDetail[]): string[] {
   return [...new Set(details.map((d) => d.scenario))];

@@ -6,7 +6,7 @@
 import { reportCharts } from './charts.js';
 import { comparisonChart, comparisonIntro, comparisonTable, notComparedLine, type SweepComparison } from './compare.js';
 import { htmlEscape as h } from './format.js';
-import { capacityDescription, capacityScenarios, capacityTable } from './capacity.js';
+import { ONLY_SEARCHES, capacityDescription, capacityScenarios, capacityTable } from './capacity.js';
 import { buildReportModel, type ReportInput } from './model.js';
 import { powerClocksTable } from './power-clocks.js';
 import { type RenderedChart, renderCharts } from './render.js';
@@ -67,7 +67,8 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
   }
 
   out.push('<h2>Results</h2>');
-  if (model.sections.length === 0) out.push('<p>No cell has been recorded yet.</p>');
+  if (model.sections.length === 0)
+    out.push(`<p>${h(model.capacities.length > 0 ? ONLY_SEARCHES : 'No cell has been recorded yet')}.</p>`);
   for (const section of model.sections) {
     const description = scenarioDescription(section.info);
     out.push(`<h3>${h(section.scenario)}</h3>`);

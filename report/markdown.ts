@@ -2,7 +2,7 @@
  * The Markdown report: the guide's result tables per scenario, then failures, then the timeline. Pure.
  */
 import { mdCell, mdCode, mdFence, mdInline } from './format.js';
-import { capacityDescription, capacityScenarios, capacityTable } from './capacity.js';
+import { ONLY_SEARCHES, capacityDescription, capacityScenarios, capacityTable } from './capacity.js';
 import { buildReportModel, type ReportInput } from './model.js';
 import { powerClocksTable } from './power-clocks.js';
 import {
@@ -43,7 +43,8 @@ export function renderMarkdownReport(input: ReportInput, opts: { charts?: readon
   out.push('');
 
   out.push('## Results', '');
-  if (model.sections.length === 0) out.push('No cell has been recorded yet.', '');
+  if (model.sections.length === 0)
+    out.push(model.capacities.length > 0 ? `${ONLY_SEARCHES}.` : 'No cell has been recorded yet.', '');
   for (const section of model.sections) {
     out.push(`### ${mdInline(section.scenario)}`, '');
     const description = scenarioDescription(section.info);
