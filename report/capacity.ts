@@ -27,6 +27,8 @@ export interface Capacity {
 export interface ProbeDetail {
   value: number;
   pass: boolean;
+  /** A repeat of the probe failed (no measurement): a miss, but not for latency. */
+  failed: boolean;
   cellIds: string[];
   /** Each SLO key → the value judged against it. */
   judged: Record<string, number | null>;
@@ -96,7 +98,8 @@ export function sweepCapacities(experimentJson: string, cells: readonly CellReco
       outcomes.push({ value: step.value, pass: judgement.pass });
       recordsAt.set(step.value, recorded);
       const { pass, judged, reasons } = judgement;
-      details.push({ value: step.value, pass, cellIds: planned.map((c) => c.id), judged, reasons });
+      const failed = recorded.some((r) => r.status !== 'succeeded');
+      details.push({ value: step.value, pass, failed, cellIds: planned.map((c) => c.id), judged, reasons });
     }
     out.push({
       config: slotConfig(slot),
@@ -142,6 +145,13 @@ export function capacityDescription(details: readonly CapacityDetail[], scenario
   return `Highest ${load} meeting ${slos.join(' and ')}; each probe a recorded cell (✓ met, ✗ missed)`;
 }
 
+function capacityText(d: CapacityDetail): string {
+  if (d.value !== null) return String(d.value);
+  if (!d.complete)
+    return d.probeDetails.some((p) => p.failed) ? 'search stopped: a probe failed' : 'search not finished';
+  return d.probeDetails[0]?.failed ? 'none: the minimum probe failed' : 'none: the minimum misses';
+}
+
 function fmtMetric(v: number | null | undefined): string {
   return typeof v === 'number' ? v.toFixed(2) : '—';
 }
@@ -162,10 +172,10 @@ export function capacityTable(details: readonly CapacityDetail[], scenario: stri
     headers,
     rows: rows.map((d) => [
       d.config,
-      d.value !== null ? String(d.value) : d.complete ? 'none: the minimum misses' : 'search not finished',
+      capacityText(d),
       fmtMetric(d.metrics.output_throughput),
       ...slos.map((k) => fmtMetric(d.metrics[k])),
-      d.probeDetails.map((p) => `${p.value}${p.pass ? '✓' : '✗'}`).join(' '),
+      d.probeDetails.map((p) => `${p.value}${p.pass ? '✓' : p.failed ? '✗ (failed)' : '✗'}`).join(' '),
     ]),
     bestRow: null,
   };

@@ -142,6 +142,22 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
     assert.ok(Math.abs(at12.judged.p99_ttft_ms! - (350 + 12.706 * 2)) < 0.01, String(at12.judged.p99_ttft_ms));
   });
 
+  it('an engine that fails in a search ends it and skips the rest of its group', async () => {
+    const dev = new MockDevice('slo-broken', { latency: LATENCY, brokenModels: ['qwen3-8b-fp8'] });
+    const exp = experiment('slo-broken', [CHAT_SLO, TINY]);
+    const summary = await dev.run(w.env.nativeConnection, (await start('slo-broken-1', exp)).result());
+    assert.deepEqual(summary.counts, { succeeded: 0, failed: 1, skipped: 1, cancelled: 0 });
+    assert.deepEqual(
+      w.store.listCells('slo-broken-1').map((c) => [c.cellId, c.status]),
+      [
+        [PROBE(1), 'failed'],
+        ['maxn.default.qwen3-8b-fp8.tiny.r1', 'skipped'],
+      ],
+    );
+    const md = await renderSweepReport(w.store, 'slo-broken-1', 'md');
+    assert.match(md, /\| maxn\.default\.qwen3-8b-fp8 \| none: the minimum probe failed \| .* \| 1✗ \(failed\) \|/);
+  });
+
   it('a search killed mid-way resumes under its id without running a finished probe again', async () => {
     const gate = new Gate();
     const first = new MockDevice('slo-kill', { latency: LATENCY, benchmarkGates: new Map([[PROBE(16), gate]]) });
