@@ -158,6 +158,28 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
     assert.match(md, /\| maxn\.default\.qwen3-8b-fp8 \| none: the minimum probe failed \| .* \| 1✗ \(failed\) \|/);
   });
 
+  it('cancelled mid-search: the probe in flight is recorded as cancelled, the engine torn down', async () => {
+    const gate = new Gate();
+    const dev = new MockDevice('slo-cancel', { latency: LATENCY, benchmarkGates: new Map([[PROBE(4), gate]]) });
+    const handle = await start('slo-cancel-1', experiment('slo-cancel', [CHAT_SLO]));
+    const ended = dev.run(
+      w.env.nativeConnection,
+      handle.result().catch(() => null),
+    );
+    await gate.reached;
+    await handle.cancel();
+    await ended;
+    assert.deepEqual(
+      w.store.listCells('slo-cancel-1').map((c) => [c.cellId, c.status]),
+      [
+        [PROBE(1), 'succeeded'],
+        [PROBE(2), 'succeeded'],
+        [PROBE(4), 'cancelled'],
+      ],
+    );
+    assert.equal(dev.engine, null, 'no engine left running');
+  });
+
   it('a search killed mid-way resumes under its id without running a finished probe again', async () => {
     const gate = new Gate();
     const first = new MockDevice('slo-kill', { latency: LATENCY, benchmarkGates: new Map([[PROBE(16), gate]]) });
