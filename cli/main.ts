@@ -168,6 +168,42 @@ const COMMANDS: Record<string, Command> = {
       await importResults({ files, into, cell: str(v.cell), labels: strs(v.label), env: cliEnv(), out, argv });
     },
   },
+  recommend: {
+    usage:
+      'thorbench recommend <sweep...> [--scenario NAME] [--slo p99_ttft_ms<=600,...] ' +
+      '[--objective output_throughput|energy_per_output_token_j|output_throughput_per_w] [--format md|json]',
+    summary: 'Name the configuration to deploy per scenario: Pareto front over throughput, latency, energy; SLOs.',
+    details:
+      'Reads every configuration the sweeps measured (imported results included); repeats are folded into means.\n' +
+      'Pareto axes: output_throughput (up), the latency metrics the SLOs name, else p99_ttft_ms and mean_tpot_ms\n' +
+      '(down), energy_per_output_token_j (down); a value not measured counts as the worst.\n' +
+      "--slo metric<=limit or metric>=limit, comma-separated, in vLLM metric names (quote it for the shell:\n" +
+      "--slo 'p99_ttft_ms<=600,mean_tpot_ms<=50'); --slo may repeat. With repeats the whole 95 %\n" +
+      'confidence interval must meet the limit. --objective picks among the valid configurations meeting every\n' +
+      'SLO (default output_throughput). When none does, the answer says so and names the closest one.\n' +
+      'Exit status: 0 with an answer (also "none meets the SLOs"), 2 on an unknown sweep, scenario or bad --slo.',
+    options: {
+      scenario: { type: 'string' },
+      slo: { type: 'string', multiple: true },
+      objective: { type: 'string' },
+      format: { type: 'string' },
+    },
+    positionals: ['sweep...'],
+    variadic: true,
+    action: async (v, sweepIds) => {
+      const { cliEnv } = await context();
+      const { recommendCommand } = await import('./commands/recommend.js');
+      recommendCommand({
+        sweepIds,
+        scenario: str(v.scenario),
+        slo: strs(v.slo),
+        objective: str(v.objective),
+        format: str(v.format),
+        env: cliEnv(),
+        out,
+      });
+    },
+  },
   cancel: {
     usage: 'thorbench cancel <sweep-id>',
     summary: 'Cancel a running sweep: the engine is torn down and cells not run are recorded as cancelled.',

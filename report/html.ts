@@ -4,6 +4,8 @@
  * Every piece of text from the sweep is escaped (Vega escapes the text it draws).
  */
 import { reportCharts } from './charts.js';
+import { paretoChart } from './recommend-chart.js';
+import { recommend } from './recommend.js';
 import { comparisonChart, comparisonIntro, comparisonTable, notComparedLine, type SweepComparison } from './compare.js';
 import { htmlEscape as h } from './format.js';
 import { ONLY_SEARCHES, capacityDescription, capacityScenarios, capacityTable } from './capacity.js';
@@ -49,7 +51,9 @@ function figure(chart: RenderedChart | undefined): string {
 
 export async function renderHtmlReport(input: ReportInput): Promise<string> {
   const model = buildReportModel(input);
-  const charts = await renderCharts(reportCharts(model, input.samples));
+  // The recommendation per scenario with the default objective and axes (thorbench recommend for SLOs of your own).
+  const recommendations = model.cells.some((c) => c.metrics !== null) ? recommend([input]).recommendations : [];
+  const charts = await renderCharts([...reportCharts(model, input.samples), ...recommendations.map(paretoChart)]);
   const chart = (id: string) => figure(charts.find((c) => c.id === id));
   const title = `thorbench report: ${model.sweep.experimentName}`;
   const out: string[] = [
@@ -92,6 +96,12 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
   const has = (...ids: string[]) => charts.some((c) => ids.includes(c.id));
   if (has('tradeoff', 'energy')) out.push('<h2>Trade-offs</h2>', chart('tradeoff'), chart('energy'));
   if (has('latency-distributions')) out.push('<h2>Latency distributions</h2>', chart('latency-distributions'));
+  if (recommendations.length > 0) {
+    out.push('<h2>Recommendation</h2>');
+    for (const r of recommendations) {
+      out.push(`<h3>${h(r.scenario)}</h3>`, `<p>${h(r.reason)}</p>`, chart(`pareto-${r.scenario}`));
+    }
+  }
 
   out.push('<h2>Failures</h2>');
   const failures = failureEntries(model);

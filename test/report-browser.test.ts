@@ -67,7 +67,18 @@ describe('the HTML report in headless Chromium', { timeout: 120_000 }, () => {
     const { charts, problems, requests } = await openInChromium(exe!, file);
     assert.deepEqual(
       charts.map((c) => c.id),
-      ['throughput', 'ttft', 'tpot', 'power-clocks', 'tradeoff', 'energy', 'latency-distributions', 'timeline'],
+      [
+        'throughput',
+        'ttft',
+        'tpot',
+        'power-clocks',
+        'tradeoff',
+        'energy',
+        'latency-distributions',
+        'pareto-high-load',
+        'pareto-low-load',
+        'timeline',
+      ],
     );
     for (const c of charts) {
       assert.ok(c.width > 200 && c.height > 100, `${c.id} has a size: ${c.width}×${c.height}`);

@@ -233,7 +233,8 @@ describe('chart rendering', () => {
     const { sweep, cells } = full();
     const html = await renderHtmlReport({ sweep, cells });
     const figures = [...html.matchAll(/<figure class="chart" id="chart-([a-z-]+)"[^>]*>([^]*?)<\/figure>/g)];
-    assert.equal(figures.length, 8);
+    // The eight report charts, and the recommendation's Pareto chart for each of the two scenarios.
+    assert.equal(figures.length, 10);
     for (const [, id, svg] of figures) {
       assert.match(svg!, /^<svg /, id);
       const items = (svg!.match(/<(path|line|text)\b/g) ?? []).length;

@@ -313,8 +313,17 @@ describe('html report', () => {
     const html = await renderHtmlReport({ sweep, cells });
     const charts = [...html.matchAll(/<figure class="chart" id="chart-([a-z-]+)"/g)].map((m) => m[1]);
     // One power mode and one clocks setting: no power × clocks chart, and no energy was measured.
-    assert.deepEqual(charts, ['throughput', 'ttft', 'tpot', 'tradeoff', 'latency-distributions', 'timeline']);
-    assert.equal((html.match(/<svg /g) ?? []).length, 6);
+    assert.deepEqual(charts, [
+      'throughput',
+      'ttft',
+      'tpot',
+      'tradeoff',
+      'latency-distributions',
+      'pareto-high-load',
+      'pareto-low-load',
+      'timeline',
+    ]);
+    assert.equal((html.match(/<svg /g) ?? []).length, 8);
     assert.ok(html.includes('<tr class="best"><td>Qwen3-8B-FP8 🚀</td><td>FP8</td><td>8.9 G</td><td>2.33</td><td>298.07</td><td>495.44</td><td>22.59</td></tr>'));
     assert.ok(html.includes('<td>Qwen3-8B-GGUF</td><td>GGUF(Q5_K_M)</td><td>5.5 G</td><td>0.06</td><td>7.91</td><td>43688.41</td><td>670.56</td>'));
     // The throughput chart draws one bar per row of both tables (9 models × 2 scenarios).
