@@ -46,6 +46,15 @@ export type BaselineComparison =
   | { kind: 'compared'; comparison: RegressionComparison }
   | { kind: 'baseline-missing'; message: string };
 
+/** One probe cell as the results store has it. */
+export interface ProbeRecord {
+  cellId: string;
+  recorded: boolean;
+  succeeded: boolean;
+  /** The benchmark's metrics (null when it did not measure). */
+  metrics: Record<string, unknown> | null;
+}
+
 export function createResultsActivities(store: ResultsStore) {
   return {
     async openSweepRecord(input: OpenSweepInput): Promise<void> {
@@ -57,6 +66,22 @@ export function createResultsActivities(store: ResultsStore) {
     /** Cell ids already succeeded in this sweep (a sweep restarted under the same id skips them). */
     async completedCells(input: { sweepId: string }): Promise<string[]> {
       return store.completedCellKeys(input.sweepId);
+    },
+    /**
+     * The recorded outcome of each probe cell of a capacity search (workflows/sweep.ts), null where none is recorded:
+     * a resumed search reads finished probes back instead of running them again.
+     */
+    async probeRecords(input: {
+      sweepId: string;
+      cells: { cellId: string; repeat: number }[];
+    }): Promise<ProbeRecord[]> {
+      const records: ProbeRecord[] = [];
+      for (const { cellId, repeat } of input.cells) {
+        const r = await store.getCell(input.sweepId, cellId, repeat);
+        const succeeded = r?.status === 'succeeded';
+        records.push({ cellId, recorded: r !== null, succeeded, metrics: r?.metrics ?? null });
+      }
+      return records;
     },
     /** Judges the record by the sweep's `validity` rules (schema/verdict.ts), stamps the version, and stores it. */
     async recordCell(record: UnjudgedCellRecord): Promise<{ inserted: boolean }> {

@@ -11,6 +11,7 @@
  * Pure and deterministic: used by the CLI (`thorbench plan`) and by the sweep workflow.
  */
 import { type Clocks, type Experiment, type ModelSpec, type PowerModeSpec, type ScenarioSpec, powerKey } from '../schema/experiment.js';
+import { maxProbes, probeScenario } from './search.js';
 
 export interface PlannedCell {
   /** Stable, readable id: <power>.<clocks>.<model>.<scenario>.r<repeat>, e.g. maxn.locked.qwen3-8b-fp8.high-load.r1 */
@@ -36,6 +37,12 @@ export interface PlannedCell {
   changesClocks: boolean;
   /** The power-mode change into this cell may need a reboot (different power-gating group). */
   mayReboot: boolean;
+  /**
+   * Set on a search slot (a scenario with `search`): not a cell but the place in the plan where the sweep searches
+   * this configuration's capacity, running probe cells it chooses at run time (plan/search.ts). Its id ends in
+   * `.search`; its probes' ids in `.c<N>.r<R>` or `.rate<X>.r<R>`. One slot per configuration, whatever the repeats.
+   */
+  search?: { repeats: number; maxProbes: number };
 }
 
 export interface PlanCounts {
@@ -45,6 +52,9 @@ export interface PlanCounts {
   clockChanges: number;
   /** Reboots the plan may trigger: transitions between power-gating groups (the first cell counts when its mode may need one). */
   reboots: number;
+  /** Capacity searches (search slots among `cells`), and the most probe cells they can run (probes × repeats). */
+  searches: number;
+  maxProbeCells: number;
 }
 
 export interface Plan {
@@ -85,8 +95,21 @@ export function cellId(power: PowerModeSpec, clocks: Clocks, model: ModelSpec, s
   return `${powerKey(power)}.${clocks}.${model.id}.${scenario.name}.r${repeat}`;
 }
 
-/** Rough benchmark time of one scenario on a Thor: decode-bound at the guide's ~25 ms per token step. */
+/** Id of a search slot: the configuration and scenario, then `.search`. */
+export function searchSlotId(power: PowerModeSpec, clocks: Clocks, model: ModelSpec, scenario: ScenarioSpec): string {
+  return `${powerKey(power)}.${clocks}.${model.id}.${scenario.name}.search`;
+}
+
+/**
+ * Rough benchmark time of one scenario on a Thor: decode-bound at the guide's ~25 ms per token step. A search
+ * counts its most probes, each at the geometric middle of its range.
+ */
 export function estimateBenchmarkSeconds(s: ScenarioSpec): number {
+  if (s.search) {
+    const middle = Math.sqrt(s.search.min * s.search.max);
+    const load = s.search.vary === 'maxConcurrency' ? Math.round(middle) : middle;
+    return maxProbes(s.search) * estimateBenchmarkSeconds(probeScenario(s, load));
+  }
   const concurrency = Math.min(s.maxConcurrency ?? 256, s.numPrompts);
   const waves = Math.ceil(s.numPrompts / concurrency);
   const perRequest = 0.00025 * s.inputLen + 0.025 * s.outputLen;
@@ -108,7 +131,15 @@ export function planSweep(exp: Experiment): Plan {
   let prevPower: string | null = null;
   let prevGroup: number | null = null;
   let clocksNow: Clocks | null = null;
-  const counts: PlanCounts = { cells: 0, modelLoads: 0, powerModeChanges: 0, clockChanges: 0, reboots: 0 };
+  const counts: PlanCounts = {
+    cells: 0,
+    modelLoads: 0,
+    powerModeChanges: 0,
+    clockChanges: 0,
+    reboots: 0,
+    searches: 0,
+    maxProbeCells: 0,
+  };
   let estimate = 0;
 
   for (const { p, group } of powers) {
@@ -118,14 +149,19 @@ export function planSweep(exp: Experiment): Plan {
       const groupCells: PlannedCell[] = [];
       for (const clocks of clockOrder) {
         for (const scenario of exp.matrix.scenario) {
-          for (let repeat = 1; repeat <= exp.repeats; repeat++) {
+          // A search is one slot whatever the repeats: each of its probes runs every repeat.
+          const slots = scenario.search ? 1 : exp.repeats;
+          for (let repeat = 1; repeat <= slots; repeat++) {
             if (isExcluded(exp, pk, clocks, model.id, scenario.name)) continue;
+            const search = scenario.search
+              ? { repeats: exp.repeats, maxProbes: maxProbes(scenario.search) }
+              : undefined;
             const changesPowerMode = prevPower !== pk;
             const mayReboot = changesPowerMode && (prevGroup === null ? group !== 0 : prevGroup !== group);
             if (changesPowerMode) clocksNow = 'default'; // nvpmodel -m undoes jetson_clocks
             const changesClocks = clocksNow !== clocks;
             const cell: PlannedCell = {
-              id: cellId(p, clocks, model, scenario, repeat),
+              id: search ? searchSlotId(p, clocks, model, scenario) : cellId(p, clocks, model, scenario, repeat),
               position: cells.length,
               powerKey: pk,
               power: p,
@@ -139,7 +175,12 @@ export function planSweep(exp: Experiment): Plan {
               changesPowerMode,
               changesClocks,
               mayReboot,
+              ...(search ? { search } : {}),
             };
+            if (search) {
+              counts.searches++;
+              counts.maxProbeCells += search.maxProbes * search.repeats;
+            }
             if (changesPowerMode) counts.powerModeChanges++;
             if (mayReboot) counts.reboots++;
             if (changesClocks) counts.clockChanges++;
@@ -149,7 +190,7 @@ export function planSweep(exp: Experiment): Plan {
               (changesPowerMode ? TRANSITION_COST_S.powerModeChange : 0) +
               (changesClocks ? TRANSITION_COST_S.clockChange : 0) +
               (cell.startsEngine ? TRANSITION_COST_S.modelLoad + (exp.warmup?.numPrompts ?? 0) * TRANSITION_COST_S.warmupPerPrompt : 0) +
-              estimateBenchmarkSeconds(scenario);
+              estimateBenchmarkSeconds(scenario) * (search?.repeats ?? 1);
             prevPower = pk;
             prevGroup = group;
             clocksNow = clocks;
@@ -162,6 +203,6 @@ export function planSweep(exp: Experiment): Plan {
       if (last) last.stopsEngine = true;
     }
   }
-  counts.cells = cells.length;
+  counts.cells = cells.length - counts.searches;
   return { experiment: exp.name, cells, counts, estimatedSeconds: Math.round(estimate) };
 }

@@ -731,6 +731,87 @@ export function timelineChart(model: ReportModel): ChartSpec | null {
   return { id: 'timeline', title: 'Sweep timeline', description, spec: spec as TopLevelSpec };
 }
 
+/** One probe of a capacity search against one of its SLOs. */
+export interface CapacityProbeDatum {
+  scenario: string;
+  config: string;
+  /** The SLO key, e.g. p99_ttft_ms. */
+  metric: string;
+  load: number;
+  /** The value judged against the SLO (the repeats' upper 95 % bound when there are several). */
+  value: number;
+  limit: number;
+  outcome: 'meets' | 'misses';
+  /** 1-based position in the search. */
+  probe: number;
+}
+
+export function capacityProbeData(model: ReportModel): CapacityProbeDatum[] {
+  return model.capacities.flatMap((c) =>
+    c.probeDetails.flatMap((p, i) =>
+      Object.entries(c.slo).flatMap(([metric, limit]) => {
+        const value = p.judged[metric];
+        if (typeof value !== 'number') return [];
+        const outcome = p.pass ? ('meets' as const) : ('misses' as const);
+        return [{ scenario: c.scenario, config: c.config, metric, load: p.value, value, limit, outcome, probe: i + 1 }];
+      }),
+    ),
+  );
+}
+
+/** The probes of each capacity search: the SLO metric at each load probed, the SLO as a line, met or missed. */
+export function capacityChart(model: ReportModel): ChartSpec | null {
+  const data = capacityProbeData(model);
+  if (data.length === 0) return null;
+  const vary = model.capacities[0]!.vary === 'requestRate' ? 'Request rate (req/s)' : 'Max concurrency';
+  const x = { field: 'load', type: 'quantitative', title: vary, scale: { type: 'log' } };
+  const y = { field: 'value', type: 'quantitative', title: 'ms' };
+  const description =
+    'Capacity search probes: each SLO metric at every load probed, per configuration, with the SLO as a red line.';
+  const spec = {
+    $schema: SCHEMA,
+    title: {
+      text: 'Capacity search probes',
+      subtitle: 'Filled: the probe met every SLO; hollow: it missed one. Red line: the SLO. Numbers: probe order.',
+      anchor: 'start',
+    },
+    description,
+    data: { values: data },
+    facet: {
+      row: { field: 'scenario', type: 'nominal', title: null, header: { labelFontWeight: 'bold' } },
+      column: { field: 'metric', type: 'nominal', title: null, header: { labelFontWeight: 'bold' } },
+    },
+    spec: {
+      width: 300,
+      height: 220,
+      layer: [
+        {
+          mark: { type: 'rule', color: '#cf222e', strokeDash: [4, 3] },
+          encoding: { y: { field: 'limit', type: 'quantitative' } },
+        },
+        {
+          mark: { type: 'point', size: 90, strokeWidth: 2, tooltip: true },
+          encoding: {
+            x,
+            y,
+            color: { field: 'config', type: 'nominal', title: 'Configuration', scale: { scheme: COLOR_SCHEME } },
+            fill: {
+              condition: { test: "datum.outcome === 'meets'", field: 'config', type: 'nominal' },
+              value: 'white',
+            },
+          },
+        },
+        {
+          mark: { type: 'text', dy: -11, fontSize: 9, color: '#57606a' },
+          encoding: { x, y, text: { field: 'probe', type: 'quantitative' } },
+        },
+      ],
+    },
+    resolve: { scale: { x: 'independent', y: 'independent' } },
+  };
+  return { id: 'capacity', title: 'Capacity search probes', description, spec: spec as TopLevelSpec };
+}
+
 /** Every chart the report has data for, in the order the report shows them. */
 export function reportCharts(model: ReportModel, samples?: SamplesByCell): ChartSpec[] {
   return [
@@ -738,6 +819,7 @@ export function reportCharts(model: ReportModel, samples?: SamplesByCell): Chart
     latencyChart(model, 'ttft'),
     latencyChart(model, 'tpot'),
     powerClocksChart(model),
+    capacityChart(model),
     tradeoffChart(model),
     energyChart(model),
     latencyCdfChart(model, samples),

@@ -8,6 +8,7 @@ import { paretoChart } from './recommend-chart.js';
 import { recommend } from './recommend.js';
 import { comparisonChart, comparisonIntro, comparisonTable, notComparedLine, type SweepComparison } from './compare.js';
 import { htmlEscape as h } from './format.js';
+import { ONLY_SEARCHES, capacityDescription, capacityScenarios, capacityTable } from './capacity.js';
 import { buildReportModel, type ReportInput } from './model.js';
 import { powerClocksTable } from './power-clocks.js';
 import type { RegressionComparison } from './regression.js';
@@ -91,7 +92,8 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
   if (input.regression) out.push(...regressionHtml(input.regression));
 
   out.push('<h2>Results</h2>');
-  if (model.sections.length === 0) out.push('<p>No cell has been recorded yet.</p>');
+  if (model.sections.length === 0)
+    out.push(`<p>${h(model.capacities.length > 0 ? ONLY_SEARCHES : 'No cell has been recorded yet')}.</p>`);
   for (const section of model.sections) {
     const description = scenarioDescription(section.info);
     out.push(`<h3>${h(section.scenario)}</h3>`);
@@ -100,6 +102,13 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
   }
   if (model.dims.repeats) out.push(`<p>${h(REPEATS_NOTE)}</p>`);
   out.push(chart('throughput'), chart('ttft'), chart('tpot'));
+
+  if (model.capacities.length > 0) out.push('<h2>Capacity</h2>');
+  for (const scenario of capacityScenarios(model.capacities)) {
+    out.push(`<h3>${h(scenario)}</h3>`, `<p>${h(capacityDescription(model.capacities, scenario))}.</p>`);
+    out.push(htmlTable(capacityTable(model.capacities, scenario)));
+  }
+  out.push(chart('capacity'));
 
   const comparison = powerClocksTable(model);
   if (comparison.rows.length > 0) {

@@ -2,6 +2,7 @@
  * The Markdown report: the guide's result tables per scenario, then failures, then the timeline. Pure.
  */
 import { mdCell, mdCode, mdFence, mdInline } from './format.js';
+import { ONLY_SEARCHES, capacityDescription, capacityScenarios, capacityTable } from './capacity.js';
 import { buildReportModel, type ReportInput } from './model.js';
 import { powerClocksTable } from './power-clocks.js';
 import { renderRegressionMarkdown } from './regression.js';
@@ -44,7 +45,8 @@ export function renderMarkdownReport(input: ReportInput, opts: { charts?: readon
   if (input.regression) out.push(renderRegressionMarkdown(input.regression));
 
   out.push('## Results', '');
-  if (model.sections.length === 0) out.push('No cell has been recorded yet.', '');
+  if (model.sections.length === 0)
+    out.push(model.capacities.length > 0 ? `${ONLY_SEARCHES}.` : 'No cell has been recorded yet.', '');
   for (const section of model.sections) {
     out.push(`### ${mdInline(section.scenario)}`, '');
     const description = scenarioDescription(section.info);
@@ -53,6 +55,13 @@ export function renderMarkdownReport(input: ReportInput, opts: { charts?: readon
   }
   if (model.dims.repeats) out.push(REPEATS_NOTE, '');
   out.push(...image('throughput'), ...image('ttft'), ...image('tpot'));
+
+  if (model.capacities.length > 0) out.push('## Capacity', '');
+  for (const scenario of capacityScenarios(model.capacities)) {
+    out.push(`### ${mdInline(scenario)}`, '', `${mdInline(capacityDescription(model.capacities, scenario))}.`, '');
+    out.push(markdownTable(capacityTable(model.capacities, scenario)), '');
+  }
+  out.push(...image('capacity'));
 
   const comparison = powerClocksTable(model);
   if (comparison.rows.length > 0) {

@@ -9,6 +9,7 @@ import { powerKey } from '../schema/experiment.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { CELL_STATUSES, type CellRecord, type CellStatus, type DeviceFacts, type EngineFacts } from '../schema/outcome.js';
 import type { SweepRecord } from '../store/sweep.js';
+import { type CapacityDetail, sweepCapacities } from './capacity.js';
 import type { SamplesByCell } from './charts.js';
 import type { RegressionComparison } from './regression.js';
 
@@ -48,6 +49,8 @@ export interface ExperimentView {
   scenarios: Map<string, ScenarioInfo>;
   scenarioOrder: string[];
   repeats: number | null;
+  /** Scenarios that search a capacity: their probe cells are shown in the capacity tables, not as result rows. */
+  searchScenarios: string[];
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -66,6 +69,7 @@ export function readExperimentView(experimentJson: string): ExperimentView {
     scenarios: new Map(),
     scenarioOrder: [],
     repeats: null,
+    searchScenarios: [],
   };
   let exp: unknown;
   try {
@@ -105,6 +109,7 @@ export function readExperimentView(experimentJson: string): ExperimentView {
       requestRate: num(s.requestRate),
     });
     view.scenarioOrder.push(name);
+    if (isObj(s.search)) view.searchScenarios.push(name);
   }
   return view;
 }
@@ -230,6 +235,8 @@ export interface ReportModel {
   simulated: boolean;
   devices: DeviceFacts[];
   engineImages: string[];
+  /** The capacity of each configuration under each search scenario (report/capacity.ts). */
+  capacities: CapacityDetail[];
 }
 
 export function byPlanOrder(a: CellRecord, b: CellRecord): number {
@@ -259,6 +266,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
 
   const groups = new Map<string, RowGroup>();
   for (const cell of cells) {
+    if (view.searchScenarios.includes(cell.scenario)) continue;
     const key = JSON.stringify([cell.power, cell.clocks, cell.modelId, cell.scenario]);
     let group = groups.get(key);
     if (group === undefined) {
@@ -293,8 +301,9 @@ export function buildReportModel(input: ReportInput): ReportModel {
     repeats: (view.repeats ?? 1) > 1 || [...groups.values()].some((g) => g.cells.length > 1),
   };
 
-  const scenarioNames = [...view.scenarioOrder.filter((s) => cells.some((c) => c.scenario === s))];
-  for (const c of cells) if (!scenarioNames.includes(c.scenario)) scenarioNames.push(c.scenario);
+  const rowCells = cells.filter((c) => !view.searchScenarios.includes(c.scenario));
+  const scenarioNames = [...view.scenarioOrder.filter((s) => rowCells.some((c) => c.scenario === s))];
+  for (const c of rowCells) if (!scenarioNames.includes(c.scenario)) scenarioNames.push(c.scenario);
   const sections = scenarioNames.map((scenario) => ({
     scenario,
     info: view.scenarios.get(scenario) ?? null,
@@ -315,5 +324,6 @@ export function buildReportModel(input: ReportInput): ReportModel {
     devices: [...devices.values()],
     // "image (vLLM x.y, digest)" with what the record knows, so numbers tie to the build that produced them.
     engineImages: [...new Set(cells.flatMap((c) => (c.engine?.image ? [engineLabel(c.engine)] : [])))],
+    capacities: sweepCapacities(input.sweep.experimentJson, cells),
   };
 }

@@ -122,6 +122,53 @@ export const ModelSpec = z
   .strict();
 export type ModelSpec = z.infer<typeof ModelSpec>;
 
+/**
+ * An SLO key: a latency statistic as vLLM names it (`p99_ttft_ms`, `p90_tpot_ms`, `mean_itl_ms`, `median_e2el_ms`).
+ * Group 1 is the statistic (`mean`, `median` or `p<P>`), group 2 the latency metric.
+ */
+export const SLO_KEY_RE = /^(mean|median|p\d+(?:\.\d+)?)_(ttft|tpot|itl|e2el)_ms$/;
+
+/**
+ * A capacity search instead of a fixed load: for each configuration the sweep finds the highest `vary` in
+ * [min, max] at which every SLO holds (plan/search.ts), each probe a recorded cell.
+ */
+export const SearchSpec = z
+  .object({
+    vary: z.enum(['maxConcurrency', 'requestRate']),
+    min: z.number().positive().max(1_000_000),
+    max: z.number().positive().max(1_000_000),
+    /** Upper bounds in milliseconds, keyed by vLLM metric names; a probe passes when it meets every one. */
+    slo: z
+      .record(z.string(), z.number().positive())
+      .superRefine((slo, ctx) => {
+        if (Object.keys(slo).length === 0)
+          ctx.addIssue({ code: 'custom', message: 'give at least one SLO, e.g. { "p99_ttft_ms": 500 }' });
+        for (const key of Object.keys(slo)) {
+          if (SLO_KEY_RE.test(key)) continue;
+          const message =
+            'must be a latency metric as vLLM names it: mean_, median_ or p<P>_, then ttft, tpot, itl or e2el, ' +
+            'then _ms (e.g. p99_ttft_ms)';
+          ctx.addIssue({ code: 'custom', path: [key], message });
+        }
+      }),
+    /** A probe with fewer completed requests does not pass: its percentiles would be noise. */
+    minRequests: z.number().int().min(1).max(1_000_000).default(1),
+    /** requestRate only: stop when the bracket's upper bound is within this factor of its lower one (0.05 = 5 %). */
+    precision: z.number().gt(0).max(1).optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.min > s.max) ctx.addIssue({ code: 'custom', path: ['max'], message: `must be at least min (${s.min})` });
+    if (s.vary === 'maxConcurrency') {
+      const whole = 'must be a whole number of concurrent requests';
+      if (!Number.isInteger(s.min)) ctx.addIssue({ code: 'custom', path: ['min'], message: whole });
+      if (!Number.isInteger(s.max)) ctx.addIssue({ code: 'custom', path: ['max'], message: whole });
+      const message = 'applies to requestRate only (concurrency is searched to one request)';
+      if (s.precision !== undefined) ctx.addIssue({ code: 'custom', path: ['precision'], message });
+    }
+  });
+export type SearchSpec = z.infer<typeof SearchSpec>;
+
 export const ScenarioSpec = z
   .object({
     name: slug,
@@ -143,8 +190,26 @@ export const ScenarioSpec = z
       .object({ ttftMs: z.number().nonnegative().optional(), tpotMs: z.number().nonnegative().optional(), e2elMs: z.number().nonnegative().optional() })
       .strict()
       .optional(),
+    /** Search for the highest load meeting SLOs instead of running one fixed load (plan/search.ts). */
+    search: SearchSpec.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (!s.search) return;
+    const fixed = s.search.vary === 'maxConcurrency' ? s.maxConcurrency : s.requestRate;
+    if (fixed !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [s.search.vary],
+        message: `the search varies ${s.search.vary}: remove the fixed value`,
+      });
+    if (s.numPrompts < s.search.minRequests)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['numPrompts'],
+        message: `fewer than search.minRequests (${s.search.minRequests}): no probe could pass`,
+      });
+  });
 export type ScenarioSpec = z.infer<typeof ScenarioSpec>;
 
 export const WarmupSpec = z
@@ -327,6 +392,25 @@ export const Experiment = z
     dup(exp.matrix.scenario.map((s) => s.name), ['matrix', 'scenario'], 'scenario name');
     dup(exp.matrix.clocks, ['matrix', 'clocks'], 'clocks setting');
     dup(exp.matrix.power.map(powerKey), ['matrix', 'power'], 'power mode');
+    // An SLO on a percentile the harness does not compute could never be judged.
+    const measured = new Set([...exp.harness.percentiles, 99].map((p) => String(p)));
+    exp.matrix.scenario.forEach((s, j) => {
+      for (const key of Object.keys(s.search?.slo ?? {})) {
+        const stat = SLO_KEY_RE.exec(key)?.[1] ?? '';
+        if (!stat.startsWith('p')) continue;
+        const p = Number(stat.slice(1));
+        const path = ['matrix', 'scenario', j, 'search', 'slo', key];
+        const now = exp.harness.percentiles.join(', ');
+        if (String(p) !== stat.slice(1))
+          ctx.addIssue({ code: 'custom', path, message: `spell the percentile as vLLM does: p${p}_…` });
+        else if (!measured.has(String(p)))
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `percentile ${p} is not measured: add ${p} to harness.percentiles (now ${now})`,
+          });
+      }
+    });
     exp.matrix.model.forEach((m, i) => {
       const len = m.maxModelLen ?? exp.engine.maxModelLen;
       if (len === undefined) return;

@@ -35,6 +35,16 @@ export interface SweepProgress {
    * (plan/estimate.ts); null before the devices are known and once the sweep has ended.
    */
   remainingMs: number | null;
+  /** Capacity searches this run has begun (plan/search.ts): the loads probed so far and, once done, the capacity. */
+  searches?: SearchProgress[];
+}
+
+export interface SearchProgress {
+  /** The search slot's id, `<power>.<clocks>.<model>.<scenario>.search`. */
+  slot: string;
+  probes: { value: number; pass: boolean }[];
+  /** The highest load that met every SLO (null: even the minimum missed); absent while the search runs. */
+  capacity?: number | null;
 }
 
 export const progressQuery = defineQuery<SweepProgress>('progress');

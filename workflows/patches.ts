@@ -19,3 +19,5 @@ export const MODELS_PRESENT_PATCH = 'models-present-check';
  * records the verdict and sets the ThorbenchRegression search attribute.
  */
 export const REGRESSION_WATCH_PATCH = 'regression-watch';
+/** SLO capacity searches: search slots in the plan run probe cells chosen at run time (plan/search.ts). */
+export const SLO_SEARCH_PATCH = 'slo-capacity-search';

@@ -32,6 +32,7 @@ import {
 } from '../plan/estimate.js';
 import { type Plan, type PlannedCell, planSweep } from '../plan/plan.js';
 import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
+import { type ProbeOutcome, judgeProbe, nextProbe, probeCells } from '../plan/search.js';
 import { shardByDevice } from '../plan/shard.js';
 import { type Experiment, type StepName, parseExperiment } from '../schema/experiment.js';
 import { type CellStatus, FailureType } from '../schema/outcome.js';
@@ -42,11 +43,12 @@ import {
   type CellProgress,
   type CellStepStarted,
   type CurrentCell,
+  type SearchProgress,
   type SweepProgress,
   cellStepSignal,
   progressQuery,
 } from './messages.js';
-import { MODELS_PRESENT_PATCH, REGRESSION_WATCH_PATCH, WEB_UI_PATCH } from './patches.js';
+import { MODELS_PRESENT_PATCH, REGRESSION_WATCH_PATCH, SLO_SEARCH_PATCH, WEB_UI_PATCH } from './patches.js';
 import { type RegressionWatch, watchFromMemo } from './regression-watch.js';
 import {
   SEARCH_ATTRIBUTES,
@@ -131,6 +133,8 @@ interface SweepRun {
   registered: ReadonlySet<string>;
   /** Which device runs which cells. */
   shards: Map<string, PlannedCell[]>;
+  /** Probe cells of capacity searches this run has met (they are not in the plan: searches choose them). */
+  probes: Map<string, PlannedCell>;
   /** Epoch ms at which each in-flight cell started. */
   cellStartedAt: Map<string, number>;
   /** The steps each in-flight cell has begun (from its cellStep signals), for the estimate before it finishes. */
@@ -170,13 +174,14 @@ function watchOf(carry: SweepCarry | undefined): RegressionWatch | null {
 function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined): SweepRun {
   const plan = planSweep(exp);
   const sweepId = workflowInfo().workflowId;
-  const cells: CellProgress[] = plan.cells.map((c) => ({ id: c.id, status: 'pending' }));
+  // Search slots are not cells: their probes join the progress as the search chooses them.
+  const cells: CellProgress[] = plan.cells.filter((c) => !c.search).map((c) => ({ id: c.id, status: 'pending' }));
   const progress: SweepProgress = {
     sweepId,
     experiment: exp.name,
     state: 'starting',
     devices: carry?.devices ?? [],
-    total: plan.cells.length,
+    total: cells.length,
     done: 0,
     counts: zeroCounts(),
     current: [],
@@ -198,6 +203,7 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined):
     metadata: false,
     registered: new Set(),
     shards: new Map(),
+    probes: new Map(),
     cellStartedAt: new Map(),
     stepsBegun: new Map(),
     calibration: carry?.calibration ?? emptyCalibration(),
@@ -405,6 +411,72 @@ async function runCell(
   }
 }
 
+/** A probe cell joins the progress (and the cells a cancellation records) when its search chooses it. */
+function trackProbe(run: SweepRun, c: PlannedCell): void {
+  if (run.byId.has(c.id)) return;
+  run.probes.set(c.id, c);
+  const entry: CellProgress = { id: c.id, status: 'pending' };
+  run.progress.cells.push(entry);
+  run.byId.set(c.id, entry);
+  run.progress.total++;
+  const status = run.finished[c.id];
+  if (status) markFinished(run, c.id, status);
+}
+
+/**
+ * Searches one configuration's capacity (plan/search.ts): probe after probe on the running engine, each probe a
+ * cell per repeat, judged from what the results store recorded. Probes recorded as succeeded (a sweep restarted
+ * under its id) are read back, not run again; a continue-as-new mid-search starts the search over in the new run,
+ * which reads back every probe this run finished.
+ */
+async function runSearch(
+  run: SweepRun,
+  deviceId: string,
+  slot: PlannedCell,
+  flush: boolean,
+): Promise<{ engineFailed: boolean }> {
+  // Older code refused experiments with a search (the schema did not know it), so every history here is patched.
+  if (!patched(SLO_SEARCH_PATCH))
+    throw ApplicationFailure.nonRetryable('capacity search in a sweep started before searches existed');
+  const spec = slot.scenario.search!;
+  const outcomes: ProbeOutcome[] = [];
+  const state: SearchProgress = { slot: slot.id, probes: outcomes };
+  (run.progress.searches ??= []).push(state);
+  let flushNext = flush;
+  for (;;) {
+    if (run.pausing) return { engineFailed: false };
+    const step = nextProbe(spec, outcomes);
+    if (step.kind === 'done') {
+      state.capacity = step.capacity;
+      break;
+    }
+    const cells = probeCells(slot, step.value);
+    const query = { sweepId: run.sweepId, cells: cells.map((c) => ({ cellId: c.id, repeat: c.repeat })) };
+    let records = await results.probeRecords(query);
+    let ran = false;
+    for (const [i, c] of cells.entries()) {
+      if (records[i]!.succeeded && !run.finished[c.id]) run.finished[c.id] = 'succeeded';
+      trackProbe(run, c);
+      if (run.finished[c.id]) continue;
+      const { engineFailed } = await runCell(run, deviceId, c, flushNext);
+      flushNext = false;
+      ran = true;
+      if (engineFailed) {
+        run.finished[slot.id] = 'failed';
+        return { engineFailed: true };
+      }
+      if (workflowInfo().continueAsNewSuggested) run.pausing = true;
+    }
+    if (ran) records = await results.probeRecords(query);
+    const repeats = records.map((r) => ({ cellId: r.cellId, metrics: r.succeeded ? r.metrics : null }));
+    outcomes.push({ value: step.value, pass: judgeProbe(spec, repeats).pass });
+  }
+  // The slot ends its engine group, but which probe came last was only known now.
+  if (slot.stopsEngine) await deviceActivities(run.exp, deviceId).teardownAllEngines();
+  run.finished[slot.id] = 'succeeded';
+  return { engineFailed: false };
+}
+
 /**
  * Runs a device's cells one after another. After an engine failure the rest of its group is recorded as skipped;
  * when Temporal suggests continue-as-new the shard stops before its next cell.
@@ -416,6 +488,10 @@ async function runShard(run: SweepRun, deviceId: string, cells: PlannedCell[]): 
     if (run.finished[c.id]) continue;
     if (run.pausing) return;
     const brokenBy = failedGroups.get(c.engineGroup);
+    if (brokenBy && c.search) {
+      run.finished[c.id] = 'skipped'; // no probe ran, so there is nothing to record
+      continue;
+    }
     if (brokenBy) {
       const reason = {
         type: 'EngineFailed' as const,
@@ -429,7 +505,9 @@ async function runShard(run: SweepRun, deviceId: string, cells: PlannedCell[]): 
     // A resumed shard may find no engine running (reboot, crash): flush before its first start too.
     const flush = run.exp.steps.flushCaches && (c.startsEngine || firstRun);
     firstRun = false;
-    const { engineFailed } = await runCell(run, deviceId, c, flush);
+    const { engineFailed } = c.search
+      ? await runSearch(run, deviceId, c, flush)
+      : await runCell(run, deviceId, c, flush);
     if (engineFailed) failedGroups.set(c.engineGroup, c.id);
     if (workflowInfo().continueAsNewSuggested) run.pausing = true;
   }
@@ -438,7 +516,7 @@ async function runShard(run: SweepRun, deviceId: string, cells: PlannedCell[]): 
 /** Cancelled (`thorbench cancel`): record what never ran, then leave the devices clean and as they were. */
 async function cancelSweep(run: SweepRun): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
-    for (const c of run.plan.cells) {
+    for (const c of [...run.plan.cells.filter((x) => !x.search), ...run.probes.values()]) {
       if (!run.finished[c.id])
         await recordUnrun(run, c, 'cancelled', {
           type: 'Cancelled',

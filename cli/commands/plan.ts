@@ -1,6 +1,15 @@
 import { type Plan, planSweep } from '../../plan/plan.js';
 import { fmtDuration } from '../../report/format.js';
+import type { SearchSpec } from '../../schema/experiment.js';
 import { loadExperiment, sweepIdFor } from '../experiment-file.js';
+
+/** "search maxConcurrency 1..64 for p99_ttft_ms ≤ 500: at most 12 probes × 3 repeats". */
+function searchMark(spec: SearchSpec, slot: { repeats: number; maxProbes: number }): string {
+  const slos = Object.entries(spec.slo).map(([k, v]) => `${k} ≤ ${v}`);
+  const repeats = slot.repeats > 1 ? ` × ${slot.repeats} repeats` : '';
+  const range = `${spec.vary} ${spec.min}..${spec.max}`;
+  return `search ${range} for ${slos.join(', ')}: at most ${slot.maxProbes} probes${repeats}`;
+}
 
 export function planJson(plan: Plan, sweepId: string) {
   return {
@@ -18,6 +27,7 @@ export function planJson(plan: Plan, sweepId: string) {
       changesClocks: c.changesClocks,
       startsEngine: c.startsEngine,
       stopsEngine: c.stopsEngine,
+      ...(c.search && c.scenario.search ? { search: { ...c.scenario.search, ...c.search } } : {}),
     })),
   };
 }
@@ -33,6 +43,10 @@ export async function plan(opts: { file: string; json: boolean; out: (line: stri
   }
   const k = p.counts;
   opts.out(`Plan for ${experiment.name} (sweep id ${sweepId})`);
+  if (k.searches > 0)
+    opts.out(
+      `  ${k.searches} capacity searches (probes chosen while the sweep runs): at most ${k.maxProbeCells} probe cells`,
+    );
   opts.out(`  ${k.cells} cells, ${k.modelLoads} model loads, ${k.powerModeChanges} power-mode changes, ${k.clockChanges} clock changes, ${k.reboots} possible reboots`);
   opts.out(`  estimated ${fmtDuration(p.estimatedSeconds * 1000)} on a Jetson AGX Thor`);
   opts.out('');
@@ -44,6 +58,7 @@ export async function plan(opts: { file: string; json: boolean; out: (line: stri
       c.startsEngine ? `load ${c.model.id}` : null,
       c.stopsEngine ? 'unload' : null,
     ].filter(Boolean);
+    if (c.search && c.scenario.search) marks.push(searchMark(c.scenario.search, c.search));
     opts.out(`  ${String(c.position + 1).padStart(4)}  ${c.id}${marks.length ? `   [${marks.join(', ')}]` : ''}`);
   }
 }

@@ -22,6 +22,7 @@ import {
   reportCharts,
   type ReportInput,
 } from '../../report/index.js';
+import { capacitiesJson, sweepCapacities } from '../../report/capacity.js';
 import { openResultsStore, type ResultsStore } from '../../store/store.js';
 import type { CliEnv } from '../context.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
@@ -60,6 +61,7 @@ export async function renderSweepReport(store: ResultsStore, sweepId: string, fo
       return renderHtmlReport({ ...input, samples: await loadRequestSamples(store, input.cells) });
     case 'json':
       // summaries: mean, 95 % CI and CV per cell over its repeats (metrics/repeats.ts); empty without repeats.
+      // capacities: per configuration and search scenario, the highest load meeting the SLOs (report/capacity.ts).
       return JSON.stringify(
         {
           sweep: input.sweep,
@@ -67,6 +69,7 @@ export async function renderSweepReport(store: ResultsStore, sweepId: string, fo
           summaries: summarizeRepeats(input.cells),
           // The comparison with the baseline (regression watch); null for a sweep that ran without one.
           regression: input.regression ?? null,
+          capacities: capacitiesJson(sweepCapacities(input.sweep.experimentJson, input.cells)),
         },
         null,
         2,

@@ -44,7 +44,8 @@ export async function statusJson(env: CliEnv, sweepId: string): Promise<CliStatu
       throw new ExitError(`sweep "${sweepId}" is ${view.state} but has recorded nothing yet${view.progress?.state === 'starting' ? ' (waiting for a device worker)' : ''}`, 1);
     }
     const parsed = parseExperiment(JSON.parse(sweep.experimentJson));
-    const planned = parsed.ok ? planSweep(parsed.experiment).cells : undefined;
+    // A search slot is no cell: its probes show once recorded.
+    const planned = parsed.ok ? planSweep(parsed.experiment).cells.filter((c) => !c.search) : undefined;
     const json = renderJsonStatus({ sweep, cells: await store.listCells(sweepId), planned });
     const inFlight = new Set(view?.progress?.current.map((c) => c.cellId) ?? []);
     return {

@@ -65,6 +65,11 @@ export interface MockDeviceOptions {
   rebootComesBack?: boolean;
   /** Held open before a benchmark of the given cell id ('*' for any) returns. */
   benchmarkGates?: Map<string, Gate>;
+  /**
+   * Latencies of a benchmark at its load (default 20 ms TTFT, 10 ms per further token at any load): a test of the
+   * capacity search gives one where TTFT grows with concurrency, e.g. `latencyGrowingWith(…)`.
+   */
+  latency?: (scenario: BenchmarkInput['scenario'], repeat: number) => MockLatency;
   /** Called inside every activity before it returns (heartbeat while waiting in it). */
   onActivity?: (activity: string, input: unknown) => Promise<void>;
 }
@@ -232,7 +237,11 @@ export class MockDevice {
         const gate = this.options.benchmarkGates?.get(input.cellId) ?? this.options.benchmarkGates?.get('*');
         if (gate) await gate.pass();
         return {
-          metrics: mockMetrics(input.scenario.numPrompts, input.scenario.outputLen),
+          metrics: mockMetrics(
+            input.scenario.numPrompts,
+            input.scenario.outputLen,
+            this.options.latency?.(input.scenario, input.repeat),
+          ),
           harness: { kind: 'builtin', command: ['mock-benchmark', input.cellId] },
           artifactsDir: `/tmp/mock-results/${input.sweepId}/${input.cellId}`,
           reused: false,
@@ -281,17 +290,33 @@ export class MockDevice {
   }
 }
 
-/** Real metrics (vLLM's definitions) over synthetic requests: 20 ms TTFT, 10 ms per further token. */
-export function mockMetrics(numPrompts: number, outputLen: number) {
+/** Every request's time to first token and time per further token, in ms. */
+export interface MockLatency {
+  ttftMs: number;
+  tpotMs: number;
+}
+
+/** A load where every request's TTFT is `baseTtftMs + perRequestMs · (concurrency − 1)`: p99 TTFT grows with load. */
+export function latencyGrowingWith(
+  baseTtftMs: number,
+  perRequestMs: number,
+): (s: { maxConcurrency?: number }) => MockLatency {
+  return (s) => ({ ttftMs: baseTtftMs + perRequestMs * ((s.maxConcurrency ?? 1) - 1), tpotMs: 10 });
+}
+
+/** Real metrics (vLLM's definitions) over synthetic requests: by default 20 ms TTFT, 10 ms per further token. */
+export function mockMetrics(numPrompts: number, outputLen: number, latency: MockLatency = { ttftMs: 20, tpotMs: 10 }) {
+  const ttftS = latency.ttftMs / 1000;
+  const tpotS = latency.tpotMs / 1000;
   const requests = Array.from({ length: Math.max(1, numPrompts) }, (_, i) => ({
     success: true,
     error: null,
     promptLen: 64,
     outputTokens: outputLen,
-    ttftS: 0.02,
-    itlS: Array.from({ length: outputLen - 1 }, () => 0.01),
-    latencyS: 0.02 + 0.01 * (outputLen - 1),
+    ttftS,
+    itlS: Array.from({ length: outputLen - 1 }, () => tpotS),
+    latencyS: ttftS + tpotS * (outputLen - 1),
     startS: i * 0.001,
   }));
-  return calculateMetrics(requests, { durationS: 0.02 + 0.01 * outputLen + numPrompts * 0.001 });
+  return calculateMetrics(requests, { durationS: ttftS + tpotS * outputLen + numPrompts * 0.001 });
 }
