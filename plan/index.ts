@@ -1,3 +1,4 @@
 export * from './plan.js';
 export * from './shard.js';
 export * from './estimate.js';
+export * from './failover.js';

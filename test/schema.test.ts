@@ -30,7 +30,7 @@ describe('experiment schema', () => {
     assert.equal(r.experiment.engine.image, 'nvcr.io/nvidia/vllm:25.09-py3');
     assert.equal(r.experiment.repeats, 1);
     assert.equal(r.experiment.steps.flushCaches, true);
-    assert.deepEqual(r.experiment.device, { select: 'any' });
+    assert.deepEqual(r.experiment.device, { select: 'any', failoverAfterMs: 600_000 });
     assert.equal(r.experiment.matrix.model[0]!.servedName, 'model');
   });
 
