@@ -95,7 +95,15 @@ const v2: Migration = {
   },
 };
 
-export const MIGRATIONS: readonly Migration[] = [v1, v2];
+const v3: Migration = {
+  version: 3,
+  description: 'the device a cell was moved off, and why (failover)',
+  up(db) {
+    db.exec(`ALTER TABLE cells ADD COLUMN moved_from_json TEXT;`);
+  },
+};
+
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3];
 
 /** The schema version this build of thorbench reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

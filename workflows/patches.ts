@@ -11,3 +11,10 @@ export const WEB_UI_PATCH = 'web-ui-metadata';
 
 /** The device's power mode and clocks read back right after the benchmark, for the validity verdict. */
 export const READ_BACK_PATCH = 'read-back-after-benchmark';
+
+/**
+ * Device failover (docs/architecture.md, "Failover"): device steps get a schedule-to-start timeout of
+ * `device.failoverAfterMs`, a cell whose device is lost reports it instead of failing, and the sweep moves the lost
+ * device's unfinished engine groups to the remaining devices and watches for the device to come back.
+ */
+export const FAILOVER_PATCH = 'device-failover';

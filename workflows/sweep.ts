@@ -9,6 +9,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  condition,
   continueAsNew,
   executeChild,
   isCancellation,
@@ -30,22 +31,24 @@ import {
   finishedSteps,
   plannedStepCosts,
 } from '../plan/estimate.js';
+import { type Lane, groupsForReturningDevice, moveGroups } from '../plan/failover.js';
 import { type Plan, type PlannedCell, planSweep } from '../plan/plan.js';
 import { shardByDevice } from '../plan/shard.js';
 import { type Experiment, type StepName, parseExperiment } from '../schema/experiment.js';
-import { type CellStatus, FailureType } from '../schema/outcome.js';
+import { type CellStatus, FailureType, type MovedFrom } from '../schema/outcome.js';
 import type { UnjudgedCellRecord } from '../schema/verdict.js';
 import { cellIdentity } from './cell-record.js';
-import { type CellInput, type CellResult, cell } from './cell.js';
+import { type CellDeviceLost, type CellInput, type CellResult, cell } from './cell.js';
 import {
   type CellProgress,
   type CellStepStarted,
   type CurrentCell,
+  type LostDevice,
   type SweepProgress,
   cellStepSignal,
   progressQuery,
 } from './messages.js';
-import { WEB_UI_PATCH } from './patches.js';
+import { FAILOVER_PATCH, WEB_UI_PATCH } from './patches.js';
 import { cellSearchAttributes, onlyRegistered, sweepSearchAttributes } from './search-attributes.js';
 import { QUICK_OPTIONS, quickDeviceOptions } from './step-options.js';
 import { cellDetails, cellSummary } from './summaries.js';
@@ -60,6 +63,20 @@ export interface SweepCarry {
   before: Record<string, DeviceSnapshot>;
   /** Planned against measured step durations so far, for the estimate of the time left. */
   calibration?: StepCalibration;
+  /** Devices lost and not back yet (FAILOVER_PATCH). */
+  lost?: Record<string, LostDevice>;
+  /** Unfinished cells moved off a lost device, and which (FAILOVER_PATCH). */
+  moved?: Record<string, MovedFrom>;
+}
+
+/** One device's runner: it runs the queued cells one after another (runLane). */
+interface DeviceLane {
+  queue: PlannedCell[];
+  /** The engine group of the cell running or last run here: its engine may be loaded. */
+  busyGroup: string | null;
+  /** The runner is between its first and last cell; set and cleared synchronously with the queue's checks. */
+  active: boolean;
+  running: Promise<void> | null;
 }
 
 interface DeviceSnapshot {
@@ -118,8 +135,22 @@ interface SweepRun {
   metadata: boolean;
   /** Custom search attributes the server has registered (empty without WEB_UI_PATCH). */
   registered: ReadonlySet<string>;
-  /** Which device runs which cells. */
+  /** Which device runs which cells (cells moved off a lost device are listed under their new device). */
   shards: Map<string, PlannedCell[]>;
+  /** The sweep runs under FAILOVER_PATCH: lost devices' groups move to the others (docs/architecture.md). */
+  failover: boolean;
+  /** Per device, the cells still to start, in order, and whether its runner is active. */
+  lanes: Map<string, DeviceLane>;
+  /** Engine groups whose engine failed, and the cell in which it did: the rest of the group is skipped. */
+  failedGroups: Map<string, string>;
+  lost: Map<string, LostDevice>;
+  moved: Map<string, MovedFrom>;
+  /** Cells of a lost device that found no live device to go to: the first device that comes back takes them. */
+  orphans: PlannedCell[];
+  /** The probe on each lost device's queue that notices it coming back. */
+  watchers: Map<string, CancellationScope>;
+  /** Errors (cancellation) of device runners started after the sweep's first wait. */
+  laneErrors: unknown[];
   /** Epoch ms at which each in-flight cell started. */
   cellStartedAt: Map<string, number>;
   /** The steps each in-flight cell has begun (from its cellStep signals), for the estimate before it finishes. */
@@ -178,6 +209,14 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined):
     cellStartedAt: new Map(),
     stepsBegun: new Map(),
     calibration: carry?.calibration ?? emptyCalibration(),
+    failover: false,
+    lanes: new Map(),
+    failedGroups: new Map(),
+    lost: new Map(Object.entries(carry?.lost ?? {})),
+    moved: new Map(Object.entries(carry?.moved ?? {})),
+    orphans: [],
+    watchers: new Map(),
+    laneErrors: [],
   };
 }
 
@@ -216,7 +255,7 @@ function progressNow(run: SweepRun): SweepProgress {
     const begun = run.stepsBegun.get(c.id);
     if (begun) calibrate(calibration, plannedStepCosts(c, warmupPrompts), finishedSteps(begun));
   }
-  const shards = [...run.shards.values()].map((cells) =>
+  const shards = [...run.shards.values(), run.orphans].map((cells) =>
     cells
       .filter((c) => !run.finished[c.id])
       .map((c) => ({ planned: plannedStepCosts(c, warmupPrompts), startedAt: run.cellStartedAt.get(c.id) ?? null })),
@@ -260,8 +299,11 @@ async function snapshotDevices(exp: Experiment, devices: string[]): Promise<Reco
 }
 
 /** Puts each device back in the power mode and clocks it had before the sweep (steps.restoreDevice). */
-async function restoreDevices(exp: Experiment, before: Record<string, DeviceSnapshot>): Promise<void> {
+async function restoreDevices(run: SweepRun): Promise<void> {
+  const { exp, before } = run;
   for (const [deviceId, snap] of Object.entries(before)) {
+    // A lost device is not waited for: it keeps whatever state it died in.
+    if (run.lost.has(deviceId)) continue;
     const acts = deviceActivities(exp, deviceId);
     const power = await acts.ensurePowerMode({ power: { id: snap.powerModeId } });
     // A restore that needs a reboot is left to the operator: a sweep never reboots a device after it finished.
@@ -317,6 +359,7 @@ async function recordUnrun(
     simulated: run.simulated,
     startedAt: now,
     finishedAt: now,
+    ...(run.moved.has(c.id) ? { movedFrom: run.moved.get(c.id)! } : {}),
   };
   await results.recordCell(record);
   run.finished[c.id] = status;
@@ -330,7 +373,7 @@ async function runCell(
   c: PlannedCell,
   flushCaches: boolean,
   skip?: CellInput['skip'],
-): Promise<{ engineFailed: boolean }> {
+): Promise<{ engineFailed: boolean; deviceLost: CellDeviceLost | null }> {
   const { exp } = run;
   const startedAt = Date.now();
   const current: CurrentCell | null = skip
@@ -354,6 +397,8 @@ async function runCell(
     heartbeatTimeoutMs: exp.steps.heartbeatTimeout,
     simulated: run.simulated,
     ...(skip ? { skip } : {}),
+    ...(run.failover ? { failoverAfterMs: exp.device.failoverAfterMs } : {}),
+    ...(run.moved.has(c.id) ? { movedFrom: run.moved.get(c.id)! } : {}),
   };
   const metadata = run.metadata
     ? {
@@ -369,11 +414,16 @@ async function runCell(
       args: [cellInput],
       ...metadata,
     });
+    if (result.deviceLost?.rerun) {
+      // Nothing recorded: the cell runs again on another device.
+      run.byId.get(c.id)!.status = 'pending';
+      return { engineFailed: false, deviceLost: result.deviceLost };
+    }
     run.finished[c.id] = result.status;
     markFinished(run, c.id, result.status, result.failure?.type);
     const ran = (result.steps ?? []).filter((s) => s.result.kind !== 'skipped');
     calibrate(run.calibration, plannedStepCosts(c, exp.warmup?.numPrompts ?? 0), ran, Date.now() - startedAt);
-    return { engineFailed: result.engineFailed };
+    return { engineFailed: result.engineFailed, deviceLost: result.deviceLost ?? null };
   } finally {
     if (current) run.progress.current.splice(run.progress.current.indexOf(current), 1);
     run.cellStartedAt.delete(c.id);
@@ -382,16 +432,23 @@ async function runCell(
 }
 
 /**
- * Runs a device's cells one after another. After an engine failure the rest of its group is recorded as skipped;
- * when Temporal suggests continue-as-new the shard stops before its next cell.
+ * Runs a device's queued cells one after another. After an engine failure the rest of its group is recorded as
+ * skipped; when Temporal suggests continue-as-new the runner stops before its next cell; when the device is lost
+ * (FAILOVER_PATCH) its unfinished cells move to the other devices.
  */
-async function runShard(run: SweepRun, deviceId: string, cells: PlannedCell[]): Promise<void> {
-  const failedGroups = new Map<string, string>();
+async function runLane(run: SweepRun, deviceId: string): Promise<void> {
+  const lane = run.lanes.get(deviceId)!;
+  lane.active = true;
   let firstRun = true;
-  for (const c of cells) {
+  for (;;) {
+    const c = lane.queue[0];
+    if (c === undefined || run.pausing) {
+      lane.active = false;
+      return;
+    }
+    lane.queue.shift();
     if (run.finished[c.id]) continue;
-    if (run.pausing) return;
-    const brokenBy = failedGroups.get(c.engineGroup);
+    const brokenBy = run.failedGroups.get(c.engineGroup);
     if (brokenBy) {
       const reason = {
         type: 'EngineFailed' as const,
@@ -402,13 +459,169 @@ async function runShard(run: SweepRun, deviceId: string, cells: PlannedCell[]): 
       else await recordUnrun(run, c, 'skipped', reason);
       continue;
     }
-    // A resumed shard may find no engine running (reboot, crash): flush before its first start too.
-    const flush = run.exp.steps.flushCaches && (c.startsEngine || firstRun);
+    // A resumed runner may find no engine running (reboot, crash), and a group moved here mid-way has none yet:
+    // flush before their first start too.
+    const newGroup = run.failover && lane.busyGroup !== c.engineGroup;
+    const flush = run.exp.steps.flushCaches && (c.startsEngine || firstRun || newGroup);
     firstRun = false;
-    const { engineFailed } = await runCell(run, deviceId, c, flush);
-    if (engineFailed) failedGroups.set(c.engineGroup, c.id);
+    lane.busyGroup = c.engineGroup;
+    const { engineFailed, deviceLost } = await runCell(run, deviceId, c, flush);
+    if (engineFailed) run.failedGroups.set(c.engineGroup, c.id);
+    if (deviceLost) {
+      lane.active = false;
+      loseDevice(run, deviceId, deviceLost, deviceLost.rerun ? [c] : []);
+      return;
+    }
     if (workflowInfo().continueAsNewSuggested) run.pausing = true;
   }
+}
+
+/** Starts the device's runner unless it is active; errors (cancellation) surface from runLanes. */
+function startLane(run: SweepRun, deviceId: string): void {
+  const lane = run.lanes.get(deviceId)!;
+  if (lane.active || lane.queue.length === 0) return;
+  lane.running = runLane(run, deviceId).catch((err: unknown) => {
+    lane.active = false;
+    run.laneErrors.push(err);
+  });
+}
+
+/** Appends cells (whole engine groups) to a device's queue and makes sure its runner runs. */
+function enqueue(run: SweepRun, deviceId: string, cells: PlannedCell[]): void {
+  run.lanes.get(deviceId)!.queue.push(...cells);
+  run.shards.get(deviceId)!.push(...cells);
+  startLane(run, deviceId);
+}
+
+/** Takes cells off a device's queue (and its shard, for the estimate). */
+function unqueue(run: SweepRun, deviceId: string, cells: readonly PlannedCell[]): void {
+  const ids = new Set(cells.map((c) => c.id));
+  const lane = run.lanes.get(deviceId)!;
+  lane.queue = lane.queue.filter((c) => !ids.has(c.id));
+  run.shards.set(deviceId, run.shards.get(deviceId)!.filter((c) => !ids.has(c.id)));
+}
+
+function liveLanes(run: SweepRun, except?: string): Lane[] {
+  return run.devices
+    .filter((d) => !run.lost.has(d) && d !== except)
+    .map((d) => ({ deviceId: d, pending: run.lanes.get(d)!.queue, busyGroup: run.lanes.get(d)!.busyGroup }));
+}
+
+/** Deals cells (whole engine groups) to the live devices, or keeps them for the first device that comes back. */
+function dispatch(run: SweepRun, cells: PlannedCell[]): void {
+  const moved = moveGroups(cells, liveLanes(run));
+  if (moved.size === 0) run.orphans.push(...cells);
+  for (const [deviceId, groupCells] of moved) enqueue(run, deviceId, groupCells);
+}
+
+function showLost(run: SweepRun): void {
+  run.progress.lostDevices = [...run.lost.values()];
+}
+
+function markMoved(run: SweepRun, cells: readonly PlannedCell[], from: MovedFrom): void {
+  for (const c of cells) {
+    run.moved.set(c.id, from);
+    run.byId.get(c.id)!.movedFrom = from;
+  }
+}
+
+/**
+ * The device stopped picking up work: its unfinished cells (`interrupted`, the cell it lost, first) move to the
+ * live devices, each recording which device it left and why, and a probe waits for the device to come back.
+ */
+function loseDevice(run: SweepRun, deviceId: string, lost: CellDeviceLost, interrupted: PlannedCell[]): void {
+  const at = new Date().toISOString();
+  const reason = `${lost.message} (${FailureType.DeviceLost})`;
+  run.lost.set(deviceId, { deviceId, since: at, reason });
+  showLost(run);
+  const lane = run.lanes.get(deviceId)!;
+  const left = [...interrupted, ...lane.queue].filter((c) => !run.finished[c.id]);
+  lane.busyGroup = null;
+  unqueue(run, deviceId, [...lane.queue, ...interrupted]);
+  markMoved(run, left, { deviceId, reason, at });
+  dispatch(run, left);
+  watchForReturn(run, deviceId);
+}
+
+/**
+ * Waits, on the lost device's own queue, for its worker to take a describeDevice call: then the device is back and
+ * takes work again. Cancelled when the sweep ends or continues as new.
+ */
+function watchForReturn(run: SweepRun, deviceId: string): void {
+  const probe = proxyActivities<DeviceWorkerActivities>({
+    taskQueue: deviceTaskQueue(deviceId),
+    startToCloseTimeout: '2m',
+    retry: { initialInterval: '2s', maximumInterval: '1m' },
+    ...(run.metadata ? { summary: `is ${deviceId} back?` } : {}),
+  });
+  const scope = new CancellationScope();
+  run.watchers.set(deviceId, scope);
+  // Any answer, even an error, comes from a worker of the device: it is back.
+  scope.run(() => probe.describeDevice()).then(
+    () => deviceBack(run, deviceId),
+    (err: unknown) => {
+      if (!isCancellation(err)) deviceBack(run, deviceId);
+    },
+  );
+}
+
+function stopWatching(run: SweepRun): void {
+  for (const scope of run.watchers.values()) scope.cancel();
+  run.watchers.clear();
+}
+
+/** A lost device answered again: it takes the cells nobody could run, else a fair share of unstarted groups. */
+function deviceBack(run: SweepRun, deviceId: string): void {
+  run.watchers.delete(deviceId);
+  run.lost.delete(deviceId);
+  showLost(run);
+  if (run.orphans.length > 0) {
+    dispatch(run, run.orphans.splice(0));
+    return;
+  }
+  const lane = run.lanes.get(deviceId)!;
+  const returning: Lane = { deviceId, pending: lane.queue, busyGroup: lane.busyGroup };
+  for (const t of groupsForReturningDevice(returning, liveLanes(run, deviceId))) {
+    unqueue(run, t.from, t.cells);
+    enqueue(run, deviceId, t.cells);
+  }
+}
+
+/** Runs every device's runner until all cells are done (or the sweep pauses for continue-as-new). */
+async function runLanes(run: SweepRun): Promise<void> {
+  for (;;) {
+    const running = [...run.lanes.values()].filter((l) => l.active).map((l) => l.running);
+    if (running.length > 0) {
+      await Promise.all(running);
+      continue;
+    }
+    if (run.laneErrors.length > 0) throw run.laneErrors[0];
+    if (run.orphans.length === 0 || run.pausing) return;
+    // Every device is lost: wait for one to come back.
+    await condition(() => run.orphans.length === 0);
+  }
+}
+
+/**
+ * The devices' queues at the start of a run: each device its shard; a device lost in an earlier run (carried across
+ * continue-as-new) hands its unfinished cells to the others again and is watched for its return.
+ */
+function startLanes(run: SweepRun): void {
+  for (const d of run.devices) run.lanes.set(d, { queue: [], busyGroup: null, active: false, running: null });
+  for (const [d, cells] of run.shards) if (!run.lost.has(d)) run.lanes.get(d)!.queue.push(...cells);
+  for (const d of run.lost.keys()) {
+    const left = run.shards.get(d)!.filter((c) => !run.finished[c.id]);
+    run.shards.set(d, []);
+    for (const c of left) {
+      const from = run.moved.get(c.id) ?? { deviceId: d, reason: run.lost.get(d)!.reason, at: run.lost.get(d)!.since };
+      markMoved(run, [c], from);
+    }
+    dispatch(run, left);
+  }
+  for (const d of run.devices) startLane(run, d);
+  for (const d of run.lost.keys()) watchForReturn(run, d);
+  for (const [id, from] of run.moved) if (run.byId.has(id)) run.byId.get(id)!.movedFrom = from;
+  showLost(run);
 }
 
 /** Cancelled (`thorbench cancel`): record what never ran, then leave the devices clean and as they were. */
@@ -421,8 +634,9 @@ async function cancelSweep(run: SweepRun): Promise<void> {
           message: 'sweep cancelled before this cell finished',
         });
     }
-    for (const deviceId of run.devices) await deviceActivities(run.exp, deviceId).teardownAllEngines();
-    await restoreDevices(run.exp, run.before);
+    for (const deviceId of run.devices)
+      if (!run.lost.has(deviceId)) await deviceActivities(run.exp, deviceId).teardownAllEngines();
+    await restoreDevices(run);
     run.progress.state = 'cancelled';
     if (run.metadata) upsertMemo({ thorbench: memo(run) });
     await results.finishSweepRecord({ sweepId: run.sweepId, state: 'cancelled', finishedAt: new Date().toISOString() });
@@ -438,7 +652,11 @@ async function continueIfPaused(run: SweepRun): Promise<void> {
     simulated: run.simulated,
     before: run.before,
     calibration: run.calibration,
+    ...(run.failover
+      ? { lost: Object.fromEntries(run.lost), moved: Object.fromEntries([...run.moved].filter(([id]) => !run.finished[id])) }
+      : {}),
   };
+  stopWatching(run);
   await continueAsNew<typeof sweep>(run.input, carry);
 }
 
@@ -447,6 +665,7 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
   setHandler(progressQuery, () => progressNow(run));
   setHandler(cellStepSignal, (s) => stepStarted(run, s));
   run.metadata = patched(WEB_UI_PATCH);
+  run.failover = patched(FAILOVER_PATCH);
 
   if (run.metadata) await describeSweep(run);
   if (run.devices.length === 0) await beginSweep(run);
@@ -455,15 +674,24 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
   run.progress.state = 'running';
 
   try {
-    await Promise.all([...run.shards].map(([deviceId, cells]) => runShard(run, deviceId, cells)));
+    if (run.failover) {
+      startLanes(run);
+      await runLanes(run);
+    } else {
+      // Sweeps started before failover: one runner per shard, exactly as they were started.
+      for (const [d, cells] of run.shards)
+        run.lanes.set(d, { queue: [...cells], busyGroup: null, active: false, running: null });
+      await Promise.all(run.devices.filter((d) => run.lanes.has(d)).map((d) => runLane(run, d)));
+    }
   } catch (err) {
     if (!isCancellation(err)) throw err;
     await cancelSweep(run);
     throw err;
   }
+  stopWatching(run);
   await continueIfPaused(run);
 
-  await restoreDevices(run.exp, run.before);
+  await restoreDevices(run);
   run.progress.state = 'completed';
   if (run.metadata) upsertMemo({ thorbench: memo(run) });
   await results.finishSweepRecord({ sweepId: run.sweepId, state: 'completed', finishedAt: new Date().toISOString() });
