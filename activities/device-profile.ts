@@ -34,6 +34,12 @@ export interface DeviceProfile {
   resultsDir: string;
   /** Extra environment for every command (the simulator's fake commands find their device through it). */
   env: Record<string, string>;
+  /**
+   * Added to the experiment's `engine.port` to reach the engine from the worker: 0 on a real Thor (the engine
+   * serves on the experiment's port, `--net=host`); on a simulated Thor the per-device offset that keeps the
+   * engines of several simulated Thors on one machine apart (sim/device.ts).
+   */
+  enginePortOffset: number;
 }
 
 /** The real commands on JetPack 7 / L4T R38 (paths per NVIDIA docs and jetson_stats). */
@@ -57,7 +63,13 @@ export function jetsonProfile(opts: { id: string; resultsDir: string; stateDir?:
     stateDir: opts.stateDir ?? '/var/lib/thorbench',
     resultsDir: path.resolve(opts.resultsDir),
     env: {},
+    enginePortOffset: 0,
   };
+}
+
+/** The port the worker reaches an engine on, given the port the experiment serves it on (`engine.port`). */
+export function engineHostPort(profile: DeviceProfile, enginePort: number): number {
+  return enginePort + profile.enginePortOffset;
 }
 
 /** Reads a device file relative to the profile's root. */

@@ -3,17 +3,17 @@
  * died. Only one thorbench engine runs on a device at a time: starting one removes every other container carrying
  * the `thorbench.managed` label, which is also how a restarted step cleans up after its killed predecessor.
  */
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { imageDigest, parseDockerImageInspect, parseDockerInspect } from '../parsers/thor.js';
 import { EngineSpec as EngineSpecSchema, ModelSpec as ModelSpecSchema } from '../schema/experiment.js';
 import type { EngineSpec, ModelSpec } from '../schema/experiment.js';
 import type { EngineFacts } from '../schema/outcome.js';
-import type { DeviceProfile } from './device-profile.js';
+import { type DeviceProfile, engineHostPort } from './device-profile.js';
 import { buildEngineLaunch } from './engine-command.js';
 import { runDevice } from './exec.js';
 import { type EngineFailureDetails, classified, nonRetryable, retryable } from './failures.js';
 import { activitySignal, beat } from './heartbeat.js';
+import { missingModels } from './models.js';
 
 const DOCKER_QUICK_MS = 60_000;
 const LOG_TAIL_LINES = 40;
@@ -155,11 +155,10 @@ export function createEngineActivities(profile: DeviceProfile) {
           await remove(name);
           removedStale.push(name);
         }
-        if (!profile.simulated) {
-          // The simulator has no model files; on a device a missing directory is a configuration error.
+        // Checked before anything starts (the simulated Thor answers from its missingModels fault).
+        if ((await missingModels(profile, engine.modelsDir, [model])).length > 0) {
           const hostPath = path.join(engine.modelsDir, model.path);
-          const found = await stat(hostPath).then(() => true, () => false);
-          if (!found) throw nonRetryable('ModelNotFound', `model directory ${hostPath} does not exist on device ${profile.id}; download it or fix matrix.model[].path / engine.modelsDir`);
+          throw nonRetryable('ModelNotFound', `model directory ${hostPath} does not exist on device ${profile.id}; download it or fix matrix.model[].path / engine.modelsDir`);
         }
         // Pulling an image can take many minutes; the device worker heartbeats every activity meanwhile.
         const res = await docker(launch.dockerArgs, 60 * 60_000, true);
@@ -181,7 +180,7 @@ export function createEngineActivities(profile: DeviceProfile) {
     async waitForHealth(input: WaitForHealthInput): Promise<{ ready: true; waitedMs: number; version: string | null }> {
       const started = Date.now();
       const pollMs = input.pollMs ?? 1_000;
-      const base = `http://127.0.0.1:${input.port}`;
+      const base = `http://127.0.0.1:${engineHostPort(profile, input.port)}`;
       const signal = activitySignal();
       let lastProblem = 'no answer yet';
       while (Date.now() - started < input.timeoutMs) {

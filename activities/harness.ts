@@ -14,7 +14,7 @@ import type { ScenarioSpec, WarmupSpec } from '../schema/experiment.js';
 import { ScenarioSpec as ScenarioSpecSchema, WarmupSpec as WarmupSpecSchema } from '../schema/experiment.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { EnergyStatus, ThermalSummary } from '../schema/outcome.js';
-import type { DeviceProfile } from './device-profile.js';
+import { type DeviceProfile, engineHostPort } from './device-profile.js';
 import type { EngineActivities } from './engine.js';
 import { nonRetryable } from './failures.js';
 import { runLoad } from './harness/loadgen.js';
@@ -50,10 +50,10 @@ export interface BenchmarkResult {
 const RESULT_FILE = 'result.json';
 
 /** The load parameters in `vllm bench serve` terms, recorded as the harness "command". */
-function describeLoad(endpoint: EngineEndpoint, s: ScenarioSpec, seed: number): string[] {
+function describeLoad(hostPort: number, endpoint: EngineEndpoint, s: ScenarioSpec, seed: number): string[] {
   const argv = [
     'thorbench-builtin',
-    '--base-url', `http://127.0.0.1:${endpoint.port}`,
+    '--base-url', `http://127.0.0.1:${hostPort}`,
     '--model', endpoint.servedName,
     '--dataset-name', 'random',
     '--random-input-len', String(s.inputLen),
@@ -74,7 +74,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       const w = WarmupSpecSchema.parse(input.warmup);
       if (w.numPrompts === 0) return { completed: 0, failed: 0 };
       const res = await runWarmup({
-        baseUrl: `http://127.0.0.1:${input.port}`,
+        baseUrl: `http://127.0.0.1:${engineHostPort(profile, input.port)}`,
         model: input.servedName,
         inputLen: w.inputLen,
         outputLen: w.outputLen,
@@ -94,7 +94,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       const scenario = ScenarioSpecSchema.parse(input.scenario);
       const dir = cellArtifactsDir(profile.resultsDir, input.sweepId, input.cellId);
       const seed = scenario.seed + (input.repeat - 1);
-      const command = describeLoad(input, scenario, seed);
+      const hostPort = engineHostPort(profile, input.port);
+      const command = describeLoad(hostPort, input, scenario, seed);
       const previous = await readArtifact(dir, RESULT_FILE);
       if (previous && typeof previous === 'object' && 'metrics' in previous) {
         const p = previous as { metrics: BenchmarkMetrics; energy?: EnergyStatus; thermal?: ThermalSummary };
@@ -113,7 +114,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
         // Progress goes with the heartbeats; the device worker also re-sends it every second (activities/heartbeat.ts),
         // since with the guide's long TTFTs no request may finish for tens of seconds.
         load = await runLoad({
-          baseUrl: `http://127.0.0.1:${input.port}`,
+          baseUrl: `http://127.0.0.1:${hostPort}`,
           model: input.servedName,
           inputLen: scenario.inputLen,
           outputLen: scenario.outputLen,

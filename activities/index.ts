@@ -9,10 +9,16 @@ import { createDeviceActivities } from './device.js';
 import { createEngineActivities } from './engine.js';
 import { createHarnessActivities } from './harness.js';
 import { heartbeating } from './heartbeat.js';
+import { createModelActivities } from './models.js';
 
 export function createDeviceWorkerActivities(profile: DeviceProfile) {
   const engine = createEngineActivities(profile);
-  return heartbeating({ ...createDeviceActivities(profile), ...engine, ...createHarnessActivities(profile, engine) });
+  return heartbeating({
+    ...createDeviceActivities(profile),
+    ...engine,
+    ...createHarnessActivities(profile, engine),
+    ...createModelActivities(profile),
+  });
 }
 export type DeviceWorkerActivities = ReturnType<typeof createDeviceWorkerActivities>;
 

@@ -2,6 +2,7 @@
  * Results activities, run by the sweep worker (task queue `thorbench`) next to the results database. Recording is
  * idempotent on (sweep, cell, repeat): a retried or resumed record never adds a second row.
  */
+import type { DeviceInventory } from '../schema/device-inventory.js';
 import type { ResultsStore } from '../store/store.js';
 import { DEFAULT_VALIDITY, ValiditySpec } from '../schema/experiment.js';
 import { completeRecord, type UnjudgedCellRecord } from '../schema/verdict.js';
@@ -44,6 +45,14 @@ export function createResultsActivities(store: ResultsStore) {
     /** Judges the record by the sweep's `validity` rules (schema/verdict.ts), stamps the version, and stores it. */
     async recordCell(record: UnjudgedCellRecord): Promise<{ inserted: boolean }> {
       return store.recordCell(completeRecord(record, sweepValidity(store, record.sweepId), THORBENCH_VERSION));
+    },
+    /** A device worker's report (workflows/device-registry.ts): its facts when it started, else just "seen". */
+    async recordDeviceReport(input: { deviceId: string; inventory: DeviceInventory | null; seenAt: string; worker: string }): Promise<{ known: boolean }> {
+      if (input.inventory) {
+        store.registerDevice({ ...input.inventory, deviceId: input.deviceId }, input.worker, input.seenAt);
+        return { known: true };
+      }
+      return { known: store.markDeviceSeen(input.deviceId, input.worker, input.seenAt) };
     },
   };
 }

@@ -107,6 +107,21 @@ const COMMANDS: Record<string, Command> = {
       });
     },
   },
+  devices: {
+    usage: 'thorbench devices [--json]',
+    summary: 'List the devices registered by their workers: facts, last seen, and the cell each is running.',
+    details:
+      'A device worker (thorbench worker --role device|all) registers its device in the results store when it starts\n' +
+      '(model, L4T release, memory, power modes, clock limits, free disk for models, engine image, models found) and\n' +
+      'reports itself seen every THORBENCH_DEVICE_REPORT_MS (30000). The models directory and the image it looks for\n' +
+      'are THORBENCH_MODELS_DIR (/data/models) and THORBENCH_ENGINE_IMAGE (the experiment default).',
+    options: { json: { type: 'boolean' } },
+    positionals: [],
+    action: async (v) => {
+      const { cliEnv } = await context();
+      await (await import('./commands/devices.js')).devices({ json: v.json === true, env: cliEnv(), out });
+    },
+  },
   plan: {
     usage: 'thorbench plan <experiment.json|yaml> [--json]',
     summary: 'Print the ordered cells with model loads, power-mode and clock changes, reboots and an estimate.',

@@ -16,6 +16,8 @@ export const CONTAINER_NAME_ENV = 'THORBENCH_SIM_CONTAINER';
 export const LABELS_ENV = 'THORBENCH_SIM_LABELS';
 export const MOUNTS_ENV = 'THORBENCH_SIM_MOUNTS';
 export const IMAGE_ENV = 'THORBENCH_SIM_IMAGE';
+/** Added by the simulated engine to its `--port` (the device's engine port offset, sim/device.ts). */
+export const ENGINE_PORT_OFFSET_ENV = 'THORBENCH_SIM_ENGINE_PORT_OFFSET';
 /** A fragment of the engine's command line, the fallback check when /proc/<pid>/environ is unreadable. */
 const ENGINE_CMDLINE_HINT = 'engine-server';
 

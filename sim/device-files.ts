@@ -9,6 +9,7 @@ import path from 'node:path';
 import { writeFileAtomicSync } from '../store/atomic-file.js';
 import { THOR_FIXTURES_DIR, type SimLayout } from './layout.js';
 import type { SimState } from './sim-state.js';
+import { THOR_RAM_TOTAL_MB } from './tegrastats-line.js';
 import { THOR_MACHINE, thorClocks } from './thor-clocks.js';
 import { DEFAULT_POWER_MODE_ID, THOR_POWER_MODES, requirePowerMode } from './thor-power-modes.js';
 
@@ -49,6 +50,7 @@ export function renderDeviceFiles(layout: SimLayout, state: SimState, busy = fal
   put(root, '/proc/device-tree/model', `${THOR_MACHINE}\0`);
   put(root, '/proc/device-tree/compatible', 'nvidia,p3834-0008+p4071-0000\0nvidia,p3834-0008\0nvidia,tegra264\0');
   put(root, '/proc/sys/kernel/random/boot_id', `${state.bootId}\n`);
+  put(root, '/proc/meminfo', `MemTotal:       ${THOR_RAM_TOTAL_MB * 1024} kB\n`);
   put(root, '/var/lib/nvpmodel/status', `pmode:${String(state.powerModeId).padStart(4, '0')}\n`);
 
   const clocks = thorClocks(requirePowerMode(state.powerModeId), state.clocks.locked, busy, state.clocks.fanMax);

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type DeviceProfile } from '../activities/device-profile.js';
-import { withLock, writeJsonAtomic } from './atomic-file.js';
+import { readJsonFile, withLock, writeJsonAtomic } from './atomic-file.js';
 import { listContainerStates } from './containers.js';
 import { renderDeviceFiles } from './device-files.js';
 import { SIM_BIN_DIR, SIM_COMMANDS, SIM_DIR_ENV, simLayout } from './layout.js';
@@ -47,7 +47,16 @@ export interface SimDeviceOptions {
   speed?: number;
   /** Replace tegrastats' rail format (default: Thor R38's two values per rail, with VIN). */
   tegrastats?: TegrastatsFormat;
+  /**
+   * Engine port offset: a number replaces the stored one; "allocate" gives a new device the lowest multiple of
+   * ENGINE_PORT_STRIDE that no other simulated device in the same parent directory uses (the CLI's
+   * THORBENCH_HOME/sim/<id>) and keeps an existing device's. Default: 0 for a new device.
+   */
+  enginePortOffset?: number | 'allocate';
 }
+
+/** Engine ports of the k-th simulated device on a machine are the experiment's `engine.port` + k × this. */
+export const ENGINE_PORT_STRIDE = 100;
 
 export interface SimDevice {
   id: string;
@@ -59,6 +68,8 @@ export interface SimDevice {
   rootDir: string;
   /** { THORBENCH_SIM_DIR: dir }: the environment every fake command needs. */
   env: Record<string, string>;
+  /** Added to an engine's `--port` by the simulated docker: where this device's engines listen on the host. */
+  enginePortOffset: number;
 }
 
 function initialState(opts: SimDeviceOptions): SimState {
@@ -78,6 +89,32 @@ function initialState(opts: SimDeviceOptions): SimState {
     dropCaches: { count: 0, lastAt: null },
     ...(opts.tegrastats ? { tegrastats: opts.tegrastats } : {}),
   };
+}
+
+function checkPortOffset(offset: number | 'allocate' | undefined): void {
+  if (offset !== undefined && offset !== 'allocate' && !(Number.isInteger(offset) && offset >= 0 && offset < 65535)) {
+    throw new Error(`simulated device engine port offset must be an integer from 0 to 65534 (got ${offset})`);
+  }
+}
+
+/**
+ * The lowest free multiple of ENGINE_PORT_STRIDE among the simulated devices next to `dir` (THORBENCH_HOME/sim/<id>
+ * for the CLI), taken under a lock of the parent directory so devices created at the same moment differ.
+ */
+function allocateEnginePortOffset(dir: string): number {
+  const parent = path.dirname(dir);
+  return withLock(path.join(parent, '.engine-ports.lock'), () => {
+    const used = new Set<number>();
+    for (const entry of fs.readdirSync(parent, { withFileTypes: true })) {
+      const sibling = path.join(parent, entry.name);
+      if (!entry.isDirectory() || sibling === dir) continue;
+      const state = readJsonFile<SimState>(simLayout(sibling).deviceFile);
+      if (state) used.add(state.enginePortOffset ?? 0);
+    }
+    let offset = 0;
+    while (used.has(offset)) offset += ENGINE_PORT_STRIDE;
+    return offset;
+  });
 }
 
 function checkSpeed(speed: number | undefined): void {
@@ -104,12 +141,14 @@ function ensureExecutable(): void {
  */
 export function ensureSimDevice(dir: string, opts: SimDeviceOptions = {}): SimDevice {
   checkSpeed(opts.speed);
+  checkPortOffset(opts.enginePortOffset);
   const layout = simLayout(dir);
   for (const d of [layout.rootDir, layout.containersDir, layout.activityDir, layout.logsDir, layout.onDeviceDir, layout.workerStateDir]) fs.mkdirSync(d, { recursive: true });
   ensureExecutable();
   const state = withLock(layout.lockFile, () => {
     if (!fs.existsSync(layout.deviceFile)) {
       const s = initialState(opts);
+      s.enginePortOffset = opts.enginePortOffset === 'allocate' ? allocateEnginePortOffset(layout.dir) : (opts.enginePortOffset ?? 0);
       writeJsonAtomic(layout.deviceFile, s);
       return s;
     }
@@ -127,6 +166,10 @@ export function ensureSimDevice(dir: string, opts: SimDeviceOptions = {}): SimDe
       s.tegrastats = opts.tegrastats;
       changed = true;
     }
+    if (typeof opts.enginePortOffset === 'number' && opts.enginePortOffset !== (s.enginePortOffset ?? 0)) {
+      s.enginePortOffset = opts.enginePortOffset;
+      changed = true;
+    }
     if (opts.id !== undefined && opts.id !== s.id) {
       s.id = opts.id;
       changed = true;
@@ -135,7 +178,14 @@ export function ensureSimDevice(dir: string, opts: SimDeviceOptions = {}): SimDe
     return s;
   });
   renderDeviceFiles(layout, state);
-  return { id: state.id, dir: layout.dir, binDir: SIM_BIN_DIR, rootDir: layout.rootDir, env: { [SIM_DIR_ENV]: layout.dir } };
+  return {
+    id: state.id,
+    dir: layout.dir,
+    binDir: SIM_BIN_DIR,
+    rootDir: layout.rootDir,
+    env: { [SIM_DIR_ENV]: layout.dir },
+    enginePortOffset: state.enginePortOffset ?? 0,
+  };
 }
 
 /** The profile the device worker uses for a simulated Thor: commands from sim/bin, no sudo. */
@@ -159,6 +209,7 @@ export function simDeviceProfile(dev: SimDevice, resultsDir: string): DeviceProf
     stateDir: simLayout(dev.dir).workerStateDir,
     resultsDir: path.resolve(resultsDir),
     env: { ...dev.env },
+    enginePortOffset: dev.enginePortOffset,
   };
 }
 

@@ -14,7 +14,16 @@ import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_MAX_NUM_BATCHED_TOKENS, DEFAULT_MAX_NUM_SEQS } from './batch-engine.js';
-import { CONTAINER_ID_ENV, CONTAINER_NAME_ENV, EXIT_SIGKILL, IMAGE_ENV, LABELS_ENV, MOUNTS_ENV, recordContainerExit } from './containers.js';
+import {
+  CONTAINER_ID_ENV,
+  CONTAINER_NAME_ENV,
+  ENGINE_PORT_OFFSET_ENV,
+  EXIT_SIGKILL,
+  IMAGE_ENV,
+  LABELS_ENV,
+  MOUNTS_ENV,
+  recordContainerExit,
+} from './containers.js';
 import { BYTES_PER_PARAM, type ServeArgs, ServeArgsError, parseServeArgs, resolveQuantization, simulatedVllmVersion } from './engine-args.js';
 import { createEngineHandler } from './engine-http.js';
 import { SIM_TAG, addressInUseLines, crashOnLoadLines, crashOnRequestLines, missingModelLines, vllmLine } from './engine-log.js';
@@ -214,18 +223,24 @@ async function serve(args: ServeArgs): Promise<void> {
   });
   // vLLM listens on all interfaces; the simulator stays on loopback (both families) unless --host says otherwise.
   const hosts = args.host ? [args.host] : ['127.0.0.1', '::1'];
+  // The device's "host network": logs show the container's --port, the process listens offset ports higher.
+  const hostPort = args.port + Number(process.env[ENGINE_PORT_OFFSET_ENV] ?? 0);
+  if (!Number.isInteger(hostPort) || hostPort > 65535) {
+    log(`${SIM_TAG} --port ${args.port} + ${ENGINE_PORT_OFFSET_ENV}=${process.env[ENGINE_PORT_OFFSET_ENV]} is not a TCP port`);
+    return exitEngine(1);
+  }
   const servers: http.Server[] = [];
   for (const host of hosts) {
     const server = http.createServer(handler);
     server.keepAliveTimeout = 5000;
     try {
-      await listen(server, host, args.port);
+      await listen(server, host, hostPort);
       servers.push(server);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (host === '::1' && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) continue;
       if (code === 'EADDRINUSE') for (const line of addressInUseLines(host, args.port)) log(line);
-      else log(`${SIM_TAG} cannot listen on ${host}:${args.port}: ${(err as Error).message}`);
+      else log(`${SIM_TAG} cannot listen on ${host}:${hostPort}: ${(err as Error).message}`);
       return exitEngine(1);
     }
   }

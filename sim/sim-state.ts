@@ -76,6 +76,11 @@ export interface SimState {
   dropCaches: { count: number; lastAt: string | null };
   /** How the simulated tegrastats prints power rails; absent = Thor R38's own format (two values, with VIN). */
   tegrastats?: TegrastatsFormat;
+  /**
+   * Added to an engine's `--port` to get the host port it listens on, so several simulated Thors on one machine
+   * never share an engine port (a real Thor serves on the experiment's port). Absent (older state) = 0.
+   */
+  enginePortOffset?: number;
 }
 
 /**

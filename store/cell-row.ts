@@ -73,7 +73,7 @@ export interface CellRow extends Record<HeadlineMetric, number | null> {
   energy_json: string | null;
   thermal_json: string | null;
   thorbench_version: string | null;
-  /** JSON MovedFrom of a cell moved off a lost device; NULL otherwise and in rows recorded before schema version 3. */
+  /** JSON MovedFrom of a cell moved off a lost device; NULL otherwise and in rows recorded before schema version 4. */
   moved_from_json: string | null;
 }
 

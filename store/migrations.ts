@@ -97,13 +97,33 @@ const v2: Migration = {
 
 const v3: Migration = {
   version: 3,
+  description: 'devices registered by their workers (store/devices.ts)',
+  up(db) {
+    db.exec(`
+      CREATE TABLE devices (
+        device_id       TEXT PRIMARY KEY NOT NULL,
+        simulated       INTEGER NOT NULL CHECK (simulated IN (0, 1)),
+        model           TEXT NOT NULL,
+        l4t_release     TEXT,
+        memory_total_mb INTEGER,
+        inventory_json  TEXT NOT NULL,
+        worker          TEXT NOT NULL,
+        registered_at   TEXT NOT NULL,
+        last_seen_at    TEXT NOT NULL
+      );
+    `);
+  },
+};
+
+const v4: Migration = {
+  version: 4,
   description: 'the device a cell was moved off, and why (failover)',
   up(db) {
     db.exec(`ALTER TABLE cells ADD COLUMN moved_from_json TEXT;`);
   },
 };
 
-export const MIGRATIONS: readonly Migration[] = [v1, v2, v3];
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4];
 
 /** The schema version this build of thorbench reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -14,6 +14,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { CellRecord } from '../schema/outcome.js';
 import { type CellRow, fromCellRow, HEADLINE_METRICS, toCellRow, validateCellRecord } from './cell-row.js';
+import { type DeviceStatements, deviceStatements } from './devices.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
 import { isSweepState, type SweepRecord, type SweepStart, type SweepState } from './sweep.js';
 
@@ -43,7 +44,7 @@ export interface CellRowMeta {
   recordedAt: string;
 }
 
-export interface ResultsStore {
+export interface ResultsStore extends DeviceStatements {
   readonly dbPath: string;
   close(): void;
   upsertSweep(start: SweepStart): void;
@@ -136,12 +137,14 @@ export function openResultsStore(dbPath: string, options: OpenResultsStoreOption
 class SqliteResultsStore implements ResultsStore {
   private readonly stmt;
   private readonly recordTx;
+  private readonly devices: DeviceStatements;
 
   constructor(
     private readonly db: Database.Database,
     readonly dbPath: string,
   ) {
     const readonly = db.readonly;
+    this.devices = deviceStatements(db);
     const prepareWrite = (sql: string): Database.Statement | null => (readonly ? null : db.prepare(sql));
     this.stmt = {
       upsertSweep: prepareWrite(`
@@ -265,6 +268,18 @@ class SqliteResultsStore implements ResultsStore {
 
   duplicateKeys(sweepId: string): string[] {
     return (this.stmt.duplicates.all(sweepId) as { cell_id: string }[]).map((r) => r.cell_id);
+  }
+
+  registerDevice(...args: Parameters<DeviceStatements['registerDevice']>): void {
+    this.devices.registerDevice(...args);
+  }
+
+  markDeviceSeen(...args: Parameters<DeviceStatements['markDeviceSeen']>): boolean {
+    return this.devices.markDeviceSeen(...args);
+  }
+
+  listDevices(): ReturnType<DeviceStatements['listDevices']> {
+    return this.devices.listDevices();
   }
 
   transaction<T>(fn: () => T): T {

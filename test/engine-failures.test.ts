@@ -38,6 +38,7 @@ function failingDocker(psOutput: string): DeviceProfile {
     commands: { ...JETSON_COMMANDS, docker },
     sudo: false,
     simDir: null,
+    enginePortOffset: 0,
     rootDir: dir,
     stateDir: dir,
     resultsDir: dir,

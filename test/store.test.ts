@@ -147,7 +147,7 @@ describe('results store: schema', () => {
         assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
         assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
         const tables = (raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((t) => t.name);
-        assert.deepEqual(tables, ['cells', 'sweeps']);
+        assert.deepEqual(tables, ['cells', 'devices', 'sweeps']);
       } finally {
         raw.close();
       }

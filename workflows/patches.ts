@@ -9,6 +9,9 @@
  */
 export const WEB_UI_PATCH = 'web-ui-metadata';
 
+/** Each model group goes only to a device that holds its model (plan/model-eligibility.ts). */
+export const MODELS_PRESENT_PATCH = 'models-present-check';
+
 /** The device's power mode and clocks read back right after the benchmark, for the validity verdict. */
 export const READ_BACK_PATCH = 'read-back-after-benchmark';
 

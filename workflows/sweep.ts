@@ -32,6 +32,7 @@ import {
   plannedStepCosts,
 } from '../plan/estimate.js';
 import { type Lane, groupsForReturningDevice, moveGroups } from '../plan/failover.js';
+import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
 import { type Plan, type PlannedCell, planSweep } from '../plan/plan.js';
 import { shardByDevice } from '../plan/shard.js';
 import { type Experiment, type StepName, parseExperiment } from '../schema/experiment.js';
@@ -48,7 +49,7 @@ import {
   cellStepSignal,
   progressQuery,
 } from './messages.js';
-import { FAILOVER_PATCH, WEB_UI_PATCH } from './patches.js';
+import { FAILOVER_PATCH, MODELS_PRESENT_PATCH, WEB_UI_PATCH } from './patches.js';
 import { cellSearchAttributes, onlyRegistered, sweepSearchAttributes } from './search-attributes.js';
 import { QUICK_OPTIONS, quickDeviceOptions } from './step-options.js';
 import { cellDetails, cellSummary } from './summaries.js';
@@ -342,7 +343,7 @@ async function resumeFinished(run: SweepRun): Promise<void> {
 async function recordUnrun(
   run: SweepRun,
   c: PlannedCell,
-  status: 'skipped' | 'cancelled',
+  status: 'failed' | 'skipped' | 'cancelled',
   reason: { type: FailureType; message: string },
 ): Promise<void> {
   const now = new Date().toISOString();
@@ -670,7 +671,20 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
   if (run.metadata) await describeSweep(run);
   if (run.devices.length === 0) await beginSweep(run);
   await resumeFinished(run);
-  run.shards = shardByDevice(run.plan.cells, run.devices);
+  // A model group goes only to a device that holds its model; cells of a model no device holds fail before any
+  // engine start (plan/model-eligibility.ts). Sweeps started before this check replay without it.
+  if (patched(MODELS_PRESENT_PATCH)) {
+    const models = plannedModels(run.plan.cells);
+    const { modelsDir } = run.exp.engine;
+    const presence = await Promise.all(
+      run.devices.map((d) => deviceActivities(run.exp, d).checkModelsPresent({ modelsDir, models })),
+    );
+    const assigned = assignModelGroups(run.plan.cells, run.devices, presence, modelsDir);
+    for (const r of assigned.refused)
+      if (!run.finished[r.cell.id])
+        await recordUnrun(run, r.cell, 'failed', { type: FailureType.ModelNotFound, message: r.reason });
+    run.shards = assigned.shards;
+  } else run.shards = shardByDevice(run.plan.cells, run.devices);
   run.progress.state = 'running';
 
   try {

@@ -3,12 +3,15 @@
  * On a Thor this is what systemd starts (deploy/thorbench-worker.service). On the simulator the worker registers
  * itself as a process "on the device", so a simulated reboot kills it like a real one would.
  */
+import { Client, Connection } from '@temporalio/client';
 import { registerOnDeviceProcess, unregisterOnDeviceProcess } from '../../sim/device.js';
 import { openResultsStore } from '../../store/store.js';
 import { deviceTaskQueue, SWEEP_TASK_QUEUE } from '../../workflows/task-queues.js';
 import { type CliEnv, type DeviceChoice, nativeConnection, resolveDevice } from '../context.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
 import { startWorkers } from '../workers.js';
+import { workerIdentity } from '../sweeps.js';
+import { type Registration, startDeviceRegistration } from '../../workers/device-registration.js';
 import { ensureDevServer } from '../../server/dev-server.js';
 
 export type WorkerRole = 'all' | 'device' | 'sweep';
@@ -20,6 +23,10 @@ export function parseRole(value: string | undefined): WorkerRole {
 }
 
 export async function worker(opts: { device: DeviceChoice; deviceId?: string; role: WorkerRole; env: CliEnv; out: (line: string) => void }): Promise<void> {
+  const reportMs = process.env.THORBENCH_DEVICE_REPORT_MS;
+  if (reportMs && !(Number(reportMs) >= 100)) {
+    throw new ExitError(`THORBENCH_DEVICE_REPORT_MS must be a number of milliseconds >= 100 (got "${reportMs}")`, EXIT_INVALID);
+  }
   const address = opts.env.address ?? (await ensureDevServer({ home: opts.env.home, port: opts.env.port, uiPort: opts.env.uiPort })).address;
   const connection = await nativeConnection(address);
   const store = opts.role === 'device' ? null : openResultsStore(opts.env.dbFile);
@@ -27,6 +34,21 @@ export async function worker(opts: { device: DeviceChoice; deviceId?: string; ro
   const simDir = profile?.simDir ?? null;
   if (simDir) registerOnDeviceProcess(simDir, process.pid);
   const running = await startWorkers({ connection, namespace: opts.env.namespace, store, device: profile });
+  // The device registers its facts in the results store and reports itself seen while it runs (`thorbench devices`).
+  let registration: Registration | null = null;
+  let client: Connection | null = null;
+  if (profile) {
+    client = await Connection.connect({ address });
+    registration = startDeviceRegistration({
+      client: new Client({ connection: client, namespace: opts.env.namespace }),
+      profile,
+      worker: workerIdentity(`device-${profile.id}`),
+      modelsDir: process.env.THORBENCH_MODELS_DIR || undefined,
+      engineImage: process.env.THORBENCH_ENGINE_IMAGE || undefined,
+      intervalMs: reportMs ? Number(reportMs) : undefined,
+      onError: (message) => process.stderr.write(`${message}\n`),
+    });
+  }
   const queues = [store ? SWEEP_TASK_QUEUE : null, profile ? deviceTaskQueue(profile.id) : null].filter(Boolean).join(', ');
   opts.out(`thorbench worker (pid ${process.pid}) polling ${queues} on ${address}${profile?.simulated ? ' — simulated Thor' : ''}`);
   const stop = () => void running.shutdown();
@@ -35,6 +57,8 @@ export async function worker(opts: { device: DeviceChoice; deviceId?: string; ro
   try {
     await running.done;
   } finally {
+    registration?.stop();
+    await client?.close();
     if (simDir) unregisterOnDeviceProcess(simDir, process.pid);
     store?.close();
     await connection.close();

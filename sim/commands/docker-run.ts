@@ -8,7 +8,15 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { withLock } from '../atomic-file.js';
-import { CONTAINER_ID_ENV, CONTAINER_NAME_ENV, IMAGE_ENV, LABELS_ENV, MOUNTS_ENV, refreshContainer } from '../containers.js';
+import {
+  CONTAINER_ID_ENV,
+  CONTAINER_NAME_ENV,
+  ENGINE_PORT_OFFSET_ENV,
+  IMAGE_ENV,
+  LABELS_ENV,
+  MOUNTS_ENV,
+  refreshContainer,
+} from '../containers.js';
 import { SIMULATED_LABEL } from '../docker-format.js';
 import { DockerUsageError, type DockerRunSpec, parseDockerRun } from '../docker-run-args.js';
 import { ENGINE_SERVER_JS, SIM_DIR_ENV, type SimLayout } from '../layout.js';
@@ -20,7 +28,7 @@ function runUsage(io: CommandIO, message: string): number {
   return 125;
 }
 
-function startEngine(layout: SimLayout, spec: DockerRunSpec, name: string, id: string, logFile: string): number {
+function startEngine(layout: SimLayout, spec: DockerRunSpec, name: string, id: string, logFile: string, portOffset: number): number {
   const fd = fs.openSync(logFile, 'a');
   try {
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/root' };
@@ -35,6 +43,8 @@ function startEngine(layout: SimLayout, spec: DockerRunSpec, name: string, id: s
       [LABELS_ENV]: JSON.stringify(spec.labels),
       [MOUNTS_ENV]: JSON.stringify(spec.mounts),
       [IMAGE_ENV]: spec.image,
+      // Each simulated Thor has its own "host network": its engines listen on --port + the device's offset.
+      [ENGINE_PORT_OFFSET_ENV]: String(portOffset),
     });
     // `vllm serve ARGS` → `node engine-server.js serve ARGS`: the same argv after the program name.
     const child = spawn(process.execPath, [ENGINE_SERVER_JS, ...spec.command.slice(1)], { detached: true, stdio: ['ignore', fd, fd], env, cwd: layout.dir });
@@ -64,13 +74,13 @@ export function dockerRun(args: string[], layout: SimLayout, io: CommandIO): num
     return runUsage(io, `Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.`);
   }
   const id = randomBytes(32).toString('hex');
-  const bootId = readDeviceState(layout).bootId;
+  const { bootId, enginePortOffset } = readDeviceState(layout);
   const result = withLock(layout.lockFile, (): { conflict: string } | { ok: true } => {
     const existing = readContainerRecord(layout, name);
     if (existing && refreshContainer(layout, existing)) return { conflict: existing.id };
     const logFile = path.join(layout.logsDir, `${name}-${id.slice(0, 12)}.log`);
     fs.mkdirSync(layout.logsDir, { recursive: true });
-    const pid = startEngine(layout, spec, name, id, logFile);
+    const pid = startEngine(layout, spec, name, id, logFile, enginePortOffset ?? 0);
     const now = new Date().toISOString();
     const record: SimContainer = {
       id,

@@ -1,0 +1,167 @@
+/**
+ * Devices and the models they hold: the `devices` table of the results store, the pure dealing of model groups to
+ * devices that hold them, and a sweep that refuses a model its device lacks with a typed failure before any engine
+ * starts (on the simulated Thor, through a real Temporal server).
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { createEngineActivities } from '../activities/engine.js';
+import { renderDevicesText, type DeviceJson } from '../cli/commands/devices.js';
+import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
+import { planSweep } from '../plan/plan.js';
+import type { DeviceInventory } from '../schema/device-inventory.js';
+import { EngineSpec } from '../schema/experiment.js';
+import { ensureSimDevice, listSimContainers, simDeviceProfile, writeSimFaults } from '../sim/device.js';
+import { openResultsStore } from '../store/store.js';
+import type { sweep } from '../workflows/sweep.js';
+import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
+import { TEST_MODELS, experiment, simExperiment } from './helpers/experiment.js';
+import { tempDir } from './helpers/files.js';
+import { freePort } from './helpers/net.js';
+import { destroySimDevice } from './helpers/sim-device.js';
+import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
+import { type TestServer, startTestServer } from './helpers/temporal.js';
+
+function inventory(deviceId: string, parts: Partial<DeviceInventory> = {}): DeviceInventory {
+  return {
+    deviceId,
+    simulated: false,
+    model: 'NVIDIA Jetson AGX Thor Developer Kit',
+    l4tRelease: 'R38.2.1',
+    memoryTotalMb: 125772,
+    powerModes: [{ id: 0, name: 'MAXN', tpcPgMask: 64 }],
+    powerMode: { id: 0, name: 'MAXN' },
+    clockLimits: { gpuMaxMhz: 1575, emcMaxMhz: 4266, cpuMaxMhz: 2601 },
+    modelsDir: '/data/models',
+    modelsDirFreeBytes: 512e9,
+    engineImage: 'nvcr.io/nvidia/vllm:25.09-py3',
+    engineImagePresent: true,
+    engineImageDigest: null,
+    models: ['Qwen/Qwen3-8B-FP8'],
+    modelsMissing: [],
+    problems: [],
+    ...parts,
+  };
+}
+
+describe('the devices table', () => {
+  it('registers a device, moves last-seen only forward, and keeps the registration time of the same worker', () => {
+    const store = openResultsStore(path.join(tempDir('devices-store'), 'thorbench.db'));
+    try {
+      assert.equal(store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:00:05.000Z'), false, 'unknown device');
+      store.registerDevice(inventory('thor-a'), 'w1', '2026-01-01T00:00:00.000Z');
+      assert.equal(store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:01:00.000Z'), true);
+      store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:00:30.000Z'); // a late report does not move it back
+      store.registerDevice(inventory('thor-a', { modelsDirFreeBytes: 1e9 }), 'w1', '2026-01-01T00:00:50.000Z');
+      let [a] = store.listDevices();
+      assert.equal(a!.registeredAt, '2026-01-01T00:00:00.000Z');
+      assert.equal(a!.lastSeenAt, '2026-01-01T00:01:00.000Z');
+      assert.equal(a!.inventory.modelsDirFreeBytes, 1e9, 'facts are replaced');
+      // A restarted worker (new identity) registers anew.
+      store.registerDevice(inventory('thor-a'), 'w2', '2026-01-01T00:02:00.000Z');
+      store.registerDevice(inventory('thor-b', { simulated: true }), 'w3', '2026-01-01T00:02:00.000Z');
+      const list = store.listDevices();
+      [a] = list;
+      assert.deepEqual(list.map((d) => d.deviceId), ['thor-a', 'thor-b']);
+      assert.equal(a!.registeredAt, '2026-01-01T00:02:00.000Z');
+      assert.equal(a!.worker, 'w2');
+    } finally {
+      store.close();
+    }
+  });
+
+  it('renders a table row per device with its facts under it', () => {
+    const d: DeviceJson = {
+      deviceId: 'thor-a',
+      inventory: inventory('thor-a'),
+      worker: 'w1',
+      registeredAt: '2026-01-01T00:00:00.000Z',
+      lastSeenAt: '2026-01-01T00:00:00.000Z',
+      lastSeenAgoS: 12.3,
+      current: [{ sweepId: 's1', cellId: 'maxn.locked.qwen3-8b-fp8.tiny.r1', step: 'running' }],
+    };
+    const lines = renderDevicesText([d, { ...d, deviceId: 'thor-b', current: null }]);
+    assert.match(lines[1]!, /^thor-a\s+jetson\s+R38\.2\.1\s+122\.8 GB\s+512\.0 GB\s+present\s+12\.3 s ago\s+s1 maxn\.locked\.qwen3-8b-fp8\.tiny\.r1 \(running\)$/);
+    assert.match(lines[2]!, /MAXN\(0\).*\/data\/models: 1 found/);
+    assert.match(lines[3]!, /^thor-b .* unknown \(Temporal server not reachable\)$/);
+    assert.deepEqual(renderDevicesText([]).length, 1);
+  });
+});
+
+describe('dealing model groups to devices that hold them', () => {
+  const exp = experiment('eligibility', { models: [TEST_MODELS.fp8, TEST_MODELS.awq, TEST_MODELS.fp4], clocks: ['locked'] });
+  const cells = planSweep(exp).cells;
+  const group = (shards: Map<string, typeof cells>) => new Map([...shards].map(([d, cs]) => [d, cs.map((c) => c.model.id)]));
+
+  it('is round-robin when every device holds every model', () => {
+    const { shards, refused } = assignModelGroups(cells, ['a', 'b'], [], '/data/models');
+    assert.deepEqual(group(shards), new Map([['a', ['qwen3-8b-fp8', 'qwen3-8b-fp4']], ['b', ['qwen3-8b-awq']]]));
+    assert.deepEqual(refused, []);
+    assert.deepEqual(plannedModels(cells).map((m) => m.path), ['Qwen/Qwen3-8B-FP8', 'Qwen/Qwen3-8B-AWQ', 'nv-community/Qwen3-8B-FP4']);
+  });
+
+  it('never gives a model to a device that lacks it, and refuses a model no device holds', () => {
+    const presence = [
+      { deviceId: 'a', missing: [{ id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8' }, { id: 'qwen3-8b-fp4', path: 'x' }] },
+      { deviceId: 'b', missing: [{ id: 'qwen3-8b-fp4', path: 'x' }] },
+    ];
+    const { shards, refused } = assignModelGroups(cells, ['a', 'b'], presence, '/data/models');
+    assert.deepEqual(group(shards), new Map([['a', ['qwen3-8b-awq']], ['b', ['qwen3-8b-fp8']]]));
+    assert.deepEqual(refused.map((r) => r.cell.model.id), ['qwen3-8b-fp4']);
+    assert.match(refused[0]!.reason, /model qwen3-8b-fp4 \(\/data\/models\/nv-community\/Qwen3-8B-FP4\) is not on any of the devices a, b/);
+  });
+});
+
+describe('a model missing on the device', { timeout: 180_000 }, () => {
+  let server: TestServer;
+  let sim: SimWorkers;
+
+  before(async () => {
+    server = await startTestServer();
+    sim = await startSimWorkers(server, tempDir('missing-model'), { id: 'sim-models', speed: 4 });
+    writeSimFaults(sim.simDir, { missingModels: [TEST_MODELS.awq.path] });
+  });
+
+  after(async () => {
+    await sim?.stop();
+    destroySimDevice(sim.simDir);
+    await server?.stop();
+  });
+
+  it('startEngine refuses it with ModelNotFound before docker runs anything', async () => {
+    const dir = tempDir('missing-model-activity');
+    const dev = ensureSimDevice(path.join(dir, 'sim'), { id: 'sim-activity', faults: { missingModels: [TEST_MODELS.awq.path] } });
+    const engine = createEngineActivities(simDeviceProfile(dev, path.join(dir, 'results')));
+    const model = { ...TEST_MODELS.awq, env: {}, serveArgs: [] };
+    await assert.rejects(
+      engine.startEngine({ sweepId: 's', cellId: 'c', engineGroup: 'g', engine: EngineSpec.parse({}), model }),
+      (err: unknown) => err instanceof ApplicationFailure && err.type === 'ModelNotFound' && /Qwen3-8B-AWQ does not exist on device sim-activity/.test(err.message),
+    );
+    assert.deepEqual(listSimContainers(dev.dir), [], 'no container was created');
+    destroySimDevice(dev.dir);
+  });
+
+  it('the sweep records its cells as failed with ModelNotFound without starting an engine, and runs the rest', async () => {
+    const exp = simExperiment('missing-model', await freePort(), {
+      device: { select: ['sim-models'] },
+      models: [TEST_MODELS.fp8, TEST_MODELS.awq],
+    });
+    const summary = await server.client.workflow.execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'missing-model', args: [exp] });
+    assert.deepEqual(summary.counts, { succeeded: 2, failed: 2, skipped: 0, cancelled: 0 });
+    const cells = sim.store.listCells('missing-model');
+    assert.deepEqual(sim.store.duplicateKeys('missing-model'), []);
+    for (const c of cells.filter((x) => x.modelId === 'qwen3-8b-awq')) {
+      assert.equal(c.status, 'failed');
+      assert.equal(c.failure?.type, 'ModelNotFound');
+      assert.equal(c.failure?.retryable, false);
+      assert.match(c.failure?.message ?? '', /Qwen\/Qwen3-8B-AWQ\) is not on device sim-models; download it there/);
+      assert.deepEqual(c.steps, [], 'no step ran, so no engine started');
+      assert.equal(c.engine, null);
+    }
+    assert.ok(cells.filter((x) => x.modelId === 'qwen3-8b-fp8').every((c) => c.status === 'succeeded'));
+    const engines = cells.filter((c) => c.engine).map((c) => c.engine!.containerName);
+    assert.ok(engines.length > 0 && engines.every((n) => n.includes('qwen3-8b-fp8')), `engines started: ${engines.join(', ')}`);
+  });
+});
