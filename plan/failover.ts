@@ -56,10 +56,7 @@ export interface Takeover {
  */
 export function groupsForReturningDevice(returning: Lane, others: readonly Lane[]): Takeover[] {
   const queues = new Map(
-    others.map((l) => [
-      l.deviceId,
-      engineGroups(l.pending).filter((g) => g[0]!.engineGroup !== l.busyGroup),
-    ]),
+    others.map((l) => [l.deviceId, engineGroups(l.pending).filter((g) => g[0]!.engineGroup !== l.busyGroup)]),
   );
   const load = new Map(others.map((l) => [l.deviceId, l.pending.length]));
   let own = returning.pending.length;
@@ -67,7 +64,10 @@ export function groupsForReturningDevice(returning: Lane, others: readonly Lane[
   for (;;) {
     const donor = others
       .filter((l) => queues.get(l.deviceId)!.length > 0)
-      .reduce<Lane | null>((best, l) => (best === null || load.get(l.deviceId)! > load.get(best.deviceId)! ? l : best), null);
+      .reduce<Lane | null>(
+        (best, l) => (best === null || load.get(l.deviceId)! > load.get(best.deviceId)! ? l : best),
+        null,
+      );
     if (donor === null) break;
     const group = queues.get(donor.deviceId)!.at(-1)!;
     // Moving the group must shorten the longest of the two queues, or it only shifts the wait around.

@@ -198,7 +198,9 @@ export function fromCellRow(row: CellRow): CellRecord {
     simulated: row.simulated === 1,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
-    ...(row.moved_from_json === null ? {} : { movedFrom: parse<MovedFrom>(row.moved_from_json, 'moved_from_json', key) }),
+    ...(row.moved_from_json === null
+      ? {}
+      : { movedFrom: parse<MovedFrom>(row.moved_from_json, 'moved_from_json', key) }),
   };
   const verdict = parse<Verdict>(row.verdict_json, 'verdict_json', key);
   if (verdict === null) {

@@ -70,7 +70,10 @@ describe('device failover with in-memory devices', { timeout: 120_000 }, () => {
     const b = new MockDevice('fo-b');
     const handle = await start('fo-1', exp);
     const result = handle.result();
-    const [summary] = await Promise.all([b.run(w.env.nativeConnection, result), a.run(w.env.nativeConnection, dying.reached)]);
+    const [summary] = await Promise.all([
+      b.run(w.env.nativeConnection, result),
+      a.run(w.env.nativeConnection, dying.reached),
+    ]);
     assert.deepEqual(summary.counts, { succeeded: 8, failed: 0, skipped: 0, cancelled: 0 });
     assertRecordedOnce('fo-1', 8);
     assert.deepEqual(benchmarked(a).length, 1, 'fo-a got as far as one benchmark');
@@ -80,17 +83,26 @@ describe('device failover with in-memory devices', { timeout: 120_000 }, () => {
       assert.equal(r.device?.deviceId, 'fo-b');
       if (['m0', 'm2'].includes(r.modelId)) {
         assert.equal(r.movedFrom?.deviceId, 'fo-a', `${r.cellId} says it left fo-a`);
-        assert.match(r.movedFrom!.reason, /no worker of thorbench-device-fo-a picked up benchmark within 2 s \(DeviceLost\)/);
+        assert.match(
+          r.movedFrom!.reason,
+          /no worker of thorbench-device-fo-a picked up benchmark within 2 s \(DeviceLost\)/,
+        );
         assert.ok(Date.parse(r.movedFrom!.at) <= Date.parse(r.startedAt));
       } else assert.equal(r.movedFrom, undefined, `${r.cellId} never moved`);
     }
     assert.deepEqual([...new Set(benchmarked(b).map(modelOf))].sort(), ['m0', 'm1', 'm2', 'm3']);
     assert.equal(new Set(benchmarked(b)).size, 8, 'fo-b benchmarked each cell once');
-    const m0Starts = b.called('startEngine').filter((c) => (c.input as { engineGroup: string }).engineGroup === 'maxn.m0');
+    const m0Starts = b
+      .called('startEngine')
+      .filter((c) => (c.input as { engineGroup: string }).engineGroup === 'maxn.m0');
     assert.equal(m0Starts.length, 2, 'the moved group starts (then adopts) its engine on fo-b');
 
     const progress = await handle.query(progressQuery);
-    assert.deepEqual(progress.lostDevices?.map((d) => d.deviceId), ['fo-a'], 'fo-a never came back');
+    assert.deepEqual(
+      progress.lostDevices?.map((d) => d.deviceId),
+      ['fo-a'],
+      'fo-a never came back',
+    );
     const moved = progress.cells.filter((c) => c.movedFrom).map((c) => modelOf(c.id));
     assert.deepEqual([...new Set(moved)].sort(), ['m0', 'm2']);
     assert.equal(moved.length, 4);

@@ -116,9 +116,15 @@ describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
     assert.ok(cells.filter((c) => !c.movedFrom).every((c) => c.device!.deviceId !== LOST));
 
     const progress = await handle.query(progressQuery);
-    assert.deepEqual(progress.lostDevices?.map((d) => d.deviceId), [LOST]);
     assert.deepEqual(
-      progress.cells.filter((c) => c.movedFrom).map((c) => c.id).sort(),
+      progress.lostDevices?.map((d) => d.deviceId),
+      [LOST],
+    );
+    assert.deepEqual(
+      progress.cells
+        .filter((c) => c.movedFrom)
+        .map((c) => c.id)
+        .sort(),
       moved.map((c) => c.cellId).sort(),
     );
   });

@@ -19,7 +19,9 @@ function cells(models: number) {
   ).cells;
 }
 
-const groupsOf = (cs: readonly { engineGroup: string }[] | undefined) => [...new Set((cs ?? []).map((c) => c.engineGroup))];
+const groupsOf = (cs: readonly { engineGroup: string }[] | undefined) => [
+  ...new Set((cs ?? []).map((c) => c.engineGroup)),
+];
 
 describe('failover decisions', () => {
   it('splits cells into their engine groups, in order', () => {

@@ -292,7 +292,11 @@ describe('csv', () => {
 });
 
 describe('moved cells (failover)', () => {
-  const movedFrom = { deviceId: 'thor-b', reason: 'no worker of thorbench-device-thor-b picked up benchmark within 5 s (DeviceLost)', at: '2025-10-01T10:05:00.000Z' };
+  const movedFrom = {
+    deviceId: 'thor-b',
+    reason: 'no worker of thorbench-device-thor-b picked up benchmark within 5 s (DeviceLost)',
+    at: '2025-10-01T10:05:00.000Z',
+  };
 
   it('CSV and JSON say which device a moved cell left, why and when; other cells leave the columns empty', () => {
     const { cells } = quantizationSweep();
@@ -300,7 +304,10 @@ describe('moved cells (failover)', () => {
     const rows = parseCsv(renderCsv([moved, ...cells.slice(1)]));
     const col = (name: string) => CSV_COLUMNS.indexOf(name);
     const row = rows.find((r) => r[col('cell_id')] === moved.cellId)!;
-    assert.deepEqual([row[col('moved_from_device')], row[col('moved_reason')], row[col('moved_at')]], [movedFrom.deviceId, movedFrom.reason, movedFrom.at]);
+    assert.deepEqual(
+      [row[col('moved_from_device')], row[col('moved_reason')], row[col('moved_at')]],
+      [movedFrom.deviceId, movedFrom.reason, movedFrom.at],
+    );
     assert.ok(rows.slice(1).filter((r) => r !== row).every((r) => r[col('moved_from_device')] === ''));
     assert.deepEqual(JSON.parse(JSON.stringify(moved)).movedFrom, movedFrom);
   });

@@ -332,7 +332,11 @@ describe('results store: cells', () => {
 
   it('round-trips the device a moved cell left, and why (failover)', () => {
     withStore((store) => {
-      const movedFrom = { deviceId: 'thor-b', reason: 'no worker picked up benchmark within 5 s', at: '2025-10-01T10:03:00.000Z' };
+      const movedFrom = {
+        deviceId: 'thor-b',
+        reason: 'no worker picked up benchmark within 5 s',
+        at: '2025-10-01T10:03:00.000Z',
+      };
       const record: CellRecord = { ...succeeded('s1'), movedFrom };
       store.recordCell(record);
       assert.deepEqual(store.getCell('s1', record.cellId, 1), record);

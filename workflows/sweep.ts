@@ -654,7 +654,10 @@ async function continueIfPaused(run: SweepRun): Promise<void> {
     before: run.before,
     calibration: run.calibration,
     ...(run.failover
-      ? { lost: Object.fromEntries(run.lost), moved: Object.fromEntries([...run.moved].filter(([id]) => !run.finished[id])) }
+      ? {
+          lost: Object.fromEntries(run.lost),
+          moved: Object.fromEntries([...run.moved].filter(([id]) => !run.finished[id])),
+        }
       : {}),
   };
   stopWatching(run);
