@@ -158,7 +158,11 @@ export function createEngineActivities(profile: DeviceProfile) {
         // Checked before anything starts (the simulated Thor answers from its missingModels fault).
         if ((await missingModels(profile, engine.modelsDir, [model])).length > 0) {
           const hostPath = path.join(engine.modelsDir, model.path);
-          throw nonRetryable('ModelNotFound', `model directory ${hostPath} does not exist on device ${profile.id}; download it or fix matrix.model[].path / engine.modelsDir`);
+          throw nonRetryable(
+            'ModelNotFound',
+            `model directory ${hostPath} does not exist on device ${profile.id}; ` +
+              'download it or fix matrix.model[].path / engine.modelsDir',
+          );
         }
         // Pulling an image can take many minutes; the device worker heartbeats every activity meanwhile.
         const res = await docker(launch.dockerArgs, 60 * 60_000, true);

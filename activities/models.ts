@@ -7,8 +7,16 @@
  */
 import { readdir, readFile, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { clocksReadBack, imageDigest, parseDockerImageInspect, parseJetsonClocksShow, parseNvpmodelVerbose } from '../parsers/thor.js';
+import {
+  clocksReadBack,
+  imageDigest,
+  parseDockerImageInspect,
+  parseJetsonClocksShow,
+  parseNvpmodelVerbose,
+} from '../parsers/thor.js';
+import { z } from 'zod';
 import type { DeviceInventory, ModelRef, ModelsPresence } from '../schema/device-inventory.js';
+import { EngineSpec, ModelSpec } from '../schema/experiment.js';
 import { readSimState } from '../sim/device.js';
 import { createDeviceActivities } from './device.js';
 import { type DeviceProfile, devicePath } from './device-profile.js';
@@ -16,6 +24,11 @@ import { runDevice, runPrivileged } from './exec.js';
 import { classified } from './failures.js';
 
 const QUICK_MS = 30_000;
+
+const CheckModelsInput = z.object({
+  modelsDir: EngineSpec.shape.modelsDir,
+  models: z.array(z.object({ id: ModelSpec.shape.id, path: ModelSpec.shape.path })),
+});
 /** Listing stops here: a models directory is not expected to hold more, and registration must stay small. */
 const MAX_LISTED_MODELS = 500;
 
@@ -32,7 +45,11 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** The models of `models` that are not under `modelsDir` on this device. */
-export async function missingModels(profile: DeviceProfile, modelsDir: string, models: ModelRef[]): Promise<ModelRef[]> {
+export async function missingModels(
+  profile: DeviceProfile,
+  modelsDir: string,
+  models: ModelRef[],
+): Promise<ModelRef[]> {
   if (profile.simulated) {
     const missing = new Set(simulatedMissing(profile));
     return models.filter((m) => missing.has(m.path));
@@ -87,7 +104,12 @@ export function createModelActivities(profile: DeviceProfile) {
      * groups (plan/model-eligibility.ts), so a model is never given to a device that lacks it.
      */
     async checkModelsPresent(input: { modelsDir: string; models: ModelRef[] }): Promise<ModelsPresence> {
-      return classified(async () => ({ deviceId: profile.id, missing: await missingModels(profile, input.modelsDir, input.models) }));
+      // Validated again: `temporal workflow start` bypasses the CLI, and these paths reach the file system.
+      const { modelsDir, models } = CheckModelsInput.parse(input);
+      return classified(async () => ({
+        deviceId: profile.id,
+        missing: await missingModels(profile, modelsDir, models),
+      }));
     },
   };
 }
@@ -97,7 +119,10 @@ export function createModelActivities(profile: DeviceProfile) {
  * power-mode table, the clock limits, the models directory (free space, models found) and whether the engine image
  * is already on the device. Never fails: what cannot be read is left empty and named in `problems`.
  */
-export async function describeInventory(profile: DeviceProfile, opts: { modelsDir: string; engineImage: string }): Promise<DeviceInventory> {
+export async function describeInventory(
+  profile: DeviceProfile,
+  opts: { modelsDir: string; engineImage: string },
+): Promise<DeviceInventory> {
   const problems: string[] = [];
   const attempt = async <T>(what: string, read: () => Promise<T>): Promise<T | null> => {
     try {
@@ -117,14 +142,19 @@ export async function describeInventory(profile: DeviceProfile, opts: { modelsDi
     const show = parseJetsonClocksShow(stdout);
     const cpuMax = show.cpus.filter((c) => c.online).reduce((m, c) => Math.max(m, c.max), 0);
     const back = clocksReadBack(show);
-    return { gpuMaxMhz: back.gpuMaxMhz, emcMaxMhz: back.emcMaxMhz, cpuMaxMhz: cpuMax > 0 ? Math.round(cpuMax / 1000) : null };
+    return {
+      gpuMaxMhz: back.gpuMaxMhz,
+      emcMaxMhz: back.emcMaxMhz,
+      cpuMaxMhz: cpuMax > 0 ? Math.round(cpuMax / 1000) : null,
+    };
   });
-  const image = await runDevice(profile, [profile.commands.docker, 'image', 'inspect', opts.engineImage], { timeoutMs: QUICK_MS, allowFailure: true }).catch(
-    (err: Error) => {
-      problems.push(`docker image inspect: ${err.message.split('\n')[0]}`);
-      return null;
-    },
-  );
+  const image = await runDevice(profile, [profile.commands.docker, 'image', 'inspect', opts.engineImage], {
+    timeoutMs: QUICK_MS,
+    allowFailure: true,
+  }).catch((err: Error) => {
+    problems.push(`docker image inspect: ${err.message.split('\n')[0]}`);
+    return null;
+  });
   let digest: string | null = null;
   if (image?.exitCode === 0) {
     try {

@@ -47,7 +47,12 @@ export function createResultsActivities(store: ResultsStore) {
       return store.recordCell(completeRecord(record, sweepValidity(store, record.sweepId), THORBENCH_VERSION));
     },
     /** A device worker's report (workflows/device-registry.ts): its facts when it started, else just "seen". */
-    async recordDeviceReport(input: { deviceId: string; inventory: DeviceInventory | null; seenAt: string; worker: string }): Promise<{ known: boolean }> {
+    async recordDeviceReport(input: {
+      deviceId: string;
+      inventory: DeviceInventory | null;
+      seenAt: string;
+      worker: string;
+    }): Promise<{ known: boolean }> {
       if (input.inventory) {
         store.registerDevice({ ...input.inventory, deviceId: input.deviceId }, input.worker, input.seenAt);
         return { known: true };

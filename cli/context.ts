@@ -112,7 +112,12 @@ export function resolveDevice(env: CliEnv, choice: DeviceChoice, deviceId?: stri
       throw new ExitError((err as Error).message, EXIT_INVALID);
     }
     // Each simulated device under THORBENCH_HOME/sim gets its own engine ports (README, "A fleet on one machine").
-    const dev = ensureSimDevice(path.join(env.home, 'sim', id), { id, speed, tegrastats, enginePortOffset: 'allocate' });
+    const dev = ensureSimDevice(path.join(env.home, 'sim', id), {
+      id,
+      speed,
+      tegrastats,
+      enginePortOffset: 'allocate',
+    });
     return simDeviceProfile(dev, env.resultsDir);
   }
   if (!isJetson()) throw new ExitError('this machine is not a Jetson (no /etc/nv_tegra_release); use --device sim to run on the simulated Thor', EXIT_INVALID);

@@ -111,10 +111,10 @@ const COMMANDS: Record<string, Command> = {
     usage: 'thorbench devices [--json]',
     summary: 'List the devices registered by their workers: facts, last seen, and the cell each is running.',
     details:
-      'A device worker (thorbench worker --role device|all) registers its device in the results store when it starts\n' +
-      '(model, L4T release, memory, power modes, clock limits, free disk for models, engine image, models found) and\n' +
-      'reports itself seen every THORBENCH_DEVICE_REPORT_MS (30000). The models directory and the image it looks for\n' +
-      'are THORBENCH_MODELS_DIR (/data/models) and THORBENCH_ENGINE_IMAGE (the experiment default).',
+      'A device worker (thorbench worker --role device|all) registers its device in the results store when it\n' +
+      'starts (model, L4T release, memory, power modes, clock limits, free disk for models, engine image, models\n' +
+      'found) and reports itself seen every THORBENCH_DEVICE_REPORT_MS (30000). The models directory and the image\n' +
+      'it looks for are THORBENCH_MODELS_DIR (/data/models) and THORBENCH_ENGINE_IMAGE (the experiment default).',
     options: { json: { type: 'boolean' } },
     positionals: [],
     action: async (v) => {

@@ -48,7 +48,10 @@ export function assignModelGroups(
     let device = groupDevice.get(c.engineGroup);
     if (device === undefined) {
       const eligible = devices.filter((d) => !lacks.get(d)?.has(c.model.id));
-      device = eligible.reduce<string | null>((best, d) => (best === null || groups.get(d)! < groups.get(best)! ? d : best), null);
+      device = eligible.reduce<string | null>(
+        (best, d) => (best === null || groups.get(d)! < groups.get(best)! ? d : best),
+        null,
+      );
       if (device !== null) groups.set(device, groups.get(device)! + 1);
       groupDevice.set(c.engineGroup, device);
     }
@@ -56,7 +59,9 @@ export function assignModelGroups(
       const where = devices.length === 1 ? `device ${devices[0]}` : `any of the devices ${devices.join(', ')}`;
       refused.push({
         cell: c,
-        reason: `model ${c.model.id} (${modelsDir}/${c.model.path}) is not on ${where}; download it there or fix matrix.model[].path / engine.modelsDir`,
+        reason:
+          `model ${c.model.id} (${modelsDir}/${c.model.path}) is not on ${where}; ` +
+          'download it there or fix matrix.model[].path / engine.modelsDir',
       });
     } else shards.get(device)!.push(c);
   }

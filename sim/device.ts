@@ -148,7 +148,8 @@ export function ensureSimDevice(dir: string, opts: SimDeviceOptions = {}): SimDe
   const state = withLock(layout.lockFile, () => {
     if (!fs.existsSync(layout.deviceFile)) {
       const s = initialState(opts);
-      s.enginePortOffset = opts.enginePortOffset === 'allocate' ? allocateEnginePortOffset(layout.dir) : (opts.enginePortOffset ?? 0);
+      const offset = opts.enginePortOffset;
+      s.enginePortOffset = offset === 'allocate' ? allocateEnginePortOffset(layout.dir) : (offset ?? 0);
       writeJsonAtomic(layout.deviceFile, s);
       return s;
     }

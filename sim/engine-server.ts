@@ -226,7 +226,8 @@ async function serve(args: ServeArgs): Promise<void> {
   // The device's "host network": logs show the container's --port, the process listens offset ports higher.
   const hostPort = args.port + Number(process.env[ENGINE_PORT_OFFSET_ENV] ?? 0);
   if (!Number.isInteger(hostPort) || hostPort > 65535) {
-    log(`${SIM_TAG} --port ${args.port} + ${ENGINE_PORT_OFFSET_ENV}=${process.env[ENGINE_PORT_OFFSET_ENV]} is not a TCP port`);
+    const offset = process.env[ENGINE_PORT_OFFSET_ENV];
+    log(`${SIM_TAG} --port ${args.port} + ${ENGINE_PORT_OFFSET_ENV}=${offset} is not a TCP port`);
     return exitEngine(1);
   }
   const servers: http.Server[] = [];

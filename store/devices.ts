@@ -31,24 +31,34 @@ export function deviceStatements(db: Database.Database): DeviceStatements {
   const upsert = readonly
     ? null
     : db.prepare(`
-        INSERT INTO devices (device_id, simulated, model, l4t_release, memory_total_mb, inventory_json, worker, registered_at, last_seen_at)
-        VALUES (@device_id, @simulated, @model, @l4t_release, @memory_total_mb, @inventory_json, @worker, @seen_at, @seen_at)
+        INSERT INTO devices (device_id, simulated, model, l4t_release, memory_total_mb, inventory_json, worker,
+                             registered_at, last_seen_at)
+        VALUES (@device_id, @simulated, @model, @l4t_release, @memory_total_mb, @inventory_json, @worker,
+                @seen_at, @seen_at)
         ON CONFLICT (device_id) DO UPDATE SET
           simulated = excluded.simulated, model = excluded.model, l4t_release = excluded.l4t_release,
-          memory_total_mb = excluded.memory_total_mb, inventory_json = excluded.inventory_json, worker = excluded.worker,
-          registered_at = CASE WHEN devices.worker = excluded.worker THEN devices.registered_at ELSE excluded.registered_at END,
+          memory_total_mb = excluded.memory_total_mb, inventory_json = excluded.inventory_json,
+          worker = excluded.worker,
+          registered_at = CASE WHEN devices.worker = excluded.worker THEN devices.registered_at
+                               ELSE excluded.registered_at END,
           last_seen_at = MAX(devices.last_seen_at, excluded.last_seen_at)`);
   const seen = readonly
     ? null
-    : db.prepare(`UPDATE devices SET last_seen_at = MAX(last_seen_at, @seen_at), worker = @worker WHERE device_id = @device_id`);
-  const list = db.prepare(`SELECT device_id, inventory_json, worker, registered_at, last_seen_at FROM devices ORDER BY device_id`);
+    : db.prepare(
+        `UPDATE devices SET last_seen_at = MAX(last_seen_at, @seen_at), worker = @worker WHERE device_id = @device_id`,
+      );
+  const list = db.prepare(
+    `SELECT device_id, inventory_json, worker, registered_at, last_seen_at FROM devices ORDER BY device_id`,
+  );
   const writable = (stmt: Database.Statement | null): Database.Statement => {
-    if (stmt === null) throw new Error(`results database ${db.name} was opened read-only; devices cannot be registered through it`);
+    if (stmt === null)
+      throw new Error(`results database ${db.name} was opened read-only; devices cannot be registered through it`);
     return stmt;
   };
   return {
     registerDevice(inventory, worker, seenAt) {
-      if (typeof inventory.deviceId !== 'string' || inventory.deviceId === '') throw new Error('registerDevice: deviceId must be a non-empty string');
+      if (typeof inventory.deviceId !== 'string' || inventory.deviceId === '')
+        throw new Error('registerDevice: deviceId must be a non-empty string');
       writable(upsert).run({
         device_id: inventory.deviceId,
         simulated: inventory.simulated ? 1 : 0,

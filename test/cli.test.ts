@@ -58,7 +58,7 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
   });
 
   it('--help on every command', async () => {
-    for (const c of ['run', 'start', 'worker', 'status', 'plan', 'validate', 'report', 'cancel']) {
+    for (const c of ['run', 'start', 'worker', 'status', 'devices', 'plan', 'validate', 'report', 'cancel']) {
       const r = await runCli([c, '--help']);
       assert.equal(r.code, 0);
       assert.match(r.stdout, new RegExp(`Usage: thorbench ${c}`));

@@ -4,10 +4,12 @@
  * starts (on the simulated Thor, through a real Temporal server).
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { createEngineActivities } from '../activities/engine.js';
+import { describeInventory, missingModels } from '../activities/models.js';
 import { renderDevicesText, type DeviceJson } from '../cli/commands/devices.js';
 import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
 import { planSweep } from '../plan/plan.js';
@@ -64,7 +66,10 @@ describe('the devices table', () => {
       store.registerDevice(inventory('thor-b', { simulated: true }), 'w3', '2026-01-01T00:02:00.000Z');
       const list = store.listDevices();
       [a] = list;
-      assert.deepEqual(list.map((d) => d.deviceId), ['thor-a', 'thor-b']);
+      assert.deepEqual(
+        list.map((d) => d.deviceId),
+        ['thor-a', 'thor-b'],
+      );
       assert.equal(a!.registeredAt, '2026-01-01T00:02:00.000Z');
       assert.equal(a!.worker, 'w2');
     } finally {
@@ -83,34 +88,96 @@ describe('the devices table', () => {
       current: [{ sweepId: 's1', cellId: 'maxn.locked.qwen3-8b-fp8.tiny.r1', step: 'running' }],
     };
     const lines = renderDevicesText([d, { ...d, deviceId: 'thor-b', current: null }]);
-    assert.match(lines[1]!, /^thor-a\s+jetson\s+R38\.2\.1\s+122\.8 GB\s+512\.0 GB\s+present\s+12\.3 s ago\s+s1 maxn\.locked\.qwen3-8b-fp8\.tiny\.r1 \(running\)$/);
+    assert.match(
+      lines[1]!,
+      /^thor-a\s+jetson\s+R38\S+\s+122\.8 GB\s+512\.0 GB\s+present\s+12\.3 s ago\s+s1 maxn\.locked\.\S+ \(running\)$/,
+    );
     assert.match(lines[2]!, /MAXN\(0\).*\/data\/models: 1 found/);
     assert.match(lines[3]!, /^thor-b .* unknown \(Temporal server not reachable\)$/);
     assert.deepEqual(renderDevicesText([]).length, 1);
   });
 });
 
+describe('the models on a device that is not simulated', () => {
+  it('are found on disk: model directories with config.json and GGUF files; the rest are missing', async () => {
+    const dir = tempDir('models-disk');
+    const dev = ensureSimDevice(path.join(dir, 'sim'), { id: 'disk' });
+    // The simulator's commands, but models read from the file system as on a real Thor (under the device root).
+    const profile = { ...simDeviceProfile(dev, path.join(dir, 'results')), simulated: false, simDir: null };
+    const models = path.join(dev.rootDir, 'data', 'models');
+    mkdirSync(path.join(models, 'Qwen', 'Qwen3-8B-FP8'), { recursive: true });
+    writeFileSync(path.join(models, 'Qwen', 'Qwen3-8B-FP8', 'config.json'), '{}');
+    mkdirSync(path.join(models, 'unsloth', 'Qwen3-8B-GGUF'), { recursive: true });
+    writeFileSync(path.join(models, 'unsloth', 'Qwen3-8B-GGUF', 'Qwen3-8B-Q5_K_M.gguf'), '');
+    mkdirSync(path.join(models, 'half-downloaded'), { recursive: true });
+    const inv = await describeInventory(profile, {
+      modelsDir: '/data/models',
+      engineImage: 'nvcr.io/nvidia/vllm:25.09-py3',
+    });
+    assert.deepEqual(inv.models, ['Qwen/Qwen3-8B-FP8', 'unsloth/Qwen3-8B-GGUF/Qwen3-8B-Q5_K_M.gguf']);
+    assert.equal(inv.simulated, false);
+    assert.deepEqual(inv.problems, []);
+    const wanted = [
+      { id: 'fp8', path: 'Qwen/Qwen3-8B-FP8' },
+      { id: 'awq', path: 'Qwen/Qwen3-8B-AWQ' },
+    ];
+    assert.deepEqual(await missingModels(profile, models, wanted), [{ id: 'awq', path: 'Qwen/Qwen3-8B-AWQ' }]);
+    destroySimDevice(dev.dir);
+  });
+});
+
 describe('dealing model groups to devices that hold them', () => {
-  const exp = experiment('eligibility', { models: [TEST_MODELS.fp8, TEST_MODELS.awq, TEST_MODELS.fp4], clocks: ['locked'] });
+  const exp = experiment('eligibility', {
+    models: [TEST_MODELS.fp8, TEST_MODELS.awq, TEST_MODELS.fp4],
+    clocks: ['locked'],
+  });
   const cells = planSweep(exp).cells;
-  const group = (shards: Map<string, typeof cells>) => new Map([...shards].map(([d, cs]) => [d, cs.map((c) => c.model.id)]));
+  const group = (shards: Map<string, typeof cells>) =>
+    new Map([...shards].map(([d, cs]) => [d, cs.map((c) => c.model.id)]));
 
   it('is round-robin when every device holds every model', () => {
     const { shards, refused } = assignModelGroups(cells, ['a', 'b'], [], '/data/models');
-    assert.deepEqual(group(shards), new Map([['a', ['qwen3-8b-fp8', 'qwen3-8b-fp4']], ['b', ['qwen3-8b-awq']]]));
+    assert.deepEqual(
+      group(shards),
+      new Map([
+        ['a', ['qwen3-8b-fp8', 'qwen3-8b-fp4']],
+        ['b', ['qwen3-8b-awq']],
+      ]),
+    );
     assert.deepEqual(refused, []);
-    assert.deepEqual(plannedModels(cells).map((m) => m.path), ['Qwen/Qwen3-8B-FP8', 'Qwen/Qwen3-8B-AWQ', 'nv-community/Qwen3-8B-FP4']);
+    assert.deepEqual(
+      plannedModels(cells).map((m) => m.path),
+      ['Qwen/Qwen3-8B-FP8', 'Qwen/Qwen3-8B-AWQ', 'nv-community/Qwen3-8B-FP4'],
+    );
   });
 
   it('never gives a model to a device that lacks it, and refuses a model no device holds', () => {
     const presence = [
-      { deviceId: 'a', missing: [{ id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8' }, { id: 'qwen3-8b-fp4', path: 'x' }] },
+      {
+        deviceId: 'a',
+        missing: [
+          { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8' },
+          { id: 'qwen3-8b-fp4', path: 'x' },
+        ],
+      },
       { deviceId: 'b', missing: [{ id: 'qwen3-8b-fp4', path: 'x' }] },
     ];
     const { shards, refused } = assignModelGroups(cells, ['a', 'b'], presence, '/data/models');
-    assert.deepEqual(group(shards), new Map([['a', ['qwen3-8b-awq']], ['b', ['qwen3-8b-fp8']]]));
-    assert.deepEqual(refused.map((r) => r.cell.model.id), ['qwen3-8b-fp4']);
-    assert.match(refused[0]!.reason, /model qwen3-8b-fp4 \(\/data\/models\/nv-community\/Qwen3-8B-FP4\) is not on any of the devices a, b/);
+    assert.deepEqual(
+      group(shards),
+      new Map([
+        ['a', ['qwen3-8b-awq']],
+        ['b', ['qwen3-8b-fp8']],
+      ]),
+    );
+    assert.deepEqual(
+      refused.map((r) => r.cell.model.id),
+      ['qwen3-8b-fp4'],
+    );
+    assert.match(
+      refused[0]!.reason,
+      /model qwen3-8b-fp4 \(\/data\/models\/nv-community\/Qwen3-8B-FP4\) is not on any of the devices a, b/,
+    );
   });
 });
 
@@ -132,23 +199,33 @@ describe('a model missing on the device', { timeout: 180_000 }, () => {
 
   it('startEngine refuses it with ModelNotFound before docker runs anything', async () => {
     const dir = tempDir('missing-model-activity');
-    const dev = ensureSimDevice(path.join(dir, 'sim'), { id: 'sim-activity', faults: { missingModels: [TEST_MODELS.awq.path] } });
+    const dev = ensureSimDevice(path.join(dir, 'sim'), {
+      id: 'sim-activity',
+      faults: { missingModels: [TEST_MODELS.awq.path] },
+    });
     const engine = createEngineActivities(simDeviceProfile(dev, path.join(dir, 'results')));
     const model = { ...TEST_MODELS.awq, env: {}, serveArgs: [] };
     await assert.rejects(
       engine.startEngine({ sweepId: 's', cellId: 'c', engineGroup: 'g', engine: EngineSpec.parse({}), model }),
-      (err: unknown) => err instanceof ApplicationFailure && err.type === 'ModelNotFound' && /Qwen3-8B-AWQ does not exist on device sim-activity/.test(err.message),
+      (err: unknown) =>
+        err instanceof ApplicationFailure &&
+        err.type === 'ModelNotFound' &&
+        /Qwen3-8B-AWQ does not exist on device sim-activity/.test(err.message),
     );
     assert.deepEqual(listSimContainers(dev.dir), [], 'no container was created');
     destroySimDevice(dev.dir);
   });
 
-  it('the sweep records its cells as failed with ModelNotFound without starting an engine, and runs the rest', async () => {
+  it('the sweep fails its cells with ModelNotFound without starting an engine, and runs the rest', async () => {
     const exp = simExperiment('missing-model', await freePort(), {
       device: { select: ['sim-models'] },
       models: [TEST_MODELS.fp8, TEST_MODELS.awq],
     });
-    const summary = await server.client.workflow.execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'missing-model', args: [exp] });
+    const summary = await server.client.workflow.execute<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: 'missing-model',
+      args: [exp],
+    });
     assert.deepEqual(summary.counts, { succeeded: 2, failed: 2, skipped: 0, cancelled: 0 });
     const cells = sim.store.listCells('missing-model');
     assert.deepEqual(sim.store.duplicateKeys('missing-model'), []);
@@ -162,6 +239,9 @@ describe('a model missing on the device', { timeout: 180_000 }, () => {
     }
     assert.ok(cells.filter((x) => x.modelId === 'qwen3-8b-fp8').every((c) => c.status === 'succeeded'));
     const engines = cells.filter((c) => c.engine).map((c) => c.engine!.containerName);
-    assert.ok(engines.length > 0 && engines.every((n) => n.includes('qwen3-8b-fp8')), `engines started: ${engines.join(', ')}`);
+    assert.ok(
+      engines.length > 0 && engines.every((n) => n.includes('qwen3-8b-fp8')),
+      `engines started: ${engines.join(', ')}`,
+    );
   });
 });

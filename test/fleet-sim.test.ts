@@ -37,17 +37,25 @@ async function tinyFleetExperiment(): Promise<ExperimentInput> {
 }
 
 describe('engine ports of several simulated Thors', () => {
-  it('gives each device next to another its own offset, keeps it, and leaves a real Thor on the experiment port', () => {
+  it('gives each device under one directory its own offset and keeps it; a real Thor serves on the port', () => {
     const parent = tempDir('ports');
-    const offsets = DEVICES.map((id) => ensureSimDevice(path.join(parent, id), { id, enginePortOffset: 'allocate' }).enginePortOffset);
+    const offsets = DEVICES.map(
+      (id) => ensureSimDevice(path.join(parent, id), { id, enginePortOffset: 'allocate' }).enginePortOffset,
+    );
     const alone = ensureSimDevice(path.join(tempDir('ports'), 'alone'));
     assert.equal(alone.enginePortOffset, 0, 'a device made without "allocate" keeps the experiment port');
     destroySimDevice(alone.dir);
     assert.deepEqual(offsets, [0, ENGINE_PORT_STRIDE, 2 * ENGINE_PORT_STRIDE]);
     // A restarted worker finds the same offset; a removed device frees its offset for the next new one.
-    assert.equal(ensureSimDevice(path.join(parent, 'thor-b'), { enginePortOffset: 'allocate' }).enginePortOffset, ENGINE_PORT_STRIDE);
+    assert.equal(
+      ensureSimDevice(path.join(parent, 'thor-b'), { enginePortOffset: 'allocate' }).enginePortOffset,
+      ENGINE_PORT_STRIDE,
+    );
     destroySimDevice(path.join(parent, 'thor-a'));
-    assert.equal(ensureSimDevice(path.join(parent, 'thor-d'), { id: 'thor-d', enginePortOffset: 'allocate' }).enginePortOffset, 0);
+    assert.equal(
+      ensureSimDevice(path.join(parent, 'thor-d'), { id: 'thor-d', enginePortOffset: 'allocate' }).enginePortOffset,
+      0,
+    );
     const profile = simDeviceProfile(ensureSimDevice(path.join(parent, 'thor-c')), parent);
     assert.equal(engineHostPort(profile, 18000), 18000 + 2 * ENGINE_PORT_STRIDE);
     assert.equal(engineHostPort(jetsonProfile({ id: 'thor', resultsDir: parent }), 18000), 18000);
@@ -92,7 +100,11 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
     await server?.stop();
   });
 
-  const cliEnv = () => ({ THORBENCH_RESULTS: resultsDir, THORBENCH_HOME: home, TEMPORAL_ADDRESS: server.server.address });
+  const cliEnv = () => ({
+    THORBENCH_RESULTS: resultsDir,
+    THORBENCH_HOME: home,
+    TEMPORAL_ADDRESS: server.server.address,
+  });
   async function devicesCli(): Promise<DeviceJson[]> {
     const r = await runCli(['devices', '--json'], { env: cliEnv() });
     assert.equal(r.code, 0, r.stderr);
@@ -100,18 +112,29 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
   }
 
   it('registers each device when its worker starts, and moves its last-seen forward while it runs', async () => {
-    const registered = await waitFor('three registered devices', () => {
-      const list = store.listDevices();
-      return list.length === DEVICES.length ? list : undefined;
-    }, 60_000, 200);
-    assert.deepEqual(registered.map((d) => d.deviceId), DEVICES);
+    const registered = await waitFor(
+      'three registered devices',
+      () => {
+        const list = store.listDevices();
+        return list.length === DEVICES.length ? list : undefined;
+      },
+      60_000,
+      200,
+    );
+    assert.deepEqual(
+      registered.map((d) => d.deviceId),
+      DEVICES,
+    );
     for (const d of registered) {
       const inv = d.inventory;
       assert.equal(inv.simulated, true);
       assert.match(inv.model, /Jetson AGX Thor/);
       assert.match(inv.l4tRelease ?? '', /^R38\./);
       assert.ok((inv.memoryTotalMb ?? 0) > 100_000, `memory ${inv.memoryTotalMb}`);
-      assert.deepEqual(inv.powerModes.map((m) => m.name), ['MAXN', '120W', '90W', '70W']);
+      assert.deepEqual(
+        inv.powerModes.map((m) => m.name),
+        ['MAXN', '120W', '90W', '70W'],
+      );
       assert.ok((inv.clockLimits?.gpuMaxMhz ?? 0) > 0);
       assert.equal(inv.modelsDir, '/data/models');
       assert.ok((inv.modelsDirFreeBytes ?? 0) > 0);
@@ -120,10 +143,15 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
       assert.equal(inv.models, null, 'the simulator holds every model not listed as missing');
       assert.deepEqual(inv.problems, []);
     }
-    await waitFor('every device seen again after registering', () => {
-      const list = store.listDevices();
-      return list.every((d) => d.lastSeenAt > d.registeredAt) ? true : undefined;
-    }, 30_000, 200);
+    await waitFor(
+      'every device seen again after registering',
+      () => {
+        const list = store.listDevices();
+        return list.every((d) => d.lastSeenAt > d.registeredAt) ? true : undefined;
+      },
+      30_000,
+      200,
+    );
   });
 
   it('runs fleet-sim over three device workers: every cell once, succeeded, spread over the devices', async () => {
@@ -134,16 +162,23 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
       args: [exp],
     });
     // thorbench devices shows the cells in flight, from the running sweep's progress query.
-    const busy = await waitFor('thorbench devices to show a device at work', async () => {
-      const list = await devicesCli();
-      return list.some((d) => d.current?.length) ? list : undefined;
-    }, 60_000, 100);
+    const busy = await waitFor(
+      'thorbench devices to show a device at work',
+      async () => {
+        const list = await devicesCli();
+        return list.some((d) => d.current?.length) ? list : undefined;
+      },
+      60_000,
+      100,
+    );
     for (const d of busy.filter((x) => x.current?.length)) {
       assert.equal(d.current![0]!.sweepId, 'fleet-sim-test');
       assert.match(d.current![0]!.cellId, /^maxn\.(default|locked)\.qwen3-8b-/);
     }
     const summary = await handle.result();
-    const planned = planSweep(Experiment.parse(exp)).cells.map((c) => c.id).sort();
+    const planned = planSweep(Experiment.parse(exp))
+      .cells.map((c) => c.id)
+      .sort();
     assert.equal(summary.cells, planned.length);
     assert.deepEqual(summary.counts, { succeeded: planned.length, failed: 0, skipped: 0, cancelled: 0 });
     assert.deepEqual(store.duplicateKeys('fleet-sim-test'), [], 'no cell recorded twice');
@@ -171,7 +206,10 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
     const lines = text.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^DEVICE\s+KIND\s+L4T\s+MEMORY\s+MODELS FREE\s+IMAGE\s+LAST SEEN\s+CURRENT WORK$/);
     for (const id of DEVICES) {
-      assert.match(text.stdout, new RegExp(`^${id}\\s+simulated\\s+R38\\.\\S+\\s+.*\\s+present\\s+.* ago\\s+idle$`, 'm'));
+      assert.match(
+        text.stdout,
+        new RegExp(`^${id}\\s+simulated\\s+R38\\.\\S+\\s+.*\\s+present\\s+.* ago\\s+idle$`, 'm'),
+      );
     }
     assert.match(text.stdout, /power modes MAXN\(0\) 120W\(1\) 90W\(2\) 70W\(3\)/);
   });

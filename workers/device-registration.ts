@@ -9,7 +9,12 @@ import type { Client } from '@temporalio/client';
 import type { DeviceProfile } from '../activities/device-profile.js';
 import { describeInventory } from '../activities/models.js';
 import { EngineSpec } from '../schema/experiment.js';
-import { type DeviceReport, deviceRegistryWorkflowId, deviceReportSignal, type deviceRegistry } from '../workflows/device-registry.js';
+import {
+  type DeviceReport,
+  deviceRegistryWorkflowId,
+  deviceReportSignal,
+  type deviceRegistry,
+} from '../workflows/device-registry.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 
 /** Default time between "seen" reports. */
@@ -31,7 +36,8 @@ export interface RegistrationOptions {
 export interface Registration {
   /** Settles after the first report was delivered (or failed). */
   registered: Promise<void>;
-  stop(): void;
+  /** Stops reporting; settles when a report under way has finished. */
+  stop(): Promise<void>;
 }
 
 export function startDeviceRegistration(opts: RegistrationOptions): Registration {
@@ -65,17 +71,21 @@ export function startDeviceRegistration(opts: RegistrationOptions): Registration
     }
   }
 
+  let inFlight: Promise<void> = Promise.resolve();
   const tick = (): void => {
     if (stopped) return;
-    timer = setTimeout(() => void report().finally(tick), intervalMs);
+    timer = setTimeout(() => {
+      inFlight = report().finally(tick);
+    }, intervalMs);
     timer.unref();
   };
-  const registered = report().finally(tick);
+  inFlight = report().finally(tick);
   return {
-    registered,
-    stop() {
+    registered: inFlight,
+    async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      await inFlight;
     },
   };
 }

@@ -38,7 +38,13 @@ async function currentWork(env: CliEnv, runningSweeps: string[]): Promise<Map<st
     const work = new Map<string, DeviceWork[]>();
     for (const sweepId of runningSweeps) {
       const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), QUERY_TIMEOUT_MS).unref());
-      const progress = await Promise.race([conn.client.workflow.getHandle(sweepId).query(progressQuery).catch(() => null), timeout]);
+      const progress = await Promise.race([
+        conn.client.workflow
+          .getHandle(sweepId)
+          .query(progressQuery)
+          .catch(() => null),
+        timeout,
+      ]);
       for (const c of progress?.current ?? []) {
         work.set(c.deviceId, [...(work.get(c.deviceId) ?? []), { sweepId, cellId: c.cellId, step: c.step }]);
       }
@@ -56,11 +62,16 @@ export async function devicesJson(env: CliEnv, now = new Date()): Promise<Device
   let running: string[];
   try {
     devices = store.listDevices();
-    running = store.listSweeps().filter((s) => s.state === 'running').map((s) => s.sweepId);
+    running = store
+      .listSweeps()
+      .filter((s) => s.state === 'running')
+      .map((s) => s.sweepId);
   } finally {
     store.close();
   }
-  const work = devices.length > 0 ? await currentWork(env, running) : new Map<string, DeviceWork[]>();
+  // No running sweep: every device is idle, whether or not the Temporal server answers.
+  const idle = new Map<string, DeviceWork[]>();
+  const work = devices.length > 0 && running.length > 0 ? await currentWork(env, running) : idle;
   return devices.map((d) => ({
     ...d,
     lastSeenAgoS: Math.max(0, (now.getTime() - Date.parse(d.lastSeenAt)) / 1000),
@@ -79,7 +90,12 @@ export function renderDevicesText(devices: DeviceJson[]): string[] {
   }
   const rows = devices.map((d) => {
     const inv = d.inventory;
-    const work = d.current === null ? 'unknown (Temporal server not reachable)' : d.current.length === 0 ? 'idle' : d.current.map((w) => `${w.sweepId} ${w.cellId} (${w.step})`).join('; ');
+    const work =
+      d.current === null
+        ? 'unknown (Temporal server not reachable)'
+        : d.current.length === 0
+          ? 'idle'
+          : d.current.map((w) => `${w.sweepId} ${w.cellId} (${w.step})`).join('; ');
     return [
       d.deviceId,
       inv.simulated ? 'simulated' : 'jetson',
@@ -99,9 +115,14 @@ export function renderDevicesText(devices: DeviceJson[]): string[] {
     out.push(line(rows[i]!));
     const inv = d.inventory;
     const modes = inv.powerModes.map((m) => `${m.name}(${m.id})`).join(' ') || '—';
-    const models = inv.models === null ? `every model${inv.modelsMissing.length ? ` except ${inv.modelsMissing.join(', ')}` : ''}` : `${inv.models.length} found`;
+    const models =
+      inv.models === null
+        ? `every model${inv.modelsMissing.length ? ` except ${inv.modelsMissing.join(', ')}` : ''}`
+        : `${inv.models.length} found`;
     const gpu = inv.clockLimits?.gpuMaxMhz ? `, GPU max ${inv.clockLimits.gpuMaxMhz} MHz` : '';
-    out.push(`    ${inv.model}; power modes ${modes} (now ${inv.powerMode?.name ?? '?'}${gpu}); ${inv.modelsDir}: ${models}`);
+    out.push(
+      `    ${inv.model}; power modes ${modes} (now ${inv.powerMode?.name ?? '?'}${gpu}); ${inv.modelsDir}: ${models}`,
+    );
     for (const p of inv.problems) out.push(`    problem: ${p}`);
   });
   return out;

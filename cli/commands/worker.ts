@@ -25,7 +25,8 @@ export function parseRole(value: string | undefined): WorkerRole {
 export async function worker(opts: { device: DeviceChoice; deviceId?: string; role: WorkerRole; env: CliEnv; out: (line: string) => void }): Promise<void> {
   const reportMs = process.env.THORBENCH_DEVICE_REPORT_MS;
   if (reportMs && !(Number(reportMs) >= 100)) {
-    throw new ExitError(`THORBENCH_DEVICE_REPORT_MS must be a number of milliseconds >= 100 (got "${reportMs}")`, EXIT_INVALID);
+    const message = `THORBENCH_DEVICE_REPORT_MS must be a number of milliseconds >= 100 (got "${reportMs}")`;
+    throw new ExitError(message, EXIT_INVALID);
   }
   const address = opts.env.address ?? (await ensureDevServer({ home: opts.env.home, port: opts.env.port, uiPort: opts.env.uiPort })).address;
   const connection = await nativeConnection(address);
@@ -57,7 +58,7 @@ export async function worker(opts: { device: DeviceChoice; deviceId?: string; ro
   try {
     await running.done;
   } finally {
-    registration?.stop();
+    await registration?.stop();
     await client?.close();
     if (simDir) unregisterOnDeviceProcess(simDir, process.pid);
     store?.close();

@@ -28,7 +28,14 @@ function runUsage(io: CommandIO, message: string): number {
   return 125;
 }
 
-function startEngine(layout: SimLayout, spec: DockerRunSpec, name: string, id: string, logFile: string, portOffset: number): number {
+function startEngine(
+  layout: SimLayout,
+  spec: DockerRunSpec,
+  name: string,
+  id: string,
+  logFile: string,
+  portOffset: number,
+): number {
   const fd = fs.openSync(logFile, 'a');
   try {
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/root' };
