@@ -4,7 +4,9 @@
  * cell is recorded once and succeeds, and the moved cells say which device they left and why.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from '@temporalio/worker';
 import { planSweep } from '../plan/plan.js';
@@ -14,7 +16,7 @@ import { createSweepWorker } from '../workers/sweep-worker.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
-import { repoJson, tempDir } from './helpers/files.js';
+import { repoJson, repoPath, tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
 import { destroySimDevice } from './helpers/sim-device.js';
 import { type TestServer, startTestServer } from './helpers/temporal.js';
@@ -23,6 +25,28 @@ import { SupervisedWorker, processesUsingSimDir } from './helpers/worker-process
 
 const DEVICES = ['thor-a', 'thor-b', 'thor-c'];
 const LOST = 'thor-b';
+
+/**
+ * With THORBENCH_RECORD_HISTORIES=<label>, keeps the sweep's history and every run of its cells in test/histories
+ * for test/replay.test.ts: a cell's first run on the lost device goes under `<label>-lost`, since the file name
+ * carries only the workflow id.
+ */
+async function recordHistories(server: TestServer, label: string, sweepId: string, cellIds: string[]): Promise<void> {
+  const dir = repoPath('test', 'histories');
+  mkdirSync(dir, { recursive: true });
+  const write = (l: string, id: string, history: Parameters<typeof historyToJSON>[0]) =>
+    writeFileSync(path.join(dir, `${l}.${id.replace(/\//g, '~')}.json`), historyToJSON(history));
+  write(label, sweepId, await server.client.workflow.getHandle(sweepId).fetchHistory());
+  for (const id of cellIds) {
+    const runs: string[] = [];
+    for await (const e of server.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(e.runId);
+    for (const runId of runs) {
+      const history = await server.client.workflow.getHandle(id, runId).fetchHistory();
+      const lost = runs.length > 1 && (history.events ?? []).some((e) => e.activityTaskTimedOutEventAttributes);
+      write(lost ? `${label}-lost` : label, id, history);
+    }
+  }
+}
 
 describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
   const dir = tempDir('fleet-failover');
@@ -114,6 +138,9 @@ describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
     }
     assert.equal(new Set(moved.map((c) => c.device!.deviceId)).size, 1, 'the group moved whole to one device');
     assert.ok(cells.filter((c) => !c.movedFrom).every((c) => c.device!.deviceId !== LOST));
+
+    const label = process.env.THORBENCH_RECORD_HISTORIES;
+    if (label) await recordHistories(server, label, 'fleet-failover', planned.map((c) => `fleet-failover/${c.id}`));
 
     const progress = await handle.query(progressQuery);
     assert.deepEqual(
