@@ -27,16 +27,30 @@ export function engineGroups(cells: readonly PlannedCell[]): PlannedCell[][] {
   return [...groups.values()];
 }
 
+/** Whether a device holds a model (plan/model-eligibility.ts); every device does when the sweep did not ask. */
+export type HoldsModel = (deviceId: string, modelId: string) => boolean;
+const holdsAll: HoldsModel = () => true;
+
 /**
  * Deals the unfinished cells of a lost device to the live devices: each engine group, in order, to the device with
- * the fewest queued cells (ties: the order of `live`). Empty when no device is live: the cells wait for one.
+ * the fewest queued cells (ties: the order of `live`) among those holding its model — or among all live devices when
+ * none does (the group then fails there as ModelNotFound, recorded, instead of waiting). Empty when no device is
+ * live: the cells wait for one.
  */
-export function moveGroups(cells: readonly PlannedCell[], live: readonly Lane[]): Map<string, PlannedCell[]> {
+export function moveGroups(
+  cells: readonly PlannedCell[],
+  live: readonly Lane[],
+  holds: HoldsModel = holdsAll,
+): Map<string, PlannedCell[]> {
   const moved = new Map<string, PlannedCell[]>();
   if (live.length === 0) return moved;
   const load = new Map(live.map((l) => [l.deviceId, l.pending.length]));
   for (const group of engineGroups(cells)) {
-    const target = live.reduce((best, l) => (load.get(l.deviceId)! < load.get(best.deviceId)! ? l : best)).deviceId;
+    const holding = live.filter((l) => holds(l.deviceId, group[0]!.model.id));
+    const candidates = holding.length > 0 ? holding : live;
+    const target = candidates.reduce((best, l) =>
+      load.get(l.deviceId)! < load.get(best.deviceId)! ? l : best,
+    ).deviceId;
     moved.set(target, [...(moved.get(target) ?? []), ...group]);
     load.set(target, load.get(target)! + group.length);
   }
@@ -52,12 +66,16 @@ export interface Takeover {
 /**
  * A device came back (or joined with nothing queued): it takes whole engine groups nobody has started, from the
  * end of the longest queue, as long as each move shortens the longest queue. A lane's busy group stays where its
- * engine is.
+ * engine is, and a group whose model the device lacks stays where it is.
  */
-export function groupsForReturningDevice(returning: Lane, others: readonly Lane[]): Takeover[] {
-  const queues = new Map(
-    others.map((l) => [l.deviceId, engineGroups(l.pending).filter((g) => g[0]!.engineGroup !== l.busyGroup)]),
-  );
+export function groupsForReturningDevice(
+  returning: Lane,
+  others: readonly Lane[],
+  holds: HoldsModel = holdsAll,
+): Takeover[] {
+  const takes = (g: PlannedCell[], l: Lane) =>
+    g[0]!.engineGroup !== l.busyGroup && holds(returning.deviceId, g[0]!.model.id);
+  const queues = new Map(others.map((l) => [l.deviceId, engineGroups(l.pending).filter((g) => takes(g, l))]));
   const load = new Map(others.map((l) => [l.deviceId, l.pending.length]));
   let own = returning.pending.length;
   const taken: Takeover[] = [];

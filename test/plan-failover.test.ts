@@ -56,6 +56,24 @@ describe('failover decisions', () => {
     );
   });
 
+  it('moves a group only to a device holding its model, or anywhere when none does', () => {
+    const c = cells(2);
+    const live = [
+      { deviceId: 'b', pending: [], busyGroup: null },
+      { deviceId: 'c', pending: c.slice(2, 4), busyGroup: null },
+    ];
+    const lacksM0OnB = (d: string, m: string) => !(d === 'b' && m === 'm0');
+    assert.deepEqual(groupsOf(moveGroups(c.slice(0, 2), live, lacksM0OnB).get('c')), ['maxn.m0']);
+    const nobody = () => false;
+    assert.deepEqual(groupsOf(moveGroups(c.slice(0, 2), live, nobody).get('b')), ['maxn.m0']);
+    const back = { deviceId: 'a', pending: [], busyGroup: null };
+    const queued = [{ deviceId: 'b', pending: c, busyGroup: null }];
+    assert.deepEqual(
+      groupsForReturningDevice(back, queued, (d, m) => !(d === 'a' && m === 'm1')),
+      [{ from: 'b', cells: c.slice(0, 2) }],
+    );
+  });
+
   it('moves nothing when no device is live: the cells wait for one to come back', () => {
     assert.equal(moveGroups(cells(2), []).size, 0);
   });

@@ -31,7 +31,7 @@ import {
   finishedSteps,
   plannedStepCosts,
 } from '../plan/estimate.js';
-import { type Lane, groupsForReturningDevice, moveGroups } from '../plan/failover.js';
+import { type HoldsModel, type Lane, groupsForReturningDevice, moveGroups } from '../plan/failover.js';
 import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
 import { type Plan, type PlannedCell, planSweep } from '../plan/plan.js';
 import { shardByDevice } from '../plan/shard.js';
@@ -152,6 +152,8 @@ interface SweepRun {
   watchers: Map<string, CancellationScope>;
   /** Errors (cancellation) of device runners started after the sweep's first wait. */
   laneErrors: unknown[];
+  /** Models each device said it lacks (checkModelsPresent): moved groups avoid those devices. */
+  lacks: Map<string, Set<string>>;
   /** Epoch ms at which each in-flight cell started. */
   cellStartedAt: Map<string, number>;
   /** The steps each in-flight cell has begun (from its cellStep signals), for the estimate before it finishes. */
@@ -218,6 +220,7 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined):
     orphans: [],
     watchers: new Map(),
     laneErrors: [],
+    lacks: new Map(),
   };
 }
 
@@ -509,8 +512,12 @@ function liveLanes(run: SweepRun, except?: string): Lane[] {
 }
 
 /** Deals cells (whole engine groups) to the live devices, or keeps them for the first device that comes back. */
+function holdsModel(run: SweepRun): HoldsModel {
+  return (deviceId, modelId) => !run.lacks.get(deviceId)?.has(modelId);
+}
+
 function dispatch(run: SweepRun, cells: PlannedCell[]): void {
-  const moved = moveGroups(cells, liveLanes(run));
+  const moved = moveGroups(cells, liveLanes(run), holdsModel(run));
   if (moved.size === 0) run.orphans.push(...cells);
   for (const [deviceId, groupCells] of moved) enqueue(run, deviceId, groupCells);
 }
@@ -582,7 +589,7 @@ function deviceBack(run: SweepRun, deviceId: string): void {
   }
   const lane = run.lanes.get(deviceId)!;
   const returning: Lane = { deviceId, pending: lane.queue, busyGroup: lane.busyGroup };
-  for (const t of groupsForReturningDevice(returning, liveLanes(run, deviceId))) {
+  for (const t of groupsForReturningDevice(returning, liveLanes(run, deviceId), holdsModel(run))) {
     unqueue(run, t.from, t.cells);
     enqueue(run, deviceId, t.cells);
   }
@@ -679,9 +686,12 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
   if (patched(MODELS_PRESENT_PATCH)) {
     const models = plannedModels(run.plan.cells);
     const { modelsDir } = run.exp.engine;
+    // A device lost in an earlier run is not asked (nothing would answer); it is taken to hold every model.
+    const asked = run.devices.filter((d) => !run.lost.has(d));
     const presence = await Promise.all(
-      run.devices.map((d) => deviceActivities(run.exp, d).checkModelsPresent({ modelsDir, models })),
+      asked.map((d) => deviceActivities(run.exp, d).checkModelsPresent({ modelsDir, models })),
     );
+    for (const p of presence) run.lacks.set(p.deviceId, new Set(p.missing.map((m) => m.id)));
     const assigned = assignModelGroups(run.plan.cells, run.devices, presence, modelsDir);
     for (const r of assigned.refused)
       if (!run.finished[r.cell.id])
