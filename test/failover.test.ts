@@ -149,3 +149,50 @@ describe('device failover with in-memory devices', { timeout: 120_000 }, () => {
     }
   });
 });
+
+describe('device failover across continue-as-new', { timeout: 120_000 }, () => {
+  let w: WorkflowEnv;
+
+  before(async () => {
+    // Suggest continue-as-new after a few dozen events, so the sweep crosses runs after losing a device.
+    w = await startWorkflowEnv(['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40']);
+  });
+  after(async () => {
+    await w?.stop();
+  });
+
+  it('carries the lost device and the moved cells into the next run: each cell once, moved ones say so', async () => {
+    const exp = experiment('fcan', ['fcan-a', 'fcan-b'], 3);
+    const dying = new Gate();
+    const a = new MockDevice('fcan-a', { benchmarkGates: new Map([['*', dying]]) });
+    const b = new MockDevice('fcan-b');
+    const handle = await w.env.client.workflow.start<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: 'fcan-1',
+      args: [exp],
+    });
+    const result = handle.result();
+    const [summary] = await Promise.all([
+      b.run(w.env.nativeConnection, result),
+      a.run(w.env.nativeConnection, dying.reached),
+    ]);
+    assert.deepEqual(summary.counts, { succeeded: 6, failed: 0, skipped: 0, cancelled: 0 });
+    assert.notEqual((await handle.describe()).runId, handle.firstExecutionRunId, 'the sweep continued as new');
+    const records = w.store.listCells('fcan-1');
+    assert.equal(records.length, 6);
+    assert.deepEqual(w.store.duplicateKeys('fcan-1'), []);
+    for (const r of records) {
+      assert.equal(w.store.getCellMeta('fcan-1', r.cellId, 1)!.attempts, 1, `${r.cellId} recorded once`);
+      assert.equal(r.device?.deviceId, 'fcan-b');
+      const fromA = ['m0', 'm2'].includes(r.modelId);
+      assert.equal(r.movedFrom?.deviceId, fromA ? 'fcan-a' : undefined, `${r.cellId}: moved only if it was on fcan-a`);
+    }
+    assert.equal(new Set(benchmarked(b)).size, 6, 'fcan-b benchmarked each cell once, across runs');
+    const progress = await handle.query(progressQuery);
+    assert.deepEqual(
+      progress.lostDevices?.map((d) => d.deviceId),
+      ['fcan-a'],
+    );
+    assert.equal(progress.cells.filter((c) => c.movedFrom?.deviceId === 'fcan-a').length, 4);
+  });
+});

@@ -66,7 +66,7 @@ export interface SweepCarry {
   calibration?: StepCalibration;
   /** Devices lost and not back yet (FAILOVER_PATCH). */
   lost?: Record<string, LostDevice>;
-  /** Unfinished cells moved off a lost device, and which (FAILOVER_PATCH). */
+  /** Cells moved off a lost device, and which (FAILOVER_PATCH). */
   moved?: Record<string, MovedFrom>;
 }
 
@@ -660,12 +660,8 @@ async function continueIfPaused(run: SweepRun): Promise<void> {
     simulated: run.simulated,
     before: run.before,
     calibration: run.calibration,
-    ...(run.failover
-      ? {
-          lost: Object.fromEntries(run.lost),
-          moved: Object.fromEntries([...run.moved].filter(([id]) => !run.finished[id])),
-        }
-      : {}),
+    // Finished moved cells too: the progress query keeps saying they moved.
+    ...(run.failover ? { lost: Object.fromEntries(run.lost), moved: Object.fromEntries(run.moved) } : {}),
   };
   stopWatching(run);
   await continueAsNew<typeof sweep>(run.input, carry);
