@@ -13,6 +13,7 @@ import {
   type EnergyStatus,
   type EngineFacts,
   type FailureInfo,
+  type MovedFrom,
   type ThermalSummary,
   type Verdict,
   asFailureType,
@@ -72,6 +73,8 @@ export interface CellRow extends Record<HeadlineMetric, number | null> {
   energy_json: string | null;
   thermal_json: string | null;
   thorbench_version: string | null;
+  /** JSON MovedFrom of a cell moved off a lost device; NULL otherwise and in rows recorded before schema version 4. */
+  moved_from_json: string | null;
 }
 
 function json(value: unknown): string | null {
@@ -158,6 +161,7 @@ export function toCellRow(record: CellRecord): CellRow {
     energy_json: json(record.energy),
     thermal_json: json(record.thermal),
     thorbench_version: record.thorbenchVersion,
+    moved_from_json: json(record.movedFrom),
   };
 }
 
@@ -194,6 +198,9 @@ export function fromCellRow(row: CellRow): CellRecord {
     simulated: row.simulated === 1,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    ...(row.moved_from_json === null
+      ? {}
+      : { movedFrom: parse<MovedFrom>(row.moved_from_json, 'moved_from_json', key) }),
   };
   const verdict = parse<Verdict>(row.verdict_json, 'verdict_json', key);
   if (verdict === null) {

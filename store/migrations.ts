@@ -131,7 +131,15 @@ const v4: Migration = {
   },
 };
 
-export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4];
+const v5: Migration = {
+  version: 5,
+  description: 'the device a cell was moved off, and why (failover)',
+  up(db) {
+    db.exec(`ALTER TABLE cells ADD COLUMN moved_from_json TEXT;`);
+  },
+};
+
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4, v5];
 
 /** The schema version this build of thorbench reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

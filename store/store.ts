@@ -115,7 +115,7 @@ const CELL_COLUMNS = [
   'sweep_id', 'cell_id', 'repeat', 'experiment_name', 'status', 'failure_type', 'failure_message', 'failure_retryable', 'failure_step',
   'position', 'power', 'clocks', 'model_id', 'quantization', 'model_size', 'scenario', ...HEADLINE_METRICS,
   'metrics_json', 'steps_json', 'device_json', 'engine_json', 'harness_json', 'artifacts_dir', 'simulated', 'started_at', 'finished_at',
-  'valid', 'verdict_json', 'energy_json', 'thermal_json', 'thorbench_version',
+  'valid', 'verdict_json', 'energy_json', 'thermal_json', 'thorbench_version', 'moved_from_json',
 ] as const;
 const CONTENT_COLUMNS = CELL_COLUMNS.filter((c) => c !== 'sweep_id' && c !== 'cell_id' && c !== 'repeat');
 

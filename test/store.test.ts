@@ -330,6 +330,22 @@ describe('results store: cells', () => {
     });
   });
 
+  it('round-trips the device a moved cell left, and why (failover)', () => {
+    withStore((store) => {
+      const movedFrom = {
+        deviceId: 'thor-b',
+        reason: 'no worker picked up benchmark within 5 s',
+        at: '2025-10-01T10:03:00.000Z',
+      };
+      const record: CellRecord = { ...succeeded('s1'), movedFrom };
+      store.recordCell(record);
+      assert.deepEqual(store.getCell('s1', record.cellId, 1), record);
+      const other = succeeded('s2');
+      store.recordCell(other);
+      assert.equal(store.getCell('s2', other.cellId, 1)!.movedFrom, undefined, 'a cell that never moved says nothing');
+    });
+  });
+
   it('round-trips a failed CellRecord exactly', () => {
     withStore((store) => {
       const record = failed('s1');
