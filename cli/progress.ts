@@ -56,6 +56,11 @@ export function renderProgressView(
     lines.push(`  ${cur.deviceId}  ${cur.cellId}  ${step}`);
   }
   if (p.current.length === 0 && p.state !== 'starting') lines.push(`  ${p.state}`);
+  // Lost devices (failover): their work went to the others; they take work again when they come back.
+  for (const lost of p.lostDevices ?? []) {
+    const since = Date.parse(lost.since);
+    lines.push(`  ${lost.deviceId}  lost for ${Number.isFinite(since) ? clock(opts.nowMs - since) : '—'}: ${lost.reason}`);
+  }
   return lines.join('\n');
 }
 

@@ -1,4 +1,5 @@
 export * from './plan.js';
 export * from './shard.js';
 export * from './estimate.js';
+export * from './failover.js';
 export * from './model-eligibility.js';

@@ -22,6 +22,7 @@ const PROVENANCE_COLUMNS = [
   'thorbench_version', 'device_model', 'l4t_release', 'power_mode_after', 'power_mode_id_after', 'clocks_locked_after',
   'gpu_mhz_after', 'gpu_max_mhz_after', 'emc_mhz_after', 'emc_max_mhz_after', 'cpu_mhz_after',
   'engine_image', 'engine_image_digest', 'engine_version', 'engine_argv', 'harness_kind', 'harness_argv',
+  'moved_from_device', 'moved_reason', 'moved_at',
 ] as const;
 
 export const CSV_COLUMNS: readonly string[] = [...IDENTITY_COLUMNS, ...CSV_METRIC_COLUMNS, ...PROVENANCE_COLUMNS];
@@ -92,6 +93,9 @@ function provenance(c: CellRecord): Record<(typeof PROVENANCE_COLUMNS)[number], 
     engine_argv: c.engine ? JSON.stringify(c.engine.command) : null,
     harness_kind: c.harness?.kind ?? null,
     harness_argv: c.harness ? JSON.stringify(c.harness.command) : null,
+    moved_from_device: c.movedFrom?.deviceId ?? null,
+    moved_reason: c.movedFrom?.reason ?? null,
+    moved_at: c.movedFrom?.at ?? null,
   };
 }
 

@@ -10,6 +10,7 @@ import {
   failureEntries,
   REPEATS_NOTE,
   invalidEntries,
+  movedEntries,
   scenarioDescription,
   scenarioTable,
   SIMULATED_NOTICE,
@@ -96,6 +97,16 @@ export function renderMarkdownReport(input: ReportInput, opts: { charts?: readon
       '',
     );
     if (f.logTail) out.push('Last lines of the engine log:', '', mdFence(f.logTail, 'text'), '');
+  }
+
+  const moved = movedEntries(model);
+  if (moved.length > 0) {
+    out.push('## Moved cells', '', `${moved.length} cell(s) moved off a lost device and ran elsewhere:`, '');
+    for (const m of moved) {
+      const where = `${mdCode(m.from)} → ${mdCode(m.to)}`;
+      out.push(`- ${mdCode(m.cellId)}: ${where} at ${mdInline(m.at)}: ${mdInline(m.reason)}`);
+    }
+    out.push('');
   }
 
   out.push('## Timeline', '');

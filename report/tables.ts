@@ -153,6 +153,31 @@ export interface FailureEntry {
   logTail: string | null;
 }
 
+/** A cell moved off a lost device (docs/architecture.md, "Failover"): where it left, where it ran, why. */
+export interface MovedEntry {
+  cellId: string;
+  from: string;
+  to: string;
+  reason: string;
+  at: string;
+}
+
+export function movedEntries(model: ReportModel): MovedEntry[] {
+  return model.cells.flatMap((c) =>
+    c.movedFrom
+      ? [
+          {
+            cellId: c.cellId,
+            from: c.movedFrom.deviceId,
+            to: c.device?.deviceId ?? 'not run',
+            reason: c.movedFrom.reason,
+            at: c.movedFrom.at,
+          },
+        ]
+      : [],
+  );
+}
+
 export function failureEntries(model: ReportModel): FailureEntry[] {
   return model.cells
     .filter((c) => c.status !== 'succeeded')

@@ -330,6 +330,9 @@ export type ValiditySpec = z.infer<typeof ValiditySpec>;
 /** The rules an experiment without a `validity` section is judged by. */
 export const DEFAULT_VALIDITY: ValiditySpec = ValiditySpec.parse({});
 
+/** How long a device may leave the sweep's work untouched before its groups move elsewhere: 10 minutes. */
+export const DEFAULT_FAILOVER_AFTER_MS = 10 * 60_000;
+
 export const CellSelector = z
   .object({
     power: z.string().optional(),
@@ -349,9 +352,14 @@ export const Experiment = z
       .object({
         /** "any": whichever device worker answers first; or the device ids to shard cells across. */
         select: z.union([z.literal('any'), z.array(slug).min(1).max(64)]).default('any'),
+        /**
+         * A device whose worker has not picked up or heartbeated the sweep's work for this long (ms) is lost: its
+         * unfinished engine groups move to the remaining devices (docs/architecture.md, "Failover").
+         */
+        failoverAfterMs: z.number().int().min(1_000).max(7 * 24 * 3_600_000).default(DEFAULT_FAILOVER_AFTER_MS),
       })
       .strict()
-      .default({ select: 'any' }),
+      .default({ select: 'any', failoverAfterMs: DEFAULT_FAILOVER_AFTER_MS }),
     engine: EngineSpec.default(EngineSpec.parse({})),
     harness: HarnessSpec.default({ kind: 'builtin', percentiles: [50, 90, 95, 99] }),
     matrix: z

@@ -25,6 +25,11 @@ export const FailureType = {
   Cancelled: 'Cancelled',
   /** Not run: an earlier cell of the same engine group (power mode and model) found the engine broken. */
   EngineFailed: 'EngineFailed',
+  /**
+   * The device's worker did not pick up a step within `device.failoverAfterMs` (it died, or lost its network): the
+   * sweep moves the device's unfinished engine groups to the remaining devices.
+   */
+  DeviceLost: 'DeviceLost',
   /** An error no activity classified (a bug, or a condition thorbench does not know yet); its message says which. */
   Unexpected: 'Unexpected',
 } as const;
@@ -195,6 +200,15 @@ export interface FailureInfo {
   step: StepName | 'plan';
 }
 
+/** A cell the sweep moved off a lost device (docs/architecture.md, "Failover"): the device it left, why, when. */
+export interface MovedFrom {
+  deviceId: string;
+  /** e.g. "no worker picked up benchmark within 5 s (DeviceLost)". */
+  reason: string;
+  /** ISO-8601 time the sweep moved it. */
+  at: string;
+}
+
 export interface CellRecord {
   sweepId: string;
   experimentName: string;
@@ -229,4 +243,6 @@ export interface CellRecord {
   verdict: Verdict;
   /** package.json version of the thorbench that recorded the cell; null in records made before it was kept. */
   thorbenchVersion: string | null;
+  /** Set when the cell was moved off a lost device (the last device it left); absent or null otherwise. */
+  movedFrom?: MovedFrom | null;
 }

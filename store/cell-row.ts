@@ -13,6 +13,7 @@ import {
   type EnergyStatus,
   type EngineFacts,
   type FailureInfo,
+  type MovedFrom,
   type ThermalSummary,
   type Verdict,
   asFailureType,
@@ -73,6 +74,8 @@ export interface CellRow extends Record<HeadlineMetric, number | null> {
   energy_json: string | null;
   thermal_json: string | null;
   thorbench_version: string | null;
+  /** JSON MovedFrom of a cell moved off a lost device; NULL otherwise and in rows recorded before schema version 5. */
+  moved_from_json: string | null;
 }
 
 function json(value: unknown): string | null {
@@ -159,6 +162,7 @@ export function toCellRow(record: CellRecord): CellRow {
     energy_json: json(record.energy),
     thermal_json: json(record.thermal),
     thorbench_version: record.thorbenchVersion,
+    moved_from_json: json(record.movedFrom),
   };
 }
 
@@ -195,6 +199,9 @@ export function fromCellRow(row: CellRow): CellRecord {
     simulated: row.simulated === 1,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    ...(row.moved_from_json === null
+      ? {}
+      : { movedFrom: parse<MovedFrom>(row.moved_from_json, 'moved_from_json', key) }),
   };
   const verdict = parse<Verdict>(row.verdict_json, 'verdict_json', key);
   if (verdict === null) {
@@ -244,6 +251,6 @@ export const CELL_COLUMNS = [
   'sweep_id', 'cell_id', 'repeat', 'experiment_name', 'status', 'failure_type', 'failure_message', 'failure_retryable', 'failure_step',
   'position', 'power', 'clocks', 'model_id', 'quantization', 'model_size', 'scenario', ...HEADLINE_METRICS,
   'metrics_json', 'steps_json', 'device_json', 'engine_json', 'harness_json', 'artifacts_dir', 'simulated', 'started_at', 'finished_at',
-  'valid', 'verdict_json', 'energy_json', 'thermal_json', 'thorbench_version',
+  'valid', 'verdict_json', 'energy_json', 'thermal_json', 'thorbench_version', 'moved_from_json',
 ] as const;
 export const CONTENT_COLUMNS = CELL_COLUMNS.filter((c) => c !== 'sweep_id' && c !== 'cell_id' && c !== 'repeat');

@@ -133,6 +133,14 @@ const v4: Migration = {
 
 const v5: Migration = {
   version: 5,
+  description: 'the device a cell was moved off, and why (failover)',
+  up(db) {
+    db.exec(`ALTER TABLE cells ADD COLUMN moved_from_json TEXT;`);
+  },
+};
+
+const v6: Migration = {
+  version: 6,
   description: 'artifacts a remote device sent for a cell',
   up(db) {
     db.exec(`
@@ -150,7 +158,7 @@ const v5: Migration = {
 };
 
 /** In version order; the PostgreSQL list (store/postgres-migrations.ts) has the same versions. Append only. */
-export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4, v5];
+export const MIGRATIONS: readonly Migration[] = [v1, v2, v3, v4, v5, v6];
 
 /** The schema version this build of thorbench reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -129,6 +129,12 @@ const v4: PostgresMigration = {
 
 const v5: PostgresMigration = {
   version: 5,
+  description: 'the device a cell was moved off, and why (failover)',
+  sql: `ALTER TABLE cells ADD COLUMN moved_from_json TEXT;`,
+};
+
+const v6: PostgresMigration = {
+  version: 6,
   description: 'artifacts a remote device sent for a cell',
   sql: `
     CREATE TABLE artifacts (
@@ -144,7 +150,7 @@ const v5: PostgresMigration = {
 };
 
 /** In version order, the same versions as the SQLite list. Append only. */
-export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [v1, v2, v3, v4, v5];
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [v1, v2, v3, v4, v5, v6];
 
 /** Any constant: the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK = 7_246_001;

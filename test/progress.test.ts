@@ -85,6 +85,16 @@ describe('progress view', () => {
     assert.equal(clock(-5), '00:00');
   });
 
+  it('names each lost device, for how long, and why', () => {
+    const since = new Date(NOW - 65_000).toISOString();
+    const reason = 'no worker of thorbench-device-thor-b picked up benchmark within 5 s (DeviceLost)';
+    const view = renderProgressView(snapshot({ lostDevices: [{ deviceId: 'thor-b', since, reason }] }), {
+      elapsedMs: 83_000,
+      nowMs: NOW,
+    });
+    assert.match(view, new RegExp(`^ {2}thor-b {2}lost for 01:05: ${reason.replace(/[()]/g, '\\$&')}$`, 'm'));
+  });
+
   it('fills the bar with the share of cells done', () => {
     assert.match(formatProgress(snapshot({ done: 8, total: 8 }), 0, 10), /^\[##########\] 8\/8 cells/);
     assert.match(formatProgress(snapshot({ done: 0, total: 8 }), 0, 10), /^\[----------\] 0\/8 cells/);

@@ -291,6 +291,37 @@ describe('csv', () => {
   });
 });
 
+describe('moved cells (failover)', () => {
+  const movedFrom = {
+    deviceId: 'thor-b',
+    reason: 'no worker of thorbench-device-thor-b picked up benchmark within 5 s (DeviceLost)',
+    at: '2025-10-01T10:05:00.000Z',
+  };
+
+  it('CSV and JSON say which device a moved cell left, why and when; other cells leave the columns empty', () => {
+    const { cells } = quantizationSweep();
+    const moved = { ...cells[0]!, movedFrom };
+    const rows = parseCsv(renderCsv([moved, ...cells.slice(1)]));
+    const col = (name: string) => CSV_COLUMNS.indexOf(name);
+    const row = rows.find((r) => r[col('cell_id')] === moved.cellId)!;
+    assert.deepEqual(
+      [row[col('moved_from_device')], row[col('moved_reason')], row[col('moved_at')]],
+      [movedFrom.deviceId, movedFrom.reason, movedFrom.at],
+    );
+    assert.ok(rows.slice(1).filter((r) => r !== row).every((r) => r[col('moved_from_device')] === ''));
+    assert.deepEqual(JSON.parse(JSON.stringify(moved)).movedFrom, movedFrom);
+  });
+
+  it('Markdown adds a short "Moved cells" note only when a cell moved', () => {
+    const { sweep, cells } = quantizationSweep();
+    assert.ok(!renderMarkdownReport({ sweep, cells }).includes('## Moved cells'));
+    const md = renderMarkdownReport({ sweep, cells: [{ ...cells[0]!, movedFrom }, ...cells.slice(1)] });
+    assert.match(md, /## Moved cells\n\n1 cell\(s\) moved off a lost device and ran elsewhere:/);
+    assert.ok(md.includes(`\`${cells[0]!.cellId}\`: \`thor-b\` → `), md);
+    assert.ok(md.includes('picked up benchmark within 5 s (DeviceLost)'));
+  });
+});
+
 describe('html report', () => {
   it('is self-contained and escapes every string from the sweep', async () => {
     const { sweep, cells } = quantizationSweep(true);

@@ -21,6 +21,15 @@ describe('experiment schema', () => {
     }
   });
 
+  it('takes device.failoverAfterMs in ms, refusing one under a second', () => {
+    const exp = demo();
+    exp.device = { select: ['thor-a', 'thor-b'], failoverAfterMs: 30_000 };
+    const r = parseExperiment(exp);
+    assert.ok(r.ok && r.experiment.device.failoverAfterMs === 30_000);
+    exp.device.failoverAfterMs = 500;
+    assert.deepEqual(problems(exp), ['device.failoverAfterMs: Too small: expected number to be >=1000']);
+  });
+
   it('applies defaults', () => {
     const r = parseExperiment({
       name: 'x',
@@ -30,7 +39,7 @@ describe('experiment schema', () => {
     assert.equal(r.experiment.engine.image, 'nvcr.io/nvidia/vllm:25.09-py3');
     assert.equal(r.experiment.repeats, 1);
     assert.equal(r.experiment.steps.flushCaches, true);
-    assert.deepEqual(r.experiment.device, { select: 'any' });
+    assert.deepEqual(r.experiment.device, { select: 'any', failoverAfterMs: 600_000 });
     assert.equal(r.experiment.matrix.model[0]!.servedName, 'model');
   });
 

@@ -33,6 +33,14 @@ describe('describeFailure', () => {
     });
   });
 
+  it('turns a step no worker picked up in time (schedule-to-start) into DeviceLost, never retried', () => {
+    const timeout = new TimeoutFailure('timed out', undefined, 'SCHEDULE_TO_START');
+    const lost = describeFailure('benchmark', fromActivity(timeout));
+    assert.equal(lost.info.type, 'DeviceLost');
+    assert.equal(lost.info.retryable, false);
+    assert.equal(lost.info.step, 'benchmark');
+  });
+
   it('turns a timeout into StepTimeout and anything else into Unexpected', () => {
     assert.equal(
       describeFailure('warmup', fromActivity(new TimeoutFailure('timed out', undefined, 'HEARTBEAT'))).info.type,

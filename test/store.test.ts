@@ -298,6 +298,22 @@ for (const backend of BACKENDS) {
       });
     });
 
+    it('round-trips the device a moved cell left, and why (failover)', async () => {
+      await withStore(async (store) => {
+        const movedFrom = {
+          deviceId: 'thor-b',
+          reason: 'no worker picked up benchmark within 5 s',
+          at: '2025-10-01T10:03:00.000Z',
+        };
+        const record: CellRecord = { ...succeeded('s1'), movedFrom };
+        await store.recordCell(record);
+        assert.deepEqual(await store.getCell('s1', record.cellId, 1), record);
+        const other = succeeded('s2');
+        await store.recordCell(other);
+        assert.equal((await store.getCell('s2', other.cellId, 1))!.movedFrom, undefined, 'a cell that never moved says nothing');
+      });
+    });
+
     it('round-trips a failed CellRecord exactly', async () => {
       await withStore(async (store) => {
         const record = failed('s1');

@@ -31,6 +31,7 @@ import {
   type EngineFacts,
   type FailureInfo,
   FailureType,
+  type MovedFrom,
   type StepResult,
   type StepTiming,
   type ThermalSummary,
@@ -62,6 +63,25 @@ export interface CellInput {
   rebootPollMs?: number;
   /** Not run: the sweep decided so (its engine group failed); the cell records itself as skipped with this reason. */
   skip?: { type: FailureType; message: string };
+  /**
+   * Set by sweeps under FAILOVER_PATCH: a device step not picked up within this many ms fails as DeviceLost, and
+   * the cell reports the loss (CellResult.deviceLost) instead of recording a failure (docs/architecture.md,
+   * "Failover"). Absent: steps wait for the device however long it takes.
+   */
+  failoverAfterMs?: number;
+  /** The cell was moved here off a lost device: its record says so. */
+  movedFrom?: MovedFrom;
+}
+
+/** The cell's device stopped picking up its steps (FailureType.DeviceLost). */
+export interface CellDeviceLost {
+  step: StepName;
+  message: string;
+  /**
+   * true: nothing was recorded (the benchmark never reported back), so the sweep runs the cell again elsewhere.
+   * false: the benchmark's result had arrived and the cell is recorded; only a step after it found the device gone.
+   */
+  rerun: boolean;
 }
 
 /** The numbers a reader looks at first, under vLLM's names; energy only where the board's rail was measured. */
@@ -84,6 +104,8 @@ export interface CellResult {
   reportPath?: string | null;
   /** What each step took, for the sweep's estimate of the time left. */
   steps?: StepTiming[];
+  /** The device was lost during the cell (only with CellInput.failoverAfterMs). */
+  deviceLost?: CellDeviceLost;
 }
 
 export function headlineMetrics(m: BenchmarkMetrics): HeadlineMetrics {
@@ -127,6 +149,11 @@ export function describeFailure(step: StepName, err: unknown): StepFailed {
     const message = type === FailureType.Unexpected && cause.type ? `${cause.type}: ${cause.message}` : cause.message;
     return new StepFailed({ type, message, retryable: !cause.nonRetryable, step }, details);
   }
+  if (cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START') {
+    // Only device steps of a failover sweep have this timeout: no worker of the device took the step in time.
+    const message = `the device's worker did not pick up ${step} in time (schedule-to-start timeout)`;
+    return new StepFailed({ type: FailureType.DeviceLost, message, retryable: false, step }, null);
+  }
   if (cause instanceof TimeoutFailure) {
     return new StepFailed(
       { type: FailureType.StepTimeout, message: `${step} timed out (${cause.timeoutType})`, retryable: true, step },
@@ -140,6 +167,8 @@ export function describeFailure(step: StepName, err: unknown): StepFailed {
 /** Runs the steps of one cell and keeps their timings; a failed step throws StepFailed. */
 class Steps {
   readonly timings: StepTiming[] = [];
+  /** The first step that found the device lost (DeviceLost), if any. */
+  lost: { step: StepName; message: string } | null = null;
 
   /** `metadata`: the cell runs under WEB_UI_PATCH (summaries, step notifications to the sweep). */
   constructor(
@@ -154,7 +183,7 @@ class Steps {
   ): Promise<Awaited<ReturnType<ActivityOf<S>>>> {
     const { input } = this;
     const options = {
-      ...stepOptions(name, input.timeouts, input.deviceQueue, input.heartbeatTimeoutMs),
+      ...stepOptions(name, input.timeouts, input.deviceQueue, input.heartbeatTimeoutMs, input.failoverAfterMs),
       ...(this.metadata ? { summary: stepSummary(name, input.cell, input.engine, input.warmup) } : {}),
     };
     const acts = proxyActivities<DeviceWorkerActivities>(options) as unknown as Record<
@@ -176,6 +205,11 @@ class Steps {
     } catch (err) {
       if (isCancellation(err)) throw err;
       const failure = describeFailure(name, err);
+      if (failure.info.type === FailureType.DeviceLost) {
+        const seconds = Math.round((this.input.failoverAfterMs ?? 0) / 1000);
+        failure.info.message = `no worker of ${this.input.deviceQueue} picked up ${name} within ${seconds} s`;
+        this.lost ??= { step: name, message: failure.info.message };
+      }
       this.record(name, t0, { kind: 'failed', failure: failure.info.type });
       throw failure;
     }
@@ -261,6 +295,7 @@ async function recordSkipped(input: CellInput, reason: { type: FailureType; mess
     simulated: input.simulated,
     startedAt: now,
     finishedAt: now,
+    ...(input.movedFrom ? { movedFrom: input.movedFrom } : {}),
   });
   return {
     cellId: input.cell.id,
@@ -366,6 +401,20 @@ async function runSteps(input: CellInput, metadata: boolean): Promise<CellResult
     failure = err;
   }
 
+  // Lost before the benchmark reported back: nothing to keep, nothing recorded, the sweep runs the cell elsewhere.
+  // The engine is left to the dead device (a teardown there would only wait out the timeout again).
+  if (steps.lost && metrics === null) {
+    return {
+      cellId: c.id,
+      status: 'failed',
+      failure: failure?.info ?? null,
+      engineFailed: false,
+      headline: null,
+      reportPath: null,
+      steps: steps.timings,
+      deviceLost: { ...steps.lost, rerun: true },
+    };
+  }
   const engineFailed = failure !== null && ENGINE_FAILURE_TYPES.has(failure.info.type);
   if (failure?.engine && engineFacts) {
     engineFacts = {
@@ -377,7 +426,8 @@ async function runSteps(input: CellInput, metadata: boolean): Promise<CellResult
   }
   // The engine goes when its model group is done, and whenever the cell failed: a broken engine must not be
   // adopted by the next cell.
-  if (containerName !== null && (c.stopsEngine || failure !== null)) {
+  if (steps.lost) steps.skip('teardown', 'device lost');
+  else if (containerName !== null && (c.stopsEngine || failure !== null)) {
     const name = containerName;
     await CancellationScope.nonCancellable(() => steps.activity('teardown', { containerName: name })).catch(
       () => undefined,
@@ -399,6 +449,7 @@ async function runSteps(input: CellInput, metadata: boolean): Promise<CellResult
     finishedAt: new Date().toISOString(),
     energy,
     thermal,
+    ...(input.movedFrom ? { movedFrom: input.movedFrom } : {}),
   };
   await results.recordCell(record);
   return {
@@ -409,5 +460,6 @@ async function runSteps(input: CellInput, metadata: boolean): Promise<CellResult
     headline: metrics ? headlineMetrics(metrics) : null,
     reportPath: artifactsDir === null ? null : `${artifactsDir}/result.json`,
     steps: steps.timings,
+    ...(steps.lost ? { deviceLost: { ...steps.lost, rerun: false } } : {}),
   };
 }

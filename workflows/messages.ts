@@ -1,12 +1,22 @@
 /** Messages of the sweep workflow, defined once for the workflows, the CLI and the tests. */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { StepName } from '../schema/experiment.js';
-import type { CellStatus, FailureType } from '../schema/outcome.js';
+import type { CellStatus, FailureType, MovedFrom } from '../schema/outcome.js';
 
 export interface CellProgress {
   id: string;
   status: CellStatus | 'pending' | 'running';
   failureType?: FailureType;
+  /** The cell was moved off a lost device: which one, why, when (docs/architecture.md, "Failover"). */
+  movedFrom?: MovedFrom;
+}
+
+/** A device of the sweep that stopped picking up its work; its engine groups went to the other devices. */
+export interface LostDevice {
+  deviceId: string;
+  /** ISO-8601 time the sweep found it lost. */
+  since: string;
+  reason: string;
 }
 
 /** A cell in flight on a device. */
@@ -37,6 +47,8 @@ export interface SweepProgress {
   remainingMs: number | null;
   /** Capacity searches this run has begun (plan/search.ts): the loads probed so far and, once done, the capacity. */
   searches?: SearchProgress[];
+  /** Devices lost and not back yet (absent in sweeps started before failover). */
+  lostDevices?: LostDevice[];
 }
 
 export interface SearchProgress {

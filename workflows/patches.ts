@@ -9,15 +9,24 @@
  */
 export const WEB_UI_PATCH = 'web-ui-metadata';
 
+/** Each model group goes only to a device that holds its model (plan/model-eligibility.ts). */
+export const MODELS_PRESENT_PATCH = 'models-present-check';
+
 /** The device's power mode and clocks read back right after the benchmark, for the validity verdict. */
 export const READ_BACK_PATCH = 'read-back-after-benchmark';
 
-/** Engine groups go only to devices that hold their model; cells of a model no device holds fail first. */
-export const MODELS_PRESENT_PATCH = 'models-present-check';
 /**
  * A sweep started with a baseline (a schedule's regression watch) compares itself with it after its last cell,
  * records the verdict and sets the ThorbenchRegression search attribute.
  */
 export const REGRESSION_WATCH_PATCH = 'regression-watch';
+
 /** SLO capacity searches: search slots in the plan run probe cells chosen at run time (plan/search.ts). */
 export const SLO_SEARCH_PATCH = 'slo-capacity-search';
+
+/**
+ * Device failover (docs/architecture.md, "Failover"): device steps get a schedule-to-start timeout of
+ * `device.failoverAfterMs`, a cell whose device is lost reports it instead of failing, and the sweep moves the lost
+ * device's unfinished engine groups to the remaining devices and watches for the device to come back.
+ */
+export const FAILOVER_PATCH = 'device-failover';

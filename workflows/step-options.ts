@@ -44,10 +44,13 @@ export function stepOptions(
   overrides: StepTimeouts,
   taskQueue: string,
   heartbeatTimeoutMs: number,
+  failoverAfterMs?: number,
 ): ActivityOptions {
   const long = step === 'startEngine' || step === 'waitForHealth' || step === 'warmup' || step === 'benchmark';
   return {
     taskQueue,
+    // Not picked up in time (every attempt, a retry after a killed worker included): the device is lost.
+    ...(failoverAfterMs === undefined ? {} : { scheduleToStartTimeout: failoverAfterMs }),
     startToCloseTimeout: stepTimeoutMs(step, overrides),
     heartbeatTimeout: heartbeatTimeoutMs,
     // Long steps get more attempts: each kill of the worker during one costs an attempt.
@@ -57,9 +60,14 @@ export function stepOptions(
 }
 
 /** Fast device queries (describe, probe, teardown of everything) on the device queue. */
-export function quickDeviceOptions(taskQueue: string, heartbeatTimeoutMs: number): ActivityOptions {
+export function quickDeviceOptions(
+  taskQueue: string,
+  heartbeatTimeoutMs: number,
+  failoverAfterMs?: number,
+): ActivityOptions {
   return {
     taskQueue,
+    ...(failoverAfterMs === undefined ? {} : { scheduleToStartTimeout: failoverAfterMs }),
     startToCloseTimeout: '2m',
     heartbeatTimeout: heartbeatTimeoutMs,
     retry: { ...quickRetry, maximumAttempts: 20 },

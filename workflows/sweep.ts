@@ -9,6 +9,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  condition,
   continueAsNew,
   executeChild,
   isCancellation,
@@ -30,25 +31,33 @@ import {
   finishedSteps,
   plannedStepCosts,
 } from '../plan/estimate.js';
-import { type Plan, type PlannedCell, planSweep } from '../plan/plan.js';
+import { type HoldsModel, type Lane, groupsForReturningDevice, moveGroups } from '../plan/failover.js';
 import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
+import { type Plan, type PlannedCell, planSweep } from '../plan/plan.js';
 import { type ProbeOutcome, judgeProbe, nextProbe, probeCells } from '../plan/search.js';
 import { shardByDevice } from '../plan/shard.js';
 import { type Experiment, type StepName, parseExperiment } from '../schema/experiment.js';
-import { type CellStatus, FailureType } from '../schema/outcome.js';
+import { type CellStatus, FailureType, type MovedFrom } from '../schema/outcome.js';
 import type { UnjudgedCellRecord } from '../schema/verdict.js';
 import { cellIdentity } from './cell-record.js';
-import { type CellInput, type CellResult, cell } from './cell.js';
+import { type CellDeviceLost, type CellInput, type CellResult, cell } from './cell.js';
 import {
   type CellProgress,
   type CellStepStarted,
   type CurrentCell,
   type SearchProgress,
+  type LostDevice,
   type SweepProgress,
   cellStepSignal,
   progressQuery,
 } from './messages.js';
-import { MODELS_PRESENT_PATCH, REGRESSION_WATCH_PATCH, SLO_SEARCH_PATCH, WEB_UI_PATCH } from './patches.js';
+import {
+  FAILOVER_PATCH,
+  MODELS_PRESENT_PATCH,
+  REGRESSION_WATCH_PATCH,
+  SLO_SEARCH_PATCH,
+  WEB_UI_PATCH,
+} from './patches.js';
 import { type RegressionWatch, watchFromMemo } from './regression-watch.js';
 import {
   SEARCH_ATTRIBUTES,
@@ -71,6 +80,20 @@ export interface SweepCarry {
   calibration?: StepCalibration;
   /** The baseline to compare with at the end (from the first run's memo). */
   watch?: RegressionWatch | null;
+  /** Devices lost and not back yet (FAILOVER_PATCH). */
+  lost?: Record<string, LostDevice>;
+  /** Cells moved off a lost device, and which (FAILOVER_PATCH). */
+  moved?: Record<string, MovedFrom>;
+}
+
+/** One device's runner: it runs the queued cells one after another (runLane). */
+interface DeviceLane {
+  queue: PlannedCell[];
+  /** The engine group of the cell running or last run here: its engine may be loaded. */
+  busyGroup: string | null;
+  /** The runner is between its first and last cell; set and cleared synchronously with the queue's checks. */
+  active: boolean;
+  running: Promise<void> | null;
 }
 
 interface DeviceSnapshot {
@@ -131,10 +154,26 @@ interface SweepRun {
   metadata: boolean;
   /** Custom search attributes the server has registered (empty without WEB_UI_PATCH). */
   registered: ReadonlySet<string>;
-  /** Which device runs which cells. */
+  /** Which device runs which cells (cells moved off a lost device are listed under their new device). */
   shards: Map<string, PlannedCell[]>;
   /** Probe cells of capacity searches this run has met (they are not in the plan: searches choose them). */
   probes: Map<string, PlannedCell>;
+  /** The sweep runs under FAILOVER_PATCH: lost devices' groups move to the others (docs/architecture.md). */
+  failover: boolean;
+  /** Per device, the cells still to start, in order, and whether its runner is active. */
+  lanes: Map<string, DeviceLane>;
+  /** Engine groups whose engine failed, and the cell in which it did: the rest of the group is skipped. */
+  failedGroups: Map<string, string>;
+  lost: Map<string, LostDevice>;
+  moved: Map<string, MovedFrom>;
+  /** Cells of a lost device that found no live device to go to: the first device that comes back takes them. */
+  orphans: PlannedCell[];
+  /** The probe on each lost device's queue that notices it coming back. */
+  watchers: Map<string, CancellationScope>;
+  /** Errors (cancellation) of device runners started after the sweep's first wait. */
+  laneErrors: unknown[];
+  /** Models each device said it lacks (checkModelsPresent): moved groups avoid those devices. */
+  lacks: Map<string, Set<string>>;
   /** Epoch ms at which each in-flight cell started. */
   cellStartedAt: Map<string, number>;
   /** The steps each in-flight cell has begun (from its cellStep signals), for the estimate before it finishes. */
@@ -208,6 +247,15 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined):
     stepsBegun: new Map(),
     calibration: carry?.calibration ?? emptyCalibration(),
     watch: watchOf(carry),
+    failover: false,
+    lanes: new Map(),
+    failedGroups: new Map(),
+    lost: new Map(Object.entries(carry?.lost ?? {})),
+    moved: new Map(Object.entries(carry?.moved ?? {})),
+    orphans: [],
+    watchers: new Map(),
+    laneErrors: [],
+    lacks: new Map(),
   };
 }
 
@@ -246,7 +294,7 @@ function progressNow(run: SweepRun): SweepProgress {
     const begun = run.stepsBegun.get(c.id);
     if (begun) calibrate(calibration, plannedStepCosts(c, warmupPrompts), finishedSteps(begun));
   }
-  const shards = [...run.shards.values()].map((cells) =>
+  const shards = [...run.shards.values(), run.orphans].map((cells) =>
     cells
       .filter((c) => !run.finished[c.id])
       .map((c) => ({ planned: plannedStepCosts(c, warmupPrompts), startedAt: run.cellStartedAt.get(c.id) ?? null })),
@@ -290,8 +338,11 @@ async function snapshotDevices(exp: Experiment, devices: string[]): Promise<Reco
 }
 
 /** Puts each device back in the power mode and clocks it had before the sweep (steps.restoreDevice). */
-async function restoreDevices(exp: Experiment, before: Record<string, DeviceSnapshot>): Promise<void> {
+async function restoreDevices(run: SweepRun): Promise<void> {
+  const { exp, before } = run;
   for (const [deviceId, snap] of Object.entries(before)) {
+    // A lost device is not waited for: it keeps whatever state it died in.
+    if (run.lost.has(deviceId)) continue;
     const acts = deviceActivities(exp, deviceId);
     const power = await acts.ensurePowerMode({ power: { id: snap.powerModeId } });
     // A restore that needs a reboot is left to the operator: a sweep never reboots a device after it finished.
@@ -347,6 +398,7 @@ async function recordUnrun(
     simulated: run.simulated,
     startedAt: now,
     finishedAt: now,
+    ...(run.moved.has(c.id) ? { movedFrom: run.moved.get(c.id)! } : {}),
   };
   await results.recordCell(record);
   run.finished[c.id] = status;
@@ -360,7 +412,7 @@ async function runCell(
   c: PlannedCell,
   flushCaches: boolean,
   skip?: CellInput['skip'],
-): Promise<{ engineFailed: boolean }> {
+): Promise<{ engineFailed: boolean; deviceLost: CellDeviceLost | null }> {
   const { exp } = run;
   const startedAt = Date.now();
   const current: CurrentCell | null = skip
@@ -384,6 +436,8 @@ async function runCell(
     heartbeatTimeoutMs: exp.steps.heartbeatTimeout,
     simulated: run.simulated,
     ...(skip ? { skip } : {}),
+    ...(run.failover ? { failoverAfterMs: exp.device.failoverAfterMs } : {}),
+    ...(run.moved.has(c.id) ? { movedFrom: run.moved.get(c.id)! } : {}),
   };
   const metadata = run.metadata
     ? {
@@ -399,11 +453,16 @@ async function runCell(
       args: [cellInput],
       ...metadata,
     });
+    if (result.deviceLost?.rerun) {
+      // Nothing recorded: the cell runs again on another device.
+      run.byId.get(c.id)!.status = 'pending';
+      return { engineFailed: false, deviceLost: result.deviceLost };
+    }
     run.finished[c.id] = result.status;
     markFinished(run, c.id, result.status, result.failure?.type);
     const ran = (result.steps ?? []).filter((s) => s.result.kind !== 'skipped');
     calibrate(run.calibration, plannedStepCosts(c, exp.warmup?.numPrompts ?? 0), ran, Date.now() - startedAt);
-    return { engineFailed: result.engineFailed };
+    return { engineFailed: result.engineFailed, deviceLost: result.deviceLost ?? null };
   } finally {
     if (current) run.progress.current.splice(run.progress.current.indexOf(current), 1);
     run.cellStartedAt.delete(c.id);
@@ -434,7 +493,7 @@ async function runSearch(
   deviceId: string,
   slot: PlannedCell,
   flush: boolean,
-): Promise<{ engineFailed: boolean }> {
+): Promise<{ engineFailed: boolean; deviceLost: CellDeviceLost | null }> {
   // Older code refused experiments with a search (the schema did not know it), so every history here is patched.
   if (!patched(SLO_SEARCH_PATCH))
     throw ApplicationFailure.nonRetryable('capacity search in a sweep started before searches existed');
@@ -444,7 +503,7 @@ async function runSearch(
   (run.progress.searches ??= []).push(state);
   let flushNext = flush;
   for (;;) {
-    if (run.pausing) return { engineFailed: false };
+    if (run.pausing) return { engineFailed: false, deviceLost: null };
     const step = nextProbe(spec, outcomes);
     if (step.kind === 'done') {
       state.capacity = step.capacity;
@@ -458,13 +517,15 @@ async function runSearch(
       if (records[i]!.succeeded && !run.finished[c.id]) run.finished[c.id] = 'succeeded';
       trackProbe(run, c);
       if (run.finished[c.id]) continue;
-      const { engineFailed } = await runCell(run, deviceId, c, flushNext);
+      const { engineFailed, deviceLost } = await runCell(run, deviceId, c, flushNext);
       flushNext = false;
       ran = true;
       if (engineFailed) {
         run.finished[slot.id] = 'failed';
-        return { engineFailed: true };
+        return { engineFailed: true, deviceLost: null };
       }
+      // The whole search moves with its engine group; the new device reads back the probes recorded so far.
+      if (deviceLost) return { engineFailed: false, deviceLost: { ...deviceLost, rerun: true } };
       if (workflowInfo().continueAsNewSuggested) run.pausing = true;
     }
     if (ran) records = await results.probeRecords(query);
@@ -474,20 +535,27 @@ async function runSearch(
   // The slot ends its engine group, but which probe came last was only known now.
   if (slot.stopsEngine) await deviceActivities(run.exp, deviceId).teardownAllEngines();
   run.finished[slot.id] = 'succeeded';
-  return { engineFailed: false };
+  return { engineFailed: false, deviceLost: null };
 }
 
 /**
- * Runs a device's cells one after another. After an engine failure the rest of its group is recorded as skipped;
- * when Temporal suggests continue-as-new the shard stops before its next cell.
+ * Runs a device's queued cells one after another. After an engine failure the rest of its group is recorded as
+ * skipped; when Temporal suggests continue-as-new the runner stops before its next cell; when the device is lost
+ * (FAILOVER_PATCH) its unfinished cells move to the other devices.
  */
-async function runShard(run: SweepRun, deviceId: string, cells: PlannedCell[]): Promise<void> {
-  const failedGroups = new Map<string, string>();
+async function runLane(run: SweepRun, deviceId: string): Promise<void> {
+  const lane = run.lanes.get(deviceId)!;
+  lane.active = true;
   let firstRun = true;
-  for (const c of cells) {
+  for (;;) {
+    const c = lane.queue[0];
+    if (c === undefined || run.pausing) {
+      lane.active = false;
+      return;
+    }
+    lane.queue.shift();
     if (run.finished[c.id]) continue;
-    if (run.pausing) return;
-    const brokenBy = failedGroups.get(c.engineGroup);
+    const brokenBy = run.failedGroups.get(c.engineGroup);
     if (brokenBy && c.search) {
       run.finished[c.id] = 'skipped'; // no probe ran, so there is nothing to record
       continue;
@@ -502,15 +570,175 @@ async function runShard(run: SweepRun, deviceId: string, cells: PlannedCell[]): 
       else await recordUnrun(run, c, 'skipped', reason);
       continue;
     }
-    // A resumed shard may find no engine running (reboot, crash): flush before its first start too.
-    const flush = run.exp.steps.flushCaches && (c.startsEngine || firstRun);
+    // A resumed runner may find no engine running (reboot, crash), and a group moved here mid-way has none yet:
+    // flush before their first start too.
+    const newGroup = run.failover && lane.busyGroup !== c.engineGroup;
+    const flush = run.exp.steps.flushCaches && (c.startsEngine || firstRun || newGroup);
     firstRun = false;
-    const { engineFailed } = c.search
+    lane.busyGroup = c.engineGroup;
+    const { engineFailed, deviceLost } = c.search
       ? await runSearch(run, deviceId, c, flush)
       : await runCell(run, deviceId, c, flush);
-    if (engineFailed) failedGroups.set(c.engineGroup, c.id);
+    if (engineFailed) run.failedGroups.set(c.engineGroup, c.id);
+    if (deviceLost) {
+      lane.active = false;
+      loseDevice(run, deviceId, deviceLost, deviceLost.rerun ? [c] : []);
+      return;
+    }
     if (workflowInfo().continueAsNewSuggested) run.pausing = true;
   }
+}
+
+/** Starts the device's runner unless it is active; errors (cancellation) surface from runLanes. */
+function startLane(run: SweepRun, deviceId: string): void {
+  const lane = run.lanes.get(deviceId)!;
+  if (lane.active || lane.queue.length === 0) return;
+  lane.running = runLane(run, deviceId).catch((err: unknown) => {
+    lane.active = false;
+    run.laneErrors.push(err);
+  });
+}
+
+/** Appends cells (whole engine groups) to a device's queue and makes sure its runner runs. */
+function enqueue(run: SweepRun, deviceId: string, cells: PlannedCell[]): void {
+  run.lanes.get(deviceId)!.queue.push(...cells);
+  run.shards.get(deviceId)!.push(...cells);
+  startLane(run, deviceId);
+}
+
+/** Takes cells off a device's queue (and its shard, for the estimate). */
+function unqueue(run: SweepRun, deviceId: string, cells: readonly PlannedCell[]): void {
+  const ids = new Set(cells.map((c) => c.id));
+  const lane = run.lanes.get(deviceId)!;
+  lane.queue = lane.queue.filter((c) => !ids.has(c.id));
+  run.shards.set(deviceId, run.shards.get(deviceId)!.filter((c) => !ids.has(c.id)));
+}
+
+function liveLanes(run: SweepRun, except?: string): Lane[] {
+  return run.devices
+    .filter((d) => !run.lost.has(d) && d !== except)
+    .map((d) => ({ deviceId: d, pending: run.lanes.get(d)!.queue, busyGroup: run.lanes.get(d)!.busyGroup }));
+}
+
+/** Deals cells (whole engine groups) to the live devices, or keeps them for the first device that comes back. */
+function holdsModel(run: SweepRun): HoldsModel {
+  return (deviceId, modelId) => !run.lacks.get(deviceId)?.has(modelId);
+}
+
+function dispatch(run: SweepRun, cells: PlannedCell[]): void {
+  const moved = moveGroups(cells, liveLanes(run), holdsModel(run));
+  if (moved.size === 0) run.orphans.push(...cells);
+  for (const [deviceId, groupCells] of moved) enqueue(run, deviceId, groupCells);
+}
+
+function showLost(run: SweepRun): void {
+  run.progress.lostDevices = [...run.lost.values()];
+}
+
+function markMoved(run: SweepRun, cells: readonly PlannedCell[], from: MovedFrom): void {
+  for (const c of cells) {
+    run.moved.set(c.id, from);
+    run.byId.get(c.id)!.movedFrom = from;
+  }
+}
+
+/**
+ * The device stopped picking up work: its unfinished cells (`interrupted`, the cell it lost, first) move to the
+ * live devices, each recording which device it left and why, and a probe waits for the device to come back.
+ */
+function loseDevice(run: SweepRun, deviceId: string, lost: CellDeviceLost, interrupted: PlannedCell[]): void {
+  const at = new Date().toISOString();
+  const reason = `${lost.message} (${FailureType.DeviceLost})`;
+  run.lost.set(deviceId, { deviceId, since: at, reason });
+  showLost(run);
+  const lane = run.lanes.get(deviceId)!;
+  const left = [...interrupted, ...lane.queue].filter((c) => !run.finished[c.id]);
+  lane.busyGroup = null;
+  unqueue(run, deviceId, [...lane.queue, ...interrupted]);
+  markMoved(run, left, { deviceId, reason, at });
+  dispatch(run, left);
+  watchForReturn(run, deviceId);
+}
+
+/**
+ * Waits, on the lost device's own queue, for its worker to take a describeDevice call: then the device is back and
+ * takes work again. Cancelled when the sweep ends or continues as new.
+ */
+function watchForReturn(run: SweepRun, deviceId: string): void {
+  const probe = proxyActivities<DeviceWorkerActivities>({
+    taskQueue: deviceTaskQueue(deviceId),
+    startToCloseTimeout: '2m',
+    retry: { initialInterval: '2s', maximumInterval: '1m' },
+    ...(run.metadata ? { summary: `is ${deviceId} back?` } : {}),
+  });
+  const scope = new CancellationScope();
+  run.watchers.set(deviceId, scope);
+  // Any answer, even an error, comes from a worker of the device: it is back.
+  scope.run(() => probe.describeDevice()).then(
+    () => deviceBack(run, deviceId),
+    (err: unknown) => {
+      if (!isCancellation(err)) deviceBack(run, deviceId);
+    },
+  );
+}
+
+function stopWatching(run: SweepRun): void {
+  for (const scope of run.watchers.values()) scope.cancel();
+  run.watchers.clear();
+}
+
+/** A lost device answered again: it takes the cells nobody could run, else a fair share of unstarted groups. */
+function deviceBack(run: SweepRun, deviceId: string): void {
+  run.watchers.delete(deviceId);
+  run.lost.delete(deviceId);
+  showLost(run);
+  if (run.orphans.length > 0) {
+    dispatch(run, run.orphans.splice(0));
+    return;
+  }
+  const lane = run.lanes.get(deviceId)!;
+  const returning: Lane = { deviceId, pending: lane.queue, busyGroup: lane.busyGroup };
+  for (const t of groupsForReturningDevice(returning, liveLanes(run, deviceId), holdsModel(run))) {
+    unqueue(run, t.from, t.cells);
+    enqueue(run, deviceId, t.cells);
+  }
+}
+
+/** Runs every device's runner until all cells are done (or the sweep pauses for continue-as-new). */
+async function runLanes(run: SweepRun): Promise<void> {
+  for (;;) {
+    const running = [...run.lanes.values()].filter((l) => l.active).map((l) => l.running);
+    if (running.length > 0) {
+      await Promise.all(running);
+      continue;
+    }
+    if (run.laneErrors.length > 0) throw run.laneErrors[0];
+    if (run.orphans.length === 0 || run.pausing) return;
+    // Every device is lost: wait for one to come back.
+    await condition(() => run.orphans.length === 0);
+  }
+}
+
+/**
+ * The devices' queues at the start of a run: each device its shard; a device lost in an earlier run (carried across
+ * continue-as-new) hands its unfinished cells to the others again and is watched for its return.
+ */
+function startLanes(run: SweepRun): void {
+  for (const d of run.devices) run.lanes.set(d, { queue: [], busyGroup: null, active: false, running: null });
+  for (const [d, cells] of run.shards) if (!run.lost.has(d)) run.lanes.get(d)!.queue.push(...cells);
+  for (const d of run.lost.keys()) {
+    const left = run.shards.get(d)!.filter((c) => !run.finished[c.id]);
+    run.shards.set(d, []);
+    for (const c of left) {
+      const from = run.moved.get(c.id) ?? { deviceId: d, reason: run.lost.get(d)!.reason, at: run.lost.get(d)!.since };
+      markMoved(run, [c], from);
+    }
+    dispatch(run, left);
+  }
+  for (const d of run.devices) startLane(run, d);
+  for (const d of run.lost.keys()) watchForReturn(run, d);
+  for (const [id, from] of run.moved) if (run.byId.has(id)) run.byId.get(id)!.movedFrom = from;
+  showLost(run);
 }
 
 /** Cancelled (`thorbench cancel`): record what never ran, then leave the devices clean and as they were. */
@@ -523,8 +751,9 @@ async function cancelSweep(run: SweepRun): Promise<void> {
           message: 'sweep cancelled before this cell finished',
         });
     }
-    for (const deviceId of run.devices) await deviceActivities(run.exp, deviceId).teardownAllEngines();
-    await restoreDevices(run.exp, run.before);
+    for (const deviceId of run.devices)
+      if (!run.lost.has(deviceId)) await deviceActivities(run.exp, deviceId).teardownAllEngines();
+    await restoreDevices(run);
     run.progress.state = 'cancelled';
     if (run.metadata) upsertMemo({ thorbench: memo(run) });
     await results.finishSweepRecord({ sweepId: run.sweepId, state: 'cancelled', finishedAt: new Date().toISOString() });
@@ -541,7 +770,10 @@ async function continueIfPaused(run: SweepRun): Promise<void> {
     before: run.before,
     calibration: run.calibration,
     watch: run.watch,
+    // Finished moved cells too: the progress query keeps saying they moved.
+    ...(run.failover ? { lost: Object.fromEntries(run.lost), moved: Object.fromEntries(run.moved) } : {}),
   };
+  stopWatching(run);
   await continueAsNew<typeof sweep>(run.input, carry);
 }
 
@@ -552,11 +784,15 @@ async function continueIfPaused(run: SweepRun): Promise<void> {
  */
 async function assignShards(run: SweepRun): Promise<Map<string, PlannedCell[]>> {
   if (!patched(MODELS_PRESENT_PATCH)) return shardByDevice(run.plan.cells, run.devices);
-  const check = { modelsDir: run.exp.engine.modelsDir, models: plannedModels(run.plan.cells) };
+  const models = plannedModels(run.plan.cells);
+  const { modelsDir } = run.exp.engine;
+  // A device lost in an earlier run is not asked (nothing would answer); it is taken to hold every model.
+  const asked = run.devices.filter((d) => !run.lost.has(d));
   const presence = await Promise.all(
-    run.devices.map((d) => deviceActivities(run.exp, d).checkModelsPresent(check)),
+    asked.map((d) => deviceActivities(run.exp, d).checkModelsPresent({ modelsDir, models })),
   );
-  const assigned = assignModelGroups(run.plan.cells, run.devices, presence, run.exp.engine.modelsDir);
+  for (const p of presence) run.lacks.set(p.deviceId, new Set(p.missing.map((m) => m.id)));
+  const assigned = assignModelGroups(run.plan.cells, run.devices, presence, modelsDir);
   for (const { cell: c, reason } of assigned.refused) {
     if (!run.finished[c.id]) await recordUnrun(run, c, 'failed', { type: FailureType.ModelNotFound, message: reason });
   }
@@ -593,6 +829,7 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
   setHandler(progressQuery, () => progressNow(run));
   setHandler(cellStepSignal, (s) => stepStarted(run, s));
   run.metadata = patched(WEB_UI_PATCH);
+  run.failover = patched(FAILOVER_PATCH);
 
   if (run.metadata) await describeSweep(run);
   if (run.devices.length === 0) await beginSweep(run);
@@ -601,15 +838,24 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
   run.progress.state = 'running';
 
   try {
-    await Promise.all([...run.shards].map(([deviceId, cells]) => runShard(run, deviceId, cells)));
+    if (run.failover) {
+      startLanes(run);
+      await runLanes(run);
+    } else {
+      // Sweeps started before failover: one runner per shard, exactly as they were started.
+      for (const [d, cells] of run.shards)
+        run.lanes.set(d, { queue: [...cells], busyGroup: null, active: false, running: null });
+      await Promise.all(run.devices.filter((d) => run.lanes.has(d)).map((d) => runLane(run, d)));
+    }
   } catch (err) {
     if (!isCancellation(err)) throw err;
     await cancelSweep(run);
     throw err;
   }
+  stopWatching(run);
   await continueIfPaused(run);
 
-  await restoreDevices(run.exp, run.before);
+  await restoreDevices(run);
   run.progress.state = 'completed';
   if (run.metadata) upsertMemo({ thorbench: memo(run) });
   await results.finishSweepRecord({ sweepId: run.sweepId, state: 'completed', finishedAt: new Date().toISOString() });

@@ -264,7 +264,12 @@ export class MockDevice {
       },
       readBootId: async () => this.bootId,
     };
-    return this.hooked(acts) as unknown as DeviceWorkerActivities;
+    // Asked by the sweep before any cell (not a step of a cell, so no test hook): the mock holds every model.
+    const checkModelsPresent = async (input: { models: { id: string; path: string }[] }) => {
+      this.log('checkModelsPresent', input);
+      return { deviceId: this.id, missing: [] };
+    };
+    return { ...this.hooked(acts), checkModelsPresent } as unknown as DeviceWorkerActivities;
   }
 
   claimActivities(): ClaimActivities {

@@ -53,6 +53,12 @@ export class SupervisedWorker {
     return true;
   }
 
+  /** SIGKILL for good: the device is gone (power cut, network lost) and nothing restarts its worker. */
+  killForGood(): boolean {
+    this.stopped = true;
+    return this.kill();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     const child = this.child;

@@ -1,0 +1,158 @@
+/**
+ * Failover on a fleet of simulated Thors (docs/architecture.md, "Failover"): three device worker processes, one of
+ * them SIGKILLed for good mid-sweep together with its engines. Its engine group moves to the other devices, every
+ * cell is recorded once and succeeds, and the moved cells say which device they left and why.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { after, before, describe, it } from 'node:test';
+import type { Worker } from '@temporalio/worker';
+import { planSweep } from '../plan/plan.js';
+import { Experiment, type ExperimentInput } from '../schema/experiment.js';
+import { type ResultsStore, openResultsStore } from '../store/store.js';
+import { createSweepWorker } from '../workers/sweep-worker.js';
+import { progressQuery } from '../workflows/messages.js';
+import type { sweep } from '../workflows/sweep.js';
+import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
+import { repoJson, repoPath, tempDir } from './helpers/files.js';
+import { freePort } from './helpers/net.js';
+import { destroySimDevice } from './helpers/sim-device.js';
+import { type TestServer, startTestServer } from './helpers/temporal.js';
+import { waitFor } from './helpers/wait.js';
+import { SupervisedWorker, processesUsingSimDir } from './helpers/worker-process.js';
+
+const DEVICES = ['thor-a', 'thor-b', 'thor-c'];
+const LOST = 'thor-b';
+
+/**
+ * With THORBENCH_RECORD_HISTORIES=<label>, keeps the sweep's history and every run of its cells in test/histories
+ * for test/replay.test.ts: a cell's first run on the lost device goes under `<label>-lost`, since the file name
+ * carries only the workflow id.
+ */
+async function recordHistories(server: TestServer, label: string, sweepId: string, cellIds: string[]): Promise<void> {
+  const dir = repoPath('test', 'histories');
+  mkdirSync(dir, { recursive: true });
+  const write = (l: string, id: string, history: Parameters<typeof historyToJSON>[0]) =>
+    writeFileSync(path.join(dir, `${l}.${id.replace(/\//g, '~')}.json`), historyToJSON(history));
+  write(label, sweepId, await server.client.workflow.getHandle(sweepId).fetchHistory());
+  for (const id of cellIds) {
+    const runs: string[] = [];
+    for await (const e of server.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(e.runId);
+    for (const runId of runs) {
+      const history = await server.client.workflow.getHandle(id, runId).fetchHistory();
+      const lost = runs.length > 1 && (history.events ?? []).some((e) => e.activityTaskTimedOutEventAttributes);
+      write(lost ? `${label}-lost` : label, id, history);
+    }
+  }
+}
+
+describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
+  const dir = tempDir('fleet-failover');
+  const home = path.join(dir, 'home');
+  const resultsDir = path.join(dir, 'results');
+  let server: TestServer;
+  let store: ResultsStore;
+  let sweepWorker: Worker;
+  let sweepWorkerRun: Promise<void>;
+  const workers = new Map<string, SupervisedWorker>();
+
+  before(async () => {
+    server = await startTestServer(path.join(dir, 'server'));
+    store = await openResultsStore(path.join(resultsDir, 'thorbench.db'));
+    sweepWorker = await createSweepWorker({ connection: server.native, namespace: 'default', store });
+    sweepWorkerRun = sweepWorker.run();
+    for (const id of DEVICES) {
+      const worker = new SupervisedWorker(['--device', 'sim', '--device-id', id, '--role', 'device'], {
+        THORBENCH_HOME: home,
+        THORBENCH_RESULTS: resultsDir,
+        TEMPORAL_ADDRESS: server.server.address,
+        THORBENCH_SIM_SPEED: '4',
+      });
+      workers.set(id, worker);
+      worker.start();
+    }
+  });
+
+  after(async () => {
+    for (const w of workers.values()) await w.stop();
+    for (const id of DEVICES) destroySimDevice(path.join(home, 'sim', id));
+    if (sweepWorker?.getState() === 'RUNNING') sweepWorker.shutdown();
+    await sweepWorkerRun;
+    await store?.close();
+    await server?.stop();
+  });
+
+  it('loses one device for good mid-sweep: every cell recorded once and succeeded, the moved cells say so', async () => {
+    // experiments/fleet-sim.json, tiny: two engine groups (models) of two cells, on thor-a and thor-b; thor-c has
+    // none, so thor-b's group moves to a device with an empty queue (thor-c, or thor-a if it is done by then).
+    const exp = structuredClone(repoJson('experiments', 'fleet-sim.json')) as ExperimentInput;
+    exp.matrix.model = exp.matrix.model.slice(0, 2);
+    exp.engine = { ...exp.engine, port: await freePort() };
+    exp.matrix.scenario = [{ name: 'low-load', inputLen: 32, outputLen: 4, numPrompts: 2, maxConcurrency: 1 }];
+    exp.warmup = { inputLen: 32, outputLen: 4, numPrompts: 1 };
+    exp.device = { ...exp.device, failoverAfterMs: 5_000 };
+    exp.steps = { ...exp.steps, flushCaches: false, heartbeatTimeout: 2_000 };
+    const planned = planSweep(Experiment.parse(exp)).cells;
+    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: 'fleet-failover',
+      args: [exp],
+    });
+
+    // Mid-sweep: thor-b is in its first cell, its engine started. Then the worker and its engines die for good.
+    const inFlight = await waitFor(
+      `${LOST} to be in a cell`,
+      async () => {
+        const p = await handle.query(progressQuery);
+        return p.current.find((c) => c.deviceId === LOST && ['waitForHealth', 'warmup', 'benchmark'].includes(c.step));
+      },
+      60_000,
+      100,
+    );
+    assert.ok(workers.get(LOST)!.killForGood());
+    for (const pid of await processesUsingSimDir(path.join(home, 'sim', LOST))) process.kill(pid, 'SIGKILL');
+    const killedAt = Date.now();
+
+    const summary = await handle.result();
+    assert.deepEqual(summary.counts, { succeeded: planned.length, failed: 0, skipped: 0, cancelled: 0 });
+    assert.deepEqual(await store.duplicateKeys('fleet-failover'), [], 'no cell recorded twice');
+    const cells = await store.listCells('fleet-failover');
+    assert.deepEqual(cells.map((c) => c.cellId).sort(), planned.map((c) => c.id).sort());
+    for (const c of cells) {
+      assert.equal(c.status, 'succeeded', `${c.cellId}: ${c.failure?.message}`);
+      assert.equal((await store.getCellMeta('fleet-failover', c.cellId, c.repeat))!.attempts, 1, `${c.cellId} recorded once`);
+    }
+
+    // The lost device's group ran elsewhere; its cells say which device they left and why; the others never moved.
+    const lostModel = planned.find((c) => c.id === inFlight.cellId)!.model.id;
+    const moved = cells.filter((c) => c.movedFrom);
+    assert.deepEqual([...new Set(moved.map((c) => c.modelId))], [lostModel]);
+    assert.equal(moved.length, planned.filter((c) => c.model.id === lostModel).length);
+    for (const c of moved) {
+      assert.notEqual(c.device!.deviceId, LOST);
+      assert.equal(c.movedFrom!.deviceId, LOST);
+      assert.match(c.movedFrom!.reason, new RegExp(`no worker of thorbench-device-${LOST} picked up \\w+ within 5 s`));
+      assert.ok(Date.parse(c.movedFrom!.at) >= killedAt);
+    }
+    assert.equal(new Set(moved.map((c) => c.device!.deviceId)).size, 1, 'the group moved whole to one device');
+    assert.ok(cells.filter((c) => !c.movedFrom).every((c) => c.device!.deviceId !== LOST));
+
+    const label = process.env.THORBENCH_RECORD_HISTORIES;
+    if (label) await recordHistories(server, label, 'fleet-failover', planned.map((c) => `fleet-failover/${c.id}`));
+
+    const progress = await handle.query(progressQuery);
+    assert.deepEqual(
+      progress.lostDevices?.map((d) => d.deviceId),
+      [LOST],
+    );
+    assert.deepEqual(
+      progress.cells
+        .filter((c) => c.movedFrom)
+        .map((c) => c.id)
+        .sort(),
+      moved.map((c) => c.cellId).sort(),
+    );
+  });
+});
