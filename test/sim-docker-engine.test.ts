@@ -110,7 +110,29 @@ describe('simulated docker + vLLM engine', () => {
     assert.deepEqual(finishes, [...Array(15).fill(null), 'length']);
     const usage = sse.events.at(-1)!;
     assert.deepEqual(usage.choices, []);
-    assert.deepEqual(usage.usage, { prompt_tokens: 64, total_tokens: 80, completion_tokens: 16, prompt_tokens_details: null });
+    assert.deepEqual(usage.usage, { prompt_tokens: 64, total_tokens: 80, completion_tokens: 16 });
+    // vLLM 0.33's CompletionStreamResponse dumped with exclude_unset: these keys, in this order.
+    assert.deepEqual(Object.keys(tokenChunks[0]!), ['id', 'object', 'created', 'model', 'choices', 'kv_transfer_params']);
+    assert.deepEqual(Object.keys((tokenChunks[0]!.choices as object[])[0]!), ['index', 'text', 'logprobs', 'finish_reason', 'stop_reason', 'prompt_token_ids', 'token_ids', 'weight_versions']);
+
+    // The tokenizer shared with vLLM's client: /tokenize and /detokenize round-trip, and text prompts count with it.
+    const post = async (route: string, body: unknown) => {
+      const r = await fetch(`http://127.0.0.1:${port}${route}`, { method: 'POST', body: JSON.stringify(body) });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    const tok = await post('/tokenize', { model: 'qwen3', prompt: 'the  Thor module\nruns <|im_end|>zzz-not-a-word', add_special_tokens: false });
+    assert.equal(tok.status, 200);
+    assert.deepEqual(tok.body, { count: 6, max_model_len: 4096, tokens: [4, 5, 6, 7, 3, 0], token_strs: null });
+    const detok = await post('/detokenize', { model: 'qwen3', tokens: [4, 5, 6, 7] });
+    assert.deepEqual(detok.body, { prompt: 'the Thor module runs' });
+    assert.equal((await post('/detokenize', { model: 'qwen3', tokens: [999999] })).status, 400);
+    assert.equal((await post('/tokenize', { model: 'other', prompt: 'x' })).status, 404);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^vllm:generation_tokens_total\{engine="0",model_name="qwen3"\} 16\.0$/m);
+    assert.match(metrics, /^vllm:prompt_tokens_total\{engine="0",model_name="qwen3"\} 64\.0$/m);
+    assert.match(metrics, /^vllm:request_success_total\{engine="0",model_name="qwen3",finished_reason="length"\} 1\.0$/m);
+    assert.match(metrics, /^vllm:time_to_first_token_seconds_count\{engine="0",model_name="qwen3"\} 1\.0$/m);
+    assert.match(metrics, /^vllm:inter_token_latency_seconds_count\{engine="0",model_name="qwen3"\} 15\.0$/m);
 
     const plain = (await (await fetch(`http://127.0.0.1:${port}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'qwen3', prompt: 'hello simulated Thor', max_tokens: 5, ignore_eos: true }) })).json()) as {
       choices: { text: string; finish_reason: string }[];
@@ -122,7 +144,7 @@ describe('simulated docker + vLLM engine', () => {
 
     const unknown = await fetch(`http://127.0.0.1:${port}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'other', prompt: 'x' }) });
     assert.equal(unknown.status, 404);
-    assert.deepEqual(await unknown.json(), { object: 'error', message: 'The model `other` does not exist.', type: 'NotFoundError', param: null, code: 404 });
+    assert.deepEqual(await unknown.json(), { error: { message: 'The model `other` does not exist.', type: 'NotFoundError', param: null, code: 404 } });
 
     const log = await logs('tb-happy');
     assert.match(log, /Starting vLLM API server \(simulated Thor\)/);
