@@ -85,11 +85,53 @@ function tail(text: string, lines = 20): string {
   return text.split('\n').slice(-lines).join('\n');
 }
 
+export interface StreamingRunOptions extends RunOptions {
+  /**
+   * Called with every line of output as it arrives. Lines end at "\n" or "\r" (progress bars redraw with "\r"),
+   * so a progress bar's every redraw is one line. Must not throw.
+   */
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+/** Splits a byte stream into lines at \n or \r, carrying the unfinished rest over to the next chunk. */
+function lineSplitter(emit: (line: string) => void): { push(text: string): void; end(): void } {
+  let rest = '';
+  return {
+    push(text) {
+      const parts = (rest + text).split(/\r\n|\r|\n/);
+      rest = parts.pop() ?? '';
+      for (const part of parts) if (part !== '') emit(part);
+    },
+    end() {
+      if (rest !== '') emit(rest);
+      rest = '';
+    },
+  };
+}
+
+/** Like run(), and reports each line of output while the command runs (long commands with progress output). */
+export async function runStreaming(argv: readonly string[], opts: StreamingRunOptions): Promise<RunResult> {
+  return run(argv, opts, (subprocess) => {
+    for (const name of ['stdout', 'stderr'] as const) {
+      const stream = subprocess[name];
+      if (!stream) continue;
+      const splitter = lineSplitter((line) => opts.onLine(line, name));
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => splitter.push(chunk));
+      stream.on('end', () => splitter.end());
+    }
+  });
+}
+
 /** Runs argv[0] with argv[1..]; never through a shell. */
-export async function run(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+export async function run(
+  argv: readonly string[],
+  opts: RunOptions,
+  observe?: (subprocess: { stdout: NodeJS.ReadableStream | null; stderr: NodeJS.ReadableStream | null }) => void,
+): Promise<RunResult> {
   const [file, ...args] = argv;
   if (!file) throw new Error('run: empty argv');
-  const result = await execa(file, args, {
+  const subprocess = execa(file, args, {
     timeout: opts.timeoutMs,
     input: opts.input ?? '',
     reject: false,
@@ -101,6 +143,8 @@ export async function run(argv: readonly string[], opts: RunOptions): Promise<Ru
     env: opts.env,
     extendEnv: true,
   });
+  observe?.(subprocess as unknown as { stdout: NodeJS.ReadableStream | null; stderr: NodeJS.ReadableStream | null });
+  const result = await subprocess;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   if (result.timedOut) {
@@ -152,4 +196,9 @@ export async function runPrivileged(profile: DeviceProfile, cmd: PrivilegedComma
 /** Runs an unprivileged device command (docker, tegrastats, sync) with the profile's environment. */
 export async function runDevice(profile: DeviceProfile, argv: readonly string[], opts: RunOptions): Promise<RunResult> {
   return run(argv, { ...opts, env: { ...profile.env, ...opts.env } });
+}
+
+/** runDevice with each output line reported as it arrives. */
+export async function runDeviceStreaming(profile: DeviceProfile, argv: readonly string[], opts: StreamingRunOptions): Promise<RunResult> {
+  return runStreaming(argv, { ...opts, env: { ...profile.env, ...opts.env } });
 }

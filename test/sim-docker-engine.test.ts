@@ -280,10 +280,60 @@ describe('simulated docker + vLLM engine', () => {
     assert.deepEqual(running.map((c) => c.name), []);
   });
 
-  it('says clearly that docker exec is not simulated', async () => {
-    const r = await docker(['exec', 'tb-reboot', 'vllm', 'bench', 'serve']);
-    assert.equal(r.exitCode, 125);
-    assert.equal(r.stderr, 'thorbench simulator: docker exec is not simulated; use harness "builtin"\n');
+  it('docker exec runs vllm bench serve (the stand-in) with real load and writes vLLM 0.33\'s JSON and block', async () => {
+    const port = await freePort();
+    await startEngine('tb-bench', port);
+    await waitForHealthy(port, WAIT_MS);
+    const r = await docker([
+      'exec', 'tb-bench', 'vllm', 'bench', 'serve', '--backend', 'vllm', '--base-url', `http://127.0.0.1:${port}`,
+      '--endpoint', '/v1/completions', '--model', 'qwen3', '--tokenizer', '/models/Qwen/Qwen3-8B-FP8',
+      '--dataset-name', 'random', '--random-input-len', '64', '--random-output-len', '8', '--num-prompts', '6',
+      '--max-concurrency', '2', '--ignore-eos', '--seed', '3', '--percentile-metrics', 'ttft,tpot,itl,e2el',
+      '--metric-percentiles', '50,90,99.9', '--goodput', 'ttft:10000', 'tpot:1000', '--save-result', '--save-detailed',
+      '--result-dir', '/tmp/thorbench-results', '--result-filename', 'cell.json',
+    ]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /Starting main benchmark run\.\.\./);
+    assert.match(r.stdout, /^============ Serving Benchmark Result ============$/m);
+    assert.match(r.stdout, /^Successful requests: {21}6 {9}$/m);
+    assert.match(r.stdout, /^-{5}Time per Output Token \(excl\. 1st token\)-{6}$/m);
+    assert.match(r.stdout, /^P99\.9 ITL \(ms\): +[0-9.]+ +$/m);
+    assert.match(r.stderr, /100%\|█{10}\| 6\/6 \[/);
+
+    const cat = await docker(['exec', 'tb-bench', 'cat', '/tmp/thorbench-results/cell.json']);
+    assert.equal(cat.exitCode, 0, cat.stderr);
+    const result = JSON.parse(cat.stdout) as Record<string, unknown>;
+    // vLLM 0.33's --save-detailed keys for these flags, in its order.
+    const head = ['date', 'endpoint_type', 'backend', 'label', 'model_id', 'tokenizer_id', 'num_prompts', 'request_rate', 'burstiness',
+      'max_concurrency', 'duration', 'completed', 'failed', 'total_input_tokens', 'total_output_tokens', 'request_throughput',
+      'request_goodput', 'output_throughput', 'total_token_throughput', 'input_lens', 'output_lens', 'ttfts', 'itls', 'latencies',
+      'start_times', 'queue_times', 'generated_texts', 'errors', 'max_output_tokens_per_s', 'max_concurrent_requests', 'rtfx'];
+    const stats = ['ttft', 'tpot', 'itl', 'e2el'].flatMap((m) => [`mean_${m}_ms`, `median_${m}_ms`, `std_${m}_ms`, `p50_${m}_ms`, `p90_${m}_ms`, `p99.9_${m}_ms`]);
+    assert.deepEqual(Object.keys(result), [...head, ...stats]);
+    assert.equal(result.completed, 6);
+    assert.equal(result.total_input_tokens, 6 * 64);
+    assert.equal(result.total_output_tokens, 6 * 8);
+    assert.equal(result.request_rate, 'inf');
+    assert.equal(result.max_concurrency, 2);
+    assert.equal((result.itls as number[][]).length, 6);
+    assert.ok((result.itls as number[][]).every((gaps) => gaps.length === 7));
+    assert.ok((result.ttfts as number[]).every((t) => t > 0));
+    assert.ok((result.generated_texts as string[]).every((t) => t.split(' ').filter(Boolean).length === 8));
+    assert.equal(result.request_goodput, (result.completed as number) / (result.duration as number));
+
+    const missing = await docker(['exec', 'tb-bench', 'cat', '/tmp/nothing.json']);
+    assert.equal(missing.exitCode, 1);
+    assert.match(missing.stderr, /No such file/);
+    const unknown = await docker(['exec', 'tb-bench', 'python3', '-c', 'print(1)']);
+    assert.equal(unknown.exitCode, 127);
+    assert.match(unknown.stderr, /executable file not found/);
+    const badArgs = await docker(['exec', 'tb-bench', 'vllm', 'bench', 'serve', '--model', 'qwen3', '--dataset-name', 'sharegpt']);
+    assert.equal(badArgs.exitCode, 2);
+    assert.match(badArgs.stderr, /random only/);
+    await docker(['stop', 'tb-bench']);
+    const stopped = await docker(['exec', 'tb-bench', 'cat', '/tmp/thorbench-results/cell.json']);
+    assert.equal(stopped.exitCode, 1);
+    assert.match(stopped.stderr, /is not running/);
   });
 
   it('leaves no engine process behind', async () => {

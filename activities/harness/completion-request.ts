@@ -70,6 +70,7 @@ export async function sendCompletion(req: CompletionRequest): Promise<RequestRec
   let mostRecent = st;
   let firstChunk = false;
   let textChunks = 0;
+  let generated = '';
   let usageTokens: number | null = null;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
@@ -87,7 +88,10 @@ export async function sendCompletion(req: CompletionRequest): Promise<RequestRec
       }
       mostRecent = now;
       const text = chunk.choices[0]?.text;
-      if (typeof text === 'string' && text !== '') textChunks += 1;
+      if (typeof text === 'string' && text !== '') {
+        textChunks += 1;
+        generated += text;
+      }
     } else if (chunk.usage && typeof chunk.usage.completion_tokens === 'number') {
       usageTokens = chunk.usage.completion_tokens;
     }
@@ -122,6 +126,7 @@ export async function sendCompletion(req: CompletionRequest): Promise<RequestRec
     record.latencyS = (mostRecent - st) / 1000;
     // vLLM falls back when usage is missing or zero (`if not output_len`).
     record.outputTokens = usageTokens !== null && usageTokens > 0 ? usageTokens : textChunks;
+    record.generatedText = generated;
     if (firstChunk) {
       record.success = true;
     } else {

@@ -51,6 +51,8 @@ export interface LoadOptions {
   requestTimeoutMs?: number;
   /** Send vLLM's untimed initial test request before the timed window. @default true */
   initialRequest?: boolean;
+  /** Called once, right before the timed window opens (after the initial request). Must not throw. */
+  onStart?: () => void;
 }
 
 /** The untimed initial request failed: like vLLM's client, the run does not start. */
@@ -154,6 +156,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     await new Promise((resolve) => setImmediate(resolve));
   }
 
+  opts.onStart?.();
   const startedAtMs = Date.now();
   const t0 = performance.now();
 

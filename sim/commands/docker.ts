@@ -1,9 +1,9 @@
 /**
  * Fake `docker` of the simulated Thor: containers whose command is `vllm serve ...` run the simulated vLLM server
  * (sim/engine-server.ts) as a local process in its own process group, logging to the container's log file.
- * Supported: run -d, inspect, logs, ps, stop, kill, rm, pull, image inspect, version. Error texts and exit codes
- * are docker's (125 for `docker run` failures, 1 for "No such container"). `docker exec` is deliberately not
- * simulated: there is no vLLM inside to run `vllm bench serve`; thorbench's builtin harness covers it.
+ * Supported: run -d, exec (vllm bench serve and cat: sim/commands/docker-exec.ts), inspect, logs, ps, stop, kill,
+ * rm, pull, image inspect, version. Error texts and exit codes are docker's (125 for `docker run` failures, 1 for
+ * "No such container").
  */
 import fs from 'node:fs';
 import { findContainer, removeContainer, stopContainerProcess } from '../containers.js';
@@ -11,6 +11,7 @@ import { SIMULATED_LABEL, TemplateError, imageId, inspectObject, renderTemplate 
 import type { SimLayout } from '../layout.js';
 import { type CommandIO, runCommand } from './cli.js';
 import { noSuchContainer, splitArgs, usageError } from './docker-common.js';
+import { dockerExec } from './docker-exec.js';
 import { dockerPs } from './docker-ps.js';
 import { dockerRun } from './docker-run.js';
 
@@ -151,7 +152,7 @@ function dockerVersion(args: string[], io: CommandIO): number {
   return 0;
 }
 
-export function docker(args: string[], layout: SimLayout, io: CommandIO): number {
+export function docker(args: string[], layout: SimLayout, io: CommandIO): number | Promise<number> {
   const [sub, ...rest] = args;
   switch (sub) {
     case 'run':
@@ -177,12 +178,11 @@ export function docker(args: string[], layout: SimLayout, io: CommandIO): number
     case 'version':
       return dockerVersion(rest, io);
     case 'exec':
-      io.err('thorbench simulator: docker exec is not simulated; use harness "builtin"\n');
-      return 125;
+      return dockerExec(rest, layout, io);
     default:
       break;
   }
-  io.err(`docker: '${[sub, rest[0]].filter(Boolean).join(' ')}' is not a docker command.\nSee 'docker --help' (thorbench simulator supports run, inspect, logs, ps, stop, kill, rm, pull, image inspect, version)\n`);
+  io.err(`docker: '${[sub, rest[0]].filter(Boolean).join(' ')}' is not a docker command.\nSee 'docker --help' (thorbench simulator supports run, exec, inspect, logs, ps, stop, kill, rm, pull, image inspect, version)\n`);
   return 1;
 }
 
