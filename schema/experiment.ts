@@ -188,16 +188,22 @@ export const EngineSpec = z
   .strict();
 export type EngineSpec = z.infer<typeof EngineSpec>;
 
+/**
+ * What runs the load:
+ * - vllm (default): vLLM's own `vllm bench serve` inside the engine container (`docker exec`), the tool every figure
+ *   of the guide comes from; thorbench reads every metric from the JSON it saves (activities/harness.ts).
+ * - builtin: thorbench's own load generator with vLLM's metric definitions (activities/harness/), for engines whose
+ *   image has no `vllm bench`.
+ */
+export const HARNESS_KINDS = ['vllm', 'builtin'] as const;
+export type HarnessKind = (typeof HARNESS_KINDS)[number];
+
 export const HarnessSpec = z
   .object({
-    /**
-     * builtin: thorbench's own load generator, computing vLLM's metric definitions (activities/harness/). Running
-     * `vllm bench serve` inside the engine container is the planned second kind; until it exists the schema
-     * accepts only what runs.
-     */
-    kind: z.literal('builtin').default('builtin'),
+    kind: z.enum(HARNESS_KINDS).default('vllm'),
   })
   .strict();
+export type HarnessSpec = z.infer<typeof HarnessSpec>;
 
 export const CellSelector = z
   .object({
@@ -222,7 +228,7 @@ export const Experiment = z
       .strict()
       .default({ select: 'any' }),
     engine: EngineSpec.default(EngineSpec.parse({})),
-    harness: HarnessSpec.default({ kind: 'builtin' }),
+    harness: HarnessSpec.default({ kind: 'vllm' }),
     matrix: z
       .object({
         power: z.array(PowerModeSpec).min(1).max(8),

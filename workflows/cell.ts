@@ -16,7 +16,7 @@ import type { DeviceWorkerActivities } from '../activities/index.js';
 import type { ResultsActivities } from '../activities/results.js';
 import type { EngineFailureDetails } from '../activities/failures.js';
 import type { PlannedCell } from '../plan/plan.js';
-import type { EngineSpec, StepTimeouts, WarmupSpec } from '../schema/experiment.js';
+import type { EngineSpec, HarnessSpec, StepTimeouts, WarmupSpec } from '../schema/experiment.js';
 import type { CellRecord, DeviceFacts, EngineFacts, FailureInfo, StepTiming } from '../schema/outcome.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { cellIdentity } from './cell-record.js';
@@ -29,6 +29,8 @@ export interface CellInput {
   deviceQueue: string;
   cell: PlannedCell;
   engine: EngineSpec;
+  /** The experiment's harness section; absent in histories recorded before the vllm harness (builtin then). */
+  harness?: HarnessSpec;
   warmup: WarmupSpec | null;
   flushCaches: boolean;
   timeouts: StepTimeouts;
@@ -140,6 +142,7 @@ export async function cell(input: CellInput): Promise<CellResult> {
     containerName = engine.containerName;
     engineFacts = engine.facts;
     const endpoint = { containerName, port: input.engine.port, servedName: c.model.servedName };
+    const harnessInput = { ...endpoint, harness: input.harness, modelPath: c.model.path };
 
     const health = await step('waitForHealth', () =>
       act('waitForHealth').waitForHealth({ ...endpoint, timeoutMs: Math.max(1_000, (timeouts.waitForHealth ?? 30 * 60_000) - 5_000) }),
@@ -147,10 +150,10 @@ export async function cell(input: CellInput): Promise<CellResult> {
     engineFacts = { ...engineFacts, version: health.version ?? null };
 
     if (engine.started && input.warmup && input.warmup.numPrompts > 0) {
-      await step('warmup', () => act('warmup').warmup({ ...endpoint, warmup: input.warmup! }));
+      await step('warmup', () => act('warmup').warmup({ ...harnessInput, warmup: input.warmup! }));
     } else skip('warmup', engine.started ? 'no warmup configured' : 'engine already warm');
 
-    const bench = await step('benchmark', () => act('benchmark').benchmark({ ...endpoint, sweepId: input.sweepId, cellId: c.id, scenario: c.scenario, repeat: c.repeat }));
+    const bench = await step('benchmark', () => act('benchmark').benchmark({ ...harnessInput, sweepId: input.sweepId, cellId: c.id, scenario: c.scenario, repeat: c.repeat }));
     metrics = bench.metrics;
     harness = bench.harness;
     artifactsDir = bench.artifactsDir;

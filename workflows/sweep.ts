@@ -199,6 +199,7 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
         deviceQueue: deviceTaskQueue(deviceId),
         cell: c,
         engine: exp.engine,
+        harness: exp.harness,
         warmup: exp.warmup ?? null,
         // A resumed shard may find no engine running (reboot, crash): flush before its first start too.
         flushCaches: exp.steps.flushCaches && (c.startsEngine || firstRun),
