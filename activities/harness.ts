@@ -10,8 +10,9 @@
  * that result instead of benchmarking again. A half-written artifact from a killed predecessor is removed first.
  */
 import { activityInfo } from '@temporalio/activity';
-import { calculateMetrics, type GoodputSlo } from '../metrics/calculate.js';
+import { calculateMetrics } from '../metrics/calculate.js';
 import { energyMetrics, integrateEnergy } from '../metrics/energy.js';
+import { effectiveGoodput, type GoodputSlos } from '../metrics/slo.js';
 import { cellArtifactsDir, readArtifact, removePartialArtifacts, writeArtifact } from '../store/artifacts.js';
 import type { ScenarioSpec, WarmupSpec } from '../schema/experiment.js';
 import { ScenarioSpec as ScenarioSpecSchema, WarmupSpec as WarmupSpecSchema } from '../schema/experiment.js';
@@ -24,7 +25,6 @@ import { InitialRequestError, runLoad } from './harness/loadgen.js';
 import {
   benchServeArgv,
   CONTAINER_RESULTS_DIR,
-  DEFAULT_PERCENTILES,
   MAIN_RUN_LINE,
   parseProgressLine,
   RESULT_HEADER_LINE,
@@ -43,10 +43,10 @@ export interface EngineEndpoint {
 /** The experiment's `harness` section as the activities need it. */
 export interface HarnessConfig {
   kind: 'vllm' | 'builtin';
-  /** vLLM's --metric-percentiles; DEFAULT_PERCENTILES when absent. */
+  /** vLLM's --metric-percentiles; metrics/slo.ts DEFAULT_PERCENTILES when absent. */
   percentiles?: number[];
-  /** Goodput SLOs for every scenario (a scenario's own `goodput` takes precedence). */
-  goodput?: GoodputSlo;
+  /** Goodput SLOs in ms for every scenario (a scenario's own `goodput` takes precedence). */
+  goodput?: GoodputSlos;
 }
 
 /** Inputs recorded before the vllm harness existed carry no harness: they ran the builtin one. */
@@ -225,8 +225,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       durationS: load.durationS,
       maxConcurrency: scenario.maxConcurrency,
       requestRate: scenario.requestRate,
-      goodput: scenario.goodput ?? harness.goodput,
-      selectedPercentiles: harness.percentiles ?? [...DEFAULT_PERCENTILES],
+      goodput: effectiveGoodput(harness.goodput, scenario.goodput),
+      selectedPercentiles: harness.percentiles,
     });
     return {
       metrics,
@@ -255,8 +255,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       requestRate: s.requestRate,
       burstiness: s.requestRate !== undefined ? s.burstiness : undefined,
       seed,
-      percentiles: harness.percentiles ?? DEFAULT_PERCENTILES,
-      goodput: s.goodput ?? harness.goodput,
+      percentiles: harness.percentiles,
+      goodput: effectiveGoodput(harness.goodput, s.goodput),
       resultFile: `${input.cellId}.json`,
     });
   }

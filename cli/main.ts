@@ -2,6 +2,7 @@
  * The `thorbench` command line: every command declared here with its options and help; each command's work lives
  * in cli/commands/<name>.ts. Only this file exits the process.
  */
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT_INVALID, ExitError } from './errors.js';
 
@@ -9,7 +10,7 @@ import { EXIT_INVALID, ExitError } from './errors.js';
 const context = () => import('./context.js');
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 interface Command {
   usage: string;
@@ -17,12 +18,15 @@ interface Command {
   details?: string;
   options: Options;
   positionals: string[];
+  /** The last positional takes one or more values (`<files...>`). */
+  variadic?: boolean;
   action(values: Values, positionals: string[]): Promise<void>;
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const err = (line: string) => process.stderr.write(`${line}\n`);
-const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+const str = (v: string | boolean | string[] | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+const strs = (v: string | boolean | string[] | undefined): string[] => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []);
 
 const deviceOptions: Options = {
   device: { type: 'string' },
@@ -103,6 +107,30 @@ const COMMANDS: Record<string, Command> = {
       await report({ sweepId: sweepId!, format: parseReportFormat(str(v.format)), outFile: str(v.out), env: cliEnv(), out });
     },
   },
+  import: {
+    usage: 'thorbench import <files...> --into <sweep> [--cell <cell-id>] [--label key=value,...]',
+    summary: 'Record vllm bench serve results (printed blocks or --save-result JSON) as succeeded cells of a sweep.',
+    details:
+      'Reads printed "Serving Benchmark Result" blocks (any vLLM version; several per file, e.g. a whole log) and\n' +
+      '--save-result JSON files (one object, or one per line from --append-result; with --save-detailed arrays the\n' +
+      "metrics are recomputed with vLLM's definitions and the per-request data kept as artifacts). Each result becomes\n" +
+      'a succeeded cell of --into (the sweep is created when it does not exist), marked as imported (harness "import",\n' +
+      'not simulated). The cell id is the file name without its extension, or --cell; several results in one file\n' +
+      'get .b1, .b2, … in file order; an id ending in .r<N> is repeat N. --label sets power, clocks (locked|default),\n' +
+      'model, quantization, size and scenario, e.g. --label power=MAXN,clocks=locked,model=qwen3-8b-fp8,quantization=fp8.\n' +
+      'All or nothing: a file that is not a vLLM result is refused with exit 2 naming the file and line; nothing is recorded.',
+    options: { into: { type: 'string' }, cell: { type: 'string' }, label: { type: 'string', multiple: true } },
+    positionals: ['files...'],
+    variadic: true,
+    action: async (v, files) => {
+      const { cliEnv } = await context();
+      const into = str(v.into);
+      if (into === undefined) throw new ExitError('--into <sweep> is required: the sweep to record the results in (created if needed)', EXIT_INVALID);
+      const { importResults } = await import('./commands/import.js');
+      const argv = [...files.map((f) => path.resolve(f)), '--into', into, ...(str(v.cell) ? ['--cell', str(v.cell)!] : []), ...strs(v.label).flatMap((l) => ['--label', l])];
+      await importResults({ files, into, cell: str(v.cell), labels: strs(v.label), env: cliEnv(), out, argv });
+    },
+  },
   cancel: {
     usage: 'thorbench cancel <sweep-id>',
     summary: 'Cancel a running sweep: the engine is torn down and cells not run are recorded as cancelled.',
@@ -150,7 +178,9 @@ export async function main(argv: string[]): Promise<number> {
       out(commandHelp(command));
       return 0;
     }
-    if (parsed.positionals.length !== command.positionals.length) {
+    const arity = parsed.positionals.length;
+    const expected = command.positionals.length;
+    if (command.variadic ? arity < expected : arity !== expected) {
       throw new ExitError(`expected ${command.positionals.map((p) => `<${p}>`).join(' ') || 'no arguments'}\n\n${commandHelp(command)}`, EXIT_INVALID);
     }
     await command.action(parsed.values as Values, parsed.positionals);

@@ -1,13 +1,22 @@
 /**
- * vLLM's `calculate_metrics` (vllm/benchmarks/serve.py; reference/llm-serving-benchmarks.md §1.2) over the builtin load
- * generator's request records, so a builtin-harness cell and a `vllm bench serve` cell report the same quantities:
- * - only successful requests count toward tokens, latencies and throughputs;
- * - TPOT per request = (latency − ttft)/(output tokens − 1), only for requests with more than one output token; the
- *   others are left out of the TPOT statistics but count as TPOT 0 for goodput;
- * - ITL statistics pool every request's chunk gaps;
- * - throughputs divide by the benchmark duration;
- * - goodput counts requests meeting every given SLO (`slo >= value`, DistServe) per second;
- * - statistics are numpy's (metrics/stats.ts), times ×1000 → ms.
+ * vLLM 0.33's `calculate_metrics` (vllm/benchmarks/serve.py), reproduced operation for operation so that metrics
+ * computed by thorbench from per-request records equal the ones `vllm bench serve` computes from the same records.
+ * test/metrics-vllm.test.ts checks this against real vLLM 0.33 output (test/fixtures/vllm-0.33-client).
+ *
+ * Definitions (keys as vLLM's --save-result JSON names them; "successful" = HTTP 200 and a streamed chunk):
+ * - `completed` / `failed`: successful / failed requests.
+ * - `total_input_tokens`: Σ prompt tokens, successful requests only. `total_output_tokens`: Σ output tokens, same.
+ * - `request_throughput` = completed / duration; `output_throughput` = total_output_tokens / duration;
+ *   `total_token_throughput` = (total_input_tokens + total_output_tokens) / duration. `duration` is the benchmark's
+ *   wall time in seconds (first request dispatched → last request finished).
+ * - TTFT per request: request sent → first chunk. E2EL: request sent → last chunk.
+ * - TPOT per request = (E2EL − TTFT) / (output tokens − 1), only for requests with more than one output token.
+ * - ITL: every gap between successive chunks, pooled over requests (a chunk may carry several tokens).
+ * - For each of TTFT, TPOT, ITL, E2EL: `mean_`, `median_`, `std_` (population, ddof 0) and `p<P>_` for each
+ *   selected percentile (numpy's linear interpolation), in milliseconds (× 1000 after the statistic).
+ * - `request_goodput`: successful requests meeting every goodput SLO (SLO ≥ value; a one-token request counts as
+ *   TPOT 0), per second of duration; null when no SLO is set.
+ * - `max_output_tokens_per_s`, `max_concurrent_requests`: 1-second bucket peaks (metrics/peaks.ts).
  *
  * Where a list is empty (no successful request, or none with more than one token) vLLM reports 0 (`np.mean(xs or 0)`),
  * and so does this function, so that numbers compare with vLLM's. A 0 latency therefore means "nothing measured":
@@ -18,15 +27,11 @@
 import { LATENCY_METRICS, type BenchmarkMetrics, type LatencyMetric } from '../schema/metrics.js';
 import { peakMetrics } from './peaks.js';
 import type { RequestRecord } from './request-record.js';
+import { selectedPercentiles, type GoodputSlos } from './slo.js';
 import { mean, median, percentile, stdPopulation } from './stats.js';
-import { percentileKey, type PeakMetrics, type PercentileMetrics } from './vllm-keys.js';
+import { percentileKey, type PeakMetrics } from './vllm-keys.js';
 
-/** Service-level objectives in milliseconds (vllm bench serve --goodput ttft:<ms> tpot:<ms> e2el:<ms>). */
-export interface GoodputSlo {
-  ttftMs?: number;
-  tpotMs?: number;
-  e2elMs?: number;
-}
+export type { GoodputSlos } from './slo.js';
 
 export interface CalculateOptions {
   /** Benchmark duration in seconds: first dispatch → last request finished. */
@@ -35,15 +40,13 @@ export interface CalculateOptions {
   maxConcurrency?: number;
   /** Recorded as request_rate; undefined or Infinity = "inf". */
   requestRate?: number;
-  /** Without any SLO request_goodput is null, as in vLLM. */
-  goodput?: GoodputSlo;
-  /**
-   * Percentiles to report (vllm --metric-percentiles, default [99]). 99 is always added: the schema requires p99_*.
-   */
-  selectedPercentiles?: number[];
+  /** vLLM's --goodput SLOs in ms. Without any, request_goodput is null, as in vLLM's JSON. */
+  goodput?: GoodputSlos;
+  /** Percentiles to report (vllm --metric-percentiles); default metrics/slo.ts DEFAULT_PERCENTILES; 99 always added. */
+  selectedPercentiles?: readonly number[];
 }
 
-export type CalculatedMetrics = BenchmarkMetrics & PeakMetrics & PercentileMetrics;
+export type CalculatedMetrics = BenchmarkMetrics & PeakMetrics;
 
 /** vLLM's `np.<stat>(xs or 0) * 1000`: the statistic of an empty list is 0. */
 function ms(value: number | null): number {
@@ -55,7 +58,7 @@ export function calculateMetrics(requests: readonly RequestRecord[], opts: Calcu
   if (!(durationS > 0) || !Number.isFinite(durationS)) {
     throw new RangeError(`calculateMetrics: durationS must be a positive number of seconds, got ${durationS}`);
   }
-  const percentiles = [...new Set([...(opts.selectedPercentiles ?? [99]), 99])].sort((a, b) => a - b);
+  const percentiles = selectedPercentiles(opts.selectedPercentiles);
   for (const p of percentiles) {
     if (!(p >= 0 && p <= 100)) throw new RangeError(`calculateMetrics: selected percentile ${p} is outside [0, 100]`);
   }
@@ -90,10 +93,11 @@ export function calculateMetrics(requests: readonly RequestRecord[], opts: Calcu
 
   let requestGoodput: number | null = null;
   const slo = opts.goodput ?? {};
+  // vLLM divides the SLO by 1000 (MILLISECONDS_TO_SECONDS_CONVERSION) and compares in seconds.
   const checks: [number, number[]][] = [];
-  if (slo.ttftMs !== undefined) checks.push([slo.ttftMs / 1000, ttfts]);
-  if (slo.tpotMs !== undefined) checks.push([slo.tpotMs / 1000, allTpots]);
-  if (slo.e2elMs !== undefined) checks.push([slo.e2elMs / 1000, e2els]);
+  if (slo.ttft !== undefined) checks.push([slo.ttft / 1000, ttfts]);
+  if (slo.tpot !== undefined) checks.push([slo.tpot / 1000, allTpots]);
+  if (slo.e2el !== undefined) checks.push([slo.e2el / 1000, e2els]);
   if (checks.length > 0) {
     let good = 0;
     for (let i = 0; i < completed; i++) if (checks.every(([limit, values]) => limit >= values[i]!)) good += 1;

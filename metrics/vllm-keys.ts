@@ -1,34 +1,41 @@
 /**
- * The metric key names vLLM's `--save-result` JSON uses beyond the fixed set in schema/metrics.ts: one key per selected
- * percentile (`p99_ttft_ms`, `p99.9_itl_ms`) and the newer peak metrics. Shared by the calculator and the importers so
- * both spell keys exactly as vLLM does.
+ * How vLLM spells the metric keys that are not fixed: one key per selected percentile (`p99_ttft_ms`, `p99.9_itl_ms`)
+ * and the peak metrics. Shared by the calculator, the importers and the harnesses so all spell keys exactly as vLLM.
  *
  * Deterministic: no Node.js APIs.
  */
-import type { BenchmarkMetrics, LatencyMetric } from '../schema/metrics.js';
+import type { BenchmarkMetrics, LatencyMetric, PercentileKey, PercentileMetrics } from '../schema/metrics.js';
 
-/** `p<NN>_<metric>_ms`, e.g. p99_ttft_ms, p99.9_itl_ms. */
-export type PercentileKey = `p${string}_${LatencyMetric}_ms`;
+export { PERCENTILE_KEY_RE, type PercentileKey, type PercentileMetrics } from '../schema/metrics.js';
 
-/** Percentile keys for any percentile besides the p99 the schema names. */
-export type PercentileMetrics = { [key: PercentileKey]: number | null | undefined };
-
-/**
- * vLLM's peak metrics (newer serve.py): output tokens in the busiest 1-s bucket, and the most requests in flight at
- * once. Not printed by older versions, so optional wherever they are parsed.
- */
+/** vLLM's peak metrics as the calculator always produces them (optional in BenchmarkMetrics: older vLLM lacks them). */
 export interface PeakMetrics {
   max_output_tokens_per_s: number;
   max_concurrent_requests: number;
 }
 
-/** BenchmarkMetrics plus vLLM's other metric keys. */
-export type ExtendedMetrics = BenchmarkMetrics & Partial<PeakMetrics> & PercentileMetrics;
+/** BenchmarkMetrics, which already carries the percentile and (optional) peak keys. */
+export type ExtendedMetrics = BenchmarkMetrics & PercentileMetrics;
 
-export const PERCENTILE_KEY_RE = /^p(\d+(?:\.\d+)?)_(ttft|tpot|itl|e2el)_ms$/;
+/**
+ * Python's `str(float)` for a percentile in [0, 100]: shortest round-trip digits, and scientific notation with a
+ * two-digit exponent below 1e-4 (Python's repr switches there, JavaScript only below 1e-6).
+ */
+function pythonFloatStr(p: number): string {
+  if (p !== 0 && Math.abs(p) < 1e-4) {
+    const [mantissa, exp] = p.toExponential().split('e') as [string, string];
+    const sign = exp.startsWith('-') ? '-' : '+';
+    return `${mantissa}e${sign}${exp.replace(/^[-+]/, '').padStart(2, '0')}`;
+  }
+  return String(p);
+}
 
-/** vLLM's key for a percentile: `str(int(p)) if int(p) == p else str(p)`, so 99 → p99, 99.9 → p99.9. */
+/** vLLM's word for a percentile: `str(int(p)) if int(p) == p else str(p)`, so 99 → "99", 99.9 → "99.9". */
+export function percentileWord(p: number): string {
+  return Number.isInteger(p) ? String(Math.trunc(p)) : pythonFloatStr(p);
+}
+
+/** `p<word>_<metric>_ms`, e.g. p99_ttft_ms, p99.9_itl_ms — the key vLLM's --save-result JSON uses. */
 export function percentileKey(metric: LatencyMetric, p: number): PercentileKey {
-  const word = Number.isInteger(p) ? String(Math.trunc(p)) : String(p);
-  return `p${word}_${metric}_ms`;
+  return `p${percentileWord(p)}_${metric}_ms`;
 }

@@ -8,8 +8,8 @@
  *
  * Deterministic: no Node.js APIs.
  */
-import { BenchmarkMetrics, LATENCY_METRICS, type LatencyMetric } from '../schema/metrics.js';
-import { PERCENTILE_KEY_RE, type PeakMetrics, type PercentileMetrics } from '../metrics/vllm-keys.js';
+import type { RequestRecord } from '../metrics/request-record.js';
+import { BenchmarkMetrics, type LatencyMetric } from '../schema/metrics.js';
 import { ParseError, splitLines } from './parse-error.js';
 
 /**
@@ -17,7 +17,7 @@ import { ParseError, splitLines } from './parse-error.js';
  * no `Maximum request concurrency` line → no `max_concurrency` key; old blocks have no `failed` key
  * (`BenchmarkMetrics.parse(block)` fills it with 0). `std_*` keys never appear: vLLM does not print std.
  */
-export type BenchmarkBlock = Omit<BenchmarkMetrics, 'failed'> & { failed?: number } & Partial<PeakMetrics> & PercentileMetrics;
+export type BenchmarkBlock = Omit<BenchmarkMetrics, 'failed'> & { failed?: number };
 
 type ScalarKey =
   | 'completed'
@@ -72,52 +72,96 @@ const REQUIRED: ReadonlyArray<[string, string]> = [
 const HEADER_RE = /=+\s*Serving Benchmark Result\s*=+/i;
 const FOOTER_RE = /^\s*={10,}\s*$/;
 const LINE_RE = /^\s*([^:]+?)\s*:\s*(\S+)\s*$/;
-const STAT_RE = /^(mean|median|std|p\d+(?:\.\d+)?) (ttft|tpot|itl|e2el) \(ms\)$/;
+const STAT_RE = /^(mean|median|std|p\d+(?:\.\d+)?(?:e-\d+)?) (ttft|tpot|itl|e2el) \(ms\)$/;
 const SOURCE = 'vllm bench serve result block';
 
-function blockLines(text: string): string[][] {
+/** A block's lines and the 1-based number of its first line in the text (the header, when there is one). */
+interface RawBlock {
+  lines: string[];
+  firstLine: number;
+  /** Line number of lines[0]. */
+  bodyLine: number;
+}
+
+/**
+ * A result block that does not parse, with the 1-based line of the text where the problem is (the offending line,
+ * or the block's header when lines are missing), so an importer can point at `file:line`.
+ */
+export class BlockParseError extends ParseError {
+  constructor(
+    problem: string,
+    excerpt: string,
+    readonly line: number,
+  ) {
+    super(SOURCE, problem, excerpt.length > 300 ? `${excerpt.slice(0, 300)}…` : excerpt);
+  }
+}
+
+function blockLines(text: string): RawBlock[] {
   const lines = splitLines(text);
-  const blocks: string[][] = [];
-  let current: string[] | null = null;
-  for (const line of lines) {
+  const blocks: RawBlock[] = [];
+  let current: RawBlock | null = null;
+  lines.forEach((line, i) => {
     if (HEADER_RE.test(line)) {
-      current = [];
+      current = { lines: [], firstLine: i + 1, bodyLine: i + 2 };
       blocks.push(current);
     } else if (current && FOOTER_RE.test(line)) {
       current = null;
     } else if (current) {
-      current.push(line);
+      current.lines.push(line);
     }
-  }
+  });
   // A pasted block without its ===== header still counts when it has the first line vLLM prints.
-  if (blocks.length === 0 && /^\s*Successful requests\s*:/im.test(text)) blocks.push(lines);
+  if (blocks.length === 0 && /^\s*Successful requests\s*:/im.test(text)) {
+    const first = lines.findIndex((l) => /^\s*Successful requests\s*:/i.test(l));
+    blocks.push({ lines, firstLine: first + 1, bodyLine: 1 });
+  }
   return blocks;
 }
 
-function parseLines(lines: string[]): BenchmarkBlock {
+function parseLines(block: RawBlock): BenchmarkBlock {
   const out: Record<string, number> = {};
-  for (const line of lines) {
+  block.lines.forEach((line, i) => {
     const m = LINE_RE.exec(line);
-    if (!m) continue;
+    if (!m) return;
     const label = m[1]!.toLowerCase().replace(/\s+/g, ' ');
     const stat = STAT_RE.exec(label);
     const key = LABELS[label] ?? (stat ? `${stat[1]}_${stat[2] as LatencyMetric}_ms` : undefined);
-    if (key === undefined) continue;
+    if (key === undefined) return;
     const value = Number(m[2]);
     if (!Number.isFinite(value) || (INTEGER_KEYS.has(key) && !Number.isInteger(value))) {
-      throw ParseError.of(SOURCE, `"${m[1]}" should be ${INTEGER_KEYS.has(key) ? 'an integer' : 'a number'}`, line);
+      const want = INTEGER_KEYS.has(key) ? 'an integer' : 'a number';
+      throw new BlockParseError(`"${m[1]}" should be ${want}`, line.trim(), block.bodyLine + i);
     }
     out[key] = value;
-  }
+  });
   const missing = REQUIRED.filter(([key]) => !(key in out)).map(([, label]) => `"${label}:"`);
   if (missing.length > 0) {
-    throw ParseError.of(
-      SOURCE,
+    throw new BlockParseError(
       `missing ${missing.join(', ')} (run vllm bench serve with a tokenizer and the default --percentile-metrics ttft,tpot,itl and --metric-percentiles including 99)`,
-      lines.join('\n'),
+      block.lines.join('\n').trim(),
+      block.firstLine,
     );
   }
   return out as unknown as BenchmarkBlock;
+}
+
+/** A parsed block with where it sits in the text (1-based lines, header to last body line). */
+export interface LocatedBlock {
+  metrics: BenchmarkBlock;
+  firstLine: number;
+  lastLine: number;
+  /** The block's text as printed (header, body and footer when present). */
+  text: string;
+}
+
+/** Every result block in `text` with its line range; throws BlockParseError naming the line of the first bad block. */
+export function locateBenchmarkBlocks(text: string): LocatedBlock[] {
+  const all = splitLines(text);
+  return blockLines(text).map((b) => {
+    const lastLine = Math.min(all.length, b.bodyLine + b.lines.length);
+    return { metrics: parseLines(b), firstLine: b.firstLine, lastLine, text: all.slice(b.firstLine - 1, lastLine).join('\n') };
+  });
 }
 
 /** Every result block in `text` (a whole log may hold many), in order. No block → empty array. */
@@ -153,40 +197,76 @@ export function parsePythonJson(text: string): unknown {
   return JSON.parse(fixed);
 }
 
-const SCHEMA_KEYS = Object.keys(BenchmarkMetrics.shape) as (keyof BenchmarkMetrics)[];
-
 /**
- * Reads a `--save-result` JSON (reference §1.4): keeps only metric keys (the schema's, every `pNN_<metric>_ms` and the
- * peak metrics) and drops run metadata and the per-request arrays of `--save-detailed`. Accepts the file text or the
- * decoded object.
+ * Reads a `--save-result` JSON: keeps the metric keys (the schema's fixed keys and every `p<P>_<metric>_ms`) and drops
+ * run metadata and the per-request arrays of `--save-detailed` (read those with parseSaveResultRequests). Accepts the
+ * file text or the decoded object.
  */
-export function parseSaveResultJson(obj: unknown): BenchmarkMetrics & Partial<PeakMetrics> & PercentileMetrics {
-  const source = 'vllm --save-result JSON';
+export function parseSaveResultJson(obj: unknown): BenchmarkMetrics {
+  const record = decodeSaveResult(obj);
+  const candidate: Record<string, unknown> = { ...record };
+  if (candidate.request_rate === Infinity) candidate.request_rate = 'inf';
+  const parsed = BenchmarkMetrics.safeParse(candidate);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const keys = JSON.stringify(Object.fromEntries(Object.entries(record).filter(([, v]) => !Array.isArray(v))));
+    throw ParseError.of(SAVE_RESULT_SOURCE, `not a vllm bench serve result (${problems})`, keys);
+  }
+  return parsed.data;
+}
+
+const SAVE_RESULT_SOURCE = 'vllm --save-result JSON';
+
+function decodeSaveResult(obj: unknown): Record<string, unknown> {
   let value = obj;
   if (typeof obj === 'string') {
     try {
       value = parsePythonJson(obj);
     } catch (err) {
-      throw ParseError.of(source, `not JSON (${(err as Error).message})`, obj);
+      throw ParseError.of(SAVE_RESULT_SOURCE, `not JSON (${(err as Error).message})`, obj);
     }
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw ParseError.of(source, 'expected a JSON object', JSON.stringify(value) ?? String(value));
+    throw ParseError.of(SAVE_RESULT_SOURCE, 'expected a JSON object', JSON.stringify(value) ?? String(value));
   }
-  const record = value as Record<string, unknown>;
-  const candidate: Record<string, unknown> = {};
-  for (const key of SCHEMA_KEYS) if (key in record) candidate[key] = record[key];
-  if (candidate.request_rate === Infinity) candidate.request_rate = 'inf';
-  const parsed = BenchmarkMetrics.safeParse(candidate);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw ParseError.of(source, `not a vllm bench serve result (${problems})`, JSON.stringify(candidate));
+  return value as Record<string, unknown>;
+}
+
+/** The per-request arrays `--save-detailed` adds to a `--save-result` JSON (vLLM's RequestFuncOutput fields). */
+const DETAIL_ARRAYS = ['input_lens', 'output_lens', 'ttfts', 'itls', 'latencies', 'start_times', 'errors'] as const;
+
+/**
+ * The per-request records of a `--save-result --save-detailed` JSON, in vLLM's order, ready for calculateMetrics;
+ * null when the file has no per-request arrays (saved without --save-detailed). vLLM does not save its `success`
+ * flag: a request succeeded when its `errors` entry is empty, and the count must match the file's `completed`.
+ * Needs every array of DETAIL_ARRAYS.
+ */
+export function parseSaveResultRequests(obj: unknown): RequestRecord[] | null {
+  const record = decodeSaveResult(obj);
+  // Without --save-detailed vLLM 0.33 still keeps `latencies` (and `queue_times`): not enough to recompute anything.
+  if (!DETAIL_ARRAYS.every((k) => k in record)) return null;
+  const bad = (problem: string): ParseError => ParseError.of(SAVE_RESULT_SOURCE, problem, `keys: ${Object.keys(record).join(', ')}`);
+  const notArrays = DETAIL_ARRAYS.filter((k) => !Array.isArray(record[k]));
+  if (notArrays.length > 0) throw bad(`per-request fields ${notArrays.join(', ')} are not arrays`);
+  const arrays = Object.fromEntries(DETAIL_ARRAYS.map((k) => [k, record[k] as unknown[]])) as Record<(typeof DETAIL_ARRAYS)[number], unknown[]>;
+  const count = arrays.errors.length;
+  const uneven = DETAIL_ARRAYS.filter((k) => arrays[k].length !== count);
+  if (uneven.length > 0) throw bad(`per-request arrays differ in length (${DETAIL_ARRAYS.map((k) => `${k}: ${arrays[k].length}`).join(', ')})`);
+  const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  const requests: RequestRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const error = arrays.errors[i];
+    const itl = arrays.itls[i];
+    const fields = [arrays.input_lens[i], arrays.output_lens[i], arrays.ttfts[i], arrays.latencies[i], arrays.start_times[i]];
+    if (typeof error !== 'string' || !Array.isArray(itl) || !itl.every(isNum) || !fields.every(isNum)) {
+      throw bad(`request ${i} has a malformed entry (numbers expected in input_lens, output_lens, ttfts, latencies, start_times, itls; a string in errors)`);
+    }
+    const [promptLen, outputTokens, ttftS, latencyS, startS] = fields as number[];
+    requests.push({ success: error === '', error: error === '' ? null : error, promptLen: promptLen!, outputTokens: outputTokens!, ttftS: ttftS!, itlS: itl, latencyS: latencyS!, startS: startS! });
   }
-  const out: Record<string, unknown> = { ...parsed.data };
-  for (const [key, v] of Object.entries(record)) {
-    const pct = PERCENTILE_KEY_RE.exec(key);
-    if (pct && (LATENCY_METRICS as readonly string[]).includes(pct[2]!) && (typeof v === 'number' || v === null)) out[key] = v;
-    if ((key === 'max_output_tokens_per_s' || key === 'max_concurrent_requests') && typeof v === 'number') out[key] = v;
+  const succeeded = requests.filter((r) => r.success).length;
+  if (typeof record.completed === 'number' && record.completed !== succeeded) {
+    throw bad(`${succeeded} requests have an empty error but the file says completed = ${record.completed}; cannot tell which succeeded`);
   }
-  return out as BenchmarkMetrics & Partial<PeakMetrics> & PercentileMetrics;
+  return requests;
 }

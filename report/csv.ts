@@ -2,13 +2,13 @@
  * CSV export: one row per cell with every BenchmarkMetrics key, for spreadsheets and pandas. Numbers are written
  * at full precision (the reports round; analysis should not). RFC 4180: CRLF line ends, quoted fields as needed.
  */
-import { BenchmarkMetrics } from '../schema/metrics.js';
+import { METRIC_KEYS } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
 import { csvField } from './format.js';
 import { byPlanOrder } from './model.js';
 
 /** Metric columns in the schema's order (vLLM's `--save-result` names). */
-export const CSV_METRIC_COLUMNS = Object.keys(BenchmarkMetrics.shape) as (keyof BenchmarkMetrics)[];
+export const CSV_METRIC_COLUMNS = METRIC_KEYS;
 
 const IDENTITY_COLUMNS = [
   'sweep_id', 'experiment_name', 'cell_id', 'repeat', 'position', 'status', 'power', 'clocks', 'model_id', 'quantization', 'model_size',

@@ -137,7 +137,7 @@ export const ScenarioSpec = z
     burstiness: z.number().positive().max(1000).default(1),
     /** Seed of the prompt generator and arrival schedule. */
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
-    /** SLOs for goodput, in ms (vllm bench serve --goodput). */
+    /** SLOs for goodput, in ms (vllm bench serve --goodput); replaces harness.goodput for this scenario. */
     goodput: z
       .object({ ttftMs: z.number().nonnegative().optional(), tpotMs: z.number().nonnegative().optional(), e2elMs: z.number().nonnegative().optional() })
       .strict()
@@ -201,6 +201,27 @@ export type HarnessKind = (typeof HARNESS_KINDS)[number];
 export const HarnessSpec = z
   .object({
     kind: z.enum(HARNESS_KINDS).default('vllm'),
+    /**
+     * Percentiles reported for TTFT, TPOT, ITL and E2EL (vllm bench serve --metric-percentiles), each in [0, 100]; any
+     * value such as 99.9 gives keys spelled as vLLM spells them (`p99.9_ttft_ms`). Must include 99: reports and the
+     * results store read p99.
+     */
+    percentiles: z
+      .array(z.number().min(0).max(100))
+      .min(1)
+      .max(32)
+      .refine((ps) => ps.includes(99), 'must include 99 (reports and the results store read the p99 metrics)')
+      .refine((ps) => new Set(ps).size === ps.length, 'must not repeat a percentile')
+      .default([50, 90, 95, 99]),
+    /**
+     * Goodput SLOs in milliseconds, as vLLM's `--goodput ttft:500 tpot:50 e2el:3000`: request_goodput counts the
+     * successful requests meeting every SLO given, per second. A scenario's own `goodput` replaces these.
+     */
+    goodput: z
+      .object({ ttft: z.number().nonnegative().optional(), tpot: z.number().nonnegative().optional(), e2el: z.number().nonnegative().optional() })
+      .strict()
+      .refine((g) => g.ttft !== undefined || g.tpot !== undefined || g.e2el !== undefined, 'give at least one of ttft, tpot, e2el (ms)')
+      .optional(),
   })
   .strict();
 export type HarnessSpec = z.infer<typeof HarnessSpec>;
@@ -228,7 +249,7 @@ export const Experiment = z
       .strict()
       .default({ select: 'any' }),
     engine: EngineSpec.default(EngineSpec.parse({})),
-    harness: HarnessSpec.default({ kind: 'vllm' }),
+    harness: HarnessSpec.default({ kind: 'vllm', percentiles: [50, 90, 95, 99] }),
     matrix: z
       .object({
         power: z.array(PowerModeSpec).min(1).max(8),

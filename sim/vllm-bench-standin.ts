@@ -12,7 +12,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InitialRequestError, runLoad } from '../activities/harness/loadgen.js';
 import { arrivalSchedule } from '../activities/harness/schedule.js';
-import { calculateMetrics, type GoodputSlo } from '../metrics/calculate.js';
+import { calculateMetrics } from '../metrics/calculate.js';
+import type { GoodputSlos } from '../metrics/slo.js';
+import { percentileKey } from '../metrics/vllm-keys.js';
 import { LATENCY_METRICS } from '../schema/metrics.js';
 import type { CommandIO } from './commands/cli.js';
 
@@ -31,7 +33,7 @@ export interface BenchServeArgs {
   seed: number;
   percentileMetrics: string[];
   metricPercentiles: number[];
-  goodput: GoodputSlo | null;
+  goodput: GoodputSlos | null;
   saveResult: boolean;
   saveDetailed: boolean;
   resultDir: string | null;
@@ -84,13 +86,11 @@ export function parseBenchServeArgs(argv: readonly string[]): BenchServeArgs {
   const model = values.get('--model');
   if (!model) throw new BenchArgsError('the stand-in needs --model (it does not ask the server for one)');
   const rate = values.get('--request-rate') ?? 'inf';
-  const slo: GoodputSlo = {};
+  const slo: GoodputSlos = {};
   for (const item of goodput) {
     const [key, v] = item.split(':');
     const ms = number('--goodput', v ?? '', false);
-    if (key === 'ttft') slo.ttftMs = ms;
-    else if (key === 'tpot') slo.tpotMs = ms;
-    else if (key === 'e2el') slo.e2elMs = ms;
+    if (key === 'ttft' || key === 'tpot' || key === 'e2el') slo[key] = ms;
     else throw new BenchArgsError(`Invalid metric name found, ${key}: ${v}. The service level objective name should be one of ttft, tpot, e2el.`);
   }
   const baseUrl = values.get('--base-url') ?? `http://${values.get('--host') ?? '127.0.0.1'}:${values.get('--port') ?? '8000'}`;
@@ -153,8 +153,8 @@ export function formatResultBlock(result: Record<string, unknown>, args: BenchSe
     const [name, header] = headers[metric]!;
     lines.push(centre(header, '-'), pad(`Mean ${name} (ms):`, f2(n(`mean_${metric}_ms`))), pad(`Median ${name} (ms):`, f2(n(`median_${metric}_ms`))));
     for (const p of args.metricPercentiles) {
-      const word = String(p);
-      lines.push(pad(`P${word} ${name} (ms):`, f2(n(`p${word}_${metric}_ms`))));
+      const key = percentileKey(metric, p);
+      lines.push(pad(`P${key.slice(1, key.indexOf('_'))} ${name} (ms):`, f2(n(key))));
     }
   }
   lines.push('='.repeat(50));
@@ -293,7 +293,7 @@ export async function runBenchServeStandIn(argv: readonly string[], io: CommandI
     if (!args.percentileMetrics.includes(metric)) continue;
     for (const stat of ['mean', 'median', 'std']) result[`${stat}_${metric}_ms`] = metrics[`${stat}_${metric}_ms`];
     for (const p of args.metricPercentiles) {
-      const key = `p${String(p)}_${metric}_ms`;
+      const key = percentileKey(metric, p);
       result[key] = metrics[key];
     }
   }

@@ -61,6 +61,11 @@ export interface ResultsStore {
   countRows(sweepId: string): number;
   /** Cell ids that occur in more than one row of the sweep. Always empty unless the table was tampered with. */
   duplicateKeys(sweepId: string): string[];
+  /**
+   * Runs `fn` in one write transaction: every store write it makes is committed together, or none is when it throws
+   * (thorbench import records all its files or nothing).
+   */
+  transaction<T>(fn: () => T): T;
 }
 
 interface SweepRow {
@@ -259,5 +264,11 @@ class SqliteResultsStore implements ResultsStore {
 
   duplicateKeys(sweepId: string): string[] {
     return (this.stmt.duplicates.all(sweepId) as { cell_id: string }[]).map((r) => r.cell_id);
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.db.readonly) throw new Error(`results database ${this.dbPath} was opened read-only; open it without { readonly: true } to record results`);
+    // Writes inside (recordCell's own transaction included) become savepoints of this one.
+    return this.db.transaction(fn).immediate();
   }
 }

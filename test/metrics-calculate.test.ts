@@ -1,10 +1,12 @@
 /**
- * calculateMetrics must give what vLLM's calculate_metrics gives for the same request outputs.
+ * calculateMetrics by hand and on edge cases; test/metrics-vllm.test.ts compares it with real vLLM 0.33 output.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BenchmarkMetrics } from '../schema/metrics.js';
+import { BenchmarkMetrics, PERCENTILE_KEY_RE } from '../schema/metrics.js';
 import { calculateMetrics } from '../metrics/calculate.js';
+import { effectiveGoodput, goodputArgs, metricPercentilesArgs } from '../metrics/slo.js';
+import { percentileKey } from '../metrics/vllm-keys.js';
 import type { RequestRecord } from '../metrics/request-record.js';
 
 const ok = (r: Partial<RequestRecord> & Pick<RequestRecord, 'ttftS' | 'itlS' | 'latencyS' | 'outputTokens'>): RequestRecord => ({
@@ -29,7 +31,7 @@ describe('calculateMetrics by hand', () => {
     ok({ promptLen: 8, outputTokens: 3, ttftS: 0.2, itlS: [0.1, 0.1], latencyS: 0.4, startS: 1.0 }),
     failed,
   ];
-  const m = calculateMetrics(requests, { durationS: 2, maxConcurrency: 8, goodput: { ttftMs: 250, tpotMs: 50 } });
+  const m = calculateMetrics(requests, { durationS: 2, maxConcurrency: 8, goodput: { ttft: 250, tpot: 50 } });
 
   it('counts only successful requests', () => {
     assert.equal(m.completed, 3);
@@ -62,72 +64,31 @@ describe('calculateMetrics by hand', () => {
   it('applies every SLO, with TPOT 0 for one-token requests', () => {
     // r1 meets both; r2 misses TTFT; r3's TPOT 100 ms misses 50 ms
     assert.equal(m.request_goodput, 0.5);
-    const tpotOnly = calculateMetrics(requests, { durationS: 2, goodput: { tpotMs: 50 } });
+    const tpotOnly = calculateMetrics(requests, { durationS: 2, goodput: { tpot: 50 } });
     assert.equal(tpotOnly.request_goodput, 1); // r1 and r2 (TPOT counted as 0)
     assert.equal(calculateMetrics(requests, { durationS: 2 }).request_goodput, null);
     assert.equal(calculateMetrics(requests, { durationS: 2, goodput: {} }).request_goodput, null);
   });
 
-  it('computes vLLM\'s peak metrics from chunk times and in-flight intervals', () => {
+  it('computes vLLM\'s peak metrics from 1-second buckets', () => {
     assert.equal(m.max_output_tokens_per_s, 5); // second 0: 4 chunks of r1 + 1 of r2
-    assert.equal(m.max_concurrent_requests, 2);
+    assert.equal(m.max_concurrent_requests, 2); // second 0: r1 and r2; second 1: r3
+  });
+
+  it('counts a request in every second it was active, not the most in flight at one instant', () => {
+    // Back to back at concurrency 1: never two in flight at once, yet bucket 0 sees r1 and r2 (vLLM 0.33 counts 2).
+    const serial = [
+      ok({ outputTokens: 2, ttftS: 0.1, itlS: [0.2], latencyS: 0.3, startS: 0 }),
+      ok({ outputTokens: 2, ttftS: 0.1, itlS: [0.2], latencyS: 0.3, startS: 0.3 }),
+      ok({ outputTokens: 2, ttftS: 0.1, itlS: [1.5], latencyS: 1.6, startS: 0.6 }),
+    ];
+    const peaks = calculateMetrics(serial, { durationS: 2.2 });
+    assert.equal(peaks.max_concurrent_requests, 3); // r3 spans buckets 0-2
+    assert.equal(peaks.max_output_tokens_per_s, 5);
   });
 
   it('is a valid BenchmarkMetrics', () => {
     assert.equal(BenchmarkMetrics.safeParse(m).success, true);
-  });
-});
-
-describe('calculateMetrics against vLLM', () => {
-  // The same integer formulas fed to vLLM's calculate_metrics (numpy 2.4.6) printed the expected values below.
-  const records: RequestRecord[] = Array.from({ length: 40 }, (_, i) => {
-    const out = i % 11 === 3 ? 1 : 16;
-    const ttft = 0.05 + ((i * 7) % 13) / 100;
-    const itl = Array.from({ length: out - 1 }, (_, j) => 0.01 + ((i * 31 + j * 17) % 29) / 10000);
-    let latency = ttft;
-    for (const g of itl) latency += g;
-    return { success: i % 9 !== 4, error: i % 9 !== 4 ? null : 'x', promptLen: 100 + (i % 5), outputTokens: out, ttftS: ttft, itlS: itl, latencyS: latency, startS: i * 0.125 };
-  });
-
-  it('reproduces every key bit for bit', () => {
-    const m = calculateMetrics(records, { durationS: 9.5, goodput: { ttftMs: 200, tpotMs: 11.5 }, selectedPercentiles: [50, 99, 99.9] });
-    const expected = {
-      completed: 36,
-      failed: 4,
-      total_input_tokens: 3670,
-      total_output_tokens: 516,
-      request_throughput: 3.789473684210526,
-      request_goodput: 3.263157894736842,
-      output_throughput: 54.31578947368421,
-      total_token_throughput: 440.63157894736844,
-      mean_ttft_ms: 108.88888888888889,
-      median_ttft_ms: 110.0,
-      std_ttft_ms: 37.10179523792,
-      p50_ttft_ms: 110.0,
-      p99_ttft_ms: 169.99999999999997,
-      'p99.9_ttft_ms': 169.99999999999997,
-      mean_tpot_ms: 11.398333333333333,
-      median_tpot_ms: 11.396666666666665,
-      std_tpot_ms: 0.08709828420302695,
-      p50_tpot_ms: 11.396666666666665,
-      p99_tpot_ms: 11.531266666666665,
-      'p99.9_tpot_ms': 11.533126666666663,
-      mean_itl_ms: 11.398333333333335,
-      median_itl_ms: 11.4,
-      std_itl_ms: 0.8342145340911347,
-      p50_itl_ms: 11.4,
-      p99_itl_ms: 12.8,
-      'p99.9_itl_ms': 12.8,
-      mean_e2el_ms: 260.86666666666656,
-      median_e2el_ms: 266.85,
-      std_e2el_ms: 63.5850261897843,
-      p50_e2el_ms: 266.85,
-      p99_e2el_ms: 342.4399999999999,
-      'p99.9_e2el_ms': 342.9439999999999,
-      max_output_tokens_per_s: 110,
-      max_concurrent_requests: 3,
-    };
-    for (const [key, value] of Object.entries(expected)) assert.equal((m as unknown as Record<string, unknown>)[key], value, key);
   });
 });
 
@@ -149,5 +110,43 @@ describe('calculateMetrics edge cases', () => {
     assert.ok('p90_ttft_ms' in m && 'p99_ttft_ms' in m);
     assert.throws(() => calculateMetrics([], { durationS: 0 }), /durationS must be a positive/);
     assert.throws(() => calculateMetrics([], { durationS: 1, selectedPercentiles: [120] }), /outside \[0, 100\]/);
+  });
+});
+
+describe('percentile keys as vLLM spells them', () => {
+  it('formats like Python: str(int(p)) when whole, else str(p) (scientific below 1e-4)', () => {
+    assert.equal(percentileKey('ttft', 99), 'p99_ttft_ms');
+    assert.equal(percentileKey('itl', 99.9), 'p99.9_itl_ms');
+    assert.equal(percentileKey('e2el', 99.99), 'p99.99_e2el_ms');
+    assert.equal(percentileKey('tpot', 0.5), 'p0.5_tpot_ms');
+    assert.equal(percentileKey('tpot', 100), 'p100_tpot_ms');
+    assert.equal(percentileKey('tpot', 0.00005), 'p5e-05_tpot_ms'); // Python: str(5e-05)
+    assert.ok(PERCENTILE_KEY_RE.test('p5e-05_tpot_ms'));
+  });
+
+  it('uses the default percentiles 50, 90, 95, 99 when none are given', () => {
+    const m = calculateMetrics([ok({ outputTokens: 2, ttftS: 0.1, itlS: [0.01], latencyS: 0.11 })], { durationS: 1 });
+    const keys = Object.keys(m).filter((k) => k.endsWith('_ttft_ms') && k.startsWith('p'));
+    assert.deepEqual(keys, ['p50_ttft_ms', 'p90_ttft_ms', 'p95_ttft_ms', 'p99_ttft_ms']);
+  });
+
+  it('the schema keeps percentile keys, drops other unknown keys, and rejects a non-number percentile', () => {
+    const m = calculateMetrics([ok({ outputTokens: 2, ttftS: 0.1, itlS: [0.01], latencyS: 0.11 })], { durationS: 1, selectedPercentiles: [99.9] });
+    const parsed = BenchmarkMetrics.parse({ ...m, date: '20260101', ttfts: [0.1] }) as Record<string, unknown>;
+    assert.equal(parsed['p99.9_itl_ms'], m['p99.9_itl_ms']);
+    assert.equal('date' in parsed || 'ttfts' in parsed, false);
+    assert.equal(BenchmarkMetrics.safeParse({ ...m, 'p99.9_itl_ms': 'slow' }).success, false);
+  });
+});
+
+describe('goodput SLOs and vLLM arguments', () => {
+  it('a scenario\'s own SLOs replace the experiment\'s; vLLM argv spells them as --goodput key:ms', () => {
+    assert.deepEqual(effectiveGoodput({ ttft: 500, tpot: 50 }, undefined), { ttft: 500, tpot: 50 });
+    assert.deepEqual(effectiveGoodput({ ttft: 500 }, { e2elMs: 3000 }), { e2el: 3000 });
+    assert.equal(effectiveGoodput(undefined, undefined), undefined);
+    assert.deepEqual(goodputArgs({ ttft: 500, e2el: 2500.5 }), ['--goodput', 'ttft:500', 'e2el:2500.5']);
+    assert.deepEqual(goodputArgs(undefined), []);
+    assert.deepEqual(metricPercentilesArgs([99.9, 50]), ['--metric-percentiles', '50,99,99.9']);
+    assert.deepEqual(metricPercentilesArgs(undefined), ['--metric-percentiles', '50,90,95,99']);
   });
 });

@@ -2,11 +2,7 @@
  * The `vllm bench serve` command line of the vllm harness, and reading its progress output. Pure: every value
  * comes from the validated experiment (schema/experiment.ts), so nothing here reaches a shell or needs quoting.
  */
-import type { GoodputSlo } from '../../metrics/calculate.js';
-import type { ScenarioSpec } from '../../schema/experiment.js';
-
-/** vLLM's --metric-percentiles when the experiment names none (the issue's default set). */
-export const DEFAULT_PERCENTILES: readonly number[] = [50, 90, 95, 99];
+import { goodputArgs, type GoodputSlos, metricPercentilesArgs } from '../../metrics/slo.js';
 
 /** Where the benchmark writes its JSON inside the engine container. */
 export const CONTAINER_RESULTS_DIR = '/tmp/thorbench-results';
@@ -23,13 +19,14 @@ export interface BenchServeSpec {
   requestRate?: number;
   burstiness?: number;
   seed: number;
-  percentiles: readonly number[];
-  goodput?: GoodputSlo;
+  /** --metric-percentiles; metrics/slo.ts's default set when undefined (99 is always included). */
+  percentiles?: readonly number[];
+  goodput?: GoodputSlos;
   /** Save the result with per-request arrays under this name in CONTAINER_RESULTS_DIR; none for a warm-up. */
   resultFile?: string;
 }
 
-/** vLLM's spelling of a percentile or SLO value: 99 → "99", 99.9 → "99.9". */
+/** vLLM's spelling of a rate: 2.5 → "2.5". */
 const num = (v: number): string => String(v);
 
 /** The argv to run inside the container: `vllm bench serve ...`. */
@@ -49,14 +46,7 @@ export function benchServeArgv(s: BenchServeSpec): string[] {
   if (s.maxConcurrency !== undefined) argv.push('--max-concurrency', String(s.maxConcurrency));
   if (s.requestRate !== undefined) argv.push('--request-rate', num(s.requestRate), '--burstiness', num(s.burstiness ?? 1));
   argv.push('--ignore-eos', '--seed', String(s.seed), '--percentile-metrics', 'ttft,tpot,itl,e2el');
-  argv.push('--metric-percentiles', s.percentiles.map(num).join(','));
-  const slo = s.goodput ?? {};
-  const goodput = [
-    slo.ttftMs !== undefined ? `ttft:${num(slo.ttftMs)}` : null,
-    slo.tpotMs !== undefined ? `tpot:${num(slo.tpotMs)}` : null,
-    slo.e2elMs !== undefined ? `e2el:${num(slo.e2elMs)}` : null,
-  ].filter((g): g is string => g !== null);
-  if (goodput.length > 0) argv.push('--goodput', ...goodput);
+  argv.push(...metricPercentilesArgs(s.percentiles), ...goodputArgs(s.goodput));
   if (s.resultFile !== undefined) {
     argv.push('--save-result', '--save-detailed', '--result-dir', CONTAINER_RESULTS_DIR, '--result-filename', s.resultFile);
   }
