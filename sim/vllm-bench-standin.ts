@@ -40,6 +40,8 @@ export interface BenchServeArgs {
   resultFilename: string | null;
   label: string | null;
   disableTqdm: boolean;
+  /** vLLM's ready check: 0 skips the untimed initial request (vLLM 0.33's default), else its retry budget. */
+  readyCheckTimeoutS: number;
 }
 
 export class BenchArgsError extends Error {}
@@ -116,6 +118,7 @@ export function parseBenchServeArgs(argv: readonly string[]): BenchServeArgs {
     resultFilename: values.get('--result-filename') ?? null,
     label: values.get('--label') ?? null,
     disableTqdm: flags.has('--disable-tqdm'),
+    readyCheckTimeoutS: number('--ready-check-timeout-sec', values.get('--ready-check-timeout-sec') ?? '0', true),
   };
 }
 
@@ -208,42 +211,55 @@ export async function runBenchServeStandIn(argv: readonly string[], io: CommandI
   io.out('[thorbench simulator] vllm bench serve stand-in: real load on the simulated engine through thorbench\'s builtin load generator\n');
   io.out(`Namespace(backend='vllm', base_url='${args.baseUrl}', model='${args.model}', num_prompts=${args.numPrompts}, max_concurrency=${args.maxConcurrency ?? 'None'})\n`);
   io.out('Starting initial single prompt test run...\n');
-  const started = performance.now();
+  const readyCheck = args.readyCheckTimeoutS > 0;
+  if (readyCheck) io.out(`Waiting for endpoint to become up in ${args.readyCheckTimeoutS} seconds\n`);
+  else io.out('Skipping endpoint ready check.\n');
+  const deadline = performance.now() + args.readyCheckTimeoutS * 1000;
+  let started = performance.now();
   let lastDraw = 0;
-  let load: Awaited<ReturnType<typeof runLoad>>;
-  try {
-    load = await runLoad({
-      baseUrl: args.baseUrl,
-      model: args.model,
-      inputLen: args.inputLen,
-      outputLen: args.outputLen,
-      numPrompts: args.numPrompts,
-      maxConcurrency: args.maxConcurrency ?? undefined,
-      requestRate: args.requestRate === Infinity ? undefined : args.requestRate,
-      burstiness: args.burstiness,
-      seed: args.seed,
-      ignoreEos: args.ignoreEos,
-      onStart: () => {
-        io.out('Initial test run completed.\nStarting main benchmark run...\n');
-        io.out(`Traffic request rate: ${args.requestRate === Infinity ? 'inf' : args.requestRate}\n`);
-        io.out(`Burstiness factor: ${args.burstiness.toFixed(1)} (${args.burstiness === 1 ? 'Poisson process' : 'Gamma distribution'})\n`);
-        io.out(`Maximum request concurrency: ${args.maxConcurrency ?? 'None'}\n`);
-        if (!args.disableTqdm) io.err(`\r${progressLine(0, args.numPrompts, 0)}`);
-      },
-      onProgress: (p) => {
-        const now = performance.now();
-        // tqdm redraws at most every 0.1 s, and always at the end.
-        if (args.disableTqdm || (now - lastDraw < 100 && p.done < p.total)) return;
-        lastDraw = now;
-        io.err(`\r${progressLine(p.done, p.total, (now - started) / 1000)}`);
-      },
-    });
-  } catch (err) {
-    if (err instanceof InitialRequestError) {
-      io.err(`ValueError: Initial test run failed - Please make sure benchmark arguments are correctly specified. Error: ${err.record.error}\n`);
-      return 1;
+  let load: Awaited<ReturnType<typeof runLoad>> | undefined;
+  while (!load) {
+    try {
+      load = await runLoad({
+        baseUrl: args.baseUrl,
+        model: args.model,
+        inputLen: args.inputLen,
+        outputLen: args.outputLen,
+        numPrompts: args.numPrompts,
+        maxConcurrency: args.maxConcurrency ?? undefined,
+        requestRate: args.requestRate === Infinity ? undefined : args.requestRate,
+        burstiness: args.burstiness,
+        seed: args.seed,
+        ignoreEos: args.ignoreEos,
+        initialRequest: readyCheck,
+        onStart: () => {
+          started = performance.now();
+          if (readyCheck) io.out('Initial test run completed.\n');
+          io.out('Starting main benchmark run...\n');
+          io.out(`Traffic request rate: ${args.requestRate === Infinity ? 'inf' : args.requestRate}\n`);
+          io.out(`Burstiness factor: ${args.burstiness.toFixed(1)} (${args.burstiness === 1 ? 'Poisson process' : 'Gamma distribution'})\n`);
+          io.out(`Maximum request concurrency: ${args.maxConcurrency ?? 'None'}\n`);
+          if (!args.disableTqdm) io.err(`\r${progressLine(0, args.numPrompts, 0)}`);
+        },
+        onProgress: (p) => {
+          const now = performance.now();
+          // tqdm redraws at most every 0.1 s, and always at the end.
+          if (args.disableTqdm || (now - lastDraw < 100 && p.done < p.total)) return;
+          lastDraw = now;
+          io.err(`\r${progressLine(p.done, p.total, (now - started) / 1000)}`);
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof InitialRequestError)) throw err;
+      io.err(`WARNING Endpoint is not ready. Error='${err.record.error ?? ''}'\n`);
+      // vLLM retries every 5 s while its budget lasts (ready_checker.py), then fails the run.
+      const remaining = deadline - performance.now();
+      if (remaining > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(5000, remaining)));
+      if (performance.now() >= deadline) {
+        io.err(`ValueError: Initial test run failed - Please make sure benchmark arguments are correctly specified. Error: ${err.record.error}\n`);
+        return 1;
+      }
     }
-    throw err;
   }
   if (!args.disableTqdm) io.err('\n');
 

@@ -39,7 +39,8 @@ describe('vllm bench serve command line', () => {
       'vllm', 'bench', 'serve', '--backend', 'vllm', '--base-url', 'http://127.0.0.1:8000', '--endpoint', '/v1/completions',
       '--model', 'qwen3', '--tokenizer', '/models/Qwen/Qwen3-8B-FP8', '--dataset-name', 'random', '--random-input-len', '2048',
       '--random-output-len', '128', '--num-prompts', '100', '--max-concurrency', '8', '--request-rate', '2.5', '--burstiness', '1',
-      '--ignore-eos', '--seed', '4', '--percentile-metrics', 'ttft,tpot,itl,e2el', '--metric-percentiles', '50,90,95,99,99.9',
+      '--ignore-eos', '--seed', '4', '--percentile-metrics', 'ttft,tpot,itl,e2el', '--ready-check-timeout-sec', '1',
+      '--metric-percentiles', '50,90,95,99,99.9',
       '--goodput', 'ttft:500', 'tpot:50', '--save-result', '--save-detailed', '--result-dir', '/tmp/thorbench-results',
       '--result-filename', 'maxn.locked.qwen3.high-load.r1.json',
     ]);

@@ -4,6 +4,9 @@
  */
 import { goodputArgs, type GoodputSlos, metricPercentilesArgs } from '../../metrics/slo.js';
 
+/** vLLM's ready-check budget: one untimed initial request, as the builtin harness sends (loadgen.ts). */
+export const READY_CHECK_TIMEOUT_S = 1;
+
 /** Where the benchmark writes its JSON inside the engine container. */
 export const CONTAINER_RESULTS_DIR = '/tmp/thorbench-results';
 
@@ -46,6 +49,10 @@ export function benchServeArgv(s: BenchServeSpec): string[] {
   if (s.maxConcurrency !== undefined) argv.push('--max-concurrency', String(s.maxConcurrency));
   if (s.requestRate !== undefined) argv.push('--request-rate', num(s.requestRate), '--burstiness', num(s.burstiness ?? 1));
   argv.push('--ignore-eos', '--seed', String(s.seed), '--percentile-metrics', 'ttft,tpot,itl,e2el');
+  // vLLM's untimed initial test request (its "ready check"), which also opens the connection before the timed window.
+  // vLLM 0.33 skips it unless given a budget; with 1 s it makes exactly one attempt (it retries only while budget
+  // remains), which is enough: the engine has already answered /health.
+  argv.push('--ready-check-timeout-sec', String(READY_CHECK_TIMEOUT_S));
   argv.push(...metricPercentilesArgs(s.percentiles), ...goodputArgs(s.goodput));
   if (s.resultFile !== undefined) {
     argv.push('--save-result', '--save-detailed', '--result-dir', CONTAINER_RESULTS_DIR, '--result-filename', s.resultFile);
