@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type DeviceProfile } from '../activities/device-profile.js';
 import { withLock, writeJsonAtomic } from './atomic-file.js';
+import { SIM_VLLM_CLIENT_ENV } from './commands/docker-exec.js';
 import { listContainerStates } from './containers.js';
 import { renderDeviceFiles } from './device-files.js';
 import { SIM_BIN_DIR, SIM_COMMANDS, SIM_DIR_ENV, simLayout } from './layout.js';
@@ -116,8 +117,13 @@ export function ensureSimDevice(dir: string, opts: SimDeviceOptions = {}): SimDe
   return { id: state.id, dir: layout.dir, binDir: SIM_BIN_DIR, rootDir: layout.rootDir, env: { [SIM_DIR_ENV]: layout.dir } };
 }
 
+export interface SimProfileOptions {
+  /** The `vllm` executable simulated containers run for `vllm bench serve`; default: the stand-in. */
+  vllmClient?: string;
+}
+
 /** The profile the device worker uses for a simulated Thor: commands from sim/bin, no sudo. */
-export function simDeviceProfile(dev: SimDevice, resultsDir: string): DeviceProfile {
+export function simDeviceProfile(dev: SimDevice, resultsDir: string, opts: SimProfileOptions = {}): DeviceProfile {
   const bin = (name: string): string => path.join(dev.binDir, name);
   return {
     id: dev.id,
@@ -135,7 +141,7 @@ export function simDeviceProfile(dev: SimDevice, resultsDir: string): DeviceProf
     rootDir: dev.rootDir,
     stateDir: simLayout(dev.dir).workerStateDir,
     resultsDir: path.resolve(resultsDir),
-    env: { ...dev.env },
+    env: { ...dev.env, ...(opts.vllmClient ? { [SIM_VLLM_CLIENT_ENV]: opts.vllmClient } : {}) },
   };
 }
 

@@ -30,6 +30,9 @@ export interface TokenTrace {
   tokenMs: number[];
 }
 
+/** Environment variable naming a file the engine appends one TokenTrace JSON line per streamed request to. */
+export const TOKEN_TRACE_ENV = 'THORBENCH_SIM_TOKEN_TRACE';
+
 export function epochMs(): number {
   return performance.timeOrigin + performance.now();
 }

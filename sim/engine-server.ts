@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_MAX_NUM_BATCHED_TOKENS, DEFAULT_MAX_NUM_SEQS } from './batch-engine.js';
 import { CONTAINER_ID_ENV, CONTAINER_NAME_ENV, EXIT_SIGKILL, IMAGE_ENV, LABELS_ENV, MOUNTS_ENV, recordContainerExit } from './containers.js';
 import { BYTES_PER_PARAM, type ServeArgs, ServeArgsError, parseServeArgs, resolveQuantization, simulatedVllmVersion } from './engine-args.js';
-import { type TokenTrace, createEngineHandler } from './engine-http.js';
+import { TOKEN_TRACE_ENV, type TokenTrace, createEngineHandler } from './engine-http.js';
 import { EngineMetrics } from './engine-metrics.js';
 import { SIM_TAG, addressInUseLines, crashOnLoadLines, crashOnRequestLines, missingModelLines, vllmLine } from './engine-log.js';
 import { SIM_DIR_ENV, type SimLayout, simLayout } from './layout.js';
@@ -30,8 +30,7 @@ import { THOR_RAM_TOTAL_MB } from './tegrastats-line.js';
 /** Qwen3's max_position_embeddings: vLLM's max model len when --max-model-len is not given. */
 const DEFAULT_MAX_MODEL_LEN = 40960;
 const MAX_LOAD_MS = 3000;
-/** Environment variable naming a file the engine appends one TokenTrace JSON line per streamed request to. */
-export const TOKEN_TRACE_ENV = 'THORBENCH_SIM_TOKEN_TRACE';
+
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const info = (source: string, message: string): void => log(vllmLine('INFO', source, message));

@@ -22,7 +22,7 @@ import { calculateMetrics } from '../metrics/calculate.js';
 import { parsePythonJson, parseSaveResultRequests } from '../parsers/vllm-bench.js';
 import { ScenarioSpec } from '../schema/experiment.js';
 import { SIM_VLLM_CLIENT_ENV } from '../sim/commands/docker-exec.js';
-import { ensureSimDevice, simDeviceProfile } from '../sim/device.js';
+import { ensureSimDevice, listSimContainers, simDeviceProfile } from '../sim/device.js';
 import { destroySimDevice, freePort } from '../sim/test-support.js';
 
 const PERCENTILES = [50, 90, 99];
@@ -56,8 +56,8 @@ describe('conformance with vLLM 0.33\'s own client', { timeout: 900_000 }, () =>
     const client = vllmClient();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'thorbench-conformance-'));
     const dev = ensureSimDevice(dir, { speed: 1, powerModeId: 0 });
-    const base = simDeviceProfile(dev, path.join(dir, 'results'));
-    profile = { ...base, env: { ...base.env, [SIM_VLLM_CLIENT_ENV]: client } };
+    profile = simDeviceProfile(dev, path.join(dir, 'results'), { vllmClient: client });
+    assert.equal(profile.env[SIM_VLLM_CLIENT_ENV], client);
     port = await freePort();
     const engine = createEngineActivities(profile);
     await engine.startEngine({
@@ -68,21 +68,34 @@ describe('conformance with vLLM 0.33\'s own client', { timeout: 900_000 }, () =>
       model: { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3', env: {}, serveArgs: [] },
     });
     await engine.waitForHealth({ containerName: container, port, servedName: 'qwen3', timeoutMs: 60_000 });
+    // The simulated engine keeps its timeline in real time, so a client that needs more CPU (vLLM's Python client)
+    // would slow the engine it measures on a small machine. Giving the engine priority keeps the two runs' engines
+    // alike; where raising priority is not permitted the test runs as is.
+    const pid = listSimContainers(dir).find((c) => c.name === container)?.pid;
+    if (pid) {
+      try {
+        os.setPriority(pid, -10);
+      } catch {
+        // Not root: same priority as the clients.
+      }
+    }
   });
   after(() => {
     if (dir) destroySimDevice(dir);
   });
 
+  // Enough requests that run-to-run noise in the means stays well inside the 2 % (a shared CI machine's scheduling
+  // moves single TTFTs by milliseconds); 32 output tokens keep the c=1 run near 25 s.
   const runs: [number, number][] = [
-    [1, 8],
-    [8, 32],
-    [64, 128],
+    [1, 48],
+    [8, 96],
+    [64, 192],
   ];
   for (const [concurrency, numPrompts] of runs) {
     it(`concurrency ${concurrency}: the same numbers from vLLM's client and the builtin harness`, async () => {
       const engine = createEngineActivities(profile);
       const harness = createHarnessActivities(profile, engine);
-      const scenario = ScenarioSpec.parse({ name: `c${concurrency}`, inputLen: 512, outputLen: 64, numPrompts, maxConcurrency: concurrency });
+      const scenario = ScenarioSpec.parse({ name: `c${concurrency}`, inputLen: 512, outputLen: 32, numPrompts, maxConcurrency: concurrency });
       const endpoint = (kind: HarnessConfig['kind']) => ({
         containerName: container,
         port,
@@ -92,14 +105,23 @@ describe('conformance with vLLM 0.33\'s own client', { timeout: 900_000 }, () =>
       });
       const metricsText = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 
+      const engineTtft = async () => {
+        const text = await metricsText();
+        return { sum: counter(text, 'vllm:time_to_first_token_seconds_sum'), count: counter(text, 'vllm:time_to_first_token_seconds_count') };
+      };
+      const engineMeanTtftMs = (a: { sum: number; count: number }, b: { sum: number; count: number }) => (1000 * (b.sum - a.sum)) / (b.count - a.count);
+
       const promptTokensBefore = counter(await metricsText(), 'vllm:prompt_tokens_total');
+      const ttft0 = await engineTtft();
       const vllm = await harness.benchmark({ ...endpoint('vllm'), sweepId: 'conformance', cellId: `vllm-c${concurrency}`, scenario, repeat: 1 });
       const promptTokensAfter = counter(await metricsText(), 'vllm:prompt_tokens_total');
+      const ttft1 = await engineTtft();
       const builtin = await harness.benchmark({ ...endpoint('builtin'), sweepId: 'conformance', cellId: `builtin-c${concurrency}`, scenario, repeat: 1 });
+      const ttft2 = await engineTtft();
       const v = vllm.metrics as unknown as Record<string, number>;
       const b = builtin.metrics as unknown as Record<string, number>;
 
-      // Token totals: both send numPrompts × 512 prompt tokens and get 64 tokens each back.
+      // Token totals: both send numPrompts × 512 prompt tokens and get 32 tokens each back.
       assert.equal(v.completed, numPrompts);
       assert.equal(b.completed, numPrompts);
       assert.equal(v.total_input_tokens, numPrompts * 512);
@@ -110,16 +132,22 @@ describe('conformance with vLLM 0.33\'s own client', { timeout: 900_000 }, () =>
       const output = fs.readFileSync(path.join(vllm.artifactsDir, 'vllm-bench-output.txt'), 'utf8');
       assert.doesNotMatch(output, /tokenizer mismatch|skipping alignment/);
 
-      const report: string[] = [];
+      // The engine's own mean TTFT during each run (its /metrics histogram), to tell harness differences from the
+      // engine having been slower in one run (a shared machine).
+      const report: string[] = [
+        `engine-side mean TTFT during the vLLM run ${engineMeanTtftMs(ttft0, ttft1).toFixed(3)} ms, during the builtin run ${engineMeanTtftMs(ttft1, ttft2).toFixed(3)} ms`,
+      ];
+      const problems: string[] = [];
       for (const metric of ['ttft', 'tpot', 'itl', 'e2el']) {
         for (const stat of ['mean', 'median']) {
           const key = `${stat}_${metric}_ms`;
           const diff = Math.abs(v[key]! - b[key]!);
           report.push(`${key} vllm ${v[key]!.toFixed(3)} builtin ${b[key]!.toFixed(3)}`);
-          assert.ok(diff <= Math.max(0.02 * v[key]!, 0.5), `c=${concurrency} ${key}: vLLM ${v[key]} vs builtin ${b[key]} (differ by ${diff.toFixed(3)} ms)`);
+          if (diff > Math.max(0.02 * v[key]!, 0.5)) problems.push(`${key}: vLLM ${v[key]!.toFixed(3)} vs builtin ${b[key]!.toFixed(3)} (${diff.toFixed(3)} ms apart)`);
         }
       }
-      console.log(`# c=${concurrency}: ${report.join('; ')}`);
+      process.stdout.write(`# c=${concurrency}: ${report.join('; ')}\n`);
+      assert.deepEqual(problems, [], `c=${concurrency}: means and medians must agree within 2 % or 0.5 ms (${report[0]})`);
 
       // Recomputing vLLM's aggregates from its own per-request arrays gives vLLM's numbers, key for key.
       const saved = parsePythonJson(fs.readFileSync(path.join(vllm.artifactsDir, 'vllm-bench-result.json'), 'utf8')) as Record<string, unknown>;
