@@ -9,8 +9,11 @@
  * - fidelity, at concurrency 1, 8 and 64: mean TTFT and mean ITL as the harness measured them minus the same means of
  *   the engine's truth (TTFT = first token sent − request arrived; ITL = gaps between tokens sent), in ms. Goal: ≤ 1 ms.
  * - capacity: concurrent streams rising (all requests at once, every one decoding together) until the harness's own
- *   overhead moves p99 ITL by more than 1 ms against the truth's p99; reports the last level within 1 ms, with the
- *   chunks per second the harness received there. The harness is one Node.js event loop: one core.
+ *   overhead moves p99 ITL by more than 1 ms: the p99 of the harness's ITLs minus the truth's p99, compared with the
+ *   same difference at 8 streams (the machine's own scheduling noise, which is not the harness's overhead); reports
+ *   the last level within 1 ms, with the chunks per second the harness received there. The harness is one Node.js
+ *   event loop: one core. Harness and engine run at raised priority when permitted (root), so other work on the
+ *   machine disturbs them less.
  *
  * A benchmark, not a test: numbers depend on the machine and its load. Measured figures are in the README.
  */
@@ -19,9 +22,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runLoad } from '../activities/harness/loadgen.js';
+import { promptTokens } from '../activities/harness/prompts.js';
 import { mean, percentile } from '../metrics/stats.js';
 import { ensureSimDevice } from './device.js';
 import { TOKEN_TRACE_ENV, type TokenTrace } from './engine-http.js';
+import { promptSeed } from './generated-text.js';
 import { ENGINE_SERVER_JS, SIM_DIR_ENV, simLayout } from './layout.js';
 import { updateDeviceState } from './sim-state.js';
 import { destroySimDevice, freePort, waitForHealthy } from './test-support.js';
@@ -39,9 +44,24 @@ interface CapacityLevel {
   streams: number;
   chunks_per_s: number;
   p99_itl_error_ms: number;
+  /** p99_itl_error_ms minus the same at the baseline level: what the load itself added. */
+  p99_itl_shift_ms: number;
+}
+
+/** Raises a process's priority when permitted; returns whether it could. */
+function raisePriority(pid: number): boolean {
+  try {
+    os.setPriority(pid, -10);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+const SEED = 11;
+/** Simulated device speed for the capacity levels (every engine delay divided by it). */
+const CAPACITY_SPEED = 8;
 
 async function startEngine(simDir: string, traceFile: string, port: number): Promise<ChildProcess> {
   const child = spawn(
@@ -62,7 +82,12 @@ function readTrace(file: string): TokenTrace[] {
     .map((l) => JSON.parse(l) as TokenTrace);
 }
 
-/** One load run; returns the harness's records and the engine's truth for the timed requests only. */
+/**
+ * One load run. TTFT's truth follows vLLM's definition (from the moment the client starts the request) on the
+ * engine's clock: first token sent − request started (the harness's own start time, as epoch ms), so the error is
+ * what the harness adds on the way back: socket, HTTP, SSE parsing, event-loop delay. ITL's truth is the gaps
+ * between tokens sent. Requests are matched to the trace by their prompt.
+ */
 async function measure(port: number, traceFile: string, opts: { concurrency: number; numPrompts: number; inputLen: number; outputLen: number }) {
   fs.writeFileSync(traceFile, '');
   let windowStartEpoch = 0;
@@ -73,22 +98,26 @@ async function measure(port: number, traceFile: string, opts: { concurrency: num
     outputLen: opts.outputLen,
     numPrompts: opts.numPrompts,
     maxConcurrency: opts.concurrency,
-    seed: 11,
+    seed: SEED,
     onStart: () => {
       windowStartEpoch = performance.timeOrigin + performance.now();
     },
   });
   // The engine appends a request's trace when its last token is sent; give the last appends a moment.
   await new Promise((r) => setTimeout(r, 200));
-  const truth = readTrace(traceFile).filter((t) => t.arrivedMs >= windowStartEpoch);
+  const bySeed = new Map(readTrace(traceFile).filter((t) => t.arrivedMs >= windowStartEpoch).map((t) => [t.promptSeed, t]));
   const ok = load.requests.filter((r) => r.success);
-  if (ok.length !== opts.numPrompts || truth.length !== opts.numPrompts) {
-    throw new Error(`bench:harness: expected ${opts.numPrompts} requests, harness saw ${ok.length} succeed and the engine traced ${truth.length}`);
-  }
-  const harnessTtft = ok.map((r) => r.ttftS * 1000);
+  if (ok.length !== opts.numPrompts) throw new Error(`bench:harness: ${opts.numPrompts - ok.length} of ${opts.numPrompts} requests failed`);
+  const harnessTtft: number[] = [];
+  const trueTtft: number[] = [];
+  load.requests.forEach((r, i) => {
+    const t = bySeed.get(promptSeed(promptTokens(SEED, i, opts.inputLen)));
+    if (!t) throw new Error(`bench:harness: the engine traced no request for prompt ${i}`);
+    harnessTtft.push(r.ttftS * 1000);
+    trueTtft.push(t.tokenMs[0]! - (windowStartEpoch + r.startS * 1000));
+  });
   const harnessItl = ok.flatMap((r) => r.itlS.map((g) => g * 1000));
-  const trueTtft = truth.map((t) => t.tokenMs[0]! - t.arrivedMs);
-  const trueItl = truth.flatMap((t) => t.tokenMs.slice(1).map((ms, i) => ms - t.tokenMs[i]!));
+  const trueItl = [...bySeed.values()].flatMap((t) => t.tokenMs.slice(1).map((ms, i) => ms - t.tokenMs[i]!));
   return { load, harnessTtft, harnessItl, trueTtft, trueItl };
 }
 
@@ -108,6 +137,7 @@ async function main(): Promise<void> {
     });
     const port = await freePort();
     engine = await startEngine(simDir, traceFile, port);
+    const prioritised = raisePriority(0) && engine.pid !== undefined && raisePriority(engine.pid);
     await measure(port, traceFile, { concurrency: 8, numPrompts: 16, inputLen: 128, outputLen: 16 }); // warm both processes' JITs
 
     const fidelity: Fidelity[] = [];
@@ -128,25 +158,36 @@ async function main(): Promise<void> {
       log(`fidelity c=${concurrency}: TTFT error ${f.ttft_error_ms} ms, ITL error ${f.itl_error_ms} ms (p99 ITL ${f.p99_itl_error_ms} ms) over ${numPrompts} requests`);
     }
 
+    // Capacity needs more chunks per second than the guide's ITLs give at these concurrencies: the engine runs 8×
+    // faster (the device's speed setting), so the harness, not the engine's pace, is what saturates.
+    updateDeviceState(simLayout(simDir), (s) => {
+      s.speed = CAPACITY_SPEED;
+    });
+    await new Promise((r) => setTimeout(r, 500)); // the engine re-reads the device state
     const levels: CapacityLevel[] = [];
     let capacity: CapacityLevel | null = null;
-    for (const streams of [16, 32, 64, 128, 256, 384, 512, 768, 1024]) {
-      const m = await measure(port, traceFile, { concurrency: streams, numPrompts: streams, inputLen: 32, outputLen: 64 });
+    let baseline: number | null = null;
+    for (const streams of [8, 16, 32, 64, 128, 256, 512, 1024]) {
+      const m = await measure(port, traceFile, { concurrency: streams, numPrompts: streams, inputLen: 32, outputLen: 256 });
       const chunks = m.harnessItl.length + m.harnessTtft.length;
+      const error = percentile(m.harnessItl, 99)! - percentile(m.trueItl, 99)!;
+      baseline ??= error;
       const level: CapacityLevel = {
         streams,
         chunks_per_s: Math.round(chunks / m.load.durationS),
-        p99_itl_error_ms: round3(percentile(m.harnessItl, 99)! - percentile(m.trueItl, 99)!),
+        p99_itl_error_ms: round3(error),
+        p99_itl_shift_ms: round3(error - baseline),
       };
       levels.push(level);
-      log(`capacity ${streams} streams: ${level.chunks_per_s} chunks/s, p99 ITL error ${level.p99_itl_error_ms} ms`);
-      if (Math.abs(level.p99_itl_error_ms) > 1) break;
+      log(`capacity ${streams} streams: ${level.chunks_per_s} chunks/s, p99 ITL error ${level.p99_itl_error_ms} ms (${level.p99_itl_shift_ms} ms over ${levels[0]!.streams} streams)`);
+      if (level.p99_itl_shift_ms > 1) break;
       capacity = level;
     }
     const result = {
       fidelity: fidelity.map(({ concurrency, ttft_error_ms, itl_error_ms, p99_itl_error_ms }) => ({ concurrency, ttft_error_ms, itl_error_ms, p99_itl_error_ms })),
       capacity: { streams: capacity?.streams ?? 0, chunks_per_s: capacity?.chunks_per_s ?? 0, levels },
       worst_error_ms: Math.max(...fidelity.flatMap((f) => [Math.abs(f.ttft_error_ms), Math.abs(f.itl_error_ms)])),
+      raised_priority: prioritised,
     };
     if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else log(`worst mean error ${result.worst_error_ms} ms; capacity ${result.capacity.streams} streams, ${result.capacity.chunks_per_s} chunks/s`);

@@ -23,6 +23,8 @@ import { simTokenizer } from './tokenizer.js';
  */
 export interface TokenTrace {
   id: string;
+  /** sim/generated-text.ts promptSeed of the prompt: lets a client match its requests to the trace. */
+  promptSeed: number;
   promptTokens: number;
   /** The request's first byte arrived. */
   arrivedMs: number;
@@ -175,7 +177,7 @@ function generate(ctx: EngineHttpContext, req: http.IncomingMessage, res: http.S
   const created = Math.floor(Date.now() / 1000);
   const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
   const seed = promptSeed(g.prompt);
-  const trace: TokenTrace | undefined = ctx.trace && g.stream ? { id, promptTokens: g.promptTokens, arrivedMs: performance.timeOrigin + arrivedAt, tokenMs: [] } : undefined;
+  const trace: TokenTrace | undefined = ctx.trace && g.stream ? { id, promptSeed: seed, promptTokens: g.promptTokens, arrivedMs: performance.timeOrigin + arrivedAt, tokenMs: [] } : undefined;
   let text = '';
   let finished = false;
   let lastTokenAt = arrivedAt;

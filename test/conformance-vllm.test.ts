@@ -146,7 +146,7 @@ describe('conformance with vLLM 0.33\'s own client', { timeout: 900_000 }, () =>
           if (diff > Math.max(0.02 * v[key]!, 0.5)) problems.push(`${key}: vLLM ${v[key]!.toFixed(3)} vs builtin ${b[key]!.toFixed(3)} (${diff.toFixed(3)} ms apart)`);
         }
       }
-      process.stdout.write(`# c=${concurrency}: ${report.join('; ')}\n`);
+      process.stdout.write(`c=${concurrency}: ${report.join('; ')}\n`);
       assert.deepEqual(problems, [], `c=${concurrency}: means and medians must agree within 2 % or 0.5 ms (${report[0]})`);
 
       // Recomputing vLLM's aggregates from its own per-request arrays gives vLLM's numbers, key for key.
