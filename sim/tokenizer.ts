@@ -30,7 +30,9 @@ export class WordTokenizer {
 
   constructor(file: TokenizerFile) {
     if (file.model.type !== 'WordLevel' || file.pre_tokenizer?.type !== 'WhitespaceSplit') {
-      throw new Error(`unsupported tokenizer (model ${file.model.type}, pre-tokenizer ${file.pre_tokenizer?.type}): expected WordLevel + WhitespaceSplit`);
+      throw new Error(
+        `unsupported tokenizer (model ${file.model.type}, pre-tokenizer ${file.pre_tokenizer?.type}): expected WordLevel + WhitespaceSplit`,
+      );
     }
     this.vocab = new Map(Object.entries(file.model.vocab));
     this.words = [];
@@ -86,6 +88,8 @@ let shared: WordTokenizer | undefined;
 
 /** The shipped tokenizer, loaded once. */
 export function simTokenizer(): WordTokenizer {
-  shared ??= new WordTokenizer(JSON.parse(fs.readFileSync(path.join(SIM_TOKENIZER_DIR, 'tokenizer.json'), 'utf8')) as TokenizerFile);
+  shared ??= new WordTokenizer(
+    JSON.parse(fs.readFileSync(path.join(SIM_TOKENIZER_DIR, 'tokenizer.json'), 'utf8')) as TokenizerFile,
+  );
   return shared;
 }

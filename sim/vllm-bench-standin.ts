@@ -47,15 +47,34 @@ export interface BenchServeArgs {
 export class BenchArgsError extends Error {}
 
 const VALUE_FLAGS = new Set([
-  '--backend', '--base-url', '--host', '--port', '--endpoint', '--model', '--tokenizer', '--dataset-name', '--random-input-len',
-  '--random-output-len', '--num-prompts', '--max-concurrency', '--request-rate', '--burstiness', '--seed', '--percentile-metrics',
-  '--metric-percentiles', '--result-dir', '--result-filename', '--label', '--ready-check-timeout-sec',
+  '--backend',
+  '--base-url',
+  '--host',
+  '--port',
+  '--endpoint',
+  '--model',
+  '--tokenizer',
+  '--dataset-name',
+  '--random-input-len',
+  '--random-output-len',
+  '--num-prompts',
+  '--max-concurrency',
+  '--request-rate',
+  '--burstiness',
+  '--seed',
+  '--percentile-metrics',
+  '--metric-percentiles',
+  '--result-dir',
+  '--result-filename',
+  '--label',
+  '--ready-check-timeout-sec',
 ]);
 const BOOL_FLAGS = new Set(['--ignore-eos', '--save-result', '--save-detailed', '--disable-tqdm']);
 
 function number(flag: string, value: string, integer: boolean): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new BenchArgsError(`argument ${flag}: invalid ${integer ? 'int' : 'float'} value: '${value}'`);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)))
+    throw new BenchArgsError(`argument ${flag}: invalid ${integer ? 'int' : 'float'} value: '${value}'`);
   return n;
 }
 
@@ -80,11 +99,16 @@ export function parseBenchServeArgs(argv: readonly string[]): BenchServeArgs {
     } else if (BOOL_FLAGS.has(flag)) flags.add(flag);
     else unknown.push(raw);
   }
-  if (unknown.length > 0) throw new BenchArgsError(`unrecognized arguments: ${unknown.join(' ')} (the thorbench simulator's stand-in supports the random dataset only)`);
+  if (unknown.length > 0)
+    throw new BenchArgsError(
+      `unrecognized arguments: ${unknown.join(' ')} (the thorbench simulator's stand-in supports the random dataset only)`,
+    );
   const backend = values.get('--backend') ?? 'vllm';
-  if (backend !== 'vllm' && backend !== 'openai') throw new BenchArgsError(`argument --backend: the stand-in supports vllm and openai, not '${backend}'`);
+  if (backend !== 'vllm' && backend !== 'openai')
+    throw new BenchArgsError(`argument --backend: the stand-in supports vllm and openai, not '${backend}'`);
   const dataset = values.get('--dataset-name') ?? 'random';
-  if (dataset !== 'random') throw new BenchArgsError(`argument --dataset-name: the stand-in supports random only, not '${dataset}'`);
+  if (dataset !== 'random')
+    throw new BenchArgsError(`argument --dataset-name: the stand-in supports random only, not '${dataset}'`);
   const model = values.get('--model');
   if (!model) throw new BenchArgsError('the stand-in needs --model (it does not ask the server for one)');
   const rate = values.get('--request-rate') ?? 'inf';
@@ -93,9 +117,13 @@ export function parseBenchServeArgs(argv: readonly string[]): BenchServeArgs {
     const [key, v] = item.split(':');
     const ms = number('--goodput', v ?? '', false);
     if (key === 'ttft' || key === 'tpot' || key === 'e2el') slo[key] = ms;
-    else throw new BenchArgsError(`Invalid metric name found, ${key}: ${v}. The service level objective name should be one of ttft, tpot, e2el.`);
+    else
+      throw new BenchArgsError(
+        `Invalid metric name found, ${key}: ${v}. The service level objective name should be one of ttft, tpot, e2el.`,
+      );
   }
-  const baseUrl = values.get('--base-url') ?? `http://${values.get('--host') ?? '127.0.0.1'}:${values.get('--port') ?? '8000'}`;
+  const baseUrl =
+    values.get('--base-url') ?? `http://${values.get('--host') ?? '127.0.0.1'}:${values.get('--port') ?? '8000'}`;
   return {
     baseUrl,
     endpoint: values.get('--endpoint') ?? '/v1/completions',
@@ -104,13 +132,17 @@ export function parseBenchServeArgs(argv: readonly string[]): BenchServeArgs {
     inputLen: number('--random-input-len', values.get('--random-input-len') ?? '1024', true),
     outputLen: number('--random-output-len', values.get('--random-output-len') ?? '128', true),
     numPrompts: number('--num-prompts', values.get('--num-prompts') ?? '1000', true),
-    maxConcurrency: values.has('--max-concurrency') ? number('--max-concurrency', values.get('--max-concurrency')!, true) : null,
+    maxConcurrency: values.has('--max-concurrency')
+      ? number('--max-concurrency', values.get('--max-concurrency')!, true)
+      : null,
     requestRate: rate === 'inf' ? Infinity : number('--request-rate', rate, false),
     burstiness: number('--burstiness', values.get('--burstiness') ?? '1.0', false),
     ignoreEos: flags.has('--ignore-eos'),
     seed: number('--seed', values.get('--seed') ?? '0', true),
     percentileMetrics: (values.get('--percentile-metrics') ?? 'ttft,tpot,itl').split(','),
-    metricPercentiles: (values.get('--metric-percentiles') ?? '99').split(',').map((p) => number('--metric-percentiles', p, false)),
+    metricPercentiles: (values.get('--metric-percentiles') ?? '99')
+      .split(',')
+      .map((p) => number('--metric-percentiles', p, false)),
     goodput: goodput.length > 0 ? slo : null,
     saveResult: flags.has('--save-result'),
     saveDetailed: flags.has('--save-detailed'),
@@ -154,7 +186,11 @@ export function formatResultBlock(result: Record<string, unknown>, args: BenchSe
   for (const metric of LATENCY_METRICS) {
     if (!args.percentileMetrics.includes(metric)) continue;
     const [name, header] = headers[metric]!;
-    lines.push(centre(header, '-'), pad(`Mean ${name} (ms):`, f2(n(`mean_${metric}_ms`))), pad(`Median ${name} (ms):`, f2(n(`median_${metric}_ms`))));
+    lines.push(
+      centre(header, '-'),
+      pad(`Mean ${name} (ms):`, f2(n(`mean_${metric}_ms`))),
+      pad(`Median ${name} (ms):`, f2(n(`median_${metric}_ms`))),
+    );
     for (const p of args.metricPercentiles) {
       const key = percentileKey(metric, p);
       lines.push(pad(`P${key.slice(1, key.indexOf('_'))} ${name} (ms):`, f2(n(key))));
@@ -176,7 +212,8 @@ function progressLine(n: number, total: number, elapsedS: number): string {
   const pct = total > 0 ? Math.floor((n * 100) / total) : 100;
   const filled = total > 0 ? Math.floor((n * 10) / total) : 10;
   const rate = elapsedS > 0 ? n / elapsedS : 0;
-  const clock = (s: number): string => `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+  const clock = (s: number): string =>
+    `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
   const left = rate > 0 ? clock((total - n) / rate) : '?';
   return `${String(pct).padStart(3)}%|${'█'.repeat(filled)}${' '.repeat(10 - filled)}| ${n}/${total} [${clock(elapsedS)}<${left}, ${rate.toFixed(2).padStart(6)}it/s]`;
 }
@@ -198,7 +235,11 @@ function pythonDate(d: Date): string {
  * Runs the benchmark. `hostPath` maps a path inside the container to where it lives on the simulator's host.
  * Returns the exit code (0, or 1 when the run could not start, like vLLM's uncaught ValueError).
  */
-export async function runBenchServeStandIn(argv: readonly string[], io: CommandIO, hostPath: (p: string) => string): Promise<number> {
+export async function runBenchServeStandIn(
+  argv: readonly string[],
+  io: CommandIO,
+  hostPath: (p: string) => string,
+): Promise<number> {
   let args: BenchServeArgs;
   try {
     args = parseBenchServeArgs(argv);
@@ -208,8 +249,12 @@ export async function runBenchServeStandIn(argv: readonly string[], io: CommandI
     return 2;
   }
   const date = pythonDate(new Date());
-  io.out('[thorbench simulator] vllm bench serve stand-in: real load on the simulated engine through thorbench\'s builtin load generator\n');
-  io.out(`Namespace(backend='vllm', base_url='${args.baseUrl}', model='${args.model}', num_prompts=${args.numPrompts}, max_concurrency=${args.maxConcurrency ?? 'None'})\n`);
+  io.out(
+    "[thorbench simulator] vllm bench serve stand-in: real load on the simulated engine through thorbench's builtin load generator\n",
+  );
+  io.out(
+    `Namespace(backend='vllm', base_url='${args.baseUrl}', model='${args.model}', num_prompts=${args.numPrompts}, max_concurrency=${args.maxConcurrency ?? 'None'})\n`,
+  );
   io.out('Starting initial single prompt test run...\n');
   const readyCheck = args.readyCheckTimeoutS > 0;
   if (readyCheck) io.out(`Waiting for endpoint to become up in ${args.readyCheckTimeoutS} seconds\n`);
@@ -237,7 +282,9 @@ export async function runBenchServeStandIn(argv: readonly string[], io: CommandI
           if (readyCheck) io.out('Initial test run completed.\n');
           io.out('Starting main benchmark run...\n');
           io.out(`Traffic request rate: ${args.requestRate === Infinity ? 'inf' : args.requestRate}\n`);
-          io.out(`Burstiness factor: ${args.burstiness.toFixed(1)} (${args.burstiness === 1 ? 'Poisson process' : 'Gamma distribution'})\n`);
+          io.out(
+            `Burstiness factor: ${args.burstiness.toFixed(1)} (${args.burstiness === 1 ? 'Poisson process' : 'Gamma distribution'})\n`,
+          );
           io.out(`Maximum request concurrency: ${args.maxConcurrency ?? 'None'}\n`);
           if (!args.disableTqdm) io.err(`\r${progressLine(0, args.numPrompts, 0)}`);
         },
@@ -256,7 +303,9 @@ export async function runBenchServeStandIn(argv: readonly string[], io: CommandI
       const remaining = deadline - performance.now();
       if (remaining > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(5000, remaining)));
       if (performance.now() >= deadline) {
-        io.err(`ValueError: Initial test run failed - Please make sure benchmark arguments are correctly specified. Error: ${err.record.error}\n`);
+        io.err(
+          `ValueError: Initial test run failed - Please make sure benchmark arguments are correctly specified. Error: ${err.record.error}\n`,
+        );
         return 1;
       }
     }
@@ -270,7 +319,12 @@ export async function runBenchServeStandIn(argv: readonly string[], io: CommandI
     goodput: args.goodput ?? undefined,
     selectedPercentiles: args.metricPercentiles,
   }) as unknown as Record<string, unknown>;
-  const schedule = arrivalSchedule({ numPrompts: args.numPrompts, requestRate: args.requestRate, burstiness: args.burstiness, seed: args.seed });
+  const schedule = arrivalSchedule({
+    numPrompts: args.numPrompts,
+    requestRate: args.requestRate,
+    burstiness: args.burstiness,
+    seed: args.seed,
+  });
   const t0 = started / 1000;
   const result: Record<string, unknown> = {
     date,
@@ -320,7 +374,19 @@ export async function runBenchServeStandIn(argv: readonly string[], io: CommandI
   }
   io.out(formatResultBlock(result, args));
   if (args.saveResult || args.saveDetailed) {
-    if (!args.saveDetailed) for (const key of ['input_lens', 'output_lens', 'ttfts', 'itls', 'latencies', 'start_times', 'queue_times', 'generated_texts', 'errors']) delete result[key];
+    if (!args.saveDetailed)
+      for (const key of [
+        'input_lens',
+        'output_lens',
+        'ttfts',
+        'itls',
+        'latencies',
+        'start_times',
+        'queue_times',
+        'generated_texts',
+        'errors',
+      ])
+        delete result[key];
     const name = resultFileName(args, date);
     const file = args.resultDir ? path.posix.join(args.resultDir, name) : name;
     const hostFile = hostPath(file.startsWith('/') ? file : path.posix.join('/', file));

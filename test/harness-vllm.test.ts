@@ -36,19 +36,74 @@ describe('vllm bench serve command line', () => {
       resultFile: 'maxn.locked.qwen3.high-load.r1.json',
     });
     assert.deepEqual(argv, [
-      'vllm', 'bench', 'serve', '--backend', 'vllm', '--base-url', 'http://127.0.0.1:8000', '--endpoint', '/v1/completions',
-      '--model', 'qwen3', '--tokenizer', '/models/Qwen/Qwen3-8B-FP8', '--dataset-name', 'random', '--random-input-len', '2048',
-      '--random-output-len', '128', '--num-prompts', '100', '--max-concurrency', '8', '--request-rate', '2.5', '--burstiness', '1',
-      '--ignore-eos', '--seed', '4', '--percentile-metrics', 'ttft,tpot,itl,e2el', '--ready-check-timeout-sec', '1',
-      '--metric-percentiles', '50,90,95,99,99.9',
-      '--goodput', 'ttft:500', 'tpot:50', '--save-result', '--save-detailed', '--result-dir', '/tmp/thorbench-results',
-      '--result-filename', 'maxn.locked.qwen3.high-load.r1.json',
+      'vllm',
+      'bench',
+      'serve',
+      '--backend',
+      'vllm',
+      '--base-url',
+      'http://127.0.0.1:8000',
+      '--endpoint',
+      '/v1/completions',
+      '--model',
+      'qwen3',
+      '--tokenizer',
+      '/models/Qwen/Qwen3-8B-FP8',
+      '--dataset-name',
+      'random',
+      '--random-input-len',
+      '2048',
+      '--random-output-len',
+      '128',
+      '--num-prompts',
+      '100',
+      '--max-concurrency',
+      '8',
+      '--request-rate',
+      '2.5',
+      '--burstiness',
+      '1',
+      '--ignore-eos',
+      '--seed',
+      '4',
+      '--percentile-metrics',
+      'ttft,tpot,itl,e2el',
+      '--ready-check-timeout-sec',
+      '1',
+      '--metric-percentiles',
+      '50,90,95,99,99.9',
+      '--goodput',
+      'ttft:500',
+      'tpot:50',
+      '--save-result',
+      '--save-detailed',
+      '--result-dir',
+      '/tmp/thorbench-results',
+      '--result-filename',
+      'maxn.locked.qwen3.high-load.r1.json',
     ]);
   });
 
   it('leaves out what the scenario does not set (rate inf, unbounded concurrency, no SLOs, nothing saved)', () => {
-    const argv = benchServeArgv({ port: 8000, servedName: 'm', tokenizer: '/models/m', inputLen: 8, outputLen: 4, numPrompts: 2, seed: 0, percentiles: [99] });
-    for (const flag of ['--max-concurrency', '--request-rate', '--burstiness', '--goodput', '--save-result', '--result-dir']) assert.ok(!argv.includes(flag), flag);
+    const argv = benchServeArgv({
+      port: 8000,
+      servedName: 'm',
+      tokenizer: '/models/m',
+      inputLen: 8,
+      outputLen: 4,
+      numPrompts: 2,
+      seed: 0,
+      percentiles: [99],
+    });
+    for (const flag of [
+      '--max-concurrency',
+      '--request-rate',
+      '--burstiness',
+      '--goodput',
+      '--save-result',
+      '--result-dir',
+    ])
+      assert.ok(!argv.includes(flag), flag);
   });
 
   it('reads tqdm progress lines and nothing else', () => {
@@ -85,16 +140,53 @@ describe('vllm harness activities on the simulator', () => {
       sweepId: 'harness-test',
       cellId: 'c1',
       engineGroup: 'vllm-harness',
-      engine: { kind: 'vllm', image: 'nvcr.io/nvidia/vllm:25.09-py3', port, modelsDir: '/data/models', gpuMemoryUtilization: 0.8, maxModelLen: 4096, cacheDirs: {} },
-      model: { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3', env, serveArgs: [] },
+      engine: {
+        kind: 'vllm',
+        image: 'nvcr.io/nvidia/vllm:25.09-py3',
+        port,
+        modelsDir: '/data/models',
+        gpuMemoryUtilization: 0.8,
+        maxModelLen: 4096,
+        cacheDirs: {},
+      },
+      model: {
+        id: 'qwen3-8b-fp8',
+        path: 'Qwen/Qwen3-8B-FP8',
+        quantization: 'fp8',
+        servedName: 'qwen3',
+        env,
+        serveArgs: [],
+      },
     });
     if (healthy) await engine.waitForHealth({ containerName: container, port, servedName: 'qwen3', timeoutMs: 60_000 });
     // A never-healthy engine still listens: wait until it answers at all.
-    else await waitFor('the engine to listen', () => fetch(`http://127.0.0.1:${port}/v1/models`).then((r) => r.ok || undefined, () => undefined), 60_000);
+    else
+      await waitFor(
+        'the engine to listen',
+        () =>
+          fetch(`http://127.0.0.1:${port}/v1/models`).then(
+            (r) => r.ok || undefined,
+            () => undefined,
+          ),
+        60_000,
+      );
   }
 
-  const endpoint = () => ({ containerName: container, port, servedName: 'qwen3', modelPath: 'Qwen/Qwen3-8B-FP8', harness });
-  const scenario = ScenarioSpec.parse({ name: 's', inputLen: 48, outputLen: 6, numPrompts: 5, maxConcurrency: 2, goodput: { ttftMs: 60_000 } });
+  const endpoint = () => ({
+    containerName: container,
+    port,
+    servedName: 'qwen3',
+    modelPath: 'Qwen/Qwen3-8B-FP8',
+    harness,
+  });
+  const scenario = ScenarioSpec.parse({
+    name: 's',
+    inputLen: 48,
+    outputLen: 6,
+    numPrompts: 5,
+    maxConcurrency: 2,
+    goodput: { ttftMs: 60_000 },
+  });
 
   it('benchmarks through vllm bench serve, reads every metric from its JSON and keeps the arrays', async () => {
     await startEngine();
@@ -107,44 +199,67 @@ describe('vllm harness activities on the simulator', () => {
     assert.equal(result.harness.kind, 'vllm');
     assert.deepEqual(result.harness.command.slice(0, 3), ['vllm', 'bench', 'serve']);
     const m = result.metrics as Record<string, unknown>;
-    const saved = JSON.parse(fs.readFileSync(path.join(result.artifactsDir, 'vllm-bench-result.json'), 'utf8')) as Record<string, unknown>;
-    for (const key of ['completed', 'total_input_tokens', 'total_output_tokens', 'duration', 'mean_ttft_ms', 'p50_itl_ms', 'p99_e2el_ms', 'request_goodput']) {
+    const saved = JSON.parse(
+      fs.readFileSync(path.join(result.artifactsDir, 'vllm-bench-result.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    for (const key of [
+      'completed',
+      'total_input_tokens',
+      'total_output_tokens',
+      'duration',
+      'mean_ttft_ms',
+      'p50_itl_ms',
+      'p99_e2el_ms',
+      'request_goodput',
+    ]) {
       assert.equal(m[key], saved[key], key);
     }
     assert.equal(m.completed, 5);
     assert.equal(m.total_output_tokens, 30);
     assert.equal(m.request_goodput, (m.completed as number) / (m.duration as number));
     assert.equal((saved.itls as number[][]).length, 5);
-    const requests = JSON.parse(fs.readFileSync(path.join(result.artifactsDir, 'requests.json'), 'utf8')) as Record<string, unknown[]>;
+    const requests = JSON.parse(fs.readFileSync(path.join(result.artifactsDir, 'requests.json'), 'utf8')) as Record<
+      string,
+      unknown[]
+    >;
     assert.deepEqual(requests.ttfts, saved.ttfts);
-    assert.match(fs.readFileSync(path.join(result.artifactsDir, 'vllm-bench-output.txt'), 'utf8'), /Serving Benchmark Result/);
+    assert.match(
+      fs.readFileSync(path.join(result.artifactsDir, 'vllm-bench-output.txt'), 'utf8'),
+      /Serving Benchmark Result/,
+    );
 
     const again = await h.benchmark({ ...endpoint(), sweepId: 'harness-test', cellId: 'c1.r1', scenario, repeat: 1 });
     assert.equal(again.reused, true, 'a retried benchmark returns the finished result instead of running again');
     assert.deepEqual(again.metrics, result.metrics);
   });
 
-  it('fails typed: BenchmarkFailed with vLLM\'s output tail when the engine is up but answers nothing', async () => {
+  it("fails typed: BenchmarkFailed with vLLM's output tail when the engine is up but answers nothing", async () => {
     await activities().engine.teardownEngine({ containerName: container });
     await startEngine({ THORBENCH_SIM_FAULT: 'never-healthy' }, false);
     const { harness: h } = activities();
-    await assert.rejects(h.benchmark({ ...endpoint(), sweepId: 'harness-test', cellId: 'c2.r1', scenario, repeat: 1 }), (err: unknown) => {
-      assert.ok(err instanceof ApplicationFailure);
-      assert.equal(err.type, 'BenchmarkFailed');
-      assert.equal(err.nonRetryable, true);
-      assert.match(err.message, /vllm bench serve exited with 1/);
-      assert.match(err.message, /Initial test run failed/);
-      return true;
-    });
+    await assert.rejects(
+      h.benchmark({ ...endpoint(), sweepId: 'harness-test', cellId: 'c2.r1', scenario, repeat: 1 }),
+      (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure);
+        assert.equal(err.type, 'BenchmarkFailed');
+        assert.equal(err.nonRetryable, true);
+        assert.match(err.message, /vllm bench serve exited with 1/);
+        assert.match(err.message, /Initial test run failed/);
+        return true;
+      },
+    );
   });
 
-  it('fails typed: the engine\'s own failure when the container is gone', async () => {
+  it("fails typed: the engine's own failure when the container is gone", async () => {
     await activities().engine.teardownEngine({ containerName: container });
     const { harness: h } = activities();
-    await assert.rejects(h.benchmark({ ...endpoint(), sweepId: 'harness-test', cellId: 'c3.r1', scenario, repeat: 1 }), (err: unknown) => {
-      assert.ok(err instanceof ApplicationFailure);
-      assert.equal(err.type, 'EngineCrashed');
-      return true;
-    });
+    await assert.rejects(
+      h.benchmark({ ...endpoint(), sweepId: 'harness-test', cellId: 'c3.r1', scenario, repeat: 1 }),
+      (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure);
+        assert.equal(err.type, 'EngineCrashed');
+        return true;
+      },
+    );
   });
 });

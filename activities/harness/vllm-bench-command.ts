@@ -35,19 +35,31 @@ const num = (v: number): string => String(v);
 /** The argv to run inside the container: `vllm bench serve ...`. */
 export function benchServeArgv(s: BenchServeSpec): string[] {
   const argv = [
-    'vllm', 'bench', 'serve',
-    '--backend', 'vllm',
-    '--base-url', `http://127.0.0.1:${s.port}`,
-    '--endpoint', '/v1/completions',
-    '--model', s.servedName,
-    '--tokenizer', s.tokenizer,
-    '--dataset-name', 'random',
-    '--random-input-len', String(s.inputLen),
-    '--random-output-len', String(s.outputLen),
-    '--num-prompts', String(s.numPrompts),
+    'vllm',
+    'bench',
+    'serve',
+    '--backend',
+    'vllm',
+    '--base-url',
+    `http://127.0.0.1:${s.port}`,
+    '--endpoint',
+    '/v1/completions',
+    '--model',
+    s.servedName,
+    '--tokenizer',
+    s.tokenizer,
+    '--dataset-name',
+    'random',
+    '--random-input-len',
+    String(s.inputLen),
+    '--random-output-len',
+    String(s.outputLen),
+    '--num-prompts',
+    String(s.numPrompts),
   ];
   if (s.maxConcurrency !== undefined) argv.push('--max-concurrency', String(s.maxConcurrency));
-  if (s.requestRate !== undefined) argv.push('--request-rate', num(s.requestRate), '--burstiness', num(s.burstiness ?? 1));
+  if (s.requestRate !== undefined)
+    argv.push('--request-rate', num(s.requestRate), '--burstiness', num(s.burstiness ?? 1));
   argv.push('--ignore-eos', '--seed', String(s.seed), '--percentile-metrics', 'ttft,tpot,itl,e2el');
   // vLLM's untimed initial test request (its "ready check"), which also opens the connection before the timed window.
   // vLLM 0.33 skips it unless given a budget; with 1 s it makes exactly one attempt (it retries only while budget
@@ -55,7 +67,14 @@ export function benchServeArgv(s: BenchServeSpec): string[] {
   argv.push('--ready-check-timeout-sec', String(READY_CHECK_TIMEOUT_S));
   argv.push(...metricPercentilesArgs(s.percentiles), ...goodputArgs(s.goodput));
   if (s.resultFile !== undefined) {
-    argv.push('--save-result', '--save-detailed', '--result-dir', CONTAINER_RESULTS_DIR, '--result-filename', s.resultFile);
+    argv.push(
+      '--save-result',
+      '--save-detailed',
+      '--result-dir',
+      CONTAINER_RESULTS_DIR,
+      '--result-filename',
+      s.resultFile,
+    );
   }
   return argv;
 }

@@ -29,7 +29,9 @@ export function containerHostPath(layout: SimLayout, container: string, inside: 
 }
 
 function notFound(io: CommandIO, cmd: string): number {
-  io.err(`OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd}": executable file not found in $PATH: unknown\n`);
+  io.err(
+    `OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd}": executable file not found in $PATH: unknown\n`,
+  );
   return 127;
 }
 
@@ -40,13 +42,26 @@ function hostArgs(args: string[], c: SimContainer, layout: SimLayout): string[] 
     const a = args[i]!;
     if ((a === '--tokenizer' || a === '--result-dir') && i + 1 < args.length) {
       const v = args[++i]!;
-      out.push(a, a === '--tokenizer' && v.startsWith('/models/') ? SIM_TOKENIZER_DIR : v.startsWith('/') ? containerHostPath(layout, c.name, v) : v);
+      out.push(
+        a,
+        a === '--tokenizer' && v.startsWith('/models/')
+          ? SIM_TOKENIZER_DIR
+          : v.startsWith('/')
+            ? containerHostPath(layout, c.name, v)
+            : v,
+      );
     } else out.push(a);
   }
   return out;
 }
 
-function runRealClient(client: string, args: string[], c: SimContainer, layout: SimLayout, io: CommandIO): Promise<number> {
+function runRealClient(
+  client: string,
+  args: string[],
+  c: SimContainer,
+  layout: SimLayout,
+  io: CommandIO,
+): Promise<number> {
   const resultDir = args.indexOf('--result-dir');
   if (resultDir >= 0 && args[resultDir + 1]) fs.mkdirSync(args[resultDir + 1]!, { recursive: true });
   return new Promise((resolve) => {
@@ -58,7 +73,9 @@ function runRealClient(client: string, args: string[], c: SimContainer, layout: 
     child.stdout.on('data', (d: Buffer) => io.out(d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => io.err(d.toString('utf8')));
     child.on('error', (err) => {
-      io.err(`thorbench simulator: cannot run the configured vLLM client ${client}: ${err.message} (${SIM_VLLM_CLIENT_ENV})\n`);
+      io.err(
+        `thorbench simulator: cannot run the configured vLLM client ${client}: ${err.message} (${SIM_VLLM_CLIENT_ENV})\n`,
+      );
       resolve(126);
     });
     child.on('close', (code, signal) => resolve(code ?? (signal ? 137 : 1)));
@@ -79,7 +96,8 @@ export async function dockerExec(args: string[], layout: SimLayout, io: CommandI
   }
   const ref = args[i];
   const command = args.slice(i + 1);
-  if (ref === undefined || command.length === 0) return usageError(io, 'exec', '"docker exec" requires at least 2 arguments.');
+  if (ref === undefined || command.length === 0)
+    return usageError(io, 'exec', '"docker exec" requires at least 2 arguments.');
   const c = findContainer(layout, ref);
   if (!c) {
     noSuchContainer(io, ref);
