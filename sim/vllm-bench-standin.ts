@@ -239,6 +239,7 @@ export async function runBenchServeStandIn(
   argv: readonly string[],
   io: CommandIO,
   hostPath: (p: string) => string,
+  signal?: AbortSignal,
 ): Promise<number> {
   let args: BenchServeArgs;
   try {
@@ -277,6 +278,7 @@ export async function runBenchServeStandIn(
         seed: args.seed,
         ignoreEos: args.ignoreEos,
         initialRequest: readyCheck,
+        signal,
         onStart: () => {
           started = performance.now();
           if (readyCheck) io.out('Initial test run completed.\n');
@@ -297,6 +299,10 @@ export async function runBenchServeStandIn(
         },
       });
     } catch (err) {
+      if (signal?.aborted) {
+        io.err('Terminated\n');
+        return 143;
+      }
       if (!(err instanceof InitialRequestError)) throw err;
       io.err(`WARNING Endpoint is not ready. Error='${err.record.error ?? ''}'\n`);
       // vLLM retries every 5 s while its budget lasts (ready_checker.py), then fails the run.

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import type { DeviceProfile } from '../activities/device-profile.js';
-import { runDevice, runPrivileged } from '../activities/exec.js';
+import { run, runDevice, runPrivileged } from '../activities/exec.js';
 import { ensureSimDevice, listSimContainers, simDeviceProfile, writeSimFaults } from '../sim/device.js';
 import { LiveEngine } from '../sim/live-engine.js';
 import { processState } from '../sim/process-util.js';
@@ -334,6 +334,22 @@ describe('simulated docker + vLLM engine', () => {
     const stopped = await docker(['exec', 'tb-bench', 'cat', '/tmp/thorbench-results/cell.json']);
     assert.equal(stopped.exitCode, 1);
     assert.match(stopped.stderr, /is not running/);
+  });
+
+  it('docker exec stops its benchmark when the client that started it dies (a killed worker)', async () => {
+    const port = await freePort();
+    await startEngine('tb-orphan', port);
+    await waitForHealthy(port, WAIT_MS);
+    // A parent that starts `docker exec ... vllm bench serve` with a long run, prints the child's pid and exits.
+    const script = `const { spawn } = require('node:child_process');
+      const c = spawn(process.argv[1], ['exec', 'tb-orphan', 'vllm', 'bench', 'serve', '--model', 'qwen3', '--base-url',
+        'http://127.0.0.1:${port}', '--random-input-len', '16', '--random-output-len', '2000', '--num-prompts', '50',
+        '--max-concurrency', '1', '--ignore-eos'], { stdio: 'ignore' });
+      console.log(c.pid); setTimeout(() => process.exit(0), 1500);`;
+    const parent = await run([process.execPath, '-e', script, profile.commands.docker], { timeoutMs: WAIT_MS, env: profile.env });
+    const pid = Number(parent.stdout.trim());
+    assert.ok(pid > 0);
+    await waitFor('the orphaned docker exec to stop', () => (processState(pid) === 'running' ? undefined : true), WAIT_MS);
   });
 
   it('leaves no engine process behind', async () => {

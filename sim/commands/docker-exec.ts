@@ -19,6 +19,24 @@ import { runBenchServeStandIn } from '../vllm-bench-standin.js';
 import type { CommandIO } from './cli.js';
 import { noSuchContainer, usageError } from './docker-common.js';
 
+/**
+ * Aborts when the process that ran `docker exec` is gone (a worker SIGKILLed mid-benchmark): the benchmark it
+ * started must not keep loading the engine while the retried step benchmarks it again. (On a real device the
+ * exec'd process outlives a killed docker client; the simulator keeps the device clean instead.)
+ */
+function parentGone(): AbortSignal {
+  const controller = new AbortController();
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      controller.abort(new Error('the docker client that started this exec is gone'));
+    }
+  }, 250);
+  timer.unref();
+  return controller.signal;
+}
+
 /** Device setting: the `vllm` executable to run for `vllm bench serve` inside simulated containers. */
 export const SIM_VLLM_CLIENT_ENV = 'THORBENCH_SIM_VLLM_CLIENT';
 
@@ -61,6 +79,7 @@ function runRealClient(
   c: SimContainer,
   layout: SimLayout,
   io: CommandIO,
+  signal: AbortSignal,
 ): Promise<number> {
   const resultDir = args.indexOf('--result-dir');
   if (resultDir >= 0 && args[resultDir + 1]) fs.mkdirSync(args[resultDir + 1]!, { recursive: true });
@@ -78,7 +97,8 @@ function runRealClient(
       );
       resolve(126);
     });
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 137 : 1)));
+    signal.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
+    child.on('close', (code, sig) => resolve(code ?? (sig ? 137 : 1)));
   });
 }
 
@@ -111,8 +131,9 @@ export async function dockerExec(args: string[], layout: SimLayout, io: CommandI
   const [cmd, ...rest] = command;
   if (cmd === 'vllm' && rest[0] === 'bench' && rest[1] === 'serve') {
     const client = process.env[SIM_VLLM_CLIENT_ENV];
-    if (client) return runRealClient(client, hostArgs(rest.slice(2), c, layout), c, layout, io);
-    return runBenchServeStandIn(rest.slice(2), io, (p) => containerHostPath(layout, c.name, p));
+    const signal = parentGone();
+    if (client) return runRealClient(client, hostArgs(rest.slice(2), c, layout), c, layout, io, signal);
+    return runBenchServeStandIn(rest.slice(2), io, (p) => containerHostPath(layout, c.name, p), signal);
   }
   if (cmd === 'cat') {
     let status = 0;
