@@ -26,7 +26,8 @@ interface Command {
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const err = (line: string) => process.stderr.write(`${line}\n`);
 const str = (v: string | boolean | string[] | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
-const strs = (v: string | boolean | string[] | undefined): string[] => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []);
+const strs = (v: string | boolean | string[] | undefined): string[] =>
+  Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 
 const deviceOptions: Options = {
   device: { type: 'string' },
@@ -111,23 +112,29 @@ const COMMANDS: Record<string, Command> = {
     usage: 'thorbench import <files...> --into <sweep> [--cell <cell-id>] [--label key=value,...]',
     summary: 'Record vllm bench serve results (printed blocks or --save-result JSON) as succeeded cells of a sweep.',
     details:
-      'Reads printed "Serving Benchmark Result" blocks (any vLLM version; several per file, e.g. a whole log) and\n' +
-      '--save-result JSON files (one object, or one per line from --append-result; with --save-detailed arrays the\n' +
-      "metrics are recomputed with vLLM's definitions and the per-request data kept as artifacts). Each result becomes\n" +
-      'a succeeded cell of --into (the sweep is created when it does not exist), marked as imported (harness "import",\n' +
-      'not simulated). The cell id is the file name without its extension, or --cell; several results in one file\n' +
-      'get .b1, .b2, … in file order; an id ending in .r<N> is repeat N. --label sets power, clocks (locked|default),\n' +
-      'model, quantization, size and scenario, e.g. --label power=MAXN,clocks=locked,model=qwen3-8b-fp8,quantization=fp8.\n' +
-      'All or nothing: a file that is not a vLLM result is refused with exit 2 naming the file and line; nothing is recorded.',
+      'Reads printed "Serving Benchmark Result" blocks (any vLLM version; several per file, e.g. a whole log)\n' +
+      'and --save-result JSON files (one object, or one per line from --append-result; with --save-detailed\n' +
+      "arrays the metrics are recomputed with vLLM's definitions and the per-request data kept as artifacts).\n" +
+      'Each result becomes a succeeded cell of --into (the sweep is created when it does not exist), marked as\n' +
+      'imported (harness "import", not simulated). The cell id is the file name without its extension, or\n' +
+      '--cell; several results in one file get .b1, .b2, … in file order; an id ending in .r<N> is repeat N.\n' +
+      '--label sets power, clocks (locked|default), model, quantization, size and scenario, e.g.\n' +
+      '--label power=MAXN,clocks=locked,model=qwen3-8b-fp8,quantization=fp8.\n' +
+      'All or nothing: a file that is not a vLLM result is refused with exit 2 naming the file and line;\n' +
+      'nothing is recorded then.',
     options: { into: { type: 'string' }, cell: { type: 'string' }, label: { type: 'string', multiple: true } },
     positionals: ['files...'],
     variadic: true,
     action: async (v, files) => {
       const { cliEnv } = await context();
       const into = str(v.into);
-      if (into === undefined) throw new ExitError('--into <sweep> is required: the sweep to record the results in (created if needed)', EXIT_INVALID);
+      if (into === undefined) {
+        throw new ExitError('--into <sweep> is required: the sweep to record the results in (created if missing)', 2);
+      }
       const { importResults } = await import('./commands/import.js');
-      const argv = [...files.map((f) => path.resolve(f)), '--into', into, ...(str(v.cell) ? ['--cell', str(v.cell)!] : []), ...strs(v.label).flatMap((l) => ['--label', l])];
+      const cell = str(v.cell);
+      const labels = strs(v.label).flatMap((l) => ['--label', l]);
+      const argv = [...files.map((f) => path.resolve(f)), '--into', into, ...(cell ? ['--cell', cell] : []), ...labels];
       await importResults({ files, into, cell: str(v.cell), labels: strs(v.label), env: cliEnv(), out, argv });
     },
   },

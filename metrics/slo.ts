@@ -28,7 +28,10 @@ export interface ScenarioGoodput {
  * The SLOs that apply to one scenario: the scenario's own when it sets any, else the experiment's
  * `harness.goodput`; undefined when neither sets one (vLLM then reports request_goodput as null).
  */
-export function effectiveGoodput(harness: GoodputSlos | undefined, scenario: ScenarioGoodput | undefined): GoodputSlos | undefined {
+export function effectiveGoodput(
+  harness: GoodputSlos | undefined,
+  scenario: ScenarioGoodput | undefined,
+): GoodputSlos | undefined {
   const own: GoodputSlos = {};
   if (scenario?.ttftMs !== undefined) own.ttft = scenario.ttftMs;
   if (scenario?.tpotMs !== undefined) own.tpot = scenario.tpotMs;

@@ -5,6 +5,11 @@
  * Both spellings of the total line are accepted (`Total Token throughput` in the vLLM 0.10 containers the guide used,
  * `Total token throughput` in current vLLM): labels are matched case-insensitively. Lines this parser does not know
  * (RTFx, probe, speculative-decoding and client-queue sections) are skipped, so newer vLLM output still parses.
+ * Percentile lines of any percentile (`P90 TTFT (ms):`, `P99.9 ITL (ms):`) become vLLM's keys (`p90_ttft_ms`).
+ *
+ * `locateBenchmarkBlocks` also gives each block's lines (errors carry the line: BlockParseError), and
+ * `parseSaveResultRequests` turns `--save-detailed` arrays back into request records for metrics/calculate.ts.
+ * parsers/vllm-import.ts builds `thorbench import` on these.
  *
  * Deterministic: no Node.js APIs.
  */
@@ -160,7 +165,8 @@ export function locateBenchmarkBlocks(text: string): LocatedBlock[] {
   const all = splitLines(text);
   return blockLines(text).map((b) => {
     const lastLine = Math.min(all.length, b.bodyLine + b.lines.length);
-    return { metrics: parseLines(b), firstLine: b.firstLine, lastLine, text: all.slice(b.firstLine - 1, lastLine).join('\n') };
+    const text = all.slice(b.firstLine - 1, lastLine).join('\n');
+    return { metrics: parseLines(b), firstLine: b.firstLine, lastLine, text };
   });
 }
 
@@ -245,28 +251,49 @@ export function parseSaveResultRequests(obj: unknown): RequestRecord[] | null {
   const record = decodeSaveResult(obj);
   // Without --save-detailed vLLM 0.33 still keeps `latencies` (and `queue_times`): not enough to recompute anything.
   if (!DETAIL_ARRAYS.every((k) => k in record)) return null;
-  const bad = (problem: string): ParseError => ParseError.of(SAVE_RESULT_SOURCE, problem, `keys: ${Object.keys(record).join(', ')}`);
+  const bad = (problem: string): ParseError =>
+    ParseError.of(SAVE_RESULT_SOURCE, problem, `keys: ${Object.keys(record).join(', ')}`);
   const notArrays = DETAIL_ARRAYS.filter((k) => !Array.isArray(record[k]));
   if (notArrays.length > 0) throw bad(`per-request fields ${notArrays.join(', ')} are not arrays`);
-  const arrays = Object.fromEntries(DETAIL_ARRAYS.map((k) => [k, record[k] as unknown[]])) as Record<(typeof DETAIL_ARRAYS)[number], unknown[]>;
+  type DetailKey = (typeof DETAIL_ARRAYS)[number];
+  const arrays = Object.fromEntries(DETAIL_ARRAYS.map((k) => [k, record[k]])) as Record<DetailKey, unknown[]>;
   const count = arrays.errors.length;
   const uneven = DETAIL_ARRAYS.filter((k) => arrays[k].length !== count);
-  if (uneven.length > 0) throw bad(`per-request arrays differ in length (${DETAIL_ARRAYS.map((k) => `${k}: ${arrays[k].length}`).join(', ')})`);
+  if (uneven.length > 0) {
+    const lengths = DETAIL_ARRAYS.map((k) => `${k}: ${arrays[k].length}`).join(', ');
+    throw bad(`per-request arrays differ in length (${lengths})`);
+  }
   const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   const requests: RequestRecord[] = [];
   for (let i = 0; i < count; i++) {
     const error = arrays.errors[i];
     const itl = arrays.itls[i];
-    const fields = [arrays.input_lens[i], arrays.output_lens[i], arrays.ttfts[i], arrays.latencies[i], arrays.start_times[i]];
+    const { input_lens, output_lens, ttfts, latencies, start_times } = arrays;
+    const fields = [input_lens[i], output_lens[i], ttfts[i], latencies[i], start_times[i]];
     if (typeof error !== 'string' || !Array.isArray(itl) || !itl.every(isNum) || !fields.every(isNum)) {
-      throw bad(`request ${i} has a malformed entry (numbers expected in input_lens, output_lens, ttfts, latencies, start_times, itls; a string in errors)`);
+      throw bad(
+        `request ${i} has a malformed entry (numbers expected in input_lens, output_lens, ttfts, latencies, ` +
+          'start_times, itls; a string in errors)',
+      );
     }
     const [promptLen, outputTokens, ttftS, latencyS, startS] = fields as number[];
-    requests.push({ success: error === '', error: error === '' ? null : error, promptLen: promptLen!, outputTokens: outputTokens!, ttftS: ttftS!, itlS: itl, latencyS: latencyS!, startS: startS! });
+    requests.push({
+      success: error === '',
+      error: error === '' ? null : error,
+      promptLen: promptLen!,
+      outputTokens: outputTokens!,
+      ttftS: ttftS!,
+      itlS: itl,
+      latencyS: latencyS!,
+      startS: startS!,
+    });
   }
   const succeeded = requests.filter((r) => r.success).length;
   if (typeof record.completed === 'number' && record.completed !== succeeded) {
-    throw bad(`${succeeded} requests have an empty error but the file says completed = ${record.completed}; cannot tell which succeeded`);
+    throw bad(
+      `${succeeded} requests have an empty error but the file says completed = ${record.completed}; ` +
+        'cannot tell which succeeded',
+    );
   }
   return requests;
 }

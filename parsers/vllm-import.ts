@@ -92,7 +92,11 @@ function fromJson(file: string, objText: string, firstLine: number): Omit<Import
   try {
     decoded = parsePythonJson(objText);
   } catch (err) {
-    throw new ImportFileError(file, jsonErrorLine(objText, err as Error, firstLine), `not valid JSON (${(err as Error).message})`);
+    throw new ImportFileError(
+      file,
+      jsonErrorLine(objText, err as Error, firstLine),
+      `not valid JSON (${(err as Error).message})`,
+    );
   }
   if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded)) {
     throw new ImportFileError(file, firstLine, 'not a vllm bench serve --save-result JSON: expected a JSON object');
@@ -114,7 +118,16 @@ function fromJson(file: string, objText: string, firstLine: number): Omit<Import
     if (typeof v === 'string' || typeof v === 'number' || v === null) runInfo[k] = v;
   }
   const lastLine = firstLine + splitLines(objText.trimEnd()).length - 1;
-  return { format: 'vllm-save-result-json', firstLine, lastLine, metrics, text: objText, requests, recomputed: requests ? recompute(metrics, requests) : null, runInfo };
+  return {
+    format: 'vllm-save-result-json',
+    firstLine,
+    lastLine,
+    metrics,
+    text: objText,
+    requests,
+    recomputed: requests ? recompute(metrics, requests) : null,
+    runInfo,
+  };
 }
 
 function badJson(file: string, problem: string, line: number): never {
@@ -125,12 +138,17 @@ function badJson(file: string, problem: string, line: number): never {
  * Recomputes from the per-request records with the saved duration, concurrency, rate and percentiles. The goodput
  * SLOs are not in vLLM's JSON, so request_goodput is not recomputed.
  */
-function recompute(saved: BenchmarkMetrics, requests: RequestRecord[]): { metrics: BenchmarkMetrics; differences: KeyDifference[] } {
+function recompute(
+  saved: BenchmarkMetrics,
+  requests: RequestRecord[],
+): { metrics: BenchmarkMetrics; differences: KeyDifference[] } {
   const percentiles = [
-    ...new Set(Object.keys(saved).flatMap((k) => {
-      const m = PERCENTILE_KEY_RE.exec(k);
-      return m ? [Number(m[1])] : [];
-    })),
+    ...new Set(
+      Object.keys(saved).flatMap((k) => {
+        const m = PERCENTILE_KEY_RE.exec(k);
+        return m ? [Number(m[1])] : [];
+      }),
+    ),
   ];
   const metrics = calculateMetrics(requests, {
     durationS: saved.duration,
@@ -143,7 +161,12 @@ function recompute(saved: BenchmarkMetrics, requests: RequestRecord[]): { metric
   const r = metrics as unknown as Record<string, unknown>;
   for (const key of Object.keys(r)) {
     if (key === 'request_goodput' || !(key in s)) continue;
-    if (s[key] !== r[key]) differences.push({ key, saved: s[key] as KeyDifference['saved'], recomputed: r[key] as KeyDifference['recomputed'] });
+    if (s[key] !== r[key])
+      differences.push({
+        key,
+        saved: s[key] as KeyDifference['saved'],
+        recomputed: r[key] as KeyDifference['recomputed'],
+      });
   }
   return { metrics, differences };
 }
@@ -182,7 +205,8 @@ export function readVllmResults(file: string, text: string): ImportedResult[] {
         runInfo: {},
       }));
     } catch (err) {
-      if (err instanceof BlockParseError) throw new ImportFileError(file, err.line, `not a vllm bench serve result block: ${err.problem}`);
+      if (err instanceof BlockParseError)
+        throw new ImportFileError(file, err.line, `not a vllm bench serve result block: ${err.problem}`);
       throw err;
     }
     if (found.length === 0) {
@@ -190,7 +214,8 @@ export function readVllmResults(file: string, text: string): ImportedResult[] {
       throw new ImportFileError(
         file,
         first < 0 ? 1 : first + 1,
-        'not a vllm bench serve result: no "============ Serving Benchmark Result ============" block and not a --save-result JSON',
+        'not a vllm bench serve result: no "============ Serving Benchmark Result ============" block ' +
+          'and not a --save-result JSON',
       );
     }
   }

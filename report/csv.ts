@@ -1,8 +1,9 @@
 /**
- * CSV export: one row per cell with every BenchmarkMetrics key, for spreadsheets and pandas. Numbers are written
- * at full precision (the reports round; analysis should not). RFC 4180: CRLF line ends, quoted fields as needed.
+ * CSV export: one row per cell with every BenchmarkMetrics key, then every other percentile key any cell has
+ * (p50_ttft_ms, p99.9_itl_ms, …), for spreadsheets and pandas. Numbers are written at full precision (the reports
+ * round; analysis should not). RFC 4180: CRLF line ends, quoted fields as needed.
  */
-import { METRIC_KEYS } from '../schema/metrics.js';
+import { LATENCY_METRICS, METRIC_KEYS, PERCENTILE_KEY_RE, percentileKeysOf } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
 import { csvField } from './format.js';
 import { byPlanOrder } from './model.js';
@@ -42,8 +43,21 @@ function identity(c: CellRecord): Record<(typeof IDENTITY_COLUMNS)[number], stri
   };
 }
 
+/** Percentile keys beyond the fixed p99 ones (harness.percentiles: p50_ttft_ms, p99.9_itl_ms, …), by metric, then P. */
+function extraPercentileColumns(cells: readonly CellRecord[]): string[] {
+  const fixed = new Set<string>(METRIC_KEYS);
+  const keys = new Set<string>();
+  for (const c of cells) if (c.metrics) for (const k of percentileKeysOf(c.metrics)) if (!fixed.has(k)) keys.add(k);
+  const order = (k: string): [number, number] => {
+    const m = PERCENTILE_KEY_RE.exec(k)!;
+    return [LATENCY_METRICS.indexOf(m[2] as (typeof LATENCY_METRICS)[number]), Number(m[1])];
+  };
+  return [...keys].sort((a, b) => order(a)[0] - order(b)[0] || order(a)[1] - order(b)[1]);
+}
+
 export function renderCsv(cells: readonly CellRecord[]): string {
-  const lines = [CSV_COLUMNS.map(csvField).join(',')];
+  const extra = extraPercentileColumns(cells);
+  const lines = [[...CSV_COLUMNS, ...extra].map(csvField).join(',')];
   for (const c of [...cells].sort(byPlanOrder)) {
     const id = identity(c);
     const fields = [
@@ -51,6 +65,10 @@ export function renderCsv(cells: readonly CellRecord[]): string {
       ...CSV_METRIC_COLUMNS.map((k) => {
         const v = c.metrics?.[k];
         return csvField(typeof v === 'number' || typeof v === 'string' ? v : null);
+      }),
+      ...extra.map((k) => {
+        const v = (c.metrics as Record<string, unknown> | null)?.[k];
+        return csvField(typeof v === 'number' ? v : null);
       }),
     ];
     lines.push(fields.join(','));

@@ -7,6 +7,7 @@ import { htmlEscape as h } from './format.js';
 import { buildReportModel, metricStat, type ReportInput, type ReportModel, type ScenarioSection } from './model.js';
 import { barChartSvg } from './svg.js';
 import {
+  REPEATS_NOTE,
   failureEntries,
   outcomeText,
   rowLabel,
@@ -74,7 +75,7 @@ export function renderHtmlReport(input: ReportInput): string {
     if (description) out.push(`<p>${h(description)}.</p>`);
     out.push(htmlTable(table), charts(model, section, table.bestRow));
   }
-  if (model.dims.repeats) out.push('<p>Values are means over the successful repeats; the range in parentheses is min–max.</p>');
+  if (model.dims.repeats) out.push(`<p>${h(REPEATS_NOTE)}</p>`);
 
   out.push('<h2>Failures</h2>');
   const failures = failureEntries(model);

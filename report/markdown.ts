@@ -5,6 +5,7 @@ import { mdCell, mdCode, mdFence, mdInline } from './format.js';
 import { buildReportModel, type ReportInput } from './model.js';
 import {
   failureEntries,
+  REPEATS_NOTE,
   scenarioDescription,
   scenarioTable,
   SIMULATED_NOTICE,
@@ -34,7 +35,7 @@ export function renderMarkdownReport(input: ReportInput): string {
     if (description) out.push(`${description}.`, '');
     out.push(markdownTable(scenarioTable(model, section)), '');
   }
-  if (model.dims.repeats) out.push('Values are means over the successful repeats; the range in parentheses is min–max.', '');
+  if (model.dims.repeats) out.push(REPEATS_NOTE, '');
 
   out.push('## Failures', '');
   const failures = failureEntries(model);

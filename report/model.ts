@@ -4,6 +4,7 @@
  * ("Qwen3-8B-FP8", "GPTQ(Int4)", "8.9 G", "MAXN"). Every renderer (Markdown, HTML, status JSON) builds on this,
  * so they never disagree. Pure.
  */
+import { ci95HalfWidth } from '../metrics/repeats.js';
 import { powerKey } from '../schema/experiment.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { CELL_STATUSES, type CellRecord, type CellStatus, type DeviceFacts } from '../schema/outcome.js';
@@ -152,6 +153,8 @@ export interface Stat {
   min: number;
   max: number;
   n: number;
+  /** Half-width of the 95 % confidence interval of the mean (Student's t, n − 1 df); null when n < 2. */
+  ci95HalfWidth: number | null;
 }
 
 export function stat(values: readonly number[]): Stat | null {
@@ -164,7 +167,7 @@ export function stat(values: readonly number[]): Stat | null {
     min = Math.min(min, v);
     max = Math.max(max, v);
   }
-  return { mean: sum / values.length, min, max, n: values.length };
+  return { mean: sum / values.length, min, max, n: values.length, ci95HalfWidth: ci95HalfWidth(values) };
 }
 
 /** One table row: a matrix point (power, clocks, model, scenario) and all its repeats. */

@@ -53,15 +53,17 @@ function hasEnergy(model: ReportModel): boolean {
   return model.cells.some((c) => ENERGY_METRICS.some((m) => typeof c.metrics?.[m.key] === 'number'));
 }
 
-/** Mean, and the min–max spread when more than one repeat measured it and they differ. */
+/** Mean, and ± the half-width of its 95 % confidence interval when more than one repeat measured it. */
 export function statText(s: Stat | null, digits: number): string {
   if (s === null) return '—';
   const mean = fmtFixed(s.mean, digits);
-  const min = fmtFixed(s.min, digits);
-  const max = fmtFixed(s.max, digits);
-  // Repeats that agree to the printed precision need no range; the Runs column still says how many there were.
-  return s.n > 1 && min !== max ? `${mean} (${min}–${max})` : mean;
+  return s.n > 1 && s.ci95HalfWidth !== null ? `${mean} ± ${fmtFixed(s.ci95HalfWidth, digits)}` : mean;
 }
+
+/** The note under tables with repeated cells. */
+export const REPEATS_NOTE =
+  "Values are means over the successful repeats ± the half-width of the 95 % confidence interval of the mean " +
+  "(Student's t with N − 1 degrees of freedom); `thorbench report --format json` gives the intervals and CVs.";
 
 /** What a row without any successful repeat shows instead of numbers: its status and typed reason. */
 export function outcomeText(cell: CellRecord | undefined): string {
@@ -203,6 +205,11 @@ export function summaryItems(model: ReportModel): Array<[string, string]> {
     items.push(['Device', `${d.model} (${d.deviceId}), L4T ${d.l4tRelease ?? 'unknown'}, simulated: ${yesNo(d.simulated)}`]);
   }
   if (model.engineImages.length > 0) items.push(['Engine', model.engineImages.join(', ')]);
+  const imported = model.cells.filter((c) => c.harness?.kind === 'import').length;
+  if (imported > 0) {
+    const cells = `${imported} cell${imported === 1 ? '' : 's'}`;
+    items.push(['Imported', `${cells} from vllm bench serve output (thorbench import), not measured by thorbench`]);
+  }
   items.push([
     'Cells',
     `${c.planned} planned · ${c.succeeded} succeeded · ${c.failed} failed · ${c.skipped} skipped · ${c.cancelled} cancelled · ${c.pending} pending`,

@@ -218,9 +218,13 @@ export const HarnessSpec = z
      * successful requests meeting every SLO given, per second. A scenario's own `goodput` replaces these.
      */
     goodput: z
-      .object({ ttft: z.number().nonnegative().optional(), tpot: z.number().nonnegative().optional(), e2el: z.number().nonnegative().optional() })
+      .object({
+        ttft: z.number().nonnegative().optional(),
+        tpot: z.number().nonnegative().optional(),
+        e2el: z.number().nonnegative().optional(),
+      })
       .strict()
-      .refine((g) => g.ttft !== undefined || g.tpot !== undefined || g.e2el !== undefined, 'give at least one of ttft, tpot, e2el (ms)')
+      .refine((g) => g.ttft !== undefined || g.tpot !== undefined || g.e2el !== undefined, 'give ttft, tpot or e2el')
       .optional(),
   })
   .strict();

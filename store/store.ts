@@ -267,8 +267,7 @@ class SqliteResultsStore implements ResultsStore {
   }
 
   transaction<T>(fn: () => T): T {
-    if (this.db.readonly) throw new Error(`results database ${this.dbPath} was opened read-only; open it without { readonly: true } to record results`);
     // Writes inside (recordCell's own transaction included) become savepoints of this one.
-    return this.db.transaction(fn).immediate();
+    return this.db.transaction(fn).immediate() as T;
   }
 }

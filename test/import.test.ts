@@ -17,7 +17,9 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = path.join(root, 'bin', 'thorbench.js');
 const fixtures = path.join(root, 'test', 'fixtures');
 const textDir = path.join(fixtures, 'vllm-bench-text');
-const texts = readdirSync(textDir).filter((f) => f.endsWith('.txt')).sort();
+const texts = readdirSync(textDir)
+  .filter((f) => f.endsWith('.txt'))
+  .sort();
 
 interface Ran {
   code: number;
@@ -28,20 +30,33 @@ interface Ran {
 function thorbench(args: string[], results: string): Promise<Ran> {
   return new Promise((resolve) => {
     const env = { ...process.env, THORBENCH_RESULTS: results, TEMPORAL_ADDRESS: '' };
-    execFile(process.execPath, [bin, ...args], { cwd: root, env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: root, env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
-async function reportJson(sweep: string, results: string): Promise<{ sweep: Record<string, unknown>; cells: CellRecord[] }> {
+async function reportJson(
+  sweep: string,
+  results: string,
+): Promise<{ sweep: Record<string, unknown>; cells: CellRecord[] }> {
   const r = await thorbench(['report', sweep, '--format', 'json'], results);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as { sweep: Record<string, unknown>; cells: CellRecord[] };
 }
 
 const savedMetricKeys = (obj: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(obj).filter(([k, v]) => !Array.isArray(v) && (/_ms$|_tokens$|throughput|^duration$|^completed$|^failed$|^max_|^request_/.test(k))));
+  Object.fromEntries(
+    Object.entries(obj).filter(
+      ([k, v]) =>
+        !Array.isArray(v) && /_ms$|_tokens$|throughput|^duration$|^completed$|^failed$|^max_|^request_/.test(k),
+    ),
+  );
 
 describe('thorbench import', { timeout: 300_000 }, () => {
   it('is in thorbench --help and has its own --help', async () => {
@@ -49,7 +64,10 @@ describe('thorbench import', { timeout: 300_000 }, () => {
     assert.match((await thorbench(['--help'], results)).stdout, /^\s+import\s+Record vllm bench serve results/m);
     const h = await thorbench(['import', '--help'], results);
     assert.equal(h.code, 0);
-    assert.match(h.stdout, /Usage: thorbench import <files\.\.\.> --into <sweep> \[--cell <cell-id>\] \[--label key=value,\.\.\.\]/);
+    assert.match(
+      h.stdout,
+      /Usage: thorbench import <files\.\.\.> --into <sweep> \[--cell <cell-id>\] \[--label key=value,\.\.\.\]/,
+    );
   });
 
   it('imports all 43 printed blocks of the guide to their .expected.json values exactly', async () => {
@@ -70,7 +88,10 @@ describe('thorbench import', { timeout: 300_000 }, () => {
       assert.equal(cell.harness?.kind, 'import');
       assert.equal(cell.simulated, false);
       assert.equal(cell.device, null);
-      assert.equal(readFileSync(path.join(cell.artifactsDir!, 'vllm-result.txt'), 'utf8'), readFileSync(path.join(textDir, f), 'utf8').replace(/\n*$/, '\n'));
+      assert.equal(
+        readFileSync(path.join(cell.artifactsDir!, 'vllm-result.txt'), 'utf8'),
+        readFileSync(path.join(textDir, f), 'utf8').replace(/\n*$/, '\n'),
+      );
     }
   });
 
@@ -78,19 +99,45 @@ describe('thorbench import', { timeout: 300_000 }, () => {
     const results = tempDir('import-log');
     const chosen = texts.slice(0, 3);
     const log = path.join(results, 'Whole Log.txt');
-    writeFileSync(log, chosen.map((f) => `INFO starting\n${readFileSync(path.join(textDir, f), 'utf8')}\nINFO done\n`).join(''));
-    const r = await thorbench(['import', log, '--into', 'logs', '--label', 'power=MAXN,clocks=locked', '--label', 'model=qwen3-8b-fp8,quantization=fp8,size=8.9G,scenario=high-load'], results);
+    writeFileSync(
+      log,
+      chosen.map((f) => `INFO starting\n${readFileSync(path.join(textDir, f), 'utf8')}\nINFO done\n`).join(''),
+    );
+    const r = await thorbench(
+      [
+        'import',
+        log,
+        '--into',
+        'logs',
+        '--label',
+        'power=MAXN,clocks=locked',
+        '--label',
+        'model=qwen3-8b-fp8,quantization=fp8,size=8.9G,scenario=high-load',
+      ],
+      results,
+    );
     assert.equal(r.code, 0, r.stderr);
     const { cells } = await reportJson('logs', results);
-    assert.deepEqual(cells.map((c) => c.cellId), ['whole-log.b1', 'whole-log.b2', 'whole-log.b3']);
-    chosen.forEach((f, i) => assert.deepEqual(cells[i]!.metrics, JSON.parse(readFileSync(path.join(textDir, f.replace(/\.txt$/, '.expected.json')), 'utf8'))));
+    assert.deepEqual(
+      cells.map((c) => c.cellId),
+      ['whole-log.b1', 'whole-log.b2', 'whole-log.b3'],
+    );
+    chosen.forEach((f, i) =>
+      assert.deepEqual(
+        cells[i]!.metrics,
+        JSON.parse(readFileSync(path.join(textDir, f.replace(/\.txt$/, '.expected.json')), 'utf8')),
+      ),
+    );
     const c = cells[0]!;
-    assert.deepEqual([c.power, c.clocks, c.modelId, c.quantization, c.modelSize, c.scenario], ['maxn', 'locked', 'qwen3-8b-fp8', 'fp8', '8.9G', 'high-load']);
+    assert.deepEqual(
+      [c.power, c.clocks, c.modelId, c.quantization, c.modelSize, c.scenario],
+      ['maxn', 'locked', 'qwen3-8b-fp8', 'fp8', '8.9G', 'high-load'],
+    );
     const md = await thorbench(['report', 'logs'], results);
     assert.match(md.stdout, /imported/i);
   });
 
-  it('imports --save-result JSON with per-request arrays: recomputed identically, arrays kept as artifacts', async () => {
+  it('imports --save-result JSON with arrays: recomputed identically, arrays kept as artifacts', async () => {
     const results = tempDir('import-json');
     const file = path.join(fixtures, 'vllm-0.33-client', 'c64.save-detailed.json');
     const r = await thorbench(['import', file, '--into', 'vj', '--cell', 'maxn.locked.qwen3.c64.r1'], results);
@@ -103,13 +150,24 @@ describe('thorbench import', { timeout: 300_000 }, () => {
     assert.equal(cell.repeat, 1);
     assert.equal(cell.modelId, 'qwen3'); // vLLM's model_id when no label says otherwise
     assert.deepEqual(savedMetricKeys(cell.metrics as unknown as Record<string, unknown>), savedMetricKeys(saved));
-    const requests = JSON.parse(readFileSync(path.join(cell.artifactsDir!, 'requests.json'), 'utf8')) as Record<string, unknown[]>;
+    const requests = JSON.parse(readFileSync(path.join(cell.artifactsDir!, 'requests.json'), 'utf8')) as Record<
+      string,
+      unknown[]
+    >;
     assert.deepEqual(requests.ttfts, saved.ttfts);
     assert.deepEqual(requests.itls, saved.itls);
     assert.deepEqual(requests.start_times, saved.start_times);
-    const recomputed = JSON.parse(readFileSync(path.join(cell.artifactsDir!, 'recomputed.json'), 'utf8')) as { differences: unknown[] };
+    const recomputed = JSON.parse(readFileSync(path.join(cell.artifactsDir!, 'recomputed.json'), 'utf8')) as {
+      differences: unknown[];
+    };
     assert.deepEqual(recomputed.differences, []);
-    assert.equal(readFileSync(path.join(cell.artifactsDir!, 'vllm-result.json'), 'utf8').trim(), readFileSync(file, 'utf8').trim());
+    assert.equal(
+      readFileSync(path.join(cell.artifactsDir!, 'vllm-result.json'), 'utf8').trim(),
+      readFileSync(file, 'utf8').trim(),
+    );
+    const again = await thorbench(['import', file, '--into', 'vj', '--cell', 'maxn.locked.qwen3.c64.r1'], results);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /unchanged maxn\.locked\.qwen3\.c64\.r1/);
   });
 
   it('imports --save-result JSON without arrays, and --append-result files (one JSON per line)', async () => {
@@ -117,11 +175,17 @@ describe('thorbench import', { timeout: 300_000 }, () => {
     const summary = path.join(fixtures, 'vllm-0.33-client-slo', 'c1.save-result.json');
     const detailed = path.join(fixtures, 'vllm-0.33-client-slo', 'slo-c8.save-detailed.json');
     const appended = path.join(results, 'appended.json');
-    writeFileSync(appended, `${JSON.stringify(JSON.parse(readFileSync(summary, 'utf8')))}\n${JSON.stringify(JSON.parse(readFileSync(detailed, 'utf8')))}`);
+    writeFileSync(
+      appended,
+      [summary, detailed].map((f) => JSON.stringify(JSON.parse(readFileSync(f, 'utf8')))).join('\n'),
+    );
     const r = await thorbench(['import', summary, appended, '--into', 'js'], results);
     assert.equal(r.code, 0, r.stderr);
     const { cells } = await reportJson('js', results);
-    assert.deepEqual(cells.map((c) => c.cellId), ['c1.save-result', 'appended.b1', 'appended.b2']);
+    assert.deepEqual(
+      cells.map((c) => c.cellId),
+      ['c1.save-result', 'appended.b1', 'appended.b2'],
+    );
     const s = JSON.parse(readFileSync(summary, 'utf8')) as Record<string, unknown>;
     assert.deepEqual(savedMetricKeys(cells[0]!.metrics as unknown as Record<string, unknown>), savedMetricKeys(s));
     assert.equal(existsSync(path.join(cells[0]!.artifactsDir!, 'requests.json')), false);
@@ -150,7 +214,12 @@ describe('thorbench import', { timeout: 300_000 }, () => {
     writeFileSync(broken, `prefix line\n${lines.join('\n')}`);
     r = await thorbench(['import', broken, '--into', 'bad'], results);
     assert.equal(r.code, 2);
-    assert.ok(r.stderr.includes(`${broken}:${at + 2}: not a vllm bench serve result block: "Mean TPOT (ms)" should be a number`), r.stderr);
+    assert.ok(
+      r.stderr.includes(
+        `${broken}:${at + 2}: not a vllm bench serve result block: "Mean TPOT (ms)" should be a number`,
+      ),
+      r.stderr,
+    );
 
     const json = path.join(results, 'other.json');
     writeFileSync(json, '{\n  "name": "an experiment",\n  "matrix": {}\n}\n');
@@ -164,7 +233,7 @@ describe('thorbench import', { timeout: 300_000 }, () => {
     assert.match(r.stderr, /truncated\.json:\d+: not valid JSON/);
   });
 
-  it('refuses bad labels, a missing --into and a cell id already holding other numbers; re-importing is a no-op', async () => {
+  it('refuses bad labels, no --into, a cell id holding other numbers; re-importing is a no-op', async () => {
     const results = tempDir('import-conflict');
     const a = path.join(textDir, texts[0]!);
     const b = path.join(textDir, texts[1]!);
@@ -194,7 +263,11 @@ describe('import helpers', () => {
     assert.equal(cellIdFromFile('maxn.locked.m.s.r3.json'), 'maxn.locked.m.s.r3');
     assert.equal(repeatOf('maxn.locked.m.s.r3'), 3);
     assert.equal(repeatOf('c8.save-detailed'), 1);
-    assert.deepEqual(parseLabels(['power=120W, clocks=default', 'size=8.9G']), { power: '120W', clocks: 'default', size: '8.9G' });
+    assert.deepEqual(parseLabels(['power=120W, clocks=default', 'size=8.9G']), {
+      power: '120W',
+      clocks: 'default',
+      size: '8.9G',
+    });
     assert.throws(() => parseLabels(['quantization=int3']), /quantization must be one of bf16/);
     assert.throws(() => parseLabels(['model']), /model must be/);
   });

@@ -131,7 +131,8 @@ describe('percentile keys as vLLM spells them', () => {
   });
 
   it('the schema keeps percentile keys, drops other unknown keys, and rejects a non-number percentile', () => {
-    const m = calculateMetrics([ok({ outputTokens: 2, ttftS: 0.1, itlS: [0.01], latencyS: 0.11 })], { durationS: 1, selectedPercentiles: [99.9] });
+    const one = [ok({ outputTokens: 2, ttftS: 0.1, itlS: [0.01], latencyS: 0.11 })];
+    const m = calculateMetrics(one, { durationS: 1, selectedPercentiles: [99.9] });
     const parsed = BenchmarkMetrics.parse({ ...m, date: '20260101', ttfts: [0.1] }) as Record<string, unknown>;
     assert.equal(parsed['p99.9_itl_ms'], m['p99.9_itl_ms']);
     assert.equal('date' in parsed || 'ttfts' in parsed, false);

@@ -10,10 +10,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { calculateMetrics, type GoodputSlos } from '../metrics/calculate.js';
-import { parseBenchmarkBlock, parsePythonJson, parseSaveResultJson, parseSaveResultRequests } from '../parsers/vllm-bench.js';
+import {
+  parseBenchmarkBlock,
+  parsePythonJson,
+  parseSaveResultJson,
+  parseSaveResultRequests,
+} from '../parsers/vllm-bench.js';
 import { BenchmarkMetrics, PERCENTILE_KEY_RE } from '../schema/metrics.js';
 
-const fixture = (dir: string, name: string): string => readFileSync(new URL(`../../test/fixtures/${dir}/${name}`, import.meta.url), 'utf8');
+const fixture = (dir: string, name: string): string =>
+  readFileSync(new URL(`../../test/fixtures/${dir}/${name}`, import.meta.url), 'utf8');
 
 interface Vector {
   dir: string;
@@ -27,7 +33,12 @@ const VECTORS: Vector[] = [
   { dir: 'vllm-0.33-client', name: 'c1', percentiles: [99] },
   { dir: 'vllm-0.33-client', name: 'c8', percentiles: [99] },
   { dir: 'vllm-0.33-client', name: 'c64', percentiles: [99] },
-  { dir: 'vllm-0.33-client-slo', name: 'slo-c8', percentiles: [50, 90, 95, 99, 99.9], goodput: { ttft: 200, tpot: 23.5, e2el: 1700 } },
+  {
+    dir: 'vllm-0.33-client-slo',
+    name: 'slo-c8',
+    percentiles: [50, 90, 95, 99, 99.9],
+    goodput: { ttft: 200, tpot: 23.5, e2el: 1700 },
+  },
   { dir: 'vllm-0.33-client-slo', name: 'slo-rate12', percentiles: [25, 75, 99, 99.99], goodput: { tpot: 20 } },
 ];
 
@@ -48,11 +59,23 @@ describe('calculateMetrics against vLLM 0.33 (real client output)', () => {
       const computed = m as unknown as Record<string, unknown>;
       const keys = Object.keys(saved).filter((k) => k in computed);
       // Everything vLLM computes in calculate_metrics is compared: nothing silently skipped.
-      for (const k of ['max_concurrent_requests', 'max_output_tokens_per_s', 'request_goodput', 'std_itl_ms', 'p99_e2el_ms']) assert.ok(keys.includes(k), k);
+      for (const k of [
+        'max_concurrent_requests',
+        'max_output_tokens_per_s',
+        'request_goodput',
+        'std_itl_ms',
+        'p99_e2el_ms',
+      ])
+        assert.ok(keys.includes(k), k);
       const pctKeys = Object.keys(saved).filter((k) => PERCENTILE_KEY_RE.test(k));
       assert.equal(pctKeys.length, v.percentiles.length * 4);
       for (const k of pctKeys) assert.ok(keys.includes(k), `${k} computed`);
-      for (const k of keys) assert.equal(computed[k], saved[k], `${v.name} ${k}: thorbench ${String(computed[k])} vs vLLM ${String(saved[k])}`);
+      for (const k of keys)
+        assert.equal(
+          computed[k],
+          saved[k],
+          `${v.name} ${k}: thorbench ${String(computed[k])} vs vLLM ${String(saved[k])}`,
+        );
       assert.equal(keys.length >= 29, true);
     });
 
@@ -66,10 +89,12 @@ describe('calculateMetrics against vLLM 0.33 (real client output)', () => {
     });
   }
 
-  it('vLLM\'s percentile key spelling: p99.9 and p99.99, not p99.90', () => {
+  it("vLLM's percentile key spelling: p99.9 and p99.99, not p99.90", () => {
     const saved = parseSaveResultJson(fixture('vllm-0.33-client-slo', 'slo-rate12.save-detailed.json'));
     assert.deepEqual(
-      Object.keys(saved).filter((k) => k.endsWith('_ttft_ms') && k.startsWith('p')).sort(),
+      Object.keys(saved)
+        .filter((k) => k.endsWith('_ttft_ms') && k.startsWith('p'))
+        .sort(),
       ['p25_ttft_ms', 'p75_ttft_ms', 'p99.99_ttft_ms', 'p99_ttft_ms'],
     );
     assert.equal(BenchmarkMetrics.safeParse(saved).success, true);

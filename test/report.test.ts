@@ -292,7 +292,7 @@ describe('markdown report', () => {
     ]);
   });
 
-  it('folds repeats into a mean with its min–max spread and counts successful runs', () => {
+  it('folds repeats into a mean ± the half-width of its 95 % confidence interval and counts successful runs', () => {
     const exp = experimentOf({
       name: 'repeats',
       matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: [MODELS[1], MODELS[2]], scenario: [SCENARIOS[0]] },
@@ -303,10 +303,11 @@ describe('markdown report', () => {
     const cells = cellsOf(exp, sweep, (p) => (p.model.id === 'qwen3-8b-fp4' && p.repeat === 2 ? null : metrics(2, tok[p.repeat]!, 500, 22)));
     const md = renderMarkdownReport({ sweep, cells });
     assert.deepEqual(tableRows(section(md, '### high-load')), [
-      '| Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 2.00 | 296.02 (290.00–300.00) | 500.00 | 22.00 | 3/3 ok |',
-      '| Qwen3-8B-FP4 | FP4 | 6 G | 2.00 | 295.00 (290.00–300.00) | 500.00 | 22.00 | 2/3 ok |',
+      // 290, 298.07, 300: s = 5.3047, t(0.975, 2) = 4.302653 → ± 13.18; 290, 300: t(0.975, 1) = 12.7062 → ± 63.53
+      '| Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 2.00 ± 0.00 | 296.02 ± 13.18 | 500.00 ± 0.00 | 22.00 ± 0.00 | 3/3 ok |',
+      '| Qwen3-8B-FP4 | FP4 | 6 G | 2.00 ± 0.00 | 295.00 ± 63.53 | 500.00 ± 0.00 | 22.00 ± 0.00 | 2/3 ok |',
     ]);
-    assert.match(md, /means over the successful repeats/);
+    assert.match(md, /means over the successful repeats ± the half-width of the 95 % confidence interval/);
   });
 
   it('lists every failed cell with its typed reason, step, exit status and engine log', () => {
@@ -424,6 +425,18 @@ describe('csv', () => {
     const fp8 = rows.find((r) => r[col('cell_id')] === 'maxn.locked.qwen3-8b-fp8.high-load.r1')!;
     assert.equal(fp8[col('output_throughput')], '298.07');
     assert.equal(fp8[col('status')], 'succeeded');
+  });
+
+  it('adds a column for every other percentile key the cells have, by metric then percentile', () => {
+    const { cells } = quantizationSweep();
+    const extra = { 'p99.9_itl_ms': 41.5, p50_ttft_ms: 400, p90_ttft_ms: 450 };
+    const withPct = cells.map((c, i) => (i === 0 && c.metrics ? { ...c, metrics: { ...c.metrics, ...extra } } : c));
+    const rows = parseCsv(renderCsv(withPct));
+    assert.deepEqual(rows[0], [...CSV_COLUMNS, 'p50_ttft_ms', 'p90_ttft_ms', 'p99.9_itl_ms']);
+    assert.ok(rows.every((r) => r.length === CSV_COLUMNS.length + 3));
+    const first = rows.find((r) => r[CSV_COLUMNS.indexOf('cell_id')] === withPct[0]!.cellId)!;
+    assert.deepEqual(first.slice(-3), ['400', '450', '41.5']);
+    assert.deepEqual(rows[2]!.slice(-3), ['', '', '']);
   });
 });
 

@@ -71,6 +71,24 @@ describe('experiment schema', () => {
     assert.ok(problems(bad).some((p) => p.includes('exceeds maxModelLen')));
   });
 
+  it('harness.percentiles: default 50, 90, 95, 99, takes 99.9, needs 99; harness.goodput: vLLM SLOs', () => {
+    const base = demo();
+    const ok = parseExperiment(base);
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.experiment.harness.percentiles, [50, 90, 95, 99]);
+    const harness = { percentiles: [50, 99, 99.9], goodput: { ttft: 500, tpot: 50 } };
+    const custom = parseExperiment({ ...base, harness });
+    assert.ok(custom.ok, JSON.stringify(custom.ok ? null : custom.problems));
+    assert.deepEqual(custom.experiment.harness.percentiles, [50, 99, 99.9]);
+    assert.deepEqual(custom.experiment.harness.goodput, { ttft: 500, tpot: 50 });
+    assert.deepEqual(problems({ ...base, harness: { percentiles: [50, 99.9] } }), [
+      'harness.percentiles: must include 99 (reports and the results store read the p99 metrics)',
+    ]);
+    assert.match(problems({ ...base, harness: { percentiles: [99, 101] } })[0]!, /^harness\.percentiles\[1\]:/);
+    assert.match(problems({ ...base, harness: { goodput: {} } })[0]!, /^harness\.goodput: give ttft, tpot or e2el/);
+    assert.match(problems({ ...base, harness: { goodput: { ttftMs: 5 } } })[0]!, /^harness\.goodput/);
+  });
+
   it('formats paths the way users read JSON', () => {
     assert.equal(formatPath(['matrix', 'model', 2, 'path']), 'matrix.model[2].path');
     assert.equal(formatPath([]), '(root)');

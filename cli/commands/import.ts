@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { ImportFileError, type ImportedResult, readVllmResults } from '../../parsers/vllm-import.js';
 import { QUANTIZATIONS } from '../../schema/experiment.js';
 import type { BenchmarkMetrics } from '../../schema/metrics.js';
@@ -25,7 +26,10 @@ import { EXIT_INVALID, ExitError } from '../errors.js';
 const LABEL_RULES: Record<string, { re: RegExp; hint: string }> = {
   power: { re: /^[A-Za-z0-9_]{1,32}$/, hint: 'an nvpmodel mode name such as MAXN or 120W' },
   clocks: { re: /^(locked|default)$/, hint: '"locked" (jetson_clocks) or "default"' },
-  model: { re: /^[a-z0-9][a-z0-9._-]{0,62}$/, hint: 'a model id such as qwen3-8b-fp8 (lower-case letters, digits, ".", "_", "-")' },
+  model: {
+    re: /^[a-z0-9][a-z0-9._-]{0,62}$/,
+    hint: 'a model id such as qwen3-8b-fp8 (lower-case letters, digits, ".", "_", "-")',
+  },
   quantization: { re: new RegExp(`^(${QUANTIZATIONS.join('|')})$`), hint: `one of ${QUANTIZATIONS.join(', ')}` },
   size: { re: /^[0-9.]+ ?[KMGT]?B?$/i, hint: 'a size on disk such as 8.9G' },
   scenario: { re: /^[a-z0-9][a-z0-9._-]{0,62}$/, hint: 'a scenario name such as high-load' },
@@ -36,16 +40,24 @@ export type ImportLabels = Partial<Record<keyof typeof LABEL_RULES, string>>;
 /** `--label power=MAXN,clocks=locked --label model=qwen3-8b-fp8` → labels; exit 2 naming a bad one. */
 export function parseLabels(values: readonly string[]): ImportLabels {
   const labels: Record<string, string> = {};
-  for (const part of values.flatMap((v) => v.split(',')).map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of values
+    .flatMap((v) => v.split(','))
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq).trim();
     const value = eq < 0 ? '' : part.slice(eq + 1).trim();
     const rule = LABEL_RULES[key];
     if (rule === undefined) {
-      throw new ExitError(`--label ${part}: unknown label "${key}"; labels are ${Object.keys(LABEL_RULES).join(', ')}`, EXIT_INVALID);
+      throw new ExitError(
+        `--label ${part}: unknown label "${key}"; labels are ${Object.keys(LABEL_RULES).join(', ')}`,
+        EXIT_INVALID,
+      );
     }
-    if (eq < 0 || !rule.re.test(value)) throw new ExitError(`--label ${part}: ${key} must be ${rule.hint}`, EXIT_INVALID);
-    if (key in labels && labels[key] !== value) throw new ExitError(`--label: ${key} is given twice (${labels[key]}, ${value})`, EXIT_INVALID);
+    if (eq < 0 || !rule.re.test(value))
+      throw new ExitError(`--label ${part}: ${key} must be ${rule.hint}`, EXIT_INVALID);
+    if (key in labels && labels[key] !== value)
+      throw new ExitError(`--label: ${key} is given twice (${labels[key]}, ${value})`, EXIT_INVALID);
     labels[key] = value;
   }
   return labels;
@@ -54,7 +66,10 @@ export function parseLabels(values: readonly string[]): ImportLabels {
 /** A cell id from a file name: without directory and extension, lower-cased, other characters as "-". */
 export function cellIdFromFile(file: string): string {
   const base = path.basename(file).replace(/\.(txt|log|out|json|jsonl)$/i, '');
-  const id = base.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '');
+  const id = base
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '');
   return id === '' ? 'imported' : id;
 }
 
@@ -72,12 +87,20 @@ interface Planned {
 
 function checkId(id: string, what: string): void {
   if (!ARTIFACT_ID_PATTERN.test(id) || id.length > 200) {
-    throw new ExitError(`${what} "${id}" is not usable: use 1-200 letters, digits, ".", "_" or "-", starting with a letter or digit`, EXIT_INVALID);
+    throw new ExitError(
+      `${what} "${id}" is not usable: use 1-200 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+      EXIT_INVALID,
+    );
   }
 }
 
-function sameMetrics(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+/**
+ * The metrics recorded for a result: what vLLM printed or saved; with per-request arrays, the recomputation fills
+ * the keys the file lacks (an older vLLM saved no peak metrics), while every saved value stands.
+ */
+function recordedMetrics(r: ImportedResult): BenchmarkMetrics {
+  const filled = r.recomputed ? pickMissing(r.recomputed.metrics, r.metrics) : {};
+  return { ...filled, ...r.metrics } as BenchmarkMetrics;
 }
 
 export interface ImportOptions {
@@ -105,10 +128,18 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      throw new ExitError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, EXIT_INVALID);
+      throw new ExitError(
+        `${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        EXIT_INVALID,
+      );
     }
     try {
-      perFile.push({ file, abs: path.resolve(file), sha256: createHash('sha256').update(text).digest('hex'), results: readVllmResults(file, text) });
+      perFile.push({
+        file,
+        abs: path.resolve(file),
+        sha256: createHash('sha256').update(text).digest('hex'),
+        results: readVllmResults(file, text),
+      });
     } catch (err) {
       if (err instanceof ImportFileError) throw new ExitError(`${err.message}\nNothing was imported.`, EXIT_INVALID);
       throw err;
@@ -116,7 +147,11 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
   }
   const total = perFile.reduce((n, f) => n + f.results.length, 0);
   if (opts.cell !== undefined && perFile.length > 1) {
-    throw new ExitError(`--cell names one cell, but ${perFile.length} files were given; import them one at a time or let the file names name the cells`, EXIT_INVALID);
+    throw new ExitError(
+      `--cell names one cell, but ${perFile.length} files were given; ` +
+        'import them one at a time or let the file names name the cells',
+      EXIT_INVALID,
+    );
   }
   const planned: Planned[] = perFile.flatMap(({ file, results }) => {
     const base = opts.cell ?? cellIdFromFile(file);
@@ -127,7 +162,12 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
   for (const p of planned) {
     checkId(p.cellId, 'cell id');
     const other = seen.get(p.cellId);
-    if (other !== undefined) throw new ExitError(`${p.file} and ${other} would both become cell "${p.cellId}"; rename one file or import them separately with --cell`, EXIT_INVALID);
+    if (other !== undefined)
+      throw new ExitError(
+        `${p.file} and ${other} would both become cell "${p.cellId}"; ` +
+          'rename one file or import them separately with --cell',
+        EXIT_INVALID,
+      );
     seen.set(p.cellId, p.file);
   }
 
@@ -141,10 +181,16 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
     for (const p of planned) {
       const existing = store.getCell(opts.into, p.cellId, repeatOf(p.cellId));
       if (existing === null) toRecord.push(p);
-      else if (existing.status === 'succeeded' && existing.harness?.kind === 'import' && sameMetrics(existing.metrics, p.result.metrics)) unchanged.push(p.cellId);
+      else if (
+        existing.status === 'succeeded' &&
+        existing.harness?.kind === 'import' &&
+        isDeepStrictEqual(existing.metrics, recordedMetrics(p.result))
+      )
+        unchanged.push(p.cellId);
       else {
         throw new ExitError(
-          `sweep "${opts.into}" already has cell "${p.cellId}" (${existing.status}${existing.harness ? `, from ${existing.harness.kind}` : ''}) with other numbers; ` +
+          `sweep "${opts.into}" already has cell "${p.cellId}" ` +
+            `(${existing.status}${existing.harness ? `, from ${existing.harness.kind}` : ''}) with other numbers; ` +
             `import ${p.file} under another id with --cell, or into another sweep. Nothing was imported.`,
           EXIT_INVALID,
         );
@@ -162,7 +208,11 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
       if (!existsSync(dir)) createdDirs.push(dir);
       const r = p.result;
       const source = files.get(p.file)!;
-      await writeArtifact(dir, r.format === 'vllm-save-result-json' ? 'vllm-result.json' : 'vllm-result.txt', r.text.endsWith('\n') ? r.text : `${r.text}\n`);
+      await writeArtifact(
+        dir,
+        r.format === 'vllm-save-result-json' ? 'vllm-result.json' : 'vllm-result.txt',
+        r.text.endsWith('\n') ? r.text : `${r.text}\n`,
+      );
       if (r.requests) {
         await writeArtifact(dir, 'requests.json', {
           input_lens: r.requests.map((q) => q.promptLen),
@@ -185,8 +235,7 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
         run: r.runInfo,
         importedAt: now,
       });
-      // The recomputation fills keys an older vLLM did not save (e.g. the peak metrics); saved values stand.
-      const metrics = { ...(r.recomputed ? pickMissing(r.recomputed.metrics, r.metrics) : {}), ...r.metrics } as BenchmarkMetrics;
+      const metrics = recordedMetrics(r);
       const modelFromRun = typeof r.runInfo.model_id === 'string' ? r.runInfo.model_id : null;
       records.push({
         sweepId: opts.into,
@@ -203,7 +252,10 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
         status: 'succeeded',
         failure: null,
         metrics,
-        harness: { kind: 'import', command: ['thorbench', 'import', ...(opts.argv ?? [source.abs, '--into', opts.into])] },
+        harness: {
+          kind: 'import',
+          command: ['thorbench', 'import', ...(opts.argv ?? [source.abs, '--into', opts.into])],
+        },
         device: null,
         engine: null,
         steps: [],
@@ -220,7 +272,11 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
         store.upsertSweep({
           sweepId: opts.into,
           experimentName,
-          experimentJson: { name: opts.into, description: 'Results imported with thorbench import (vllm bench serve output)', imported: true },
+          experimentJson: {
+            name: opts.into,
+            description: 'Results imported with thorbench import (vllm bench serve output)',
+            imported: true,
+          },
           workflowId: null,
           simulated: false,
           plannedCells: records.length,
@@ -234,13 +290,16 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
     for (const p of toRecord) {
       const r = p.result;
       const where = r.count > 1 ? ` (result ${r.index} of ${r.count}, lines ${r.firstLine}-${r.lastLine})` : '';
-      const detail = r.recomputed
-        ? `; ${r.requests!.length} per-request records, recomputed ${r.recomputed.differences.length === 0 ? 'identically' : `with ${r.recomputed.differences.length} differences: ${r.recomputed.differences.map((d) => d.key).join(', ')}`}`
-        : '';
+      const diffs = r.recomputed?.differences ?? [];
+      const keys = diffs.map((d) => d.key).join(', ');
+      const how = diffs.length === 0 ? 'identically' : `with ${diffs.length} differences: ${keys}`;
+      const detail = r.recomputed ? `; ${r.requests!.length} per-request records, recomputed ${how}` : '';
       opts.out(`imported ${p.cellId} from ${p.file}${where}${detail}`);
     }
     for (const id of unchanged) opts.out(`unchanged ${id}: already imported with the same numbers`);
-    opts.out(`sweep ${opts.into}: ${toRecord.length} of ${total} results imported${sweep === null ? ' (new sweep)' : ''}; see \`thorbench report ${opts.into}\``);
+    const created = sweep === null ? ' (new sweep)' : '';
+    const count = `${toRecord.length} of ${total} results imported${created}`;
+    opts.out(`sweep ${opts.into}: ${count}; see \`thorbench report ${opts.into}\``);
     return { imported: toRecord.map((p) => p.cellId), unchanged };
   } catch (err) {
     for (const dir of createdDirs) await rm(dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 /** `thorbench report <sweep> [--format md|csv|html|json] [--out FILE]` from the results database. */
 import { writeFile } from 'node:fs/promises';
+import { summarizeRepeats } from '../../metrics/repeats.js';
 import { renderCsv, renderHtmlReport, renderMarkdownReport } from '../../report/index.js';
 import { openResultsStore, type ResultsStore } from '../../store/store.js';
 import type { CliEnv } from '../context.js';
@@ -29,7 +30,8 @@ export function renderSweepReport(store: ResultsStore, sweepId: string, format: 
     case 'html':
       return renderHtmlReport({ sweep, cells });
     case 'json':
-      return JSON.stringify({ sweep, cells }, null, 2);
+      // summaries: mean, 95 % CI and CV per cell over its repeats (metrics/repeats.ts); empty without repeats.
+      return JSON.stringify({ sweep, cells, summaries: summarizeRepeats(cells) }, null, 2);
   }
 }
 
