@@ -2,8 +2,8 @@
  * Fits the simulator's step costs (sim/latency-model.ts) to the guide's 43 result blocks and measures how close
  * the simulator comes, in virtual time (sim/virtual-run.ts), so a fit and a full check take seconds.
  *
- *   npm run build && node dist/sim/latency-calibration.js            fit every engine, print the constants
- *   npm run bench:sim-fidelity                                        the table of differences, block by block
+ *   npm run build && node dist/sim/latency-calibration.js [--only=<group>]   fit, print the constants
+ *   npm run bench:sim-fidelity                                               the table of differences
  *
  * A fit group is one engine on one device setting (family, model, power, clocks): its blocks are the guide's
  * high- and low-load runs, or its three scenarios. The fit minimises the squared log errors of every metric the
@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type GuideBlock, readGuideBlocks } from './guide-blocks.js';
-import { type LatencyParams, latencyParams } from './latency-model.js';
+import { type LatencyParams, calibrationKey, latencyParams, modelScaleFromPath } from './latency-model.js';
 import { type VirtualRunResult, runVirtual } from './virtual-run.js';
 
 /** Per-step jitter of the live engine (sim/engine-server.ts), used in the virtual runs too. */
@@ -102,19 +102,21 @@ function initialGuess(blocks: GuideBlock[]): LatencyParams {
   if (low && high) {
     const b = Math.max(0.05, (high.median_itl_ms! - low.mean_tpot_ms!) / 7);
     const a = Math.max(0.5, low.mean_tpot_ms! - b);
-    return { stepBaseMs: a, decodePerSeqMs: b, batchExponent: 1, prefillMsPerToken: Math.max(1e-4, (high.p99_itl_ms! - high.median_itl_ms!) / 2048), frontEndMs: Math.max(1, low.mean_ttft_ms! - low.mean_tpot_ms!) };
+    const c = Math.max(1e-4, (high.p99_itl_ms! - high.median_itl_ms!) / 2048);
+    const frontEndMs = Math.max(1, low.mean_ttft_ms! - low.mean_tpot_ms!);
+    return { stepBaseMs: a, decodePerSeqMs: b, batchExponent: 1, prefillMsPerToken: c * 0.8, frontEndMs, eagerStepMs: c * 400, wholePromptAdmission: false };
   }
   // Scenarios (no low load): the typical step of a full batch is the median ITL of the long-context run.
   const long = blocks.find((x) => x.load === 'long-context')?.expected ?? blocks[0]!.expected;
-  return { stepBaseMs: 20, decodePerSeqMs: long.median_itl_ms! / 60, batchExponent: 0.7, prefillMsPerToken: 0.1, frontEndMs: 15 };
+  return { stepBaseMs: 20, decodePerSeqMs: long.median_itl_ms! / 60, batchExponent: 0.7, prefillMsPerToken: 0.1, frontEndMs: 15, eagerStepMs: 10, wholePromptAdmission: false };
 }
 
 type Vector = number[];
-const FREE: (keyof LatencyParams)[] = ['stepBaseMs', 'decodePerSeqMs', 'prefillMsPerToken', 'frontEndMs', 'batchExponent'];
+const FREE = ['stepBaseMs', 'decodePerSeqMs', 'prefillMsPerToken', 'frontEndMs', 'batchExponent', 'eagerStepMs'] as const;
 
-function toParams(x: Vector): LatencyParams {
-  const p = Object.fromEntries(FREE.map((k, i) => [k, Math.exp(x[i]!)])) as unknown as LatencyParams;
-  return p;
+function toParams(x: Vector, wholePromptAdmission: boolean): LatencyParams {
+  const p = Object.fromEntries(FREE.map((k, i) => [k, Math.exp(x[i]!)])) as Record<(typeof FREE)[number], number>;
+  return { ...p, wholePromptAdmission };
 }
 
 /** Nelder–Mead on log-parameters. Deterministic. */
@@ -155,27 +157,50 @@ export interface GroupFit {
   loss: number;
 }
 
-/** Fits one group's parameters, starting from `start` (default: read off the blocks). */
+/**
+ * Fits one group's parameters, starting from `start` (default: read off the blocks), under both prompt-admission
+ * policies; returns the better.
+ */
 export function fitGroup(blocks: GuideBlock[], start?: LatencyParams, iterations = 250): GroupFit {
   const p0 = start ?? initialGuess(blocks);
-  const f = (x: Vector): number => {
-    const p = toParams(x);
-    // A batch may cost less per sequence as it grows, never less in total.
-    if (p.batchExponent > 2.5 || p.batchExponent < 0.2) return Infinity;
-    return loss(blocks, p);
-  };
-  let best = nelderMead(f, FREE.map((k) => Math.log(p0[k])), iterations);
-  // Restarting from the optimum gets Nelder–Mead out of a collapsed simplex.
-  best = nelderMead(f, best.x, iterations);
-  return { params: toParams(best.x), loss: best.fx };
+  let result: GroupFit | undefined;
+  for (const whole of [false, true]) {
+    const f = (x: Vector): number => {
+      const p = toParams(x, whole);
+      // A batch may cost less per sequence as it grows, never less in total.
+      if (p.batchExponent > 2.5 || p.batchExponent < 0.2) return Infinity;
+      return loss(blocks, p);
+    };
+    let best = nelderMead(f, FREE.map((k) => Math.log(Math.max(1e-6, p0[k]))), iterations);
+    // Restarting from the optimum gets Nelder–Mead out of a collapsed simplex.
+    best = nelderMead(f, best.x, iterations);
+    if (!result || best.fx < result.loss) result = { params: toParams(best.x, whole), loss: best.fx };
+  }
+  return result!;
 }
 
 function round(x: number): number {
   return Number(x.toPrecision(5));
 }
 
-export function paramsLiteral(p: LatencyParams): string {
-  return `{ stepBaseMs: ${round(p.stepBaseMs)}, decodePerSeqMs: ${round(p.decodePerSeqMs)}, batchExponent: ${round(p.batchExponent)}, prefillMsPerToken: ${round(p.prefillMsPerToken)}, frontEndMs: ${round(p.frontEndMs)} }`;
+/** A table entry as sim/latency-model.ts writes it. */
+export function paramsLiteral(key: string, p: LatencyParams): string {
+  const numbers = FREE.map((k) => `${k}: ${round(p[k])}`);
+  return [
+    `  ${/^[A-Za-z]+$/.test(key) ? key : `'${key}'`}: {`,
+    `    ${numbers.slice(0, 4).join(', ')},`,
+    `    ${numbers.slice(4).join(', ')}, wholePromptAdmission: ${p.wholePromptAdmission},`,
+    '  },',
+  ].join('\n');
+}
+
+/** Where a group's fit goes in sim/latency-model.ts: CALIBRATED, or FP8_POWER_FIT for FP8 at another setting. */
+export function tableKey(block: GuideBlock): { table: 'CALIBRATED' | 'FP8_POWER_FIT'; key: string } {
+  const tag = modelScaleFromPath(block.modelPath).tag;
+  if (block.family === 'vllm-0.10' && block.quantization === 'fp8' && tag === '8B' && !(block.powerModeId === 0 && block.clocksLocked)) {
+    return { table: 'FP8_POWER_FIT', key: `${block.powerModeId === 0 ? 'MAXN' : '120W'}${block.clocksLocked ? '-clocks' : ''}` };
+  }
+  return { table: 'CALIBRATED', key: calibrationKey(block.family, tag, block.quantization) };
 }
 
 /** The table of differences for every block, with the shipped calibration. */
@@ -215,11 +240,17 @@ function main(): void {
     console.log(formatFidelityTable(fidelityTable(blocks)));
     return;
   }
+  const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  const out: Record<string, string[]> = { CALIBRATED: [], FP8_POWER_FIT: [] };
   for (const [key, group] of fitGroups(blocks)) {
+    if (only && !key.includes(only)) continue;
     const started = Date.now();
     const fit = fitGroup(group);
-    console.log(`${key.padEnd(52)} loss ${fit.loss.toFixed(2).padStart(8)} (${Date.now() - started} ms)  ${paramsLiteral(fit.params)}`);
+    const where = tableKey(group[0]!);
+    console.error(`${key}: loss ${fit.loss.toFixed(2)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    out[where.table]!.push(paramsLiteral(where.key, fit.params));
   }
+  for (const [table, entries] of Object.entries(out)) if (entries.length) console.log(`${table}:\n${entries.join('\n')}`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) main();

@@ -34,6 +34,13 @@ export interface LatencyParams {
   prefillMsPerToken: number;
   /** The API server's share of every request's TTFT: reading and tokenizing the prompt, streaming back (ms). */
   frontEndMs: number;
+  /**
+   * Extra cost of a step with more tokens than vLLM captures CUDA graphs for (CUDA_GRAPH_MAX_TOKENS): such a step
+   * runs eagerly, every kernel launched from the CPU (ms).
+   */
+  eagerStepMs: number;
+  /** The scheduler admits a prompt only when it fits the step whole (see StepPolicy). */
+  wholePromptAdmission: boolean;
 }
 
 /** Mean context (prompt + generated) of the calibration runs: 2048-token prompts, 128 generated. */
@@ -41,9 +48,13 @@ export const CALIBRATION_CONTEXT = 2112;
 /** Share of the decode cost that grows with context length (attention over the KV cache). */
 export const CONTEXT_WEIGHT = 0.5;
 
+/** vLLM's largest CUDA-graph capture size (tokens in a step). */
+export const CUDA_GRAPH_MAX_TOKENS = 512;
+
 /** The cost of a step of the given shape (ms), before jitter. */
 export function stepCostMs(p: LatencyParams, shape: StepShape): number {
   let cost = p.stepBaseMs + shape.prefillTokens * p.prefillMsPerToken;
+  if (shape.prefillTokens + shape.decoding > CUDA_GRAPH_MAX_TOKENS) cost += p.eagerStepMs;
   if (shape.decoding > 0) {
     const meanContext = shape.contextTokens / shape.decoding;
     const context = 1 - CONTEXT_WEIGHT + (CONTEXT_WEIGHT * meanContext) / CALIBRATION_CONTEXT;
@@ -62,14 +73,62 @@ export function calibrationKey(family: EngineFamily, sizeTag: string, quantizati
  * weight). Engines not listed here are derived from the closest listed one (see latencyParams).
  */
 export const CALIBRATED: Record<string, LatencyParams> = {
-  'vllm-0.10|8B|fp8': { stepBaseMs: 7.6, decodePerSeqMs: 1.29, batchExponent: 1, prefillMsPerToken: 0.065, frontEndMs: 14 },
+  'vllm-0.10|8B|fp8': {
+    stepBaseMs: 7.1209, decodePerSeqMs: 1.7614, prefillMsPerToken: 0.069146, frontEndMs: 15.986,
+    batchExponent: 0.79945, eagerStepMs: 20.188, wholePromptAdmission: false,
+  },
+  'vllm-0.10|8B|awq': {
+    stepBaseMs: 22.096, decodePerSeqMs: 1.2787, prefillMsPerToken: 0.26893, frontEndMs: 12.017,
+    batchExponent: 0.91281, eagerStepMs: 173.93, wholePromptAdmission: true,
+  },
+  'vllm-0.10|8B|bf16': {
+    stepBaseMs: 62.575, decodePerSeqMs: 1.2866, prefillMsPerToken: 0.13913, frontEndMs: 14.347,
+    batchExponent: 0.38312, eagerStepMs: 156.93, wholePromptAdmission: false,
+  },
+  'vllm-0.10|8B|fp4': {
+    stepBaseMs: 23.579, decodePerSeqMs: 1.2134, prefillMsPerToken: 0.12642, frontEndMs: 13.685,
+    batchExponent: 0.42007, eagerStepMs: 58.072, wholePromptAdmission: false,
+  },
+  'vllm-0.10|8B|gguf': {
+    stepBaseMs: 24.232, decodePerSeqMs: 9.0918, prefillMsPerToken: 2.845, frontEndMs: 79.205,
+    batchExponent: 0.89582, eagerStepMs: 9301.6, wholePromptAdmission: false,
+  },
+  'vllm-0.10|8B|gptq-int4': {
+    stepBaseMs: 22.817, decodePerSeqMs: 0.24945, prefillMsPerToken: 0.33396, frontEndMs: 10.245,
+    batchExponent: 0.21414, eagerStepMs: 151.32, wholePromptAdmission: true,
+  },
+  'vllm-0.10|8B|gptq-int8': {
+    stepBaseMs: 35.474, decodePerSeqMs: 1.3419, prefillMsPerToken: 0.30283, frontEndMs: 12.156,
+    batchExponent: 0.84391, eagerStepMs: 196.72, wholePromptAdmission: true,
+  },
+  'vllm-0.10|8B|w4a16': {
+    stepBaseMs: 22.884, decodePerSeqMs: 0.4655, prefillMsPerToken: 0.30477, frontEndMs: 11.729,
+    batchExponent: 0.52436, eagerStepMs: 208.95, wholePromptAdmission: true,
+  },
+  'vllm-0.10|8B|w8a16': {
+    stepBaseMs: 34.671, decodePerSeqMs: 1.4267, prefillMsPerToken: 0.33988, frontEndMs: 11.932,
+    batchExponent: 0.30915, eagerStepMs: 180.51, wholePromptAdmission: true,
+  },
+  'vllm-0.10|30B-A3B|w4a16': {
+    stepBaseMs: 12.963, decodePerSeqMs: 2.171, prefillMsPerToken: 0.1985, frontEndMs: 27.512,
+    batchExponent: 0.96677, eagerStepMs: 116.21, wholePromptAdmission: false,
+  },
 };
 
 /** FP8 on vLLM 0.10 at the other power/clocks settings the guide measured, as the calibration fitted them. */
 export const FP8_POWER_FIT: Record<'MAXN' | '120W' | '120W-clocks', LatencyParams> = {
-  MAXN: { stepBaseMs: 7.6, decodePerSeqMs: 1.29, batchExponent: 1, prefillMsPerToken: 0.065, frontEndMs: 14 },
-  '120W': { stepBaseMs: 7.6, decodePerSeqMs: 1.29, batchExponent: 1, prefillMsPerToken: 0.065, frontEndMs: 14 },
-  '120W-clocks': { stepBaseMs: 7.6, decodePerSeqMs: 1.29, batchExponent: 1, prefillMsPerToken: 0.065, frontEndMs: 14 },
+  '120W-clocks': {
+    stepBaseMs: 11.461, decodePerSeqMs: 0.95382, prefillMsPerToken: 0.08678, frontEndMs: 14.898,
+    batchExponent: 0.88402, eagerStepMs: 51.486, wholePromptAdmission: false,
+  },
+  '120W': {
+    stepBaseMs: 14.245, decodePerSeqMs: 1.1988, prefillMsPerToken: 0.074356, frontEndMs: 20.857,
+    batchExponent: 0.82755, eagerStepMs: 34.253, wholePromptAdmission: false,
+  },
+  MAXN: {
+    stepBaseMs: 14.546, decodePerSeqMs: 1.0088, prefillMsPerToken: 0.070148, frontEndMs: 20.502,
+    batchExponent: 0.82392, eagerStepMs: 32.522, wholePromptAdmission: false,
+  },
 };
 
 /** Multipliers applied to a MAXN+clocks calibration for another power mode / clocks setting. */
@@ -185,10 +244,12 @@ export function latencyParams(inputs: LatencyInputs): LatencyParams {
     batchExponent: q.batchExponent,
     prefillMsPerToken: q.prefillMsPerToken * s.prefill,
     frontEndMs: q.frontEndMs * s.frontEnd,
+    eagerStepMs: q.eagerStepMs * s.prefill,
+    wholePromptAdmission: q.wholePromptAdmission,
   };
 }
 
 /** A step policy for the scheduler from parameters, with optional multiplicative jitter per step. */
 export function stepPolicy(p: LatencyParams, jitter: () => number = () => 1): StepPolicy {
-  return { costMs: (shape) => stepCostMs(p, shape) * jitter() };
+  return { costMs: (shape) => stepCostMs(p, shape) * jitter(), wholePromptAdmission: p.wholePromptAdmission };
 }

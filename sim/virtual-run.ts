@@ -8,11 +8,12 @@
  *
  * Pure and deterministic for a seed: no clock, no I/O.
  */
+import { promptTokens } from '../activities/harness/prompts.js';
 import { arrivalSchedule } from '../activities/harness/schedule.js';
 import { type CalculatedMetrics, calculateMetrics } from '../metrics/calculate.js';
 import type { RequestRecord } from '../metrics/request-record.js';
 import { BatchEngine, DEFAULT_MAX_NUM_BATCHED_TOKENS, DEFAULT_MAX_NUM_SEQS, type SequenceSpec } from './batch-engine.js';
-import { naturalLength } from './generated-text.js';
+import { naturalLength, promptSeed } from './generated-text.js';
 import { type LatencyParams, stepPolicy } from './latency-model.js';
 import { hashString, jitterSource } from './prng.js';
 
@@ -87,7 +88,8 @@ export function eosPositions(scenario: VirtualScenario): number[] {
   const n = scenario.numPrompts;
   if (scenario.ignoreEos ?? false) return new Array<number>(n).fill(Infinity);
   if (scenario.generatedTokens === undefined) {
-    return Array.from({ length: n }, (_, i) => naturalLength(promptKey(scenario.seed ?? 0, i, scenario.inputLen)));
+    // The live engine draws each EOS from the prompt it receives: the load generator's prompt i, as token ids.
+    return Array.from({ length: n }, (_, i) => naturalLength(promptSeed(promptTokens(scenario.seed ?? 0, i, scenario.inputLen))));
   }
   const out = new Array<number>(n).fill(Infinity);
   let missing = n * scenario.outputLen - scenario.generatedTokens;
@@ -190,9 +192,8 @@ export function runVirtual(params: LatencyParams, scenario: VirtualScenario, opt
       continue;
     }
     const step = engine.step(policy);
-    const stepStart = now;
     now += step.durationMs;
-    visibleBy = process.env.HANDOFF ? stepStart : now;
+    visibleBy = now;
     for (const ev of step.events) {
       const p = byId.get(ev.id)!;
       if (ev.index === 1) p.firstMs = now;
