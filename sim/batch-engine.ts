@@ -51,11 +51,6 @@ export interface StepShape {
 export interface StepPolicy {
   /** Duration of a step in milliseconds. */
   costMs(shape: StepShape): number;
-  /**
-   * Admit a waiting request only when its whole prompt fits in what is left of the step's budget (no first chunk
-   * squeezed in beside the decodes). Calibrated per engine: see sim/latency-model.ts.
-   */
-  wholePromptAdmission?: boolean;
 }
 
 export type FinishReason = 'length' | 'stop';
@@ -193,7 +188,6 @@ export class BatchEngine {
       }
     }
     while (budget > 0 && this.waiting.length > 0 && this.running.length < this.opts.maxNumSeqs) {
-      if (policy.wholePromptAdmission && this.waiting[0]!.prefillLeft > budget && this.running.length > 0) break;
       const s = this.waiting.shift()!;
       this.running.push(s);
       prefill(s);

@@ -111,19 +111,18 @@ function initialGuess(blocks: GuideBlock[]): LatencyParams {
     const a = Math.max(0.5, low.mean_tpot_ms! - b);
     const c = Math.max(1e-4, (high.p99_itl_ms! - high.median_itl_ms!) / 2048);
     const frontEndMs = Math.max(1, low.mean_ttft_ms! - low.mean_tpot_ms!);
-    return { stepBaseMs: a, decodePerSeqMs: b, batchExponent: 1, prefillMsPerToken: c * 0.8, frontEndMs, eagerStepMs: c * 400, wholePromptAdmission: false };
+    return { stepBaseMs: a, decodePerSeqMs: b, batchExponent: 1, prefillMsPerToken: c * 0.8, frontEndMs, eagerStepMs: c * 400 };
   }
   // Scenarios (no low load): the typical step of a full batch is the median ITL of the long-context run.
   const long = blocks.find((x) => x.load === 'long-context')?.expected ?? blocks[0]!.expected;
-  return { stepBaseMs: 20, decodePerSeqMs: long.median_itl_ms! / 60, batchExponent: 0.7, prefillMsPerToken: 0.1, frontEndMs: 15, eagerStepMs: 10, wholePromptAdmission: false };
+  return { stepBaseMs: 20, decodePerSeqMs: long.median_itl_ms! / 60, batchExponent: 0.7, prefillMsPerToken: 0.1, frontEndMs: 15, eagerStepMs: 10 };
 }
 
 type Vector = number[];
 const FREE = ['stepBaseMs', 'decodePerSeqMs', 'prefillMsPerToken', 'frontEndMs', 'batchExponent', 'eagerStepMs'] as const;
 
-function toParams(x: Vector, wholePromptAdmission: boolean): LatencyParams {
-  const p = Object.fromEntries(FREE.map((k, i) => [k, Math.exp(x[i]!)])) as Record<(typeof FREE)[number], number>;
-  return { ...p, wholePromptAdmission };
+function toParams(x: Vector): LatencyParams {
+  return Object.fromEntries(FREE.map((k, i) => [k, Math.exp(x[i]!)])) as Record<(typeof FREE)[number], number>;
 }
 
 /** Nelder–Mead on log-parameters. Deterministic. */
@@ -164,26 +163,19 @@ export interface GroupFit {
   loss: number;
 }
 
-/**
- * Fits one group's parameters, starting from `start` (default: read off the blocks), under both prompt-admission
- * policies; returns the better.
- */
+/** Fits one group's parameters, starting from `start` (default: read off the blocks). */
 export function fitGroup(blocks: GuideBlock[], start?: LatencyParams, iterations = 250): GroupFit {
   const p0 = start ?? initialGuess(blocks);
-  let result: GroupFit | undefined;
-  for (const whole of [false, true]) {
-    const f = (x: Vector): number => {
-      const p = toParams(x, whole);
-      // A batch may cost less per sequence as it grows, never less in total.
-      if (p.batchExponent > 2.5 || p.batchExponent < 0.2) return Infinity;
-      return loss(blocks, p);
-    };
-    let best = nelderMead(f, FREE.map((k) => Math.log(Math.max(1e-6, p0[k]))), iterations);
-    // Restarting from the optimum gets Nelder–Mead out of a collapsed simplex.
-    best = nelderMead(f, best.x, iterations);
-    if (!result || best.fx < result.loss) result = { params: toParams(best.x, whole), loss: best.fx };
-  }
-  return result!;
+  const f = (x: Vector): number => {
+    const p = toParams(x);
+    // A batch may cost less per sequence as it grows, never less in total.
+    if (p.batchExponent > 2.5 || p.batchExponent < 0.2) return Infinity;
+    return loss(blocks, p);
+  };
+  let best = nelderMead(f, FREE.map((k) => Math.log(Math.max(1e-6, p0[k]))), iterations);
+  // Restarting from the optimum gets Nelder–Mead out of a collapsed simplex.
+  best = nelderMead(f, best.x, iterations);
+  return { params: toParams(best.x), loss: best.fx };
 }
 
 function round(x: number): number {
@@ -196,7 +188,7 @@ export function paramsLiteral(key: string, p: LatencyParams): string {
   return [
     `  ${/^[A-Za-z]+$/.test(key) ? key : `'${key}'`}: {`,
     `    ${numbers.slice(0, 4).join(', ')},`,
-    `    ${numbers.slice(4).join(', ')}, wholePromptAdmission: ${p.wholePromptAdmission},`,
+    `    ${numbers.slice(4).join(', ')},`,
     '  },',
   ].join('\n');
 }
@@ -248,11 +240,15 @@ function main(): void {
     return;
   }
   const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  const iterations = Number(args.find((a) => a.startsWith('--iterations='))?.slice('--iterations='.length) ?? 250);
   const out: Record<string, string[]> = { CALIBRATED: [], FP8_POWER_FIT: [] };
   for (const [key, group] of fitGroups(blocks)) {
     if (only && !key.includes(only)) continue;
     const started = Date.now();
-    const fit = fitGroup(group);
+    // --refine starts from the shipped constants instead of the blocks' rough reading.
+    const first = group[0]!;
+    const shipped = latencyParams({ quantization: first.quantization, powerModeId: first.powerModeId, clocksLocked: first.clocksLocked, modelPath: first.modelPath, family: first.family });
+    const fit = fitGroup(group, args.includes('--refine') ? shipped : undefined, iterations);
     const where = tableKey(group[0]!);
     console.error(`${key}: loss ${fit.loss.toFixed(2)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     out[where.table]!.push(paramsLiteral(where.key, fit.params));

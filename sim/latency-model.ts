@@ -39,8 +39,6 @@ export interface LatencyParams {
    * runs eagerly, every kernel launched from the CPU (ms).
    */
   eagerStepMs: number;
-  /** The scheduler admits a prompt only when it fits the step whole (see StepPolicy). */
-  wholePromptAdmission: boolean;
 }
 
 /** Mean context (prompt + generated) of the calibration runs: 2048-token prompts, 128 generated. */
@@ -75,43 +73,43 @@ export function calibrationKey(family: EngineFamily, sizeTag: string, quantizati
 export const CALIBRATED: Record<string, LatencyParams> = {
   'vllm-0.10|8B|fp8': {
     stepBaseMs: 7.1209, decodePerSeqMs: 1.7614, prefillMsPerToken: 0.069146, frontEndMs: 15.986,
-    batchExponent: 0.79945, eagerStepMs: 20.188, wholePromptAdmission: false,
+    batchExponent: 0.79945, eagerStepMs: 20.188,
   },
   'vllm-0.10|8B|awq': {
     stepBaseMs: 22.096, decodePerSeqMs: 1.2787, prefillMsPerToken: 0.26893, frontEndMs: 12.017,
-    batchExponent: 0.91281, eagerStepMs: 173.93, wholePromptAdmission: true,
+    batchExponent: 0.91281, eagerStepMs: 173.93,
   },
   'vllm-0.10|8B|bf16': {
     stepBaseMs: 62.575, decodePerSeqMs: 1.2866, prefillMsPerToken: 0.13913, frontEndMs: 14.347,
-    batchExponent: 0.38312, eagerStepMs: 156.93, wholePromptAdmission: false,
+    batchExponent: 0.38312, eagerStepMs: 156.93,
   },
   'vllm-0.10|8B|fp4': {
     stepBaseMs: 23.579, decodePerSeqMs: 1.2134, prefillMsPerToken: 0.12642, frontEndMs: 13.685,
-    batchExponent: 0.42007, eagerStepMs: 58.072, wholePromptAdmission: false,
+    batchExponent: 0.42007, eagerStepMs: 58.072,
   },
   'vllm-0.10|8B|gguf': {
     stepBaseMs: 24.232, decodePerSeqMs: 9.0918, prefillMsPerToken: 2.845, frontEndMs: 79.205,
-    batchExponent: 0.89582, eagerStepMs: 9301.6, wholePromptAdmission: false,
+    batchExponent: 0.89582, eagerStepMs: 9301.6,
   },
   'vllm-0.10|8B|gptq-int4': {
     stepBaseMs: 22.817, decodePerSeqMs: 0.24945, prefillMsPerToken: 0.33396, frontEndMs: 10.245,
-    batchExponent: 0.21414, eagerStepMs: 151.32, wholePromptAdmission: true,
+    batchExponent: 0.21414, eagerStepMs: 151.32,
   },
   'vllm-0.10|8B|gptq-int8': {
     stepBaseMs: 35.474, decodePerSeqMs: 1.3419, prefillMsPerToken: 0.30283, frontEndMs: 12.156,
-    batchExponent: 0.84391, eagerStepMs: 196.72, wholePromptAdmission: true,
+    batchExponent: 0.84391, eagerStepMs: 196.72,
   },
   'vllm-0.10|8B|w4a16': {
     stepBaseMs: 22.884, decodePerSeqMs: 0.4655, prefillMsPerToken: 0.30477, frontEndMs: 11.729,
-    batchExponent: 0.52436, eagerStepMs: 208.95, wholePromptAdmission: true,
+    batchExponent: 0.52436, eagerStepMs: 208.95,
   },
   'vllm-0.10|8B|w8a16': {
     stepBaseMs: 34.671, decodePerSeqMs: 1.4267, prefillMsPerToken: 0.33988, frontEndMs: 11.932,
-    batchExponent: 0.30915, eagerStepMs: 180.51, wholePromptAdmission: true,
+    batchExponent: 0.30915, eagerStepMs: 180.51,
   },
   'vllm-0.10|30B-A3B|w4a16': {
     stepBaseMs: 12.963, decodePerSeqMs: 2.171, prefillMsPerToken: 0.1985, frontEndMs: 27.512,
-    batchExponent: 0.96677, eagerStepMs: 116.21, wholePromptAdmission: false,
+    batchExponent: 0.96677, eagerStepMs: 116.21,
   },
 };
 
@@ -119,15 +117,15 @@ export const CALIBRATED: Record<string, LatencyParams> = {
 export const FP8_POWER_FIT: Record<'MAXN' | '120W' | '120W-clocks', LatencyParams> = {
   '120W-clocks': {
     stepBaseMs: 11.461, decodePerSeqMs: 0.95382, prefillMsPerToken: 0.08678, frontEndMs: 14.898,
-    batchExponent: 0.88402, eagerStepMs: 51.486, wholePromptAdmission: false,
+    batchExponent: 0.88402, eagerStepMs: 51.486,
   },
   '120W': {
     stepBaseMs: 14.245, decodePerSeqMs: 1.1988, prefillMsPerToken: 0.074356, frontEndMs: 20.857,
-    batchExponent: 0.82755, eagerStepMs: 34.253, wholePromptAdmission: false,
+    batchExponent: 0.82755, eagerStepMs: 34.253,
   },
   MAXN: {
     stepBaseMs: 14.546, decodePerSeqMs: 1.0088, prefillMsPerToken: 0.070148, frontEndMs: 20.502,
-    batchExponent: 0.82392, eagerStepMs: 32.522, wholePromptAdmission: false,
+    batchExponent: 0.82392, eagerStepMs: 32.522,
   },
 };
 
@@ -245,11 +243,10 @@ export function latencyParams(inputs: LatencyInputs): LatencyParams {
     prefillMsPerToken: q.prefillMsPerToken * s.prefill,
     frontEndMs: q.frontEndMs * s.frontEnd,
     eagerStepMs: q.eagerStepMs * s.prefill,
-    wholePromptAdmission: q.wholePromptAdmission,
   };
 }
 
 /** A step policy for the scheduler from parameters, with optional multiplicative jitter per step. */
 export function stepPolicy(p: LatencyParams, jitter: () => number = () => 1): StepPolicy {
-  return { costMs: (shape) => stepCostMs(p, shape) * jitter(), wholePromptAdmission: p.wholePromptAdmission };
+  return { costMs: (shape) => stepCostMs(p, shape) * jitter() };
 }

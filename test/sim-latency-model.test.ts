@@ -64,18 +64,6 @@ describe('scheduler (vLLM V1-like)', () => {
     assert.equal(e.prefilling, 3);
   });
 
-  it('with whole-prompt admission, keeps a prompt waiting until it fits beside the decodes', () => {
-    const e = engine(100);
-    e.add({ promptTokens: 95, maxTokens: 3, eosAfter: Infinity });
-    e.step(flat);
-    e.add({ promptTokens: 99, maxTokens: 1, eosAfter: Infinity });
-    const whole: StepPolicy = { costMs: () => 1, wholePromptAdmission: true };
-    assert.equal(e.step(whole).shape.prefillTokens, 0);
-    assert.equal(e.step(whole).shape.prefillTokens, 0);
-    // The first request has finished: the prompt fits now.
-    assert.equal(e.step(whole).shape.prefillTokens, 99);
-  });
-
   it('serves a repeated prompt from the prefix cache: only its last block is computed', () => {
     const e = engine();
     e.add({ promptTokens: 2048, maxTokens: 1, eosAfter: Infinity, promptKey: 42 });
