@@ -72,60 +72,60 @@ export function calibrationKey(family: EngineFamily, sizeTag: string, quantizati
  */
 export const CALIBRATED: Record<string, LatencyParams> = {
   'vllm-0.10|8B|fp8': {
-    stepBaseMs: 7.1209, decodePerSeqMs: 1.7614, prefillMsPerToken: 0.069146, frontEndMs: 15.986,
-    batchExponent: 0.79945, eagerStepMs: 20.188,
+    stepBaseMs: 7.1121, decodePerSeqMs: 1.7512, prefillMsPerToken: 0.068508, frontEndMs: 15.943,
+    batchExponent: 0.80053, eagerStepMs: 21.811,
   },
   'vllm-0.10|8B|awq': {
-    stepBaseMs: 22.096, decodePerSeqMs: 1.2787, prefillMsPerToken: 0.26893, frontEndMs: 12.017,
-    batchExponent: 0.91281, eagerStepMs: 173.93,
+    stepBaseMs: 23.068, decodePerSeqMs: 0.000082375, prefillMsPerToken: 0.35572, frontEndMs: 10.111,
+    batchExponent: 2.0624, eagerStepMs: 193.99,
   },
   'vllm-0.10|8B|bf16': {
-    stepBaseMs: 62.575, decodePerSeqMs: 1.2866, prefillMsPerToken: 0.13913, frontEndMs: 14.347,
-    batchExponent: 0.38312, eagerStepMs: 156.93,
+    stepBaseMs: 63.68, decodePerSeqMs: 0.016535, prefillMsPerToken: 0.17862, frontEndMs: 12.832,
+    batchExponent: 0.61138, eagerStepMs: 111.25,
   },
   'vllm-0.10|8B|fp4': {
-    stepBaseMs: 23.579, decodePerSeqMs: 1.2134, prefillMsPerToken: 0.12642, frontEndMs: 13.685,
-    batchExponent: 0.42007, eagerStepMs: 58.072,
+    stepBaseMs: 23.587, decodePerSeqMs: 1.2086, prefillMsPerToken: 0.12718, frontEndMs: 13.681,
+    batchExponent: 0.20104, eagerStepMs: 72.7,
   },
   'vllm-0.10|8B|gguf': {
-    stepBaseMs: 24.232, decodePerSeqMs: 9.0918, prefillMsPerToken: 2.845, frontEndMs: 79.205,
-    batchExponent: 0.89582, eagerStepMs: 9301.6,
+    stepBaseMs: 24.229, decodePerSeqMs: 9.0944, prefillMsPerToken: 2.8658, frontEndMs: 78.886,
+    batchExponent: 0.89562, eagerStepMs: 9258.9,
   },
   'vllm-0.10|8B|gptq-int4': {
-    stepBaseMs: 22.817, decodePerSeqMs: 0.24945, prefillMsPerToken: 0.33396, frontEndMs: 10.245,
-    batchExponent: 0.21414, eagerStepMs: 151.32,
+    stepBaseMs: 22.752, decodePerSeqMs: 2.1702e-7, prefillMsPerToken: 0.37352, frontEndMs: 9.9254,
+    batchExponent: 0.37726, eagerStepMs: 145.37,
   },
   'vllm-0.10|8B|gptq-int8': {
-    stepBaseMs: 35.474, decodePerSeqMs: 1.3419, prefillMsPerToken: 0.30283, frontEndMs: 12.156,
-    batchExponent: 0.84391, eagerStepMs: 196.72,
+    stepBaseMs: 36.2, decodePerSeqMs: 0.0083527, prefillMsPerToken: 0.41901, frontEndMs: 10.201,
+    batchExponent: 0.21129, eagerStepMs: 188.96,
   },
   'vllm-0.10|8B|w4a16': {
-    stepBaseMs: 22.884, decodePerSeqMs: 0.4655, prefillMsPerToken: 0.30477, frontEndMs: 11.729,
-    batchExponent: 0.52436, eagerStepMs: 208.95,
+    stepBaseMs: 22.993, decodePerSeqMs: 0.000022666, prefillMsPerToken: 0.28558, frontEndMs: 11.926,
+    batchExponent: 0.38139, eagerStepMs: 355.26,
   },
   'vllm-0.10|8B|w8a16': {
-    stepBaseMs: 34.671, decodePerSeqMs: 1.4267, prefillMsPerToken: 0.33988, frontEndMs: 11.932,
-    batchExponent: 0.30915, eagerStepMs: 180.51,
+    stepBaseMs: 35.354, decodePerSeqMs: 0.000066187, prefillMsPerToken: 0.39923, frontEndMs: 10.731,
+    batchExponent: 0.2287, eagerStepMs: 220.91,
   },
   'vllm-0.10|30B-A3B|w4a16': {
-    stepBaseMs: 12.963, decodePerSeqMs: 2.171, prefillMsPerToken: 0.1985, frontEndMs: 27.512,
-    batchExponent: 0.96677, eagerStepMs: 116.21,
+    stepBaseMs: 12.834, decodePerSeqMs: 2.3153, prefillMsPerToken: 0.20413, frontEndMs: 27.327,
+    batchExponent: 0.93171, eagerStepMs: 108.82,
   },
 };
 
 /** FP8 on vLLM 0.10 at the other power/clocks settings the guide measured, as the calibration fitted them. */
 export const FP8_POWER_FIT: Record<'MAXN' | '120W' | '120W-clocks', LatencyParams> = {
   '120W-clocks': {
-    stepBaseMs: 11.461, decodePerSeqMs: 0.95382, prefillMsPerToken: 0.08678, frontEndMs: 14.898,
-    batchExponent: 0.88402, eagerStepMs: 51.486,
+    stepBaseMs: 10.742, decodePerSeqMs: 1.5916, prefillMsPerToken: 0.064167, frontEndMs: 17.544,
+    batchExponent: 0.74888, eagerStepMs: 81.747,
   },
   '120W': {
-    stepBaseMs: 14.245, decodePerSeqMs: 1.1988, prefillMsPerToken: 0.074356, frontEndMs: 20.857,
-    batchExponent: 0.82755, eagerStepMs: 34.253,
+    stepBaseMs: 14.154, decodePerSeqMs: 1.2952, prefillMsPerToken: 0.070188, frontEndMs: 20.828,
+    batchExponent: 0.7931, eagerStepMs: 43.18,
   },
   MAXN: {
-    stepBaseMs: 14.546, decodePerSeqMs: 1.0088, prefillMsPerToken: 0.070148, frontEndMs: 20.502,
-    batchExponent: 0.82392, eagerStepMs: 32.522,
+    stepBaseMs: 14.602, decodePerSeqMs: 0.95319, prefillMsPerToken: 0.069667, frontEndMs: 20.449,
+    batchExponent: 0.84595, eagerStepMs: 33.48,
   },
 };
 
