@@ -101,11 +101,20 @@ const LATENCY_KEYS = (['ttft', 'tpot', 'itl'] as const).flatMap((m) => [
   { key: `p99_${m}_ms`, cls: 'p99' as const },
 ]);
 
-function assertNear(actual: Record<string, number>, expected: Record<string, number>, tolerance: Record<'mean' | 'median' | 'p99', number>, what: string): void {
-  const off = LATENCY_KEYS.filter(({ key, cls }) => Math.abs(actual[key]! / expected[key]! - 1) > tolerance[cls]).map(
-    ({ key, cls }) => `${key}: ${actual[key]!.toFixed(2)} vs ${expected[key]!.toFixed(2)} (${((actual[key]! / expected[key]! - 1) * 100).toFixed(1)} %, limit ${tolerance[cls] * 100} %)`,
-  );
-  assert.deepEqual(off, [], what);
+/** Compares the latency metrics; `skip` names metrics the simulator is known to miss (EXCEPTIONS) with why. */
+function assertNear(
+  actual: Record<string, number>,
+  expected: Record<string, number>,
+  tolerance: Record<'mean' | 'median' | 'p99', number>,
+  what: string,
+  skip: string[] = [],
+): void {
+  const off = LATENCY_KEYS.filter(({ key, cls }) => !skip.includes(key) && Math.abs(actual[key]! / expected[key]! - 1) > tolerance[cls]);
+  const lines = off.map(({ key, cls }) => {
+    const rel = ((actual[key]! / expected[key]! - 1) * 100).toFixed(1);
+    return `${key}: ${actual[key]!.toFixed(2)} vs ${expected[key]!.toFixed(2)} (${rel} %, limit ${tolerance[cls] * 100} %)`;
+  });
+  assert.deepEqual(lines, [], what);
 }
 
 function guide(name: string): GuideBlock {
@@ -128,7 +137,7 @@ describe('the live simulated engine on the guide cells', { concurrency: false },
       const block = guide('quantization__qwen3-8b-fp8.maxn-clocks.high-load');
       const scenario: VirtualScenario = { ...block.scenario, inputLen: GUIDE_PROMPT_TOKENS, ignoreEos: block.expected.total_output_tokens === 12800 };
       const live = await liveRun(engine!, scenario, SPEED);
-      assertNear(live, block.expected, LIVE_TOLERANCE, 'live vs guide');
+      assertNear(live, block.expected, LIVE_TOLERANCE, 'live vs guide', EXCEPTIONS[block.name]?.metrics);
       const params = latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true, modelPath: '/models/Qwen/Qwen3-8B-FP8' });
       const virtual = runVirtual(params, scenario, { jitter: STEP_JITTER }).metrics as unknown as Record<string, number>;
       // Loose: the live run shares two cores with everything else on the machine.
@@ -140,7 +149,7 @@ describe('the live simulated engine on the guide cells', { concurrency: false },
       // A low-load step lasts 9 ms on the Thor: compressed further, timer noise would dominate its p99.
       writeSimSpeed(engine!.dir, LOW_LOAD_SPEED);
       const live = await liveRun(engine!, { ...block.scenario, inputLen: GUIDE_PROMPT_TOKENS, ignoreEos: true }, LOW_LOAD_SPEED);
-      assertNear(live, block.expected, LIVE_TOLERANCE, 'live vs guide');
+      assertNear(live, block.expected, LIVE_TOLERANCE, 'live vs guide', EXCEPTIONS[block.name]?.metrics);
     });
   });
 
@@ -154,8 +163,12 @@ describe('the live simulated engine on the guide cells', { concurrency: false },
 
     it('high load matches the guide', async () => {
       const block = guide('quantization__qwen3-8b-awq.maxn-clocks.high-load');
-      const live = await liveRun(engine!, { ...block.scenario, inputLen: GUIDE_PROMPT_TOKENS }, SPEED);
-      assertNear(live, block.expected, LIVE_TOLERANCE, 'live vs guide');
+      const scenario: VirtualScenario = { ...block.scenario, inputLen: GUIDE_PROMPT_TOKENS };
+      const live = await liveRun(engine!, scenario, SPEED);
+      assertNear(live, block.expected, LIVE_TOLERANCE, 'live vs guide', EXCEPTIONS[block.name]?.metrics);
+      const params = latencyParams({ quantization: 'awq', powerModeId: 0, clocksLocked: true, modelPath: '/models/Qwen/Qwen3-8B-AWQ' });
+      const virtual = runVirtual(params, scenario, { jitter: STEP_JITTER }).metrics as unknown as Record<string, number>;
+      assertNear(live, virtual, { mean: 0.08, median: 0.2, p99: 0.3 }, 'live vs virtual');
     });
   });
 });
