@@ -2,7 +2,7 @@
  * The guide's 43 `vllm bench serve` result blocks as benchmarks the simulator can re-run: which engine served
  * them, on which device setting, and the benchmark's command line. The measured numbers are the fixtures
  * test/fixtures/vllm-bench-text/<block>.expected.json (parsed from the .txt blocks); the command lines are the
- * guide's (test/fixtures/vllm-bench-text/README.md quotes them):
+ * guide's, as follows:
  * - quantization and power/clocks sweeps (image nvcr.io/nvidia/vllm:25.09-py3, `vllm serve <model>` with defaults):
  *   high load `--random-input-len 2048 --random-output-len 128 --num-prompts 100 --max-concurrency 8` (GPTQ-Int4:
  *   200 prompts), then low load `--num-prompts 10 --max-concurrency 1` on the same engine (GGUF: one prompt);

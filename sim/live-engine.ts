@@ -24,7 +24,19 @@ export interface LiveEngineDeps {
   onActivity(inFlight: number): void;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
+  /** Timers (default: Node's); a test drives the engine on a simulated clock through these. */
+  timers?: Timers;
 }
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const NODE_TIMERS: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export type TokenListener = (index: number, finishReason: FinishReason | null) => void;
 
@@ -35,7 +47,7 @@ interface Submitted {
   /** The scheduler's id once the request has reached it. */
   engineId?: number;
   /** Pending front-end timer before that. */
-  timer?: NodeJS.Timeout;
+  timer?: unknown;
 }
 
 export class LiveEngine {
@@ -44,7 +56,8 @@ export class LiveEngine {
   private readonly byEngineId = new Map<number, number>();
   private nextId = 1;
   private inFrontEnd = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
+  private readonly timers: Timers;
   private stepEnd = 0;
   /** Counters for the periodic stats log. */
   promptTokens = 0;
@@ -52,6 +65,7 @@ export class LiveEngine {
 
   constructor(private readonly deps: LiveEngineDeps) {
     this.engine = new BatchEngine({ maxNumSeqs: deps.maxNumSeqs, maxNumBatchedTokens: deps.maxNumBatchedTokens });
+    this.timers = deps.timers ?? NODE_TIMERS;
   }
 
   get inFlight(): number {
@@ -92,7 +106,7 @@ export class LiveEngine {
     this.inFrontEnd++;
     this.deps.onActivity(this.inFlight);
     const wait = readyAt - this.deps.now();
-    if (wait > 0) entry.timer = setTimeout(reach, wait);
+    if (wait > 0) entry.timer = this.timers.setTimeout(reach, wait);
     else reach();
     return id;
   }
@@ -102,7 +116,7 @@ export class LiveEngine {
     if (!entry) return;
     this.requests.delete(id);
     if (entry.timer) {
-      clearTimeout(entry.timer);
+      this.timers.clearTimeout(entry.timer);
       this.inFrontEnd--;
     }
     if (entry.engineId !== undefined) {
@@ -114,9 +128,9 @@ export class LiveEngine {
 
   /** Stops stepping (shutdown); pending requests get no more tokens. */
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
-    for (const entry of this.requests.values()) if (entry.timer) clearTimeout(entry.timer);
+    for (const entry of this.requests.values()) if (entry.timer) this.timers.clearTimeout(entry.timer);
   }
 
   private scheduleStep(): void {
@@ -124,7 +138,7 @@ export class LiveEngine {
     const now = this.deps.now();
     this.stepEnd += step.durationMs / this.deps.speed();
     if (this.stepEnd < now - MAX_BACKLOG_MS) this.stepEnd = now;
-    this.timer = setTimeout(() => {
+    this.timer = this.timers.setTimeout(() => {
       this.timer = undefined;
       for (const ev of step.events) {
         const id = this.byEngineId.get(ev.id);
