@@ -111,6 +111,26 @@ export const CALIBRATED: Record<string, LatencyParams> = {
     stepBaseMs: 12.834, decodePerSeqMs: 2.3153, prefillMsPerToken: 0.20413, frontEndMs: 27.327,
     batchExponent: 0.93171, eagerStepMs: 108.82,
   },
+  'vllm-0.9|8B|awq': {
+    stepBaseMs: 12.683, decodePerSeqMs: 2.847, prefillMsPerToken: 0.49608, frontEndMs: 17.894,
+    batchExponent: 0.76649, eagerStepMs: 7.2564,
+  },
+  'vllm-0.9|8B|bf16': {
+    stepBaseMs: 1.1295, decodePerSeqMs: 4.7831, prefillMsPerToken: 0.29443, frontEndMs: 45.903,
+    batchExponent: 0.66759, eagerStepMs: 1.7405,
+  },
+  'vllm-0.9|8B|w4a16': {
+    stepBaseMs: 8.9874, decodePerSeqMs: 3.3522, prefillMsPerToken: 0.47781, frontEndMs: 11.523,
+    batchExponent: 0.74396, eagerStepMs: 15.03,
+  },
+  'vllm-0.9|30B-A3B|fp8': {
+    stepBaseMs: 18.033, decodePerSeqMs: 3.5076, prefillMsPerToken: 0.38589, frontEndMs: 33.551,
+    batchExponent: 0.71345, eagerStepMs: 6.0909,
+  },
+  'vllm-0.9|30B-A3B|w4a16': {
+    stepBaseMs: 3.1878, decodePerSeqMs: 2.2191, prefillMsPerToken: 0.39982, frontEndMs: 18.562,
+    batchExponent: 0.80023, eagerStepMs: 31.089,
+  },
 };
 
 /** FP8 on vLLM 0.10 at the other power/clocks settings the guide measured, as the calibration fitted them. */

@@ -126,51 +126,51 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
     reason: QUEUEING,
   },
   'scenarios__qwen3-8b-awq.chat': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_tpot_ms', 'median_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'p99_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-awq.long-context': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-awq.throughput': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'mean_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-bf16.chat': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'mean_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'p99_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-bf16.long-context': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-bf16.throughput': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-int4-w4a16.chat': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'median_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-int4-w4a16.long-context': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-int4-w4a16.throughput': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'mean_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-fp8.chat': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-fp8.long-context': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-fp8.throughput': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-int4-w4a16.chat': {
@@ -178,11 +178,11 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-int4-w4a16.long-context': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-int4-w4a16.throughput': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'median_ttft_ms', 'mean_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
     reason: SCENARIOS,
   },
 };
