@@ -2,7 +2,7 @@
  * Fits the simulator's step costs (sim/latency-model.ts) to the guide's 43 result blocks and measures how close
  * the simulator comes, in virtual time (sim/virtual-run.ts), so a fit and a full check take seconds.
  *
- *   npm run build && node dist/sim/latency-calibration.js [--only=<group>]   fit, print the constants
+ *   npm run build && node dist/sim/latency-calibration.js [--only=<group>,...]   fit, print constants
  *   npm run bench:sim-fidelity                                               the table of differences
  *
  * A fit group is one engine on one device setting (family, model, power, clocks): its blocks are the guide's
@@ -107,7 +107,7 @@ function initialGuess(blocks: GuideBlock[]): LatencyParams {
   const low = blocks.find((b) => b.load === 'low-load')?.expected;
   const high = blocks.find((b) => b.load === 'high-load')?.expected;
   if (low && high) {
-    const b = Math.max(0.05, (high.median_itl_ms! - low.mean_tpot_ms!) / 7);
+    const b = Math.max(0.1, (high.median_itl_ms! - low.mean_tpot_ms!) / 7);
     const a = Math.max(0.5, low.mean_tpot_ms! - b);
     const c = Math.max(1e-4, (high.p99_itl_ms! - high.median_itl_ms!) / 2048);
     const frontEndMs = Math.max(1, low.mean_ttft_ms! - low.mean_tpot_ms!);
@@ -172,8 +172,8 @@ export function fitGroup(blocks: GuideBlock[], start?: LatencyParams, iterations
   const p0 = start ?? initialGuess(blocks);
   const f = (x: Vector): number => {
     const p = toParams(x);
-    // A batch may cost less per sequence as it grows, never less in total.
-    if (p.batchExponent > 2.5 || p.batchExponent < 0.2) return Infinity;
+    // A batch may cost less per sequence as it grows, never less in total; a sequence always costs something.
+    if (p.batchExponent > 2.5 || p.batchExponent < 0.2 || p.decodePerSeqMs < 0.05) return Infinity;
     return loss(blocks, p);
   };
   let best = nelderMead(f, FREE.map((k) => Math.log(Math.max(1e-6, p0[k]))), iterations);
@@ -247,7 +247,7 @@ function main(): void {
   const iterations = Number(args.find((a) => a.startsWith('--iterations='))?.slice('--iterations='.length) ?? 250);
   const out: Record<string, string[]> = { CALIBRATED: [], FP8_POWER_FIT: [] };
   for (const [key, group] of fitGroups(blocks)) {
-    if (only && !key.includes(only)) continue;
+    if (only && !only.split(',').some((o) => key.includes(o))) continue;
     const started = Date.now();
     // --refine also starts from the shipped constants, besides the blocks' rough reading, and keeps the better.
     const first = group[0]!;

@@ -72,44 +72,44 @@ export function calibrationKey(family: EngineFamily, sizeTag: string, quantizati
  */
 export const CALIBRATED: Record<string, LatencyParams> = {
   'vllm-0.10|8B|fp8': {
-    stepBaseMs: 7.1121, decodePerSeqMs: 1.7512, prefillMsPerToken: 0.068508, frontEndMs: 15.943,
-    batchExponent: 0.80053, eagerStepMs: 21.811,
+    stepBaseMs: 7.0413, decodePerSeqMs: 1.8238, prefillMsPerToken: 0.055249, frontEndMs: 16.005,
+    batchExponent: 0.78756, eagerStepMs: 48.78,
   },
   'vllm-0.10|8B|awq': {
-    stepBaseMs: 23.068, decodePerSeqMs: 0.000082375, prefillMsPerToken: 0.35572, frontEndMs: 10.111,
-    batchExponent: 2.0624, eagerStepMs: 193.99,
+    stepBaseMs: 23.066, decodePerSeqMs: 9.3157e-58, prefillMsPerToken: 0.41966, frontEndMs: 9.4644,
+    batchExponent: 2.4872, eagerStepMs: 63.74,
   },
   'vllm-0.10|8B|bf16': {
-    stepBaseMs: 63.68, decodePerSeqMs: 0.016535, prefillMsPerToken: 0.17862, frontEndMs: 12.832,
-    batchExponent: 0.61138, eagerStepMs: 111.25,
+    stepBaseMs: 63.68, decodePerSeqMs: 5.9464e-7, prefillMsPerToken: 0.20962, frontEndMs: 12.472,
+    batchExponent: 1.5654, eagerStepMs: 48.104,
   },
   'vllm-0.10|8B|fp4': {
-    stepBaseMs: 23.587, decodePerSeqMs: 1.2086, prefillMsPerToken: 0.12718, frontEndMs: 13.681,
-    batchExponent: 0.20104, eagerStepMs: 72.7,
+    stepBaseMs: 23.592, decodePerSeqMs: 1.2024, prefillMsPerToken: 0.12732, frontEndMs: 13.676,
+    batchExponent: 0.2024, eagerStepMs: 72.425,
   },
   'vllm-0.10|8B|gguf': {
-    stepBaseMs: 24.229, decodePerSeqMs: 9.0944, prefillMsPerToken: 2.8658, frontEndMs: 78.886,
-    batchExponent: 0.89562, eagerStepMs: 9258.9,
+    stepBaseMs: 24.229, decodePerSeqMs: 9.0943, prefillMsPerToken: 2.8663, frontEndMs: 78.875,
+    batchExponent: 0.89558, eagerStepMs: 9257.7,
   },
   'vllm-0.10|8B|gptq-int4': {
-    stepBaseMs: 22.752, decodePerSeqMs: 2.1702e-7, prefillMsPerToken: 0.37352, frontEndMs: 9.9254,
-    batchExponent: 0.37726, eagerStepMs: 145.37,
+    stepBaseMs: 22.752, decodePerSeqMs: 1.5008e-7, prefillMsPerToken: 0.39775, frontEndMs: 9.6619,
+    batchExponent: 1.0728, eagerStepMs: 95.994,
   },
   'vllm-0.10|8B|gptq-int8': {
-    stepBaseMs: 36.2, decodePerSeqMs: 0.0083527, prefillMsPerToken: 0.41901, frontEndMs: 10.201,
-    batchExponent: 0.21129, eagerStepMs: 188.96,
+    stepBaseMs: 36.219, decodePerSeqMs: 6.6546e-7, prefillMsPerToken: 0.51141, frontEndMs: 9.2147,
+    batchExponent: 0.20065, eagerStepMs: 0.028964,
   },
   'vllm-0.10|8B|w4a16': {
-    stepBaseMs: 22.993, decodePerSeqMs: 0.000022666, prefillMsPerToken: 0.28558, frontEndMs: 11.926,
-    batchExponent: 0.38139, eagerStepMs: 355.26,
+    stepBaseMs: 22.99, decodePerSeqMs: 0.00033959, prefillMsPerToken: 0.35263, frontEndMs: 11.161,
+    batchExponent: 0.2, eagerStepMs: 218.29,
   },
   'vllm-0.10|8B|w8a16': {
-    stepBaseMs: 35.354, decodePerSeqMs: 0.000066187, prefillMsPerToken: 0.39923, frontEndMs: 10.731,
-    batchExponent: 0.2287, eagerStepMs: 220.91,
+    stepBaseMs: 35.36, decodePerSeqMs: 0.00015642, prefillMsPerToken: 0.44435, frontEndMs: 10.205,
+    batchExponent: 0.23535, eagerStepMs: 128.77,
   },
   'vllm-0.10|30B-A3B|w4a16': {
-    stepBaseMs: 12.834, decodePerSeqMs: 2.3153, prefillMsPerToken: 0.20413, frontEndMs: 27.327,
-    batchExponent: 0.93171, eagerStepMs: 108.82,
+    stepBaseMs: 12.859, decodePerSeqMs: 2.2917, prefillMsPerToken: 0.19935, frontEndMs: 27.347,
+    batchExponent: 0.93677, eagerStepMs: 118.48,
   },
   'vllm-0.9|8B|awq': {
     stepBaseMs: 12.683, decodePerSeqMs: 2.847, prefillMsPerToken: 0.49608, frontEndMs: 17.894,
@@ -136,16 +136,16 @@ export const CALIBRATED: Record<string, LatencyParams> = {
 /** FP8 on vLLM 0.10 at the other power/clocks settings the guide measured, as the calibration fitted them. */
 export const FP8_POWER_FIT: Record<'MAXN' | '120W' | '120W-clocks', LatencyParams> = {
   '120W-clocks': {
-    stepBaseMs: 10.742, decodePerSeqMs: 1.5916, prefillMsPerToken: 0.064167, frontEndMs: 17.544,
-    batchExponent: 0.74888, eagerStepMs: 81.747,
+    stepBaseMs: 9.0097, decodePerSeqMs: 3.3936, prefillMsPerToken: 0.021805, frontEndMs: 18.202,
+    batchExponent: 0.50936, eagerStepMs: 158.78,
   },
   '120W': {
-    stepBaseMs: 14.154, decodePerSeqMs: 1.2952, prefillMsPerToken: 0.070188, frontEndMs: 20.828,
-    batchExponent: 0.7931, eagerStepMs: 43.18,
+    stepBaseMs: 13.528, decodePerSeqMs: 1.9458, prefillMsPerToken: 0.062605, frontEndMs: 20.984,
+    batchExponent: 0.645, eagerStepMs: 58.014,
   },
   MAXN: {
-    stepBaseMs: 14.602, decodePerSeqMs: 0.95319, prefillMsPerToken: 0.069667, frontEndMs: 20.449,
-    batchExponent: 0.84595, eagerStepMs: 33.48,
+    stepBaseMs: 14.602, decodePerSeqMs: 0.95303, prefillMsPerToken: 0.07132, frontEndMs: 20.43,
+    batchExponent: 0.84604, eagerStepMs: 30.094,
   },
 };
 

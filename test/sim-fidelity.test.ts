@@ -54,28 +54,16 @@ const SCENARIOS =
 /** Blocks whose targets the simulator does not reach, the metrics concerned, and why. */
 const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
   'power-clocks__qwen3-8b-fp8.120w-clocks.high-load': {
-    metrics: ['p99_ttft_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: ['median_ttft_ms', 'p99_ttft_ms', 'median_itl_ms', 'p99_itl_ms'],
     reason: QUEUEING,
-  },
-  'power-clocks__qwen3-8b-fp8.120w-clocks.low-load': {
-    metrics: ['mean_ttft_ms'],
-    reason: LOW_LOAD_FRONT_END,
   },
   'power-clocks__qwen3-8b-fp8.120w.high-load': {
-    metrics: ['mean_ttft_ms', 'median_ttft_ms'],
+    metrics: ['median_ttft_ms'],
     reason: QUEUEING,
-  },
-  'power-clocks__qwen3-8b-fp8.120w.low-load': {
-    metrics: ['mean_ttft_ms'],
-    reason: LOW_LOAD_FRONT_END,
   },
   'power-clocks__qwen3-8b-fp8.maxn-clocks.high-load': {
-    metrics: ['mean_ttft_ms', 'median_ttft_ms'],
+    metrics: ['median_ttft_ms'],
     reason: QUEUEING,
-  },
-  'power-clocks__qwen3-8b-fp8.maxn-clocks.low-load': {
-    metrics: ['mean_ttft_ms'],
-    reason: LOW_LOAD_FRONT_END,
   },
   'power-clocks__qwen3-8b-fp8.maxn.high-load': {
     metrics: ['median_ttft_ms', 'p99_itl_ms'],
@@ -94,12 +82,8 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
     reason: QUEUEING,
   },
   'quantization__qwen3-8b-fp8.maxn-clocks.high-load': {
-    metrics: ['mean_ttft_ms', 'median_ttft_ms'],
+    metrics: ['median_ttft_ms'],
     reason: QUEUEING,
-  },
-  'quantization__qwen3-8b-fp8.maxn-clocks.low-load': {
-    metrics: ['mean_ttft_ms'],
-    reason: LOW_LOAD_FRONT_END,
   },
   'quantization__qwen3-8b-gguf-q5km.maxn-clocks.high-load': {
     metrics: ['mean_ttft_ms', 'mean_tpot_ms', 'mean_itl_ms'],
@@ -120,10 +104,6 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
   'quantization__qwen3-8b-int8-w8a16.maxn-clocks.high-load': {
     metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
     reason: WEIGHT_ONLY_QUEUEING,
-  },
-  'quantization__qwen3-coder-30b-a3b-int4-w4a16.maxn-clocks.high-load': {
-    metrics: ['mean_ttft_ms'],
-    reason: QUEUEING,
   },
   'scenarios__qwen3-8b-awq.chat': {
     metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'p99_itl_ms'],
