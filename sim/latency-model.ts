@@ -76,8 +76,8 @@ export const CALIBRATED: Record<string, LatencyParams> = {
     batchExponent: 0.78756, eagerStepMs: 48.78,
   },
   'vllm-0.10|8B|awq': {
-    stepBaseMs: 23.066, decodePerSeqMs: 9.3157e-58, prefillMsPerToken: 0.41966, frontEndMs: 9.4644,
-    batchExponent: 2.4872, eagerStepMs: 63.74,
+    stepBaseMs: 22.859, decodePerSeqMs: 0.1606, prefillMsPerToken: 0.37918, frontEndMs: 9.7706,
+    batchExponent: 0.20033, eagerStepMs: 146.12,
   },
   'vllm-0.10|8B|bf16': {
     stepBaseMs: 63.68, decodePerSeqMs: 5.9464e-7, prefillMsPerToken: 0.20962, frontEndMs: 12.472,
@@ -92,20 +92,20 @@ export const CALIBRATED: Record<string, LatencyParams> = {
     batchExponent: 0.89558, eagerStepMs: 9257.7,
   },
   'vllm-0.10|8B|gptq-int4': {
-    stepBaseMs: 22.752, decodePerSeqMs: 1.5008e-7, prefillMsPerToken: 0.39775, frontEndMs: 9.6619,
-    batchExponent: 1.0728, eagerStepMs: 95.994,
+    stepBaseMs: 22.716, decodePerSeqMs: 0.066248, prefillMsPerToken: 0.29483, frontEndMs: 10.501,
+    batchExponent: 0.23234, eagerStepMs: 307.25,
   },
   'vllm-0.10|8B|gptq-int8': {
-    stepBaseMs: 36.219, decodePerSeqMs: 6.6546e-7, prefillMsPerToken: 0.51141, frontEndMs: 9.2147,
-    batchExponent: 0.20065, eagerStepMs: 0.028964,
+    stepBaseMs: 36.054, decodePerSeqMs: 0.21761, prefillMsPerToken: 0.43715, frontEndMs: 10.083,
+    batchExponent: 0.2043, eagerStepMs: 151.43,
   },
   'vllm-0.10|8B|w4a16': {
-    stepBaseMs: 22.99, decodePerSeqMs: 0.00033959, prefillMsPerToken: 0.35263, frontEndMs: 11.161,
-    batchExponent: 0.2, eagerStepMs: 218.29,
+    stepBaseMs: 22.938, decodePerSeqMs: 0.05026, prefillMsPerToken: 0.28285, frontEndMs: 12.024,
+    batchExponent: 0.2019, eagerStepMs: 359.64,
   },
   'vllm-0.10|8B|w8a16': {
-    stepBaseMs: 35.36, decodePerSeqMs: 0.00015642, prefillMsPerToken: 0.44435, frontEndMs: 10.205,
-    batchExponent: 0.23535, eagerStepMs: 128.77,
+    stepBaseMs: 35.299, decodePerSeqMs: 0.050752, prefillMsPerToken: 0.3024, frontEndMs: 12.005,
+    batchExponent: 0.35338, eagerStepMs: 419.06,
   },
   'vllm-0.10|30B-A3B|w4a16': {
     stepBaseMs: 12.859, decodePerSeqMs: 2.2917, prefillMsPerToken: 0.19935, frontEndMs: 27.347,
