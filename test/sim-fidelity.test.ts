@@ -41,15 +41,14 @@ const WEIGHT_ONLY_QUEUEING =
 const QUEUEING =
   "The guide's TTFT under load spreads over 1-6 prompt steps with a median near 3; the simulated steady state is a " +
   'conveyor of 1-2 steps, so median TTFT, the initial burst (p99 TTFT) and the prompt step (p99 ITL) cannot all match.';
-const LOW_LOAD_FRONT_END =
-  '3 % of a 23-38 ms TTFT is about a millisecond: the API front-end time is one constant per engine and setting, ' +
-  'fitted to high and low load together.';
 const GGUF =
   "GGUF's prompt step takes 15 s against an 89 ms decode step (p99 ITL 15.7 s, median 89 ms); the fit balances TTFT " +
   'against TPOT at the 3 % level.';
 const SCENARIOS =
-  'The scenario blocks (vLLM 0.9.2, 1000 requests at once) are fitted with the same step model; runs where every step ' +
-  'carries prompts (long context) or the batch is full for minutes stretch it beyond these targets.';
+  'One step model per engine has to serve chat (128/64), throughput (256/512) and long context (1024/128) with 1000 ' +
+  'requests at once (vLLM 0.9.2): the simulated chat comes out 15-40 % slow and long context 5-25 % fast, so the ' +
+  "model's context dependence (half of the decode cost grows with the context) is too weak for this engine, and the " +
+  'fit splits the difference.';
 
 /** Blocks whose targets the simulator does not reach, the metrics concerned, and why. */
 const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
