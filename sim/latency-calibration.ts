@@ -111,7 +111,7 @@ function initialGuess(blocks: GuideBlock[]): LatencyParams {
     const a = Math.max(0.5, low.mean_tpot_ms! - b);
     const c = Math.max(1e-4, (high.p99_itl_ms! - high.median_itl_ms!) / 2048);
     const frontEndMs = Math.max(1, low.mean_ttft_ms! - low.mean_tpot_ms!);
-    return { stepBaseMs: a, decodePerSeqMs: b, batchExponent: 1, prefillMsPerToken: c * 0.8, frontEndMs, eagerStepMs: c * 400 };
+    return { stepBaseMs: a, decodePerSeqMs: b, batchExponent: 1, prefillMsPerToken: c * 0.8, frontEndMs, eagerStepMs: c * 400, contextWeight: 0.5 };
   }
   // Scenarios (no low load): a chat step is mostly a decode of a full batch (256 sequences, 2^(8·0.7) ≈ 48); a
   // long-context step also carries a budget's worth (≈ 1800 tokens) of prompts.
@@ -119,11 +119,11 @@ function initialGuess(blocks: GuideBlock[]): LatencyParams {
   const long = blocks.find((x) => x.load === 'long-context')?.expected ?? blocks[0]!.expected;
   const decodePerSeqMs = (chat.median_itl_ms! * 0.85) / 48;
   const prefillMsPerToken = Math.max(0.01, (long.median_itl_ms! - chat.median_itl_ms!) / 1800);
-  return { stepBaseMs: chat.median_itl_ms! * 0.15, decodePerSeqMs, batchExponent: 0.7, prefillMsPerToken, frontEndMs: 15, eagerStepMs: 10 };
+  return { stepBaseMs: chat.median_itl_ms! * 0.15, decodePerSeqMs, batchExponent: 0.7, prefillMsPerToken, frontEndMs: 15, eagerStepMs: 10, contextWeight: 0.5 };
 }
 
 type Vector = number[];
-const FREE = ['stepBaseMs', 'decodePerSeqMs', 'prefillMsPerToken', 'frontEndMs', 'batchExponent', 'eagerStepMs'] as const;
+const FREE = ['stepBaseMs', 'decodePerSeqMs', 'prefillMsPerToken', 'frontEndMs', 'batchExponent', 'eagerStepMs', 'contextWeight'] as const;
 
 function toParams(x: Vector): LatencyParams {
   return Object.fromEntries(FREE.map((k, i) => [k, Math.exp(x[i]!)])) as Record<(typeof FREE)[number], number>;
@@ -173,7 +173,7 @@ export function fitGroup(blocks: GuideBlock[], start?: LatencyParams, iterations
   const f = (x: Vector): number => {
     const p = toParams(x);
     // A batch may cost less per sequence as it grows, never less in total; a sequence always costs something.
-    if (p.batchExponent > 2.5 || p.batchExponent < 0.2 || p.decodePerSeqMs < 0.05) return Infinity;
+    if (p.batchExponent > 2.5 || p.batchExponent < 0.2 || p.decodePerSeqMs < 0.05 || p.contextWeight > 1) return Infinity;
     return loss(blocks, p);
   };
   let best = nelderMead(f, FREE.map((k) => Math.log(Math.max(1e-6, p0[k]))), iterations);
@@ -252,7 +252,7 @@ function main(): void {
     // --refine also starts from the shipped constants, besides the blocks' rough reading, and keeps the better.
     const first = group[0]!;
     const shipped = latencyParams({ quantization: first.quantization, powerModeId: first.powerModeId, clocksLocked: first.clocksLocked, modelPath: first.modelPath, family: first.family });
-    let fit = fitGroup(group, undefined, iterations);
+    let fit = args.includes('--from-shipped') ? fitGroup(group, shipped, iterations) : fitGroup(group, undefined, iterations);
     if (args.includes('--refine')) {
       const refined = fitGroup(group, shipped, iterations);
       if (refined.loss < fit.loss) fit = refined;

@@ -5,7 +5,7 @@
  *   cost = stepBaseMs
  *        + decodePerSeqMs · n^batchExponent · (1 − w + w · meanContext / 2112)    when n sequences decode
  *        + prefillMsPerToken · promptTokensInThisStep
- * with w = CONTEXT_WEIGHT, plus `frontEndMs` per request before it reaches the scheduler (the API server reading
+ * with w = contextWeight, plus `frontEndMs` per request before it reaches the scheduler (the API server reading
  * and tokenizing the prompt). The scheduler decides what a step carries (every running sequence's next token, then
  * prompts up to the step's token budget), so one mechanism gives both the typical inter-token latency (a decode-only
  * step) and its tail (a step that also carries a 2048-token prompt stalls every running sequence), the TTFT under
@@ -30,6 +30,8 @@ export interface LatencyParams {
   decodePerSeqMs: number;
   /** How decode cost grows with batch size n (n^batchExponent); 1 = linear. */
   batchExponent: number;
+  /** Share of the decode cost that grows with context length (attention over the KV cache), 0-1. */
+  contextWeight: number;
   /** Prefill cost per prompt token computed in a step (ms). */
   prefillMsPerToken: number;
   /** The API server's share of every request's TTFT: reading and tokenizing the prompt, streaming back (ms). */
@@ -43,8 +45,6 @@ export interface LatencyParams {
 
 /** Mean context (prompt + generated) of the calibration runs: 2048-token prompts, 128 generated. */
 export const CALIBRATION_CONTEXT = 2112;
-/** Share of the decode cost that grows with context length (attention over the KV cache). */
-export const CONTEXT_WEIGHT = 0.5;
 
 /** vLLM's largest CUDA-graph capture size (tokens in a step). */
 export const CUDA_GRAPH_MAX_TOKENS = 512;
@@ -55,7 +55,7 @@ export function stepCostMs(p: LatencyParams, shape: StepShape): number {
   if (shape.prefillTokens + shape.decoding > CUDA_GRAPH_MAX_TOKENS) cost += p.eagerStepMs;
   if (shape.decoding > 0) {
     const meanContext = shape.contextTokens / shape.decoding;
-    const context = 1 - CONTEXT_WEIGHT + (CONTEXT_WEIGHT * meanContext) / CALIBRATION_CONTEXT;
+    const context = 1 - p.contextWeight + (p.contextWeight * meanContext) / CALIBRATION_CONTEXT;
     cost += p.decodePerSeqMs * Math.pow(shape.decoding, p.batchExponent) * context;
   }
   return cost;
@@ -73,63 +73,63 @@ export function calibrationKey(family: EngineFamily, sizeTag: string, quantizati
 export const CALIBRATED: Record<string, LatencyParams> = {
   'vllm-0.10|8B|fp8': {
     stepBaseMs: 7.0413, decodePerSeqMs: 1.8238, prefillMsPerToken: 0.055249, frontEndMs: 16.005,
-    batchExponent: 0.78756, eagerStepMs: 48.78,
+    batchExponent: 0.78756, eagerStepMs: 48.78, contextWeight: 0.5,
   },
   'vllm-0.10|8B|awq': {
     stepBaseMs: 22.859, decodePerSeqMs: 0.1606, prefillMsPerToken: 0.37918, frontEndMs: 9.7706,
-    batchExponent: 0.20033, eagerStepMs: 146.12,
+    batchExponent: 0.20033, eagerStepMs: 146.12, contextWeight: 0.5,
   },
   'vllm-0.10|8B|bf16': {
     stepBaseMs: 63.68, decodePerSeqMs: 5.9464e-7, prefillMsPerToken: 0.20962, frontEndMs: 12.472,
-    batchExponent: 1.5654, eagerStepMs: 48.104,
+    batchExponent: 1.5654, eagerStepMs: 48.104, contextWeight: 0.5,
   },
   'vllm-0.10|8B|fp4': {
     stepBaseMs: 23.592, decodePerSeqMs: 1.2024, prefillMsPerToken: 0.12732, frontEndMs: 13.676,
-    batchExponent: 0.2024, eagerStepMs: 72.425,
+    batchExponent: 0.2024, eagerStepMs: 72.425, contextWeight: 0.5,
   },
   'vllm-0.10|8B|gguf': {
     stepBaseMs: 24.229, decodePerSeqMs: 9.0943, prefillMsPerToken: 2.8663, frontEndMs: 78.875,
-    batchExponent: 0.89558, eagerStepMs: 9257.7,
+    batchExponent: 0.89558, eagerStepMs: 9257.7, contextWeight: 0.5,
   },
   'vllm-0.10|8B|gptq-int4': {
     stepBaseMs: 22.716, decodePerSeqMs: 0.066248, prefillMsPerToken: 0.29483, frontEndMs: 10.501,
-    batchExponent: 0.23234, eagerStepMs: 307.25,
+    batchExponent: 0.23234, eagerStepMs: 307.25, contextWeight: 0.5,
   },
   'vllm-0.10|8B|gptq-int8': {
     stepBaseMs: 36.054, decodePerSeqMs: 0.21761, prefillMsPerToken: 0.43715, frontEndMs: 10.083,
-    batchExponent: 0.2043, eagerStepMs: 151.43,
+    batchExponent: 0.2043, eagerStepMs: 151.43, contextWeight: 0.5,
   },
   'vllm-0.10|8B|w4a16': {
     stepBaseMs: 22.938, decodePerSeqMs: 0.05026, prefillMsPerToken: 0.28285, frontEndMs: 12.024,
-    batchExponent: 0.2019, eagerStepMs: 359.64,
+    batchExponent: 0.2019, eagerStepMs: 359.64, contextWeight: 0.5,
   },
   'vllm-0.10|8B|w8a16': {
     stepBaseMs: 35.299, decodePerSeqMs: 0.050752, prefillMsPerToken: 0.3024, frontEndMs: 12.005,
-    batchExponent: 0.35338, eagerStepMs: 419.06,
+    batchExponent: 0.35338, eagerStepMs: 419.06, contextWeight: 0.5,
   },
   'vllm-0.10|30B-A3B|w4a16': {
     stepBaseMs: 12.859, decodePerSeqMs: 2.2917, prefillMsPerToken: 0.19935, frontEndMs: 27.347,
-    batchExponent: 0.93677, eagerStepMs: 118.48,
+    batchExponent: 0.93677, eagerStepMs: 118.48, contextWeight: 0.5,
   },
   'vllm-0.9|8B|awq': {
     stepBaseMs: 12.683, decodePerSeqMs: 2.847, prefillMsPerToken: 0.49608, frontEndMs: 17.894,
-    batchExponent: 0.76649, eagerStepMs: 7.2564,
+    batchExponent: 0.76649, eagerStepMs: 7.2564, contextWeight: 0.5,
   },
   'vllm-0.9|8B|bf16': {
     stepBaseMs: 1.1295, decodePerSeqMs: 4.7831, prefillMsPerToken: 0.29443, frontEndMs: 45.903,
-    batchExponent: 0.66759, eagerStepMs: 1.7405,
+    batchExponent: 0.66759, eagerStepMs: 1.7405, contextWeight: 0.5,
   },
   'vllm-0.9|8B|w4a16': {
     stepBaseMs: 8.9874, decodePerSeqMs: 3.3522, prefillMsPerToken: 0.47781, frontEndMs: 11.523,
-    batchExponent: 0.74396, eagerStepMs: 15.03,
+    batchExponent: 0.74396, eagerStepMs: 15.03, contextWeight: 0.5,
   },
   'vllm-0.9|30B-A3B|fp8': {
     stepBaseMs: 18.033, decodePerSeqMs: 3.5076, prefillMsPerToken: 0.38589, frontEndMs: 33.551,
-    batchExponent: 0.71345, eagerStepMs: 6.0909,
+    batchExponent: 0.71345, eagerStepMs: 6.0909, contextWeight: 0.5,
   },
   'vllm-0.9|30B-A3B|w4a16': {
     stepBaseMs: 3.1878, decodePerSeqMs: 2.2191, prefillMsPerToken: 0.39982, frontEndMs: 18.562,
-    batchExponent: 0.80023, eagerStepMs: 31.089,
+    batchExponent: 0.80023, eagerStepMs: 31.089, contextWeight: 0.5,
   },
 };
 
@@ -137,15 +137,15 @@ export const CALIBRATED: Record<string, LatencyParams> = {
 export const FP8_POWER_FIT: Record<'MAXN' | '120W' | '120W-clocks', LatencyParams> = {
   '120W-clocks': {
     stepBaseMs: 9.0097, decodePerSeqMs: 3.3936, prefillMsPerToken: 0.021805, frontEndMs: 18.202,
-    batchExponent: 0.50936, eagerStepMs: 158.78,
+    batchExponent: 0.50936, eagerStepMs: 158.78, contextWeight: 0.5,
   },
   '120W': {
     stepBaseMs: 13.528, decodePerSeqMs: 1.9458, prefillMsPerToken: 0.062605, frontEndMs: 20.984,
-    batchExponent: 0.645, eagerStepMs: 58.014,
+    batchExponent: 0.645, eagerStepMs: 58.014, contextWeight: 0.5,
   },
   MAXN: {
     stepBaseMs: 14.602, decodePerSeqMs: 0.95303, prefillMsPerToken: 0.07132, frontEndMs: 20.43,
-    batchExponent: 0.84604, eagerStepMs: 30.094,
+    batchExponent: 0.84604, eagerStepMs: 30.094, contextWeight: 0.5,
   },
 };
 
@@ -260,6 +260,7 @@ export function latencyParams(inputs: LatencyInputs): LatencyParams {
     stepBaseMs: q.stepBaseMs * s.stepBase,
     decodePerSeqMs: q.decodePerSeqMs * s.decodePerSeq,
     batchExponent: q.batchExponent,
+    contextWeight: q.contextWeight,
     prefillMsPerToken: q.prefillMsPerToken * s.prefill,
     frontEndMs: q.frontEndMs * s.frontEnd,
     eagerStepMs: q.eagerStepMs * s.prefill,
