@@ -112,24 +112,24 @@ export const CALIBRATED: Record<string, LatencyParams> = {
     batchExponent: 0.93677, eagerStepMs: 118.48, contextWeight: 0.5,
   },
   'vllm-0.9|8B|awq': {
-    stepBaseMs: 12.683, decodePerSeqMs: 2.847, prefillMsPerToken: 0.49608, frontEndMs: 17.894,
-    batchExponent: 0.76649, eagerStepMs: 7.2564, contextWeight: 0.5,
+    stepBaseMs: 5.8635, decodePerSeqMs: 3.4529, prefillMsPerToken: 0.51327, frontEndMs: 22.657,
+    batchExponent: 0.82712, eagerStepMs: 9.1164, contextWeight: 0.82465,
   },
   'vllm-0.9|8B|bf16': {
-    stepBaseMs: 1.1295, decodePerSeqMs: 4.7831, prefillMsPerToken: 0.29443, frontEndMs: 45.903,
-    batchExponent: 0.66759, eagerStepMs: 1.7405, contextWeight: 0.5,
+    stepBaseMs: 1.3547, decodePerSeqMs: 6.7246, prefillMsPerToken: 0.19179, frontEndMs: 34.708,
+    batchExponent: 0.82546, eagerStepMs: 0.65084, contextWeight: 0.95124,
   },
   'vllm-0.9|8B|w4a16': {
-    stepBaseMs: 8.9874, decodePerSeqMs: 3.3522, prefillMsPerToken: 0.47781, frontEndMs: 11.523,
-    batchExponent: 0.74396, eagerStepMs: 15.03, contextWeight: 0.5,
+    stepBaseMs: 6.0798, decodePerSeqMs: 4.5796, prefillMsPerToken: 0.46099, frontEndMs: 14.719,
+    batchExponent: 0.79787, eagerStepMs: 10.397, contextWeight: 0.84398,
   },
   'vllm-0.9|30B-A3B|fp8': {
-    stepBaseMs: 18.033, decodePerSeqMs: 3.5076, prefillMsPerToken: 0.38589, frontEndMs: 33.551,
-    batchExponent: 0.71345, eagerStepMs: 6.0909, contextWeight: 0.5,
+    stepBaseMs: 12.747, decodePerSeqMs: 5.9334, prefillMsPerToken: 0.35218, frontEndMs: 24.219,
+    batchExponent: 0.76582, eagerStepMs: 8.0896, contextWeight: 0.88548,
   },
   'vllm-0.9|30B-A3B|w4a16': {
-    stepBaseMs: 3.1878, decodePerSeqMs: 2.2191, prefillMsPerToken: 0.39982, frontEndMs: 18.562,
-    batchExponent: 0.80023, eagerStepMs: 31.089, contextWeight: 0.5,
+    stepBaseMs: 2.5022, decodePerSeqMs: 2.754, prefillMsPerToken: 0.37373, frontEndMs: 18.405,
+    batchExponent: 0.89299, eagerStepMs: 20.488, contextWeight: 0.85353,
   },
 };
 
