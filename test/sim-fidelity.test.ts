@@ -47,9 +47,8 @@ const GGUF =
 const SCENARIOS =
   'One step model per engine has to serve chat (128/64), throughput (256/512) and long context (1024/128) with 1000 ' +
   'requests at once (vLLM 0.9.2). Even with its context dependence fitted per engine, the simulated chat TTFT comes ' +
-  'out up to 37 % high and long-context TPOT up to 25 % low: the cost of a step that mixes a full batch of decodes ' +
-  'with a budget of prompts is not a sum of separate decode and prompt costs on this engine, and the fit splits the ' +
-  'difference.';
+  'out up to 37 % high and long-context TPOT up to 25 % low: the step model does not capture how this engine\'s step ' +
+  'cost depends on batch, context and prompt tokens together, and the fit splits the difference.';
 
 /** Blocks whose targets the simulator does not reach, the metrics concerned, and why. */
 const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
