@@ -195,7 +195,7 @@ function generate(ctx: EngineHttpContext, req: http.IncomingMessage, res: http.S
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.flushHeaders();
   }
-  const seqId = ctx.engine.submit({ promptTokens: g.promptTokens, maxTokens: g.maxTokens, eosAfter: g.ignoreEos ? Infinity : naturalLength(seed) }, (index, finish) => {
+  const seqId = ctx.engine.submit({ promptTokens: g.promptTokens, maxTokens: g.maxTokens, eosAfter: g.ignoreEos ? Infinity : naturalLength(seed), promptKey: seed }, (index, finish) => {
     const piece = tokenText(seed, index);
     text += piece;
     const now = performance.now();

@@ -207,7 +207,7 @@ async function serve(args: ServeArgs): Promise<void> {
       const clocksLocked = s?.clocks.locked ?? false;
       const key = `${powerModeId}:${clocksLocked}`;
       let p = paramsCache.get(key);
-      if (!p) paramsCache.set(key, (p = latencyParams({ quantization, powerModeId, clocksLocked, modelPath: args.model })));
+      if (!p) paramsCache.set(key, (p = latencyParams({ quantization, powerModeId, clocksLocked, modelPath: args.model, image: process.env[IMAGE_ENV] })));
       return p;
     },
     speed: () => speed() / slowdown,
