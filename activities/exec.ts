@@ -105,9 +105,17 @@ export async function run(argv: readonly string[], opts: RunOptions): Promise<Ru
   return runArgv(argv, opts, false);
 }
 
-async function runArgv(argv: readonly string[], opts: RunOptions, privileged: boolean): Promise<RunResult> {
+/** The running command's output streams, for a caller that reads them as they arrive (runStreaming). */
+type Observe = (subprocess: { stdout: NodeJS.ReadableStream | null; stderr: NodeJS.ReadableStream | null }) => void;
+
+async function runArgv(
+  argv: readonly string[],
+  opts: RunOptions,
+  privileged: boolean,
+  observe?: Observe,
+): Promise<RunResult> {
   const [file, args] = splitArgv(argv, privileged);
-  const result = await execa(file, args, {
+  const subprocess = execa(file, args, {
     timeout: opts.timeoutMs,
     input: opts.input ?? '',
     reject: false,
@@ -119,6 +127,8 @@ async function runArgv(argv: readonly string[], opts: RunOptions, privileged: bo
     env: opts.env,
     extendEnv: true,
   });
+  observe?.(subprocess as unknown as Parameters<Observe>[0]);
+  const result = await subprocess;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   if (result.timedOut) {
@@ -170,6 +180,55 @@ export async function runPrivileged(profile: DeviceProfile, cmd: PrivilegedComma
 /** Runs an unprivileged device command (docker, tegrastats, sync) with the profile's environment. */
 export async function runDevice(profile: DeviceProfile, argv: readonly string[], opts: RunOptions): Promise<RunResult> {
   return run(argv, { ...opts, env: { ...profile.env, ...opts.env } });
+}
+
+export interface StreamingRunOptions extends RunOptions {
+  /**
+   * Called with every line of output as it arrives. Lines end at "\n" or "\r" (progress bars redraw with "\r"),
+   * so a progress bar's every redraw is one line. Must not throw.
+   */
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+/** Splits a byte stream into lines at \n or \r, carrying the unfinished rest over to the next chunk. */
+function lineSplitter(emit: (line: string) => void): { push(text: string): void; end(): void } {
+  let rest = '';
+  return {
+    push(text) {
+      const parts = (rest + text).split(/\r\n|\r|\n/);
+      rest = parts.pop() ?? '';
+      for (const part of parts) if (part !== '') emit(part);
+    },
+    end() {
+      if (rest !== '') emit(rest);
+      rest = '';
+    },
+  };
+}
+
+/**
+ * Like run() — bounded by its timeout, its whole output returned — and reports each line of stdout and stderr while
+ * the command runs (`vllm bench serve`'s progress bar). Commands that run until stopped use stream().
+ */
+export async function runStreaming(argv: readonly string[], opts: StreamingRunOptions): Promise<RunResult> {
+  return runArgv(argv, opts, false, (subprocess) => {
+    for (const name of ['stdout', 'stderr'] as const) {
+      const output = subprocess[name];
+      if (!output) continue;
+      const splitter = lineSplitter((line) => opts.onLine(line, name));
+      output.setEncoding('utf8');
+      output.on('data', (chunk: string) => splitter.push(chunk));
+      output.on('end', () => splitter.end());
+    }
+  });
+}
+
+export async function runDeviceStreaming(
+  profile: DeviceProfile,
+  argv: readonly string[],
+  opts: StreamingRunOptions,
+): Promise<RunResult> {
+  return runStreaming(argv, { ...opts, env: { ...profile.env, ...opts.env } });
 }
 
 export interface StreamOptions {

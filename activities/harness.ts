@@ -1,13 +1,17 @@
 /**
  * Harness activities: warm the engine up, then benchmark one cell and keep the raw material beside the results.
  *
+ * Two harnesses (`harness.kind`): `vllm` runs vLLM's own `vllm bench serve` inside the engine container (what the
+ * guide's numbers come from) and reads every metric from the JSON it saves; `builtin` is thorbench's load generator
+ * (activities/harness/loadgen.ts) with vLLM's metric definitions (metrics/calculate.ts).
+ *
  * The benchmark is idempotent per (sweep, cell): a finished run leaves `result.json` in the cell's artifact
  * directory, and a retried activity (its worker died after the run but before Temporal heard about it) returns
  * that result instead of benchmarking again. A half-written artifact from a killed predecessor is removed first.
  */
 import { activityInfo } from '@temporalio/activity';
 import { calculateMetrics } from '../metrics/calculate.js';
-import { effectiveGoodput } from '../metrics/slo.js';
+import { effectiveGoodput, type GoodputSlos } from '../metrics/slo.js';
 import { summarizeWindow } from '../metrics/telemetry-window.js';
 import { cellArtifactsDir, readArtifact, removePartialArtifacts, writeArtifact } from '../store/artifacts.js';
 import type { ScenarioSpec, WarmupSpec } from '../schema/experiment.js';
@@ -16,11 +20,20 @@ import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { EnergyStatus, ThermalSummary } from '../schema/outcome.js';
 import { type DeviceProfile, engineHostPort } from './device-profile.js';
 import type { EngineActivities } from './engine.js';
-import { nonRetryable } from './failures.js';
-import { runLoad } from './harness/loadgen.js';
-import { runWarmup } from './harness/warmup.js';
+import { CommandError, runDevice, runDeviceStreaming } from './exec.js';
+import { classifyCommandError, nonRetryable } from './failures.js';
+import { InitialRequestError, runLoad } from './harness/loadgen.js';
+import {
+  benchServeArgv,
+  CONTAINER_RESULTS_DIR,
+  MAIN_RUN_LINE,
+  parseProgressLine,
+  RESULT_HEADER_LINE,
+} from './harness/vllm-bench-command.js';
+import { runWarmup, WARMUP_DEFAULT_SEED } from './harness/warmup.js';
+import { parseBenchmarkBlock, parsePythonJson, parseSaveResultJson } from '../parsers/vllm-bench.js';
 import { activitySignal, beat } from './heartbeat.js';
-import { startTelemetry } from './telemetry.js';
+import { startTelemetry, type TelemetrySample } from './telemetry.js';
 
 export interface EngineEndpoint {
   containerName: string;
@@ -28,7 +41,25 @@ export interface EngineEndpoint {
   servedName: string;
 }
 
-export interface BenchmarkInput extends EngineEndpoint {
+/** The experiment's `harness` section as the activities need it. */
+export interface HarnessConfig {
+  kind: 'vllm' | 'builtin';
+  /** vLLM's --metric-percentiles; metrics/slo.ts DEFAULT_PERCENTILES when absent. */
+  percentiles?: number[];
+  /** Goodput SLOs in ms for every scenario (a scenario's own `goodput` takes precedence). */
+  goodput?: GoodputSlos;
+}
+
+/** Inputs recorded before the vllm harness existed carry no harness: they ran the builtin one. */
+const LEGACY_HARNESS: HarnessConfig = { kind: 'builtin' };
+
+export interface HarnessEndpoint extends EngineEndpoint {
+  harness?: HarnessConfig;
+  /** matrix.model[].path: the model directory under /models in the container, whose tokenizer vLLM's client loads. */
+  modelPath?: string;
+}
+
+export interface BenchmarkInput extends HarnessEndpoint {
   sweepId: string;
   cellId: string;
   scenario: ScenarioSpec;
@@ -48,12 +79,25 @@ export interface BenchmarkResult {
 }
 
 const RESULT_FILE = 'result.json';
+/** vLLM's own JSON (with the per-request arrays of --save-detailed) and what it printed. */
+const VLLM_RESULT_FILE = 'vllm-bench-result.json';
+const VLLM_OUTPUT_FILE = 'vllm-bench-output.txt';
+const OUTPUT_TAIL_LINES = 30;
+
+function tailLines(text: string, n = OUTPUT_TAIL_LINES): string {
+  return text.split(/\r?\n|\r/).filter((l) => l.trim() !== '').slice(-n).join('\n');
+}
+
+function tokenizerPath(input: HarnessEndpoint): string {
+  if (!input.modelPath) throw nonRetryable('InvalidExperiment', 'the vllm harness needs the model path (matrix.model[].path) for vLLM\'s tokenizer');
+  return `/models/${input.modelPath}`;
+}
 
 /** The load parameters in `vllm bench serve` terms, recorded as the harness "command". */
-function describeLoad(hostPort: number, endpoint: EngineEndpoint, s: ScenarioSpec, seed: number): string[] {
+function describeLoad(endpoint: EngineEndpoint, s: ScenarioSpec, seed: number): string[] {
   const argv = [
     'thorbench-builtin',
-    '--base-url', `http://127.0.0.1:${hostPort}`,
+    '--base-url', `http://127.0.0.1:${endpoint.port}`,
     '--model', endpoint.servedName,
     '--dataset-name', 'random',
     '--random-input-len', String(s.inputLen),
@@ -67,22 +111,33 @@ function describeLoad(hostPort: number, endpoint: EngineEndpoint, s: ScenarioSpe
   return argv;
 }
 
+/** vllm bench serve's own limit is the step's timeout (Temporal cancels the activity); this only bounds a hang. */
+const BENCH_EXEC_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
+
 export function createHarnessActivities(profile: DeviceProfile, engine: EngineActivities) {
-  return {
+  const activities = {
     /** Untimed requests that bring the engine to steady state (compile caches, CUDA graphs); results discarded. */
-    async warmup(input: EngineEndpoint & { warmup: WarmupSpec }): Promise<{ completed: number; failed: number }> {
+    async warmup(input: HarnessEndpoint & { warmup: WarmupSpec }): Promise<{ completed: number; failed: number }> {
       const w = WarmupSpecSchema.parse(input.warmup);
       if (w.numPrompts === 0) return { completed: 0, failed: 0 };
-      const res = await runWarmup({
-        baseUrl: `http://127.0.0.1:${engineHostPort(profile, input.port)}`,
-        model: input.servedName,
-        inputLen: w.inputLen,
-        outputLen: w.outputLen,
-        numPrompts: w.numPrompts,
-        maxConcurrency: w.maxConcurrency,
-        signal: activitySignal(),
-        onProgress: (p) => beat(p),
-      });
+      const harness = input.harness ?? LEGACY_HARNESS;
+      if (harness.kind === 'vllm') return vllmWarmup(input, w);
+      let res: Awaited<ReturnType<typeof runWarmup>>;
+      try {
+        res = await runWarmup({
+          baseUrl: `http://127.0.0.1:${engineHostPort(profile, input.port)}`,
+          model: input.servedName,
+          inputLen: w.inputLen,
+          outputLen: w.outputLen,
+          numPrompts: w.numPrompts,
+          maxConcurrency: w.maxConcurrency,
+          signal: activitySignal(),
+          onProgress: (p) => beat(p),
+        });
+      } catch (err) {
+        if (!(err instanceof InitialRequestError)) throw err;
+        res = { completed: 0, failed: 1, firstError: err.record.error };
+      }
       if (res.completed === 0) {
         await engine.checkEngineAlive({ containerName: input.containerName, during: 'during warm-up' });
         throw nonRetryable('BenchmarkFailed', `every warm-up request failed; first error: ${res.firstError ?? 'unknown'}`);
@@ -92,94 +147,237 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
 
     async benchmark(input: BenchmarkInput): Promise<BenchmarkResult> {
       const scenario = ScenarioSpecSchema.parse(input.scenario);
+      const harness = input.harness ?? LEGACY_HARNESS;
       const dir = cellArtifactsDir(profile.resultsDir, input.sweepId, input.cellId);
       const seed = scenario.seed + (input.repeat - 1);
-      const hostPort = engineHostPort(profile, input.port);
-      const command = describeLoad(hostPort, input, scenario, seed);
+      const command = harness.kind === 'vllm' ? vllmArgv(input, scenario, seed, harness) : describeLoad(input, scenario, seed);
       const previous = await readArtifact(dir, RESULT_FILE);
       if (previous && typeof previous === 'object' && 'metrics' in previous) {
         const p = previous as { metrics: BenchmarkMetrics; energy?: EnergyStatus; thermal?: ThermalSummary };
         const energy = p.energy ?? { status: 'unavailable', reason: 'reused a result recorded before energy status was kept' };
-        const thermal = p.thermal ?? null;
-        return { metrics: p.metrics, harness: { kind: 'builtin', command }, artifactsDir: dir, reused: true, energy, thermal };
+        const reusedRun = { metrics: p.metrics, harness: { kind: harness.kind, command }, artifactsDir: dir };
+        return { ...reusedRun, reused: true, energy, thermal: p.thermal ?? null };
       }
       await removePartialArtifacts(dir);
-
-      const telemetry = startTelemetry(profile);
-      // A sample on each side of the window: even a run shorter than the sampling period gets its energy.
-      await telemetry.firstSample();
-      let load: Awaited<ReturnType<typeof runLoad>>;
-      let power: Awaited<ReturnType<typeof telemetry.stop>>;
-      try {
-        // Progress goes with the heartbeats; the device worker also re-sends it every second (activities/heartbeat.ts),
-        // since with the guide's long TTFTs no request may finish for tens of seconds.
-        load = await runLoad({
-          baseUrl: `http://127.0.0.1:${hostPort}`,
-          model: input.servedName,
-          inputLen: scenario.inputLen,
-          outputLen: scenario.outputLen,
-          numPrompts: scenario.numPrompts,
-          maxConcurrency: scenario.maxConcurrency,
-          requestRate: scenario.requestRate,
-          burstiness: scenario.burstiness,
-          seed,
-          ignoreEos: true,
-          signal: activitySignal(),
-          onProgress: (p) => beat(p),
-        });
-      } finally {
-        power = await telemetry.stop({ trailingSample: true });
-      }
-
-      const failed = load.requests.filter((r) => !r.success);
-      if (failed.length > 0) {
-        // Requests that fail because the engine died are the engine's failure, not the benchmark's.
-        await engine.checkEngineAlive({ containerName: input.containerName, during: `during the benchmark (${failed.length}/${load.requests.length} requests failed)` });
-      }
-      if (failed.length === load.requests.length) {
-        throw nonRetryable('BenchmarkFailed', `all ${failed.length} requests failed; first error: ${failed[0]?.error ?? 'unknown'}`);
-      }
-
-      const metrics: BenchmarkMetrics = calculateMetrics(load.requests, {
-        durationS: load.durationS,
-        maxConcurrency: scenario.maxConcurrency,
-        requestRate: scenario.requestRate,
-        goodput: effectiveGoodput(undefined, scenario.goodput),
-      });
-      const window = summarizeWindow({
-        samples: power.samples,
-        telemetryError: power.error,
-        startMs: load.startedAtMs,
-        endMs: load.finishedAtMs,
+      const run = harness.kind === 'vllm' ? await vllmBenchmark(input, command, dir) : await builtinBenchmark(input, scenario, seed, harness);
+      const { metrics, window, samples, telemetryError } = run;
+      const measured = summarizeWindow({
+        samples,
+        telemetryError,
+        startMs: window.startMs,
+        endMs: window.endMs,
         totalOutputTokens: metrics.total_output_tokens,
         durationS: metrics.duration,
       });
-      Object.assign(metrics, window.metrics);
+      Object.assign(metrics, measured.metrics);
+      const { energy, thermal } = measured;
 
-      await writeArtifact(dir, 'telemetry.json', { error: power.error, samples: power.samples });
-      await writeArtifact(dir, 'requests.json', {
-        input_lens: load.requests.map((r) => r.promptLen),
-        output_lens: load.requests.map((r) => r.outputTokens),
-        ttfts: load.requests.map((r) => r.ttftS),
-        itls: load.requests.map((r) => r.itlS),
-        errors: load.requests.map((r) => r.error ?? ''),
-      });
+      await writeArtifact(dir, 'telemetry.json', { error: telemetryError, samples });
+      await writeArtifact(dir, 'requests.json', run.requests);
       // Written last: its presence means the run finished (see the idempotency note above).
       await writeArtifact(dir, RESULT_FILE, {
-        backend: 'thorbench-builtin',
+        backend: harness.kind === 'vllm' ? 'vllm' : 'thorbench-builtin',
         simulated: profile.simulated,
         device: profile.id,
         attempt: safeAttempt(),
         command,
         scenario,
         metrics,
-        energy: window.energy,
-        thermal: window.thermal,
+        energy,
+        thermal,
       });
-      const { energy, thermal } = window;
-      return { metrics, harness: { kind: 'builtin', command }, artifactsDir: dir, reused: false, energy, thermal };
+      return { metrics, harness: { kind: harness.kind, command }, artifactsDir: dir, reused: false, energy, thermal };
     },
   };
+
+  interface HarnessRun {
+    metrics: BenchmarkMetrics;
+    /** The timed window in epoch ms, for the energy integral. */
+    window: { startMs: number; endMs: number };
+    samples: TelemetrySample[];
+    telemetryError: string | null;
+    /** Per-request data kept as requests.json (vLLM's array names). */
+    requests: Record<string, unknown[]>;
+  }
+
+  async function builtinBenchmark(input: BenchmarkInput, scenario: ScenarioSpec, seed: number, harness: HarnessConfig): Promise<HarnessRun> {
+    const telemetry = startTelemetry(profile);
+    // A sample on each side of the window: even a run shorter than the sampling period gets its energy.
+    await telemetry.firstSample();
+    let load: Awaited<ReturnType<typeof runLoad>>;
+    let power: Awaited<ReturnType<typeof telemetry.stop>>;
+    try {
+      // Progress goes with the heartbeats; the device worker also re-sends it every second (activities/heartbeat.ts),
+      // since with the guide's long TTFTs no request may finish for tens of seconds.
+      load = await runLoad({
+        baseUrl: `http://127.0.0.1:${engineHostPort(profile, input.port)}`,
+        model: input.servedName,
+        inputLen: scenario.inputLen,
+        outputLen: scenario.outputLen,
+        numPrompts: scenario.numPrompts,
+        maxConcurrency: scenario.maxConcurrency,
+        requestRate: scenario.requestRate,
+        burstiness: scenario.burstiness,
+        seed,
+        ignoreEos: true,
+        signal: activitySignal(),
+        onProgress: (p) => beat(p),
+      });
+    } catch (err) {
+      if (!(err instanceof InitialRequestError)) throw err;
+      await engine.checkEngineAlive({ containerName: input.containerName, during: 'during the benchmark\'s initial request' });
+      throw nonRetryable('BenchmarkFailed', err.message);
+    } finally {
+      power = await telemetry.stop({ trailingSample: true });
+    }
+
+    const failed = load.requests.filter((r) => !r.success);
+    if (failed.length > 0) {
+      // Requests that fail because the engine died are the engine's failure, not the benchmark's.
+      await engine.checkEngineAlive({ containerName: input.containerName, during: `during the benchmark (${failed.length}/${load.requests.length} requests failed)` });
+    }
+    if (failed.length === load.requests.length) {
+      throw nonRetryable('BenchmarkFailed', `all ${failed.length} requests failed; first error: ${failed[0]?.error ?? 'unknown'}`);
+    }
+    const metrics: BenchmarkMetrics = calculateMetrics(load.requests, {
+      durationS: load.durationS,
+      maxConcurrency: scenario.maxConcurrency,
+      requestRate: scenario.requestRate,
+      goodput: effectiveGoodput(harness.goodput, scenario.goodput),
+      selectedPercentiles: harness.percentiles,
+    });
+    return {
+      metrics,
+      window: { startMs: load.startedAtMs, endMs: load.finishedAtMs },
+      samples: power.samples,
+      telemetryError: power.error,
+      requests: {
+        input_lens: load.requests.map((r) => r.promptLen),
+        output_lens: load.requests.map((r) => r.outputTokens),
+        ttfts: load.requests.map((r) => r.ttftS),
+        itls: load.requests.map((r) => r.itlS),
+        errors: load.requests.map((r) => r.error ?? ''),
+      },
+    };
+  }
+
+  function vllmArgv(input: BenchmarkInput, s: ScenarioSpec, seed: number, harness: HarnessConfig): string[] {
+    return benchServeArgv({
+      port: input.port,
+      servedName: input.servedName,
+      tokenizer: tokenizerPath(input),
+      inputLen: s.inputLen,
+      outputLen: s.outputLen,
+      numPrompts: s.numPrompts,
+      maxConcurrency: s.maxConcurrency,
+      requestRate: s.requestRate,
+      burstiness: s.requestRate !== undefined ? s.burstiness : undefined,
+      seed,
+      percentiles: harness.percentiles,
+      goodput: effectiveGoodput(harness.goodput, s.goodput),
+      resultFile: `${input.cellId}.json`,
+    });
+  }
+
+  /** Runs `docker exec <engine> vllm bench serve ...`, heartbeating with its progress bar; typed failures. */
+  async function execBench(containerName: string, argv: string[], during: string, onLine?: (line: string) => void) {
+    const output: string[] = [];
+    try {
+      return await runDeviceStreaming(profile, [profile.commands.docker, 'exec', containerName, ...argv], {
+        timeoutMs: BENCH_EXEC_TIMEOUT_MS,
+        signal: activitySignal(),
+        onLine: (line) => {
+          output.push(line);
+          if (output.length > 2 * OUTPUT_TAIL_LINES) output.splice(0, OUTPUT_TAIL_LINES);
+          const progress = parseProgressLine(line);
+          if (progress) beat(progress);
+          onLine?.(line);
+        },
+      });
+    } catch (err) {
+      if (err instanceof CommandError && !err.timedOut && err.exitCode !== undefined) {
+        await engine.checkEngineAlive({ containerName, during });
+        throw nonRetryable('BenchmarkFailed', `vllm bench serve exited with ${err.exitCode} ${during}; last output:\n${tailLines(output.join('\n'))}`);
+      }
+      throw classifyCommandError(err);
+    }
+  }
+
+  async function vllmBenchmark(input: BenchmarkInput, argv: string[], dir: string): Promise<HarnessRun> {
+    const resultPath = `${CONTAINER_RESULTS_DIR}/${input.cellId}.json`;
+    const telemetry = startTelemetry(profile);
+    await telemetry.firstSample();
+    const window = { startMs: Date.now(), endMs: 0 };
+    let run: Awaited<ReturnType<typeof execBench>>;
+    let power: Awaited<ReturnType<typeof telemetry.stop>>;
+    try {
+      run = await execBench(input.containerName, argv, 'during the benchmark', (line) => {
+        if (MAIN_RUN_LINE.test(line)) window.startMs = Date.now();
+        else if (RESULT_HEADER_LINE.test(line) && window.endMs === 0) window.endMs = Date.now();
+      });
+    } finally {
+      power = await telemetry.stop({ trailingSample: true });
+    }
+    if (window.endMs === 0) window.endMs = Date.now();
+    await writeArtifact(dir, VLLM_OUTPUT_FILE, `${run.stdout}${run.stderr ? `\n--- stderr ---\n${run.stderr}` : ''}`);
+
+    const cat = await runDevice(profile, [profile.commands.docker, 'exec', input.containerName, 'cat', resultPath], { timeoutMs: 120_000, allowFailure: true });
+    if (cat.exitCode !== 0) {
+      throw nonRetryable('BenchmarkFailed', `vllm bench serve finished but saved no result at ${resultPath}: ${cat.stderr.trim()}; last output:\n${tailLines(run.stdout)}`);
+    }
+    let saved: Record<string, unknown>;
+    let metrics: BenchmarkMetrics;
+    try {
+      saved = parsePythonJson(cat.stdout) as Record<string, unknown>;
+      metrics = parseSaveResultJson(saved);
+    } catch (err) {
+      throw nonRetryable('BenchmarkFailed', `vllm bench serve saved an unreadable result at ${resultPath}: ${(err as Error).message}`);
+    }
+    await writeArtifact(dir, VLLM_RESULT_FILE, saved);
+    const errors = Array.isArray(saved.errors) ? (saved.errors as unknown[]) : [];
+    if (metrics.failed > 0) {
+      await engine.checkEngineAlive({ containerName: input.containerName, during: `during the benchmark (${metrics.failed} requests failed)` });
+    }
+    if (metrics.completed === 0) {
+      const first = errors.find((e) => typeof e === 'string' && e !== '');
+      throw nonRetryable('BenchmarkFailed', `all ${metrics.failed} requests failed; first error: ${String(first ?? 'unknown')}`);
+    }
+    const arrays: Record<string, unknown[]> = {};
+    for (const key of ['input_lens', 'output_lens', 'ttfts', 'itls', 'latencies', 'start_times', 'errors']) {
+      if (Array.isArray(saved[key])) arrays[key] = saved[key] as unknown[];
+    }
+    return { metrics, window, samples: power.samples, telemetryError: power.error, requests: arrays };
+  }
+
+  /** The warm-up through vLLM's client too: same tool, its own seed, nothing saved. */
+  async function vllmWarmup(input: HarnessEndpoint, w: WarmupSpec): Promise<{ completed: number; failed: number }> {
+    const argv = benchServeArgv({
+      port: input.port,
+      servedName: input.servedName,
+      tokenizer: tokenizerPath(input),
+      inputLen: w.inputLen,
+      outputLen: w.outputLen,
+      numPrompts: w.numPrompts,
+      maxConcurrency: w.maxConcurrency,
+      seed: WARMUP_DEFAULT_SEED,
+      percentiles: [99],
+    });
+    const run = await execBench(input.containerName, argv, 'during warm-up');
+    let block: ReturnType<typeof parseBenchmarkBlock>;
+    try {
+      block = parseBenchmarkBlock(run.stdout);
+    } catch (err) {
+      throw nonRetryable('BenchmarkFailed', `vllm bench serve printed no result for the warm-up: ${(err as Error).message}`);
+    }
+    const failed = block.failed ?? 0;
+    if (block.completed === 0) {
+      await engine.checkEngineAlive({ containerName: input.containerName, during: 'during warm-up' });
+      throw nonRetryable('BenchmarkFailed', `every warm-up request failed; last output:\n${tailLines(run.stdout)}`);
+    }
+    return { completed: block.completed, failed };
+  }
+
+  return activities;
 }
 
 function safeAttempt(): number | null {

@@ -122,7 +122,9 @@ export function resolveDevice(env: CliEnv, choice: DeviceChoice, deviceId?: stri
       tegrastats,
       enginePortOffset: 'allocate',
     });
-    return simDeviceProfile(dev, env.resultsDir);
+    // THORBENCH_SIM_VLLM_CLIENT: a `vllm` executable (scripts/ensure-vllm-client.sh) that simulated containers run
+    // for `vllm bench serve`; without it they run the stand-in (sim/vllm-bench-standin.ts).
+    return simDeviceProfile(dev, env.resultsDir, { vllmClient: process.env.THORBENCH_SIM_VLLM_CLIENT || undefined });
   }
   if (!isJetson()) throw new ExitError('this machine is not a Jetson (no /etc/nv_tegra_release); use --device sim to run on the simulated Thor', EXIT_INVALID);
   return jetsonProfile({ id: deviceId ?? os.hostname().toLowerCase().replace(/[^a-z0-9._-]/g, '-'), resultsDir: env.resultsDir, stateDir: process.env.THORBENCH_STATE_DIR });

@@ -21,4 +21,6 @@ export interface RequestRecord {
   latencyS: number;
   /** Send time, seconds since the start of the benchmark (only differences matter). */
   startS: number;
+  /** The streamed text, when the harness kept it (vLLM's `generated_texts`). */
+  generatedText?: string;
 }

@@ -265,14 +265,19 @@ export const EngineSpec = z
   .strict();
 export type EngineSpec = z.infer<typeof EngineSpec>;
 
+/**
+ * What runs the load:
+ * - vllm (default): vLLM's own `vllm bench serve` inside the engine container (`docker exec`), the tool every figure
+ *   of the guide comes from; thorbench reads every metric from the JSON it saves (activities/harness.ts).
+ * - builtin: thorbench's own load generator with vLLM's metric definitions (activities/harness/), for engines whose
+ *   image has no `vllm bench`.
+ */
+export const HARNESS_KINDS = ['vllm', 'builtin'] as const;
+export type HarnessKind = (typeof HARNESS_KINDS)[number];
+
 export const HarnessSpec = z
   .object({
-    /**
-     * builtin: thorbench's own load generator, computing vLLM's metric definitions (activities/harness/). Running
-     * `vllm bench serve` inside the engine container is the planned second kind; until it exists the schema
-     * accepts only what runs.
-     */
-    kind: z.literal('builtin').default('builtin'),
+    kind: z.enum(HARNESS_KINDS).default('vllm'),
     /**
      * Percentiles reported for TTFT, TPOT, ITL and E2EL (vllm bench serve --metric-percentiles), each in [0, 100]; any
      * value such as 99.9 gives keys spelled as vLLM spells them (`p99.9_ttft_ms`). Must include 99: reports and the
@@ -361,7 +366,7 @@ export const Experiment = z
       .strict()
       .default({ select: 'any', failoverAfterMs: DEFAULT_FAILOVER_AFTER_MS }),
     engine: EngineSpec.default(EngineSpec.parse({})),
-    harness: HarnessSpec.default({ kind: 'builtin', percentiles: [50, 90, 95, 99] }),
+    harness: HarnessSpec.default({ kind: 'vllm', percentiles: [50, 90, 95, 99] }),
     matrix: z
       .object({
         power: z.array(PowerModeSpec).min(1).max(8),

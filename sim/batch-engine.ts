@@ -1,14 +1,24 @@
 /**
- * The continuous-batching core of the simulated vLLM engine, with no clock of its own.
+ * The scheduler of the simulated vLLM engine, modelled on vLLM V1's: continuous batching under a per-step token
+ * budget, with no clock of its own.
  *
- * vLLM runs the model in steps: every step each decoding sequence gets one token, and prompt tokens of new
- * requests are processed ("prefilled") alongside, which delays that step. This class keeps the queue and the
- * running batch and, per step, decides what the step contains and what it emits. The caller supplies the cost of
- * a step (sim/latency-model.ts) and decides what time means: the prediction in latency-model.ts advances a
- * virtual clock, the engine server (sim/engine-server.ts) sleeps in real time. Both therefore behave the same.
+ * vLLM runs the model in steps. Each step the scheduler first gives every running request what it needs (one
+ * token for a decoding request, the rest of its prompt for one still in prefill), then admits waiting requests in
+ * arrival order while the step's token budget (`--max-num-batched-tokens`) and the running-request limit
+ * (`--max-num-seqs`) allow. A prompt larger than what is left of the budget is split over several steps (chunked
+ * prefill). A step that carries a prompt is much longer than a decode-only step, and every running sequence waits
+ * for it: that is where the long tail of the inter-token latency under load comes from, and, with several requests
+ * arriving together, why a new request waits behind the prompts admitted before it.
  *
- * Simplifications, on purpose: no KV-cache capacity limit or preemption (the guide's scenarios never hit it on a
- * 128 GB Thor), FIFO admission, one token per sequence per step (no speculative decoding).
+ * Prefix caching (on by default in vLLM V1): a prompt identical to one processed before (vllm bench serve's random
+ * dataset repeats its prompts between runs with the same seed) is served from the cache; only its last block is
+ * computed again. The cache holds prompts, not blocks, and forgets the oldest beyond `prefixCacheTokens`.
+ *
+ * The caller supplies the cost of a step (sim/latency-model.ts) and decides what time means: sim/virtual-run.ts
+ * advances a virtual clock, sim/live-engine.ts waits in real time. Both therefore behave the same.
+ *
+ * Simplifications, on purpose: no KV-cache capacity limit or preemption (the guide's scenarios stay within a
+ * 128 GB Thor's cache at the default --max-num-seqs), one token per sequence per step (no speculative decoding).
  */
 
 export interface SequenceSpec {
@@ -21,6 +31,8 @@ export interface SequenceSpec {
    * are generated.
    */
   eosAfter: number;
+  /** Identity of the prompt's content for the prefix cache; omitted = never cached. */
+  promptKey?: number;
 }
 
 /** What a step looks like to the cost model. */
@@ -29,14 +41,14 @@ export interface StepShape {
   decoding: number;
   /** Sum of the context lengths (prompt + generated) of the decoding sequences. */
   contextTokens: number;
-  /** Prompt tokens processed in this step. */
+  /** Prompt tokens computed in this step. */
   prefillTokens: number;
+  /** Requests whose prompt tokens are in this step. */
+  prefilling: number;
 }
 
-/** How steps are built and what they cost, possibly different at every step (power mode and clocks change). */
+/** What a step costs, possibly different at every step (power mode and clocks change). */
 export interface StepPolicy {
-  /** Prompt tokens a step may carry while other sequences are decoding (chunked prefill). */
-  prefillChunkTokens: number;
   /** Duration of a step in milliseconds. */
   costMs(shape: StepShape): number;
 }
@@ -60,35 +72,59 @@ export interface StepResult {
 interface Sequence {
   id: number;
   spec: SequenceSpec;
-  /** Prompt tokens not yet prefilled. */
+  /** Prompt tokens not yet computed. */
   prefillLeft: number;
   generated: number;
 }
 
 export interface BatchEngineOptions {
-  /** vLLM --max-num-seqs: sequences in the running batch at once. */
+  /** vLLM --max-num-seqs: requests running at once. */
   maxNumSeqs: number;
-  /** vLLM --max-num-batched-tokens: prompt tokens a step may carry when nothing is decoding. */
+  /** vLLM --max-num-batched-tokens: tokens (decode + prompt) a step may carry. */
   maxNumBatchedTokens: number;
+  /** Tokens of prompts the prefix cache remembers; 0 disables it (--no-enable-prefix-caching). */
+  prefixCacheTokens?: number;
 }
 
-/** Default token budget of a step: vLLM V1's default for the API server on devices with ≥ 70 GiB (Thor has 128 GB). */
-export const DEFAULT_MAX_NUM_BATCHED_TOKENS = 8192;
+/**
+ * Default token budget of a step. vLLM V1's default for the API server is 2048 tokens on devices it sizes below
+ * 70 GiB of GPU memory, 8192 above; the guide's Thor runs behave like the smaller budget (under load a step carries
+ * about one 2048-token prompt), so the simulated Thor uses 2048.
+ */
+export const DEFAULT_MAX_NUM_BATCHED_TOKENS = 2048;
 /** vLLM's default --max-num-seqs. */
 export const DEFAULT_MAX_NUM_SEQS = 256;
+/** vLLM's KV-cache block size: a fully cached prompt still computes its last block. */
+export const CACHE_BLOCK_TOKENS = 16;
+/** Prompt tokens the simulated prefix cache keeps by default (a fraction of a Thor's KV cache). */
+export const DEFAULT_PREFIX_CACHE_TOKENS = 1_000_000;
 
 export class BatchEngine {
   private readonly waiting: Sequence[] = [];
   private readonly running: Sequence[] = [];
   private nextId = 1;
+  /** Cached prompts by key → their length, oldest first (Map keeps insertion order). */
+  private readonly cache = new Map<number, number>();
+  private cachedTokens = 0;
 
-  constructor(private readonly opts: BatchEngineOptions) {}
+  constructor(private readonly opts: BatchEngineOptions) {
+    if (!(opts.maxNumSeqs >= 1) || !(opts.maxNumBatchedTokens >= 1)) {
+      throw new RangeError('max-num-seqs and max-num-batched-tokens must be at least 1');
+    }
+  }
 
   /** Queues a request; returns its id. */
   add(spec: SequenceSpec): number {
-    if (!(spec.promptTokens >= 1) || !(spec.maxTokens >= 1)) throw new Error(`BatchEngine.add: promptTokens and maxTokens must be ≥ 1 (got ${spec.promptTokens}, ${spec.maxTokens})`);
+    if (!(spec.promptTokens >= 1) || !(spec.maxTokens >= 1)) throw new RangeError('a request needs a prompt and max_tokens ≥ 1');
     const id = this.nextId++;
-    this.waiting.push({ id, spec, prefillLeft: spec.promptTokens, generated: 0 });
+    let prefillLeft = spec.promptTokens;
+    if (spec.promptKey !== undefined && this.cache.get(spec.promptKey) === spec.promptTokens) {
+      // vLLM recomputes at least the last token; block-aligned, that is the last (partial) block.
+      prefillLeft = spec.promptTokens - Math.floor((spec.promptTokens - 1) / CACHE_BLOCK_TOKENS) * CACHE_BLOCK_TOKENS;
+      this.cache.delete(spec.promptKey);
+      this.cache.set(spec.promptKey, spec.promptTokens);
+    }
+    this.waiting.push({ id, spec, prefillLeft, generated: 0 });
     return id;
   }
 
@@ -104,17 +140,17 @@ export class BatchEngine {
     return false;
   }
 
-  /** Requests in flight: waiting for or in prefill, or decoding. */
+  /** Requests in flight: waiting, in prefill or decoding. */
   get inFlight(): number {
     return this.waiting.length + this.running.length;
   }
 
-  /** Requests whose prompt is not fully processed yet. */
+  /** Requests not yet admitted to the running batch. */
   get prefilling(): number {
     return this.waiting.length;
   }
 
-  /** Requests generating tokens. */
+  /** Requests in the running batch. */
   get decoding(): number {
     return this.running.length;
   }
@@ -124,41 +160,60 @@ export class BatchEngine {
   }
 
   /**
-   * Builds and applies one step: decodes one token for every running sequence, then spends the step's prompt-token
-   * budget on waiting requests in arrival order (a request whose prompt completes emits its first token). Returns
-   * the step's cost and the tokens it produced. Call only when not idle.
+   * Builds and applies one step (see the module comment). Returns the step's cost and the tokens it produced: one
+   * per decoding request, and the first token of every request whose prompt completes. Call only when not idle.
    */
   step(policy: StepPolicy): StepResult {
-    const decodingSeqs = this.running.slice();
-    let contextTokens = 0;
-    for (const s of decodingSeqs) contextTokens += s.spec.promptTokens + s.generated;
-
-    // Chunked prefill: with nothing decoding the step may carry the full token budget; otherwise the chunk size.
-    let budget = decodingSeqs.length === 0 ? this.opts.maxNumBatchedTokens : Math.max(1, Math.round(policy.prefillChunkTokens));
-    let prefillTokens = 0;
+    let budget = this.opts.maxNumBatchedTokens;
+    const decodingSeqs: Sequence[] = [];
     const prefilled: Sequence[] = [];
-    let slots = this.opts.maxNumSeqs - decodingSeqs.length;
-    for (const s of this.waiting) {
-      if (budget <= 0 || slots <= 0) break;
+    let contextTokens = 0;
+    let prefillTokens = 0;
+    let prefilling = 0;
+    const prefill = (s: Sequence): void => {
       const take = Math.min(budget, s.prefillLeft);
       s.prefillLeft -= take;
       budget -= take;
       prefillTokens += take;
-      slots--;
+      prefilling++;
       if (s.prefillLeft === 0) prefilled.push(s);
+    };
+    for (const s of this.running) {
+      if (budget <= 0) break;
+      if (s.prefillLeft > 0) prefill(s);
+      else {
+        decodingSeqs.push(s);
+        contextTokens += s.spec.promptTokens + s.generated;
+        budget--;
+      }
+    }
+    while (budget > 0 && this.waiting.length > 0 && this.running.length < this.opts.maxNumSeqs) {
+      const s = this.waiting.shift()!;
+      this.running.push(s);
+      prefill(s);
     }
 
-    const shape: StepShape = { decoding: decodingSeqs.length, contextTokens, prefillTokens };
+    const shape: StepShape = { decoding: decodingSeqs.length, contextTokens, prefillTokens, prefilling };
     const durationMs = policy.costMs(shape);
     const events: TokenEvent[] = [];
-
     for (const s of decodingSeqs) events.push(this.emit(s));
     for (const s of prefilled) {
-      this.waiting.splice(this.waiting.indexOf(s), 1);
-      this.running.push(s);
+      this.remember(s.spec);
       events.push(this.emit(s));
     }
     return { durationMs, shape, events };
+  }
+
+  private remember(spec: SequenceSpec): void {
+    const limit = this.opts.prefixCacheTokens ?? DEFAULT_PREFIX_CACHE_TOKENS;
+    if (spec.promptKey === undefined || limit <= 0 || this.cache.has(spec.promptKey)) return;
+    this.cache.set(spec.promptKey, spec.promptTokens);
+    this.cachedTokens += spec.promptTokens;
+    for (const [key, tokens] of this.cache) {
+      if (this.cachedTokens <= limit) break;
+      this.cache.delete(key);
+      this.cachedTokens -= tokens;
+    }
   }
 
   private emit(s: Sequence): TokenEvent {

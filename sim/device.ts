@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type DeviceProfile } from '../activities/device-profile.js';
 import { readJsonFile, withLock, writeJsonAtomic } from './atomic-file.js';
+import { SIM_VLLM_CLIENT_ENV } from './commands/docker-exec.js';
 import { listContainerStates } from './containers.js';
 import { renderDeviceFiles } from './device-files.js';
 import { SIM_BIN_DIR, SIM_COMMANDS, SIM_DIR_ENV, simLayout } from './layout.js';
@@ -189,8 +190,13 @@ export function ensureSimDevice(dir: string, opts: SimDeviceOptions = {}): SimDe
   };
 }
 
+export interface SimProfileOptions {
+  /** The `vllm` executable simulated containers run for `vllm bench serve`; default: the stand-in. */
+  vllmClient?: string;
+}
+
 /** The profile the device worker uses for a simulated Thor: commands from sim/bin, no sudo. */
-export function simDeviceProfile(dev: SimDevice, resultsDir: string): DeviceProfile {
+export function simDeviceProfile(dev: SimDevice, resultsDir: string, opts: SimProfileOptions = {}): DeviceProfile {
   const bin = (name: string): string => path.join(dev.binDir, name);
   return {
     id: dev.id,
@@ -209,7 +215,7 @@ export function simDeviceProfile(dev: SimDevice, resultsDir: string): DeviceProf
     rootDir: dev.rootDir,
     stateDir: simLayout(dev.dir).workerStateDir,
     resultsDir: path.resolve(resultsDir),
-    env: { ...dev.env },
+    env: { ...dev.env, ...(opts.vllmClient ? { [SIM_VLLM_CLIENT_ENV]: opts.vllmClient } : {}) },
     enginePortOffset: dev.enginePortOffset,
   };
 }

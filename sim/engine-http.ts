@@ -1,16 +1,43 @@
 /**
  * The OpenAI-compatible HTTP surface of the simulated vLLM server (node:http only): GET /health, /v1/models,
- * /version; POST /v1/completions (streaming like vLLM: `data: {...}\n\n` chunks, the last token's chunk carries
+ * /version, /metrics; POST /tokenize, /detokenize, /v1/completions (streaming like vLLM 0.33: `data: {...}\n\n`
+ * chunks shaped as vLLM's CompletionStreamResponse dumped with exclude_unset, the last token's chunk carries
  * finish_reason, then a usage-only chunk with `choices: []` when stream_options.include_usage, then
- * `data: [DONE]`), non-streaming completions, and POST /v1/chat/completions. Error bodies have vLLM 0.10's shape
- * `{"object":"error","message","type","param","code"}`.
+ * `data: [DONE]`), non-streaming completions, and POST /v1/chat/completions. Error bodies have vLLM 0.33's shape
+ * `{"error":{"message","type","param","code"}}`. Text prompts are counted with the tokenizer vLLM's client shares
+ * (sim/tokenizer.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FinishReason } from './batch-engine.js';
+import type { EngineMetrics } from './engine-metrics.js';
 import { type PromptInput, naturalLength, promptSeed, promptTokenCount, tokenText } from './generated-text.js';
 import type { LiveEngine } from './live-engine.js';
+import { simTokenizer } from './tokenizer.js';
+
+/**
+ * When each token of one request left the server, for the harness fidelity benchmark (scripts/bench-harness.ts):
+ * epoch milliseconds with sub-millisecond resolution (performance.timeOrigin + performance.now()), comparable
+ * across processes on one machine.
+ */
+export interface TokenTrace {
+  id: string;
+  /** sim/generated-text.ts promptSeed of the prompt: lets a client match its requests to the trace. */
+  promptSeed: number;
+  promptTokens: number;
+  /** The request's first byte arrived. */
+  arrivedMs: number;
+  /** Each streamed token chunk was handed to the socket, in order. */
+  tokenMs: number[];
+}
+
+/** Environment variable naming a file the engine appends one TokenTrace JSON line per streamed request to. */
+export const TOKEN_TRACE_ENV = 'THORBENCH_SIM_TOKEN_TRACE';
+
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 export interface EngineHttpContext {
   servedNames: string[];
@@ -29,6 +56,9 @@ export interface EngineHttpContext {
    * crash-on-first-request): the handler then answers 500 and the process exits.
    */
   beforeFirstCompletion(): boolean;
+  metrics: EngineMetrics;
+  /** Called once per finished streamed completion when token tracing is on (THORBENCH_SIM_TOKEN_TRACE). */
+  trace?: (record: TokenTrace) => void;
 }
 
 interface HttpError {
@@ -52,7 +82,7 @@ function sendJson(ctx: EngineHttpContext, req: http.IncomingMessage, res: http.S
 }
 
 function sendError(ctx: EngineHttpContext, req: http.IncomingMessage, res: http.ServerResponse, e: HttpError): void {
-  sendJson(ctx, req, res, e.status, { object: 'error', message: e.message, type: e.type, param: null, code: e.status });
+  sendJson(ctx, req, res, e.status, { error: { message: e.message, type: e.type, param: null, code: e.status } });
 }
 
 const bad = (message: string): HttpError => ({ status: 400, type: 'BadRequestError', message });
@@ -147,30 +177,45 @@ function generate(ctx: EngineHttpContext, req: http.IncomingMessage, res: http.S
   const created = Math.floor(Date.now() / 1000);
   const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
   const seed = promptSeed(g.prompt);
+  const trace: TokenTrace | undefined = ctx.trace && g.stream ? { id, promptSeed: seed, promptTokens: g.promptTokens, arrivedMs: performance.timeOrigin + arrivedAt, tokenMs: [] } : undefined;
   let text = '';
   let finished = false;
+  let lastTokenAt = arrivedAt;
+  let ttftS = 0;
+  ctx.metrics.requestArrived(g.promptTokens);
   const write = (chunk: unknown): void => void res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+  // vLLM 0.33 builds every field of the choice explicitly and dumps with exclude_unset, so the nulls are present.
   const choice = (piece: string, finish: FinishReason | null) =>
     kind === 'chat'
-      ? { index: 0, delta: { content: piece }, logprobs: null, finish_reason: finish, stop_reason: null }
-      : { index: 0, text: piece, logprobs: null, finish_reason: finish, stop_reason: null };
+      ? { index: 0, delta: { content: piece }, logprobs: null, finish_reason: finish, stop_reason: null, token_ids: null }
+      : { index: 0, text: piece, logprobs: null, finish_reason: finish, stop_reason: null, prompt_token_ids: null, token_ids: null, weight_versions: null };
 
   if (g.stream) {
     accessLog(ctx, req, 200);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.flushHeaders();
   }
-  const seqId = ctx.engine.submit({ promptTokens: g.promptTokens, maxTokens: g.maxTokens, eosAfter: g.ignoreEos ? Infinity : naturalLength(seed) }, (index, finish) => {
+  const seqId = ctx.engine.submit({ promptTokens: g.promptTokens, maxTokens: g.maxTokens, eosAfter: g.ignoreEos ? Infinity : naturalLength(seed), promptKey: seed }, (index, finish) => {
     const piece = tokenText(seed, index);
     text += piece;
+    const now = performance.now();
+    ctx.metrics.token(index === 1, (now - lastTokenAt) / 1000);
+    if (index === 1) ttftS = (now - arrivedAt) / 1000;
+    lastTokenAt = now;
     if (g.stream) {
       if (kind === 'chat' && index === 1) write({ id, object, created, model: g.model, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
-      write({ id, object, created, model: g.model, choices: [choice(piece, finish)], usage: null });
+      if (kind === 'chat') write({ id, object, created, model: g.model, choices: [choice(piece, finish)], usage: null });
+      else write({ id, object, created, model: g.model, choices: [choice(piece, finish)], kv_transfer_params: null });
+      trace?.tokenMs.push(epochMs());
     }
     if (!finish) return;
     finished = true;
+    ctx.metrics.requestFinished(finish, (now - arrivedAt) / 1000, ttftS, index);
+    if (trace) ctx.trace!(trace);
     if (g.stream) {
-      if (g.includeUsage) write({ id, object, created, model: g.model, choices: [], usage: usage(g, index) });
+      // vLLM 0.33 dumps the usage chunk with exclude_none: no prompt_tokens_details.
+      const { prompt_tokens_details: _, ...streamed } = usage(g, index);
+      if (g.includeUsage) write({ id, object, created, model: g.model, choices: [], usage: streamed });
       res.end('data: [DONE]\n\n');
       return;
     }
@@ -181,8 +226,38 @@ function generate(ctx: EngineHttpContext, req: http.IncomingMessage, res: http.S
     sendJson(ctx, req, res, 200, { id, object: kind === 'chat' ? 'chat.completion' : 'text_completion', created, model: g.model, choices: [message], usage: usage(g, index) });
   }, arrivedAt);
   res.on('close', () => {
-    if (!finished) ctx.engine.cancel(seqId);
+    if (finished) return;
+    ctx.engine.cancel(seqId);
+    ctx.metrics.requestFinished('abort', (performance.now() - arrivedAt) / 1000, ttftS, 0);
   });
+}
+
+/** POST /tokenize (vLLM's TokenizeCompletionRequest / TokenizeChatRequest → TokenizeResponse). */
+function tokenize(ctx: EngineHttpContext, b: Record<string, unknown>): unknown {
+  const model = checkModel(ctx, b);
+  if (typeof model !== 'string') throw model;
+  let text: string;
+  if (typeof b.prompt === 'string') text = b.prompt;
+  else if (Array.isArray(b.messages)) {
+    const p = chatPrompt(b);
+    if (typeof p !== 'string') throw p;
+    text = p;
+  } else throw bad('give "prompt" (a string) or "messages"');
+  const tokenizer = simTokenizer();
+  const tokens = tokenizer.encode(text);
+  return { count: tokens.length, max_model_len: ctx.maxModelLen, tokens, token_strs: b.return_token_strs === true ? tokenizer.tokenStrings(tokens) : null };
+}
+
+/** POST /detokenize (vLLM's DetokenizeRequest → DetokenizeResponse). */
+function detokenize(ctx: EngineHttpContext, b: Record<string, unknown>): unknown {
+  const model = checkModel(ctx, b);
+  if (typeof model !== 'string') throw model;
+  if (!Array.isArray(b.tokens) || !b.tokens.every((t) => Number.isInteger(t) && (t as number) >= 0)) throw bad('tokens must be a list of non-negative integers');
+  try {
+    return { prompt: simTokenizer().decode(b.tokens as number[]) };
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
 }
 
 /** Builds the request handler. */
@@ -202,6 +277,19 @@ export function createEngineHandler(ctx: EngineHttpContext): http.RequestListene
         return;
       }
       if (path === '/version' && method === 'GET') return sendJson(ctx, req, res, 200, { version: ctx.version });
+      if (path === '/metrics' && method === 'GET') {
+        const text = ctx.metrics.render();
+        accessLog(ctx, req, 200);
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+      if ((path === '/tokenize' || path === '/detokenize') && method === 'POST') {
+        const body = await readBody(req);
+        if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad('the request body must be a JSON object');
+        const b = body as Record<string, unknown>;
+        return sendJson(ctx, req, res, 200, path === '/tokenize' ? tokenize(ctx, b) : detokenize(ctx, b));
+      }
       if (path === '/v1/models' && method === 'GET') {
         return sendJson(ctx, req, res, 200, {
           object: 'list',

@@ -25,7 +25,8 @@ import {
   recordContainerExit,
 } from './containers.js';
 import { BYTES_PER_PARAM, type ServeArgs, ServeArgsError, parseServeArgs, resolveQuantization, simulatedVllmVersion } from './engine-args.js';
-import { createEngineHandler } from './engine-http.js';
+import { TOKEN_TRACE_ENV, type TokenTrace, createEngineHandler } from './engine-http.js';
+import { EngineMetrics } from './engine-metrics.js';
 import { SIM_TAG, addressInUseLines, crashOnLoadLines, crashOnRequestLines, missingModelLines, vllmLine } from './engine-log.js';
 import { SIM_DIR_ENV, type SimLayout, simLayout } from './layout.js';
 import { type LatencyParams, latencyParams, modelScaleFromPath } from './latency-model.js';
@@ -47,6 +48,7 @@ import { THOR_RAM_TOTAL_MB } from './tegrastats-line.js';
 /** Qwen3's max_position_embeddings: vLLM's max model len when --max-model-len is not given. */
 const DEFAULT_MAX_MODEL_LEN = 40960;
 const MAX_LOAD_MS = 3000;
+
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const info = (source: string, message: string): void => log(vllmLine('INFO', source, message));
@@ -205,7 +207,7 @@ async function serve(args: ServeArgs): Promise<void> {
       const clocksLocked = s?.clocks.locked ?? false;
       const key = `${powerModeId}:${clocksLocked}`;
       let p = paramsCache.get(key);
-      if (!p) paramsCache.set(key, (p = latencyParams({ quantization, powerModeId, clocksLocked, modelPath: args.model })));
+      if (!p) paramsCache.set(key, (p = latencyParams({ quantization, powerModeId, clocksLocked, modelPath: args.model, image: process.env[IMAGE_ENV] })));
       return p;
     },
     speed: () => speed() / slowdown,
@@ -216,7 +218,18 @@ async function serve(args: ServeArgs): Promise<void> {
     maxNumBatchedTokens: args.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS,
   });
 
+  // Opt-in trace of every streamed token's send time (scripts/bench-harness.ts measures the harness against it);
+  // buffered and appended once per request, so tracing costs no I/O while tokens stream.
+  const traceFile = process.env[TOKEN_TRACE_ENV];
+  const trace = traceFile ? (record: TokenTrace): void => fs.appendFileSync(traceFile, `${JSON.stringify(record)}\n`) : undefined;
+  const metrics = new EngineMetrics(args.servedModelNames[0] ?? args.model, () => ({
+    running: engine.running,
+    waiting: engine.waiting,
+    kvCacheUsage: Math.min(1, (engine.inFlight * 2176) / Math.max(1, kvTokens)),
+  }));
   const handler = createEngineHandler({
+    metrics,
+    trace,
     servedNames: args.servedModelNames,
     modelPath: args.model,
     maxModelLen,
@@ -259,7 +272,17 @@ async function serve(args: ServeArgs): Promise<void> {
   }
   info('api_server.py:1880', `Starting vLLM API server (simulated Thor) on http://${args.host ?? 'localhost'}:${args.port}`);
   info('launcher.py:36', 'Available routes are:');
-  for (const route of ['/health', '/version', '/v1/models', '/v1/completions', '/v1/chat/completions']) info('launcher.py:44', `Route: ${route}, Methods: ${route.startsWith('/v1/c') ? 'POST' : 'GET'}`);
+  const routes: [string, string][] = [
+    ['/health', 'GET'],
+    ['/metrics', 'GET'],
+    ['/tokenize', 'POST'],
+    ['/detokenize', 'POST'],
+    ['/version', 'GET'],
+    ['/v1/models', 'GET'],
+    ['/v1/completions', 'POST'],
+    ['/v1/chat/completions', 'POST'],
+  ];
+  for (const [route, methods] of routes) info('launcher.py:44', `Route: ${route}, Methods: ${methods}`);
   log(`INFO:     Started server process [${process.pid}]`);
   log('INFO:     Waiting for application startup.');
   log('INFO:     Application startup complete.');

@@ -1,10 +1,11 @@
 /**
  * Text and lengths of the simulated completions. The engine does not run a model, so tokens are words from a
  * fixed list chosen deterministically from the prompt (temperature-0 vLLM is deterministic too), and prompt
- * "tokens" are counted the simple way: whitespace-separated words of a string prompt, or the length of an array of
- * token ids (what vllm bench serve and thorbench's load generator send).
+ * tokens are counted with the tokenizer vLLM's client shares (sim/tokenizer.ts) for a string prompt (what
+ * vllm bench serve sends), or as the length of an array of token ids (what thorbench's load generator sends).
  */
 import { hashString, mulberry32 } from './prng.js';
+import { simTokenizer } from './tokenizer.js';
 
 const WORDS = [
   'the', 'Thor', 'module', 'runs', 'a', 'simulated', 'model', 'that', 'streams', 'tokens', 'from', 'unified', 'memory',
@@ -17,7 +18,7 @@ const WORDS = [
 export type PromptInput = string | number[];
 
 export function promptTokenCount(prompt: PromptInput): number {
-  if (typeof prompt === 'string') return prompt.split(/\s+/).filter(Boolean).length;
+  if (typeof prompt === 'string') return simTokenizer().count(prompt);
   return prompt.length;
 }
 

@@ -1,24 +1,26 @@
 /**
  * How long a step of the simulated vLLM engine takes on a Jetson AGX Thor, calibrated on the guide's measurements.
  *
- * Model (per step of sim/batch-engine.ts):
+ * Model (per step of the scheduler, sim/batch-engine.ts):
  *   cost = stepBaseMs
  *        + decodePerSeqMs · n^batchExponent · (1 − w + w · meanContext / 2112)    when n sequences decode
  *        + prefillMsPerToken · promptTokensInThisStep
- * with w = CONTEXT_WEIGHT. While sequences decode, a step carries at most `prefillChunkTokens` prompt tokens, so
- * a new request under load waits several steps for its first token (the guide's high-load TTFT is 20-30 × its
- * TPOT) without stalling the running batch much; with nothing decoding, a whole prompt is one step (low-load TTFT).
+ * with w = contextWeight, plus `frontEndMs` per request before it reaches the scheduler (the API server reading
+ * and tokenizing the prompt). The scheduler decides what a step carries (every running sequence's next token, then
+ * prompts up to the step's token budget), so one mechanism gives both the typical inter-token latency (a decode-only
+ * step) and its tail (a step that also carries a 2048-token prompt stalls every running sequence), the TTFT under
+ * load (waiting behind the prompts admitted before) and the means.
  *
- * The constants in QUANT_PARAMS and FP8_POWER_FIT are the output of sim/latency-calibration.ts, which fits them
- * so that a simulated `vllm bench serve` run (2048 in / 128 out; 10 prompts at concurrency 1 and 100 prompts at
- * concurrency 8) reproduces the guide's mean TTFT and TPOT per quantization (MAXN + jetson_clocks) and, for FP8,
- * per power mode and clocks. Re-run it (`node dist/sim/latency-calibration.js`) after changing the model.
+ * The constants in CALIBRATED are the output of sim/latency-calibration.ts, which fits them so that virtual runs
+ * (sim/virtual-run.ts) of the guide's benchmarks reproduce every metric of the guide's 43 result blocks
+ * (sim/guide-blocks.ts): per engine image family, model size and quantization at MAXN with jetson_clocks, and for
+ * FP8 per power mode and clocks. Re-run it (`node dist/sim/latency-calibration.js`) after changing the model.
  *
- * Pure: no clock, no I/O. test/sim-latency-model.test.ts checks the predictions against the fixtures.
+ * Pure: no clock, no I/O. test/sim-fidelity.test.ts checks every block.
  */
 import type { Quantization } from '../schema/experiment.js';
-import { BatchEngine, DEFAULT_MAX_NUM_BATCHED_TOKENS, DEFAULT_MAX_NUM_SEQS, type StepPolicy, type StepShape } from './batch-engine.js';
-import { jitterSource } from './prng.js';
+import type { StepPolicy, StepShape } from './batch-engine.js';
+import { type EngineFamily, engineFamily } from './guide-blocks.js';
 import { requirePowerMode } from './thor-power-modes.js';
 
 export interface LatencyParams {
@@ -28,75 +30,147 @@ export interface LatencyParams {
   decodePerSeqMs: number;
   /** How decode cost grows with batch size n (n^batchExponent); 1 = linear. */
   batchExponent: number;
-  /** Prefill cost per prompt token (ms). */
+  /** Share of the decode cost that grows with context length (attention over the KV cache), 0-1. */
+  contextWeight: number;
+  /** Prefill cost per prompt token computed in a step (ms). */
   prefillMsPerToken: number;
-  /** Prompt tokens a step carries while other sequences decode. */
-  prefillChunkTokens: number;
+  /** The API server's share of every request's TTFT: reading and tokenizing the prompt, streaming back (ms). */
+  frontEndMs: number;
+  /**
+   * Extra cost of a step with more tokens than vLLM captures CUDA graphs for (CUDA_GRAPH_MAX_TOKENS): such a step
+   * runs eagerly, every kernel launched from the CPU (ms).
+   */
+  eagerStepMs: number;
 }
 
 /** Mean context (prompt + generated) of the calibration runs: 2048-token prompts, 128 generated. */
 export const CALIBRATION_CONTEXT = 2112;
-/** Share of the decode cost that grows with context length (attention over the KV cache). */
-export const CONTEXT_WEIGHT = 0.5;
+
+/** vLLM's largest CUDA-graph capture size (tokens in a step). */
+export const CUDA_GRAPH_MAX_TOKENS = 512;
 
 /** The cost of a step of the given shape (ms), before jitter. */
 export function stepCostMs(p: LatencyParams, shape: StepShape): number {
   let cost = p.stepBaseMs + shape.prefillTokens * p.prefillMsPerToken;
+  if (shape.prefillTokens + shape.decoding > CUDA_GRAPH_MAX_TOKENS) cost += p.eagerStepMs;
   if (shape.decoding > 0) {
     const meanContext = shape.contextTokens / shape.decoding;
-    cost += p.decodePerSeqMs * Math.pow(shape.decoding, p.batchExponent) * (1 - CONTEXT_WEIGHT + (CONTEXT_WEIGHT * meanContext) / CALIBRATION_CONTEXT);
+    const context = 1 - p.contextWeight + (p.contextWeight * meanContext) / CALIBRATION_CONTEXT;
+    cost += p.decodePerSeqMs * Math.pow(shape.decoding, p.batchExponent) * context;
   }
   return cost;
 }
 
+/** Key of a calibrated engine: `<family>|<size>|<quantization>`, e.g. `vllm-0.10|8B|fp8`. */
+export function calibrationKey(family: EngineFamily, sizeTag: string, quantization: Quantization): string {
+  return `${family}|${sizeTag}|${quantization === 'fp16' ? 'bf16' : quantization}`;
+}
+
 /**
- * Qwen3-8B per quantization at MAXN with clocks locked (fitted by sim/latency-calibration.ts). fp16 is served
- * like bf16 (same bytes per weight).
+ * Fitted by sim/latency-calibration.ts at MAXN with clocks locked (fp16 is served like bf16: same bytes per
+ * weight). Engines not listed here are derived from the closest listed one (see latencyParams).
  */
-export const QUANT_PARAMS: Record<Quantization, LatencyParams> = {
-  bf16: { stepBaseMs: 60.359, decodePerSeqMs: 3.271, batchExponent: 1, prefillMsPerToken: 0.0087065, prefillChunkTokens: 225 },
-  fp16: { stepBaseMs: 60.359, decodePerSeqMs: 3.271, batchExponent: 1, prefillMsPerToken: 0.0087065, prefillChunkTokens: 225 },
-  fp8: { stepBaseMs: 6.642, decodePerSeqMs: 2.238, batchExponent: 1, prefillMsPerToken: 0.0080166, prefillChunkTokens: 112 },
-  fp4: { stepBaseMs: 22.068, decodePerSeqMs: 2.6623, batchExponent: 1, prefillMsPerToken: 0.008048, prefillChunkTokens: 185 },
-  'gptq-int4': { stepBaseMs: 15.683, decodePerSeqMs: 7.4068, batchExponent: 1, prefillMsPerToken: 0.010345, prefillChunkTokens: 105 },
-  'gptq-int8': { stepBaseMs: 28.941, decodePerSeqMs: 7.8094, batchExponent: 1, prefillMsPerToken: 0.010688, prefillChunkTokens: 107 },
-  awq: { stepBaseMs: 16.098, decodePerSeqMs: 7.2323, batchExponent: 1, prefillMsPerToken: 0.010182, prefillChunkTokens: 106 },
-  w4a16: { stepBaseMs: 16.088, decodePerSeqMs: 7.2121, batchExponent: 1, prefillMsPerToken: 0.010626, prefillChunkTokens: 102 },
-  w8a16: { stepBaseMs: 28.631, decodePerSeqMs: 7.5892, batchExponent: 1, prefillMsPerToken: 0.010546, prefillChunkTokens: 106 },
-  // GGUF (Q5_K_M) batches badly in vLLM: decode cost grows about with the square of the batch.
-  gguf: { stepBaseMs: 9.7098, decodePerSeqMs: 23.7, batchExponent: 2.0187, prefillMsPerToken: 0.067783, prefillChunkTokens: 83 },
+export const CALIBRATED: Record<string, LatencyParams> = {
+  'vllm-0.10|8B|fp8': {
+    stepBaseMs: 7.0413, decodePerSeqMs: 1.8238, prefillMsPerToken: 0.055249, frontEndMs: 16.005,
+    batchExponent: 0.78756, eagerStepMs: 48.78, contextWeight: 0.5,
+  },
+  'vllm-0.10|8B|awq': {
+    stepBaseMs: 22.859, decodePerSeqMs: 0.1606, prefillMsPerToken: 0.37918, frontEndMs: 9.7706,
+    batchExponent: 0.20033, eagerStepMs: 146.12, contextWeight: 0.5,
+  },
+  'vllm-0.10|8B|bf16': {
+    stepBaseMs: 63.68, decodePerSeqMs: 5.9464e-7, prefillMsPerToken: 0.20962, frontEndMs: 12.472,
+    batchExponent: 1.5654, eagerStepMs: 48.104, contextWeight: 0.5,
+  },
+  'vllm-0.10|8B|fp4': {
+    stepBaseMs: 23.592, decodePerSeqMs: 1.2024, prefillMsPerToken: 0.12732, frontEndMs: 13.676,
+    batchExponent: 0.2024, eagerStepMs: 72.425, contextWeight: 0.5,
+  },
+  'vllm-0.10|8B|gguf': {
+    stepBaseMs: 24.229, decodePerSeqMs: 9.0943, prefillMsPerToken: 2.8663, frontEndMs: 78.875,
+    batchExponent: 0.89558, eagerStepMs: 9257.7, contextWeight: 0.5,
+  },
+  'vllm-0.10|8B|gptq-int4': {
+    stepBaseMs: 22.716, decodePerSeqMs: 0.066248, prefillMsPerToken: 0.29483, frontEndMs: 10.501,
+    batchExponent: 0.23234, eagerStepMs: 307.25, contextWeight: 0.5,
+  },
+  'vllm-0.10|8B|gptq-int8': {
+    stepBaseMs: 36.054, decodePerSeqMs: 0.21761, prefillMsPerToken: 0.43715, frontEndMs: 10.083,
+    batchExponent: 0.2043, eagerStepMs: 151.43, contextWeight: 0.5,
+  },
+  'vllm-0.10|8B|w4a16': {
+    stepBaseMs: 22.938, decodePerSeqMs: 0.05026, prefillMsPerToken: 0.28285, frontEndMs: 12.024,
+    batchExponent: 0.2019, eagerStepMs: 359.64, contextWeight: 0.5,
+  },
+  'vllm-0.10|8B|w8a16': {
+    stepBaseMs: 35.299, decodePerSeqMs: 0.050752, prefillMsPerToken: 0.3024, frontEndMs: 12.005,
+    batchExponent: 0.35338, eagerStepMs: 419.06, contextWeight: 0.5,
+  },
+  'vllm-0.10|30B-A3B|w4a16': {
+    stepBaseMs: 12.859, decodePerSeqMs: 2.2917, prefillMsPerToken: 0.19935, frontEndMs: 27.347,
+    batchExponent: 0.93677, eagerStepMs: 118.48, contextWeight: 0.5,
+  },
+  'vllm-0.9|8B|awq': {
+    stepBaseMs: 5.8635, decodePerSeqMs: 3.4529, prefillMsPerToken: 0.51327, frontEndMs: 22.657,
+    batchExponent: 0.82712, eagerStepMs: 9.1164, contextWeight: 0.82465,
+  },
+  'vllm-0.9|8B|bf16': {
+    stepBaseMs: 1.3547, decodePerSeqMs: 6.7246, prefillMsPerToken: 0.19179, frontEndMs: 34.708,
+    batchExponent: 0.82546, eagerStepMs: 0.65084, contextWeight: 0.95124,
+  },
+  'vllm-0.9|8B|w4a16': {
+    stepBaseMs: 6.0798, decodePerSeqMs: 4.5796, prefillMsPerToken: 0.46099, frontEndMs: 14.719,
+    batchExponent: 0.79787, eagerStepMs: 10.397, contextWeight: 0.84398,
+  },
+  'vllm-0.9|30B-A3B|fp8': {
+    stepBaseMs: 12.747, decodePerSeqMs: 5.9334, prefillMsPerToken: 0.35218, frontEndMs: 24.219,
+    batchExponent: 0.76582, eagerStepMs: 8.0896, contextWeight: 0.88548,
+  },
+  'vllm-0.9|30B-A3B|w4a16': {
+    stepBaseMs: 2.5022, decodePerSeqMs: 2.754, prefillMsPerToken: 0.37373, frontEndMs: 18.405,
+    batchExponent: 0.89299, eagerStepMs: 20.488, contextWeight: 0.85353,
+  },
 };
 
-/** The power/clocks settings the guide measured (FP8 only), as the calibration fitted them. */
-export const FP8_POWER_FIT: Record<'MAXN' | 'MAXN-clocks' | '120W' | '120W-clocks', LatencyParams> = {
-  'MAXN-clocks': QUANT_PARAMS.fp8,
-  MAXN: { stepBaseMs: 13.829, decodePerSeqMs: 1.731, batchExponent: 1, prefillMsPerToken: 0.010679, prefillChunkTokens: 120 },
-  '120W-clocks': { stepBaseMs: 9.9178, decodePerSeqMs: 2.4722, batchExponent: 1, prefillMsPerToken: 0.0084532, prefillChunkTokens: 149 },
-  '120W': { stepBaseMs: 13.437, decodePerSeqMs: 2.0634, batchExponent: 1, prefillMsPerToken: 0.010304, prefillChunkTokens: 122 },
+/** FP8 on vLLM 0.10 at the other power/clocks settings the guide measured, as the calibration fitted them. */
+export const FP8_POWER_FIT: Record<'MAXN' | '120W' | '120W-clocks', LatencyParams> = {
+  '120W-clocks': {
+    stepBaseMs: 9.0097, decodePerSeqMs: 3.3936, prefillMsPerToken: 0.021805, frontEndMs: 18.202,
+    batchExponent: 0.50936, eagerStepMs: 158.78, contextWeight: 0.5,
+  },
+  '120W': {
+    stepBaseMs: 13.528, decodePerSeqMs: 1.9458, prefillMsPerToken: 0.062605, frontEndMs: 20.984,
+    batchExponent: 0.645, eagerStepMs: 58.014, contextWeight: 0.5,
+  },
+  MAXN: {
+    stepBaseMs: 14.602, decodePerSeqMs: 0.95303, prefillMsPerToken: 0.07132, frontEndMs: 20.43,
+    batchExponent: 0.84604, eagerStepMs: 30.094, contextWeight: 0.5,
+  },
 };
 
-/** Multipliers applied to a quantization's MAXN+clocks parameters for another power mode / clocks setting. */
+/** Multipliers applied to a MAXN+clocks calibration for another power mode / clocks setting. */
 export interface PowerScaling {
   stepBase: number;
   decodePerSeq: number;
   prefill: number;
-  chunk: number;
+  frontEnd: number;
 }
 
-function ratio(key: keyof typeof FP8_POWER_FIT): PowerScaling {
-  const p = FP8_POWER_FIT[key];
-  const ref = FP8_POWER_FIT['MAXN-clocks'];
+function ratio(key: keyof typeof FP8_POWER_FIT | 'MAXN-clocks'): PowerScaling {
+  const ref = CALIBRATED[calibrationKey('vllm-0.10', '8B', 'fp8')]!;
+  const p = key === 'MAXN-clocks' ? ref : FP8_POWER_FIT[key];
   return {
     stepBase: p.stepBaseMs / ref.stepBaseMs,
     decodePerSeq: p.decodePerSeqMs / ref.decodePerSeqMs,
     prefill: p.prefillMsPerToken / ref.prefillMsPerToken,
-    chunk: p.prefillChunkTokens / ref.prefillChunkTokens,
+    frontEnd: p.frontEndMs / ref.frontEndMs,
   };
 }
 
 /**
  * Scaling for a power mode and clocks setting. MAXN and 120W come from the guide's FP8 measurements and are applied
- * to every quantization alike. The guide has no 90W/70W numbers: those extrapolate from 120W by the ratio of the
+ * to every engine alike. The guide has no 90W/70W numbers: those extrapolate from 120W by the ratio of the
  * power budgets (time ∝ (120 W / budget)^0.8), a guess that only keeps the ordering plausible.
  */
 export function powerScaling(powerModeId: number, clocksLocked: boolean): PowerScaling {
@@ -105,7 +179,7 @@ export function powerScaling(powerModeId: number, clocksLocked: boolean): PowerS
   if (mode.name === 'MAXN' || mode.name === '120W') return ratio(`${mode.name}${suffix}` as keyof typeof FP8_POWER_FIT);
   const base = ratio(`120W${suffix}` as keyof typeof FP8_POWER_FIT);
   const slower = Math.pow(120 / mode.budgetW, 0.8);
-  return { stepBase: base.stepBase * slower, decodePerSeq: base.decodePerSeq * slower, prefill: base.prefill * slower, chunk: base.chunk };
+  return { stepBase: base.stepBase * slower, decodePerSeq: base.decodePerSeq * slower, prefill: base.prefill * slower, frontEnd: base.frontEnd * slower };
 }
 
 /** Size of the served model relative to the calibration model (Qwen3-8B), from its path. */
@@ -114,23 +188,21 @@ export interface ModelScale {
   totalB: number;
   /** Parameters active per token, billions (MoE "A3B"), else totalB. */
   activeB: number;
+  /** `8B`, `30B-A3B`: the size part of a calibration key. */
+  tag: string;
   /** Multiplier on the fixed step cost (streaming the weights). */
   stepBase: number;
   /** Multiplier on the per-sequence decode cost. */
   decodePerSeq: number;
   /** Multiplier on prefill cost per token. */
   prefill: number;
-  /** Multiplier on the prefill chunk size. */
-  chunk: number;
 }
 
 /**
- * Reads "8B" / "30B-A3B" from a model path such as /models/Qwen/Qwen3-Coder-30B-A3B-Instruct. Dense models scale
- * with their size. For MoE models the exponents come from the guide's one MoE measurement (Qwen3-Coder-30B-A3B
- * W4A16 against Qwen3-8B W4A16): the fixed step cost follows the active parameters, the per-sequence cost barely
- * shrinks (expert routing), and prefill is slower than the 8B model's (vLLM has no tuned MoE kernel config for Thor
- * and runs a default one) but comes in slightly larger chunks. High-load TTFT is sensitive to the chunk size
- * (the guide's runs sit where prefill becomes the bottleneck), so treat numbers for other sizes as rough.
+ * Reads "8B" / "30B-A3B" from a model path such as /models/Qwen/Qwen3-Coder-30B-A3B-Instruct. Sizes without a
+ * calibration scale from the calibrated 8B model of the same quantization: dense models with their size, MoE
+ * models with their active parameters for the fixed step cost and little for the per-sequence cost (expert
+ * routing), their total parameters for prefill. Treat numbers for uncalibrated sizes as rough.
  */
 export function modelScaleFromPath(modelPath: string): ModelScale {
   const base = modelPath.split('/').filter(Boolean).pop() ?? '';
@@ -138,100 +210,64 @@ export function modelScaleFromPath(modelPath: string): ModelScale {
   const totalB = m?.[1] ? Number(m[1]) : 8;
   const activeB = m?.[2] ? Number(m[2]) : totalB;
   if (activeB < totalB) {
-    return { totalB, activeB, stepBase: Math.pow(activeB / 8, 0.6), decodePerSeq: Math.pow(activeB / 8, 0.15), prefill: Math.pow(totalB / 8, 0.3), chunk: 1.07 };
+    const tag = `${totalB}B-A${activeB}B`;
+    return { totalB, activeB, tag, stepBase: Math.pow(activeB / 8, 0.6), decodePerSeq: Math.pow(activeB / 8, 0.15), prefill: Math.pow(totalB / 8, 0.3) };
   }
-  return { totalB, activeB, stepBase: totalB / 8, decodePerSeq: Math.pow(totalB / 8, 0.7), prefill: totalB / 8, chunk: 1 };
+  return { totalB, activeB, tag: `${totalB}B`, stepBase: totalB / 8, decodePerSeq: Math.pow(totalB / 8, 0.7), prefill: totalB / 8 };
 }
 
 export interface LatencyInputs {
   quantization: Quantization;
   powerModeId: number;
   clocksLocked: boolean;
-  /** Model path as given to `vllm serve` (for the size heuristic); omitted = an 8B model. */
+  /** Model path as given to `vllm serve` (for its size); omitted = an 8B model. */
   modelPath?: string;
+  /** The engine's image (vLLM version); omitted = the guide's nvcr.io/nvidia/vllm:25.09-py3. */
+  image?: string;
+  /** Exact engine family (the calibration tool's runs); overrides `image`. */
+  family?: EngineFamily;
+}
+
+/** The calibrated MAXN+clocks parameters closest to an engine, scaled to its size when not calibrated as such. */
+function baseParams(family: EngineFamily, quantization: Quantization, modelPath: string | undefined): LatencyParams {
+  const size = modelScaleFromPath(modelPath ?? '8B');
+  for (const f of [family, 'vllm-0.10' as const]) {
+    const exact = CALIBRATED[calibrationKey(f, size.tag, quantization)];
+    if (exact) return exact;
+    const small = CALIBRATED[calibrationKey(f, '8B', quantization)];
+    if (small) {
+      return {
+        ...small,
+        stepBaseMs: small.stepBaseMs * size.stepBase,
+        decodePerSeqMs: small.decodePerSeqMs * size.decodePerSeq,
+        prefillMsPerToken: small.prefillMsPerToken * size.prefill,
+      };
+    }
+  }
+  throw new Error(`no calibration for ${quantization}`);
 }
 
 /** The step-cost parameters for one engine on one device setting. */
 export function latencyParams(inputs: LatencyInputs): LatencyParams {
-  const q = QUANT_PARAMS[inputs.quantization];
+  const family = inputs.family ?? engineFamily(inputs.image);
+  const fp8Power = family === 'vllm-0.10' && inputs.quantization === 'fp8' && !inputs.modelPath?.match(/\d+B-A\d/i);
+  const mode = requirePowerMode(inputs.powerModeId);
+  const key = `${mode.name}${inputs.clocksLocked ? '-clocks' : ''}`;
+  if (fp8Power && key !== 'MAXN-clocks' && key in FP8_POWER_FIT) return FP8_POWER_FIT[key as keyof typeof FP8_POWER_FIT];
+  const q = baseParams(family, inputs.quantization, inputs.modelPath);
   const s = powerScaling(inputs.powerModeId, inputs.clocksLocked);
-  const size = inputs.modelPath ? modelScaleFromPath(inputs.modelPath) : { stepBase: 1, decodePerSeq: 1, prefill: 1, chunk: 1 };
   return {
-    stepBaseMs: q.stepBaseMs * s.stepBase * size.stepBase,
-    decodePerSeqMs: q.decodePerSeqMs * s.decodePerSeq * size.decodePerSeq,
+    stepBaseMs: q.stepBaseMs * s.stepBase,
+    decodePerSeqMs: q.decodePerSeqMs * s.decodePerSeq,
     batchExponent: q.batchExponent,
-    prefillMsPerToken: q.prefillMsPerToken * s.prefill * size.prefill,
-    prefillChunkTokens: Math.max(1, Math.round(q.prefillChunkTokens * s.chunk * size.chunk)),
+    contextWeight: q.contextWeight,
+    prefillMsPerToken: q.prefillMsPerToken * s.prefill,
+    frontEndMs: q.frontEndMs * s.frontEnd,
+    eagerStepMs: q.eagerStepMs * s.prefill,
   };
 }
 
-/** A step policy for BatchEngine from parameters, with optional multiplicative jitter per step. */
+/** A step policy for the scheduler from parameters, with optional multiplicative jitter per step. */
 export function stepPolicy(p: LatencyParams, jitter: () => number = () => 1): StepPolicy {
-  return { prefillChunkTokens: p.prefillChunkTokens, costMs: (shape) => stepCostMs(p, shape) * jitter() };
-}
-
-/** A `vllm bench serve` run in the guide's shape: random prompts of fixed length, ignore_eos, request rate inf. */
-export interface BenchScenario {
-  inputLen: number;
-  outputLen: number;
-  numPrompts: number;
-  /** Omitted = all requests at once. */
-  maxConcurrency?: number;
-}
-
-export interface ScenarioPrediction {
-  meanTtftMs: number;
-  meanTpotMs: number;
-  /** Benchmark duration, seconds. */
-  durationS: number;
-  outputThroughput: number;
-}
-
-export interface PredictOptions {
-  /** Relative per-step jitter (0.03 ≈ ±3 %); 0 for exact. */
-  jitter?: number;
-  seed?: number;
-}
-
-/**
- * Runs the benchmark client against the batching engine on a virtual clock and computes vLLM's mean TTFT and
- * TPOT. The same engine and cost model as the live server, minus HTTP and timers.
- */
-export function predictScenario(params: LatencyParams, scenario: BenchScenario, opts: PredictOptions = {}): ScenarioPrediction {
-  const engine = new BatchEngine({ maxNumSeqs: DEFAULT_MAX_NUM_SEQS, maxNumBatchedTokens: DEFAULT_MAX_NUM_BATCHED_TOKENS });
-  const policy = stepPolicy(params, jitterSource(opts.seed ?? 1, opts.jitter ?? 0));
-  const concurrency = scenario.maxConcurrency ?? scenario.numPrompts;
-  const sentAt = new Map<number, number>();
-  const firstAt = new Map<number, number>();
-  const ttfts: number[] = [];
-  const tpots: number[] = [];
-  let now = 0;
-  let sent = 0;
-  const dispatch = (): void => {
-    while (sent < scenario.numPrompts && engine.inFlight < concurrency) {
-      const id = engine.add({ promptTokens: scenario.inputLen, maxTokens: scenario.outputLen, eosAfter: Infinity });
-      sentAt.set(id, now);
-      sent++;
-    }
-  };
-  dispatch();
-  while (!engine.idle) {
-    const step = engine.step(policy);
-    now += step.durationMs;
-    for (const ev of step.events) {
-      if (ev.index === 1) {
-        firstAt.set(ev.id, now);
-        ttfts.push(now - sentAt.get(ev.id)!);
-      }
-      if (ev.finishReason && ev.index > 1) tpots.push((now - firstAt.get(ev.id)!) / (ev.index - 1));
-    }
-    dispatch();
-  }
-  const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-  return {
-    meanTtftMs: mean(ttfts),
-    meanTpotMs: mean(tpots),
-    durationS: now / 1000,
-    outputThroughput: (scenario.numPrompts * scenario.outputLen) / (now / 1000),
-  };
+  return { costMs: (shape) => stepCostMs(p, shape) * jitter() };
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { runLoad, type LoadOptions } from '../activities/harness/loadgen.js';
+import { InitialRequestError, runLoad, type LoadOptions } from '../activities/harness/loadgen.js';
 import { runWarmup } from '../activities/harness/warmup.js';
 import { sleep } from './helpers/wait.js';
 
@@ -42,8 +42,9 @@ after(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
+/** Options for the bookkeeping tests, which count the server's requests: without the untimed initial request. */
 function load(overrides: Partial<LoadOptions> = {}): LoadOptions {
-  return { baseUrl, model: 'qwen3', inputLen: 32, outputLen: 8, numPrompts: 1, ...overrides };
+  return { baseUrl, model: 'qwen3', inputLen: 32, outputLen: 8, numPrompts: 1, initialRequest: false, ...overrides };
 }
 
 /** A stream with a known shape: a ping, then chunks after known delays, two chunks in one write, usage, [DONE]. */
@@ -241,6 +242,45 @@ describe('load shape', () => {
     assert.deepEqual(await promptsOf(5), a);
     assert.notDeepEqual(await promptsOf(6), a);
     assert.equal(new Set(a).size, 4);
+  });
+});
+
+describe('the untimed initial request (vLLM\'s "initial single prompt test run")', () => {
+  it('sends prompt 0 once before the timed window, on the connection the timed requests then reuse', async () => {
+    const sockets: unknown[] = [];
+    const arrivals: number[] = [];
+    handler = (req, res) => {
+      sockets.push(req.socket);
+      arrivals.push(performance.now());
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      sse(res, chunk('x'));
+      res.end('data: [DONE]\n\n');
+    };
+    bodies.length = 0;
+    const result = await runLoad(load({ numPrompts: 3, maxConcurrency: 1, initialRequest: true }));
+    assert.equal(bodies.length, 4);
+    assert.equal(result.requests.length, 3);
+    assert.equal(result.initial?.success, true);
+    assert.deepEqual(bodies[0]!.prompt, bodies[1]!.prompt, 'the initial request repeats prompt 0, as vLLM does');
+    assert.equal(bodies[0]!.max_tokens, 8);
+    assert.ok(sockets.every((s) => s === sockets[0]), 'every timed request reused the initial request\'s connection');
+    // Timed start = just before the first timed dispatch, after the initial request was answered.
+    assert.ok(result.requests.every((r) => r.startS >= 0));
+    assert.ok(result.startedAtMs >= 0 && arrivals.length === 4);
+  });
+
+  it('does not start the run when the initial request fails, and says why', async () => {
+    handler = (_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"error":"engine dead"}');
+    };
+    bodies.length = 0;
+    await assert.rejects(runLoad(load({ numPrompts: 5, initialRequest: true })), (err: unknown) => {
+      assert.ok(err instanceof InitialRequestError);
+      assert.match(err.message, /Initial test run failed.*HTTP 500.*engine dead/);
+      return true;
+    });
+    assert.equal(bodies.length, 1);
   });
 });
 

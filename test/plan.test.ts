@@ -53,7 +53,7 @@ describe('planSweep', () => {
   it('drops excluded cells and numbers repeats', () => {
     const exp = load('thor-quantization');
     exp.repeats = 2;
-    exp.exclude = [{ model: 'qwen3-8b-gguf-q5km', scenario: 'high-load' }];
+    exp.exclude.push({ model: 'qwen3-8b-gguf-q5km', scenario: 'high-load' });
     const plan = planSweep(exp);
     assert.equal(plan.counts.cells, 34);
     assert.ok(plan.cells.some((c) => c.id === 'maxn.locked.qwen3-8b-bf16.high-load.r2'));

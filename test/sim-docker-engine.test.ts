@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import type { DeviceProfile } from '../activities/device-profile.js';
-import { runDevice } from '../activities/exec.js';
+import { run, runDevice, runPrivileged } from '../activities/exec.js';
 import { ensureSimDevice, listSimContainers, simDeviceProfile, writeSimFaults } from '../sim/device.js';
 import { LiveEngine } from '../sim/live-engine.js';
 import { processState } from '../sim/process-util.js';
@@ -111,7 +111,29 @@ describe('simulated docker + vLLM engine', () => {
     assert.deepEqual(finishes, [...Array(15).fill(null), 'length']);
     const usage = sse.events.at(-1)!;
     assert.deepEqual(usage.choices, []);
-    assert.deepEqual(usage.usage, { prompt_tokens: 64, total_tokens: 80, completion_tokens: 16, prompt_tokens_details: null });
+    assert.deepEqual(usage.usage, { prompt_tokens: 64, total_tokens: 80, completion_tokens: 16 });
+    // vLLM 0.33's CompletionStreamResponse dumped with exclude_unset: these keys, in this order.
+    assert.deepEqual(Object.keys(tokenChunks[0]!), ['id', 'object', 'created', 'model', 'choices', 'kv_transfer_params']);
+    assert.deepEqual(Object.keys((tokenChunks[0]!.choices as object[])[0]!), ['index', 'text', 'logprobs', 'finish_reason', 'stop_reason', 'prompt_token_ids', 'token_ids', 'weight_versions']);
+
+    // The tokenizer shared with vLLM's client: /tokenize and /detokenize round-trip, and text prompts count with it.
+    const post = async (route: string, body: unknown) => {
+      const r = await fetch(`http://127.0.0.1:${port}${route}`, { method: 'POST', body: JSON.stringify(body) });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    const tok = await post('/tokenize', { model: 'qwen3', prompt: 'the  Thor module\nruns <|im_end|>zzz-not-a-word', add_special_tokens: false });
+    assert.equal(tok.status, 200);
+    assert.deepEqual(tok.body, { count: 6, max_model_len: 4096, tokens: [4, 5, 6, 7, 3, 0], token_strs: null });
+    const detok = await post('/detokenize', { model: 'qwen3', tokens: [4, 5, 6, 7] });
+    assert.deepEqual(detok.body, { prompt: 'the Thor module runs' });
+    assert.equal((await post('/detokenize', { model: 'qwen3', tokens: [999999] })).status, 400);
+    assert.equal((await post('/tokenize', { model: 'other', prompt: 'x' })).status, 404);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^vllm:generation_tokens_total\{engine="0",model_name="qwen3"\} 16\.0$/m);
+    assert.match(metrics, /^vllm:prompt_tokens_total\{engine="0",model_name="qwen3"\} 64\.0$/m);
+    assert.match(metrics, /^vllm:request_success_total\{engine="0",model_name="qwen3",finished_reason="length"\} 1\.0$/m);
+    assert.match(metrics, /^vllm:time_to_first_token_seconds_count\{engine="0",model_name="qwen3"\} 1\.0$/m);
+    assert.match(metrics, /^vllm:inter_token_latency_seconds_count\{engine="0",model_name="qwen3"\} 15\.0$/m);
 
     const plain = (await (await fetch(`http://127.0.0.1:${port}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'qwen3', prompt: 'hello simulated Thor', max_tokens: 5, ignore_eos: true }) })).json()) as {
       choices: { text: string; finish_reason: string }[];
@@ -123,7 +145,7 @@ describe('simulated docker + vLLM engine', () => {
 
     const unknown = await fetch(`http://127.0.0.1:${port}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'other', prompt: 'x' }) });
     assert.equal(unknown.status, 404);
-    assert.deepEqual(await unknown.json(), { object: 'error', message: 'The model `other` does not exist.', type: 'NotFoundError', param: null, code: 404 });
+    assert.deepEqual(await unknown.json(), { error: { message: 'The model `other` does not exist.', type: 'NotFoundError', param: null, code: 404 } });
 
     const log = await logs('tb-happy');
     assert.match(log, /Starting vLLM API server \(simulated Thor\)/);
@@ -247,10 +269,76 @@ describe('simulated docker + vLLM engine', () => {
     assert.deepEqual(running.map((c) => c.name), []);
   });
 
-  it('says clearly that docker exec is not simulated', async () => {
-    const r = await docker(['exec', 'tb-reboot', 'vllm', 'bench', 'serve']);
-    assert.equal(r.exitCode, 125);
-    assert.equal(r.stderr, 'thorbench simulator: docker exec is not simulated; use harness "builtin"\n');
+  it('docker exec runs vllm bench serve (the stand-in) with real load and writes vLLM 0.33\'s JSON and block', async () => {
+    const port = await freePort();
+    await startEngine('tb-bench', port);
+    await waitForHealthy(port, WAIT_MS);
+    const r = await docker([
+      'exec', 'tb-bench', 'vllm', 'bench', 'serve', '--backend', 'vllm', '--base-url', `http://127.0.0.1:${port}`,
+      '--endpoint', '/v1/completions', '--model', 'qwen3', '--tokenizer', '/models/Qwen/Qwen3-8B-FP8',
+      '--dataset-name', 'random', '--random-input-len', '64', '--random-output-len', '8', '--num-prompts', '6',
+      '--max-concurrency', '2', '--ignore-eos', '--seed', '3', '--percentile-metrics', 'ttft,tpot,itl,e2el',
+      '--metric-percentiles', '50,90,99.9', '--goodput', 'ttft:10000', 'tpot:1000', '--save-result', '--save-detailed',
+      '--result-dir', '/tmp/thorbench-results', '--result-filename', 'cell.json',
+    ]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /Starting main benchmark run\.\.\./);
+    assert.match(r.stdout, /^============ Serving Benchmark Result ============$/m);
+    assert.match(r.stdout, /^Successful requests: {21}6 {9}$/m);
+    assert.match(r.stdout, /^-{5}Time per Output Token \(excl\. 1st token\)-{6}$/m);
+    assert.match(r.stdout, /^P99\.9 ITL \(ms\): +[0-9.]+ +$/m);
+    assert.match(r.stderr, /100%\|█{10}\| 6\/6 \[/);
+
+    const cat = await docker(['exec', 'tb-bench', 'cat', '/tmp/thorbench-results/cell.json']);
+    assert.equal(cat.exitCode, 0, cat.stderr);
+    const result = JSON.parse(cat.stdout) as Record<string, unknown>;
+    // vLLM 0.33's --save-detailed keys for these flags, in its order.
+    const head = ['date', 'endpoint_type', 'backend', 'label', 'model_id', 'tokenizer_id', 'num_prompts', 'request_rate', 'burstiness',
+      'max_concurrency', 'duration', 'completed', 'failed', 'total_input_tokens', 'total_output_tokens', 'request_throughput',
+      'request_goodput', 'output_throughput', 'total_token_throughput', 'input_lens', 'output_lens', 'ttfts', 'itls', 'latencies',
+      'start_times', 'queue_times', 'generated_texts', 'errors', 'max_output_tokens_per_s', 'max_concurrent_requests', 'rtfx'];
+    const stats = ['ttft', 'tpot', 'itl', 'e2el'].flatMap((m) => [`mean_${m}_ms`, `median_${m}_ms`, `std_${m}_ms`, `p50_${m}_ms`, `p90_${m}_ms`, `p99.9_${m}_ms`]);
+    assert.deepEqual(Object.keys(result), [...head, ...stats]);
+    assert.equal(result.completed, 6);
+    assert.equal(result.total_input_tokens, 6 * 64);
+    assert.equal(result.total_output_tokens, 6 * 8);
+    assert.equal(result.request_rate, 'inf');
+    assert.equal(result.max_concurrency, 2);
+    assert.equal((result.itls as number[][]).length, 6);
+    assert.ok((result.itls as number[][]).every((gaps) => gaps.length === 7));
+    assert.ok((result.ttfts as number[]).every((t) => t > 0));
+    assert.ok((result.generated_texts as string[]).every((t) => t.split(' ').filter(Boolean).length === 8));
+    assert.equal(result.request_goodput, (result.completed as number) / (result.duration as number));
+
+    const missing = await docker(['exec', 'tb-bench', 'cat', '/tmp/nothing.json']);
+    assert.equal(missing.exitCode, 1);
+    assert.match(missing.stderr, /No such file/);
+    const unknown = await docker(['exec', 'tb-bench', 'python3', '-c', 'print(1)']);
+    assert.equal(unknown.exitCode, 127);
+    assert.match(unknown.stderr, /executable file not found/);
+    const badArgs = await docker(['exec', 'tb-bench', 'vllm', 'bench', 'serve', '--model', 'qwen3', '--dataset-name', 'sharegpt']);
+    assert.equal(badArgs.exitCode, 2);
+    assert.match(badArgs.stderr, /random only/);
+    await docker(['stop', 'tb-bench']);
+    const stopped = await docker(['exec', 'tb-bench', 'cat', '/tmp/thorbench-results/cell.json']);
+    assert.equal(stopped.exitCode, 1);
+    assert.match(stopped.stderr, /is not running/);
+  });
+
+  it('docker exec stops its benchmark when the client that started it dies (a killed worker)', async () => {
+    const port = await freePort();
+    await startEngine('tb-orphan', port);
+    await waitForHealthy(port, WAIT_MS);
+    // A parent that starts `docker exec ... vllm bench serve` with a long run, prints the child's pid and exits.
+    const script = `const { spawn } = require('node:child_process');
+      const c = spawn(process.argv[1], ['exec', 'tb-orphan', 'vllm', 'bench', 'serve', '--model', 'qwen3', '--base-url',
+        'http://127.0.0.1:${port}', '--random-input-len', '16', '--random-output-len', '2000', '--num-prompts', '50',
+        '--max-concurrency', '1', '--ignore-eos'], { stdio: 'ignore' });
+      console.log(c.pid); setTimeout(() => process.exit(0), 1500);`;
+    const parent = await run([process.execPath, '-e', script, profile.commands.docker], { timeoutMs: WAIT_MS, env: profile.env });
+    const pid = Number(parent.stdout.trim());
+    assert.ok(pid > 0);
+    await waitFor('the orphaned docker exec to stop', () => (processState(pid) === 'running' ? undefined : true), WAIT_MS);
   });
 
   it('leaves no engine process behind', async () => {
@@ -270,7 +358,7 @@ describe('LiveEngine timing', () => {
       let now = 0;
       let locked = false;
       const engine = new LiveEngine({
-        params: () => ({ stepBaseMs: locked ? 10 : 20, decodePerSeqMs: 0, batchExponent: 1, prefillMsPerToken: 0, prefillChunkTokens: 64 }),
+        params: () => ({ stepBaseMs: locked ? 10 : 20, decodePerSeqMs: 0, batchExponent: 1, prefillMsPerToken: 0, frontEndMs: 0, eagerStepMs: 0, contextWeight: 0.5 }),
         speed: () => 2,
         jitter: () => 1,
         now: () => now,

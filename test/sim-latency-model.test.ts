@@ -1,109 +1,20 @@
 /**
- * The simulator's latency model against the guide's measurements (pure: virtual clock, no timers).
- * Targets are read from the fixtures the guide's tables were transcribed into, not restated here.
+ * The simulator's scheduler (sim/batch-engine.ts), step costs (sim/latency-model.ts) and virtual runs
+ * (sim/virtual-run.ts), piece by piece. test/sim-fidelity.test.ts checks the whole against the guide.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BatchEngine, type StepPolicy } from '../sim/batch-engine.js';
-import { GUIDE_HIGH_LOAD, GUIDE_LOW_LOAD, defaultFixturesDir, fitTarget, parseGuideFixtureName, readGuideTargets } from '../sim/latency-calibration.js';
-import { latencyParams, modelScaleFromPath, predictScenario, stepCostMs } from '../sim/latency-model.js';
+import { parseBlockName, readGuideBlocks } from '../sim/guide-blocks.js';
+import { type LatencyParams, latencyParams, modelScaleFromPath, stepCostMs } from '../sim/latency-model.js';
+import { eosPositions, promptLengths, runVirtual } from '../sim/virtual-run.js';
 
-const TOLERANCE = 0.15;
-const targets = readGuideTargets(defaultFixturesDir());
+const flat: StepPolicy = { costMs: () => 1 };
+const engine = (maxNumBatchedTokens = 2048, maxNumSeqs = 256): BatchEngine => new BatchEngine({ maxNumSeqs, maxNumBatchedTokens });
 
-function within(actual: number, expected: number, what: string): void {
-  const rel = Math.abs(actual / expected - 1);
-  assert.ok(rel <= TOLERANCE, `${what}: predicted ${actual.toFixed(2)} ms vs guide ${expected} ms (${(rel * 100).toFixed(1)} % off, tolerance ${TOLERANCE * 100} %)`);
-}
-
-describe('latency model vs the guide', () => {
-  it('finds every quantization and power/clocks cell of the guide in the fixtures', () => {
-    const keys = targets.map((t) => t.key);
-    for (const q of ['bf16', 'fp8', 'fp4', 'gptq-int4', 'gptq-int8', 'awq', 'int4-w4a16', 'int8-w8a16', 'gguf-q5km']) {
-      assert.ok(keys.includes(`qwen3-8b-${q}.maxn-clocks`), `missing quantization cell ${q}`);
-    }
-    for (const p of ['maxn', 'maxn-clocks', '120w', '120w-clocks']) assert.ok(keys.includes(`qwen3-8b-fp8.${p}`), `missing power cell ${p}`);
-  });
-
-  for (const t of targets) {
-    it(`${t.key}: mean TTFT and TPOT within ${TOLERANCE * 100} % at low and high load`, () => {
-      const params = latencyParams({ quantization: t.quantization, powerModeId: t.powerModeId, clocksLocked: t.clocksLocked, modelPath: t.model });
-      const low = predictScenario(params, GUIDE_LOW_LOAD, { jitter: 0.03, seed: 11 });
-      const high = predictScenario(params, GUIDE_HIGH_LOAD, { jitter: 0.03, seed: 11 });
-      within(low.meanTtftMs, t.low.meanTtftMs, 'low-load TTFT');
-      within(low.meanTpotMs, t.low.meanTpotMs, 'low-load TPOT');
-      within(high.meanTtftMs, t.high.meanTtftMs, 'high-load TTFT');
-      within(high.meanTpotMs, t.high.meanTpotMs, 'high-load TPOT');
-    });
-  }
-
-  it('keeps the guide ordering: jetson_clocks helps at MAXN, FP8 beats BF16, 90 W is slower than 120 W', () => {
-    const tpot = (quantization: 'fp8' | 'bf16', powerModeId: number, clocksLocked: boolean): number =>
-      predictScenario(latencyParams({ quantization, powerModeId, clocksLocked }), GUIDE_LOW_LOAD).meanTpotMs;
-    assert.ok(tpot('fp8', 0, true) < tpot('fp8', 0, false));
-    assert.ok(tpot('fp8', 0, true) < tpot('bf16', 0, true));
-    assert.ok(tpot('fp8', 2, false) > tpot('fp8', 1, false));
-    assert.ok(tpot('fp8', 3, false) > tpot('fp8', 2, false));
-  });
-
-  it('is reproducible for a seed and varies across seeds', () => {
-    const params = latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true });
-    const a = predictScenario(params, GUIDE_HIGH_LOAD, { jitter: 0.03, seed: 5 });
-    const b = predictScenario(params, GUIDE_HIGH_LOAD, { jitter: 0.03, seed: 5 });
-    const c = predictScenario(params, GUIDE_HIGH_LOAD, { jitter: 0.03, seed: 6 });
-    assert.deepEqual(a, b);
-    assert.notEqual(a.meanTpotMs, c.meanTpotMs);
-  });
-
-  it('re-fitting reproduces the shipped constants closely (calibration is not stale)', () => {
-    const fp8 = targets.find((t) => t.key === 'qwen3-8b-fp8.maxn-clocks')!;
-    const fit = fitTarget(fp8);
-    const shipped = latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true });
-    assert.ok(fit.error < 0.05, `fit error ${fit.error}`);
-    assert.ok(Math.abs(fit.params.stepBaseMs / shipped.stepBaseMs - 1) < 0.05, `step base ${fit.params.stepBaseMs} vs shipped ${shipped.stepBaseMs}`);
-    assert.ok(Math.abs(fit.params.prefillChunkTokens - shipped.prefillChunkTokens) <= 3);
-  });
-});
-
-describe('latency model pieces', () => {
-  it('step cost grows with batch, context and prefill tokens', () => {
-    const p = latencyParams({ quantization: 'awq', powerModeId: 0, clocksLocked: true });
-    const one = stepCostMs(p, { decoding: 1, contextTokens: 2112, prefillTokens: 0 });
-    assert.ok(stepCostMs(p, { decoding: 8, contextTokens: 8 * 2112, prefillTokens: 0 }) > one);
-    assert.ok(stepCostMs(p, { decoding: 1, contextTokens: 16000, prefillTokens: 0 }) > one);
-    assert.ok(stepCostMs(p, { decoding: 1, contextTokens: 2112, prefillTokens: 100 }) > one);
-    assert.equal(stepCostMs(p, { decoding: 0, contextTokens: 0, prefillTokens: 0 }), p.stepBaseMs);
-  });
-
-  it('reads model sizes from paths', () => {
-    assert.deepEqual([modelScaleFromPath('/models/Qwen/Qwen3-8B-FP8').totalB, modelScaleFromPath('/models/Qwen/Qwen3-8B-FP8').stepBase], [8, 1]);
-    const moe = modelScaleFromPath('/models/Qwen/Qwen3-Coder-30B-A3B-Instruct');
-    assert.equal(moe.totalB, 30);
-    assert.equal(moe.activeB, 3);
-    assert.ok(moe.stepBase < 1);
-    assert.equal(modelScaleFromPath('/models/some-model').totalB, 8);
-    assert.equal(modelScaleFromPath('/models/Qwen/Qwen3-32B').stepBase, 4);
-  });
-
-  it('parses fixture names', () => {
-    assert.deepEqual(parseGuideFixtureName('power-clocks__qwen3-8b-fp8.120w-clocks.high-load.expected.json'), {
-      sweep: 'power-clocks',
-      model: 'qwen3-8b-fp8',
-      quantization: 'fp8',
-      powerModeId: 1,
-      clocksLocked: true,
-      load: 'high-load',
-    });
-    assert.equal(parseGuideFixtureName('quantization__qwen3-8b-gguf-q5km.maxn-clocks.low-load.expected.json')?.quantization, 'gguf');
-    assert.equal(parseGuideFixtureName('scenarios__qwen3-8b-awq.chat.expected.json'), undefined);
-  });
-});
-
-describe('BatchEngine', () => {
-  const flat: StepPolicy = { prefillChunkTokens: 100, costMs: () => 1 };
-
+describe('scheduler (vLLM V1-like)', () => {
   it('gives every decoding sequence one token per step and stops at max_tokens', () => {
-    const e = new BatchEngine({ maxNumSeqs: 256, maxNumBatchedTokens: 8192 });
+    const e = engine();
     const a = e.add({ promptTokens: 10, maxTokens: 3, eosAfter: Infinity });
     const tokens: number[] = [];
     let finish: string | null = null;
@@ -118,7 +29,7 @@ describe('BatchEngine', () => {
   });
 
   it('ends a sequence at its EOS with finish reason "stop"', () => {
-    const e = new BatchEngine({ maxNumSeqs: 256, maxNumBatchedTokens: 8192 });
+    const e = engine();
     e.add({ promptTokens: 5, maxTokens: 10, eosAfter: 4 });
     const events = [];
     while (!e.idle) events.push(...e.step(flat).events);
@@ -126,25 +37,137 @@ describe('BatchEngine', () => {
     assert.equal(events.at(-1)?.finishReason, 'stop');
   });
 
-  it('chunks a prompt while others decode, and prefills it whole when idle', () => {
-    const e = new BatchEngine({ maxNumSeqs: 256, maxNumBatchedTokens: 8192 });
-    e.add({ promptTokens: 1000, maxTokens: 50, eosAfter: Infinity });
-    const first = e.step(flat);
-    assert.equal(first.shape.prefillTokens, 1000);
-    e.add({ promptTokens: 250, maxTokens: 5, eosAfter: Infinity });
+  it('spends the token budget on decodes first, then chunks prompts into what is left', () => {
+    const e = engine(1000);
+    for (let i = 0; i < 3; i++) e.add({ promptTokens: 10, maxTokens: 50, eosAfter: Infinity });
+    assert.deepEqual(e.step(flat).shape, { decoding: 0, contextTokens: 0, prefillTokens: 30, prefilling: 3 });
+    e.add({ promptTokens: 2500, maxTokens: 5, eosAfter: Infinity });
     const shapes = [e.step(flat).shape, e.step(flat).shape, e.step(flat).shape];
+    // 3 decodes take 3 tokens of the budget; the 2500-token prompt is computed over three steps.
     assert.deepEqual(
-      shapes.map((s) => s.prefillTokens),
-      [100, 100, 50],
+      shapes.map((s) => [s.decoding, s.prefillTokens]),
+      [
+        [3, 997],
+        [3, 997],
+        [3, 506],
+      ],
     );
-    assert.equal(e.decoding, 2);
+    assert.equal(e.decoding, 4);
+  });
+
+  it('admits several short prompts in one step, up to the budget and --max-num-seqs', () => {
+    const e = engine(2048, 5);
+    for (let i = 0; i < 8; i++) e.add({ promptTokens: 100, maxTokens: 2, eosAfter: Infinity });
+    const first = e.step(flat);
+    assert.equal(first.shape.prefilling, 5);
+    assert.equal(first.events.length, 5);
+    assert.equal(e.prefilling, 3);
+  });
+
+  it('serves a repeated prompt from the prefix cache: only its last block is computed', () => {
+    const e = engine();
+    e.add({ promptTokens: 2048, maxTokens: 1, eosAfter: Infinity, promptKey: 42 });
+    assert.equal(e.step(flat).shape.prefillTokens, 2048);
+    e.add({ promptTokens: 2048, maxTokens: 1, eosAfter: Infinity, promptKey: 42 });
+    assert.equal(e.step(flat).shape.prefillTokens, 16);
+    e.add({ promptTokens: 2048, maxTokens: 1, eosAfter: Infinity, promptKey: 43 });
+    assert.equal(e.step(flat).shape.prefillTokens, 2048);
+    const small = new BatchEngine({ maxNumSeqs: 8, maxNumBatchedTokens: 8192, prefixCacheTokens: 0 });
+    small.add({ promptTokens: 100, maxTokens: 1, eosAfter: Infinity, promptKey: 1 });
+    small.step(flat);
+    small.add({ promptTokens: 100, maxTokens: 1, eosAfter: Infinity, promptKey: 1 });
+    assert.equal(small.step(flat).shape.prefillTokens, 100, 'prefix cache off');
   });
 
   it('forgets cancelled requests', () => {
-    const e = new BatchEngine({ maxNumSeqs: 256, maxNumBatchedTokens: 8192 });
+    const e = engine();
     const id = e.add({ promptTokens: 5, maxTokens: 10, eosAfter: Infinity });
     assert.equal(e.cancel(id), true);
     assert.equal(e.idle, true);
     assert.equal(e.cancel(id), false);
+  });
+});
+
+describe('step costs', () => {
+  const p: LatencyParams = latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true });
+
+  it('grow with batch, context and prompt tokens', () => {
+    const one = stepCostMs(p, { decoding: 1, contextTokens: 2112, prefillTokens: 0, prefilling: 0 });
+    assert.ok(stepCostMs(p, { decoding: 8, contextTokens: 8 * 2112, prefillTokens: 0, prefilling: 0 }) > one);
+    assert.ok(stepCostMs(p, { decoding: 1, contextTokens: 16000, prefillTokens: 0, prefilling: 0 }) > one);
+    assert.ok(stepCostMs(p, { decoding: 1, contextTokens: 2112, prefillTokens: 100, prefilling: 1 }) > one);
+    assert.equal(stepCostMs(p, { decoding: 0, contextTokens: 0, prefillTokens: 0, prefilling: 0 }), p.stepBaseMs);
+  });
+
+  it('keep the guide ordering: jetson_clocks helps at MAXN, FP8 beats BF16, 90 W is slower than 120 W', () => {
+    const tpot = (quantization: 'fp8' | 'bf16', powerModeId: number, clocksLocked: boolean): number =>
+      runVirtual(latencyParams({ quantization, powerModeId, clocksLocked }), { inputLen: 2048, outputLen: 128, numPrompts: 3, maxConcurrency: 1, ignoreEos: true })
+        .metrics.mean_tpot_ms;
+    assert.ok(tpot('fp8', 0, true) < tpot('fp8', 0, false));
+    assert.ok(tpot('fp8', 0, true) < tpot('bf16', 0, true));
+    assert.ok(tpot('fp8', 2, false) > tpot('fp8', 1, false));
+    assert.ok(tpot('fp8', 3, false) > tpot('fp8', 2, false));
+  });
+
+  it('read model sizes from paths and pick the calibration of the engine family', () => {
+    assert.equal(modelScaleFromPath('/models/Qwen/Qwen3-8B-FP8').tag, '8B');
+    const moe = modelScaleFromPath('/models/Qwen/Qwen3-Coder-30B-A3B-Instruct');
+    assert.deepEqual([moe.totalB, moe.activeB, moe.tag], [30, 3, '30B-A3B']);
+    assert.equal(modelScaleFromPath('/models/some-model').totalB, 8);
+    assert.equal(modelScaleFromPath('/models/Qwen/Qwen3-32B').stepBase, 4);
+    const old = latencyParams({ quantization: 'awq', powerModeId: 0, clocksLocked: true, image: 'nvcr.io/nvidia/tritonserver:25.08-vllm-python-py3' });
+    const recent = latencyParams({ quantization: 'awq', powerModeId: 0, clocksLocked: true, image: 'nvcr.io/nvidia/vllm:25.09-py3' });
+    assert.notDeepEqual(old, recent);
+    // An uncalibrated size scales from the 8B calibration: a 32B model is slower.
+    const fp8 = (modelPath: string): number => latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true, modelPath }).stepBaseMs;
+    assert.ok(fp8('/models/Qwen/Qwen3-32B-FP8') > fp8('/models/Qwen/Qwen3-8B-FP8'));
+  });
+});
+
+describe('virtual runs', () => {
+  it('reproduce a run for a seed', () => {
+    const params = latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true });
+    const scenario = { inputLen: 512, outputLen: 32, numPrompts: 20, maxConcurrency: 4 };
+    const a = runVirtual(params, scenario, { jitter: 0.03, jitterSeed: 5 });
+    const b = runVirtual(params, scenario, { jitter: 0.03, jitterSeed: 5 });
+    const c = runVirtual(params, scenario, { jitter: 0.03, jitterSeed: 6 });
+    assert.deepEqual(a.metrics, b.metrics);
+    assert.notEqual(a.metrics.mean_itl_ms, c.metrics.mean_itl_ms);
+    assert.equal(a.records.length, 20);
+  });
+
+  it('keep at most maxConcurrency requests in flight and follow the request rate', () => {
+    const params = latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true });
+    const run = runVirtual(params, { inputLen: 256, outputLen: 16, numPrompts: 30, maxConcurrency: 3, ignoreEos: true });
+    const spans = run.records.map((r) => [r.startS, r.startS + r.latencyS] as const);
+    for (const [s] of spans) assert.ok(spans.filter(([a, b]) => a <= s && s < b - 1e-9).length <= 3);
+    const paced = runVirtual(params, { inputLen: 256, outputLen: 16, numPrompts: 40, requestRate: 2, ignoreEos: true });
+    assert.ok(Math.abs(paced.records.at(-1)!.startS - 20) < 1e-6, 'the last request is sent at N / rate');
+  });
+
+  it('spread prompt lengths and early EOS to match recorded totals', () => {
+    assert.deepEqual(promptLengths({ inputLen: 2048, outputLen: 1, numPrompts: 3, totalPromptTokens: 6125 }), [2041, 2042, 2042]);
+    const eos = eosPositions({ inputLen: 8, outputLen: 128, numPrompts: 100, generatedTokens: 12419 });
+    assert.equal(eos.reduce((sum, e) => sum + Math.min(128, e), 0), 12419);
+    assert.ok(eosPositions({ inputLen: 8, outputLen: 128, numPrompts: 5, ignoreEos: true }).every((e) => e === Infinity));
+  });
+});
+
+describe('guide blocks', () => {
+  it('finds all 43 result blocks with the guide command lines', () => {
+    const blocks = readGuideBlocks();
+    assert.equal(blocks.length, 43);
+    assert.equal(blocks.filter((b) => b.sweep === 'scenarios').length, 15);
+    const gptq = blocks.find((b) => b.name === 'quantization__qwen3-8b-gptq-int4.maxn-clocks.high-load')!;
+    assert.equal(gptq.scenario.numPrompts, 200);
+    assert.equal(gptq.expected.completed, 200);
+    for (const b of blocks) assert.equal(b.expected.completed, b.scenario.numPrompts, b.name);
+    assert.deepEqual(parseBlockName('power-clocks__qwen3-8b-fp8.120w.low-load')?.scenario, {
+      inputLen: 2048,
+      outputLen: 128,
+      numPrompts: 10,
+      maxConcurrency: 1,
+      warmedBy: [{ numPrompts: 100 }],
+    });
   });
 });

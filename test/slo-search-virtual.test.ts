@@ -1,7 +1,7 @@
 /**
- * The capacity search against an exhaustive sweep on the simulated Thor's own engine in virtual time: the batching
- * engine and calibrated step costs the live simulator uses (sim/latency-model.ts predictScenario), with per-step
- * jitter, minus HTTP and timers. For every quantization, power mode and clocks setting, the search (plan/search.ts)
+ * The capacity search against an exhaustive sweep on the simulated Thor's own engine in virtual time: the scheduler
+ * and calibrated step costs the live simulator uses (sim/virtual-run.ts runVirtual), with per-step jitter, minus
+ * HTTP and timers. For every quantization, power mode and clocks setting, the search (plan/search.ts)
  * finds the boundary of the exhaustive sweep over 1..64 within one concurrency step, with far fewer probes.
  * test/slo-search-sim.test.ts shows the same through the sweep workflow on the live simulator, over a smaller range.
  */
@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { judgeProbe, nextProbe, type ProbeOutcome } from '../plan/search.js';
 import { QUANTIZATIONS, SearchSpec } from '../schema/experiment.js';
-import { latencyParams, predictScenario } from '../sim/latency-model.js';
+import { latencyParams } from '../sim/latency-model.js';
+import { runVirtual } from '../sim/virtual-run.js';
 
 const RANGE = { min: 1, max: 64 };
 /** A chat load; the SLOs are generous enough that every configuration's boundary lies inside 1..64. */
@@ -30,9 +31,9 @@ describe('capacity search against an exhaustive sweep, simulated Thor in virtual
       // The SLO sits between the configuration's latencies at concurrency 1 and 64, so the boundary is inside.
       // Each run has its own jitter: the search's probes are new measurements, not the exhaustive sweep's.
       const run = (c: number, seed = c) =>
-        predictScenario(params, { ...LOAD, maxConcurrency: c }, { jitter: 0.03, seed });
-      const low = run(RANGE.min).meanTpotMs;
-      const high = run(RANGE.max).meanTpotMs;
+        runVirtual(params, { ...LOAD, maxConcurrency: c, ignoreEos: true }, { jitter: 0.03, jitterSeed: seed }).metrics;
+      const low = run(RANGE.min).mean_tpot_ms;
+      const high = run(RANGE.max).mean_tpot_ms;
       const search = SearchSpec.parse({
         vary: 'maxConcurrency',
         ...RANGE,
@@ -41,7 +42,7 @@ describe('capacity search against an exhaustive sweep, simulated Thor in virtual
       });
       const meets = (c: number, seed = c) => {
         const p = run(c, seed);
-        const metrics = { mean_tpot_ms: p.meanTpotMs, mean_ttft_ms: p.meanTtftMs, completed: LOAD.numPrompts };
+        const metrics = { mean_tpot_ms: p.mean_tpot_ms, mean_ttft_ms: p.mean_ttft_ms, completed: p.completed };
         return judgeProbe(search, [{ cellId: `c${c}`, metrics }]).pass;
       };
 

@@ -4,7 +4,7 @@
  * experiment never run twice.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { after, before, describe, it } from 'node:test';
@@ -94,6 +94,17 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
       const ran = c.steps.filter((s) => s.result.kind === 'done').map((s) => s.step);
       for (const step of ['ensurePowerMode', 'ensureClocks', 'describeDevice', 'startEngine', 'waitForHealth', 'benchmark'] as const) assert.ok(ran.includes(step), `${c.cellId} ran ${step}`);
       assert.ok(c.artifactsDir);
+      // The default harness: vLLM's own `vllm bench serve` in the container, metrics from the JSON it saved, whose
+      // per-request arrays are kept as an artifact.
+      assert.equal(c.harness?.kind, 'vllm');
+      assert.deepEqual(c.harness?.command.slice(0, 3), ['vllm', 'bench', 'serve']);
+      assert.ok(c.harness?.command.includes('--save-detailed'));
+      const saved = JSON.parse(readFileSync(path.join(c.artifactsDir, 'vllm-bench-result.json'), 'utf8')) as Record<string, unknown>;
+      assert.equal(saved.completed, c.metrics.completed);
+      assert.equal(saved.mean_ttft_ms, c.metrics.mean_ttft_ms);
+      assert.equal(saved.p90_itl_ms, (c.metrics as Record<string, unknown>).p90_itl_ms);
+      assert.equal((saved.ttfts as number[]).length, 4);
+      assert.equal((saved.itls as number[][]).flat().length, 4 * 7);
     }
     // The first cell loads the engine (flush, warm-up), the second reuses it, the last tears it down.
     const [first, second] = cells.filter((x) => x.modelId === 'qwen3-8b-fp8');

@@ -22,7 +22,7 @@ import type { ResultsActivities } from '../activities/results.js';
 import type { EngineFailureDetails } from '../activities/failures.js';
 import type { EnsurePowerModeResult } from '../activities/device.js';
 import type { PlannedCell } from '../plan/plan.js';
-import type { EngineSpec, StepName, StepTimeouts, WarmupSpec } from '../schema/experiment.js';
+import type { EngineSpec, HarnessSpec, StepName, StepTimeouts, WarmupSpec } from '../schema/experiment.js';
 import {
   type CellRecord,
   type DeviceFacts,
@@ -53,6 +53,8 @@ export interface CellInput {
   deviceQueue: string;
   cell: PlannedCell;
   engine: EngineSpec;
+  /** The experiment's harness section; absent in histories recorded before the vllm harness (builtin then). */
+  harness?: HarnessSpec;
   warmup: WarmupSpec | null;
   flushCaches: boolean;
   timeouts: StepTimeouts;
@@ -364,6 +366,7 @@ async function runSteps(input: CellInput, metadata: boolean): Promise<CellResult
     containerName = engine.containerName;
     engineFacts = engine.facts;
     const endpoint = { containerName, port: input.engine.port, servedName: c.model.servedName };
+    const harnessInput = { ...endpoint, harness: input.harness, modelPath: c.model.path };
 
     // The activity gives up a little before the step's own timeout, so the failure says why it never got ready.
     const healthTimeoutMs = Math.max(1_000, stepTimeoutMs('waitForHealth', input.timeouts) - 5_000);
@@ -371,11 +374,11 @@ async function runSteps(input: CellInput, metadata: boolean): Promise<CellResult
     engineFacts = { ...engineFacts, version: health.version ?? null };
 
     if (engine.started && input.warmup && input.warmup.numPrompts > 0)
-      await steps.activity('warmup', { ...endpoint, warmup: input.warmup });
+      await steps.activity('warmup', { ...harnessInput, warmup: input.warmup });
     else steps.skip('warmup', engine.started ? 'no warmup configured' : 'engine already warm');
 
     const bench = await steps.activity('benchmark', {
-      ...endpoint,
+      ...harnessInput,
       sweepId: input.sweepId,
       cellId: c.id,
       scenario: c.scenario,

@@ -430,6 +430,7 @@ async function runCell(
     deviceQueue: deviceTaskQueue(deviceId),
     cell: c,
     engine: exp.engine,
+    harness: exp.harness,
     warmup: exp.warmup ?? null,
     flushCaches,
     timeouts: exp.steps.timeouts,

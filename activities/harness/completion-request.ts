@@ -11,8 +11,60 @@
  * Never throws: an HTTP error, a refused or reset connection, a server dying mid-stream, a malformed stream or a
  * timeout becomes `success: false` with the reason, and the timings measured so far are kept for the artifacts.
  */
+import http from 'node:http';
+import https from 'node:https';
 import type { RequestRecord } from '../../metrics/request-record.js';
 import { interpretSseMessage, SseSplitter } from './sse.js';
+
+/**
+ * node:http rather than fetch: with many streams, chunks of one engine step arrive together and are handled one after
+ * another, so every microsecond spent per chunk delays the next stream's timestamp (npm run bench:harness measures
+ * it); fetch's web streams cost several times more per chunk. One keep-alive pool, like vLLM's aiohttp session:
+ * connections are reused across requests and never capped here (the concurrency cap is the load generator's).
+ */
+const AGENTS = {
+  'http:': new http.Agent({ keepAlive: true, keepAliveMsecs: 60_000, maxSockets: Infinity, scheduling: 'lifo' }),
+  'https:': new https.Agent({ keepAlive: true, keepAliveMsecs: 60_000, maxSockets: Infinity, scheduling: 'lifo' }),
+};
+
+interface Streamed {
+  status: number;
+  statusText: string;
+  res: http.IncomingMessage;
+}
+
+/** POSTs JSON; resolves once the response headers are in. */
+function post(url: string, body: string, signal: AbortSignal | undefined): Promise<Streamed> {
+  const target = new URL(url);
+  const agent = target.protocol === 'https:' ? AGENTS['https:'] : AGENTS['http:'];
+  const request = target.protocol === 'https:' ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      target,
+      {
+        method: 'POST',
+        agent,
+        signal,
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', res }),
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Reads a whole (error) body as text. */
+function readText(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => (text += d));
+    res.on('end', () => resolve(text));
+    res.on('error', () => resolve(text));
+    res.on('close', () => resolve(text));
+  });
+}
 
 export interface CompletionRequest {
   url: string;
@@ -34,7 +86,7 @@ interface Chunk {
   usage?: { completion_tokens?: unknown } | null;
 }
 
-/** Error message with its causes: undici reports "fetch failed" and puts "connect ECONNREFUSED ..." in `cause`. */
+/** Error message with its causes and code (e.g. "connect ECONNREFUSED 127.0.0.1:8000"). */
 function describe(err: unknown): string {
   const parts: string[] = [];
   let current: unknown = err;
@@ -70,15 +122,18 @@ export async function sendCompletion(req: CompletionRequest): Promise<RequestRec
   let mostRecent = st;
   let firstChunk = false;
   let textChunks = 0;
+  let generated = '';
   let usageTokens: number | null = null;
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let response: http.IncomingMessage | undefined;
+  /** When the bytes being handled arrived: one timestamp per network read, before any parsing. */
+  let arrived = st;
 
   const handle = (message: string): void => {
     const event = interpretSseMessage(message);
     if (event.kind !== 'data') return;
     const chunk = event.data as Chunk;
     if (Array.isArray(chunk.choices) && chunk.choices.length > 0) {
-      const now = performance.now();
+      const now = arrived;
       if (!firstChunk) {
         firstChunk = true;
         record.ttftS = (now - st) / 1000;
@@ -87,48 +142,61 @@ export async function sendCompletion(req: CompletionRequest): Promise<RequestRec
       }
       mostRecent = now;
       const text = chunk.choices[0]?.text;
-      if (typeof text === 'string' && text !== '') textChunks += 1;
+      if (typeof text === 'string' && text !== '') {
+        textChunks += 1;
+        generated += text;
+      }
     } else if (chunk.usage && typeof chunk.usage.completion_tokens === 'number') {
       usageTokens = chunk.usage.completion_tokens;
     }
   };
 
   try {
-    const res = await fetch(req.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify(req.body),
-      signal,
-    });
-    if (res.status !== 200) {
-      const detail = (await res.text().catch(() => '')).trim().slice(0, 500);
-      record.error = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${detail ? `: ${detail}` : ''}`;
+    const { status, statusText, res } = await post(req.url, JSON.stringify(req.body), signal);
+    response = res;
+    if (status !== 200) {
+      const detail = (await readText(res)).trim().slice(0, 500);
+      record.error = `HTTP ${status}${statusText ? ` ${statusText}` : ''}${detail ? `: ${detail}` : ''}`;
       return record;
     }
-    if (!res.body) {
-      record.error = 'HTTP 200 without a response body';
-      return record;
-    }
-    reader = res.body.getReader();
     const decoder = new TextDecoder();
     const splitter = new SseSplitter();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      for (const message of splitter.push(decoder.decode(value, { stream: true }))) handle(message);
-    }
-    for (const message of splitter.push(decoder.decode())) handle(message);
+    await new Promise<void>((resolve, reject) => {
+      res.on('data', (bytes: Buffer) => {
+        arrived = performance.now();
+        try {
+          for (const message of splitter.push(decoder.decode(bytes, { stream: true }))) handle(message);
+        } catch (err) {
+          res.destroy();
+          reject(err);
+        }
+      });
+      res.on('end', () => {
+        try {
+          for (const message of splitter.push(decoder.decode())) handle(message);
+          resolve();
+        } catch (err) {
+          reject(err);
+        }
+      });
+      res.on('error', reject);
+      // A connection that closes before the end of the response: the server died mid-stream.
+      res.on('close', () => {
+        if (!res.complete) reject(new Error('the connection closed mid-stream (socket terminated before the response ended)'));
+      });
+    });
 
     record.latencyS = (mostRecent - st) / 1000;
     // vLLM falls back when usage is missing or zero (`if not output_len`).
     record.outputTokens = usageTokens !== null && usageTokens > 0 ? usageTokens : textChunks;
+    record.generatedText = generated;
     if (firstChunk) {
       record.success = true;
     } else {
       record.error = 'Never received a valid chunk to calculate TTFT (the stream ended without any message with choices)';
     }
   } catch (err) {
-    reader?.cancel().catch(() => undefined);
+    response?.destroy();
     record.latencyS = (mostRecent - st) / 1000;
     record.outputTokens = usageTokens ?? textChunks;
     if (timeout?.aborted) record.error = `request timed out after ${req.timeoutMs} ms`;

@@ -4,8 +4,11 @@
  * print. Used where the engine container has no `vllm bench`, against the simulator, and for live progress
  * (onProgress).
  *
- * Run shape, as in vLLM: every request is scheduled by activities/harness/schedule.ts, waits for a concurrency permit,
- * then streams; the benchmark clock starts right before the first dispatch and stops when the last request ends.
+ * Run shape, as in vLLM: one untimed request first (vLLM's "initial single prompt test run": prompt 0 with the run's
+ * output length), which also opens the connection the timed requests then reuse, so the first timed request does not
+ * pay for connecting; then every request is scheduled by activities/harness/schedule.ts, waits for a concurrency
+ * permit, then streams; the benchmark clock starts right before the first dispatch and stops when the last request
+ * ends.
  */
 import type { RequestRecord } from '../../metrics/request-record.js';
 import { sendCompletion } from './completion-request.js';
@@ -47,9 +50,23 @@ export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
   /** Per-request limit; a request exceeding it is recorded as failed. None by default (vLLM allows 6 h). */
   requestTimeoutMs?: number;
+  /** Send vLLM's untimed initial test request before the timed window. @default true */
+  initialRequest?: boolean;
+  /** Called once, right before the timed window opens (after the initial request). Must not throw. */
+  onStart?: () => void;
+}
+
+/** The untimed initial request failed: like vLLM's client, the run does not start. */
+export class InitialRequestError extends Error {
+  override readonly name = 'InitialRequestError';
+  constructor(readonly record: RequestRecord) {
+    super(`Initial test run failed - the engine did not answer one untimed request: ${record.error ?? 'unknown error'}`);
+  }
 }
 
 export interface LoadResult {
+  /** The untimed initial request (not part of the metrics); null when disabled. */
+  initial: RequestRecord | null;
   /** Every dispatched request, in dispatch order. */
   requests: RequestRecord[];
   /** First dispatch → last request finished, seconds (vLLM's benchmark duration). */
@@ -110,6 +127,37 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let progressError: { error: unknown } | null = null;
   const total = opts.numPrompts;
 
+  const send = (index: number, benchStartMs: number): Promise<RequestRecord> => {
+    const prompt = promptTokens(seed, index, opts.inputLen);
+    return sendCompletion({
+      url,
+      body: {
+        model: opts.model,
+        prompt,
+        max_tokens: opts.outputLen,
+        temperature: 0,
+        ignore_eos: opts.ignoreEos ?? true,
+        stream: true,
+        stream_options: { include_usage: true },
+      },
+      promptLen: prompt.length,
+      benchStartMs,
+      signal,
+      timeoutMs: opts.requestTimeoutMs,
+    });
+  };
+
+  let initial: RequestRecord | null = null;
+  if (opts.initialRequest ?? true) {
+    initial = await send(0, performance.now());
+    if (signal?.aborted) throw abortReason(signal);
+    if (!initial.success) throw new InitialRequestError(initial);
+    // undici hands the socket back to its pool only after the response's end has been processed; one turn of the
+    // event loop later the first timed request finds it idle instead of opening a second connection in the window.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  opts.onStart?.();
   const startedAtMs = Date.now();
   const t0 = performance.now();
 
@@ -117,23 +165,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     if (semaphore && !(await semaphore.acquire(signal))) return null;
     try {
       if (signal?.aborted) return null;
-      const prompt = promptTokens(seed, index, opts.inputLen);
-      const record = await sendCompletion({
-        url,
-        body: {
-          model: opts.model,
-          prompt,
-          max_tokens: opts.outputLen,
-          temperature: 0,
-          ignore_eos: opts.ignoreEos ?? true,
-          stream: true,
-          stream_options: { include_usage: true },
-        },
-        promptLen: prompt.length,
-        benchStartMs: t0,
-        signal,
-        timeoutMs: opts.requestTimeoutMs,
-      });
+      const record = await send(index, t0);
       done += 1;
       if (!record.success) failed += 1;
       try {
@@ -143,6 +175,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       }
       return record;
     } finally {
+      // As after the initial request: let the pool take the socket back first, so the request this permit lets
+      // through reuses the connection (vLLM's client releases its permit after aiohttp has released the connection).
+      if (semaphore) await new Promise((resolve) => setImmediate(resolve));
       semaphore?.release();
     }
   };
@@ -160,6 +195,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   if (signal?.aborted) throw abortReason(signal);
   if (progressError) throw (progressError as { error: unknown }).error;
   return {
+    initial,
     requests: settled.filter((r): r is RequestRecord => r !== null),
     durationS,
     startedAtMs,

@@ -2,9 +2,9 @@
  * Fake `docker` of the simulated Thor: containers whose command is `vllm serve ...` run the simulated vLLM server
  * (sim/engine-server.ts) as a local process in its own process group, logging to the container's log file.
  * Supported: what thorbench's activities run (activities/engine.ts: run -d, inspect, logs --tail, ps -a --filter
- * --format, rm -f) and image inspect; nothing else. Error texts and exit codes are docker's (125 for `docker run`
- * failures, 1 for "No such container"). `docker exec` is not simulated: there is no vLLM inside to run
- * `vllm bench serve`; thorbench's builtin harness covers it.
+ * --format, rm -f; activities/harness.ts: exec of `vllm bench serve` and `cat`, sim/commands/docker-exec.ts) and
+ * image inspect; nothing else. Error texts and exit codes are docker's (125 for `docker run` failures, 1 for "No such
+ * container").
  */
 import fs from 'node:fs';
 import { findContainer, removeContainer } from '../containers.js';
@@ -12,6 +12,7 @@ import { TemplateError, imageInspectObject, inspectObject, renderTemplate } from
 import type { SimLayout } from '../layout.js';
 import { type CommandIO, runCommand } from './cli.js';
 import { noSuchContainer, splitArgs, usageError } from './docker-common.js';
+import { dockerExec } from './docker-exec.js';
 import { dockerPs } from './docker-ps.js';
 import { dockerRun } from './docker-run.js';
 
@@ -108,7 +109,7 @@ function dockerImageInspect(args: string[], io: CommandIO): number {
   return 0;
 }
 
-export function docker(args: string[], layout: SimLayout, io: CommandIO): number {
+export function docker(args: string[], layout: SimLayout, io: CommandIO): number | Promise<number> {
   const [sub, ...rest] = args;
   switch (sub) {
     case 'run':
@@ -125,12 +126,11 @@ export function docker(args: string[], layout: SimLayout, io: CommandIO): number
       if (rest[0] === 'inspect') return dockerImageInspect(rest.slice(1), io);
       break;
     case 'exec':
-      io.err('thorbench simulator: docker exec is not simulated; use harness "builtin"\n');
-      return 125;
+      return dockerExec(rest, layout, io);
     default:
       break;
   }
-  io.err(`docker: '${[sub, rest[0]].filter(Boolean).join(' ')}' is not a docker command.\nSee 'docker --help' (thorbench simulator supports run, inspect, logs, ps, rm, image inspect)\n`);
+  io.err(`docker: '${[sub, rest[0]].filter(Boolean).join(' ')}' is not a docker command.\nSee 'docker --help' (thorbench simulator supports run, exec, inspect, logs, ps, rm, image inspect)\n`);
   return 1;
 }
 
