@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import type { DeviceProfile } from '../activities/device-profile.js';
-import { run, runDevice, runPrivileged } from '../activities/exec.js';
+import { run, runDevice } from '../activities/exec.js';
 import { ensureSimDevice, listSimContainers, simDeviceProfile, writeSimFaults } from '../sim/device.js';
 import { LiveEngine } from '../sim/live-engine.js';
 import { processState } from '../sim/process-util.js';

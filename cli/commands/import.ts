@@ -20,7 +20,6 @@ import { completeRecord } from '../../schema/verdict.js';
 import { THORBENCH_VERSION } from '../../activities/thorbench-version.js';
 import { ARTIFACT_ID_PATTERN, cellArtifactsDir, writeArtifact } from '../../store/artifacts.js';
 import { openResultsStore } from '../../store/store.js';
-import { SweepState } from '../../store/sweep.js';
 import type { CliEnv } from '../context.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
 
