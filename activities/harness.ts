@@ -93,11 +93,14 @@ function tokenizerPath(input: HarnessEndpoint): string {
   return `/models/${input.modelPath}`;
 }
 
-/** The load parameters in `vllm bench serve` terms, recorded as the harness "command". */
-function describeLoad(endpoint: EngineEndpoint, s: ScenarioSpec, seed: number): string[] {
+/**
+ * The load parameters in `vllm bench serve` terms, recorded as the harness "command"; `hostPort` is where the
+ * builtin harness reached the engine from the device (activities/device-profile.ts engineHostPort).
+ */
+function describeLoad(hostPort: number, endpoint: EngineEndpoint, s: ScenarioSpec, seed: number): string[] {
   const argv = [
     'thorbench-builtin',
-    '--base-url', `http://127.0.0.1:${endpoint.port}`,
+    '--base-url', `http://127.0.0.1:${hostPort}`,
     '--model', endpoint.servedName,
     '--dataset-name', 'random',
     '--random-input-len', String(s.inputLen),
@@ -150,7 +153,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       const harness = input.harness ?? LEGACY_HARNESS;
       const dir = cellArtifactsDir(profile.resultsDir, input.sweepId, input.cellId);
       const seed = scenario.seed + (input.repeat - 1);
-      const command = harness.kind === 'vllm' ? vllmArgv(input, scenario, seed, harness) : describeLoad(input, scenario, seed);
+      const command = harness.kind === 'vllm' ? vllmArgv(input, scenario, seed, harness) : describeLoad(engineHostPort(profile, input.port), input, scenario, seed);
       const previous = await readArtifact(dir, RESULT_FILE);
       if (previous && typeof previous === 'object' && 'metrics' in previous) {
         const p = previous as { metrics: BenchmarkMetrics; energy?: EnergyStatus; thermal?: ThermalSummary };

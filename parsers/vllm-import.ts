@@ -11,7 +11,7 @@
  */
 import { calculateMetrics } from '../metrics/calculate.js';
 import type { RequestRecord } from '../metrics/request-record.js';
-import { BenchmarkMetrics, PERCENTILE_KEY_RE } from '../schema/metrics.js';
+import { type BenchmarkMetrics, PERCENTILE_KEY_RE } from '../schema/metrics.js';
 import { ParseError, splitLines } from './parse-error.js';
 import {
   type BenchmarkBlock,

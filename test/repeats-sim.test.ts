@@ -73,7 +73,7 @@ describe('repeats: 3 on the simulated Thor', { timeout: 240_000 }, () => {
       const xs = runs.map((m) => m[key] as number);
       const mean = (xs[0]! + xs[1]! + xs[2]!) / 3;
       const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / 2);
-      const half = 4.3026527297494638523 * (sd / Math.sqrt(3));
+      const half = 4.302652729749464 * (sd / Math.sqrt(3));
       const got = s.metrics[key]!;
       const tol = 1e-9 * Math.max(1, Math.abs(mean));
       assert.ok(Math.abs(got.mean - mean) <= tol, `${key} mean`);

@@ -258,7 +258,7 @@ function parseCsv(text: string): string[][] {
 
 describe('csv', () => {
   it('writes one row per cell with every metric key, quoting per RFC 4180', () => {
-    const { sweep, cells } = quantizationSweep();
+    const { cells } = quantizationSweep();
     const tricky = { ...cells[0]!, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed' as const, message: 'said "no", then\r\ncrashed, twice', retryable: false, step: 'benchmark' as const } };
     const csv = renderCsv([tricky, ...cells.slice(1)]);
     assert.ok(csv.endsWith('\r\n'));

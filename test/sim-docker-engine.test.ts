@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import type { DeviceProfile } from '../activities/device-profile.js';
-import { run, runDevice, runPrivileged } from '../activities/exec.js';
+import { run, runDevice } from '../activities/exec.js';
 import { ensureSimDevice, listSimContainers, simDeviceProfile, writeSimFaults } from '../sim/device.js';
 import { LiveEngine } from '../sim/live-engine.js';
 import { processState } from '../sim/process-util.js';
@@ -319,10 +319,10 @@ describe('simulated docker + vLLM engine', () => {
     const badArgs = await docker(['exec', 'tb-bench', 'vllm', 'bench', 'serve', '--model', 'qwen3', '--dataset-name', 'sharegpt']);
     assert.equal(badArgs.exitCode, 2);
     assert.match(badArgs.stderr, /random only/);
-    await docker(['stop', 'tb-bench']);
-    const stopped = await docker(['exec', 'tb-bench', 'cat', '/tmp/thorbench-results/cell.json']);
-    assert.equal(stopped.exitCode, 1);
-    assert.match(stopped.stderr, /is not running/);
+    await docker(['rm', '-f', 'tb-bench']);
+    const removed = await docker(['exec', 'tb-bench', 'cat', '/tmp/thorbench-results/cell.json']);
+    assert.equal(removed.exitCode, 1);
+    assert.match(removed.stderr, /No such container/);
   });
 
   it('docker exec stops its benchmark when the client that started it dies (a killed worker)', async () => {

@@ -134,7 +134,7 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
     // The embedded server registered the search attributes: the failed FP4 cell is found by them (visibility is
     // eventually consistent, so ask until it answers, within a bound).
     const query = 'ThorbenchSweep = "e2e-sim-1" AND ThorbenchCellStatus = "failed" AND ThorbenchQuantizations = "fp4"';
-    let found: string[] = [];
+    const found: string[] = [];
     for (const deadline = Date.now() + 20_000; found.length === 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
       for await (const wf of server.client.workflow.list({ query })) found.push(wf.workflowId);
     }
