@@ -19,6 +19,8 @@ export interface ServeArgs {
   /** --quantization as given (vLLM's names: fp8, awq, gptq, gguf, ...). */
   quantization?: string;
   seed?: number;
+  /** vLLM V1 caches prompt prefixes unless --no-enable-prefix-caching. */
+  enablePrefixCaching: boolean;
 }
 
 /** Flags with a value that the simulator understands or accepts (vLLM flags; extra ones are ignored). */
@@ -88,7 +90,11 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     }
     const eq = raw.indexOf('=');
     const flag = raw.startsWith('--') && eq > 0 ? raw.slice(0, eq) : raw;
-    if (BOOL_FLAGS.has(flag)) continue;
+    if (BOOL_FLAGS.has(flag)) {
+      if (flag === '--no-enable-prefix-caching') out.enablePrefixCaching = false;
+      if (flag === '--enable-prefix-caching') out.enablePrefixCaching = true;
+      continue;
+    }
     if (!VALUE_FLAGS.has(flag)) {
       unknown.push(raw);
       continue;
@@ -147,6 +153,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     maxNumBatchedTokens: out.maxNumBatchedTokens,
     quantization: out.quantization,
     seed: out.seed,
+    enablePrefixCaching: out.enablePrefixCaching ?? true,
   };
 }
 

@@ -216,6 +216,7 @@ async function serve(args: ServeArgs): Promise<void> {
     onActivity: publishActivity,
     maxNumSeqs: args.maxNumSeqs ?? DEFAULT_MAX_NUM_SEQS,
     maxNumBatchedTokens: args.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS,
+    ...(args.enablePrefixCaching ? {} : { prefixCacheTokens: 0 }),
   });
 
   // Opt-in trace of every streamed token's send time (scripts/bench-harness.ts measures the harness against it);

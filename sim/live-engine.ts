@@ -24,6 +24,8 @@ export interface LiveEngineDeps {
   onActivity(inFlight: number): void;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
+  /** Tokens of prompts the prefix cache remembers (BatchEngine's default when absent); 0 disables it. */
+  prefixCacheTokens?: number;
   /** Timers (default: Node's); a test drives the engine on a simulated clock through these. */
   timers?: Timers;
 }
@@ -64,7 +66,11 @@ export class LiveEngine {
   generatedTokens = 0;
 
   constructor(private readonly deps: LiveEngineDeps) {
-    this.engine = new BatchEngine({ maxNumSeqs: deps.maxNumSeqs, maxNumBatchedTokens: deps.maxNumBatchedTokens });
+    this.engine = new BatchEngine({
+      maxNumSeqs: deps.maxNumSeqs,
+      maxNumBatchedTokens: deps.maxNumBatchedTokens,
+      prefixCacheTokens: deps.prefixCacheTokens,
+    });
     this.timers = deps.timers ?? NODE_TIMERS;
   }
 
