@@ -13,7 +13,10 @@ import { storeArtifacts } from '../store/artifacts.js';
 import type { ResultsStore } from '../store/store.js';
 import type { BenchmarkInput, BenchmarkResult } from './harness.js';
 
-export function withArtifactUpload<A extends { benchmark(input: BenchmarkInput): Promise<BenchmarkResult> }>(activities: A, store: ResultsStore): A {
+export function withArtifactUpload<A extends { benchmark(input: BenchmarkInput): Promise<BenchmarkResult> }>(
+  activities: A,
+  store: ResultsStore,
+): A {
   const benchmark = activities.benchmark.bind(activities);
   return {
     ...activities,
@@ -23,11 +26,15 @@ export function withArtifactUpload<A extends { benchmark(input: BenchmarkInput):
       try {
         sent = await storeArtifacts(store, input.sweepId, input.cellId, result.artifactsDir);
       } catch (err) {
-        throw new Error(`could not send the artifacts of ${input.cellId} to the results store ${store.location}: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new Error(
+          `could not send the artifacts of ${input.cellId} to the results store ${store.location}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
-      for (const s of sent.skipped) log.warn(`artifact ${input.cellId}/${s.name} stays on the device only: ${s.reason}`);
+      for (const s of sent.skipped)
+        log.warn(`artifact ${input.cellId}/${s.name} stays on the device only: ${s.reason}`);
       return result;
     },
   };

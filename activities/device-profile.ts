@@ -52,7 +52,12 @@ export const JETSON_COMMANDS: DeviceCommands = {
   tegrastats: '/usr/bin/tegrastats',
 };
 
-export function jetsonProfile(opts: { id: string; resultsDir: string; stateDir?: string; sudo?: boolean }): DeviceProfile {
+export function jetsonProfile(opts: {
+  id: string;
+  resultsDir: string;
+  stateDir?: string;
+  sudo?: boolean;
+}): DeviceProfile {
   return {
     id: opts.id,
     simulated: false,

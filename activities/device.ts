@@ -76,7 +76,11 @@ export function createDeviceActivities(profile: DeviceProfile) {
 
   async function readBootId(): Promise<string> {
     const text = await readText(profile, '/proc/sys/kernel/random/boot_id');
-    if (text === null) throw nonRetryable('CommandFailed', `cannot read ${devicePath(profile, '/proc/sys/kernel/random/boot_id')}: is this a Linux device?`);
+    if (text === null)
+      throw nonRetryable(
+        'CommandFailed',
+        `cannot read ${devicePath(profile, '/proc/sys/kernel/random/boot_id')}: is this a Linux device?`,
+      );
     return text.trim();
   }
 
@@ -147,26 +151,43 @@ export function createDeviceActivities(profile: DeviceProfile) {
       const power = PowerModeSpecSchema.parse(input.power);
       return classified(async () => {
         const table = await powerModeTable();
-        const target = table.modes.find((m) => (power.id !== undefined ? m.id === power.id : m.name.toLowerCase() === power.mode!.toLowerCase()));
+        const target = table.modes.find((m) =>
+          power.id !== undefined ? m.id === power.id : m.name.toLowerCase() === power.mode!.toLowerCase(),
+        );
         if (!target) {
           const known = table.modes.map((m) => `${m.name} (${m.id})`).join(', ');
-          throw nonRetryable('PowerModeUnavailable', `power mode ${power.mode ?? power.id} does not exist on this device; it has: ${known}`);
+          throw nonRetryable(
+            'PowerModeUnavailable',
+            `power mode ${power.mode ?? power.id} does not exist on this device; it has: ${known}`,
+          );
         }
         const from = await queryPowerMode();
         const to = { name: target.name, id: target.id };
         const bootId = await readBootId();
         if (from.id === target.id) return { outcome: 'already', from, to, bootId };
         const current = table.modes.find((m) => m.id === from.id);
-        if (current && current.tpcPgMask !== null && target.tpcPgMask !== null && current.tpcPgMask !== target.tpcPgMask) {
+        if (
+          current &&
+          current.tpcPgMask !== null &&
+          target.tpcPgMask !== null &&
+          current.tpcPgMask !== target.tpcPgMask
+        ) {
           return { outcome: 'reboot-required', from, to, bootId };
         }
         // Answer a surprise reboot prompt with "no": the mode stays, and we report it instead of rebooting.
-        const res = await runPrivileged(profile, 'nvpmodel', ['-m', String(target.id)], { timeoutMs: 60_000, input: 'n\n', allowFailure: true });
+        const res = await runPrivileged(profile, 'nvpmodel', ['-m', String(target.id)], {
+          timeoutMs: 60_000,
+          input: 'n\n',
+          allowFailure: true,
+        });
         const prompt = detectRebootPrompt(`${res.stdout}\n${res.stderr}`);
         if (prompt.rebootRequired) return { outcome: 'reboot-required', from, to, bootId };
         const now = await queryPowerMode();
         if (now.id !== target.id) {
-          throw nonRetryable('PowerModeUnavailable', `nvpmodel -m ${target.id} exited ${res.exitCode} and the device is still in ${now.name} (${now.id}): ${(res.stderr || res.stdout).trim()}`);
+          throw nonRetryable(
+            'PowerModeUnavailable',
+            `nvpmodel -m ${target.id} exited ${res.exitCode} and the device is still in ${now.name} (${now.id}): ${(res.stderr || res.stdout).trim()}`,
+          );
         }
         return { outcome: 'switched', from, to: now, bootId };
       });
@@ -176,12 +197,19 @@ export function createDeviceActivities(profile: DeviceProfile) {
      * Sets the power mode across a power-gating boundary: answers nvpmodel's reboot prompt with YES, which reboots
      * the device. The workflow calls this only after recording the boot id, then waits for a new one.
      */
-    async switchPowerModeWithReboot(input: { modeId: number; bootIdBefore: string }): Promise<{ outcome: 'rebooted' | 'already' | 'reboot-started' }> {
+    async switchPowerModeWithReboot(input: {
+      modeId: number;
+      bootIdBefore: string;
+    }): Promise<{ outcome: 'rebooted' | 'already' | 'reboot-started' }> {
       return classified(async () => {
         // Idempotent: a retry after the reboot killed the previous attempt's worker finds the new boot or mode.
         if ((await readBootId()) !== input.bootIdBefore) return { outcome: 'rebooted' };
         if ((await queryPowerMode()).id === input.modeId) return { outcome: 'already' };
-        await runPrivileged(profile, 'nvpmodel', ['-m', String(input.modeId)], { timeoutMs: 120_000, input: 'YES\n', allowFailure: true });
+        await runPrivileged(profile, 'nvpmodel', ['-m', String(input.modeId)], {
+          timeoutMs: 120_000,
+          input: 'YES\n',
+          allowFailure: true,
+        });
         return { outcome: 'reboot-started' };
       });
     },
@@ -220,7 +248,10 @@ export function createDeviceActivities(profile: DeviceProfile) {
         }
         const now = await clocksLocked();
         if (now !== (clocks === 'locked')) {
-          throw nonRetryable('CommandFailed', `jetson_clocks did not ${clocks === 'locked' ? 'lock' : 'restore'} the clocks (jetson_clocks --show still says ${now ? 'locked' : 'unlocked'})`);
+          throw nonRetryable(
+            'CommandFailed',
+            `jetson_clocks did not ${clocks === 'locked' ? 'lock' : 'restore'} the clocks (jetson_clocks --show still says ${now ? 'locked' : 'unlocked'})`,
+          );
         }
         return { outcome: clocks === 'locked' ? 'locked' : 'restored', locked: now };
       });

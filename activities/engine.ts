@@ -69,11 +69,18 @@ export function createEngineActivities(profile: DeviceProfile) {
   async function inspect(name: string): Promise<ContainerState> {
     const res = await docker(['inspect', name], DOCKER_QUICK_MS, true);
     if (res.exitCode !== 0) {
-      if (/no such (object|container)/i.test(res.stderr)) return { exists: false, running: false, exitCode: null, oomKilled: false, labels: {} };
+      if (/no such (object|container)/i.test(res.stderr))
+        return { exists: false, running: false, exitCode: null, oomKilled: false, labels: {} };
       throw retryable('CommandFailed', `docker inspect ${name} failed: ${res.stderr.trim()}`);
     }
     const s = parseDockerInspect(res.stdout);
-    return { exists: true, running: s.running, exitCode: s.running ? null : s.exitCode, oomKilled: s.oomKilled, labels: s.labels };
+    return {
+      exists: true,
+      running: s.running,
+      exitCode: s.running ? null : s.exitCode,
+      oomKilled: s.oomKilled,
+      labels: s.labels,
+    };
   }
 
   async function logTail(name: string, lines = LOG_TAIL_LINES): Promise<string | null> {
@@ -104,7 +111,10 @@ export function createEngineActivities(profile: DeviceProfile) {
 
   async function managedContainers(): Promise<string[]> {
     const res = await docker(['ps', '-a', '--filter', 'label=thorbench.managed=true', '--format', '{{.Names}}']);
-    return res.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    return res.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   }
 
   /** Why an engine is gone, as a typed, non-retryable failure carrying exit status and log tail. */
@@ -114,12 +124,26 @@ export function createEngineActivities(profile: DeviceProfile) {
     const details: EngineFailureDetails = { exitCode: state.exitCode, oomKilled: state.oomKilled, logTail: tail };
     if (!state.exists) throw nonRetryable('EngineCrashed', `engine container ${name} disappeared ${during}`, details);
     if (state.oomKilled || state.exitCode === 137) {
-      throw nonRetryable('EngineOOMKilled', `engine ${name} was killed (exit ${state.exitCode}, OOMKilled=${state.oomKilled}) ${during}: the model does not fit; lower gpuMemoryUtilization or maxModelLen`, details);
+      throw nonRetryable(
+        'EngineOOMKilled',
+        `engine ${name} was killed (exit ${state.exitCode}, OOMKilled=${state.oomKilled}) ${during}: the model does not fit; lower gpuMemoryUtilization or maxModelLen`,
+        details,
+      );
     }
-    if (tail && /No such file or directory: '\/models|Invalid repository ID or local directory|does not appear to have a file named config\.json|Repo id must be|not a valid model/i.test(tail)) {
-      throw nonRetryable('ModelNotFound', `engine ${name} could not load the model ${during}; check matrix.model[].path against engine.modelsDir`, details);
+    if (
+      tail &&
+      /No such file or directory: '\/models|Invalid repository ID or local directory|does not appear to have a file named config\.json|Repo id must be|not a valid model/i.test(
+        tail,
+      )
+    ) {
+      throw nonRetryable(
+        'ModelNotFound',
+        `engine ${name} could not load the model ${during}; check matrix.model[].path against engine.modelsDir`,
+        details,
+      );
     }
-    const cudaOom = tail && /CUDA out of memory|OutOfMemoryError|cudaErrorMemoryAllocation/.test(tail) ? ' (CUDA out of memory)' : '';
+    const cudaOom =
+      tail && /CUDA out of memory|OutOfMemoryError|cudaErrorMemoryAllocation/.test(tail) ? ' (CUDA out of memory)' : '';
     throw nonRetryable('EngineCrashed', `engine ${name} exited with ${state.exitCode}${cudaOom} ${during}`, details);
   }
 
@@ -197,7 +221,8 @@ export function createEngineActivities(profile: DeviceProfile) {
           if (health.status === 200) {
             const models = await fetch(`${base}/v1/models`, { signal: AbortSignal.timeout(5_000) });
             const body = (await models.json()) as { data?: { id?: string }[] };
-            if (body.data?.some((m) => m.id === input.servedName)) return { ready: true, waitedMs: Date.now() - started, version: await engineVersion(base) };
+            if (body.data?.some((m) => m.id === input.servedName))
+              return { ready: true, waitedMs: Date.now() - started, version: await engineVersion(base) };
             lastProblem = `/v1/models does not list "${input.servedName}" (it lists ${JSON.stringify(body.data?.map((m) => m.id) ?? [])})`;
           } else {
             lastProblem = `/health answered ${health.status}`;
@@ -208,11 +233,15 @@ export function createEngineActivities(profile: DeviceProfile) {
         await new Promise((r) => setTimeout(r, pollMs));
       }
       const tail = await classified(() => logTail(input.containerName));
-      throw nonRetryable('HealthTimeout', `engine ${input.containerName} did not become ready within ${Math.round(input.timeoutMs / 1000)} s (${lastProblem})`, {
-        exitCode: null,
-        oomKilled: false,
-        logTail: tail,
-      });
+      throw nonRetryable(
+        'HealthTimeout',
+        `engine ${input.containerName} did not become ready within ${Math.round(input.timeoutMs / 1000)} s (${lastProblem})`,
+        {
+          exitCode: null,
+          oomKilled: false,
+          logTail: tail,
+        },
+      );
     },
 
     /** Fails with the engine's typed failure when the container is no longer running; otherwise returns. */

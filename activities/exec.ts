@@ -95,7 +95,9 @@ function splitArgv(argv: readonly string[], privileged: boolean): [string, strin
   const [file, ...args] = argv;
   if (!file) throw new Error('run: empty argv');
   if (!privileged && path.basename(file) === 'sudo') {
-    throw new PrivilegeError(`refusing to run ${argv.join(' ')}: privileged commands go through runPrivileged and its allow-list`);
+    throw new PrivilegeError(
+      `refusing to run ${argv.join(' ')}: privileged commands go through runPrivileged and its allow-list`,
+    );
   }
   return [file, args];
 }
@@ -132,11 +134,31 @@ async function runArgv(
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   if (result.timedOut) {
-    throw new CommandError(`${argv.join(' ')} timed out after ${opts.timeoutMs} ms and was killed`, argv, result.exitCode, result.signal ?? undefined, stdout, stderr, true);
+    throw new CommandError(
+      `${argv.join(' ')} timed out after ${opts.timeoutMs} ms and was killed`,
+      argv,
+      result.exitCode,
+      result.signal ?? undefined,
+      stdout,
+      stderr,
+      true,
+    );
   }
   if (result.failed && result.exitCode === undefined) {
-    const why = result.isCanceled ? 'was cancelled' : (result.signal ? `was killed by ${result.signal}` : `could not start: ${result.message ?? ''}`);
-    throw new CommandError(`${argv.join(' ')} ${why}`, argv, undefined, result.signal ?? undefined, stdout, stderr, false);
+    const why = result.isCanceled
+      ? 'was cancelled'
+      : result.signal
+        ? `was killed by ${result.signal}`
+        : `could not start: ${result.message ?? ''}`;
+    throw new CommandError(
+      `${argv.join(' ')} ${why}`,
+      argv,
+      undefined,
+      result.signal ?? undefined,
+      stdout,
+      stderr,
+      false,
+    );
   }
   const exitCode = result.exitCode ?? 0;
   if (exitCode !== 0 && !opts.allowFailure) {
@@ -156,19 +178,30 @@ async function runArgv(
 /** The argv for a privileged device command: `sudo -n <path> args` on a real device run by a non-root user. */
 export function privilegedArgv(profile: DeviceProfile, cmd: PrivilegedCommand, args: readonly string[]): string[] {
   if (!isAllowed(cmd, args, clocksStoreFile(profile))) {
-    throw new PrivilegeError(`refusing to run ${profile.commands[cmd]} ${args.join(' ')}: not in thorbench's sudo allow-list (activities/exec.ts)`);
+    throw new PrivilegeError(
+      `refusing to run ${profile.commands[cmd]} ${args.join(' ')}: not in thorbench's sudo allow-list (activities/exec.ts)`,
+    );
   }
   const argv = [profile.commands[cmd], ...args];
   return profile.sudo ? ['sudo', '-n', ...argv] : argv;
 }
 
 /** Runs a privileged device command with the profile's environment. */
-export async function runPrivileged(profile: DeviceProfile, cmd: PrivilegedCommand, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+export async function runPrivileged(
+  profile: DeviceProfile,
+  cmd: PrivilegedCommand,
+  args: readonly string[],
+  opts: RunOptions,
+): Promise<RunResult> {
   const argv = privilegedArgv(profile, cmd, args);
   try {
     return await runArgv(argv, { ...opts, env: { ...profile.env, ...opts.env } }, true);
   } catch (err) {
-    if (err instanceof CommandError && profile.sudo && /a password is required|not allowed to execute|may not run sudo/i.test(err.stderr)) {
+    if (
+      err instanceof CommandError &&
+      profile.sudo &&
+      /a password is required|not allowed to execute|may not run sudo/i.test(err.stderr)
+    ) {
       throw new PrivilegeError(
         `sudo refused "${argv.slice(2).join(' ')}": install deploy/sudoers.d/thorbench for the worker's user (see README, "Running on a real Thor")`,
       );
@@ -301,9 +334,23 @@ export function stream(argv: readonly string[], opts: StreamOptions): StreamingC
   const done = child.then((result): StreamResult => {
     const stderrTail = stderrLines.join('\n');
     const signal = result.signal ?? null;
-    const end: StreamResult = { argv: [...argv], exitCode: result.exitCode ?? null, signal, stopped: stopRequested || result.isCanceled, stderrTail };
+    const end: StreamResult = {
+      argv: [...argv],
+      exitCode: result.exitCode ?? null,
+      signal,
+      stopped: stopRequested || result.isCanceled,
+      stderrTail,
+    };
     const fail = (why: string, timedOut = false): CommandError =>
-      new CommandError(`${argv.join(' ')} ${why}`, argv, result.exitCode, signal ?? undefined, '', stderrTail, timedOut);
+      new CommandError(
+        `${argv.join(' ')} ${why}`,
+        argv,
+        result.exitCode,
+        signal ?? undefined,
+        '',
+        stderrTail,
+        timedOut,
+      );
     if (result.timedOut) throw fail(`ran past its timeout of ${opts.timeoutMs} ms and was killed`, true);
     if (result.exitCode === undefined && !signal) throw fail(`could not start: ${result.message ?? ''}`);
     if (end.stopped) return end;

@@ -85,11 +85,19 @@ const VLLM_OUTPUT_FILE = 'vllm-bench-output.txt';
 const OUTPUT_TAIL_LINES = 30;
 
 function tailLines(text: string, n = OUTPUT_TAIL_LINES): string {
-  return text.split(/\r?\n|\r/).filter((l) => l.trim() !== '').slice(-n).join('\n');
+  return text
+    .split(/\r?\n|\r/)
+    .filter((l) => l.trim() !== '')
+    .slice(-n)
+    .join('\n');
 }
 
 function tokenizerPath(input: HarnessEndpoint): string {
-  if (!input.modelPath) throw nonRetryable('InvalidExperiment', 'the vllm harness needs the model path (matrix.model[].path) for vLLM\'s tokenizer');
+  if (!input.modelPath)
+    throw nonRetryable(
+      'InvalidExperiment',
+      "the vllm harness needs the model path (matrix.model[].path) for vLLM's tokenizer",
+    );
   return `/models/${input.modelPath}`;
 }
 
@@ -100,17 +108,25 @@ function tokenizerPath(input: HarnessEndpoint): string {
 function describeLoad(hostPort: number, endpoint: EngineEndpoint, s: ScenarioSpec, seed: number): string[] {
   const argv = [
     'thorbench-builtin',
-    '--base-url', `http://127.0.0.1:${hostPort}`,
-    '--model', endpoint.servedName,
-    '--dataset-name', 'random',
-    '--random-input-len', String(s.inputLen),
-    '--random-output-len', String(s.outputLen),
-    '--num-prompts', String(s.numPrompts),
+    '--base-url',
+    `http://127.0.0.1:${hostPort}`,
+    '--model',
+    endpoint.servedName,
+    '--dataset-name',
+    'random',
+    '--random-input-len',
+    String(s.inputLen),
+    '--random-output-len',
+    String(s.outputLen),
+    '--num-prompts',
+    String(s.numPrompts),
     '--ignore-eos',
-    '--seed', String(seed),
+    '--seed',
+    String(seed),
   ];
   if (s.maxConcurrency !== undefined) argv.push('--max-concurrency', String(s.maxConcurrency));
-  if (s.requestRate !== undefined) argv.push('--request-rate', String(s.requestRate), '--burstiness', String(s.burstiness));
+  if (s.requestRate !== undefined)
+    argv.push('--request-rate', String(s.requestRate), '--burstiness', String(s.burstiness));
   return argv;
 }
 
@@ -143,7 +159,10 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       }
       if (res.completed === 0) {
         await engine.checkEngineAlive({ containerName: input.containerName, during: 'during warm-up' });
-        throw nonRetryable('BenchmarkFailed', `every warm-up request failed; first error: ${res.firstError ?? 'unknown'}`);
+        throw nonRetryable(
+          'BenchmarkFailed',
+          `every warm-up request failed; first error: ${res.firstError ?? 'unknown'}`,
+        );
       }
       return { completed: res.completed, failed: res.failed };
     },
@@ -153,16 +172,25 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       const harness = input.harness ?? LEGACY_HARNESS;
       const dir = cellArtifactsDir(profile.resultsDir, input.sweepId, input.cellId);
       const seed = scenario.seed + (input.repeat - 1);
-      const command = harness.kind === 'vllm' ? vllmArgv(input, scenario, seed, harness) : describeLoad(engineHostPort(profile, input.port), input, scenario, seed);
+      const command =
+        harness.kind === 'vllm'
+          ? vllmArgv(input, scenario, seed, harness)
+          : describeLoad(engineHostPort(profile, input.port), input, scenario, seed);
       const previous = await readArtifact(dir, RESULT_FILE);
       if (previous && typeof previous === 'object' && 'metrics' in previous) {
         const p = previous as { metrics: BenchmarkMetrics; energy?: EnergyStatus; thermal?: ThermalSummary };
-        const energy = p.energy ?? { status: 'unavailable', reason: 'reused a result recorded before energy status was kept' };
+        const energy = p.energy ?? {
+          status: 'unavailable',
+          reason: 'reused a result recorded before energy status was kept',
+        };
         const reusedRun = { metrics: p.metrics, harness: { kind: harness.kind, command }, artifactsDir: dir };
         return { ...reusedRun, reused: true, energy, thermal: p.thermal ?? null };
       }
       await removePartialArtifacts(dir);
-      const run = harness.kind === 'vllm' ? await vllmBenchmark(input, command, dir) : await builtinBenchmark(input, scenario, seed, harness);
+      const run =
+        harness.kind === 'vllm'
+          ? await vllmBenchmark(input, command, dir)
+          : await builtinBenchmark(input, scenario, seed, harness);
       const { metrics, window, samples, telemetryError } = run;
       const measured = summarizeWindow({
         samples,
@@ -203,7 +231,12 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     requests: Record<string, unknown[]>;
   }
 
-  async function builtinBenchmark(input: BenchmarkInput, scenario: ScenarioSpec, seed: number, harness: HarnessConfig): Promise<HarnessRun> {
+  async function builtinBenchmark(
+    input: BenchmarkInput,
+    scenario: ScenarioSpec,
+    seed: number,
+    harness: HarnessConfig,
+  ): Promise<HarnessRun> {
     const telemetry = startTelemetry(profile);
     // A sample on each side of the window: even a run shorter than the sampling period gets its energy.
     await telemetry.firstSample();
@@ -228,7 +261,10 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       });
     } catch (err) {
       if (!(err instanceof InitialRequestError)) throw err;
-      await engine.checkEngineAlive({ containerName: input.containerName, during: 'during the benchmark\'s initial request' });
+      await engine.checkEngineAlive({
+        containerName: input.containerName,
+        during: "during the benchmark's initial request",
+      });
       throw nonRetryable('BenchmarkFailed', err.message);
     } finally {
       power = await telemetry.stop({ trailingSample: true });
@@ -237,10 +273,16 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     const failed = load.requests.filter((r) => !r.success);
     if (failed.length > 0) {
       // Requests that fail because the engine died are the engine's failure, not the benchmark's.
-      await engine.checkEngineAlive({ containerName: input.containerName, during: `during the benchmark (${failed.length}/${load.requests.length} requests failed)` });
+      await engine.checkEngineAlive({
+        containerName: input.containerName,
+        during: `during the benchmark (${failed.length}/${load.requests.length} requests failed)`,
+      });
     }
     if (failed.length === load.requests.length) {
-      throw nonRetryable('BenchmarkFailed', `all ${failed.length} requests failed; first error: ${failed[0]?.error ?? 'unknown'}`);
+      throw nonRetryable(
+        'BenchmarkFailed',
+        `all ${failed.length} requests failed; first error: ${failed[0]?.error ?? 'unknown'}`,
+      );
     }
     const metrics: BenchmarkMetrics = calculateMetrics(load.requests, {
       durationS: load.durationS,
@@ -300,7 +342,10 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     } catch (err) {
       if (err instanceof CommandError && !err.timedOut && err.exitCode !== undefined) {
         await engine.checkEngineAlive({ containerName, during });
-        throw nonRetryable('BenchmarkFailed', `vllm bench serve exited with ${err.exitCode} ${during}; last output:\n${tailLines(output.join('\n'))}`);
+        throw nonRetryable(
+          'BenchmarkFailed',
+          `vllm bench serve exited with ${err.exitCode} ${during}; last output:\n${tailLines(output.join('\n'))}`,
+        );
       }
       throw classifyCommandError(err);
     }
@@ -324,9 +369,15 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     if (window.endMs === 0) window.endMs = Date.now();
     await writeArtifact(dir, VLLM_OUTPUT_FILE, `${run.stdout}${run.stderr ? `\n--- stderr ---\n${run.stderr}` : ''}`);
 
-    const cat = await runDevice(profile, [profile.commands.docker, 'exec', input.containerName, 'cat', resultPath], { timeoutMs: 120_000, allowFailure: true });
+    const cat = await runDevice(profile, [profile.commands.docker, 'exec', input.containerName, 'cat', resultPath], {
+      timeoutMs: 120_000,
+      allowFailure: true,
+    });
     if (cat.exitCode !== 0) {
-      throw nonRetryable('BenchmarkFailed', `vllm bench serve finished but saved no result at ${resultPath}: ${cat.stderr.trim()}; last output:\n${tailLines(run.stdout)}`);
+      throw nonRetryable(
+        'BenchmarkFailed',
+        `vllm bench serve finished but saved no result at ${resultPath}: ${cat.stderr.trim()}; last output:\n${tailLines(run.stdout)}`,
+      );
     }
     let saved: Record<string, unknown>;
     let metrics: BenchmarkMetrics;
@@ -334,16 +385,25 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       saved = parsePythonJson(cat.stdout) as Record<string, unknown>;
       metrics = parseSaveResultJson(saved);
     } catch (err) {
-      throw nonRetryable('BenchmarkFailed', `vllm bench serve saved an unreadable result at ${resultPath}: ${(err as Error).message}`);
+      throw nonRetryable(
+        'BenchmarkFailed',
+        `vllm bench serve saved an unreadable result at ${resultPath}: ${(err as Error).message}`,
+      );
     }
     await writeArtifact(dir, VLLM_RESULT_FILE, saved);
     const errors = Array.isArray(saved.errors) ? (saved.errors as unknown[]) : [];
     if (metrics.failed > 0) {
-      await engine.checkEngineAlive({ containerName: input.containerName, during: `during the benchmark (${metrics.failed} requests failed)` });
+      await engine.checkEngineAlive({
+        containerName: input.containerName,
+        during: `during the benchmark (${metrics.failed} requests failed)`,
+      });
     }
     if (metrics.completed === 0) {
       const first = errors.find((e) => typeof e === 'string' && e !== '');
-      throw nonRetryable('BenchmarkFailed', `all ${metrics.failed} requests failed; first error: ${String(first ?? 'unknown')}`);
+      throw nonRetryable(
+        'BenchmarkFailed',
+        `all ${metrics.failed} requests failed; first error: ${String(first ?? 'unknown')}`,
+      );
     }
     const arrays: Record<string, unknown[]> = {};
     for (const key of ['input_lens', 'output_lens', 'ttfts', 'itls', 'latencies', 'start_times', 'errors']) {
@@ -370,7 +430,10 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     try {
       block = parseBenchmarkBlock(run.stdout);
     } catch (err) {
-      throw nonRetryable('BenchmarkFailed', `vllm bench serve printed no result for the warm-up: ${(err as Error).message}`);
+      throw nonRetryable(
+        'BenchmarkFailed',
+        `vllm bench serve printed no result for the warm-up: ${(err as Error).message}`,
+      );
     }
     const failed = block.failed ?? 0;
     if (block.completed === 0) {

@@ -33,7 +33,11 @@ export function activitySignal(): AbortSignal {
   return inActivity() ? Context.current().cancellationSignal : new AbortController().signal;
 }
 
-export async function whileBeating<T>(work: Promise<T>, details?: () => unknown, intervalMs = DEFAULT_INTERVAL_MS): Promise<T> {
+export async function whileBeating<T>(
+  work: Promise<T>,
+  details?: () => unknown,
+  intervalMs = DEFAULT_INTERVAL_MS,
+): Promise<T> {
   beat(details?.());
   const timer = setInterval(() => beat(details?.()), intervalMs);
   try {

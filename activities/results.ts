@@ -43,8 +43,7 @@ export interface CompareWithBaselineInput {
 
 /** The comparison, recorded with the sweep; or why there was nothing to compare against. */
 export type BaselineComparison =
-  | { kind: 'compared'; comparison: RegressionComparison }
-  | { kind: 'baseline-missing'; message: string };
+  { kind: 'compared'; comparison: RegressionComparison } | { kind: 'baseline-missing'; message: string };
 
 /** One probe cell as the results store has it. */
 export interface ProbeRecord {
@@ -60,7 +59,11 @@ export function createResultsActivities(store: ResultsStore) {
     async openSweepRecord(input: OpenSweepInput): Promise<void> {
       await store.upsertSweep(input);
     },
-    async finishSweepRecord(input: { sweepId: string; state: 'completed' | 'failed' | 'cancelled'; finishedAt: string }): Promise<void> {
+    async finishSweepRecord(input: {
+      sweepId: string;
+      state: 'completed' | 'failed' | 'cancelled';
+      finishedAt: string;
+    }): Promise<void> {
       await store.finishSweep(input.sweepId, input.state, input.finishedAt);
     },
     /** Cell ids already succeeded in this sweep (a sweep restarted under the same id skips them). */

@@ -76,7 +76,10 @@ export async function connectTemporal(env: CliEnv, opts: { startServer: boolean 
   try {
     connection = await Connection.connect({ address, connectTimeout: 5_000 });
   } catch (err) {
-    throw new ExitError(`cannot reach the Temporal server at ${address}: ${(err as Error).message}. Start one with \`thorbench run\` (embedded) or set TEMPORAL_ADDRESS.`, 1);
+    throw new ExitError(
+      `cannot reach the Temporal server at ${address}: ${(err as Error).message}. Start one with \`thorbench run\` (embedded) or set TEMPORAL_ADDRESS.`,
+      1,
+    );
   }
   const client = new Client({ connection, namespace: env.namespace });
   return { address, uiUrl, startedServer, client, connection, close: () => connection.close() };
@@ -126,6 +129,19 @@ export function resolveDevice(env: CliEnv, choice: DeviceChoice, deviceId?: stri
     // for `vllm bench serve`; without it they run the stand-in (sim/vllm-bench-standin.ts).
     return simDeviceProfile(dev, env.resultsDir, { vllmClient: process.env.THORBENCH_SIM_VLLM_CLIENT || undefined });
   }
-  if (!isJetson()) throw new ExitError('this machine is not a Jetson (no /etc/nv_tegra_release); use --device sim to run on the simulated Thor', EXIT_INVALID);
-  return jetsonProfile({ id: deviceId ?? os.hostname().toLowerCase().replace(/[^a-z0-9._-]/g, '-'), resultsDir: env.resultsDir, stateDir: process.env.THORBENCH_STATE_DIR });
+  if (!isJetson())
+    throw new ExitError(
+      'this machine is not a Jetson (no /etc/nv_tegra_release); use --device sim to run on the simulated Thor',
+      EXIT_INVALID,
+    );
+  return jetsonProfile({
+    id:
+      deviceId ??
+      os
+        .hostname()
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]/g, '-'),
+    resultsDir: env.resultsDir,
+    stateDir: process.env.THORBENCH_STATE_DIR,
+  });
 }

@@ -20,7 +20,10 @@ export class InvalidExperimentError extends ExitError {
     readonly file: string,
     readonly problems: ExperimentProblem[],
   ) {
-    super(`${file}: invalid experiment (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`, EXIT_INVALID);
+    super(
+      `${file}: invalid experiment (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+      EXIT_INVALID,
+    );
   }
 }
 
@@ -29,7 +32,9 @@ export function decodeExperimentText(file: string, text: string): unknown {
   try {
     return yaml ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text);
   } catch (err) {
-    throw new InvalidExperimentError(file, [{ path: '(file)', message: `not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}` }]);
+    throw new InvalidExperimentError(file, [
+      { path: '(file)', message: `not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}` },
+    ]);
   }
 }
 
@@ -38,7 +43,10 @@ export async function loadExperiment(file: string): Promise<LoadedExperiment> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ExitError(`cannot read experiment file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT_INVALID);
+    throw new ExitError(
+      `cannot read experiment file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      EXIT_INVALID,
+    );
   }
   const raw = decodeExperimentText(file, text);
   const parsed = parseExperiment(raw);

@@ -73,14 +73,21 @@ const COMMANDS: Record<string, Command> = {
   },
   worker: {
     usage: 'thorbench worker [--device sim|jetson|auto] [--device-id ID] [--role all|device|sweep]',
-    summary: 'Run workers until stopped: the device worker (device activities) and/or the sweep worker (workflows, results).',
+    summary:
+      'Run workers until stopped: the device worker (device activities) and/or the sweep worker (workflows, results).',
     details: 'On a Thor, run it under systemd: deploy/thorbench-worker.service.',
     options: { ...deviceOptions, role: { type: 'string' } },
     positionals: [],
     action: async (v) => {
       const { cliEnv, parseDeviceChoice } = await context();
       const { parseRole, worker } = await import('./commands/worker.js');
-      await worker({ device: parseDeviceChoice(str(v.device)), deviceId: str(v['device-id']), role: parseRole(str(v.role)), env: cliEnv(), out });
+      await worker({
+        device: parseDeviceChoice(str(v.device)),
+        deviceId: str(v['device-id']),
+        role: parseRole(str(v.role)),
+        env: cliEnv(),
+        out,
+      });
     },
   },
   status: {
@@ -96,7 +103,9 @@ const COMMANDS: Record<string, Command> = {
     action: async (v, [sweepId]) => {
       const { cliEnv } = await context();
       const { isLiveTerminal } = await import('./progress.js');
-      await (await import('./commands/status.js')).status({
+      await (
+        await import('./commands/status.js')
+      ).status({
         sweepId: sweepId!,
         json: v.json === true,
         follow: v.follow === true,
@@ -192,7 +201,7 @@ const COMMANDS: Record<string, Command> = {
       'Reads every configuration the sweeps measured (imported results included); repeats are folded into means.\n' +
       'Pareto axes: output_throughput (up), the latency metrics the SLOs name, else p99_ttft_ms and mean_tpot_ms\n' +
       '(down), energy_per_output_token_j (down); a value not measured counts as the worst.\n' +
-      "--slo metric<=limit or metric>=limit, comma-separated, in vLLM metric names (quote it for the shell:\n" +
+      '--slo metric<=limit or metric>=limit, comma-separated, in vLLM metric names (quote it for the shell:\n' +
       "--slo 'p99_ttft_ms<=600,mean_tpot_ms<=50'); --slo may repeat. With repeats the whole 95 %\n" +
       'confidence interval must meet the limit. --objective picks among the valid configurations meeting every\n' +
       'SLO (default output_throughput). When none does, the answer says so and names the closest one.\n' +
@@ -224,7 +233,8 @@ const COMMANDS: Record<string, Command> = {
       'thorbench schedule create <experiment.json|yaml> --cron "0 3 * * *" --baseline <sweep-id> [--id NAME] ' +
       '[--threshold 5%] [--metrics M,...] | list [--json] | trigger <id> [--wait] [--json] | pause <id> [--note TEXT] | ' +
       'unpause <id> | delete <id>',
-    summary: 'Regression watch: run an experiment on a cron as a Temporal Schedule and compare each sweep with a baseline.',
+    summary:
+      'Regression watch: run an experiment on a cron as a Temporal Schedule and compare each sweep with a baseline.',
     details:
       'create: a Temporal Schedule (Web UI → Schedules, `temporal schedule list`) that starts the experiment as a sweep on\n' +
       'the cron (UTC); each run is the sweep <id>-<scheduled time> (--id defaults to the experiment name). When the sweep\n' +
@@ -315,7 +325,12 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_INVALID;
   }
   try {
-    const parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
     if (parsed.values.help) {
       out(commandHelp(command));
       return 0;
@@ -323,7 +338,10 @@ export async function main(argv: string[]): Promise<number> {
     const arity = parsed.positionals.length;
     const expected = command.positionals.length;
     if (command.variadic ? arity < expected : arity !== expected) {
-      throw new ExitError(`expected ${command.positionals.map((p) => `<${p}>`).join(' ') || 'no arguments'}\n\n${commandHelp(command)}`, EXIT_INVALID);
+      throw new ExitError(
+        `expected ${command.positionals.map((p) => `<${p}>`).join(' ') || 'no arguments'}\n\n${commandHelp(command)}`,
+        EXIT_INVALID,
+      );
     }
     await command.action(parsed.values as Values, parsed.positionals);
     return 0;

@@ -59,7 +59,9 @@ export function renderProgressView(
   // Lost devices (failover): their work went to the others; they take work again when they come back.
   for (const lost of p.lostDevices ?? []) {
     const since = Date.parse(lost.since);
-    lines.push(`  ${lost.deviceId}  lost for ${Number.isFinite(since) ? clock(opts.nowMs - since) : '—'}: ${lost.reason}`);
+    lines.push(
+      `  ${lost.deviceId}  lost for ${Number.isFinite(since) ? clock(opts.nowMs - since) : '—'}: ${lost.reason}`,
+    );
   }
   return lines.join('\n');
 }

@@ -28,7 +28,12 @@ function isUnregisteredSearchAttribute(err: unknown): boolean {
   return false;
 }
 
-export async function startSweep(client: Client, loaded: LoadedExperiment, sweepId: string, warn: (line: string) => void = () => undefined): Promise<StartedSweep> {
+export async function startSweep(
+  client: Client,
+  loaded: LoadedExperiment,
+  sweepId: string,
+  warn: (line: string) => void = () => undefined,
+): Promise<StartedSweep> {
   const existing = client.workflow.getHandle<typeof sweep>(sweepId);
   const status = await existing.describe().then(
     (d) => d.status.name,
@@ -53,7 +58,9 @@ export async function startSweep(client: Client, loaded: LoadedExperiment, sweep
       return { handle: await start(sweepSearchAttributes(loaded.experiment)), state: 'started' };
     } catch (err) {
       if (!isUnregisteredSearchAttribute(err)) throw err;
-      warn(`the Temporal server has no thorbench search attributes; starting without them (register them: ${SEARCH_ATTRIBUTE_FLAGS.filter((_, i) => i % 2 === 1).join(', ')})`);
+      warn(
+        `the Temporal server has no thorbench search attributes; starting without them (register them: ${SEARCH_ATTRIBUTE_FLAGS.filter((_, i) => i % 2 === 1).join(', ')})`,
+      );
       return { handle: await start(), state: 'started' };
     }
   } catch (err) {
@@ -83,11 +90,17 @@ function isStaleLocalPoller(identity: string): boolean {
  * The identity of a worker that polled the queue recently (idle workers re-poll at least once a minute), ignoring
  * workers of this host that have exited.
  */
-export async function queueHasLivePoller(client: Client, namespace: string, taskQueue: string, kind: 'workflow' | 'activity'): Promise<string | null> {
+export async function queueHasLivePoller(
+  client: Client,
+  namespace: string,
+  taskQueue: string,
+  kind: 'workflow' | 'activity',
+): Promise<string | null> {
   const res = await client.workflowService.describeTaskQueue({
     namespace,
     taskQueue: { name: taskQueue },
-    taskQueueType: kind === 'workflow' ? TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    taskQueueType:
+      kind === 'workflow' ? TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
   });
   const now = Date.now();
   for (const p of res.pollers ?? []) {

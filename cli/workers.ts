@@ -22,9 +22,25 @@ export async function startWorkers(opts: {
   device: DeviceProfile | null;
 }): Promise<RunningWorkers> {
   const workers: Worker[] = [];
-  if (opts.store) workers.push(await createSweepWorker({ connection: opts.connection, namespace: opts.namespace, store: opts.store, identity: workerIdentity('sweep') }));
+  if (opts.store)
+    workers.push(
+      await createSweepWorker({
+        connection: opts.connection,
+        namespace: opts.namespace,
+        store: opts.store,
+        identity: workerIdentity('sweep'),
+      }),
+    );
   if (opts.device) {
-    workers.push(...(await createDeviceWorkers({ connection: opts.connection, namespace: opts.namespace, profile: opts.device, artifactStore: opts.artifactStore ?? null, identity: workerIdentity(`device-${opts.device.id}`) })));
+    workers.push(
+      ...(await createDeviceWorkers({
+        connection: opts.connection,
+        namespace: opts.namespace,
+        profile: opts.device,
+        artifactStore: opts.artifactStore ?? null,
+        identity: workerIdentity(`device-${opts.device.id}`),
+      })),
+    );
   }
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   return {

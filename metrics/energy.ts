@@ -48,7 +48,11 @@ function powerAt(s: readonly PowerSample[], t: number): number {
  * interpolated from the samples around it. Returns null when the samples do not span any part of the window (fewer
  * than two usable samples): no energy figure is better than an invented one.
  */
-export function integrateEnergy(samples: readonly PowerSample[], windowStartS: number, windowEndS: number): EnergyResult | null {
+export function integrateEnergy(
+  samples: readonly PowerSample[],
+  windowStartS: number,
+  windowEndS: number,
+): EnergyResult | null {
   if (!(windowEndS > windowStartS)) {
     throw new RangeError(`integrateEnergy: window end (${windowEndS}) must be after window start (${windowStartS})`);
   }
@@ -87,12 +91,18 @@ export interface EnergyMetrics {
  * The energy keys of BenchmarkMetrics. All null without telemetry; per-token and per-watt figures are null when there
  * is nothing to divide by (no output tokens, zero power) rather than Infinity.
  */
-export function energyMetrics(energy: EnergyResult | null, totalOutputTokens: number, durationS: number): EnergyMetrics {
-  if (energy === null) return { energy_j: null, avg_power_w: null, energy_per_output_token_j: null, output_throughput_per_w: null };
+export function energyMetrics(
+  energy: EnergyResult | null,
+  totalOutputTokens: number,
+  durationS: number,
+): EnergyMetrics {
+  if (energy === null)
+    return { energy_j: null, avg_power_w: null, energy_per_output_token_j: null, output_throughput_per_w: null };
   return {
     energy_j: energy.energyJ,
     avg_power_w: energy.avgPowerW,
     energy_per_output_token_j: totalOutputTokens > 0 ? energy.energyJ / totalOutputTokens : null,
-    output_throughput_per_w: energy.avgPowerW > 0 && durationS > 0 ? totalOutputTokens / durationS / energy.avgPowerW : null,
+    output_throughput_per_w:
+      energy.avgPowerW > 0 && durationS > 0 ? totalOutputTokens / durationS / energy.avgPowerW : null,
   };
 }

@@ -56,7 +56,13 @@ const LABELS: Readonly<Record<string, ScalarKey>> = {
   'total token throughput (tok/s)': 'total_token_throughput',
 };
 
-const INTEGER_KEYS = new Set<string>(['completed', 'failed', 'max_concurrency', 'total_input_tokens', 'total_output_tokens']);
+const INTEGER_KEYS = new Set<string>([
+  'completed',
+  'failed',
+  'max_concurrency',
+  'total_input_tokens',
+  'total_output_tokens',
+]);
 
 /** Keys a block must have to be a BenchmarkMetrics, with the label to show when one is missing. */
 const REQUIRED: ReadonlyArray<[string, string]> = [

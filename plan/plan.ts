@@ -10,7 +10,14 @@
  *
  * Pure and deterministic: used by the CLI (`thorbench plan`) and by the sweep workflow.
  */
-import { type Clocks, type Experiment, type ModelSpec, type PowerModeSpec, type ScenarioSpec, powerKey } from '../schema/experiment.js';
+import {
+  type Clocks,
+  type Experiment,
+  type ModelSpec,
+  type PowerModeSpec,
+  type ScenarioSpec,
+  powerKey,
+} from '../schema/experiment.js';
 import { maxProbes, probeScenario } from './search.js';
 
 export interface PlannedCell {
@@ -71,10 +78,25 @@ export interface Plan {
  * authority at run time (activities compare TPC masks from `nvpmodel -p --verbose`); this table only informs the
  * plan's ordering and its estimate.
  */
-export const THOR_POWER_GROUPS: Record<string, number> = { maxn: 0, '120w': 0, mode0: 0, mode1: 0, '90w': 1, '70w': 1, mode2: 1, mode3: 1 };
+export const THOR_POWER_GROUPS: Record<string, number> = {
+  maxn: 0,
+  '120w': 0,
+  mode0: 0,
+  mode1: 0,
+  '90w': 1,
+  '70w': 1,
+  mode2: 1,
+  mode3: 1,
+};
 
 /** Seconds each transition costs on a real Thor (used for the estimate only). */
-export const TRANSITION_COST_S = { reboot: 180, modelLoad: 150, powerModeChange: 5, clockChange: 3, warmupPerPrompt: 0.5 } as const;
+export const TRANSITION_COST_S = {
+  reboot: 180,
+  modelLoad: 150,
+  powerModeChange: 5,
+  clockChange: 3,
+  warmupPerPrompt: 0.5,
+} as const;
 
 function powerGroup(key: string): number {
   return THOR_POWER_GROUPS[key] ?? 100 + [...key].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 1_000_000, 7);
@@ -91,7 +113,13 @@ function isExcluded(exp: Experiment, p: string, clocks: Clocks, model: string, s
 }
 
 /** Cell id of one matrix point. */
-export function cellId(power: PowerModeSpec, clocks: Clocks, model: ModelSpec, scenario: ScenarioSpec, repeat: number): string {
+export function cellId(
+  power: PowerModeSpec,
+  clocks: Clocks,
+  model: ModelSpec,
+  scenario: ScenarioSpec,
+  repeat: number,
+): string {
   return `${powerKey(power)}.${clocks}.${model.id}.${scenario.name}.r${repeat}`;
 }
 
@@ -189,7 +217,9 @@ export function planSweep(exp: Experiment): Plan {
               (mayReboot ? TRANSITION_COST_S.reboot : 0) +
               (changesPowerMode ? TRANSITION_COST_S.powerModeChange : 0) +
               (changesClocks ? TRANSITION_COST_S.clockChange : 0) +
-              (cell.startsEngine ? TRANSITION_COST_S.modelLoad + (exp.warmup?.numPrompts ?? 0) * TRANSITION_COST_S.warmupPerPrompt : 0) +
+              (cell.startsEngine
+                ? TRANSITION_COST_S.modelLoad + (exp.warmup?.numPrompts ?? 0) * TRANSITION_COST_S.warmupPerPrompt
+                : 0) +
               estimateBenchmarkSeconds(scenario) * (search?.repeats ?? 1);
             prevPower = pk;
             prevGroup = group;

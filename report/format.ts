@@ -40,7 +40,10 @@ export function yesNo(value: boolean): string {
 
 /** Text inside a Markdown table cell: pipes escaped, line breaks flattened. */
 export function mdCell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n|\r/g, ' ');
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n|\r/g, ' ');
 }
 
 /** Inline text in Markdown prose: line breaks flattened so a message cannot start a new block. */

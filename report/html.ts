@@ -58,7 +58,9 @@ function regressionHtml(c: RegressionComparison): string[] {
 
 export function htmlTable(table: Table): string {
   const head = `<tr>${table.headers.map((x) => `<th>${h(x)}</th>`).join('')}</tr>`;
-  const body = table.rows.map((row, i) => `<tr${i === table.bestRow ? ' class="best"' : ''}>${row.map((x) => `<td>${h(x)}</td>`).join('')}</tr>`);
+  const body = table.rows.map(
+    (row, i) => `<tr${i === table.bestRow ? ' class="best"' : ''}>${row.map((x) => `<td>${h(x)}</td>`).join('')}</tr>`,
+  );
   return `<table><thead>${head}</thead><tbody>${body.join('')}</tbody></table>`;
 }
 
@@ -83,7 +85,11 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
     `<h1>${h(title)}</h1>`,
   ];
   if (model.simulated) out.push(`<p class="simulated">⚠ ${h(SIMULATED_NOTICE)}.</p>`);
-  out.push(`<dl class="summary">${summaryItems(model).map(([k, v]) => `<dt>${h(k)}</dt><dd>${h(v)}</dd>`).join('')}</dl>`);
+  out.push(
+    `<dl class="summary">${summaryItems(model)
+      .map(([k, v]) => `<dt>${h(k)}</dt><dd>${h(v)}</dd>`)
+      .join('')}</dl>`,
+  );
   if (charts.length > 0) {
     const links = charts.map((c) => `<a href="#chart-${h(c.id)}">${h(c.title)}</a>`);
     out.push(`<nav class="charts"><b>Charts:</b> ${links.join(' ')}</nav>`);

@@ -7,9 +7,24 @@ export { renderMarkdownReport, markdownTable, type MarkdownChartFile } from './m
 export { renderCsv, CSV_COLUMNS, CSV_METRIC_COLUMNS } from './csv.js';
 export { renderComparisonHtml, renderHtmlReport } from './html.js';
 export { renderJsonStatus, type PlannedCellRef, type StatusCell, type StatusInput, type StatusJson } from './status.js';
-export { buildComparison, compareSweeps, comparisonChart, comparisonCsv, comparisonJson, comparisonMarkdown, type SweepComparison } from './compare.js';
+export {
+  buildComparison,
+  compareSweeps,
+  comparisonChart,
+  comparisonCsv,
+  comparisonJson,
+  comparisonMarkdown,
+  type SweepComparison,
+} from './compare.js';
 export { cellSampleKey, reportCharts, type ChartSpec, type RequestSamples, type SamplesByCell } from './charts.js';
 export { renderCharts, renderChartSvg, type RenderedChart } from './render.js';
 export { changeSummary, fmtChange, powerClocksComparisons, powerClocksTable } from './power-clocks.js';
-export { buildReportModel, modelDisplayName, quantizationLabel, sizeLabel, type ReportInput, type StatusCounts } from './model.js';
+export {
+  buildReportModel,
+  modelDisplayName,
+  quantizationLabel,
+  sizeLabel,
+  type ReportInput,
+  type StatusCounts,
+} from './model.js';
 export { SIMULATED_NOTICE } from './tables.js';

@@ -7,7 +7,13 @@
 import { ci95HalfWidth } from '../metrics/repeats.js';
 import { powerKey } from '../schema/experiment.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
-import { CELL_STATUSES, type CellRecord, type CellStatus, type DeviceFacts, type EngineFacts } from '../schema/outcome.js';
+import {
+  CELL_STATUSES,
+  type CellRecord,
+  type CellStatus,
+  type DeviceFacts,
+  type EngineFacts,
+} from '../schema/outcome.js';
 import type { SweepRecord } from '../store/sweep.js';
 import { type CapacityDetail, sweepCapacities } from './capacity.js';
 import type { SamplesByCell } from './charts.js';
@@ -295,9 +301,21 @@ export function buildReportModel(input: ReportInput): ReportModel {
   }
 
   const dims: Dimensions = {
-    power: distinctCount(view.powerOrder, cells.map((c) => c.power)) > 1,
-    clocks: distinctCount(view.clocks, cells.map((c) => c.clocks)) > 1,
-    model: distinctCount(view.modelOrder, cells.map((c) => c.modelId)) > 1,
+    power:
+      distinctCount(
+        view.powerOrder,
+        cells.map((c) => c.power),
+      ) > 1,
+    clocks:
+      distinctCount(
+        view.clocks,
+        cells.map((c) => c.clocks),
+      ) > 1,
+    model:
+      distinctCount(
+        view.modelOrder,
+        cells.map((c) => c.modelId),
+      ) > 1,
     repeats: (view.repeats ?? 1) > 1 || [...groups.values()].some((g) => g.cells.length > 1),
   };
 
@@ -311,7 +329,12 @@ export function buildReportModel(input: ReportInput): ReportModel {
   }));
 
   const devices = new Map<string, DeviceFacts>();
-  for (const c of cells) if (c.device) devices.set(JSON.stringify([c.device.deviceId, c.device.model, c.device.l4tRelease, c.device.simulated]), c.device);
+  for (const c of cells)
+    if (c.device)
+      devices.set(
+        JSON.stringify([c.device.deviceId, c.device.model, c.device.l4tRelease, c.device.simulated]),
+        c.device,
+      );
 
   return {
     sweep: input.sweep,

@@ -9,7 +9,12 @@ import { buildReportModel, countCells, type ExperimentView, type ReportInput, ty
 import type { SweepState } from '../store/sweep.js';
 
 /** A planned cell as the status view needs it: the plan's own PlannedCell fits, and so does a bare cell id. */
-export type PlannedCellRef = string | Pick<PlannedCell, 'id' | 'position' | 'powerKey' | 'clocks' | 'repeat'> & { model: { id: string; quantization: string }; scenario: { name: string } };
+export type PlannedCellRef =
+  | string
+  | (Pick<PlannedCell, 'id' | 'position' | 'powerKey' | 'clocks' | 'repeat'> & {
+      model: { id: string; quantization: string };
+      scenario: { name: string };
+    });
 
 export interface StatusCell {
   id: string;
@@ -63,8 +68,20 @@ function fromRecord(c: CellRecord): StatusCell {
  * contain dots, so they are matched against the experiment's own lists rather than split.
  */
 function fromId(id: string, position: number, view: ExperimentView): StatusCell {
-  const cell: StatusCell = { id, repeat: 1, status: 'pending', position, power: null, clocks: null, model: null, quantization: null, scenario: null, failure: null, metrics: null,
-    verdict: null };
+  const cell: StatusCell = {
+    id,
+    repeat: 1,
+    status: 'pending',
+    position,
+    power: null,
+    clocks: null,
+    model: null,
+    quantization: null,
+    scenario: null,
+    failure: null,
+    metrics: null,
+    verdict: null,
+  };
   const m = /^([^.]+)\.(locked|default)\.(.+)\.r(\d+)$/.exec(id);
   if (!m) return cell;
   cell.power = m[1] ?? null;
@@ -104,9 +121,15 @@ function fromPlanned(ref: PlannedCellRef, index: number, view: ExperimentView): 
 export function renderJsonStatus(input: StatusInput): StatusJson {
   const model = buildReportModel(input);
   const recorded = new Set(model.cells.map((c) => c.cellId));
-  const pending = (input.planned ?? []).map((ref, i) => fromPlanned(ref, i, model.view)).filter((p) => !recorded.has(p.id));
-  const cells = [...model.cells.map(fromRecord), ...pending].sort((a, b) => a.position - b.position || a.repeat - b.repeat);
-  const planned = input.planned ? new Set([...input.planned.map((r) => (typeof r === 'string' ? r : r.id)), ...recorded]).size : input.sweep.plannedCells;
+  const pending = (input.planned ?? [])
+    .map((ref, i) => fromPlanned(ref, i, model.view))
+    .filter((p) => !recorded.has(p.id));
+  const cells = [...model.cells.map(fromRecord), ...pending].sort(
+    (a, b) => a.position - b.position || a.repeat - b.repeat,
+  );
+  const planned = input.planned
+    ? new Set([...input.planned.map((r) => (typeof r === 'string' ? r : r.id)), ...recorded]).size
+    : input.sweep.plannedCells;
   return {
     sweepId: model.sweep.sweepId,
     experiment: model.sweep.experimentName,

@@ -5,7 +5,15 @@
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
 import { fmtDuration, fmtFixed, msBetween, yesNo } from './format.js';
-import { type Dimensions, metricStat, type ReportModel, type RowGroup, type ScenarioInfo, type ScenarioSection, type Stat } from './model.js';
+import {
+  type Dimensions,
+  metricStat,
+  type ReportModel,
+  type RowGroup,
+  type ScenarioInfo,
+  type ScenarioSection,
+  type Stat,
+} from './model.js';
 
 export interface Table {
   headers: string[];
@@ -62,7 +70,7 @@ export function statText(s: Stat | null, digits: number): string {
 
 /** The note under tables with repeated cells. */
 export const REPEATS_NOTE =
-  "Values are means over the successful repeats ± the half-width of the 95 % confidence interval of the mean " +
+  'Values are means over the successful repeats ± the half-width of the 95 % confidence interval of the mean ' +
   "(Student's t with N − 1 degrees of freedom); `thorbench report --format json` gives the intervals and CVs.";
 
 /** What a row without any successful repeat shows instead of numbers: its status and typed reason. */
@@ -87,7 +95,11 @@ export function invalidEntries(model: ReportModel): Array<{ cellId: string; reas
 
 export function scenarioTable(model: ReportModel, section: ScenarioSection): Table {
   const id = identityColumns(model.dims);
-  const metrics = [...(id.model ? [REQUEST_THROUGHPUT] : []), ...CORE_METRICS, ...(hasEnergy(model) ? ENERGY_METRICS : [])];
+  const metrics = [
+    ...(id.model ? [REQUEST_THROUGHPUT] : []),
+    ...CORE_METRICS,
+    ...(hasEnergy(model) ? ENERGY_METRICS : []),
+  ];
   const headers = [
     ...(id.powerClocks ? ['Power mode', 'jetson_clocks'] : []),
     ...(id.model ? ['Model', 'Quantization', 'Size'] : []),
@@ -114,7 +126,9 @@ export function scenarioTable(model: ReportModel, section: ScenarioSection): Tab
   const rows = section.rows.map((group, i) => {
     const identity = [
       ...(id.powerClocks ? [group.powerLabel, yesNo(group.clocks === 'locked')] : []),
-      ...(id.model ? [i === bestRow ? `${group.modelName} ${ROCKET}` : group.modelName, group.quantLabel, group.sizeLabel] : []),
+      ...(id.model
+        ? [i === bestRow ? `${group.modelName} ${ROCKET}` : group.modelName, group.quantLabel, group.sizeLabel]
+        : []),
     ];
     identity[0] += invalidMark(group);
     const values =
@@ -188,7 +202,10 @@ export function failureEntries(model: ReportModel): FailureEntry[] {
       message: c.failure?.message || '(no message)',
       retryable: c.failure ? yesNo(c.failure.retryable) : '—',
       step: c.failure?.step || '—',
-      exitStatus: c.engine?.exitCode === null || c.engine?.exitCode === undefined ? 'engine still running or never started' : String(c.engine.exitCode),
+      exitStatus:
+        c.engine?.exitCode === null || c.engine?.exitCode === undefined
+          ? 'engine still running or never started'
+          : String(c.engine.exitCode),
       oomKilled: c.engine ? yesNo(c.engine.oomKilled) : '—',
       context: `power ${c.power}, clocks ${c.clocks}, model ${c.modelId}, scenario ${c.scenario}, repeat ${c.repeat}, planned #${c.position + 1}`,
       logTail: c.engine?.logTail ?? null,
@@ -201,7 +218,11 @@ export function timelineTable(model: ReportModel): Table {
   const started = [...model.cells].sort((a, b) => {
     const ta = Date.parse(a.startedAt);
     const tb = Date.parse(b.startedAt);
-    return (Number.isFinite(ta) ? ta : Infinity) - (Number.isFinite(tb) ? tb : Infinity) || a.position - b.position || a.repeat - b.repeat;
+    return (
+      (Number.isFinite(ta) ? ta : Infinity) - (Number.isFinite(tb) ? tb : Infinity) ||
+      a.position - b.position ||
+      a.repeat - b.repeat
+    );
   });
   const rows = started.map((c, i) => [
     `#${c.position + 1}`,
@@ -212,7 +233,11 @@ export function timelineTable(model: ReportModel): Table {
     c.startedAt,
     fmtDuration(msBetween(c.startedAt, c.finishedAt)),
   ]);
-  return { headers: ['Planned #', 'Actual #', 'Cell', 'Status', ...(multiDevice ? ['Device'] : []), 'Started', 'Took'], rows, bestRow: null };
+  return {
+    headers: ['Planned #', 'Actual #', 'Cell', 'Status', ...(multiDevice ? ['Device'] : []), 'Started', 'Took'],
+    rows,
+    bestRow: null,
+  };
 }
 
 /** Total time per step kind over all cells, in pipeline order of first appearance. */
@@ -228,7 +253,14 @@ export function stepSummaryTable(model: ReportModel): Table {
       kinds.set(s.step, k);
     }
   }
-  const rows = [...kinds.entries()].map(([step, k]) => [step, String(k.runs), String(k.skipped), String(k.failed), fmtDuration(k.totalMs), fmtDuration(k.totalMs / k.runs)]);
+  const rows = [...kinds.entries()].map(([step, k]) => [
+    step,
+    String(k.runs),
+    String(k.skipped),
+    String(k.failed),
+    fmtDuration(k.totalMs),
+    fmtDuration(k.totalMs / k.runs),
+  ]);
   return { headers: ['Step', 'Runs', 'Skipped', 'Failed', 'Total time', 'Mean'], rows, bestRow: null };
 }
 
@@ -236,13 +268,22 @@ export function stepSummaryTable(model: ReportModel): Table {
 export function summaryItems(model: ReportModel): Array<[string, string]> {
   const s = model.sweep;
   const c = model.counts;
-  const items: Array<[string, string]> = [['Sweep', s.workflowId ? `${s.sweepId} (workflow ${s.workflowId})` : s.sweepId]];
+  const items: Array<[string, string]> = [
+    ['Sweep', s.workflowId ? `${s.sweepId} (workflow ${s.workflowId})` : s.sweepId],
+  ];
   if (model.view.description) items.push(['Description', model.view.description]);
   const wall = msBetween(s.startedAt, s.finishedAt);
-  items.push(['State', `${s.state}; started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt} (${fmtDuration(wall)})` : ''}`]);
-  if (model.devices.length === 0) items.push(['Device', `not recorded (no cell reached a device)${model.simulated ? '; simulated' : ''}`]);
+  items.push([
+    'State',
+    `${s.state}; started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt} (${fmtDuration(wall)})` : ''}`,
+  ]);
+  if (model.devices.length === 0)
+    items.push(['Device', `not recorded (no cell reached a device)${model.simulated ? '; simulated' : ''}`]);
   for (const d of model.devices) {
-    items.push(['Device', `${d.model} (${d.deviceId}), L4T ${d.l4tRelease ?? 'unknown'}, simulated: ${yesNo(d.simulated)}`]);
+    items.push([
+      'Device',
+      `${d.model} (${d.deviceId}), L4T ${d.l4tRelease ?? 'unknown'}, simulated: ${yesNo(d.simulated)}`,
+    ]);
   }
   if (model.engineImages.length > 0) items.push(['Engine', model.engineImages.join(', ')]);
   const imported = model.cells.filter((c) => c.harness?.kind === 'import').length;

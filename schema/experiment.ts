@@ -12,7 +12,10 @@ import { z } from 'zod';
 /** Identifiers that appear in cell ids, container names and file paths. */
 const slug = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lower-case letters, digits, ".", "_" or "-" (1-63 chars, starting with a letter or digit)');
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,62}$/,
+    'must be lower-case letters, digits, ".", "_" or "-" (1-63 chars, starting with a letter or digit)',
+  );
 
 /** Environment variable names passed to the engine container. */
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must match [A-Z_][A-Z0-9_]*');
@@ -34,7 +37,10 @@ const modelPath = z
   .max(512)
   .regex(/^[A-Za-z0-9._\-/]+$/, 'may only contain letters, digits, ".", "_", "-" and "/"')
   .refine((p) => !p.startsWith('/'), 'must be relative to engine.modelsDir, not absolute')
-  .refine((p) => !p.split('/').some((part) => part === '..' || part === '.' || part === ''), 'must stay inside engine.modelsDir (no "..", "." or empty segments)');
+  .refine(
+    (p) => !p.split('/').some((part) => part === '..' || part === '.' || part === ''),
+    'must stay inside engine.modelsDir (no "..", "." or empty segments)',
+  );
 
 /** Absolute host directory (models, caches). */
 const hostDir = z
@@ -50,7 +56,18 @@ const imageRef = z
   .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, 'must be a docker image reference such as nvcr.io/nvidia/vllm:25.09-py3');
 
 /** Quantization formats the guide benchmarks; `bf16` and `fp16` are the unquantized baselines. */
-export const QUANTIZATIONS = ['bf16', 'fp16', 'fp8', 'fp4', 'gptq-int4', 'gptq-int8', 'awq', 'w4a16', 'w8a16', 'gguf'] as const;
+export const QUANTIZATIONS = [
+  'bf16',
+  'fp16',
+  'fp8',
+  'fp4',
+  'gptq-int4',
+  'gptq-int8',
+  'awq',
+  'w4a16',
+  'w8a16',
+  'gguf',
+] as const;
 export const Quantization = z.enum(QUANTIZATIONS);
 export type Quantization = z.infer<typeof Quantization>;
 
@@ -81,14 +98,20 @@ export const ALLOWED_SERVE_FLAGS = [
   '--reasoning-parser',
 ] as const;
 
-const serveArg = argValue.refine((a) => !a.startsWith('-') || ALLOWED_SERVE_FLAGS.some((f) => a === f || a.startsWith(`${f}=`)), {
-  message: `flag is not in the allow-list of vLLM serve flags (${ALLOWED_SERVE_FLAGS.join(', ')})`,
-});
+const serveArg = argValue.refine(
+  (a) => !a.startsWith('-') || ALLOWED_SERVE_FLAGS.some((f) => a === f || a.startsWith(`${f}=`)),
+  {
+    message: `flag is not in the allow-list of vLLM serve flags (${ALLOWED_SERVE_FLAGS.join(', ')})`,
+  },
+);
 
 export const PowerModeSpec = z
   .object({
     /** nvpmodel mode name as printed by `nvpmodel -q` (MAXN, 120W, 90W, 70W...). */
-    mode: z.string().regex(/^[A-Za-z0-9_]{1,32}$/, 'must be an nvpmodel mode name such as MAXN or 120W').optional(),
+    mode: z
+      .string()
+      .regex(/^[A-Za-z0-9_]{1,32}$/, 'must be an nvpmodel mode name such as MAXN or 120W')
+      .optional(),
     /** nvpmodel mode id. Resolved against the device's own table when only `mode` is given. */
     id: z.number().int().min(0).max(31).optional(),
   })
@@ -107,9 +130,16 @@ export const ModelSpec = z
     path: modelPath,
     quantization: Quantization,
     /** Size on disk as the guide reports it, e.g. "8.9G" (informational, shown in reports). */
-    size: z.string().max(16).regex(/^[0-9.]+ ?[KMGT]?B?$/i).optional(),
+    size: z
+      .string()
+      .max(16)
+      .regex(/^[0-9.]+ ?[KMGT]?B?$/i)
+      .optional(),
     /** Name the engine serves the model under (vLLM --served-model-name). */
-    servedName: z.string().regex(/^[A-Za-z0-9._\-/]{1,128}$/).default('model'),
+    servedName: z
+      .string()
+      .regex(/^[A-Za-z0-9._\-/]{1,128}$/)
+      .default('model'),
     /** Extra environment for the engine container, e.g. VLLM_DISABLED_KERNELS. */
     env: z.record(envName, argValue).default({}),
     /** Extra `vllm serve` arguments; flags must be in ALLOWED_SERVE_FLAGS. */
@@ -138,19 +168,17 @@ export const SearchSpec = z
     min: z.number().positive().max(1_000_000),
     max: z.number().positive().max(1_000_000),
     /** Upper bounds in milliseconds, keyed by vLLM metric names; a probe passes when it meets every one. */
-    slo: z
-      .record(z.string(), z.number().positive())
-      .superRefine((slo, ctx) => {
-        if (Object.keys(slo).length === 0)
-          ctx.addIssue({ code: 'custom', message: 'give at least one SLO, e.g. { "p99_ttft_ms": 500 }' });
-        for (const key of Object.keys(slo)) {
-          if (SLO_KEY_RE.test(key)) continue;
-          const message =
-            'must be a latency metric as vLLM names it: mean_, median_ or p<P>_, then ttft, tpot, itl or e2el, ' +
-            'then _ms (e.g. p99_ttft_ms)';
-          ctx.addIssue({ code: 'custom', path: [key], message });
-        }
-      }),
+    slo: z.record(z.string(), z.number().positive()).superRefine((slo, ctx) => {
+      if (Object.keys(slo).length === 0)
+        ctx.addIssue({ code: 'custom', message: 'give at least one SLO, e.g. { "p99_ttft_ms": 500 }' });
+      for (const key of Object.keys(slo)) {
+        if (SLO_KEY_RE.test(key)) continue;
+        const message =
+          'must be a latency metric as vLLM names it: mean_, median_ or p<P>_, then ttft, tpot, itl or e2el, ' +
+          'then _ms (e.g. p99_ttft_ms)';
+        ctx.addIssue({ code: 'custom', path: [key], message });
+      }
+    }),
     /** A probe with fewer completed requests does not pass: its percentiles would be noise. */
     minRequests: z.number().int().min(1).max(1_000_000).default(1),
     /** requestRate only: stop when the bracket's upper bound is within this factor of its lower one (0.05 = 5 %). */
@@ -184,10 +212,19 @@ export const ScenarioSpec = z
     /** Gamma shape of inter-arrival times when requestRate is set; 1 = Poisson. */
     burstiness: z.number().positive().max(1000).default(1),
     /** Seed of the prompt generator and arrival schedule. */
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(0),
     /** SLOs for goodput, in ms (vllm bench serve --goodput); replaces harness.goodput for this scenario. */
     goodput: z
-      .object({ ttftMs: z.number().nonnegative().optional(), tpotMs: z.number().nonnegative().optional(), e2elMs: z.number().nonnegative().optional() })
+      .object({
+        ttftMs: z.number().nonnegative().optional(),
+        tpotMs: z.number().nonnegative().optional(),
+        e2elMs: z.number().nonnegative().optional(),
+      })
       .strict()
       .optional(),
     /** Search for the highest load meeting SLOs instead of running one fixed load (plan/search.ts). */
@@ -222,7 +259,11 @@ export const WarmupSpec = z
   .strict();
 export type WarmupSpec = z.infer<typeof WarmupSpec>;
 
-const durationMs = z.number().int().min(1_000).max(7 * 24 * 3600 * 1000);
+const durationMs = z
+  .number()
+  .int()
+  .min(1_000)
+  .max(7 * 24 * 3600 * 1000);
 
 /**
  * The steps of a cell, in pipeline order, each with an optional timeout override in milliseconds. This object is
@@ -316,7 +357,11 @@ export const ValiditySpec = z
     /** Fewer completed requests than this make the cell invalid: a percentile of a handful of requests is noise. */
     minCompleted: z.number().int().min(0).max(1_000_000).default(1),
     /** A benchmark window shorter than this (seconds) is invalid: too short for steady state and power sampling. */
-    minDurationS: z.number().min(0).max(7 * 24 * 3600).default(0),
+    minDurationS: z
+      .number()
+      .min(0)
+      .max(7 * 24 * 3600)
+      .default(0),
     /** Largest share of failed requests (failed / (completed + failed)) a valid cell may have; 0 = none may fail. */
     maxFailedRatio: z.number().min(0).max(1).default(0),
     /** A cell whose engine was started for it and not warmed up (no `warmup` section) is invalid. */
@@ -361,7 +406,12 @@ export const Experiment = z
          * A device whose worker has not picked up or heartbeated the sweep's work for this long (ms) is lost: its
          * unfinished engine groups move to the remaining devices (docs/architecture.md, "Failover").
          */
-        failoverAfterMs: z.number().int().min(1_000).max(7 * 24 * 3_600_000).default(DEFAULT_FAILOVER_AFTER_MS),
+        failoverAfterMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(7 * 24 * 3_600_000)
+          .default(DEFAULT_FAILOVER_AFTER_MS),
       })
       .strict()
       .default({ select: 'any', failoverAfterMs: DEFAULT_FAILOVER_AFTER_MS }),
@@ -397,12 +447,25 @@ export const Experiment = z
     const dup = (items: string[], path: (string | number)[], what: string): void => {
       const seen = new Set<string>();
       items.forEach((item, i) => {
-        if (seen.has(item)) ctx.addIssue({ code: 'custom', path: [...path, i], message: `duplicate ${what} "${item}": cell ids would collide` });
+        if (seen.has(item))
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, i],
+            message: `duplicate ${what} "${item}": cell ids would collide`,
+          });
         seen.add(item);
       });
     };
-    dup(exp.matrix.model.map((m) => m.id), ['matrix', 'model'], 'model id');
-    dup(exp.matrix.scenario.map((s) => s.name), ['matrix', 'scenario'], 'scenario name');
+    dup(
+      exp.matrix.model.map((m) => m.id),
+      ['matrix', 'model'],
+      'model id',
+    );
+    dup(
+      exp.matrix.scenario.map((s) => s.name),
+      ['matrix', 'scenario'],
+      'scenario name',
+    );
     dup(exp.matrix.clocks, ['matrix', 'clocks'], 'clocks setting');
     dup(exp.matrix.power.map(powerKey), ['matrix', 'power'], 'power mode');
     // An SLO on a percentile the harness does not compute could never be judged.

@@ -56,9 +56,7 @@ export const ENGINE_FAILURE_TYPES: ReadonlySet<FailureType> = new Set<FailureTyp
 
 /** What became of one step of a cell. */
 export type StepResult =
-  | { kind: 'done' }
-  | { kind: 'skipped'; reason: string }
-  | { kind: 'failed'; failure: FailureType };
+  { kind: 'done' } | { kind: 'skipped'; reason: string } | { kind: 'failed'; failure: FailureType };
 
 /** A step result as a reader sees it: `done`, `skipped: <why>`, `failed: <type>`. */
 export function stepResultLabel(result: StepResult): string {

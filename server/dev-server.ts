@@ -83,15 +83,32 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
       if (pid !== null) await registerSearchAttributes(address);
       return { address, uiUrl, startedNow: false, pid, dbFile, logFile };
     }
-    throw new DevServerError(`port ${port} is in use by something that is not a Temporal server; free it or set TEMPORAL_ADDRESS`);
+    throw new DevServerError(
+      `port ${port} is in use by something that is not a Temporal server; free it or set TEMPORAL_ADDRESS`,
+    );
   }
 
   const cli = await findTemporalCli();
   if (!cli) throw new DevServerError(TEMPORAL_CLI_HELP);
   mkdirSync(home, { recursive: true });
   const log = openSync(logFile, 'a');
-  const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
-  args.push(...(opts.headless ? ['--headless'] : ['--ui-port', String(uiPort)]), ...SEARCH_ATTRIBUTE_FLAGS, ...(opts.extraArgs ?? []));
+  const args = [
+    'server',
+    'start-dev',
+    '--db-filename',
+    dbFile,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--log-level',
+    'warn',
+  ];
+  args.push(
+    ...(opts.headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
+    ...SEARCH_ATTRIBUTE_FLAGS,
+    ...(opts.extraArgs ?? []),
+  );
   // Detached, in its own session: it outlives this command and serves the next one.
   const child = spawn(cli, args, { detached: true, stdio: ['ignore', log, log] });
   let exited: number | null = null;
@@ -101,11 +118,15 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
-    if (exited !== null) throw new DevServerError(`temporal server start-dev exited with ${exited}; see ${logFile}:\n${tailOf(logFile)}`);
-    if ((await portOpen(port)) && (await temporalAnswers(address))) return { address, uiUrl, startedNow: true, pid: child.pid ?? null, dbFile, logFile };
+    if (exited !== null)
+      throw new DevServerError(`temporal server start-dev exited with ${exited}; see ${logFile}:\n${tailOf(logFile)}`);
+    if ((await portOpen(port)) && (await temporalAnswers(address)))
+      return { address, uiUrl, startedNow: true, pid: child.pid ?? null, dbFile, logFile };
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new DevServerError(`temporal server start-dev did not answer on ${address} within ${(opts.startTimeoutMs ?? 60_000) / 1000} s; see ${logFile}`);
+  throw new DevServerError(
+    `temporal server start-dev did not answer on ${address} within ${(opts.startTimeoutMs ?? 60_000) / 1000} s; see ${logFile}`,
+  );
 }
 
 // @temporalio/proto is CommonJS: take the enum from its default export.

@@ -24,7 +24,9 @@ async function isExecutable(file: string): Promise<boolean> {
 async function pythonScriptsDir(): Promise<string | null> {
   for (const python of ['python3', 'python']) {
     try {
-      const { stdout } = await execFileAsync(python, ['-c', 'import sysconfig; print(sysconfig.get_path("scripts"))'], { timeout: 10_000 });
+      const { stdout } = await execFileAsync(python, ['-c', 'import sysconfig; print(sysconfig.get_path("scripts"))'], {
+        timeout: 10_000,
+      });
       return stdout.trim() || null;
     } catch {
       // try the next interpreter name
@@ -36,12 +38,16 @@ async function pythonScriptsDir(): Promise<string | null> {
 export async function findTemporalCli(): Promise<string | null> {
   const candidates: string[] = [];
   if (process.env.THORBENCH_TEMPORAL_CLI) candidates.push(process.env.THORBENCH_TEMPORAL_CLI);
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) if (dir) candidates.push(path.join(dir, 'temporal'));
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter))
+    if (dir) candidates.push(path.join(dir, 'temporal'));
   const scripts = await pythonScriptsDir();
   if (scripts) candidates.push(path.join(scripts, 'temporal'));
   // Where scripts/ensure-temporal-cli.sh installs it (npm run demo / npm test).
   candidates.push(path.resolve(process.env.THORBENCH_HOME ?? '.thorbench', 'temporal-cli', 'bin', 'temporal'));
-  candidates.push(path.join(os.homedir(), '.temporalio', 'bin', 'temporal'), path.join(os.homedir(), 'go', 'bin', 'temporal'));
+  candidates.push(
+    path.join(os.homedir(), '.temporalio', 'bin', 'temporal'),
+    path.join(os.homedir(), 'go', 'bin', 'temporal'),
+  );
   for (const c of candidates) if (await isExecutable(c)) return c;
   return null;
 }

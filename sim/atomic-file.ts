@@ -33,9 +33,12 @@ export function readJsonFile<T>(file: string): T | undefined {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new Error(`simulator state file ${file} is not valid JSON (${(err as Error).message}); delete the simulated device directory to start over`, {
-      cause: err,
-    });
+    throw new Error(
+      `simulator state file ${file} is not valid JSON (${(err as Error).message}); delete the simulated device directory to start over`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -117,7 +120,9 @@ function acquire(lockFile: string): void {
       continue;
     }
     if (Date.now() - start > LOCK_TIMEOUT_MS) {
-      throw new Error(`simulator state is locked by ${describeOwner(lockFile)} for more than ${LOCK_TIMEOUT_MS / 1000} s: if no simulator command is running, delete ${lockFile}`);
+      throw new Error(
+        `simulator state is locked by ${describeOwner(lockFile)} for more than ${LOCK_TIMEOUT_MS / 1000} s: if no simulator command is running, delete ${lockFile}`,
+      );
     }
     sleepSync(Math.min(20, 1 + attempt));
   }

@@ -115,7 +115,8 @@ export class BatchEngine {
 
   /** Queues a request; returns its id. */
   add(spec: SequenceSpec): number {
-    if (!(spec.promptTokens >= 1) || !(spec.maxTokens >= 1)) throw new RangeError('a request needs a prompt and max_tokens ≥ 1');
+    if (!(spec.promptTokens >= 1) || !(spec.maxTokens >= 1))
+      throw new RangeError('a request needs a prompt and max_tokens ≥ 1');
     const id = this.nextId++;
     let prefillLeft = spec.promptTokens;
     if (spec.promptKey !== undefined && this.cache.get(spec.promptKey) === spec.promptTokens) {

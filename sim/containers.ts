@@ -7,7 +7,13 @@
 import { withLock } from './atomic-file.js';
 import type { SimLayout } from './layout.js';
 import { isOurProcess, signalGroup, waitForExitSync } from './process-util.js';
-import { type SimContainer, deleteContainerRecord, readContainerRecord, readContainerRecords, writeContainerRecord } from './sim-state.js';
+import {
+  type SimContainer,
+  deleteContainerRecord,
+  readContainerRecord,
+  readContainerRecords,
+  writeContainerRecord,
+} from './sim-state.js';
 
 /** Environment of an engine process: which container it is (so its pid can be recognised, and it can record its exit). */
 export const CONTAINER_ID_ENV = 'THORBENCH_SIM_CONTAINER_ID';
@@ -70,7 +76,14 @@ export function findContainer(layout: SimLayout, ref: string): SimContainer | un
 }
 
 /** Called by the engine itself as it exits: records the exit code unless the record is gone or belongs to a newer container. */
-export function recordContainerExit(layout: SimLayout, name: string, id: string, exitCode: number, oomKilled: boolean, error = ''): void {
+export function recordContainerExit(
+  layout: SimLayout,
+  name: string,
+  id: string,
+  exitCode: number,
+  oomKilled: boolean,
+  error = '',
+): void {
   withLock(layout.lockFile, () => {
     const record = readContainerRecord(layout, name);
     if (!record || record.id !== id || record.status === 'exited') return;

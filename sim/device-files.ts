@@ -61,9 +61,13 @@ export function renderDeviceFiles(layout: SimLayout, state: SimState, busy = fal
     put(root, `/sys/devices/system/cpu/cpu${i}/cpufreq/scaling_min_freq`, `${cpu.min}\n`);
     put(root, `/sys/devices/system/cpu/cpu${i}/cpufreq/scaling_max_freq`, `${cpu.max}\n`);
     put(root, `/sys/devices/system/cpu/cpu${i}/cpufreq/scaling_cur_freq`, `${cpu.cur}\n`);
-    for (const s of [0, 1]) put(root, `/sys/devices/system/cpu/cpu${i}/cpuidle/state${s}/disable`, cpu.idleEnabled ? '0\n' : '1\n');
+    for (const s of [0, 1])
+      put(root, `/sys/devices/system/cpu/cpu${i}/cpuidle/state${s}/disable`, cpu.idleEnabled ? '0\n' : '1\n');
   }
-  for (const [name, r] of [['gpu-gpc-0', clocks.gpuGpc], ['gpu-nvd-0', clocks.gpuNvd]] as const) {
+  for (const [name, r] of [
+    ['gpu-gpc-0', clocks.gpuGpc],
+    ['gpu-nvd-0', clocks.gpuNvd],
+  ] as const) {
     put(root, `/sys/class/devfreq/${name}/min_freq`, `${r.min}\n`);
     put(root, `/sys/class/devfreq/${name}/max_freq`, `${r.max}\n`);
     put(root, `/sys/class/devfreq/${name}/cur_freq`, `${r.cur}\n`);

@@ -119,7 +119,8 @@ function allocateEnginePortOffset(dir: string): number {
 }
 
 function checkSpeed(speed: number | undefined): void {
-  if (speed !== undefined && !(Number.isFinite(speed) && speed > 0)) throw new Error(`simulated device speed must be a positive number (got ${speed})`);
+  if (speed !== undefined && !(Number.isFinite(speed) && speed > 0))
+    throw new Error(`simulated device speed must be a positive number (got ${speed})`);
 }
 
 /** Makes sure the fake commands are executable (a checkout without file modes would break them). */
@@ -130,7 +131,8 @@ function ensureExecutable(): void {
       const mode = fs.statSync(file).mode;
       if ((mode & 0o111) !== 0o111) fs.chmodSync(file, 0o755);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`simulator command ${file} is missing: the checkout is incomplete`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new Error(`simulator command ${file} is missing: the checkout is incomplete`, { cause: err });
       // Read-only install: leave it; running it will report the problem.
     }
   }
@@ -144,7 +146,15 @@ export function ensureSimDevice(dir: string, opts: SimDeviceOptions = {}): SimDe
   checkSpeed(opts.speed);
   checkPortOffset(opts.enginePortOffset);
   const layout = simLayout(dir);
-  for (const d of [layout.rootDir, layout.containersDir, layout.activityDir, layout.logsDir, layout.onDeviceDir, layout.workerStateDir]) fs.mkdirSync(d, { recursive: true });
+  for (const d of [
+    layout.rootDir,
+    layout.containersDir,
+    layout.activityDir,
+    layout.logsDir,
+    layout.onDeviceDir,
+    layout.workerStateDir,
+  ])
+    fs.mkdirSync(d, { recursive: true });
   ensureExecutable();
   const state = withLock(layout.lockFile, () => {
     if (!fs.existsSync(layout.deviceFile)) {
@@ -238,7 +248,9 @@ export function writeSimFaults(dir: string, faults: SimFaults): void {
 export function parseTegrastatsFormat(text: string): TegrastatsFormat {
   const m = /^\s*([23])\s*(?:,\s*(no-vin)\s*)?$/.exec(text);
   if (!m) {
-    throw new Error(`THORBENCH_SIM_TEGRASTATS must be "2" or "3" (values per rail), optionally ",no-vin"; got "${text}"`);
+    throw new Error(
+      `THORBENCH_SIM_TEGRASTATS must be "2" or "3" (values per rail), optionally ",no-vin"; got "${text}"`,
+    );
   }
   return { railValues: m[1] === '3' ? 3 : 2, vin: m[2] === undefined };
 }

@@ -40,7 +40,9 @@ export function imageInspectObject(image: string): Record<string, unknown> {
     DockerVersion: '',
     Author: '',
     Config: {
-      Env: ['PATH=/usr/local/nvidia/bin:/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      Env: [
+        'PATH=/usr/local/nvidia/bin:/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      ],
       Entrypoint: ['/opt/nvidia/nvidia_entrypoint.sh'],
       WorkingDir: '/workspace',
       Labels: { [SIMULATED_LABEL]: 'true' },
@@ -88,7 +90,14 @@ export function inspectObject(c: SimContainer): Record<string, unknown> {
       RestartPolicy: { Name: c.restartPolicy, MaximumRetryCount: 0 },
       AutoRemove: c.autoRemove,
     },
-    Mounts: c.mounts.map((m) => ({ Type: 'bind', Source: m.host, Destination: m.container, Mode: m.readOnly ? 'ro' : '', RW: !m.readOnly, Propagation: 'rprivate' })),
+    Mounts: c.mounts.map((m) => ({
+      Type: 'bind',
+      Source: m.host,
+      Destination: m.container,
+      Mode: m.readOnly ? 'ro' : '',
+      RW: !m.readOnly,
+      Propagation: 'rprivate',
+    })),
     Config: {
       Hostname: c.networkMode === 'host' ? 'thor-sim' : c.id.slice(0, 12),
       Env: c.env,
@@ -145,9 +154,12 @@ function evalAction(action: string, data: Record<string, unknown>): string {
   const tokens = action.split(/\s+/).filter(Boolean);
   const [head, ...rest] = tokens;
   if (head === undefined) throw new TemplateError('template: empty action {{}}');
-  if (head === 'json' && rest.length === 1 && rest[0]!.startsWith('.')) return JSON.stringify(lookup(data, rest[0]!) ?? null);
+  if (head === 'json' && rest.length === 1 && rest[0]!.startsWith('.'))
+    return JSON.stringify(lookup(data, rest[0]!) ?? null);
   if (head.startsWith('.') && rest.length === 0) return goString(lookup(data, head));
-  throw new TemplateError(`template: {{${action}}} is not supported by the thorbench simulator (use {{.Field}} or {{json .Field}})`);
+  throw new TemplateError(
+    `template: {{${action}}} is not supported by the thorbench simulator (use {{.Field}} or {{json .Field}})`,
+  );
 }
 
 /** Renders a Go-template-like format for one object. `\t` and `\n` written literally are turned into tab/newline. */
@@ -160,7 +172,15 @@ export function renderTemplate(format: string, data: Record<string, unknown>): s
     if (open < 0) return out + text.slice(pos);
     const close = text.indexOf('}}', open);
     if (close < 0) throw new TemplateError(`template: unclosed action in "${format}"`);
-    out += text.slice(pos, open) + evalAction(text.slice(open + 2, close).trim().replace(/^-\s*|\s*-$/g, ''), data);
+    out +=
+      text.slice(pos, open) +
+      evalAction(
+        text
+          .slice(open + 2, close)
+          .trim()
+          .replace(/^-\s*|\s*-$/g, ''),
+        data,
+      );
     pos = close + 2;
   }
 }

@@ -68,8 +68,16 @@ const BOOL_FLAGS: Record<string, string | undefined> = {
   'read-only': undefined,
 };
 
-const SHORT_VALUE = new Map(Object.entries(VALUE_FLAGS).filter(([, s]) => s).map(([l, s]) => [s!, l]));
-const SHORT_BOOL = new Map(Object.entries(BOOL_FLAGS).filter(([, s]) => s).map(([l, s]) => [s!, l]));
+const SHORT_VALUE = new Map(
+  Object.entries(VALUE_FLAGS)
+    .filter(([, s]) => s)
+    .map(([l, s]) => [s!, l]),
+);
+const SHORT_BOOL = new Map(
+  Object.entries(BOOL_FLAGS)
+    .filter(([, s]) => s)
+    .map(([l, s]) => [s!, l]),
+);
 
 export class DockerUsageError extends Error {
   override readonly name = 'DockerUsageError';
@@ -83,14 +91,27 @@ export interface ParseRunOptions {
 
 function parseMount(text: string): SimMount {
   const parts = text.split(':');
-  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) throw new DockerUsageError(`invalid volume specification: '${text}'`);
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1])
+    throw new DockerUsageError(`invalid volume specification: '${text}'`);
   const mode = parts[2] ?? 'rw';
   if (mode !== 'rw' && mode !== 'ro') throw new DockerUsageError(`invalid mode: ${mode}`);
   return { host: parts[0], container: parts[1], readOnly: mode === 'ro' };
 }
 
 export function parseDockerRun(args: string[], opts: ParseRunOptions): DockerRunSpec {
-  const spec: DockerRunSpec = { detach: false, autoRemove: false, labels: {}, env: [], mounts: [], restart: 'no', runtime: 'runc', network: 'bridge', ipc: 'private', image: '', command: [] };
+  const spec: DockerRunSpec = {
+    detach: false,
+    autoRemove: false,
+    labels: {},
+    env: [],
+    mounts: [],
+    restart: 'no',
+    runtime: 'runc',
+    network: 'bridge',
+    ipc: 'private',
+    image: '',
+    command: [],
+  };
   const addEnv = (kv: string): void => {
     const eq = kv.indexOf('=');
     if (eq === 0) throw new DockerUsageError(`invalid environment variable: ${kv}`);

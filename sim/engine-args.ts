@@ -70,13 +70,15 @@ export class ServeArgsError extends Error {
 
 function num(flag: string, v: string, integer: boolean): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new ServeArgsError(`argument ${flag}: invalid ${integer ? 'int' : 'float'} value: '${v}'`);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)))
+    throw new ServeArgsError(`argument ${flag}: invalid ${integer ? 'int' : 'float'} value: '${v}'`);
   return n;
 }
 
 /** Parses `serve MODEL [flags]` (the argv after `vllm`). */
 export function parseServeArgs(argv: string[]): ServeArgs {
-  if (argv[0] !== 'serve') throw new ServeArgsError(`invalid choice: '${argv[0] ?? ''}' (the simulated engine only implements 'serve')`);
+  if (argv[0] !== 'serve')
+    throw new ServeArgsError(`invalid choice: '${argv[0] ?? ''}' (the simulated engine only implements 'serve')`);
   let model: string | undefined;
   const names: string[] = [];
   const out: Partial<ServeArgs> = {};
@@ -115,7 +117,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
         break;
       case '--port':
         out.port = num(flag, value, true);
-        if (out.port < 0 || out.port > 65535) throw new ServeArgsError(`argument --port: ${value} is not a TCP port (0-65535)`);
+        if (out.port < 0 || out.port > 65535)
+          throw new ServeArgsError(`argument --port: ${value} is not a TCP port (0-65535)`);
         break;
       case '--gpu-memory-utilization':
         out.gpuMemoryUtilization = num(flag, value, false);

@@ -122,6 +122,13 @@ export function missingModelLines(model: string, now = new Date()): string[] {
 }
 
 export function addressInUseLines(host: string, port: number, now = new Date()): string[] {
-  return [vllmLine('ERROR', 'api_server.py:1920', `[Errno 98] error while attempting to bind on address ('${host}', ${port}): address already in use`, now), 'OSError: [Errno 98] Address already in use'];
+  return [
+    vllmLine(
+      'ERROR',
+      'api_server.py:1920',
+      `[Errno 98] error while attempting to bind on address ('${host}', ${port}): address already in use`,
+      now,
+    ),
+    'OSError: [Errno 98] Address already in use',
+  ];
 }
-

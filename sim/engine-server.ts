@@ -24,10 +24,24 @@ import {
   MOUNTS_ENV,
   recordContainerExit,
 } from './containers.js';
-import { BYTES_PER_PARAM, type ServeArgs, ServeArgsError, parseServeArgs, resolveQuantization, simulatedVllmVersion } from './engine-args.js';
+import {
+  BYTES_PER_PARAM,
+  type ServeArgs,
+  ServeArgsError,
+  parseServeArgs,
+  resolveQuantization,
+  simulatedVllmVersion,
+} from './engine-args.js';
 import { TOKEN_TRACE_ENV, type TokenTrace, createEngineHandler } from './engine-http.js';
 import { EngineMetrics } from './engine-metrics.js';
-import { SIM_TAG, addressInUseLines, crashOnLoadLines, crashOnRequestLines, missingModelLines, vllmLine } from './engine-log.js';
+import {
+  SIM_TAG,
+  addressInUseLines,
+  crashOnLoadLines,
+  crashOnRequestLines,
+  missingModelLines,
+  vllmLine,
+} from './engine-log.js';
 import { SIM_DIR_ENV, type SimLayout, simLayout } from './layout.js';
 import { type LatencyParams, latencyParams, modelScaleFromPath } from './latency-model.js';
 import { LiveEngine } from './live-engine.js';
@@ -49,7 +63,6 @@ import { THOR_RAM_TOTAL_MB } from './tegrastats-line.js';
 const DEFAULT_MAX_MODEL_LEN = 40960;
 const MAX_LOAD_MS = 3000;
 
-
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const info = (source: string, message: string): void => log(vllmLine('INFO', source, message));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -69,7 +82,14 @@ function exitEngine(code: number, opts: { oomKilled?: boolean; error?: string } 
   exiting = true;
   if (container) {
     try {
-      recordContainerExit(container.layout, container.name, container.id, code, opts.oomKilled ?? false, opts.error ?? '');
+      recordContainerExit(
+        container.layout,
+        container.name,
+        container.id,
+        code,
+        opts.oomKilled ?? false,
+        opts.error ?? '',
+      );
       fs.rmSync(path.join(container.layout.activityDir, `${container.name}.json`), { force: true });
     } catch (err) {
       log(`${SIM_TAG} could not record the exit in the container state: ${(err as Error).message}`);
@@ -102,7 +122,10 @@ function modelLocations(model: string, mounts: SimMount[]): string[] {
 function pickFault(state: SimState | undefined, locations: string[]): EngineFault | undefined {
   const fromEnv = process.env[FAULT_ENV];
   if (fromEnv && parseSlowdown(fromEnv) === null) {
-    if (!isEngineFault(fromEnv)) throw new Error(`${FAULT_ENV}=${fromEnv} is not a simulator fault; use one of crash-on-load, crash-on-first-request, oom-on-load, never-healthy, slowdown:<factor>`);
+    if (!isEngineFault(fromEnv))
+      throw new Error(
+        `${FAULT_ENV}=${fromEnv} is not a simulator fault; use one of crash-on-load, crash-on-first-request, oom-on-load, never-healthy, slowdown:<factor>`,
+      );
     return fromEnv;
   }
   const table = state?.faults.engineFaults ?? {};
@@ -146,13 +169,25 @@ async function serve(args: ServeArgs): Promise<void> {
   const slowdown = parseSlowdown(process.env[FAULT_ENV] ?? '') ?? 1;
   const memoryMb = Math.round(args.gpuMemoryUtilization * THOR_RAM_TOTAL_MB);
 
-  log(`${SIM_TAG} simulated vLLM engine on a simulated Jetson AGX Thor: no GPU, no model weights; latencies follow the calibrated model in sim/latency-model.ts`);
+  log(
+    `${SIM_TAG} simulated vLLM engine on a simulated Jetson AGX Thor: no GPU, no model weights; latencies follow the calibrated model in sim/latency-model.ts`,
+  );
   info('__init__.py:241', 'Automatically detected platform cuda.');
   info('api_server.py:1805', `vLLM API server version ${version}`);
-  info('utils.py:326', `non-default args: {'model_tag': '${args.model}', 'model': '${args.model}', 'served_model_name': [${args.servedModelNames.map((n) => `'${n}'`).join(', ')}], 'port': ${args.port}, 'gpu_memory_utilization': ${args.gpuMemoryUtilization}${args.maxModelLen ? `, 'max_model_len': ${args.maxModelLen}` : ''}}`);
+  info(
+    'utils.py:326',
+    `non-default args: {'model_tag': '${args.model}', 'model': '${args.model}', 'served_model_name': [${args.servedModelNames.map((n) => `'${n}'`).join(', ')}], 'port': ${args.port}, 'gpu_memory_utilization': ${args.gpuMemoryUtilization}${args.maxModelLen ? `, 'max_model_len': ${args.maxModelLen}` : ''}}`,
+  );
   if (fault) log(`${SIM_TAG} fault injected: ${fault}`);
   if (slowdown !== 1) log(`${SIM_TAG} fault injected: slowdown × ${slowdown}`);
-  if (container) writeEngineActivity(container.layout, { container: container.name, pid: process.pid, inFlight: 0, memoryMb, updatedAt: new Date().toISOString() });
+  if (container)
+    writeEngineActivity(container.layout, {
+      container: container.name,
+      pid: process.pid,
+      inFlight: 0,
+      memoryMb,
+      updatedAt: new Date().toISOString(),
+    });
 
   const missing = (initial?.faults.missingModels ?? []).some((m) => locations.includes(m));
   await sleep((loadMs * 0.1) / speed());
@@ -162,26 +197,46 @@ async function serve(args: ServeArgs): Promise<void> {
   }
   info('config.py:810', `This model supports multiple tasks: {'generate'}. Defaulting to 'generate'.`);
   info('config.py:1604', `Using max model len ${maxModelLen}`);
-  info('config.py:2434', `Chunked prefill is enabled with max_num_batched_tokens=${args.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS}.`);
+  info(
+    'config.py:2434',
+    `Chunked prefill is enabled with max_num_batched_tokens=${args.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS}.`,
+  );
   info('gpu_model_runner.py:1953', `Starting to load model ${args.model}...`);
   await sleep((loadMs * 0.3) / speed());
   if (fault === 'crash-on-load') {
     for (const line of crashOnLoadLines()) log(line);
     return exitEngine(1);
   }
-  info('default_loader.py:262', `Loading safetensors checkpoint shards:  50% Completed | 1/2 [00:0${Math.min(9, Math.round(loadMs / 1000))}<00:00]`);
+  info(
+    'default_loader.py:262',
+    `Loading safetensors checkpoint shards:  50% Completed | 1/2 [00:0${Math.min(9, Math.round(loadMs / 1000))}<00:00]`,
+  );
   await sleep((loadMs * 0.2) / speed());
   if (fault === 'oom-on-load') {
-    log(`${SIM_TAG} fault oom-on-load: the kernel's OOM killer ends the engine while it loads weights (exit ${EXIT_SIGKILL}, OOMKilled)`);
+    log(
+      `${SIM_TAG} fault oom-on-load: the kernel's OOM killer ends the engine while it loads weights (exit ${EXIT_SIGKILL}, OOMKilled)`,
+    );
     return exitEngine(EXIT_SIGKILL, { oomKilled: true });
   }
   info('default_loader.py:262', `Loading weights took ${((loadMs * 0.5) / 1000).toFixed(2)} seconds`);
-  info('gpu_model_runner.py:2007', `Model loading took ${sizeGb.toFixed(4)} GiB and ${((loadMs * 0.6) / 1000).toFixed(6)} seconds`);
-  const kvTokens = Math.max(0, Math.round(((memoryMb - sizeGb * 1024 - 4096) * 1024 * 1024) / (147456 * Math.max(0.25, scale.activeB / 8))));
+  info(
+    'gpu_model_runner.py:2007',
+    `Model loading took ${sizeGb.toFixed(4)} GiB and ${((loadMs * 0.6) / 1000).toFixed(6)} seconds`,
+  );
+  const kvTokens = Math.max(
+    0,
+    Math.round(((memoryMb - sizeGb * 1024 - 4096) * 1024 * 1024) / (147456 * Math.max(0.25, scale.activeB / 8))),
+  );
   info('kv_cache_utils.py:849', `GPU KV cache size: ${kvTokens.toLocaleString('en-US')} tokens`);
-  info('kv_cache_utils.py:853', `Maximum concurrency for ${maxModelLen.toLocaleString('en-US')} tokens per request: ${(kvTokens / maxModelLen).toFixed(2)}x`);
+  info(
+    'kv_cache_utils.py:853',
+    `Maximum concurrency for ${maxModelLen.toLocaleString('en-US')} tokens per request: ${(kvTokens / maxModelLen).toFixed(2)}x`,
+  );
   await sleep((loadMs * 0.4) / speed());
-  info('core.py:214', `init engine (profile, create kv cache, warmup model) took ${((performance.now() - started) / 1000).toFixed(2)} seconds`);
+  info(
+    'core.py:214',
+    `init engine (profile, create kv cache, warmup model) took ${((performance.now() - started) / 1000).toFixed(2)} seconds`,
+  );
 
   let activityTimer: NodeJS.Timeout | undefined;
   let lastInFlight = -1;
@@ -190,7 +245,14 @@ async function serve(args: ServeArgs): Promise<void> {
     const flush = (): void => {
       activityTimer = undefined;
       lastInFlight = engine.inFlight;
-      if (!exiting) writeEngineActivity(container!.layout, { container: container!.name, pid: process.pid, inFlight: engine.inFlight, memoryMb, updatedAt: new Date().toISOString() });
+      if (!exiting)
+        writeEngineActivity(container!.layout, {
+          container: container!.name,
+          pid: process.pid,
+          inFlight: engine.inFlight,
+          memoryMb,
+          updatedAt: new Date().toISOString(),
+        });
     };
     // Going idle or busy is published at once; changes in between at most every 200 ms.
     if (inFlight === 0 || lastInFlight <= 0) {
@@ -207,7 +269,17 @@ async function serve(args: ServeArgs): Promise<void> {
       const clocksLocked = s?.clocks.locked ?? false;
       const key = `${powerModeId}:${clocksLocked}`;
       let p = paramsCache.get(key);
-      if (!p) paramsCache.set(key, (p = latencyParams({ quantization, powerModeId, clocksLocked, modelPath: args.model, image: process.env[IMAGE_ENV] })));
+      if (!p)
+        paramsCache.set(
+          key,
+          (p = latencyParams({
+            quantization,
+            powerModeId,
+            clocksLocked,
+            modelPath: args.model,
+            image: process.env[IMAGE_ENV],
+          })),
+        );
       return p;
     },
     speed: () => speed() / slowdown,
@@ -222,7 +294,9 @@ async function serve(args: ServeArgs): Promise<void> {
   // Opt-in trace of every streamed token's send time (scripts/bench-harness.ts measures the harness against it);
   // buffered and appended once per request, so tracing costs no I/O while tokens stream.
   const traceFile = process.env[TOKEN_TRACE_ENV];
-  const trace = traceFile ? (record: TokenTrace): void => fs.appendFileSync(traceFile, `${JSON.stringify(record)}\n`) : undefined;
+  const trace = traceFile
+    ? (record: TokenTrace): void => fs.appendFileSync(traceFile, `${JSON.stringify(record)}\n`)
+    : undefined;
   const metrics = new EngineMetrics(args.servedModelNames[0] ?? args.model, () => ({
     running: engine.running,
     waiting: engine.waiting,
@@ -271,7 +345,10 @@ async function serve(args: ServeArgs): Promise<void> {
       return exitEngine(1);
     }
   }
-  info('api_server.py:1880', `Starting vLLM API server (simulated Thor) on http://${args.host ?? 'localhost'}:${args.port}`);
+  info(
+    'api_server.py:1880',
+    `Starting vLLM API server (simulated Thor) on http://${args.host ?? 'localhost'}:${args.port}`,
+  );
   info('launcher.py:36', 'Available routes are:');
   const routes: [string, string][] = [
     ['/health', 'GET'],
@@ -287,7 +364,10 @@ async function serve(args: ServeArgs): Promise<void> {
   log(`INFO:     Started server process [${process.pid}]`);
   log('INFO:     Waiting for application startup.');
   log('INFO:     Application startup complete.');
-  if (fault === 'never-healthy') log(vllmLine('ERROR', 'core_client.py:564', 'Engine core proc EngineCore_0 died unexpectedly, shutting down client.'));
+  if (fault === 'never-healthy')
+    log(
+      vllmLine('ERROR', 'core_client.py:564', 'Engine core proc EngineCore_0 died unexpectedly, shutting down client.'),
+    );
 
   // vLLM's periodic stats line, every 10 s of real time while there is work.
   let lastPrompt = 0;
@@ -298,7 +378,10 @@ async function serve(args: ServeArgs): Promise<void> {
     lastPrompt = engine.promptTokens;
     lastGen = engine.generatedTokens;
     if (p === 0 && g === 0 && engine.inFlight === 0) return;
-    info('loggers.py:123', `Engine 000: Avg prompt throughput: ${(p / 10).toFixed(1)} tokens/s, Avg generation throughput: ${(g / 10).toFixed(1)} tokens/s, Running: ${engine.running} reqs, Waiting: ${engine.waiting} reqs, GPU KV cache usage: ${Math.min(100, (engine.inFlight * 2176 * 100) / Math.max(1, kvTokens)).toFixed(1)}%, Prefix cache hit rate: 0.0%`);
+    info(
+      'loggers.py:123',
+      `Engine 000: Avg prompt throughput: ${(p / 10).toFixed(1)} tokens/s, Avg generation throughput: ${(g / 10).toFixed(1)} tokens/s, Running: ${engine.running} reqs, Waiting: ${engine.waiting} reqs, GPU KV cache usage: ${Math.min(100, (engine.inFlight * 2176 * 100) / Math.max(1, kvTokens)).toFixed(1)}%, Prefix cache hit rate: 0.0%`,
+    );
   }, 10_000).unref();
 
   const shutdown = (): void => {

@@ -76,7 +76,11 @@ const POWER: Record<string, [number, boolean]> = {
 /** The guide's benchmark command lines (see the module comment). */
 function guideScenario(sweep: GuideBlock['sweep'], model: string, load: string): VirtualScenario {
   if (sweep === 'scenarios') {
-    const shapes: Record<string, [number, number]> = { chat: [128, 64], throughput: [256, 512], 'long-context': [1024, 128] };
+    const shapes: Record<string, [number, number]> = {
+      chat: [128, 64],
+      throughput: [256, 512],
+      'long-context': [1024, 128],
+    };
     const shape = shapes[load];
     if (!shape) throw new Error(`unknown guide scenario ${load}`);
     return { inputLen: shape[0], outputLen: shape[1], numPrompts: 1000 };
@@ -96,9 +100,18 @@ function guideScenario(sweep: GuideBlock['sweep'], model: string, load: string):
 
 /** Parses a block's fixture name; undefined for names that are not guide blocks. */
 export function parseBlockName(name: string): Omit<GuideBlock, 'expected'> | undefined {
-  const m = /^(quantization|power-clocks|scenarios)__([a-z0-9-]+?)\.(?:(maxn|maxn-clocks|120w|120w-clocks)\.)?([a-z-]+)$/.exec(name);
+  const m =
+    /^(quantization|power-clocks|scenarios)__([a-z0-9-]+?)\.(?:(maxn|maxn-clocks|120w|120w-clocks)\.)?([a-z-]+)$/.exec(
+      name,
+    );
   if (!m) return undefined;
-  const [, sweep, model, power, load] = m as unknown as [string, GuideBlock['sweep'], string, string | undefined, string];
+  const [, sweep, model, power, load] = m as unknown as [
+    string,
+    GuideBlock['sweep'],
+    string,
+    string | undefined,
+    string,
+  ];
   const paths = MODEL_PATHS[model];
   if (!paths) return undefined;
   const [powerModeId, clocksLocked] = POWER[power ?? 'maxn-clocks']!;

@@ -50,7 +50,15 @@ export function blockScenario(block: GuideBlock): GuideBlock['scenario'] {
 
 /** Runs one guide block in virtual time with the given parameters (default: the shipped calibration). */
 export function simulateBlock(block: GuideBlock, params?: LatencyParams): VirtualRunResult {
-  const p = params ?? latencyParams({ quantization: block.quantization, powerModeId: block.powerModeId, clocksLocked: block.clocksLocked, modelPath: block.modelPath, family: block.family });
+  const p =
+    params ??
+    latencyParams({
+      quantization: block.quantization,
+      powerModeId: block.powerModeId,
+      clocksLocked: block.clocksLocked,
+      modelPath: block.modelPath,
+      family: block.family,
+    });
   return runVirtual(p, blockScenario(block), { jitter: STEP_JITTER, jitterSeed: 7 });
 }
 
@@ -111,7 +119,15 @@ function initialGuess(blocks: GuideBlock[]): LatencyParams {
     const a = Math.max(0.5, low.mean_tpot_ms! - b);
     const c = Math.max(1e-4, (high.p99_itl_ms! - high.median_itl_ms!) / 2048);
     const frontEndMs = Math.max(1, low.mean_ttft_ms! - low.mean_tpot_ms!);
-    return { stepBaseMs: a, decodePerSeqMs: b, batchExponent: 1, prefillMsPerToken: c * 0.8, frontEndMs, eagerStepMs: c * 400, contextWeight: 0.5 };
+    return {
+      stepBaseMs: a,
+      decodePerSeqMs: b,
+      batchExponent: 1,
+      prefillMsPerToken: c * 0.8,
+      frontEndMs,
+      eagerStepMs: c * 400,
+      contextWeight: 0.5,
+    };
   }
   // Scenarios (no low load): a chat step is mostly a decode of a full batch (256 sequences, 2^(8·0.7) ≈ 48); a
   // long-context step also carries a budget's worth (≈ 1800 tokens) of prompts.
@@ -119,11 +135,27 @@ function initialGuess(blocks: GuideBlock[]): LatencyParams {
   const long = blocks.find((x) => x.load === 'long-context')?.expected ?? blocks[0]!.expected;
   const decodePerSeqMs = (chat.median_itl_ms! * 0.85) / 48;
   const prefillMsPerToken = Math.max(0.01, (long.median_itl_ms! - chat.median_itl_ms!) / 1800);
-  return { stepBaseMs: chat.median_itl_ms! * 0.15, decodePerSeqMs, batchExponent: 0.7, prefillMsPerToken, frontEndMs: 15, eagerStepMs: 10, contextWeight: 0.5 };
+  return {
+    stepBaseMs: chat.median_itl_ms! * 0.15,
+    decodePerSeqMs,
+    batchExponent: 0.7,
+    prefillMsPerToken,
+    frontEndMs: 15,
+    eagerStepMs: 10,
+    contextWeight: 0.5,
+  };
 }
 
 type Vector = number[];
-const FREE = ['stepBaseMs', 'decodePerSeqMs', 'prefillMsPerToken', 'frontEndMs', 'batchExponent', 'eagerStepMs', 'contextWeight'] as const;
+const FREE = [
+  'stepBaseMs',
+  'decodePerSeqMs',
+  'prefillMsPerToken',
+  'frontEndMs',
+  'batchExponent',
+  'eagerStepMs',
+  'contextWeight',
+] as const;
 
 function toParams(x: Vector): LatencyParams {
   return Object.fromEntries(FREE.map((k, i) => [k, Math.exp(x[i]!)])) as Record<(typeof FREE)[number], number>;
@@ -155,7 +187,10 @@ function nelderMead(f: (x: Vector) => number, x0: Vector, iterations: number): {
       const c = { x: at(0.5), fx: 0 };
       c.fx = f(c.x);
       if (c.fx < worst.fx) simplex[n] = c;
-      else simplex = simplex.map((v, i) => (i === 0 ? v : { x: v.x.map((xj, j) => best.x[j]! + 0.5 * (xj - best.x[j]!)), fx: 0 })).map((v, i) => (i === 0 ? v : { ...v, fx: f(v.x) }));
+      else
+        simplex = simplex
+          .map((v, i) => (i === 0 ? v : { x: v.x.map((xj, j) => best.x[j]! + 0.5 * (xj - best.x[j]!)), fx: 0 }))
+          .map((v, i) => (i === 0 ? v : { ...v, fx: f(v.x) }));
     }
   }
   simplex.sort((a, b) => a.fx - b.fx);
@@ -173,10 +208,15 @@ export function fitGroup(blocks: GuideBlock[], start?: LatencyParams, iterations
   const f = (x: Vector): number => {
     const p = toParams(x);
     // A batch may cost less per sequence as it grows, never less in total; a sequence always costs something.
-    if (p.batchExponent > 2.5 || p.batchExponent < 0.2 || p.decodePerSeqMs < 0.05 || p.contextWeight > 1) return Infinity;
+    if (p.batchExponent > 2.5 || p.batchExponent < 0.2 || p.decodePerSeqMs < 0.05 || p.contextWeight > 1)
+      return Infinity;
     return loss(blocks, p);
   };
-  let best = nelderMead(f, FREE.map((k) => Math.log(Math.max(1e-6, p0[k]))), iterations);
+  let best = nelderMead(
+    f,
+    FREE.map((k) => Math.log(Math.max(1e-6, p0[k]))),
+    iterations,
+  );
   // Restarting from the optimum gets Nelder–Mead out of a collapsed simplex.
   best = nelderMead(f, best.x, iterations);
   return { params: toParams(best.x), loss: best.fx };
@@ -200,8 +240,16 @@ export function paramsLiteral(key: string, p: LatencyParams): string {
 /** Where a group's fit goes in sim/latency-model.ts: CALIBRATED, or FP8_POWER_FIT for FP8 at another setting. */
 export function tableKey(block: GuideBlock): { table: 'CALIBRATED' | 'FP8_POWER_FIT'; key: string } {
   const tag = modelScaleFromPath(block.modelPath).tag;
-  if (block.family === 'vllm-0.10' && block.quantization === 'fp8' && tag === '8B' && !(block.powerModeId === 0 && block.clocksLocked)) {
-    return { table: 'FP8_POWER_FIT', key: `${block.powerModeId === 0 ? 'MAXN' : '120W'}${block.clocksLocked ? '-clocks' : ''}` };
+  if (
+    block.family === 'vllm-0.10' &&
+    block.quantization === 'fp8' &&
+    tag === '8B' &&
+    !(block.powerModeId === 0 && block.clocksLocked)
+  ) {
+    return {
+      table: 'FP8_POWER_FIT',
+      key: `${block.powerModeId === 0 ? 'MAXN' : '120W'}${block.clocksLocked ? '-clocks' : ''}`,
+    };
   }
   return { table: 'CALIBRATED', key: calibrationKey(block.family, tag, block.quantization) };
 }
@@ -216,7 +264,9 @@ function pct(x: number): string {
 }
 
 export function formatFidelityTable(rows: ReturnType<typeof fidelityTable>): string {
-  const keys = COMPARED_METRICS.map((m) => m.key).filter((k) => !['request_throughput', 'total_token_throughput', 'duration'].includes(k));
+  const keys = COMPARED_METRICS.map((m) => m.key).filter(
+    (k) => !['request_throughput', 'total_token_throughput', 'duration'].includes(k),
+  );
   const short = (k: string): string => k.replace(/_ms$/, '').replace('output_throughput', 'out_tput');
   const lines = [['block', ...keys.map(short)].join(' | ')];
   for (const { block, diffs } of rows) {
@@ -251,8 +301,16 @@ function main(): void {
     const started = Date.now();
     // --refine also starts from the shipped constants, besides the blocks' rough reading, and keeps the better.
     const first = group[0]!;
-    const shipped = latencyParams({ quantization: first.quantization, powerModeId: first.powerModeId, clocksLocked: first.clocksLocked, modelPath: first.modelPath, family: first.family });
-    let fit = args.includes('--from-shipped') ? fitGroup(group, shipped, iterations) : fitGroup(group, undefined, iterations);
+    const shipped = latencyParams({
+      quantization: first.quantization,
+      powerModeId: first.powerModeId,
+      clocksLocked: first.clocksLocked,
+      modelPath: first.modelPath,
+      family: first.family,
+    });
+    let fit = args.includes('--from-shipped')
+      ? fitGroup(group, shipped, iterations)
+      : fitGroup(group, undefined, iterations);
     if (args.includes('--refine')) {
       const refined = fitGroup(group, shipped, iterations);
       if (refined.loss < fit.loss) fit = refined;
@@ -261,7 +319,8 @@ function main(): void {
     console.error(`${key}: loss ${fit.loss.toFixed(2)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     out[where.table]!.push(paramsLiteral(where.key, fit.params));
   }
-  for (const [table, entries] of Object.entries(out)) if (entries.length) console.log(`${table}:\n${entries.join('\n')}`);
+  for (const [table, entries] of Object.entries(out))
+    if (entries.length) console.log(`${table}:\n${entries.join('\n')}`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) main();

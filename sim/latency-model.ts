@@ -72,80 +72,170 @@ export function calibrationKey(family: EngineFamily, sizeTag: string, quantizati
  */
 export const CALIBRATED: Record<string, LatencyParams> = {
   'vllm-0.10|8B|fp8': {
-    stepBaseMs: 7.0413, decodePerSeqMs: 1.8238, prefillMsPerToken: 0.055249, frontEndMs: 16.005,
-    batchExponent: 0.78756, eagerStepMs: 48.78, contextWeight: 0.5,
+    stepBaseMs: 7.0413,
+    decodePerSeqMs: 1.8238,
+    prefillMsPerToken: 0.055249,
+    frontEndMs: 16.005,
+    batchExponent: 0.78756,
+    eagerStepMs: 48.78,
+    contextWeight: 0.5,
   },
   'vllm-0.10|8B|awq': {
-    stepBaseMs: 22.859, decodePerSeqMs: 0.1606, prefillMsPerToken: 0.37918, frontEndMs: 9.7706,
-    batchExponent: 0.20033, eagerStepMs: 146.12, contextWeight: 0.5,
+    stepBaseMs: 22.859,
+    decodePerSeqMs: 0.1606,
+    prefillMsPerToken: 0.37918,
+    frontEndMs: 9.7706,
+    batchExponent: 0.20033,
+    eagerStepMs: 146.12,
+    contextWeight: 0.5,
   },
   'vllm-0.10|8B|bf16': {
-    stepBaseMs: 63.68, decodePerSeqMs: 5.9464e-7, prefillMsPerToken: 0.20962, frontEndMs: 12.472,
-    batchExponent: 1.5654, eagerStepMs: 48.104, contextWeight: 0.5,
+    stepBaseMs: 63.68,
+    decodePerSeqMs: 5.9464e-7,
+    prefillMsPerToken: 0.20962,
+    frontEndMs: 12.472,
+    batchExponent: 1.5654,
+    eagerStepMs: 48.104,
+    contextWeight: 0.5,
   },
   'vllm-0.10|8B|fp4': {
-    stepBaseMs: 23.592, decodePerSeqMs: 1.2024, prefillMsPerToken: 0.12732, frontEndMs: 13.676,
-    batchExponent: 0.2024, eagerStepMs: 72.425, contextWeight: 0.5,
+    stepBaseMs: 23.592,
+    decodePerSeqMs: 1.2024,
+    prefillMsPerToken: 0.12732,
+    frontEndMs: 13.676,
+    batchExponent: 0.2024,
+    eagerStepMs: 72.425,
+    contextWeight: 0.5,
   },
   'vllm-0.10|8B|gguf': {
-    stepBaseMs: 24.229, decodePerSeqMs: 9.0943, prefillMsPerToken: 2.8663, frontEndMs: 78.875,
-    batchExponent: 0.89558, eagerStepMs: 9257.7, contextWeight: 0.5,
+    stepBaseMs: 24.229,
+    decodePerSeqMs: 9.0943,
+    prefillMsPerToken: 2.8663,
+    frontEndMs: 78.875,
+    batchExponent: 0.89558,
+    eagerStepMs: 9257.7,
+    contextWeight: 0.5,
   },
   'vllm-0.10|8B|gptq-int4': {
-    stepBaseMs: 22.716, decodePerSeqMs: 0.066248, prefillMsPerToken: 0.29483, frontEndMs: 10.501,
-    batchExponent: 0.23234, eagerStepMs: 307.25, contextWeight: 0.5,
+    stepBaseMs: 22.716,
+    decodePerSeqMs: 0.066248,
+    prefillMsPerToken: 0.29483,
+    frontEndMs: 10.501,
+    batchExponent: 0.23234,
+    eagerStepMs: 307.25,
+    contextWeight: 0.5,
   },
   'vllm-0.10|8B|gptq-int8': {
-    stepBaseMs: 36.054, decodePerSeqMs: 0.21761, prefillMsPerToken: 0.43715, frontEndMs: 10.083,
-    batchExponent: 0.2043, eagerStepMs: 151.43, contextWeight: 0.5,
+    stepBaseMs: 36.054,
+    decodePerSeqMs: 0.21761,
+    prefillMsPerToken: 0.43715,
+    frontEndMs: 10.083,
+    batchExponent: 0.2043,
+    eagerStepMs: 151.43,
+    contextWeight: 0.5,
   },
   'vllm-0.10|8B|w4a16': {
-    stepBaseMs: 22.938, decodePerSeqMs: 0.05026, prefillMsPerToken: 0.28285, frontEndMs: 12.024,
-    batchExponent: 0.2019, eagerStepMs: 359.64, contextWeight: 0.5,
+    stepBaseMs: 22.938,
+    decodePerSeqMs: 0.05026,
+    prefillMsPerToken: 0.28285,
+    frontEndMs: 12.024,
+    batchExponent: 0.2019,
+    eagerStepMs: 359.64,
+    contextWeight: 0.5,
   },
   'vllm-0.10|8B|w8a16': {
-    stepBaseMs: 35.299, decodePerSeqMs: 0.050752, prefillMsPerToken: 0.3024, frontEndMs: 12.005,
-    batchExponent: 0.35338, eagerStepMs: 419.06, contextWeight: 0.5,
+    stepBaseMs: 35.299,
+    decodePerSeqMs: 0.050752,
+    prefillMsPerToken: 0.3024,
+    frontEndMs: 12.005,
+    batchExponent: 0.35338,
+    eagerStepMs: 419.06,
+    contextWeight: 0.5,
   },
   'vllm-0.10|30B-A3B|w4a16': {
-    stepBaseMs: 12.859, decodePerSeqMs: 2.2917, prefillMsPerToken: 0.19935, frontEndMs: 27.347,
-    batchExponent: 0.93677, eagerStepMs: 118.48, contextWeight: 0.5,
+    stepBaseMs: 12.859,
+    decodePerSeqMs: 2.2917,
+    prefillMsPerToken: 0.19935,
+    frontEndMs: 27.347,
+    batchExponent: 0.93677,
+    eagerStepMs: 118.48,
+    contextWeight: 0.5,
   },
   'vllm-0.9|8B|awq': {
-    stepBaseMs: 5.8635, decodePerSeqMs: 3.4529, prefillMsPerToken: 0.51327, frontEndMs: 22.657,
-    batchExponent: 0.82712, eagerStepMs: 9.1164, contextWeight: 0.82465,
+    stepBaseMs: 5.8635,
+    decodePerSeqMs: 3.4529,
+    prefillMsPerToken: 0.51327,
+    frontEndMs: 22.657,
+    batchExponent: 0.82712,
+    eagerStepMs: 9.1164,
+    contextWeight: 0.82465,
   },
   'vllm-0.9|8B|bf16': {
-    stepBaseMs: 1.3547, decodePerSeqMs: 6.7246, prefillMsPerToken: 0.19179, frontEndMs: 34.708,
-    batchExponent: 0.82546, eagerStepMs: 0.65084, contextWeight: 0.95124,
+    stepBaseMs: 1.3547,
+    decodePerSeqMs: 6.7246,
+    prefillMsPerToken: 0.19179,
+    frontEndMs: 34.708,
+    batchExponent: 0.82546,
+    eagerStepMs: 0.65084,
+    contextWeight: 0.95124,
   },
   'vllm-0.9|8B|w4a16': {
-    stepBaseMs: 6.0798, decodePerSeqMs: 4.5796, prefillMsPerToken: 0.46099, frontEndMs: 14.719,
-    batchExponent: 0.79787, eagerStepMs: 10.397, contextWeight: 0.84398,
+    stepBaseMs: 6.0798,
+    decodePerSeqMs: 4.5796,
+    prefillMsPerToken: 0.46099,
+    frontEndMs: 14.719,
+    batchExponent: 0.79787,
+    eagerStepMs: 10.397,
+    contextWeight: 0.84398,
   },
   'vllm-0.9|30B-A3B|fp8': {
-    stepBaseMs: 12.747, decodePerSeqMs: 5.9334, prefillMsPerToken: 0.35218, frontEndMs: 24.219,
-    batchExponent: 0.76582, eagerStepMs: 8.0896, contextWeight: 0.88548,
+    stepBaseMs: 12.747,
+    decodePerSeqMs: 5.9334,
+    prefillMsPerToken: 0.35218,
+    frontEndMs: 24.219,
+    batchExponent: 0.76582,
+    eagerStepMs: 8.0896,
+    contextWeight: 0.88548,
   },
   'vllm-0.9|30B-A3B|w4a16': {
-    stepBaseMs: 2.5022, decodePerSeqMs: 2.754, prefillMsPerToken: 0.37373, frontEndMs: 18.405,
-    batchExponent: 0.89299, eagerStepMs: 20.488, contextWeight: 0.85353,
+    stepBaseMs: 2.5022,
+    decodePerSeqMs: 2.754,
+    prefillMsPerToken: 0.37373,
+    frontEndMs: 18.405,
+    batchExponent: 0.89299,
+    eagerStepMs: 20.488,
+    contextWeight: 0.85353,
   },
 };
 
 /** FP8 on vLLM 0.10 at the other power/clocks settings the guide measured, as the calibration fitted them. */
 export const FP8_POWER_FIT: Record<'MAXN' | '120W' | '120W-clocks', LatencyParams> = {
   '120W-clocks': {
-    stepBaseMs: 9.0097, decodePerSeqMs: 3.3936, prefillMsPerToken: 0.021805, frontEndMs: 18.202,
-    batchExponent: 0.50936, eagerStepMs: 158.78, contextWeight: 0.5,
+    stepBaseMs: 9.0097,
+    decodePerSeqMs: 3.3936,
+    prefillMsPerToken: 0.021805,
+    frontEndMs: 18.202,
+    batchExponent: 0.50936,
+    eagerStepMs: 158.78,
+    contextWeight: 0.5,
   },
   '120W': {
-    stepBaseMs: 13.528, decodePerSeqMs: 1.9458, prefillMsPerToken: 0.062605, frontEndMs: 20.984,
-    batchExponent: 0.645, eagerStepMs: 58.014, contextWeight: 0.5,
+    stepBaseMs: 13.528,
+    decodePerSeqMs: 1.9458,
+    prefillMsPerToken: 0.062605,
+    frontEndMs: 20.984,
+    batchExponent: 0.645,
+    eagerStepMs: 58.014,
+    contextWeight: 0.5,
   },
   MAXN: {
-    stepBaseMs: 14.602, decodePerSeqMs: 0.95303, prefillMsPerToken: 0.07132, frontEndMs: 20.43,
-    batchExponent: 0.84604, eagerStepMs: 30.094, contextWeight: 0.5,
+    stepBaseMs: 14.602,
+    decodePerSeqMs: 0.95303,
+    prefillMsPerToken: 0.07132,
+    frontEndMs: 20.43,
+    batchExponent: 0.84604,
+    eagerStepMs: 30.094,
+    contextWeight: 0.5,
   },
 };
 
@@ -179,7 +269,12 @@ export function powerScaling(powerModeId: number, clocksLocked: boolean): PowerS
   if (mode.name === 'MAXN' || mode.name === '120W') return ratio(`${mode.name}${suffix}` as keyof typeof FP8_POWER_FIT);
   const base = ratio(`120W${suffix}` as keyof typeof FP8_POWER_FIT);
   const slower = Math.pow(120 / mode.budgetW, 0.8);
-  return { stepBase: base.stepBase * slower, decodePerSeq: base.decodePerSeq * slower, prefill: base.prefill * slower, frontEnd: base.frontEnd * slower };
+  return {
+    stepBase: base.stepBase * slower,
+    decodePerSeq: base.decodePerSeq * slower,
+    prefill: base.prefill * slower,
+    frontEnd: base.frontEnd * slower,
+  };
 }
 
 /** Size of the served model relative to the calibration model (Qwen3-8B), from its path. */
@@ -211,9 +306,23 @@ export function modelScaleFromPath(modelPath: string): ModelScale {
   const activeB = m?.[2] ? Number(m[2]) : totalB;
   if (activeB < totalB) {
     const tag = `${totalB}B-A${activeB}B`;
-    return { totalB, activeB, tag, stepBase: Math.pow(activeB / 8, 0.6), decodePerSeq: Math.pow(activeB / 8, 0.15), prefill: Math.pow(totalB / 8, 0.3) };
+    return {
+      totalB,
+      activeB,
+      tag,
+      stepBase: Math.pow(activeB / 8, 0.6),
+      decodePerSeq: Math.pow(activeB / 8, 0.15),
+      prefill: Math.pow(totalB / 8, 0.3),
+    };
   }
-  return { totalB, activeB, tag: `${totalB}B`, stepBase: totalB / 8, decodePerSeq: Math.pow(totalB / 8, 0.7), prefill: totalB / 8 };
+  return {
+    totalB,
+    activeB,
+    tag: `${totalB}B`,
+    stepBase: totalB / 8,
+    decodePerSeq: Math.pow(totalB / 8, 0.7),
+    prefill: totalB / 8,
+  };
 }
 
 export interface LatencyInputs {
@@ -253,7 +362,8 @@ export function latencyParams(inputs: LatencyInputs): LatencyParams {
   const fp8Power = family === 'vllm-0.10' && inputs.quantization === 'fp8' && !inputs.modelPath?.match(/\d+B-A\d/i);
   const mode = requirePowerMode(inputs.powerModeId);
   const key = `${mode.name}${inputs.clocksLocked ? '-clocks' : ''}`;
-  if (fp8Power && key !== 'MAXN-clocks' && key in FP8_POWER_FIT) return FP8_POWER_FIT[key as keyof typeof FP8_POWER_FIT];
+  if (fp8Power && key !== 'MAXN-clocks' && key in FP8_POWER_FIT)
+    return FP8_POWER_FIT[key as keyof typeof FP8_POWER_FIT];
   const q = baseParams(family, inputs.quantization, inputs.modelPath);
   const s = powerScaling(inputs.powerModeId, inputs.clocksLocked);
   return {

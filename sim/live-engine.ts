@@ -144,21 +144,24 @@ export class LiveEngine {
     const now = this.deps.now();
     this.stepEnd += step.durationMs / this.deps.speed();
     if (this.stepEnd < now - MAX_BACKLOG_MS) this.stepEnd = now;
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = undefined;
-      for (const ev of step.events) {
-        const id = this.byEngineId.get(ev.id);
-        const entry = id === undefined ? undefined : this.requests.get(id);
-        if (!entry) continue;
-        this.generatedTokens++;
-        if (ev.finishReason) {
-          this.requests.delete(id!);
-          this.byEngineId.delete(ev.id);
+    this.timer = this.timers.setTimeout(
+      () => {
+        this.timer = undefined;
+        for (const ev of step.events) {
+          const id = this.byEngineId.get(ev.id);
+          const entry = id === undefined ? undefined : this.requests.get(id);
+          if (!entry) continue;
+          this.generatedTokens++;
+          if (ev.finishReason) {
+            this.requests.delete(id!);
+            this.byEngineId.delete(ev.id);
+          }
+          entry.listener(ev.index, ev.finishReason);
         }
-        entry.listener(ev.index, ev.finishReason);
-      }
-      this.deps.onActivity(this.inFlight);
-      if (!this.engine.idle && !this.timer) this.scheduleStep();
-    }, Math.max(0, this.stepEnd - now));
+        this.deps.onActivity(this.inFlight);
+        if (!this.engine.idle && !this.timer) this.scheduleStep();
+      },
+      Math.max(0, this.stepEnd - now),
+    );
   }
 }

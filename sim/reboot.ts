@@ -28,7 +28,11 @@ function pidFile(layout: SimLayout, pid: number): string {
 }
 
 export function registerOnDevice(layout: SimLayout, pid: number): void {
-  const entry: OnDeviceProcess = { pid, startTime: processStartTime(pid) ?? null, registeredAt: new Date().toISOString() };
+  const entry: OnDeviceProcess = {
+    pid,
+    startTime: processStartTime(pid) ?? null,
+    registeredAt: new Date().toISOString(),
+  };
   writeJsonAtomic(pidFile(layout, pid), entry);
 }
 

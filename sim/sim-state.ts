@@ -167,7 +167,9 @@ export function isSimDeviceDir(dir: string): boolean {
 export function readDeviceState(layout: SimLayout): SimState {
   const state = readJsonFile<SimState>(layout.deviceFile);
   if (!state) {
-    throw new Error(`${layout.dir} is not a simulated Thor (no ${layout.deviceFile}); create it with ensureSimDevice() from sim/device.ts or run thorbench with --device sim`);
+    throw new Error(
+      `${layout.dir} is not a simulated Thor (no ${layout.deviceFile}); create it with ensureSimDevice() from sim/device.ts or run thorbench with --device sim`,
+    );
   }
   return state;
 }
@@ -189,7 +191,8 @@ export function isValidContainerName(name: string): boolean {
 }
 
 function containerFile(layout: SimLayout, name: string): string {
-  if (!isValidContainerName(name)) throw new Error(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  if (!isValidContainerName(name))
+    throw new Error(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   return path.join(layout.containersDir, `${name}.json`);
 }
 

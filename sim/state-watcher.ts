@@ -12,7 +12,10 @@ export class StateWatcher {
   private key = '';
   private state: SimState;
 
-  constructor(private readonly layout: SimLayout, initial: SimState) {
+  constructor(
+    private readonly layout: SimLayout,
+    initial: SimState,
+  ) {
     this.state = initial;
   }
 

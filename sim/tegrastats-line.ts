@@ -38,7 +38,12 @@ export function railPower(mode: ThorPowerMode, locked: boolean, inFlight: number
   const sys5v = (5635 + load * 1500) * noise();
   // VIN is the whole board (carrier, fan, NVMe...) measured before the module rails: not their sum.
   const vin = (gpu + cpu + sys5v) * 1.3 + 2251;
-  return { VDD_GPU: Math.round(gpu), VDD_CPU_SOC_MSS: Math.round(cpu), VIN_SYS_5V0: Math.round(sys5v), VIN: Math.round(vin) };
+  return {
+    VDD_GPU: Math.round(gpu),
+    VDD_CPU_SOC_MSS: Math.round(cpu),
+    VIN_SYS_5V0: Math.round(sys5v),
+    VIN: Math.round(vin),
+  };
 }
 
 export interface TegrastatsInputs {
@@ -73,11 +78,15 @@ export function renderTegrastatsLine(x: TegrastatsInputs): string {
   for (let i = 0; i < c.totalCpus; i++) {
     const cpu = c.cpus[i];
     if (!cpu) cpuEntries.push('off');
-    else cpuEntries.push(`${Math.round((load > 0 ? 18 : 0) + x.random() * (load > 0 ? 25 : 4))}%@${Math.round(cpu.cur / 1000)}`);
+    else
+      cpuEntries.push(
+        `${Math.round((load > 0 ? 18 : 0) + x.random() * (load > 0 ? 25 : 4))}%@${Math.round(cpu.cur / 1000)}`,
+      );
   }
   const gpcMhz = Math.round(c.gpuGpc.cur / 1e6);
   const emcUtil = Math.round(load * (55 + x.random() * 20));
-  const temp = (base: number): string => `${(base + load * 24 * (c.mode.budgetW / 130) + x.random() * 0.6).toFixed(3)}C`;
+  const temp = (base: number): string =>
+    `${(base + load * 24 * (c.mode.budgetW / 130) + x.random() * 0.6).toFixed(3)}C`;
   const lfb = 20 + Math.floor(x.random() * 30);
   const format = x.format ?? { railValues: 2, vin: true };
   const third = (r: keyof RailSample): string => (format.railValues === 3 ? `/${(x.peak ?? x.power)[r]}mW` : '');

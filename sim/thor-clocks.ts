@@ -31,7 +31,8 @@ export const THOR_MACHINE = 'NVIDIA Jetson AGX Thor Developer Kit';
  * override. Otherwise DVFS: floors at the idle values a real Thor shows, current at max while busy.
  */
 export function thorClocks(mode: ThorPowerMode, locked: boolean, busy: boolean, fanMax: boolean): ThorClocks {
-  const range = (floor: number, max: number): ClockRange => (locked ? { min: max, max, cur: max } : { min: floor, max, cur: busy ? max : floor });
+  const range = (floor: number, max: number): ClockRange =>
+    locked ? { min: max, max, cur: max } : { min: floor, max, cur: busy ? max : floor };
   const cpu = range(CPU_MIN_KHZ, mode.cpuMaxKHz);
   return {
     mode,
@@ -40,7 +41,12 @@ export function thorClocks(mode: ThorPowerMode, locked: boolean, busy: boolean, 
     totalCpus: THOR_TOTAL_CPUS,
     gpuGpc: range(GPU_MIN_HZ, mode.gpuGpcMaxHz),
     gpuNvd: range(GPU_MIN_HZ, mode.gpuNvdMaxHz),
-    emc: { min: EMC_MIN_HZ, max: mode.emcMaxHz, cur: locked || busy ? mode.emcMaxHz : Math.min(EMC_IDLE_HZ, mode.emcMaxHz), override: locked },
+    emc: {
+      min: EMC_MIN_HZ,
+      max: mode.emcMaxHz,
+      cur: locked || busy ? mode.emcMaxHz : Math.min(EMC_IDLE_HZ, mode.emcMaxHz),
+      override: locked,
+    },
     fanPwm: fanMax ? 255 : 73,
   };
 }

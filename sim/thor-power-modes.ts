@@ -26,11 +26,51 @@ export interface ThorPowerMode {
 }
 
 export const THOR_POWER_MODES: readonly ThorPowerMode[] = [
-  { id: 0, name: 'MAXN', tpcPgMask: 64, onlineCpus: 14, cpuMaxKHz: 2601000, gpuGpcMaxHz: 1575000000, gpuNvdMaxHz: 1692000000, emcMaxHz: 4266000000, budgetW: 130 },
-  { id: 1, name: '120W', tpcPgMask: 64, onlineCpus: 14, cpuMaxKHz: 2601000, gpuGpcMaxHz: 1386000000, gpuNvdMaxHz: 1692000000, emcMaxHz: 4266000000, budgetW: 120 },
+  {
+    id: 0,
+    name: 'MAXN',
+    tpcPgMask: 64,
+    onlineCpus: 14,
+    cpuMaxKHz: 2601000,
+    gpuGpcMaxHz: 1575000000,
+    gpuNvdMaxHz: 1692000000,
+    emcMaxHz: 4266000000,
+    budgetW: 130,
+  },
+  {
+    id: 1,
+    name: '120W',
+    tpcPgMask: 64,
+    onlineCpus: 14,
+    cpuMaxKHz: 2601000,
+    gpuGpcMaxHz: 1386000000,
+    gpuNvdMaxHz: 1692000000,
+    emcMaxHz: 4266000000,
+    budgetW: 120,
+  },
   // 90W / 70W: mask and core count as public Thor reports give them; clock limits unconfirmed (plausible values).
-  { id: 2, name: '90W', tpcPgMask: 15873, onlineCpus: 12, cpuMaxKHz: 2601000, gpuGpcMaxHz: 1188000000, gpuNvdMaxHz: 1497600000, emcMaxHz: 4266000000, budgetW: 90 },
-  { id: 3, name: '70W', tpcPgMask: 15873, onlineCpus: 12, cpuMaxKHz: 1998000, gpuGpcMaxHz: 1036800000, gpuNvdMaxHz: 1305600000, emcMaxHz: 3200000000, budgetW: 70 },
+  {
+    id: 2,
+    name: '90W',
+    tpcPgMask: 15873,
+    onlineCpus: 12,
+    cpuMaxKHz: 2601000,
+    gpuGpcMaxHz: 1188000000,
+    gpuNvdMaxHz: 1497600000,
+    emcMaxHz: 4266000000,
+    budgetW: 90,
+  },
+  {
+    id: 3,
+    name: '70W',
+    tpcPgMask: 15873,
+    onlineCpus: 12,
+    cpuMaxKHz: 1998000,
+    gpuGpcMaxHz: 1036800000,
+    gpuNvdMaxHz: 1305600000,
+    emcMaxHz: 3200000000,
+    budgetW: 70,
+  },
 ];
 
 /** Mode nvpmodel.conf declares as PM_CONFIG DEFAULT: 120W is the factory default on Thor. */
@@ -50,7 +90,10 @@ export function powerModeById(id: number): ThorPowerMode | undefined {
 /** The mode, or an Error naming the valid ids (for state files edited by hand). */
 export function requirePowerMode(id: number): ThorPowerMode {
   const mode = powerModeById(id);
-  if (!mode) throw new Error(`unknown Thor power mode id ${id}; valid ids: ${THOR_POWER_MODES.map((m) => `${m.id} (${m.name})`).join(', ')}`);
+  if (!mode)
+    throw new Error(
+      `unknown Thor power mode id ${id}; valid ids: ${THOR_POWER_MODES.map((m) => `${m.id} (${m.name})`).join(', ')}`,
+    );
   return mode;
 }
 

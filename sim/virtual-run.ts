@@ -12,7 +12,12 @@ import { promptTokens } from '../activities/harness/prompts.js';
 import { arrivalSchedule } from '../activities/harness/schedule.js';
 import { type CalculatedMetrics, calculateMetrics } from '../metrics/calculate.js';
 import type { RequestRecord } from '../metrics/request-record.js';
-import { BatchEngine, DEFAULT_MAX_NUM_BATCHED_TOKENS, DEFAULT_MAX_NUM_SEQS, type SequenceSpec } from './batch-engine.js';
+import {
+  BatchEngine,
+  DEFAULT_MAX_NUM_BATCHED_TOKENS,
+  DEFAULT_MAX_NUM_SEQS,
+  type SequenceSpec,
+} from './batch-engine.js';
 import { naturalLength, promptSeed } from './generated-text.js';
 import { type LatencyParams, stepPolicy } from './latency-model.js';
 import { hashString, jitterSource } from './prng.js';
@@ -89,12 +94,15 @@ export function eosPositions(scenario: VirtualScenario): number[] {
   if (scenario.ignoreEos ?? false) return new Array<number>(n).fill(Infinity);
   if (scenario.generatedTokens === undefined) {
     // The live engine draws each EOS from the prompt it receives: the load generator's prompt i, as token ids.
-    return Array.from({ length: n }, (_, i) => naturalLength(promptSeed(promptTokens(scenario.seed ?? 0, i, scenario.inputLen))));
+    return Array.from({ length: n }, (_, i) =>
+      naturalLength(promptSeed(promptTokens(scenario.seed ?? 0, i, scenario.inputLen))),
+    );
   }
   const out = new Array<number>(n).fill(Infinity);
   let missing = n * scenario.outputLen - scenario.generatedTokens;
   if (missing <= 0) return out;
-  if (missing > n * (scenario.outputLen - 1)) throw new RangeError(`cannot generate only ${scenario.generatedTokens} tokens in ${n} requests`);
+  if (missing > n * (scenario.outputLen - 1))
+    throw new RangeError(`cannot generate only ${scenario.generatedTokens} tokens in ${n} requests`);
   // Early stoppers lose half their tokens on average, as with an EOS uniformly placed; at most every request.
   const stoppers = Math.min(n, Math.ceil(missing / Math.max(1, (scenario.outputLen - 1) / 2)));
   for (let k = 0; k < stoppers; k++) {
@@ -123,7 +131,11 @@ interface Pending {
 }
 
 /** Runs the scenario on a virtual clock. */
-export function runVirtual(params: LatencyParams, scenario: VirtualScenario, opts: VirtualRunOptions = {}): VirtualRunResult {
+export function runVirtual(
+  params: LatencyParams,
+  scenario: VirtualScenario,
+  opts: VirtualRunOptions = {},
+): VirtualRunResult {
   const engine = new BatchEngine({
     maxNumSeqs: opts.engine?.maxNumSeqs ?? DEFAULT_MAX_NUM_SEQS,
     maxNumBatchedTokens: opts.engine?.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS,
@@ -147,7 +159,12 @@ export function runVirtual(params: LatencyParams, scenario: VirtualScenario, opt
     while (!engine.idle) engine.step(policy);
   }
 
-  const schedule = arrivalSchedule({ numPrompts: scenario.numPrompts, requestRate: scenario.requestRate, burstiness: scenario.burstiness, seed }).map((s) => s * 1000);
+  const schedule = arrivalSchedule({
+    numPrompts: scenario.numPrompts,
+    requestRate: scenario.requestRate,
+    burstiness: scenario.burstiness,
+    seed,
+  }).map((s) => s * 1000);
   const limit = scenario.maxConcurrency ?? Infinity;
   const byId = new Map<number, Pending>();
   const done: Pending[] = [];
@@ -223,6 +240,10 @@ export function runVirtual(params: LatencyParams, scenario: VirtualScenario, opt
       startS: p.sentMs / 1000,
     }));
   const durationS = (Math.max(...done.map((p) => p.lastMs!)) - Math.min(...done.map((p) => p.sentMs))) / 1000;
-  const metrics = calculateMetrics(records, { durationS, maxConcurrency: scenario.maxConcurrency, requestRate: scenario.requestRate });
+  const metrics = calculateMetrics(records, {
+    durationS,
+    maxConcurrency: scenario.maxConcurrency,
+    requestRate: scenario.requestRate,
+  });
   return { records, durationS, metrics };
 }

@@ -48,7 +48,10 @@ function checkSegment(value: string, what: string, pattern = ARTIFACT_ID_PATTERN
 
 function checkName(name: string): void {
   checkSegment(name, 'artifact name');
-  if (name.includes(TEMP_MARKER)) throw new Error(`artifact name ${JSON.stringify(name)} contains "${TEMP_MARKER}", which marks temporary files; choose another name`);
+  if (name.includes(TEMP_MARKER))
+    throw new Error(
+      `artifact name ${JSON.stringify(name)} contains "${TEMP_MARKER}", which marks temporary files; choose another name`,
+    );
 }
 
 /** `<resultsDir>/<sweepId>/<cellId>`; both ids are validated so the path stays under resultsDir. */
@@ -88,7 +91,8 @@ export async function readArtifact(dir: string, name: string): Promise<unknown> 
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new Error(`artifact ${path.join(dir, name)} is not valid JSON (${(err as Error).message}); it was not written by thorbench: delete it to let the step run again`,
+    throw new Error(
+      `artifact ${path.join(dir, name)} is not valid JSON (${(err as Error).message}); it was not written by thorbench: delete it to let the step run again`,
       { cause: err },
     );
   }
@@ -97,7 +101,10 @@ export async function readArtifact(dir: string, name: string): Promise<unknown> 
 /** Names of the finished artifacts in dir (temporaries excluded), sorted; empty when dir does not exist. */
 export async function listArtifacts(dir: string): Promise<string[]> {
   const entries = await readDirOrEmpty(dir);
-  return entries.filter((e) => e.isFile() && !isTempFile(e.name)).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isFile() && !isTempFile(e.name))
+    .map((e) => e.name)
+    .sort();
 }
 
 /**
@@ -106,7 +113,10 @@ export async function listArtifacts(dir: string): Promise<string[]> {
  */
 export async function removePartialArtifacts(dir: string): Promise<string[]> {
   const entries = await readDirOrEmpty(dir);
-  const partial = entries.filter((e) => e.isFile() && isTempFile(e.name)).map((e) => e.name).sort();
+  const partial = entries
+    .filter((e) => e.isFile() && isTempFile(e.name))
+    .map((e) => e.name)
+    .sort();
   for (const name of partial) await fs.rm(path.join(dir, name), { force: true });
   return partial;
 }
@@ -131,7 +141,12 @@ export interface StoredArtifacts {
  * Sends every finished artifact in `dir` to the results store under (sweepId, cellId). Idempotent: a retried
  * upload replaces the same rows. Files over MAX_STORED_ARTIFACT_BYTES are skipped and listed, not sent.
  */
-export async function storeArtifacts(store: ResultsStore, sweepId: string, cellId: string, dir: string): Promise<StoredArtifacts> {
+export async function storeArtifacts(
+  store: ResultsStore,
+  sweepId: string,
+  cellId: string,
+  dir: string,
+): Promise<StoredArtifacts> {
   const result: StoredArtifacts = { stored: [], skipped: [] };
   for (const name of await listArtifacts(dir)) {
     const file = path.join(dir, name);
@@ -163,6 +178,9 @@ export async function readCellArtifactData(store: ResultsStore, cell: CellRecord
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new Error(`artifact ${name} of cell ${cell.cellId} (sweep ${cell.sweepId}) is not valid JSON (${(err as Error).message})`, { cause: err });
+    throw new Error(
+      `artifact ${name} of cell ${cell.cellId} (sweep ${cell.sweepId}) is not valid JSON (${(err as Error).message})`,
+      { cause: err },
+    );
   }
 }

@@ -87,7 +87,8 @@ function parse<T>(text: string | null, column: string, key: string): T | null {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new Error(`results database: column ${column} of cell ${key} is not valid JSON (${(err as Error).message}); the row was written by something other than thorbench`,
+    throw new Error(
+      `results database: column ${column} of cell ${key} is not valid JSON (${(err as Error).message}); the row was written by something other than thorbench`,
       { cause: err },
     );
   }
@@ -101,14 +102,21 @@ function headline(metrics: BenchmarkMetrics | null, key: HeadlineMetric): number
 /** Rejects records that cannot be stored faithfully, naming the field to fix. */
 export function validateCellRecord(record: CellRecord): void {
   const where = `cell record ${JSON.stringify(record.cellId)} of sweep ${JSON.stringify(record.sweepId)}`;
-  if (typeof record.sweepId !== 'string' || record.sweepId === '') throw new Error(`${where}: sweepId must be a non-empty string`);
-  if (typeof record.cellId !== 'string' || record.cellId === '') throw new Error(`${where}: cellId must be a non-empty string`);
-  if (!Number.isInteger(record.repeat) || record.repeat < 1) throw new Error(`${where}: repeat must be an integer >= 1 (got ${String(record.repeat)})`);
-  if (!Number.isInteger(record.position) || record.position < 0) throw new Error(`${where}: position must be an integer >= 0 (got ${String(record.position)})`);
-  if (!(CELL_STATUSES as readonly string[]).includes(record.status)) throw new Error(`${where}: status must be one of ${CELL_STATUSES.join(', ')} (got ${String(record.status)})`);
-  if (record.clocks !== 'locked' && record.clocks !== 'default') throw new Error(`${where}: clocks must be "locked" or "default" (got ${String(record.clocks)})`);
+  if (typeof record.sweepId !== 'string' || record.sweepId === '')
+    throw new Error(`${where}: sweepId must be a non-empty string`);
+  if (typeof record.cellId !== 'string' || record.cellId === '')
+    throw new Error(`${where}: cellId must be a non-empty string`);
+  if (!Number.isInteger(record.repeat) || record.repeat < 1)
+    throw new Error(`${where}: repeat must be an integer >= 1 (got ${String(record.repeat)})`);
+  if (!Number.isInteger(record.position) || record.position < 0)
+    throw new Error(`${where}: position must be an integer >= 0 (got ${String(record.position)})`);
+  if (!(CELL_STATUSES as readonly string[]).includes(record.status))
+    throw new Error(`${where}: status must be one of ${CELL_STATUSES.join(', ')} (got ${String(record.status)})`);
+  if (record.clocks !== 'locked' && record.clocks !== 'default')
+    throw new Error(`${where}: clocks must be "locked" or "default" (got ${String(record.clocks)})`);
   // A succeeded row without metrics would count as done (never benchmarked again) yet show nothing in reports.
-  if (record.status === 'succeeded' && record.metrics === null) throw new Error(`${where}: a succeeded cell must carry its metrics; record it as failed with a reason instead`);
+  if (record.status === 'succeeded' && record.metrics === null)
+    throw new Error(`${where}: a succeeded cell must carry its metrics; record it as failed with a reason instead`);
   const v = record.verdict as Verdict | undefined;
   if (!v || typeof v.valid !== 'boolean' || !Array.isArray(v.reasons)) {
     throw new Error(
@@ -232,7 +240,8 @@ export interface SweepRow {
 }
 
 export function fromSweepRow(row: SweepRow): SweepRecord {
-  if (!isSweepState(row.state)) throw new Error(`results database: sweep ${row.sweep_id} has unknown state "${row.state}"`);
+  if (!isSweepState(row.state))
+    throw new Error(`results database: sweep ${row.sweep_id} has unknown state "${row.state}"`);
   return {
     sweepId: row.sweep_id,
     experimentName: row.experiment_name,
@@ -248,9 +257,37 @@ export function fromSweepRow(row: SweepRow): SweepRecord {
 
 /** Columns of a `cells` row as toCellRow fills them (recorded_at and attempts are the store's). */
 export const CELL_COLUMNS = [
-  'sweep_id', 'cell_id', 'repeat', 'experiment_name', 'status', 'failure_type', 'failure_message', 'failure_retryable', 'failure_step',
-  'position', 'power', 'clocks', 'model_id', 'quantization', 'model_size', 'scenario', ...HEADLINE_METRICS,
-  'metrics_json', 'steps_json', 'device_json', 'engine_json', 'harness_json', 'artifacts_dir', 'simulated', 'started_at', 'finished_at',
-  'valid', 'verdict_json', 'energy_json', 'thermal_json', 'thorbench_version', 'moved_from_json',
+  'sweep_id',
+  'cell_id',
+  'repeat',
+  'experiment_name',
+  'status',
+  'failure_type',
+  'failure_message',
+  'failure_retryable',
+  'failure_step',
+  'position',
+  'power',
+  'clocks',
+  'model_id',
+  'quantization',
+  'model_size',
+  'scenario',
+  ...HEADLINE_METRICS,
+  'metrics_json',
+  'steps_json',
+  'device_json',
+  'engine_json',
+  'harness_json',
+  'artifacts_dir',
+  'simulated',
+  'started_at',
+  'finished_at',
+  'valid',
+  'verdict_json',
+  'energy_json',
+  'thermal_json',
+  'thorbench_version',
+  'moved_from_json',
 ] as const;
 export const CONTENT_COLUMNS = CELL_COLUMNS.filter((c) => c !== 'sweep_id' && c !== 'cell_id' && c !== 'repeat');

@@ -188,7 +188,10 @@ export async function migratePostgres(
       )`);
       if ((await postgresSchemaVersion(client)) < migration.version) {
         await client.query(migration.sql);
-        await client.query('INSERT INTO thorbench_schema (version, description) VALUES ($1, $2)', [migration.version, migration.description]);
+        await client.query('INSERT INTO thorbench_schema (version, description) VALUES ($1, $2)', [
+          migration.version,
+          migration.description,
+        ]);
       }
       await client.query('COMMIT');
     } catch (err) {

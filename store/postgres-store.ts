@@ -77,7 +77,9 @@ export async function openPostgresStore(url: string, options: OpenResultsStoreOp
       if (version !== SCHEMA_VERSION) {
         throw new Error(
           `results database ${location} has schema version ${version} but this thorbench reads version ${SCHEMA_VERSION}; ` +
-            (version < SCHEMA_VERSION ? 'open it once for writing (any sweep or `thorbench report`) to migrate it' : 'upgrade thorbench'),
+            (version < SCHEMA_VERSION
+              ? 'open it once for writing (any sweep or `thorbench report`) to migrate it'
+              : 'upgrade thorbench'),
         );
       }
     } else {
@@ -165,7 +167,11 @@ class PostgresResultsStore implements ResultsStore {
   async finishSweep(sweepId: string, state: SweepState, finishedAt: string): Promise<void> {
     this.checkWritable();
     checkFinishState(sweepId, state);
-    const res = await this.db.query('UPDATE sweeps SET state = $2, finished_at = $3 WHERE sweep_id = $1', [sweepId, state, finishedAt]);
+    const res = await this.db.query('UPDATE sweeps SET state = $2, finished_at = $3 WHERE sweep_id = $1', [
+      sweepId,
+      state,
+      finishedAt,
+    ]);
     if (res.rowCount === 0) throw noSweepError(sweepId, this.location);
   }
 
@@ -195,7 +201,10 @@ class PostgresResultsStore implements ResultsStore {
       const existing = rows[0]!;
       if (existing.status === 'succeeded') {
         // The first successful measurement stands: a retried or resumed step must not replace real numbers.
-        await db.query('UPDATE cells SET attempts = attempts + 1 WHERE sweep_id = $1 AND cell_id = $2 AND repeat = $3', key);
+        await db.query(
+          'UPDATE cells SET attempts = attempts + 1 WHERE sweep_id = $1 AND cell_id = $2 AND repeat = $3',
+          key,
+        );
         return { inserted: false, replaced: false, attempts: existing.attempts + 1 };
       }
       await db.query(REPLACE_CELL, [...key, ...CONTENT_COLUMNS.map((c) => row[c] ?? null), recordedAt]);
@@ -204,11 +213,10 @@ class PostgresResultsStore implements ResultsStore {
   }
 
   async getCell(sweepId: string, cellId: string, repeat: number): Promise<CellRecord | null> {
-    const { rows } = await this.db.query<CellRow>('SELECT * FROM cells WHERE sweep_id = $1 AND cell_id = $2 AND repeat = $3', [
-      sweepId,
-      cellId,
-      repeat,
-    ]);
+    const { rows } = await this.db.query<CellRow>(
+      'SELECT * FROM cells WHERE sweep_id = $1 AND cell_id = $2 AND repeat = $3',
+      [sweepId, cellId, repeat],
+    );
     return rows[0] === undefined ? null : fromCellRow(rows[0]);
   }
 
@@ -221,7 +229,10 @@ class PostgresResultsStore implements ResultsStore {
   }
 
   async listCells(sweepId: string): Promise<CellRecord[]> {
-    const { rows } = await this.db.query<CellRow>(`SELECT * FROM cells WHERE sweep_id = $1 ORDER BY position, repeat, cell_id ${C}`, [sweepId]);
+    const { rows } = await this.db.query<CellRow>(
+      `SELECT * FROM cells WHERE sweep_id = $1 ORDER BY position, repeat, cell_id ${C}`,
+      [sweepId],
+    );
     return rows.map(fromCellRow);
   }
 
@@ -234,7 +245,9 @@ class PostgresResultsStore implements ResultsStore {
   }
 
   async countRows(sweepId: string): Promise<number> {
-    const { rows } = await this.db.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM cells WHERE sweep_id = $1', [sweepId]);
+    const { rows } = await this.db.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM cells WHERE sweep_id = $1', [
+      sweepId,
+    ]);
     return rows[0]!.n;
   }
 
@@ -257,19 +270,18 @@ class PostgresResultsStore implements ResultsStore {
   }
 
   async getArtifact(sweepId: string, cellId: string, name: string): Promise<Buffer | null> {
-    const { rows } = await this.db.query<{ content: Buffer }>('SELECT content FROM artifacts WHERE sweep_id = $1 AND cell_id = $2 AND name = $3', [
-      sweepId,
-      cellId,
-      name,
-    ]);
+    const { rows } = await this.db.query<{ content: Buffer }>(
+      'SELECT content FROM artifacts WHERE sweep_id = $1 AND cell_id = $2 AND name = $3',
+      [sweepId, cellId, name],
+    );
     return rows[0]?.content ?? null;
   }
 
   async listStoredArtifacts(sweepId: string, cellId: string): Promise<string[]> {
-    const { rows } = await this.db.query<{ name: string }>(`SELECT name FROM artifacts WHERE sweep_id = $1 AND cell_id = $2 ORDER BY name ${C}`, [
-      sweepId,
-      cellId,
-    ]);
+    const { rows } = await this.db.query<{ name: string }>(
+      `SELECT name FROM artifacts WHERE sweep_id = $1 AND cell_id = $2 ORDER BY name ${C}`,
+      [sweepId, cellId],
+    );
     return rows.map((r) => r.name);
   }
 
@@ -282,7 +294,13 @@ class PostgresResultsStore implements ResultsStore {
          regression = excluded.regression,
          comparison_json = excluded.comparison_json,
          compared_at = excluded.compared_at`,
-      [verdict.sweepId, verdict.baseline, verdict.regression ? 1 : 0, JSON.stringify(verdict.comparison), verdict.comparedAt],
+      [
+        verdict.sweepId,
+        verdict.baseline,
+        verdict.regression ? 1 : 0,
+        JSON.stringify(verdict.comparison),
+        verdict.comparedAt,
+      ],
     );
   }
 

@@ -47,7 +47,9 @@ import type { SweepRecord, SweepStart, SweepState } from './sweep.js';
 export function openSqliteStore(dbPath: string, options: OpenResultsStoreOptions = {}): ResultsStore {
   const readonly = options.readonly ?? false;
   if (readonly && !fs.existsSync(dbPath)) {
-    throw new Error(`no results database at ${dbPath}: run a sweep first, or pass the path of an existing thorbench.db`);
+    throw new Error(
+      `no results database at ${dbPath}: run a sweep first, or pass the path of an existing thorbench.db`,
+    );
   }
   if (!readonly) fs.mkdirSync(path.dirname(path.resolve(dbPath)), { recursive: true });
 
@@ -59,7 +61,9 @@ export function openSqliteStore(dbPath: string, options: OpenResultsStoreOptions
       if (version !== SCHEMA_VERSION) {
         throw new Error(
           `results database ${dbPath} has schema version ${version} but this thorbench reads version ${SCHEMA_VERSION}; ` +
-            (version < SCHEMA_VERSION ? 'open it once for writing (any sweep or `thorbench report`) to migrate it' : 'upgrade thorbench'),
+            (version < SCHEMA_VERSION
+              ? 'open it once for writing (any sweep or `thorbench report`) to migrate it'
+              : 'upgrade thorbench'),
         );
       }
     } else {
@@ -100,7 +104,9 @@ class SqliteOps {
           started_at = MIN(sweeps.started_at, excluded.started_at),
           finished_at = NULL,
           state = 'running'`),
-      finishSweep: prepareWrite(`UPDATE sweeps SET state = @state, finished_at = @finished_at WHERE sweep_id = @sweep_id`),
+      finishSweep: prepareWrite(
+        `UPDATE sweeps SET state = @state, finished_at = @finished_at WHERE sweep_id = @sweep_id`,
+      ),
       getSweep: db.prepare(`SELECT * FROM sweeps WHERE sweep_id = ?`),
       listSweeps: db.prepare(`SELECT * FROM sweeps ORDER BY started_at DESC, rowid DESC`),
       existing: db.prepare(`SELECT status, attempts FROM cells WHERE sweep_id = ? AND cell_id = ? AND repeat = ?`),
@@ -111,13 +117,21 @@ class SqliteOps {
         `UPDATE cells SET ${CONTENT_COLUMNS.map((c) => `${c} = @${c}`).join(', ')}, recorded_at = @recorded_at, attempts = attempts + 1
          WHERE sweep_id = @sweep_id AND cell_id = @cell_id AND repeat = @repeat`,
       ),
-      bumpAttempts: prepareWrite(`UPDATE cells SET attempts = attempts + 1 WHERE sweep_id = ? AND cell_id = ? AND repeat = ?`),
+      bumpAttempts: prepareWrite(
+        `UPDATE cells SET attempts = attempts + 1 WHERE sweep_id = ? AND cell_id = ? AND repeat = ?`,
+      ),
       getCell: db.prepare(`SELECT * FROM cells WHERE sweep_id = ? AND cell_id = ? AND repeat = ?`),
-      getCellMeta: db.prepare(`SELECT attempts, recorded_at FROM cells WHERE sweep_id = ? AND cell_id = ? AND repeat = ?`),
+      getCellMeta: db.prepare(
+        `SELECT attempts, recorded_at FROM cells WHERE sweep_id = ? AND cell_id = ? AND repeat = ?`,
+      ),
       listCells: db.prepare(`SELECT * FROM cells WHERE sweep_id = ? ORDER BY position, repeat, cell_id`),
-      completed: db.prepare(`SELECT cell_id FROM cells WHERE sweep_id = ? AND status = 'succeeded' ORDER BY position, repeat, cell_id`),
+      completed: db.prepare(
+        `SELECT cell_id FROM cells WHERE sweep_id = ? AND status = 'succeeded' ORDER BY position, repeat, cell_id`,
+      ),
       countRows: db.prepare(`SELECT COUNT(*) AS n FROM cells WHERE sweep_id = ?`),
-      duplicates: db.prepare(`SELECT cell_id FROM cells WHERE sweep_id = ? GROUP BY cell_id HAVING COUNT(*) > 1 ORDER BY cell_id`),
+      duplicates: db.prepare(
+        `SELECT cell_id FROM cells WHERE sweep_id = ? GROUP BY cell_id HAVING COUNT(*) > 1 ORDER BY cell_id`,
+      ),
       putArtifact: prepareWrite(`
         INSERT INTO artifacts (sweep_id, cell_id, name, content, size, recorded_at) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (sweep_id, cell_id, name) DO UPDATE SET content = excluded.content, size = excluded.size, recorded_at = excluded.recorded_at`),
@@ -196,7 +210,8 @@ class SqliteOps {
   }
 
   getCellMeta(sweepId: string, cellId: string, repeat: number): CellRowMeta | null {
-    const row = this.stmt.getCellMeta.get(sweepId, cellId, repeat) as { attempts: number; recorded_at: string } | undefined;
+    const row = this.stmt.getCellMeta.get(sweepId, cellId, repeat) as
+      { attempts: number; recorded_at: string } | undefined;
     return row === undefined ? null : { attempts: row.attempts, recordedAt: row.recorded_at };
   }
 
@@ -268,31 +283,63 @@ class SqliteResultsStore implements ResultsStore {
     return op();
   }
 
-  upsertSweep(start: SweepStart) { return this.run(() => this.ops.upsertSweep(start)); }
-  finishSweep(sweepId: string, state: SweepState, finishedAt: string) { return this.run(() => this.ops.finishSweep(sweepId, state, finishedAt)); }
-  getSweep(sweepId: string) { return this.run(() => this.ops.getSweep(sweepId)); }
-  listSweeps() { return this.run(() => this.ops.listSweeps()); }
-  recordCell(record: CellRecord) { return this.run(() => this.ops.recordCell(record)); }
-  getCell(sweepId: string, cellId: string, repeat: number) { return this.run(() => this.ops.getCell(sweepId, cellId, repeat)); }
-  getCellMeta(sweepId: string, cellId: string, repeat: number) { return this.run(() => this.ops.getCellMeta(sweepId, cellId, repeat)); }
-  listCells(sweepId: string) { return this.run(() => this.ops.listCells(sweepId)); }
-  completedCellKeys(sweepId: string) { return this.run(() => this.ops.completedCellKeys(sweepId)); }
-  countRows(sweepId: string) { return this.run(() => this.ops.countRows(sweepId)); }
-  duplicateKeys(sweepId: string) { return this.run(() => this.ops.duplicateKeys(sweepId)); }
+  upsertSweep(start: SweepStart) {
+    return this.run(() => this.ops.upsertSweep(start));
+  }
+  finishSweep(sweepId: string, state: SweepState, finishedAt: string) {
+    return this.run(() => this.ops.finishSweep(sweepId, state, finishedAt));
+  }
+  getSweep(sweepId: string) {
+    return this.run(() => this.ops.getSweep(sweepId));
+  }
+  listSweeps() {
+    return this.run(() => this.ops.listSweeps());
+  }
+  recordCell(record: CellRecord) {
+    return this.run(() => this.ops.recordCell(record));
+  }
+  getCell(sweepId: string, cellId: string, repeat: number) {
+    return this.run(() => this.ops.getCell(sweepId, cellId, repeat));
+  }
+  getCellMeta(sweepId: string, cellId: string, repeat: number) {
+    return this.run(() => this.ops.getCellMeta(sweepId, cellId, repeat));
+  }
+  listCells(sweepId: string) {
+    return this.run(() => this.ops.listCells(sweepId));
+  }
+  completedCellKeys(sweepId: string) {
+    return this.run(() => this.ops.completedCellKeys(sweepId));
+  }
+  countRows(sweepId: string) {
+    return this.run(() => this.ops.countRows(sweepId));
+  }
+  duplicateKeys(sweepId: string) {
+    return this.run(() => this.ops.duplicateKeys(sweepId));
+  }
   putArtifact(sweepId: string, cellId: string, name: string, content: Buffer | string) {
     return this.run(() => this.ops.putArtifact(sweepId, cellId, name, content));
   }
-  getArtifact(sweepId: string, cellId: string, name: string) { return this.run(() => this.ops.getArtifact(sweepId, cellId, name)); }
-  listStoredArtifacts(sweepId: string, cellId: string) { return this.run(() => this.ops.listStoredArtifacts(sweepId, cellId)); }
-  recordRegression(verdict: RegressionVerdict) { return this.run(() => this.ops.recordRegression(verdict)); }
-  getRegression(sweepId: string) { return this.run(() => this.ops.getRegression(sweepId)); }
+  getArtifact(sweepId: string, cellId: string, name: string) {
+    return this.run(() => this.ops.getArtifact(sweepId, cellId, name));
+  }
+  listStoredArtifacts(sweepId: string, cellId: string) {
+    return this.run(() => this.ops.listStoredArtifacts(sweepId, cellId));
+  }
+  recordRegression(verdict: RegressionVerdict) {
+    return this.run(() => this.ops.recordRegression(verdict));
+  }
+  getRegression(sweepId: string) {
+    return this.run(() => this.ops.getRegression(sweepId));
+  }
   registerDevice(inventory: DeviceInventory, worker: string, seenAt: string) {
     return this.run(() => this.ops.devices.registerDevice(inventory, worker, seenAt));
   }
   markDeviceSeen(deviceId: string, worker: string, seenAt: string) {
     return this.run(() => this.ops.devices.markDeviceSeen(deviceId, worker, seenAt));
   }
-  listDevices(): Promise<DeviceRecord[]> { return this.run(() => this.ops.devices.listDevices()); }
+  listDevices(): Promise<DeviceRecord[]> {
+    return this.run(() => this.ops.devices.listDevices());
+  }
 
   async close(): Promise<void> {
     throw new Error('close the store, not its transaction');

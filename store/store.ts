@@ -149,9 +149,12 @@ export async function openResultsStore(location: string, options: OpenResultsSto
 // Checks both implementations share, so they fail with the same messages.
 
 export function checkSweepStart(start: SweepStart): void {
-  if (typeof start.sweepId !== 'string' || start.sweepId === '') throw new Error('upsertSweep: sweepId must be a non-empty string');
+  if (typeof start.sweepId !== 'string' || start.sweepId === '')
+    throw new Error('upsertSweep: sweepId must be a non-empty string');
   if (!Number.isInteger(start.plannedCells) || start.plannedCells < 0) {
-    throw new Error(`upsertSweep(${start.sweepId}): plannedCells must be an integer >= 0 (got ${String(start.plannedCells)})`);
+    throw new Error(
+      `upsertSweep(${start.sweepId}): plannedCells must be an integer >= 0 (got ${String(start.plannedCells)})`,
+    );
   }
 }
 
@@ -170,7 +173,9 @@ export function noSweepError(sweepId: string, location: string): Error {
 }
 
 export function readOnlyError(location: string): Error {
-  return new Error(`results database ${location} was opened read-only; open it without { readonly: true } to record results`);
+  return new Error(
+    `results database ${location} was opened read-only; open it without { readonly: true } to record results`,
+  );
 }
 
 /** Validates an artifact's key and size and returns its bytes. */

@@ -51,13 +51,20 @@ describe('bad input', () => {
 
   it('the CLI exits 2 on every file and starts nothing', { timeout: 300_000 }, async () => {
     const home = tempDir('bad-input');
-    const env = { THORBENCH_HOME: path.join(home, 'home'), THORBENCH_RESULTS: path.join(home, 'results'), TEMPORAL_ADDRESS: '' };
+    const env = {
+      THORBENCH_HOME: path.join(home, 'home'),
+      THORBENCH_RESULTS: path.join(home, 'results'),
+      TEMPORAL_ADDRESS: '',
+    };
     const files = Object.keys(expected);
     for (let i = 0; i < files.length; i += 4) {
       await Promise.all(
         files.slice(i, i + 4).map(async (file) => {
           const command = i % 8 === 0 ? 'run' : 'validate';
-          const r = await runCli([command, path.join(corpus, file), '--device', 'sim'].slice(0, command === 'run' ? 4 : 2), { env, timeoutMs: 60_000 });
+          const r = await runCli(
+            [command, path.join(corpus, file), '--device', 'sim'].slice(0, command === 'run' ? 4 : 2),
+            { env, timeoutMs: 60_000 },
+          );
           assert.equal(r.code, 2, `${command} ${file}: exit ${r.code}\n${r.stderr}`);
           assert.match(r.stderr, /invalid experiment|cannot read/);
         }),
@@ -89,7 +96,13 @@ describe('bad input', () => {
     await assert.rejects(device.ensureClocks({ clocks: 'turbo' as 'locked' }), /Invalid/);
     const engine = createEngineActivities(profile);
     await assert.rejects(
-      engine.startEngine({ sweepId: 's', cellId: 'c', engineGroup: 'g', engine: EngineSpec.parse({}), model: { id: 'm', path: '../../etc', quantization: 'fp8', servedName: 'x', env: {}, serveArgs: [] } }),
+      engine.startEngine({
+        sweepId: 's',
+        cellId: 'c',
+        engineGroup: 'g',
+        engine: EngineSpec.parse({}),
+        model: { id: 'm', path: '../../etc', quantization: 'fp8', servedName: 'x', env: {}, serveArgs: [] },
+      }),
       /modelsDir/,
     );
   });

@@ -165,7 +165,10 @@ describe('thorbench live view off a terminal', { timeout: 600_000 }, () => {
           `${who}: headline metrics from the store`,
         );
       }
-      assert.ok(!/elapsed/.test(r.stderr) && !r.stderr.includes('\u001b['), `${who}: no per-second view, no escape sequences\n${r.stderr}`);
+      assert.ok(
+        !/elapsed/.test(r.stderr) && !r.stderr.includes('\u001b['),
+        `${who}: no per-second view, no escape sequences\n${r.stderr}`,
+      );
     }
     assert.match(followed.stdout, /^live-a \(demo-sim\): completed/m);
 

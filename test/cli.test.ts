@@ -27,15 +27,36 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
 
   it('validate: exit 2 with the JSON path of each problem', async () => {
     const file = path.join(home, 'bad.json');
-    writeFileSync(file, JSON.stringify({ name: 'Bad Name', matrix: { power: [], clocks: ['on'], model: [{ id: 'm', path: '/etc', quantization: 'fp8' }], scenario: [{ name: 's', inputLen: 0, outputLen: 1, numPrompts: 1 }] } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'Bad Name',
+        matrix: {
+          power: [],
+          clocks: ['on'],
+          model: [{ id: 'm', path: '/etc', quantization: 'fp8' }],
+          scenario: [{ name: 's', inputLen: 0, outputLen: 1, numPrompts: 1 }],
+        },
+      }),
+    );
     const r = await runCli(['validate', file]);
     assert.equal(r.code, 2);
-    for (const p of ['name:', 'matrix.power:', 'matrix.clocks[0]:', 'matrix.model[0].path:', 'matrix.scenario[0].inputLen:']) assert.ok(r.stderr.includes(p), `${p} in\n${r.stderr}`);
+    for (const p of [
+      'name:',
+      'matrix.power:',
+      'matrix.clocks[0]:',
+      'matrix.model[0].path:',
+      'matrix.scenario[0].inputLen:',
+    ])
+      assert.ok(r.stderr.includes(p), `${p} in\n${r.stderr}`);
   });
 
   it('validate: YAML is accepted, broken JSON is exit 2', async () => {
     const yaml = path.join(home, 'x.yaml');
-    writeFileSync(yaml, 'name: y\nmatrix:\n  power: [{mode: MAXN}]\n  clocks: [locked]\n  model: [{id: m, path: a/b, quantization: awq}]\n  scenario: [{name: s, inputLen: 8, outputLen: 8, numPrompts: 1}]\n');
+    writeFileSync(
+      yaml,
+      'name: y\nmatrix:\n  power: [{mode: MAXN}]\n  clocks: [locked]\n  model: [{id: m, path: a/b, quantization: awq}]\n  scenario: [{name: s, inputLen: 8, outputLen: 8, numPrompts: 1}]\n',
+    );
     assert.equal((await runCli(['validate', yaml])).code, 0);
     const broken = path.join(home, 'broken.json');
     writeFileSync(broken, '{"name": ');
@@ -58,7 +79,19 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
   });
 
   it('--help on every command', async () => {
-    const commands = ['run', 'start', 'worker', 'status', 'devices', 'plan', 'validate', 'report', 'recommend', 'schedule', 'cancel'];
+    const commands = [
+      'run',
+      'start',
+      'worker',
+      'status',
+      'devices',
+      'plan',
+      'validate',
+      'report',
+      'recommend',
+      'schedule',
+      'cancel',
+    ];
     for (const c of commands) {
       const r = await runCli([c, '--help']);
       assert.equal(r.code, 0);
@@ -108,7 +141,8 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
     assert.equal(status.cells.length, 8);
     for (const c of status.cells) {
       assert.equal(c.status, 'succeeded', JSON.stringify(c));
-      for (const k of ['output_throughput', 'mean_ttft_ms', 'mean_tpot_ms', 'request_throughput']) assert.equal(typeof c.metrics[k], 'number');
+      for (const k of ['output_throughput', 'mean_ttft_ms', 'mean_tpot_ms', 'request_throughput'])
+        assert.equal(typeof c.metrics[k], 'number');
     }
 
     const again = await runCli(['run', 'experiments/demo-sim.json', '--device', 'sim'], { env });

@@ -22,7 +22,10 @@ describe('continue-as-new', { timeout: 300_000 }, () => {
   let store: ResultsStore;
 
   before(async () => {
-    server = await startTestServer(path.join(dir, 'server'), ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40']);
+    server = await startTestServer(path.join(dir, 'server'), [
+      '--dynamic-config-value',
+      'limit.historyCount.suggestContinueAsNew=40',
+    ]);
     sim = await startSimWorkers(server, dir, { id: 'sim-can', speed: 8 });
     store = sim.store;
   });
@@ -36,7 +39,9 @@ describe('continue-as-new', { timeout: 300_000 }, () => {
     const handle = await server.client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: 'can-1',
-      args: [simExperiment('can', await freePort(), { warmup: { inputLen: 16, outputLen: 2, numPrompts: 1 }, repeats: 3 })],
+      args: [
+        simExperiment('can', await freePort(), { warmup: { inputLen: 16, outputLen: 2, numPrompts: 1 }, repeats: 3 }),
+      ],
     });
     const summary = await handle.result();
     assert.deepEqual(summary.counts, { succeeded: 6, failed: 0, skipped: 0, cancelled: 0 });
@@ -45,7 +50,9 @@ describe('continue-as-new', { timeout: 300_000 }, () => {
     assert.equal(await store.countRows('can-1'), 6);
     assert.deepEqual(await store.duplicateKeys('can-1'), []);
     // One engine served all six cells across the runs: adopted, not restarted.
-    const starts = (await store.listCells('can-1')).filter((c) => c.steps.some((s) => s.step === 'warmup' && s.result.kind === 'done'));
+    const starts = (await store.listCells('can-1')).filter((c) =>
+      c.steps.some((s) => s.step === 'warmup' && s.result.kind === 'done'),
+    );
     assert.equal(starts.length, 1, `engine warmed up ${starts.length} times`);
   });
 });

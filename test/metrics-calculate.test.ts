@@ -10,15 +10,25 @@ import { percentileKey } from '../metrics/vllm-keys.js';
 import type { RequestRecord } from '../metrics/request-record.js';
 import { near } from './helpers/near.js';
 
-const ok = (r: Partial<RequestRecord> & Pick<RequestRecord, 'ttftS' | 'itlS' | 'latencyS' | 'outputTokens'>): RequestRecord => ({
+const ok = (
+  r: Partial<RequestRecord> & Pick<RequestRecord, 'ttftS' | 'itlS' | 'latencyS' | 'outputTokens'>,
+): RequestRecord => ({
   success: true,
   error: null,
   promptLen: 10,
   startS: 0,
   ...r,
 });
-const failed: RequestRecord = { success: false, error: 'HTTP 500', promptLen: 10, outputTokens: 0, ttftS: 0, itlS: [], latencyS: 0, startS: 0 };
-
+const failed: RequestRecord = {
+  success: false,
+  error: 'HTTP 500',
+  promptLen: 10,
+  outputTokens: 0,
+  ttftS: 0,
+  itlS: [],
+  latencyS: 0,
+  startS: 0,
+};
 
 describe('calculateMetrics by hand', () => {
   const requests: RequestRecord[] = [
@@ -66,7 +76,7 @@ describe('calculateMetrics by hand', () => {
     assert.equal(calculateMetrics(requests, { durationS: 2, goodput: {} }).request_goodput, null);
   });
 
-  it('computes vLLM\'s peak metrics from 1-second buckets', () => {
+  it("computes vLLM's peak metrics from 1-second buckets", () => {
     assert.equal(m.max_output_tokens_per_s, 5); // second 0: 4 chunks of r1 + 1 of r2
     assert.equal(m.max_concurrent_requests, 2); // second 0: r1 and r2; second 1: r3
   });
@@ -89,7 +99,7 @@ describe('calculateMetrics by hand', () => {
 });
 
 describe('calculateMetrics edge cases', () => {
-  it('reports 0 latencies (vLLM\'s `xs or 0`) and zero throughput when every request failed', () => {
+  it("reports 0 latencies (vLLM's `xs or 0`) and zero throughput when every request failed", () => {
     const m = calculateMetrics([failed, failed], { durationS: 1, requestRate: 4 });
     assert.equal(m.completed, 0);
     assert.equal(m.failed, 2);
@@ -102,7 +112,10 @@ describe('calculateMetrics edge cases', () => {
   });
 
   it('always includes p99 and rejects a non-positive duration or a bad percentile', () => {
-    const m = calculateMetrics([ok({ outputTokens: 2, ttftS: 0.1, itlS: [0.01], latencyS: 0.11 })], { durationS: 1, selectedPercentiles: [90] });
+    const m = calculateMetrics([ok({ outputTokens: 2, ttftS: 0.1, itlS: [0.01], latencyS: 0.11 })], {
+      durationS: 1,
+      selectedPercentiles: [90],
+    });
     assert.ok('p90_ttft_ms' in m && 'p99_ttft_ms' in m);
     assert.throws(() => calculateMetrics([], { durationS: 0 }), /durationS must be a positive/);
     assert.throws(() => calculateMetrics([], { durationS: 1, selectedPercentiles: [120] }), /outside \[0, 100\]/);
@@ -137,7 +150,7 @@ describe('percentile keys as vLLM spells them', () => {
 });
 
 describe('goodput SLOs and vLLM arguments', () => {
-  it('a scenario\'s own SLOs replace the experiment\'s; vLLM argv spells them as --goodput key:ms', () => {
+  it("a scenario's own SLOs replace the experiment's; vLLM argv spells them as --goodput key:ms", () => {
     assert.deepEqual(effectiveGoodput({ ttft: 500, tpot: 50 }, undefined), { ttft: 500, tpot: 50 });
     assert.deepEqual(effectiveGoodput({ ttft: 500 }, { e2elMs: 3000 }), { e2el: 3000 });
     assert.equal(effectiveGoodput(undefined, undefined), undefined);

@@ -6,7 +6,6 @@ import { describe, it } from 'node:test';
 import { energyMetrics, integrateEnergy } from '../metrics/energy.js';
 import { near } from './helpers/near.js';
 
-
 describe('integrateEnergy', () => {
   it('integrates a constant power exactly', () => {
     const samples = [0, 1, 2, 3, 4].map((t) => ({ tS: t, watts: 20 }));
@@ -27,7 +26,14 @@ describe('integrateEnergy', () => {
   });
 
   it('handles unsorted input and a window between two samples', () => {
-    const e = integrateEnergy([{ tS: 1, watts: 30 }, { tS: 0, watts: 10 }], 0.25, 0.75)!;
+    const e = integrateEnergy(
+      [
+        { tS: 1, watts: 30 },
+        { tS: 0, watts: 10 },
+      ],
+      0.25,
+      0.75,
+    )!;
     near(e.energyJ, 10); // P(0.5) = 20 W over 0.5 s
     assert.equal(e.sampleCount, 0);
   });
@@ -42,8 +48,28 @@ describe('integrateEnergy', () => {
   it('returns null without two samples spanning part of the window', () => {
     assert.equal(integrateEnergy([], 0, 1), null);
     assert.equal(integrateEnergy([{ tS: 0.5, watts: 20 }], 0, 1), null);
-    assert.equal(integrateEnergy([{ tS: 2, watts: 20 }, { tS: 3, watts: 20 }], 0, 1), null);
-    assert.equal(integrateEnergy([{ tS: 0, watts: Number.NaN }, { tS: 1, watts: 20 }], 0, 1), null);
+    assert.equal(
+      integrateEnergy(
+        [
+          { tS: 2, watts: 20 },
+          { tS: 3, watts: 20 },
+        ],
+        0,
+        1,
+      ),
+      null,
+    );
+    assert.equal(
+      integrateEnergy(
+        [
+          { tS: 0, watts: Number.NaN },
+          { tS: 1, watts: 20 },
+        ],
+        0,
+        1,
+      ),
+      null,
+    );
   });
 
   it('rejects an empty window', () => {
@@ -54,11 +80,21 @@ describe('integrateEnergy', () => {
 describe('energyMetrics', () => {
   it('derives J per token and tokens/s per W', () => {
     const m = energyMetrics({ energyJ: 1000, avgPowerW: 50, sampleCount: 20, coveredS: 20 }, 2560, 20);
-    assert.deepEqual(m, { energy_j: 1000, avg_power_w: 50, energy_per_output_token_j: 1000 / 2560, output_throughput_per_w: 2560 / 20 / 50 });
+    assert.deepEqual(m, {
+      energy_j: 1000,
+      avg_power_w: 50,
+      energy_per_output_token_j: 1000 / 2560,
+      output_throughput_per_w: 2560 / 20 / 50,
+    });
   });
 
   it('is all null without telemetry, and null where nothing can be divided', () => {
-    assert.deepEqual(energyMetrics(null, 100, 1), { energy_j: null, avg_power_w: null, energy_per_output_token_j: null, output_throughput_per_w: null });
+    assert.deepEqual(energyMetrics(null, 100, 1), {
+      energy_j: null,
+      avg_power_w: null,
+      energy_per_output_token_j: null,
+      output_throughput_per_w: null,
+    });
     const m = energyMetrics({ energyJ: 0, avgPowerW: 0, sampleCount: 2, coveredS: 1 }, 0, 1);
     assert.equal(m.energy_per_output_token_j, null);
     assert.equal(m.output_throughput_per_w, null);

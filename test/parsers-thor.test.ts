@@ -24,16 +24,22 @@ describe('parseNvpmodelQuery', () => {
   });
 
   it('skips warning lines before the mode line and accepts CRLF', () => {
-    assert.deepEqual(parseNvpmodelQuery('NVPM WARN: fan mode is not set!\r\nNV Power Mode: 90W\r\n2\r\n'), { name: '90W', id: 2 });
+    assert.deepEqual(parseNvpmodelQuery('NVPM WARN: fan mode is not set!\r\nNV Power Mode: 90W\r\n2\r\n'), {
+      name: '90W',
+      id: 2,
+    });
   });
 
   it('throws a ParseError naming what is missing', () => {
-    assert.throws(() => parseNvpmodelQuery('sudo: a password is required\n'), (err: unknown) => {
-      assert.ok(err instanceof ParseError);
-      assert.match(err.message, /nvpmodel -q output.*NV Power Mode/);
-      assert.match(err.message, /a password is required/);
-      return true;
-    });
+    assert.throws(
+      () => parseNvpmodelQuery('sudo: a password is required\n'),
+      (err: unknown) => {
+        assert.ok(err instanceof ParseError);
+        assert.match(err.message, /nvpmodel -q output.*NV Power Mode/);
+        assert.match(err.message, /a password is required/);
+        return true;
+      },
+    );
     assert.throws(() => parseNvpmodelQuery('NV Power Mode: MAXN\n'), /mode id/);
     assert.throws(() => parseNvpmodelQuery('NV Power Mode: MAXN\nzero\n'), ParseError);
   });
@@ -73,7 +79,8 @@ describe('parseNvpmodelVerbose', () => {
   });
 
   it('leaves the mask null for modes without TPC gating and the default null when absent', () => {
-    const nano = 'NVPM VERB: POWER_MODEL: ID=0 NAME=MAXN\nNVPM VERB: CPU_ONLINE CORE_0 1\nNVPM VERB: POWER_MODEL: ID=1 NAME=MODE_30W_ALL\n';
+    const nano =
+      'NVPM VERB: POWER_MODEL: ID=0 NAME=MAXN\nNVPM VERB: CPU_ONLINE CORE_0 1\nNVPM VERB: POWER_MODEL: ID=1 NAME=MODE_30W_ALL\n';
     assert.deepEqual(parseNvpmodelVerbose(nano), {
       defaultMode: null,
       modes: [
@@ -100,7 +107,8 @@ describe('detectRebootPrompt', () => {
   });
 
   it('recognises an accepted reboot', () => {
-    const out = 'NVPM WARN: Reboot required for changing to this power mode: 3\nNVPM WARN: DO YOU WANT TO REBOOT NOW? enter YES/yes to confirm:\nNVPM WARN: rebooting\n';
+    const out =
+      'NVPM WARN: Reboot required for changing to this power mode: 3\nNVPM WARN: DO YOU WANT TO REBOOT NOW? enter YES/yes to confirm:\nNVPM WARN: rebooting\n';
     assert.deepEqual(detectRebootPrompt(out), { rebootRequired: true, targetMode: 3, refused: false });
   });
 
@@ -151,7 +159,10 @@ describe('parseJetsonClocksShow', () => {
   it('needs every criterion: only the EMC override missing is still unlocked', () => {
     const noEmcLock = fixture('thor', 'jetson_clocks-show.maxn-locked.txt').replace('FreqOverride=1', 'FreqOverride=0');
     assert.equal(parseJetsonClocksShow(noEmcLock).locked, false);
-    const oneCpuFree = fixture('thor', 'jetson_clocks-show.maxn-locked.txt').replace('cpu7: Governor=schedutil MinFreq=2601000', 'cpu7: Governor=schedutil MinFreq=972000');
+    const oneCpuFree = fixture('thor', 'jetson_clocks-show.maxn-locked.txt').replace(
+      'cpu7: Governor=schedutil MinFreq=2601000',
+      'cpu7: Governor=schedutil MinFreq=972000',
+    );
     assert.equal(parseJetsonClocksShow(oneCpuFree).locked, false);
   });
 
@@ -166,7 +177,10 @@ describe('parseJetsonClocksShow', () => {
   });
 
   it('explains that --show needs root', () => {
-    assert.throws(() => parseJetsonClocksShow('Error: Run this script(/usr/bin/jetson_clocks) as a root user\n'), /root/);
+    assert.throws(
+      () => parseJetsonClocksShow('Error: Run this script(/usr/bin/jetson_clocks) as a root user\n'),
+      /root/,
+    );
   });
 
   it('parses CPU lists with ranges and singles', () => {
@@ -188,7 +202,10 @@ describe('parseNvTegraRelease', () => {
   });
 
   it('leaves jetpack null for an unknown revision and rejects a non-Jetson file', () => {
-    assert.equal(parseNvTegraRelease('# R38 (release), REVISION: 9.1, GCID: 1, BOARD: generic, EABI: aarch64, DATE: x').jetpack, null);
+    assert.equal(
+      parseNvTegraRelease('# R38 (release), REVISION: 9.1, GCID: 1, BOARD: generic, EABI: aarch64, DATE: x').jetpack,
+      null,
+    );
     assert.throws(() => parseNvTegraRelease('Ubuntu 24.04 LTS\n'), /Jetson/);
   });
 });
@@ -218,7 +235,9 @@ describe('parseTegrastatsLine', () => {
   });
 
   it('keeps the first of three power values (JetPack 7.2) and reads GR3D utilisation', () => {
-    const s = parseTegrastatsLine('RAM 3000/7620MB (lfb 2x4MB) SWAP 0/3810MB (cached 0MB) GR3D_FREQ 12%@[1300,1300] VDD_IN 5139mW/4100mW/6000mW');
+    const s = parseTegrastatsLine(
+      'RAM 3000/7620MB (lfb 2x4MB) SWAP 0/3810MB (cached 0MB) GR3D_FREQ 12%@[1300,1300] VDD_IN 5139mW/4100mW/6000mW',
+    );
     assert.equal(s.timestamp, null);
     assert.deepEqual(s.rails, { VDD_IN: { instMw: 5139, avgMw: 4100 } });
     assert.deepEqual(s.gpuFreqsMhz, [1300, 1300]);
@@ -282,10 +301,14 @@ describe('parseDockerInspect', () => {
   });
 
   it('reads a running container: pid kept, docker zero time as null, null labels as {}', () => {
-    const text = inspect({ Status: 'running', Running: true, Pid: 4242, ExitCode: 0, OOMKilled: false, FinishedAt: '0001-01-01T00:00:00Z' }).replace(
-      /"Labels":\{[^}]*\}/,
-      '"Labels":null',
-    );
+    const text = inspect({
+      Status: 'running',
+      Running: true,
+      Pid: 4242,
+      ExitCode: 0,
+      OOMKilled: false,
+      FinishedAt: '0001-01-01T00:00:00Z',
+    }).replace(/"Labels":\{[^}]*\}/, '"Labels":null');
     const c = parseDockerInspect(text);
     assert.equal(c.running, true);
     assert.equal(c.pid, 4242);
@@ -294,7 +317,10 @@ describe('parseDockerInspect', () => {
   });
 
   it('accepts the decoded array and rejects empty or malformed output', () => {
-    assert.equal(parseDockerInspect(JSON.parse(inspect({ Error: 'nvidia runtime failed' }))).error, 'nvidia runtime failed');
+    assert.equal(
+      parseDockerInspect(JSON.parse(inspect({ Error: 'nvidia runtime failed' }))).error,
+      'nvidia runtime failed',
+    );
     assert.throws(() => parseDockerInspect('[]'), /no such container/);
     assert.throws(() => parseDockerInspect('Error: No such object: x'), /not JSON/);
     assert.throws(() => parseDockerInspect('[{"State":{}}]'), /State\.Status/);

@@ -7,7 +7,12 @@ import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { BenchmarkMetrics } from '../schema/metrics.js';
 import { ParseError } from '../parsers/parse-error.js';
-import { parseBenchmarkBlock, parseBenchmarkBlocks, parsePythonJson, parseSaveResultJson } from '../parsers/vllm-bench.js';
+import {
+  parseBenchmarkBlock,
+  parseBenchmarkBlocks,
+  parsePythonJson,
+  parseSaveResultJson,
+} from '../parsers/vllm-bench.js';
 import { fixture, fixturePath } from './helpers/files.js';
 
 const names = readdirSync(fixturePath('vllm-bench-text'))
@@ -58,7 +63,7 @@ Acceptance rate (%):                     71.20
 ==================================================
 `;
 
-describe('parseBenchmarkBlock on the guide\'s real blocks', () => {
+describe("parseBenchmarkBlock on the guide's real blocks", () => {
   it('has all 43 fixtures', () => {
     assert.equal(names.length, 43);
   });
@@ -130,9 +135,15 @@ describe('parseBenchmarkBlock on current vLLM output', () => {
   it('names the missing lines, refuses zero or several blocks, and rejects non-numbers', () => {
     const noTpot = read(names[0]!).replace(/^P99 TPOT.*$/m, '');
     assert.throws(() => parseBenchmarkBlock(noTpot), /"P99 TPOT \(ms\):"/);
-    assert.throws(() => parseBenchmarkBlock('Traceback (most recent call last):\n'), (err: unknown) => err instanceof ParseError && /no ".*Serving Benchmark Result/.test(err.message));
+    assert.throws(
+      () => parseBenchmarkBlock('Traceback (most recent call last):\n'),
+      (err: unknown) => err instanceof ParseError && /no ".*Serving Benchmark Result/.test(err.message),
+    );
     assert.throws(() => parseBenchmarkBlock(CURRENT + CURRENT), /found 2 result blocks/);
-    assert.throws(() => parseBenchmarkBlock(CURRENT.replace('98        ', 'many')), /"Successful requests" should be an integer/);
+    assert.throws(
+      () => parseBenchmarkBlock(CURRENT.replace('98        ', 'many')),
+      /"Successful requests" should be an integer/,
+    );
     assert.deepEqual(parseBenchmarkBlocks('nothing here'), []);
   });
 });
@@ -213,9 +224,11 @@ describe('parseSaveResultJson', () => {
     });
   });
 
-  it('reads the file text, including Python\'s bare Infinity and NaN, and fills failed for old files', () => {
+  it("reads the file text, including Python's bare Infinity and NaN, and fills failed for old files", () => {
     const { failed: _failed, ...old } = saved;
-    const text = JSON.stringify({ ...old, request_rate: 1, label: 'Infinity is a word' }).replace('"request_rate":1', '"request_rate": Infinity').replace('"std_itl_ms":20.5', '"std_itl_ms": NaN');
+    const text = JSON.stringify({ ...old, request_rate: 1, label: 'Infinity is a word' })
+      .replace('"request_rate":1', '"request_rate": Infinity')
+      .replace('"std_itl_ms":20.5', '"std_itl_ms": NaN');
     const m = parseSaveResultJson(text);
     assert.equal(m.request_rate, 'inf');
     assert.equal(m.std_itl_ms, null);

@@ -15,7 +15,10 @@ describe('planSweep', () => {
     assert.equal(plan.counts.clockChanges, 1);
     assert.equal(plan.counts.reboots, 0);
     // Scenarios of one model run back to back on the loaded engine.
-    assert.deepEqual(plan.cells.slice(0, 2).map((c) => c.id), ['maxn.locked.qwen3-8b-bf16.high-load.r1', 'maxn.locked.qwen3-8b-bf16.low-load.r1']);
+    assert.deepEqual(
+      plan.cells.slice(0, 2).map((c) => c.id),
+      ['maxn.locked.qwen3-8b-bf16.high-load.r1', 'maxn.locked.qwen3-8b-bf16.low-load.r1'],
+    );
     assert.deepEqual(plan.cells.map((c) => c.startsEngine).filter(Boolean).length, 9);
     assert.equal(plan.cells.filter((c) => c.stopsEngine).length, 9);
   });
@@ -27,17 +30,23 @@ describe('planSweep', () => {
     assert.equal(plan.counts.powerModeChanges, 2);
     // default runs first after each nvpmodel switch (which resets clocks), then locked: one jetson_clocks per mode.
     assert.equal(plan.counts.clockChanges, 2);
-    assert.deepEqual(plan.cells.map((c) => c.id), [
-      'maxn.default.qwen3-8b-fp8.high-load.r1',
-      'maxn.default.qwen3-8b-fp8.low-load.r1',
-      'maxn.locked.qwen3-8b-fp8.high-load.r1',
-      'maxn.locked.qwen3-8b-fp8.low-load.r1',
-      '120w.default.qwen3-8b-fp8.high-load.r1',
-      '120w.default.qwen3-8b-fp8.low-load.r1',
-      '120w.locked.qwen3-8b-fp8.high-load.r1',
-      '120w.locked.qwen3-8b-fp8.low-load.r1',
-    ]);
-    assert.deepEqual(plan.cells.map((c) => c.position), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      plan.cells.map((c) => c.id),
+      [
+        'maxn.default.qwen3-8b-fp8.high-load.r1',
+        'maxn.default.qwen3-8b-fp8.low-load.r1',
+        'maxn.locked.qwen3-8b-fp8.high-load.r1',
+        'maxn.locked.qwen3-8b-fp8.low-load.r1',
+        '120w.default.qwen3-8b-fp8.high-load.r1',
+        '120w.default.qwen3-8b-fp8.low-load.r1',
+        '120w.locked.qwen3-8b-fp8.high-load.r1',
+        '120w.locked.qwen3-8b-fp8.low-load.r1',
+      ],
+    );
+    assert.deepEqual(
+      plan.cells.map((c) => c.position),
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
   });
 
   it('keeps modes of one power-gating group together so a reboot happens once per group', () => {

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JETSON_COMMANDS, jetsonProfile } from '../activities/device-profile.js';
-import { PRIVILEGED_ALLOW_LIST, PrivilegeError, type PrivilegedCommand, isAllowed, privilegedArgv } from '../activities/exec.js';
+import {
+  PRIVILEGED_ALLOW_LIST,
+  PrivilegeError,
+  type PrivilegedCommand,
+  isAllowed,
+  privilegedArgv,
+} from '../activities/exec.js';
 import { repoText } from './helpers/files.js';
 
 const STORE = '/var/lib/thorbench/l4t_dfs.conf';
@@ -41,8 +47,20 @@ describe('privileged commands', () => {
 
   it('runs allowed commands through sudo -n with a fixed path', () => {
     assert.deepEqual(privilegedArgv(profile, 'nvpmodel', ['-m', '0']), ['sudo', '-n', '/usr/sbin/nvpmodel', '-m', '0']);
-    assert.deepEqual(privilegedArgv(profile, 'sysctl', ['-w', 'vm.drop_caches=3']), ['sudo', '-n', '/usr/sbin/sysctl', '-w', 'vm.drop_caches=3']);
-    assert.deepEqual(privilegedArgv(profile, 'jetsonClocks', ['--store', STORE]), ['sudo', '-n', '/usr/bin/jetson_clocks', '--store', STORE]);
+    assert.deepEqual(privilegedArgv(profile, 'sysctl', ['-w', 'vm.drop_caches=3']), [
+      'sudo',
+      '-n',
+      '/usr/sbin/sysctl',
+      '-w',
+      'vm.drop_caches=3',
+    ]);
+    assert.deepEqual(privilegedArgv(profile, 'jetsonClocks', ['--store', STORE]), [
+      'sudo',
+      '-n',
+      '/usr/bin/jetson_clocks',
+      '--store',
+      STORE,
+    ]);
   });
 
   it('refuses anything else before it reaches sudo', () => {

@@ -73,8 +73,10 @@ describe('progress view', () => {
   });
 
   it('says "—" where the workflow gives no estimate or step start', () => {
-    const p = snapshot({ remainingMs: undefined, // A sweep running older workflow code answers without a step start.
-      current: [{ deviceId: 'sim', cellId: 'c.r1', step: 'warmup' } as CurrentCell] });
+    const p = snapshot({
+      remainingMs: undefined, // A sweep running older workflow code answers without a step start.
+      current: [{ deviceId: 'sim', cellId: 'c.r1', step: 'warmup' } as CurrentCell],
+    });
     const view = renderProgressView(p, { elapsedMs: 3_723_000, nowMs: NOW });
     assert.match(view, /elapsed 1:02:03 \| left —$/m);
     assert.match(view, /^ {2}sim {2}c\.r1 {2}warmup for —$/m);

@@ -249,7 +249,10 @@ describe('energy and thermal summary of a benchmark window', () => {
       totalOutputTokens: 1,
       durationS: 1,
     });
-    assert.match(late.energy.status === 'unavailable' ? late.energy.reason : '', /none spanning the 1.00 s benchmark window/);
+    assert.match(
+      late.energy.status === 'unavailable' ? late.energy.reason : '',
+      /none spanning the 1.00 s benchmark window/,
+    );
   });
 
   it('keeps the hottest sensor and the GPU clock range, ignoring switched-off sensors', () => {

@@ -27,16 +27,28 @@ function histories() {
 describe('replay of recorded sweep histories', { timeout: 120_000 }, () => {
   it('has recorded sweep and cell histories to replay', () => {
     const all = histories();
-    assert.ok(all.some((h) => !h.workflowId.includes('/')), 'a sweep history');
-    assert.ok(all.some((h) => h.workflowId.includes('/')), 'a cell history');
-    assert.ok(new Set(all.map((h) => h.file.split('.')[0])).size >= 2, 'histories from more than one version of the code');
+    assert.ok(
+      all.some((h) => !h.workflowId.includes('/')),
+      'a sweep history',
+    );
+    assert.ok(
+      all.some((h) => h.workflowId.includes('/')),
+      'a cell history',
+    );
+    assert.ok(
+      new Set(all.map((h) => h.file.split('.')[0])).size >= 2,
+      'histories from more than one version of the code',
+    );
   });
 
   it('replays every history without non-determinism', async () => {
     const bundle = await workflowBundle();
     let replayed = 0;
     const all = histories().map(({ workflowId, history }) => ({ workflowId, history }));
-    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'thorbench-replay' }, all)) {
+    for await (const result of Worker.runReplayHistories(
+      { workflowBundle: bundle, replayName: 'thorbench-replay' },
+      all,
+    )) {
       assert.equal(result.error, undefined, `${result.workflowId}: ${result.error?.message}`);
       replayed++;
     }
@@ -48,8 +60,13 @@ describe('replay of recorded sweep histories', { timeout: 120_000 }, () => {
     const cell = histories().find((h) => h.workflowId.includes('/'));
     assert.ok(cell);
     const tampered = structuredClone(cell.history);
-    const scheduled = tampered.events.find((e: { activityTaskScheduledEventAttributes?: { activityType?: { name: string } } }) => e.activityTaskScheduledEventAttributes);
+    const scheduled = tampered.events.find(
+      (e: { activityTaskScheduledEventAttributes?: { activityType?: { name: string } } }) =>
+        e.activityTaskScheduledEventAttributes,
+    );
     scheduled.activityTaskScheduledEventAttributes.activityType.name = 'somethingElse';
-    await assert.rejects(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, tampered, cell.workflowId));
+    await assert.rejects(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, tampered, cell.workflowId),
+    );
   });
 });

@@ -84,11 +84,21 @@ describe('markdown report', () => {
     const md = renderMarkdownReport({ sweep, cells });
     for (const scenario of ['high-load', 'low-load'] as const) {
       const lines = section(md, `### ${scenario}`);
-      assert.ok(lines.includes('| Model | Quantization | Size | Request throughput (req/s) | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |'));
-      assert.deepEqual(tableRows(lines), GUIDE_QUANTIZATION_ROWS[scenario].map((row) => `| ${row}`));
+      assert.ok(
+        lines.includes(
+          '| Model | Quantization | Size | Request throughput (req/s) | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |',
+        ),
+      );
+      assert.deepEqual(
+        tableRows(lines),
+        GUIDE_QUANTIZATION_ROWS[scenario].map((row) => `| ${row}`),
+      );
     }
     assert.match(md, /^# thorbench report: qwen3-8b-quantization\n/);
-    assert.match(md, /- \*\*Device:\*\* NVIDIA Jetson AGX Thor Developer Kit \(thor-01\), L4T R38\.2\.1, simulated: no/);
+    assert.match(
+      md,
+      /- \*\*Device:\*\* NVIDIA Jetson AGX Thor Developer Kit \(thor-01\), L4T R38\.2\.1, simulated: no/,
+    );
     assert.match(md, /18 planned · 18 succeeded · 0 failed · 0 skipped · 0 cancelled · 0 pending/);
     assert.ok(section(md, '## Failures').includes('None: every recorded cell succeeded.'));
     assert.ok(!md.includes(SIMULATED_NOTICE), 'a hardware sweep carries no simulator notice');
@@ -98,13 +108,22 @@ describe('markdown report', () => {
   it("reproduces the guide's power mode × jetson_clocks table", () => {
     const exp = experimentOf({
       name: 'power-clocks',
-      matrix: { power: [{ mode: 'MAXN' }, { mode: '120W' }], clocks: ['default', 'locked'], model: [MODELS[1]], scenario: SCENARIOS },
+      matrix: {
+        power: [{ mode: 'MAXN' }, { mode: '120W' }],
+        clocks: ['default', 'locked'],
+        model: [MODELS[1]],
+        scenario: SCENARIOS,
+      },
     });
     const sweep = sweepOf(exp);
     const cells = cellsOf(exp, sweep, (p) => guidePowerMetrics(p.powerKey, p.clocks, p.scenario.name));
     const md = renderMarkdownReport({ sweep, cells });
     const high = section(md, '### high-load');
-    assert.ok(high.includes('| Power mode | jetson_clocks | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |'));
+    assert.ok(
+      high.includes(
+        '| Power mode | jetson_clocks | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |',
+      ),
+    );
     assert.deepEqual(tableRows(high), [
       '| MAXN | no | 251.56 | 554.96 | 26.96 |',
       '| MAXN | yes | 298.07 | 495.44 | 22.59 |',
@@ -123,11 +142,19 @@ describe('markdown report', () => {
   it('shows every varying column when power and models both vary, with energy when measured', () => {
     const exp = experimentOf({
       name: 'both',
-      matrix: { power: [{ mode: 'MAXN' }, { mode: '120W' }], clocks: ['locked'], model: [MODELS[0], MODELS[1]], scenario: [SCENARIOS[0]] },
+      matrix: {
+        power: [{ mode: 'MAXN' }, { mode: '120W' }],
+        clocks: ['locked'],
+        model: [MODELS[0], MODELS[1]],
+        scenario: [SCENARIOS[0]],
+      },
     });
     const sweep = sweepOf(exp);
     const cells = cellsOf(exp, sweep, (p) =>
-      metrics(1, p.model.id === 'qwen3-8b-fp8' ? 298.07 : 82.47, 500, 22.59, { energy_per_output_token_j: 0.29861, output_throughput_per_w: 3.3456 }),
+      metrics(1, p.model.id === 'qwen3-8b-fp8' ? 298.07 : 82.47, 500, 22.59, {
+        energy_per_output_token_j: 0.29861,
+        output_throughput_per_w: 3.3456,
+      }),
     );
     const lines = section(renderMarkdownReport({ sweep, cells }), '### high-load');
     assert.ok(
@@ -146,12 +173,19 @@ describe('markdown report', () => {
   it('folds repeats into a mean ± the half-width of its 95 % confidence interval and counts successful runs', () => {
     const exp = experimentOf({
       name: 'repeats',
-      matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: [MODELS[1], MODELS[2]], scenario: [SCENARIOS[0]] },
+      matrix: {
+        power: [{ mode: 'MAXN' }],
+        clocks: ['locked'],
+        model: [MODELS[1], MODELS[2]],
+        scenario: [SCENARIOS[0]],
+      },
       repeats: 3,
     });
     const sweep = sweepOf(exp);
     const tok: Record<number, number> = { 1: 290, 2: 298.07, 3: 300 };
-    const cells = cellsOf(exp, sweep, (p) => (p.model.id === 'qwen3-8b-fp4' && p.repeat === 2 ? null : metrics(2, tok[p.repeat]!, 500, 22)));
+    const cells = cellsOf(exp, sweep, (p) =>
+      p.model.id === 'qwen3-8b-fp4' && p.repeat === 2 ? null : metrics(2, tok[p.repeat]!, 500, 22),
+    );
     const md = renderMarkdownReport({ sweep, cells });
     assert.deepEqual(tableRows(section(md, '### high-load')), [
       // 290, 298.07, 300: s = 5.3047, t(0.975, 2) = 4.302653 → ± 13.18; 290, 300: t(0.975, 1) = 12.7062 → ± 63.53
@@ -164,26 +198,52 @@ describe('markdown report', () => {
   it('lists every failed cell with its typed reason, step, exit status and engine log', () => {
     const exp = experimentOf({
       name: 'crashes',
-      matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: [MODELS[1], MODELS[2]], scenario: [SCENARIOS[0]] },
+      matrix: {
+        power: [{ mode: 'MAXN' }],
+        clocks: ['locked'],
+        model: [MODELS[1], MODELS[2]],
+        scenario: [SCENARIOS[0]],
+      },
     });
     const sweep = sweepOf(exp, { simulated: true, state: 'failed' });
-    const cells = cellsOf(exp, sweep, (p) => (p.model.id === 'qwen3-8b-fp4' ? null : metrics(2.33, 298.07, 495.44, 22.59)));
+    const cells = cellsOf(exp, sweep, (p) =>
+      p.model.id === 'qwen3-8b-fp4' ? null : metrics(2.33, 298.07, 495.44, 22.59),
+    );
     const crashed = cells.find((c) => c.modelId === 'qwen3-8b-fp4')!;
-    crashed.failure = { type: 'EngineOOMKilled', message: 'container "thorbench-engine" was OOM-killed | exit 137', retryable: true, step: 'startEngine' };
-    crashed.engine = { ...crashed.engine!, exitCode: 137, oomKilled: true, logTail: 'INFO Loading safetensors\n```\ntorch.OutOfMemoryError: CUDA out of memory\nKilled' };
+    crashed.failure = {
+      type: 'EngineOOMKilled',
+      message: 'container "thorbench-engine" was OOM-killed | exit 137',
+      retryable: true,
+      step: 'startEngine',
+    };
+    crashed.engine = {
+      ...crashed.engine!,
+      exitCode: 137,
+      oomKilled: true,
+      logTail: 'INFO Loading safetensors\n```\ntorch.OutOfMemoryError: CUDA out of memory\nKilled',
+    };
     const skipped: CellRecord = {
       ...crashed,
       cellId: 'maxn.locked.qwen3-8b-fp4.high-load.r2',
       repeat: 2,
       status: 'skipped',
       engine: null,
-      failure: { type: 'ModelNotFound', message: 'no such directory /data/models/x', retryable: false, step: 'startEngine' },
+      failure: {
+        type: 'ModelNotFound',
+        message: 'no such directory /data/models/x',
+        retryable: false,
+        step: 'startEngine',
+      },
     };
     const md = renderMarkdownReport({ sweep, cells: [...cells, skipped] });
 
     const top = md.split('\n').slice(0, 4).join('\n');
     assert.ok(top.includes(SIMULATED_NOTICE), 'a simulated sweep says so at the top');
-    assert.ok(tableRows(section(md, '### high-load')).includes('| Qwen3-8B-FP4 | FP4 | 6 G | skipped: ModelNotFound | — | — | — | 0/2 ok |'));
+    assert.ok(
+      tableRows(section(md, '### high-load')).includes(
+        '| Qwen3-8B-FP4 | FP4 | 6 G | skipped: ModelNotFound | — | — | — | 0/2 ok |',
+      ),
+    );
 
     const failure = section(md, '### `maxn.locked.qwen3-8b-fp4.high-load.r1` — failed: EngineOOMKilled');
     assert.ok(failure.includes('- **Reason:** EngineOOMKilled'));
@@ -193,11 +253,19 @@ describe('markdown report', () => {
     assert.ok(failure.includes('- **Engine exit status:** 137; OOM-killed: yes'));
     const fenceStart = failure.indexOf('````text');
     assert.ok(fenceStart > 0, 'the log is fenced with a fence longer than the ``` inside it');
-    assert.deepEqual(failure.slice(fenceStart + 1, fenceStart + 6), ['INFO Loading safetensors', '```', 'torch.OutOfMemoryError: CUDA out of memory', 'Killed', '````']);
+    assert.deepEqual(failure.slice(fenceStart + 1, fenceStart + 6), [
+      'INFO Loading safetensors',
+      '```',
+      'torch.OutOfMemoryError: CUDA out of memory',
+      'Killed',
+      '````',
+    ]);
 
     const skippedSection = section(md, '### `maxn.locked.qwen3-8b-fp4.high-load.r2` — skipped: ModelNotFound');
     assert.ok(skippedSection.includes('- **Retryable:** no'));
-    assert.ok(skippedSection.includes('- **Engine exit status:** engine still running or never started; OOM-killed: —'));
+    assert.ok(
+      skippedSection.includes('- **Engine exit status:** engine still running or never started; OOM-killed: —'),
+    );
     assert.match(md, /3 planned · 1 succeeded · 1 failed · 1 skipped · 0 cancelled · 0 pending/);
   });
 
@@ -211,7 +279,10 @@ describe('markdown report', () => {
     const timeline = tableRows(section(md, '## Timeline'));
     assert.equal(timeline.length, 18);
     assert.equal(timeline[0], `| #18 | #1 | ${last.cellId} | succeeded | 2025-10-01T07:00:00.000Z | 1 min 45 s |`);
-    assert.equal(timeline[1], '| #1 | #2 | maxn.locked.qwen3-8b-bf16.high-load.r1 | succeeded | 2025-10-01T08:00:00.000Z | 1 min 45 s |');
+    assert.equal(
+      timeline[1],
+      '| #1 | #2 | maxn.locked.qwen3-8b-bf16.high-load.r1 | succeeded | 2025-10-01T08:00:00.000Z | 1 min 45 s |',
+    );
     assert.deepEqual(tableRows(section(md, '### Time per step')), [
       '| startEngine | 18 | 0 | 0 | 18 min 00 s | 1 min 00 s |',
       '| benchmark | 18 | 0 | 0 | 13 min 30 s | 45.0 s |',
@@ -259,12 +330,29 @@ function parseCsv(text: string): string[][] {
 describe('csv', () => {
   it('writes one row per cell with every metric key, quoting per RFC 4180', () => {
     const { cells } = quantizationSweep();
-    const tricky = { ...cells[0]!, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed' as const, message: 'said "no", then\r\ncrashed, twice', retryable: false, step: 'benchmark' as const } };
+    const tricky = {
+      ...cells[0]!,
+      status: 'failed' as const,
+      metrics: null,
+      failure: {
+        type: 'EngineCrashed' as const,
+        message: 'said "no", then\r\ncrashed, twice',
+        retryable: false,
+        step: 'benchmark' as const,
+      },
+    };
     const csv = renderCsv([tricky, ...cells.slice(1)]);
     assert.ok(csv.endsWith('\r\n'));
     const rows = parseCsv(csv);
     assert.deepEqual(rows[0], [...CSV_COLUMNS]);
-    for (const key of ['duration', 'output_throughput', 'mean_ttft_ms', 'p99_itl_ms', 'energy_per_output_token_j', 'output_throughput_per_w']) {
+    for (const key of [
+      'duration',
+      'output_throughput',
+      'mean_ttft_ms',
+      'p99_itl_ms',
+      'energy_per_output_token_j',
+      'output_throughput_per_w',
+    ]) {
       assert.ok(rows[0]!.includes(key), `column ${key}`);
     }
     assert.equal(rows.length, cells.length + 1);
@@ -308,7 +396,12 @@ describe('moved cells (failover)', () => {
       [row[col('moved_from_device')], row[col('moved_reason')], row[col('moved_at')]],
       [movedFrom.deviceId, movedFrom.reason, movedFrom.at],
     );
-    assert.ok(rows.slice(1).filter((r) => r !== row).every((r) => r[col('moved_from_device')] === ''));
+    assert.ok(
+      rows
+        .slice(1)
+        .filter((r) => r !== row)
+        .every((r) => r[col('moved_from_device')] === ''),
+    );
     assert.deepEqual(JSON.parse(JSON.stringify(moved)).movedFrom, movedFrom);
   });
 
@@ -327,7 +420,21 @@ describe('html report', () => {
     const { sweep, cells } = quantizationSweep(true);
     const evil = '<script>alert(1)</script>';
     const hostile = cells.map((c, i) =>
-      i === 0 ? { ...c, modelId: `m${evil}`, scenario: `s${evil}`, status: 'failed' as const, metrics: null, failure: { type: 'EngineCrashed' as const, message: `msg ${evil} & "quotes"`, retryable: false, step: 'benchmark' as const } } : c,
+      i === 0
+        ? {
+            ...c,
+            modelId: `m${evil}`,
+            scenario: `s${evil}`,
+            status: 'failed' as const,
+            metrics: null,
+            failure: {
+              type: 'EngineCrashed' as const,
+              message: `msg ${evil} & "quotes"`,
+              retryable: false,
+              step: 'benchmark' as const,
+            },
+          }
+        : c,
     );
     const html = await renderHtmlReport({ sweep: { ...sweep, experimentName: `exp${evil}` }, cells: hostile });
     assert.ok(!/<script/i.test(html), 'no raw <script> anywhere');
@@ -355,8 +462,16 @@ describe('html report', () => {
       'timeline',
     ]);
     assert.equal((html.match(/<svg /g) ?? []).length, 8);
-    assert.ok(html.includes('<tr class="best"><td>Qwen3-8B-FP8 🚀</td><td>FP8</td><td>8.9 G</td><td>2.33</td><td>298.07</td><td>495.44</td><td>22.59</td></tr>'));
-    assert.ok(html.includes('<td>Qwen3-8B-GGUF</td><td>GGUF(Q5_K_M)</td><td>5.5 G</td><td>0.06</td><td>7.91</td><td>43688.41</td><td>670.56</td>'));
+    assert.ok(
+      html.includes(
+        '<tr class="best"><td>Qwen3-8B-FP8 🚀</td><td>FP8</td><td>8.9 G</td><td>2.33</td><td>298.07</td><td>495.44</td><td>22.59</td></tr>',
+      ),
+    );
+    assert.ok(
+      html.includes(
+        '<td>Qwen3-8B-GGUF</td><td>GGUF(Q5_K_M)</td><td>5.5 G</td><td>0.06</td><td>7.91</td><td>43688.41</td><td>670.56</td>',
+      ),
+    );
     // The throughput chart draws one bar per row of both tables (9 models × 2 scenarios).
     const throughput = /<figure class="chart" id="chart-throughput"[^]*?<\/figure>/.exec(html)![0];
     const groups = [...throughput.matchAll(/<g class="mark-rect role-mark[^>]*>([^]*?)<\/g>/g)];
@@ -369,14 +484,31 @@ describe('status json', () => {
   it('lists recorded cells with vLLM metric keys and planned cells as pending', () => {
     const { exp, sweep, cells } = quantizationSweep();
     const recorded = cells.slice(0, 3);
-    recorded[2] = { ...recorded[2]!, status: 'failed', metrics: null, failure: { type: 'EngineCrashed', message: 'boom', retryable: false, step: 'benchmark' } };
+    recorded[2] = {
+      ...recorded[2]!,
+      status: 'failed',
+      metrics: null,
+      failure: { type: 'EngineCrashed', message: 'boom', retryable: false, step: 'benchmark' },
+    };
     const plan = planSweep(exp);
-    const status = renderJsonStatus({ sweep: { ...sweep, state: 'running', finishedAt: null }, cells: recorded, planned: plan.cells.map((c) => c.id) });
+    const status = renderJsonStatus({
+      sweep: { ...sweep, state: 'running', finishedAt: null },
+      cells: recorded,
+      planned: plan.cells.map((c) => c.id),
+    });
     assert.equal(status.sweepId, sweep.sweepId);
     assert.equal(status.experiment, 'qwen3-8b-quantization');
     assert.equal(status.state, 'running');
     assert.equal(status.simulated, false);
-    assert.deepEqual(status.counts, { succeeded: 2, failed: 1, skipped: 0, cancelled: 0, planned: 18, recorded: 3, pending: 15 });
+    assert.deepEqual(status.counts, {
+      succeeded: 2,
+      failed: 1,
+      skipped: 0,
+      cancelled: 0,
+      planned: 18,
+      recorded: 3,
+      pending: 15,
+    });
     assert.equal(status.cells.length, 18);
     assert.deepEqual(status.cells[0], {
       id: 'maxn.locked.qwen3-8b-bf16.high-load.r1',
@@ -421,9 +553,14 @@ describe('comparing sweeps', () => {
     const a = quantizationSweep();
     const b = quantizationSweep(true);
     const bCells = b.cells.map((c) =>
-      c.modelId === 'qwen3-8b-fp8' && c.scenario === 'high-load' ? { ...c, metrics: { ...c.metrics!, output_throughput: 149.04, mean_tpot_ms: 45.18 } } : c,
+      c.modelId === 'qwen3-8b-fp8' && c.scenario === 'high-load'
+        ? { ...c, metrics: { ...c.metrics!, output_throughput: 149.04, mean_tpot_ms: 45.18 } }
+        : c,
     );
-    const text = compareSweeps({ sweep: a.sweep, cells: a.cells }, { sweep: { ...b.sweep, sweepId: 'sim-run' }, cells: bCells.slice(0, 17) });
+    const text = compareSweeps(
+      { sweep: a.sweep, cells: a.cells },
+      { sweep: { ...b.sweep, sweepId: 'sim-run' }, cells: bCells.slice(0, 17) },
+    );
     assert.match(text, /## Comparison: sim-run \(b\) against qwen3-8b-quantization-20251001 \(a\)/);
     const rows = tableRows(text.split('\n'));
     assert.equal(rows.length, 17);

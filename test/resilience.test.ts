@@ -27,7 +27,6 @@ import { type TestServer, startTestServer } from './helpers/temporal.js';
 import { sleep } from './helpers/wait.js';
 import { SupervisedWorker, processesUsingSimDir } from './helpers/worker-process.js';
 
-
 const LOW_LOAD = { name: 'low', inputLen: 128, outputLen: 48, numPrompts: 4, maxConcurrency: 1 };
 const HIGH_LOAD = { name: 'high', inputLen: 128, outputLen: 48, numPrompts: 16, maxConcurrency: 8 };
 
@@ -67,12 +66,18 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
 
   async function assertCleanDevice(simDir: string): Promise<void> {
     const running = listSimContainers(simDir).filter((c) => c.status === 'running');
-    assert.deepEqual(running.map((c) => c.name), [], 'no container left running');
+    assert.deepEqual(
+      running.map((c) => c.name),
+      [],
+      'no container left running',
+    );
     assert.deepEqual(await processesUsingSimDir(simDir), [], 'no engine or simulator process left behind');
   }
 
   async function assertExactlyPlanned(sweepId: string, exp: ExperimentInput): Promise<void> {
-    const planned = planSweep(Experiment.parse(exp)).cells.map((c) => c.id).sort();
+    const planned = planSweep(Experiment.parse(exp))
+      .cells.map((c) => c.id)
+      .sort();
     assert.deepEqual(await store.duplicateKeys(sweepId), [], 'no cell recorded twice');
     assert.equal(await store.countRows(sweepId), planned.length);
     assert.deepEqual((await store.listCells(sweepId)).map((c) => c.cellId).sort(), planned);
@@ -95,7 +100,13 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
 
   it('records engine crashes, OOM kills and health timeouts as typed failures and goes on', async () => {
     const { worker, simDir } = deviceWorker('sim-faults', 4);
-    const fault = (id: string, kind: string) => ({ id, path: `Faulty/${id}`, quantization: 'fp8' as const, servedName: 'qwen3', env: { THORBENCH_SIM_FAULT: kind } });
+    const fault = (id: string, kind: string) => ({
+      id,
+      path: `Faulty/${id}`,
+      quantization: 'fp8' as const,
+      servedName: 'qwen3',
+      env: { THORBENCH_SIM_FAULT: kind },
+    });
     const exp = await experiment('sim-faults', {
       models: [
         fault('crash-first-request', 'crash-on-first-request'),
@@ -133,7 +144,8 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       const rest = cells.find((x) => x.modelId === model && x.scenario === 'high')!;
       assert.equal(rest.status, 'skipped');
     }
-    for (const c of cells.filter((x) => x.modelId === 'qwen3-8b-fp8')) assert.equal(c.status, 'succeeded', JSON.stringify(c.failure));
+    for (const c of cells.filter((x) => x.modelId === 'qwen3-8b-fp8'))
+      assert.equal(c.status, 'succeeded', JSON.stringify(c.failure));
     await worker.stop();
     await assertCleanDevice(simDir);
   });
@@ -141,7 +153,11 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
   it('survives the device worker SIGKILLed at least 10 times at random points', async () => {
     const { worker, simDir } = deviceWorker('sim-chaos', 2);
     const exp = await experiment('sim-chaos', {});
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-chaos', args: [exp] });
+    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: 'sim-chaos',
+      args: [exp],
+    });
     const random = mulberry32(20261127); // the kill schedule is random but reproducible
     let kills = 0;
     const resumeMs: number[] = [];
@@ -161,9 +177,16 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
         const progress = await handle.query(progressQuery).catch(() => null);
         const cellId = progress?.current[0]?.cellId;
         if (cellId) {
-          const d = await server.client.workflow.getHandle(`sim-chaos/${cellId}`).describe().catch(() => null);
+          const d = await server.client.workflow
+            .getHandle(`sim-chaos/${cellId}`)
+            .describe()
+            .catch(() => null);
           const pending = d?.raw.pendingActivities ?? [];
-          const startedMs = pending.map((a) => Number(a.lastStartedTime?.seconds ?? 0) * 1000 + Math.floor((a.lastStartedTime?.nanos ?? 0) / 1e6)).filter((t) => t > restartedAt);
+          const startedMs = pending
+            .map(
+              (a) => Number(a.lastStartedTime?.seconds ?? 0) * 1000 + Math.floor((a.lastStartedTime?.nanos ?? 0) / 1e6),
+            )
+            .filter((t) => t > restartedAt);
           if (startedMs.length > 0) {
             resumeMs.push(Math.min(...startedMs) - restartedAt);
             break;
@@ -178,7 +201,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     assert.equal(summary.counts.succeeded, 8, JSON.stringify(summary.counts));
     await assertExactlyPlanned('sim-chaos', exp);
     // A completed benchmark is never run again: each record holds the one result its artifact directory keeps.
-    for (const c of (await store.listCells('sim-chaos'))) {
+    for (const c of await store.listCells('sim-chaos')) {
       const artifact = JSON.parse(readFileSync(path.join(c.artifactsDir!, 'result.json'), 'utf8'));
       assert.deepEqual(artifact.metrics, c.metrics, c.cellId);
     }
@@ -199,8 +222,16 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       scenarios: [LOW_LOAD],
     });
     const bootBefore = readSimState(simDir).bootId;
-    const summary = await server.client.workflow.execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-reboot', args: [exp] });
-    assert.equal(summary.counts.succeeded, 2, JSON.stringify((await store.listCells('sim-reboot')).map((c) => c.failure)));
+    const summary = await server.client.workflow.execute<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: 'sim-reboot',
+      args: [exp],
+    });
+    assert.equal(
+      summary.counts.succeeded,
+      2,
+      JSON.stringify((await store.listCells('sim-reboot')).map((c) => c.failure)),
+    );
     await assertExactlyPlanned('sim-reboot', exp);
     const after90 = (await store.listCells('sim-reboot')).find((c) => c.power === '90w')!;
     assert.equal(after90.device?.powerModeName, '90W');
@@ -216,7 +247,11 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     const { worker, simDir } = deviceWorker('sim-cancel', 1);
     const exp = await experiment('sim-cancel', { steps: { heartbeatTimeout: 4_000, restoreDevice: true } });
     const before = readSimState(simDir);
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-cancel', args: [exp] });
+    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: 'sim-cancel',
+      args: [exp],
+    });
     while ((await handle.query(progressQuery)).done < 1) await sleep(250);
     const cancelled = await runCli(['cancel', 'sim-cancel'], { env: { TEMPORAL_ADDRESS: server.server.address } });
     assert.equal(cancelled.code, 0);
@@ -237,7 +272,11 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
   it('resumes a sweep after the Temporal server is killed and started again on its SQLite file', async () => {
     const { worker, simDir } = deviceWorker('sim-server', 2);
     const exp = await experiment('sim-server', {});
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-server', args: [exp] });
+    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: 'sim-server',
+      args: [exp],
+    });
     while ((await handle.query(progressQuery)).done < 2) await sleep(250);
     stopDevServer(server.home, 'SIGKILL');
     await sleep(2_000);

@@ -54,7 +54,10 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
     assert.equal(r.code, 0, r.stderr);
     const json = JSON.parse(r.stdout) as RegressionJson;
     // Every change, flagged or not, so a run shows how far from the threshold it was.
-    const read = async (sweepId: string) => ({ sweep: (await sim.store.getSweep(sweepId))!, cells: await sim.store.listCells(sweepId) });
+    const read = async (sweepId: string) => ({
+      sweep: (await sim.store.getSweep(sweepId))!,
+      cells: await sim.store.listCells(sweepId),
+    });
     const all = compareToBaseline(await read(json.sweepId), await read(BASELINE), { threshold: 0 });
     const changes = [...all.regressions, ...all.improvements].map((c) => `${c.metric} ${(c.change * 100).toFixed(1)}%`);
     t.diagnostic(`${json.sweepId} vs ${BASELINE}: ${changes.join(', ')}`);

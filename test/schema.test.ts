@@ -33,7 +33,12 @@ describe('experiment schema', () => {
   it('applies defaults', () => {
     const r = parseExperiment({
       name: 'x',
-      matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: [{ id: 'm', path: 'a/b', quantization: 'fp8' }], scenario: [{ name: 's', inputLen: 1, outputLen: 2, numPrompts: 3 }] },
+      matrix: {
+        power: [{ mode: 'MAXN' }],
+        clocks: ['locked'],
+        model: [{ id: 'm', path: 'a/b', quantization: 'fp8' }],
+        scenario: [{ name: 's', inputLen: 1, outputLen: 2, numPrompts: 3 }],
+      },
     });
     assert.ok(r.ok);
     assert.equal(r.experiment.engine.image, 'nvcr.io/nvidia/vllm:25.09-py3');
@@ -49,9 +54,18 @@ describe('experiment schema', () => {
     bad.matrix.model[0].quantization = 'int3';
     bad.matrix.scenario[0].inputLen = -5;
     const found = problems(bad);
-    assert.ok(found.some((p) => p.startsWith('matrix.model[1].path:')), found.join('\n'));
-    assert.ok(found.some((p) => p.startsWith('matrix.model[0].quantization:')), found.join('\n'));
-    assert.ok(found.some((p) => p.startsWith('matrix.scenario[0].inputLen:')), found.join('\n'));
+    assert.ok(
+      found.some((p) => p.startsWith('matrix.model[1].path:')),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((p) => p.startsWith('matrix.model[0].quantization:')),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((p) => p.startsWith('matrix.scenario[0].inputLen:')),
+      found.join('\n'),
+    );
   });
 
   it('rejects flags outside the vLLM allow-list and bad env names', () => {
@@ -59,8 +73,14 @@ describe('experiment schema', () => {
     bad.matrix.model[0].serveArgs = ['--served-model-name', 'x'];
     bad.matrix.model[0].env = { 'bad-name': '1' };
     const found = problems(bad);
-    assert.ok(found.some((p) => p.startsWith('matrix.model[0].serveArgs[0]:') && p.includes('allow-list')), found.join('\n'));
-    assert.ok(found.some((p) => p.startsWith('matrix.model[0].env')), found.join('\n'));
+    assert.ok(
+      found.some((p) => p.startsWith('matrix.model[0].serveArgs[0]:') && p.includes('allow-list')),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((p) => p.startsWith('matrix.model[0].env')),
+      found.join('\n'),
+    );
   });
 
   it('rejects duplicate ids that would collide in cell ids', () => {

@@ -11,7 +11,14 @@ import { after, before, describe, it } from 'node:test';
 import type { DeviceProfile } from '../activities/device-profile.js';
 import { clocksStoreFile, run, runPrivileged, streamDevice } from '../activities/exec.js';
 import { startTelemetry } from '../activities/telemetry.js';
-import { type SimDevice, ensureSimDevice, readSimState, registerOnDeviceProcess, simDeviceProfile, writeSimFaults } from '../sim/device.js';
+import {
+  type SimDevice,
+  ensureSimDevice,
+  readSimState,
+  registerOnDeviceProcess,
+  simDeviceProfile,
+  writeSimFaults,
+} from '../sim/device.js';
 import { simLayout } from '../sim/layout.js';
 import { processState } from '../sim/process-util.js';
 import { writeEngineActivity } from '../sim/sim-state.js';
@@ -25,7 +32,8 @@ describe('simulated Thor device commands', () => {
   let dir: string;
   let dev: SimDevice;
   let profile: DeviceProfile;
-  const bootId = (): string => fs.readFileSync(path.join(profile.rootDir, 'proc/sys/kernel/random/boot_id'), 'utf8').trim();
+  const bootId = (): string =>
+    fs.readFileSync(path.join(profile.rootDir, 'proc/sys/kernel/random/boot_id'), 'utf8').trim();
 
   before(() => {
     dir = tempDir('sim-dev');
@@ -45,8 +53,14 @@ describe('simulated Thor device commands', () => {
   });
 
   it('lays out the device files like a Thor', () => {
-    assert.equal(fs.readFileSync(path.join(profile.rootDir, 'etc/nv_tegra_release'), 'utf8'), fixture('thor', 'nv_tegra_release.txt'));
-    assert.equal(fs.readFileSync(path.join(profile.rootDir, 'proc/device-tree/model'), 'utf8'), 'NVIDIA Jetson AGX Thor Developer Kit\0');
+    assert.equal(
+      fs.readFileSync(path.join(profile.rootDir, 'etc/nv_tegra_release'), 'utf8'),
+      fixture('thor', 'nv_tegra_release.txt'),
+    );
+    assert.equal(
+      fs.readFileSync(path.join(profile.rootDir, 'proc/device-tree/model'), 'utf8'),
+      'NVIDIA Jetson AGX Thor Developer Kit\0',
+    );
     assert.match(bootId(), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
@@ -62,15 +76,24 @@ describe('simulated Thor device commands', () => {
     assert.match(out, /^NVPM VERB: PM_CONFIG: DEFAULT=120W\(1\)$/m);
     const modes = [...out.matchAll(/POWER_MODEL: ID=(\d+) NAME=(\w+)/g)].map((m) => `${m[1]}=${m[2]}`);
     assert.deepEqual(modes, ['0=MAXN', '1=120W', '2=90W', '3=70W']);
-    assert.deepEqual([...out.matchAll(/TPC_PG_MASK (\d+)$/gm)].map((m) => Number(m[1])), [64, 64, 15873, 15873]);
+    assert.deepEqual(
+      [...out.matchAll(/TPC_PG_MASK (\d+)$/gm)].map((m) => Number(m[1])),
+      [64, 64, 15873, 15873],
+    );
   });
 
   it('jetson_clocks locks, --show matches the real MAXN capture byte for byte, nvpmodel -m undoes it', async () => {
     await runPrivileged(profile, 'nvpmodel', ['-m', '0'], T);
     const lock = await runPrivileged(profile, 'jetsonClocks', [], T);
     assert.equal(lock.stdout, fixture('thor', 'jetson_clocks.stdout.txt'));
-    assert.equal((await runPrivileged(profile, 'jetsonClocks', ['--show'], T)).stdout, fixture('thor', 'jetson_clocks-show.maxn-locked.txt'));
-    assert.equal(fs.readFileSync(path.join(profile.rootDir, 'sys/class/devfreq/gpu-gpc-0/min_freq'), 'utf8'), '1575000000\n');
+    assert.equal(
+      (await runPrivileged(profile, 'jetsonClocks', ['--show'], T)).stdout,
+      fixture('thor', 'jetson_clocks-show.maxn-locked.txt'),
+    );
+    assert.equal(
+      fs.readFileSync(path.join(profile.rootDir, 'sys/class/devfreq/gpu-gpc-0/min_freq'), 'utf8'),
+      '1575000000\n',
+    );
     await runPrivileged(profile, 'nvpmodel', ['-m', '1'], T);
     assert.equal(readSimState(dir).clocks.locked, false);
     const show = (await runPrivileged(profile, 'jetsonClocks', ['--show'], T)).stdout;
@@ -102,7 +125,11 @@ describe('simulated Thor device commands', () => {
     const r = await runPrivileged(profile, 'sysctl', ['-w', 'vm.drop_caches=3'], T);
     assert.equal(r.stdout, 'vm.drop_caches = 3\n');
     assert.equal(readSimState(dir).dropCaches.count, before + 1);
-    const other = await run([profile.commands.sysctl, '-w', 'kernel.panic=1'], { ...T, env: profile.env, allowFailure: true });
+    const other = await run([profile.commands.sysctl, '-w', 'kernel.panic=1'], {
+      ...T,
+      env: profile.env,
+      allowFailure: true,
+    });
     assert.notEqual(other.exitCode, 0);
     assert.match(other.stderr, /cannot stat \/proc\/sys\/kernel\/panic/);
   });
@@ -118,7 +145,10 @@ describe('simulated Thor device commands', () => {
     const boot = bootId();
     const refused = await runPrivileged(profile, 'nvpmodel', ['-m', '2'], { ...T, allowFailure: true });
     assert.notEqual(refused.exitCode, 0);
-    assert.equal(refused.stdout, 'NVPM WARN: Reboot required for changing to this power mode: 2\nNVPM WARN: DO YOU WANT TO REBOOT NOW? enter YES/yes to confirm:\n');
+    assert.equal(
+      refused.stdout,
+      'NVPM WARN: Reboot required for changing to this power mode: 2\nNVPM WARN: DO YOU WANT TO REBOOT NOW? enter YES/yes to confirm:\n',
+    );
     assert.equal(refused.stderr, 'NVPM ERROR: bad input!\nNVPM ERROR: optMask is 1, no request for power mode\n');
     assert.equal(bootId(), boot);
     assert.equal((await runPrivileged(profile, 'nvpmodel', ['-q'], T)).stdout, fixture('thor', 'nvpmodel-q.120w.txt'));
@@ -162,11 +192,16 @@ describe('simulated Thor device commands', () => {
 
   it('tegrastats prints Thor lines until stopped, through the streaming exec', async () => {
     const lines: string[] = [];
-    const command = streamDevice(profile, [profile.commands.tegrastats, '--interval', '50'], { onLine: (l) => lines.push(l) });
+    const command = streamDevice(profile, [profile.commands.tegrastats, '--interval', '50'], {
+      onLine: (l) => lines.push(l),
+    });
     await waitFor('two tegrastats lines', () => (lines.length >= 2 ? true : undefined), 15_000);
     const end = await command.stop();
     assert.equal(end.stopped, true);
-    assert.match(lines[0]!, /^\d\d-\d\d-\d{4} \d\d:\d\d:\d\d RAM \d+\/125772MB .* VDD_GPU \d+mW\/\d+mW VDD_CPU_SOC_MSS \d+mW\/\d+mW VIN_SYS_5V0 \d+mW\/\d+mW VIN \d+mW\/\d+mW$/);
+    assert.match(
+      lines[0]!,
+      /^\d\d-\d\d-\d{4} \d\d:\d\d:\d\d RAM \d+\/125772MB .* VDD_GPU \d+mW\/\d+mW VDD_CPU_SOC_MSS \d+mW\/\d+mW VIN_SYS_5V0 \d+mW\/\d+mW VIN \d+mW\/\d+mW$/,
+    );
     assert.equal(processState(command.pid!) === 'running', false);
   });
 
@@ -177,7 +212,10 @@ describe('simulated Thor device commands', () => {
     assert.equal(error, null);
     assert.ok(samples.length >= 1, `${samples.length} samples`);
     assert.ok(samples.every((s) => s.rails.VIN! > 0 && s.tMs > 0));
-    const missing = startTelemetry({ ...profile, commands: { ...profile.commands, tegrastats: '/nonexistent/tegrastats' } });
+    const missing = startTelemetry({
+      ...profile,
+      commands: { ...profile.commands, tegrastats: '/nonexistent/tegrastats' },
+    });
     const none = await missing.stop();
     assert.deepEqual(none.samples, []);
     assert.match(none.error ?? '', /\/nonexistent\/tegrastats/);
@@ -186,7 +224,9 @@ describe('simulated Thor device commands', () => {
   it('tegrastats draws more power while an engine has requests in flight', async () => {
     const sample = async (): Promise<{ vin: number; ram: number }> => {
       const lines: string[] = [];
-      const command = streamDevice(profile, [profile.commands.tegrastats, '--interval', '20'], { onLine: (l) => lines.push(l) });
+      const command = streamDevice(profile, [profile.commands.tegrastats, '--interval', '20'], {
+        onLine: (l) => lines.push(l),
+      });
       try {
         await waitFor('a tegrastats line', () => (lines.length > 0 ? true : undefined), 15_000);
       } finally {
@@ -197,7 +237,13 @@ describe('simulated Thor device commands', () => {
     };
     const idle = await sample();
     // An engine publishes its in-flight requests; this test process stands in for the engine's pid.
-    writeEngineActivity(simLayout(dir), { container: 'fake-engine', pid: process.pid, inFlight: 8, memoryMb: 100_000, updatedAt: new Date().toISOString() });
+    writeEngineActivity(simLayout(dir), {
+      container: 'fake-engine',
+      pid: process.pid,
+      inFlight: 8,
+      memoryMb: 100_000,
+      updatedAt: new Date().toISOString(),
+    });
     try {
       const busy = await sample();
       assert.ok(busy.vin > idle.vin + 20_000, `VIN idle ${idle.vin} mW, busy ${busy.vin} mW`);
@@ -224,7 +270,11 @@ describe('simulated Thor device commands', () => {
     const r = spawnSync(profile.commands.nvpmodel, ['-q'], { env, encoding: 'utf8', input: '' });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /THORBENCH_SIM_DIR is not set/);
-    const wrong = spawnSync(profile.commands.docker, ['ps'], { env: { ...env, THORBENCH_SIM_DIR: os.tmpdir() }, encoding: 'utf8', input: '' });
+    const wrong = spawnSync(profile.commands.docker, ['ps'], {
+      env: { ...env, THORBENCH_SIM_DIR: os.tmpdir() },
+      encoding: 'utf8',
+      input: '',
+    });
     assert.equal(wrong.status, 2);
     assert.match(wrong.stderr, /is not a simulated Thor directory/);
   });

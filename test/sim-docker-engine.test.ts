@@ -36,16 +36,41 @@ interface Inspect {
 describe('simulated docker + vLLM engine', () => {
   let dir: string;
   let profile: DeviceProfile;
-  const docker = (args: string[], input?: string) => runDevice(profile, [profile.commands.docker, ...args], { timeoutMs: WAIT_MS, allowFailure: true, input });
+  const docker = (args: string[], input?: string) =>
+    runDevice(profile, [profile.commands.docker, ...args], { timeoutMs: WAIT_MS, allowFailure: true, input });
 
   const startEngine = async (name: string, port: number, opts: { env?: string[]; model?: string } = {}) => {
     const envArgs = (opts.env ?? []).flatMap((e) => ['-e', e]);
     return docker([
-      'run', '-d', '--runtime=nvidia', '--ipc=host', '--net=host', '--name', name,
-      '--label', 'thorbench.sweep=sim-test', '--label', `thorbench.cell=${name}`, '--label', 'thorbench.quantization=fp8',
-      ...envArgs, '-v', '/data/models:/models', '--restart=no',
-      'nvcr.io/nvidia/vllm:25.09-py3', 'vllm', 'serve', `/models/${opts.model ?? 'Qwen/Qwen3-8B-FP8'}`,
-      '--served-model-name', 'qwen3', '--port', String(port), '--gpu-memory-utilization', '0.8', '--max-model-len', '4096',
+      'run',
+      '-d',
+      '--runtime=nvidia',
+      '--ipc=host',
+      '--net=host',
+      '--name',
+      name,
+      '--label',
+      'thorbench.sweep=sim-test',
+      '--label',
+      `thorbench.cell=${name}`,
+      '--label',
+      'thorbench.quantization=fp8',
+      ...envArgs,
+      '-v',
+      '/data/models:/models',
+      '--restart=no',
+      'nvcr.io/nvidia/vllm:25.09-py3',
+      'vllm',
+      'serve',
+      `/models/${opts.model ?? 'Qwen/Qwen3-8B-FP8'}`,
+      '--served-model-name',
+      'qwen3',
+      '--port',
+      String(port),
+      '--gpu-memory-utilization',
+      '0.8',
+      '--max-model-len',
+      '4096',
     ]);
   };
   const inspect = async (name: string): Promise<Inspect> => {
@@ -56,10 +81,14 @@ describe('simulated docker + vLLM engine', () => {
     return parsed[0]!;
   };
   const waitExited = (name: string) =>
-    waitFor(`${name} to exit`, async () => {
-      const s = (await inspect(name)).State;
-      return s.Status === 'exited' ? s : undefined;
-    }, WAIT_MS);
+    waitFor(
+      `${name} to exit`,
+      async () => {
+        const s = (await inspect(name)).State;
+        return s.Status === 'exited' ? s : undefined;
+      },
+      WAIT_MS,
+    );
   const logs = async (name: string) => (await docker(['logs', name])).stdout;
 
   before(() => {
@@ -88,9 +117,15 @@ describe('simulated docker + vLLM engine', () => {
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     assert.equal(health.status, 200);
     assert.equal(await health.text(), '');
-    const models = (await (await fetch(`http://127.0.0.1:${port}/v1/models`)).json()) as { object: string; data: { id: string; root: string; max_model_len: number; owned_by: string }[] };
+    const models = (await (await fetch(`http://127.0.0.1:${port}/v1/models`)).json()) as {
+      object: string;
+      data: { id: string; root: string; max_model_len: number; owned_by: string }[];
+    };
     assert.equal(models.object, 'list');
-    assert.deepEqual(models.data.map((m) => [m.id, m.root, m.max_model_len, m.owned_by]), [['qwen3', '/models/Qwen/Qwen3-8B-FP8', 4096, 'vllm']]);
+    assert.deepEqual(
+      models.data.map((m) => [m.id, m.root, m.max_model_len, m.owned_by]),
+      [['qwen3', '/models/Qwen/Qwen3-8B-FP8', 4096, 'vllm']],
+    );
     const version = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { version: string };
     assert.match(version.version, /\+sim/);
 
@@ -113,15 +148,35 @@ describe('simulated docker + vLLM engine', () => {
     assert.deepEqual(usage.choices, []);
     assert.deepEqual(usage.usage, { prompt_tokens: 64, total_tokens: 80, completion_tokens: 16 });
     // vLLM 0.33's CompletionStreamResponse dumped with exclude_unset: these keys, in this order.
-    assert.deepEqual(Object.keys(tokenChunks[0]!), ['id', 'object', 'created', 'model', 'choices', 'kv_transfer_params']);
-    assert.deepEqual(Object.keys((tokenChunks[0]!.choices as object[])[0]!), ['index', 'text', 'logprobs', 'finish_reason', 'stop_reason', 'prompt_token_ids', 'token_ids', 'weight_versions']);
+    assert.deepEqual(Object.keys(tokenChunks[0]!), [
+      'id',
+      'object',
+      'created',
+      'model',
+      'choices',
+      'kv_transfer_params',
+    ]);
+    assert.deepEqual(Object.keys((tokenChunks[0]!.choices as object[])[0]!), [
+      'index',
+      'text',
+      'logprobs',
+      'finish_reason',
+      'stop_reason',
+      'prompt_token_ids',
+      'token_ids',
+      'weight_versions',
+    ]);
 
     // The tokenizer shared with vLLM's client: /tokenize and /detokenize round-trip, and text prompts count with it.
     const post = async (route: string, body: unknown) => {
       const r = await fetch(`http://127.0.0.1:${port}${route}`, { method: 'POST', body: JSON.stringify(body) });
       return { status: r.status, body: (await r.json()) as Record<string, unknown> };
     };
-    const tok = await post('/tokenize', { model: 'qwen3', prompt: 'the  Thor module\nruns <|im_end|>zzz-not-a-word', add_special_tokens: false });
+    const tok = await post('/tokenize', {
+      model: 'qwen3',
+      prompt: 'the  Thor module\nruns <|im_end|>zzz-not-a-word',
+      add_special_tokens: false,
+    });
     assert.equal(tok.status, 200);
     assert.deepEqual(tok.body, { count: 6, max_model_len: 4096, tokens: [4, 5, 6, 7, 3, 0], token_strs: null });
     const detok = await post('/detokenize', { model: 'qwen3', tokens: [4, 5, 6, 7] });
@@ -131,11 +186,19 @@ describe('simulated docker + vLLM engine', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /^vllm:generation_tokens_total\{engine="0",model_name="qwen3"\} 16\.0$/m);
     assert.match(metrics, /^vllm:prompt_tokens_total\{engine="0",model_name="qwen3"\} 64\.0$/m);
-    assert.match(metrics, /^vllm:request_success_total\{engine="0",model_name="qwen3",finished_reason="length"\} 1\.0$/m);
+    assert.match(
+      metrics,
+      /^vllm:request_success_total\{engine="0",model_name="qwen3",finished_reason="length"\} 1\.0$/m,
+    );
     assert.match(metrics, /^vllm:time_to_first_token_seconds_count\{engine="0",model_name="qwen3"\} 1\.0$/m);
     assert.match(metrics, /^vllm:inter_token_latency_seconds_count\{engine="0",model_name="qwen3"\} 15\.0$/m);
 
-    const plain = (await (await fetch(`http://127.0.0.1:${port}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'qwen3', prompt: 'hello simulated Thor', max_tokens: 5, ignore_eos: true }) })).json()) as {
+    const plain = (await (
+      await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'qwen3', prompt: 'hello simulated Thor', max_tokens: 5, ignore_eos: true }),
+      })
+    ).json()) as {
       choices: { text: string; finish_reason: string }[];
       usage: { prompt_tokens: number; completion_tokens: number };
     };
@@ -143,9 +206,14 @@ describe('simulated docker + vLLM engine', () => {
     assert.equal(plain.usage.completion_tokens, 5);
     assert.equal(plain.choices[0]!.finish_reason, 'length');
 
-    const unknown = await fetch(`http://127.0.0.1:${port}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'other', prompt: 'x' }) });
+    const unknown = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'other', prompt: 'x' }),
+    });
     assert.equal(unknown.status, 404);
-    assert.deepEqual(await unknown.json(), { error: { message: 'The model `other` does not exist.', type: 'NotFoundError', param: null, code: 404 } });
+    assert.deepEqual(await unknown.json(), {
+      error: { message: 'The model `other` does not exist.', type: 'NotFoundError', param: null, code: 404 },
+    });
 
     const log = await logs('tb-happy');
     assert.match(log, /Starting vLLM API server \(simulated Thor\)/);
@@ -174,7 +242,12 @@ describe('simulated docker + vLLM engine', () => {
     const first = await startEngine('tb-dup', port);
     const second = await startEngine('tb-dup', port);
     assert.equal(second.exitCode, 125);
-    assert.ok(second.stderr.startsWith(`docker: Error response from daemon: Conflict. The container name "/tb-dup" is already in use by container "${first.stdout.trim()}".`), second.stderr);
+    assert.ok(
+      second.stderr.startsWith(
+        `docker: Error response from daemon: Conflict. The container name "/tb-dup" is already in use by container "${first.stdout.trim()}".`,
+      ),
+      second.stderr,
+    );
     await docker(['rm', '-f', 'tb-dup']);
   });
 
@@ -204,7 +277,10 @@ describe('simulated docker + vLLM engine', () => {
     await startEngine('tb-crash-req', port, { env: ['THORBENCH_SIM_FAULT=crash-on-first-request'] });
     await waitForHealthy(port, WAIT_MS);
     assert.equal((await inspect('tb-crash-req')).State.Status, 'running');
-    const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'qwen3', prompt: [1, 2, 3], max_tokens: 4, stream: true }) });
+    const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'qwen3', prompt: [1, 2, 3], max_tokens: 4, stream: true }),
+    });
     assert.equal(res.status, 500);
     await res.arrayBuffer();
     const s = await waitExited('tb-crash-req');
@@ -218,13 +294,17 @@ describe('simulated docker + vLLM engine', () => {
   it('never-healthy: stays up while /health answers 503', async () => {
     const port = await freePort();
     await startEngine('tb-unhealthy', port, { env: ['THORBENCH_SIM_FAULT=never-healthy'] });
-    const status = await waitFor('the port to answer', async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/health`)).status;
-      } catch {
-        return undefined;
-      }
-    }, WAIT_MS);
+    const status = await waitFor(
+      'the port to answer',
+      async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/health`)).status;
+        } catch {
+          return undefined;
+        }
+      },
+      WAIT_MS,
+    );
     assert.equal(status, 503);
     assert.equal((await inspect('tb-unhealthy')).State.Status, 'running');
     await docker(['rm', '-f', 'tb-unhealthy']);
@@ -236,7 +316,10 @@ describe('simulated docker + vLLM engine', () => {
       await startEngine('tb-missing', await freePort(), { model: 'Qwen/Missing-8B' });
       await startEngine('tb-fp4', await freePort(), { model: 'Qwen/Qwen3-8B-FP4' });
       assert.equal((await waitExited('tb-missing')).ExitCode, 1);
-      assert.match(await logs('tb-missing'), /Invalid repository ID or local directory specified: '\/models\/Qwen\/Missing-8B'/);
+      assert.match(
+        await logs('tb-missing'),
+        /Invalid repository ID or local directory specified: '\/models\/Qwen\/Missing-8B'/,
+      );
       assert.equal((await waitExited('tb-fp4')).ExitCode, 1);
       assert.match(await logs('tb-fp4'), /EngineCore failed to start/);
     } finally {
@@ -266,20 +349,58 @@ describe('simulated docker + vLLM engine', () => {
     assert.equal(s.Status, 'exited');
     assert.notEqual(processState(pid), 'running');
     const running = listSimContainers(dir).filter((c) => c.status === 'running');
-    assert.deepEqual(running.map((c) => c.name), []);
+    assert.deepEqual(
+      running.map((c) => c.name),
+      [],
+    );
   });
 
-  it('docker exec runs vllm bench serve (the stand-in) with real load and writes vLLM 0.33\'s JSON and block', async () => {
+  it("docker exec runs vllm bench serve (the stand-in) with real load and writes vLLM 0.33's JSON and block", async () => {
     const port = await freePort();
     await startEngine('tb-bench', port);
     await waitForHealthy(port, WAIT_MS);
     const r = await docker([
-      'exec', 'tb-bench', 'vllm', 'bench', 'serve', '--backend', 'vllm', '--base-url', `http://127.0.0.1:${port}`,
-      '--endpoint', '/v1/completions', '--model', 'qwen3', '--tokenizer', '/models/Qwen/Qwen3-8B-FP8',
-      '--dataset-name', 'random', '--random-input-len', '64', '--random-output-len', '8', '--num-prompts', '6',
-      '--max-concurrency', '2', '--ignore-eos', '--seed', '3', '--percentile-metrics', 'ttft,tpot,itl,e2el',
-      '--metric-percentiles', '50,90,99.9', '--goodput', 'ttft:10000', 'tpot:1000', '--save-result', '--save-detailed',
-      '--result-dir', '/tmp/thorbench-results', '--result-filename', 'cell.json',
+      'exec',
+      'tb-bench',
+      'vllm',
+      'bench',
+      'serve',
+      '--backend',
+      'vllm',
+      '--base-url',
+      `http://127.0.0.1:${port}`,
+      '--endpoint',
+      '/v1/completions',
+      '--model',
+      'qwen3',
+      '--tokenizer',
+      '/models/Qwen/Qwen3-8B-FP8',
+      '--dataset-name',
+      'random',
+      '--random-input-len',
+      '64',
+      '--random-output-len',
+      '8',
+      '--num-prompts',
+      '6',
+      '--max-concurrency',
+      '2',
+      '--ignore-eos',
+      '--seed',
+      '3',
+      '--percentile-metrics',
+      'ttft,tpot,itl,e2el',
+      '--metric-percentiles',
+      '50,90,99.9',
+      '--goodput',
+      'ttft:10000',
+      'tpot:1000',
+      '--save-result',
+      '--save-detailed',
+      '--result-dir',
+      '/tmp/thorbench-results',
+      '--result-filename',
+      'cell.json',
     ]);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, /Starting main benchmark run\.\.\./);
@@ -293,11 +414,47 @@ describe('simulated docker + vLLM engine', () => {
     assert.equal(cat.exitCode, 0, cat.stderr);
     const result = JSON.parse(cat.stdout) as Record<string, unknown>;
     // vLLM 0.33's --save-detailed keys for these flags, in its order.
-    const head = ['date', 'endpoint_type', 'backend', 'label', 'model_id', 'tokenizer_id', 'num_prompts', 'request_rate', 'burstiness',
-      'max_concurrency', 'duration', 'completed', 'failed', 'total_input_tokens', 'total_output_tokens', 'request_throughput',
-      'request_goodput', 'output_throughput', 'total_token_throughput', 'input_lens', 'output_lens', 'ttfts', 'itls', 'latencies',
-      'start_times', 'queue_times', 'generated_texts', 'errors', 'max_output_tokens_per_s', 'max_concurrent_requests', 'rtfx'];
-    const stats = ['ttft', 'tpot', 'itl', 'e2el'].flatMap((m) => [`mean_${m}_ms`, `median_${m}_ms`, `std_${m}_ms`, `p50_${m}_ms`, `p90_${m}_ms`, `p99.9_${m}_ms`]);
+    const head = [
+      'date',
+      'endpoint_type',
+      'backend',
+      'label',
+      'model_id',
+      'tokenizer_id',
+      'num_prompts',
+      'request_rate',
+      'burstiness',
+      'max_concurrency',
+      'duration',
+      'completed',
+      'failed',
+      'total_input_tokens',
+      'total_output_tokens',
+      'request_throughput',
+      'request_goodput',
+      'output_throughput',
+      'total_token_throughput',
+      'input_lens',
+      'output_lens',
+      'ttfts',
+      'itls',
+      'latencies',
+      'start_times',
+      'queue_times',
+      'generated_texts',
+      'errors',
+      'max_output_tokens_per_s',
+      'max_concurrent_requests',
+      'rtfx',
+    ];
+    const stats = ['ttft', 'tpot', 'itl', 'e2el'].flatMap((m) => [
+      `mean_${m}_ms`,
+      `median_${m}_ms`,
+      `std_${m}_ms`,
+      `p50_${m}_ms`,
+      `p90_${m}_ms`,
+      `p99.9_${m}_ms`,
+    ]);
     assert.deepEqual(Object.keys(result), [...head, ...stats]);
     assert.equal(result.completed, 6);
     assert.equal(result.total_input_tokens, 6 * 64);
@@ -316,7 +473,17 @@ describe('simulated docker + vLLM engine', () => {
     const unknown = await docker(['exec', 'tb-bench', 'python3', '-c', 'print(1)']);
     assert.equal(unknown.exitCode, 127);
     assert.match(unknown.stderr, /executable file not found/);
-    const badArgs = await docker(['exec', 'tb-bench', 'vllm', 'bench', 'serve', '--model', 'qwen3', '--dataset-name', 'sharegpt']);
+    const badArgs = await docker([
+      'exec',
+      'tb-bench',
+      'vllm',
+      'bench',
+      'serve',
+      '--model',
+      'qwen3',
+      '--dataset-name',
+      'sharegpt',
+    ]);
     assert.equal(badArgs.exitCode, 2);
     assert.match(badArgs.stderr, /random only/);
     await docker(['rm', '-f', 'tb-bench']);
@@ -335,17 +502,26 @@ describe('simulated docker + vLLM engine', () => {
         'http://127.0.0.1:${port}', '--random-input-len', '16', '--random-output-len', '2000', '--num-prompts', '50',
         '--max-concurrency', '1', '--ignore-eos'], { stdio: 'ignore' });
       console.log(c.pid); setTimeout(() => process.exit(0), 1500);`;
-    const parent = await run([process.execPath, '-e', script, profile.commands.docker], { timeoutMs: WAIT_MS, env: profile.env });
+    const parent = await run([process.execPath, '-e', script, profile.commands.docker], {
+      timeoutMs: WAIT_MS,
+      env: profile.env,
+    });
     const pid = Number(parent.stdout.trim());
     assert.ok(pid > 0);
-    await waitFor('the orphaned docker exec to stop', () => (processState(pid) === 'running' ? undefined : true), WAIT_MS);
+    await waitFor(
+      'the orphaned docker exec to stop',
+      () => (processState(pid) === 'running' ? undefined : true),
+      WAIT_MS,
+    );
   });
 
   it('leaves no engine process behind', async () => {
     for (const c of listSimContainers(dir)) await docker(['rm', '-f', c.name]);
     assert.deepEqual(listSimContainers(dir), []);
     assert.deepEqual(
-      listSimContainers(dir).filter((c) => processState(c.pid) === 'running' && c.status === 'running').map((c) => c.name),
+      listSimContainers(dir)
+        .filter((c) => processState(c.pid) === 'running' && c.status === 'running')
+        .map((c) => c.name),
       [],
     );
   });
@@ -358,7 +534,15 @@ describe('LiveEngine timing', () => {
       let now = 0;
       let locked = false;
       const engine = new LiveEngine({
-        params: () => ({ stepBaseMs: locked ? 10 : 20, decodePerSeqMs: 0, batchExponent: 1, prefillMsPerToken: 0, frontEndMs: 0, eagerStepMs: 0, contextWeight: 0.5 }),
+        params: () => ({
+          stepBaseMs: locked ? 10 : 20,
+          decodePerSeqMs: 0,
+          batchExponent: 1,
+          prefillMsPerToken: 0,
+          frontEndMs: 0,
+          eagerStepMs: 0,
+          contextWeight: 0.5,
+        }),
         speed: () => 2,
         jitter: () => 1,
         now: () => now,

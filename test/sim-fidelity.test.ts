@@ -48,7 +48,7 @@ const GGUF =
 const SCENARIOS =
   'One step model per engine has to serve chat (128/64), throughput (256/512) and long context (1024/128) with 1000 ' +
   'requests at once (vLLM 0.9.2). Even with its context dependence fitted per engine, the simulated chat TTFT comes ' +
-  'out up to 37 % high and long-context TPOT up to 25 % low: the step model does not capture how this engine\'s step ' +
+  "out up to 37 % high and long-context TPOT up to 25 % low: the step model does not capture how this engine's step " +
   'cost depends on batch, context and prompt tokens together, and the fit splits the difference.';
 
 /** Blocks whose targets the simulator does not reach, the metrics concerned, and why. */
@@ -70,7 +70,20 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
     reason: QUEUEING,
   },
   'quantization__qwen3-8b-awq.maxn-clocks.high-load': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_ttft_ms',
+      'p99_ttft_ms',
+      'mean_tpot_ms',
+      'median_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+      'p99_itl_ms',
+    ],
     reason: WEIGHT_ONLY_QUEUEING,
   },
   'quantization__qwen3-8b-bf16.maxn-clocks.high-load': {
@@ -90,55 +103,206 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
     reason: GGUF,
   },
   'quantization__qwen3-8b-gptq-int4.maxn-clocks.high-load': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_ttft_ms',
+      'p99_ttft_ms',
+      'mean_tpot_ms',
+      'median_tpot_ms',
+      'p99_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+      'p99_itl_ms',
+    ],
     reason: WEIGHT_ONLY_QUEUEING,
   },
   'quantization__qwen3-8b-gptq-int8.maxn-clocks.high-load': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_ttft_ms',
+      'p99_ttft_ms',
+      'mean_tpot_ms',
+      'median_tpot_ms',
+      'p99_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+      'p99_itl_ms',
+    ],
     reason: WEIGHT_ONLY_QUEUEING,
   },
   'quantization__qwen3-8b-int4-w4a16.maxn-clocks.high-load': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_ttft_ms',
+      'p99_ttft_ms',
+      'mean_tpot_ms',
+      'median_tpot_ms',
+      'p99_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+      'p99_itl_ms',
+    ],
     reason: WEIGHT_ONLY_QUEUEING,
   },
   'quantization__qwen3-8b-int8-w8a16.maxn-clocks.high-load': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_ttft_ms',
+      'p99_ttft_ms',
+      'mean_tpot_ms',
+      'median_tpot_ms',
+      'p99_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+      'p99_itl_ms',
+    ],
     reason: WEIGHT_ONLY_QUEUEING,
   },
   'scenarios__qwen3-8b-awq.chat': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_ttft_ms',
+      'mean_tpot_ms',
+      'median_tpot_ms',
+      'p99_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+      'p99_itl_ms',
+    ],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-awq.long-context': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+    ],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-awq.throughput': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'mean_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_ttft_ms',
+      'mean_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+    ],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-bf16.chat': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_itl_ms',
+    ],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-bf16.long-context': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_ttft_ms',
+      'p99_ttft_ms',
+      'mean_tpot_ms',
+      'median_tpot_ms',
+      'p99_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+      'p99_itl_ms',
+    ],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-bf16.throughput': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_ttft_ms',
+      'mean_tpot_ms',
+      'median_tpot_ms',
+      'p99_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+    ],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-int4-w4a16.chat': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'mean_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_ttft_ms',
+      'mean_tpot_ms',
+      'p99_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+    ],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-int4-w4a16.long-context': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'mean_tpot_ms',
+      'median_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+    ],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-8b-int4-w4a16.throughput': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'mean_tpot_ms', 'mean_itl_ms', 'median_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_ttft_ms',
+      'mean_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+    ],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-fp8.chat': {
@@ -146,7 +310,17 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-fp8.long-context': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_tpot_ms', 'median_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_tpot_ms',
+      'median_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+      'p99_itl_ms',
+    ],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-fp8.throughput': {
@@ -154,11 +328,36 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-int4-w4a16.chat': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'median_ttft_ms',
+      'p99_ttft_ms',
+      'mean_tpot_ms',
+      'median_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+      'p99_itl_ms',
+    ],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-int4-w4a16.long-context': {
-    metrics: ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'mean_tpot_ms', 'median_tpot_ms', 'p99_tpot_ms', 'mean_itl_ms', 'median_itl_ms', 'p99_itl_ms'],
+    metrics: [
+      'duration',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+      'mean_ttft_ms',
+      'mean_tpot_ms',
+      'median_tpot_ms',
+      'p99_tpot_ms',
+      'mean_itl_ms',
+      'median_itl_ms',
+      'p99_itl_ms',
+    ],
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-int4-w4a16.throughput': {
@@ -179,7 +378,10 @@ describe('the simulator against all 43 guide blocks, in virtual time', () => {
       const allowed = EXCEPTIONS[block.name];
       const unexplained = off.filter((d) => !allowed?.metrics.includes(d.key));
       assert.deepEqual(
-        unexplained.map((d) => `${d.key}: sim ${d.sim.toFixed(2)} vs guide ${d.guide} (${(d.rel * 100).toFixed(1)} %, target ${TOLERANCE[d.cls] * 100} %)`),
+        unexplained.map(
+          (d) =>
+            `${d.key}: sim ${d.sim.toFixed(2)} vs guide ${d.guide} (${(d.rel * 100).toFixed(1)} %, target ${TOLERANCE[d.cls] * 100} %)`,
+        ),
         [],
       );
       if (allowed) assert.ok(off.length > 0, `${block.name} meets every target now: remove it from EXCEPTIONS`);
@@ -222,7 +424,12 @@ class SimClock implements Timers {
 function clockedRun(engine: LiveEngine, clock: SimClock, scenario: VirtualScenario): Record<string, number> {
   const eos = eosPositions(scenario);
   const seed = scenario.seed ?? 0;
-  const spec = (i: number) => ({ promptTokens: scenario.inputLen, maxTokens: scenario.outputLen, eosAfter: eos[i] ?? Infinity, promptKey: promptKey(seed, i, scenario.inputLen) });
+  const spec = (i: number) => ({
+    promptTokens: scenario.inputLen,
+    maxTokens: scenario.outputLen,
+    eosAfter: eos[i] ?? Infinity,
+    promptKey: promptKey(seed, i, scenario.inputLen),
+  });
   engine.submit(spec(0), () => {});
   clock.run();
   const records: RequestRecord[] = [];
@@ -232,7 +439,16 @@ function clockedRun(engine: LiveEngine, clock: SimClock, scenario: VirtualScenar
     const i = next++;
     const sent = clock.now;
     let last = sent;
-    const record: RequestRecord = { success: true, error: null, promptLen: scenario.inputLen, outputTokens: 0, ttftS: 0, itlS: [], latencyS: 0, startS: (sent - start) / 1000 };
+    const record: RequestRecord = {
+      success: true,
+      error: null,
+      promptLen: scenario.inputLen,
+      outputTokens: 0,
+      ttftS: 0,
+      itlS: [],
+      latencyS: 0,
+      startS: (sent - start) / 1000,
+    };
     records.push(record);
     engine.submit(spec(i), (index, finish) => {
       if (index === 1) record.ttftS = (clock.now - sent) / 1000;
@@ -247,7 +463,10 @@ function clockedRun(engine: LiveEngine, clock: SimClock, scenario: VirtualScenar
   for (let k = 0; k < Math.min(scenario.maxConcurrency ?? Infinity, scenario.numPrompts); k++) send();
   clock.run();
   const durationS = Math.max(...records.map((r) => r.startS + r.latencyS));
-  return calculateMetrics(records, { durationS, maxConcurrency: scenario.maxConcurrency }) as unknown as Record<string, number>;
+  return calculateMetrics(records, { durationS, maxConcurrency: scenario.maxConcurrency }) as unknown as Record<
+    string,
+    number
+  >;
 }
 
 function clockedEngine(quantization: 'fp8' | 'awq', modelPath: string): { engine: LiveEngine; clock: SimClock } {
@@ -269,7 +488,14 @@ function clockedEngine(quantization: 'fp8' | 'awq', modelPath: string): { engine
 describe('the live engine on a simulated clock, on the guide cells', () => {
   const cell = (name: string): { block: GuideBlock; scenario: VirtualScenario } => {
     const block = guide(name);
-    return { block, scenario: { ...block.scenario, inputLen: GUIDE_PROMPT_TOKENS, generatedTokens: block.expected.total_output_tokens } };
+    return {
+      block,
+      scenario: {
+        ...block.scenario,
+        inputLen: GUIDE_PROMPT_TOKENS,
+        generatedTokens: block.expected.total_output_tokens,
+      },
+    };
   };
 
   it('FP8 high load, then low load on the same engine (its prompts now cached): mean, median, p99 TTFT/TPOT/ITL', () => {
@@ -278,18 +504,45 @@ describe('the live engine on a simulated clock, on the guide cells', () => {
     const low = cell('quantization__qwen3-8b-fp8.maxn-clocks.low-load');
     const liveHigh = clockedRun(engine, clock, high.scenario);
     const liveLow = clockedRun(engine, clock, low.scenario);
-    assertNear(liveHigh, high.block.expected, LIVE_TOLERANCE, 'FP8 high load vs guide', EXCEPTIONS[high.block.name]?.metrics);
-    assertNear(liveLow, low.block.expected, LIVE_TOLERANCE, 'FP8 low load vs guide', EXCEPTIONS[low.block.name]?.metrics);
+    assertNear(
+      liveHigh,
+      high.block.expected,
+      LIVE_TOLERANCE,
+      'FP8 high load vs guide',
+      EXCEPTIONS[high.block.name]?.metrics,
+    );
+    assertNear(
+      liveLow,
+      low.block.expected,
+      LIVE_TOLERANCE,
+      'FP8 low load vs guide',
+      EXCEPTIONS[low.block.name]?.metrics,
+    );
     // The same cells in virtual time: the same scheduler and costs, so the same numbers up to the jitter draws.
-    const virtualHigh = runVirtual(latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true }), high.scenario, { jitter: STEP_JITTER });
-    assertNear(liveHigh, virtualHigh.metrics as unknown as Record<string, number>, { mean: 0.03, median: 0.05, p99: 0.1 }, 'live vs virtual');
+    const virtualHigh = runVirtual(
+      latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true }),
+      high.scenario,
+      { jitter: STEP_JITTER },
+    );
+    assertNear(
+      liveHigh,
+      virtualHigh.metrics as unknown as Record<string, number>,
+      { mean: 0.03, median: 0.05, p99: 0.1 },
+      'live vs virtual',
+    );
   });
 
   it('AWQ high load: mean, median, p99 TTFT/TPOT/ITL', () => {
     const { engine, clock } = clockedEngine('awq', '/models/Qwen/Qwen3-8B-AWQ');
     const high = cell('quantization__qwen3-8b-awq.maxn-clocks.high-load');
     const live = clockedRun(engine, clock, high.scenario);
-    assertNear(live, high.block.expected, LIVE_TOLERANCE, 'AWQ high load vs guide', EXCEPTIONS[high.block.name]?.metrics);
+    assertNear(
+      live,
+      high.block.expected,
+      LIVE_TOLERANCE,
+      'AWQ high load vs guide',
+      EXCEPTIONS[high.block.name]?.metrics,
+    );
   });
 });
 
@@ -315,10 +568,14 @@ async function startEngine(model: string, speed: number): Promise<LiveEngineProc
     s.clocks.locked = true;
   });
   const port = await freePort();
-  const child = spawn(process.execPath, [ENGINE_JS, 'serve', model, '--served-model-name', 'qwen3', '--port', String(port)], {
-    env: { ...process.env, THORBENCH_SIM_DIR: dir },
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    process.execPath,
+    [ENGINE_JS, 'serve', model, '--served-model-name', 'qwen3', '--port', String(port)],
+    {
+      env: { ...process.env, THORBENCH_SIM_DIR: dir },
+      stdio: 'ignore',
+    },
+  );
   await waitForHealthy(port, 30_000);
   return { port, child, dir };
 }
@@ -331,13 +588,29 @@ function stopEngine(e: LiveEngineProcess | undefined): void {
 
 /** A guide run against the live engine: vllm bench serve's untimed test prompt, then the benchmark. */
 async function liveRun(e: LiveEngineProcess, scenario: VirtualScenario, speed: number) {
-  const common = { baseUrl: `http://127.0.0.1:${e.port}`, model: 'qwen3', inputLen: scenario.inputLen, outputLen: scenario.outputLen, seed: 0, ignoreEos: scenario.ignoreEos ?? false };
+  const common = {
+    baseUrl: `http://127.0.0.1:${e.port}`,
+    model: 'qwen3',
+    inputLen: scenario.inputLen,
+    outputLen: scenario.outputLen,
+    seed: 0,
+    ignoreEos: scenario.ignoreEos ?? false,
+  };
   await runLoad({ ...common, numPrompts: 1 });
   const run = await runLoad({ ...common, numPrompts: scenario.numPrompts, maxConcurrency: scenario.maxConcurrency });
   // The device runs `speed` times faster than a Thor: scale the measured times back.
-  const records: RequestRecord[] = run.requests.map((r) => ({ ...r, ttftS: r.ttftS * speed, latencyS: r.latencyS * speed, startS: r.startS * speed, itlS: r.itlS.map((x) => x * speed) }));
+  const records: RequestRecord[] = run.requests.map((r) => ({
+    ...r,
+    ttftS: r.ttftS * speed,
+    latencyS: r.latencyS * speed,
+    startS: r.startS * speed,
+    itlS: r.itlS.map((x) => x * speed),
+  }));
   assert.equal(records.filter((r) => r.success).length, scenario.numPrompts);
-  return calculateMetrics(records, { durationS: run.durationS * speed, maxConcurrency: scenario.maxConcurrency }) as unknown as Record<string, number>;
+  return calculateMetrics(records, {
+    durationS: run.durationS * speed,
+    maxConcurrency: scenario.maxConcurrency,
+  }) as unknown as Record<string, number>;
 }
 
 const LATENCY_KEYS = (['ttft', 'tpot', 'itl'] as const).flatMap((m) => [
@@ -354,7 +627,9 @@ function assertNear(
   what: string,
   skip: string[] = [],
 ): void {
-  const off = LATENCY_KEYS.filter(({ key, cls }) => !skip.includes(key) && Math.abs(actual[key]! / expected[key]! - 1) > tolerance[cls]);
+  const off = LATENCY_KEYS.filter(
+    ({ key, cls }) => !skip.includes(key) && Math.abs(actual[key]! / expected[key]! - 1) > tolerance[cls],
+  );
   const lines = off.map(({ key, cls }) => {
     const rel = ((actual[key]! / expected[key]! - 1) * 100).toFixed(1);
     return `${key}: ${actual[key]!.toFixed(2)} vs ${expected[key]!.toFixed(2)} (${rel} %, limit ${tolerance[cls] * 100} %)`;
@@ -383,9 +658,15 @@ describe('the live engine over HTTP, in compressed real time', { concurrency: fa
     const block = guide('quantization__qwen3-8b-fp8.maxn-clocks.high-load');
     const scenario: VirtualScenario = { ...block.scenario, inputLen: GUIDE_PROMPT_TOKENS, ignoreEos: true };
     const live = await liveRun(engine!, scenario, SPEED);
-    const params = latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true, modelPath: '/models/Qwen/Qwen3-8B-FP8' });
+    const params = latencyParams({
+      quantization: 'fp8',
+      powerModeId: 0,
+      clocksLocked: true,
+      modelPath: '/models/Qwen/Qwen3-8B-FP8',
+    });
     const virtual = runVirtual(params, scenario, { jitter: STEP_JITTER }).metrics as unknown as Record<string, number>;
-    for (const { key } of LATENCY_KEYS) t.diagnostic(`${key}: live ${live[key]!.toFixed(2)}, virtual ${virtual[key]!.toFixed(2)}`);
+    for (const { key } of LATENCY_KEYS)
+      t.diagnostic(`${key}: live ${live[key]!.toFixed(2)}, virtual ${virtual[key]!.toFixed(2)}`);
     assert.equal(live.total_output_tokens, 12800);
     assert.equal(live.total_input_tokens, 100 * GUIDE_PROMPT_TOKENS);
     for (const key of ['mean_ttft_ms', 'mean_tpot_ms', 'duration']) {

@@ -19,7 +19,10 @@ const W120 = requirePowerMode(1);
 
 describe('jetson_clocks formats', () => {
   it('renders MAXN with clocks locked byte for byte like the real Thor', () => {
-    assert.equal(renderClocksShow(thorClocks(MAXN, true, false, false)), fixture('thor', 'jetson_clocks-show.maxn-locked.txt'));
+    assert.equal(
+      renderClocksShow(thorClocks(MAXN, true, false, false)),
+      fixture('thor', 'jetson_clocks-show.maxn-locked.txt'),
+    );
   });
 
   it('caps the GPU at 1386 MHz in 120W and shows DVFS floors when unlocked', () => {
@@ -27,19 +30,31 @@ describe('jetson_clocks formats', () => {
     assert.match(locked, /^gpu-gpc-0 MinFreq=1386000000 MaxFreq=1386000000 CurrentFreq=1386000000$/m);
     assert.match(locked, /^NV Power Mode: 120W\n$/m);
     const unlocked = renderClocksShow(thorClocks(MAXN, false, false, false));
-    assert.match(unlocked, /^cpu0: Governor=schedutil MinFreq=972000 MaxFreq=2601000 CurrentFreq=972000 IdleStates: WFI=1 cc7=1$/m);
+    assert.match(
+      unlocked,
+      /^cpu0: Governor=schedutil MinFreq=972000 MaxFreq=2601000 CurrentFreq=972000 IdleStates: WFI=1 cc7=1$/m,
+    );
     assert.match(unlocked, /FreqOverride=0/);
     const gpu = /^gpu-gpc-0 MinFreq=(\d+) MaxFreq=(\d+)/m.exec(unlocked)!;
     assert.ok(Number(gpu[1]) < Number(gpu[2]));
   });
 
   it('lists offline CPUs in the 12-core modes', () => {
-    assert.match(renderClocksShow(thorClocks(requirePowerMode(2), false, false, false)), /^Online CPUs: 0-11, Offline CPUs: 12-13$/m);
+    assert.match(
+      renderClocksShow(thorClocks(requirePowerMode(2), false, false, false)),
+      /^Online CPUs: 0-11, Offline CPUs: 12-13$/m,
+    );
   });
 
   it('round-trips the lock state through the store file', () => {
-    assert.deepEqual(parseClocksStore(renderClocksStore(thorClocks(MAXN, true, false, false))), { locked: true, fanMax: false });
-    assert.deepEqual(parseClocksStore(renderClocksStore(thorClocks(W120, false, false, true))), { locked: false, fanMax: true });
+    assert.deepEqual(parseClocksStore(renderClocksStore(thorClocks(MAXN, true, false, false))), {
+      locked: true,
+      fanMax: false,
+    });
+    assert.deepEqual(parseClocksStore(renderClocksStore(thorClocks(W120, false, false, true))), {
+      locked: false,
+      fanMax: true,
+    });
     assert.equal(parseClocksStore('hello\n'), undefined);
   });
 
@@ -54,13 +69,25 @@ describe('tegrastats line', () => {
   const line = (locked: boolean, inFlight: number, mode = MAXN): string => {
     const power = railPower(mode, locked, inFlight, () => 1);
     let seed = 0;
-    return renderTegrastatsLine({ now: new Date(2026, 3, 21, 15, 50, 52), clocks: thorClocks(mode, locked, inFlight > 0, false), inFlight, ramUsedMb: 7900, power, average: power, random: () => (seed = (seed + 0.37) % 1) });
+    return renderTegrastatsLine({
+      now: new Date(2026, 3, 21, 15, 50, 52),
+      clocks: thorClocks(mode, locked, inFlight > 0, false),
+      inFlight,
+      ramUsedMb: 7900,
+      power,
+      average: power,
+      random: () => (seed = (seed + 0.37) % 1),
+    });
   };
-  const rails = (text: string): Record<string, number> => Object.fromEntries([...text.matchAll(/([A-Z0-9_]+) (\d+)mW\/(\d+)mW/g)].map((m) => [m[1]!, Number(m[2])]));
+  const rails = (text: string): Record<string, number> =>
+    Object.fromEntries([...text.matchAll(/([A-Z0-9_]+) (\d+)mW\/(\d+)mW/g)].map((m) => [m[1]!, Number(m[2])]));
 
   it('has the real Thor layout: timestamp, 14 CPUs, three GPC clocks, four rails', () => {
     const text = line(false, 0);
-    assert.match(text, /^04-21-2026 15:50:52 RAM 7900\/125772MB \(lfb \d+x4MB\) CPU \[(\d+%@972,){13}\d+%@972\] EMC_FREQ 0%@2750 GR3D_FREQ @\[314,314,314\] /);
+    assert.match(
+      text,
+      /^04-21-2026 15:50:52 RAM 7900\/125772MB \(lfb \d+x4MB\) CPU \[(\d+%@972,){13}\d+%@972\] EMC_FREQ 0%@2750 GR3D_FREQ @\[314,314,314\] /,
+    );
     assert.deepEqual(Object.keys(rails(text)), ['VDD_GPU', 'VDD_CPU_SOC_MSS', 'VIN_SYS_5V0', 'VIN']);
   });
 
@@ -81,9 +108,30 @@ describe('docker run arguments', () => {
 
   it("parses thorbench's engine command line", () => {
     const spec = parse([
-      '-d', '--runtime=nvidia', '--ipc=host', '--net=host', '--name', 'tb-x', '--label', 'thorbench.sweep=s', '-l', 'k',
-      '-e', 'VLLM_X=1', '-eHF_TOKEN', '--env-file', 'f', '-v', '/data/models:/models:ro', '--restart=no',
-      'nvcr.io/nvidia/vllm:25.09-py3', 'vllm', 'serve', '/models/Qwen/Qwen3-8B-FP8', '--port', '8000',
+      '-d',
+      '--runtime=nvidia',
+      '--ipc=host',
+      '--net=host',
+      '--name',
+      'tb-x',
+      '--label',
+      'thorbench.sweep=s',
+      '-l',
+      'k',
+      '-e',
+      'VLLM_X=1',
+      '-eHF_TOKEN',
+      '--env-file',
+      'f',
+      '-v',
+      '/data/models:/models:ro',
+      '--restart=no',
+      'nvcr.io/nvidia/vllm:25.09-py3',
+      'vllm',
+      'serve',
+      '/models/Qwen/Qwen3-8B-FP8',
+      '--port',
+      '8000',
     ]);
     assert.equal(spec.detach, true);
     assert.equal(spec.name, 'tb-x');
@@ -98,13 +146,20 @@ describe('docker run arguments', () => {
 
   it('accepts bundled short flags and rejects unknown ones with docker wording', () => {
     assert.equal(parse(['-dit', 'img', 'vllm']).detach, true);
-    assert.throws(() => parse(['--bogus', 'img']), (e: unknown) => e instanceof DockerUsageError && e.message === 'unknown flag: --bogus');
+    assert.throws(
+      () => parse(['--bogus', 'img']),
+      (e: unknown) => e instanceof DockerUsageError && e.message === 'unknown flag: --bogus',
+    );
     assert.throws(() => parse(['-d']), DockerUsageError);
   });
 });
 
 describe('docker templates', () => {
-  const obj = { Name: '/x', State: { Status: 'exited', ExitCode: 137, OOMKilled: true }, Config: { Labels: { a: 'b' } } };
+  const obj = {
+    Name: '/x',
+    State: { Status: 'exited', ExitCode: 137, OOMKilled: true },
+    Config: { Labels: { a: 'b' } },
+  };
 
   it('renders fields and json like Go templates, and refuses the rest', () => {
     assert.equal(renderTemplate('{{.State.Status}} {{.State.ExitCode}} {{.State.OOMKilled}}', obj), 'exited 137 true');
@@ -117,13 +172,28 @@ describe('docker templates', () => {
 
 describe('vllm serve arguments', () => {
   it('parses the engine activity command and rejects unknown flags like argparse', () => {
-    const a = parseServeArgs(['serve', '/models/Qwen/Qwen3-8B-FP8', '--served-model-name', 'qwen3', 'q3', '--port=8001', '--gpu-memory-utilization', '0.8', '--max-model-len', '32000', '--enforce-eager']);
+    const a = parseServeArgs([
+      'serve',
+      '/models/Qwen/Qwen3-8B-FP8',
+      '--served-model-name',
+      'qwen3',
+      'q3',
+      '--port=8001',
+      '--gpu-memory-utilization',
+      '0.8',
+      '--max-model-len',
+      '32000',
+      '--enforce-eager',
+    ]);
     assert.equal(a.model, '/models/Qwen/Qwen3-8B-FP8');
     assert.deepEqual(a.servedModelNames, ['qwen3', 'q3']);
     assert.equal(a.port, 8001);
     assert.equal(a.gpuMemoryUtilization, 0.8);
     assert.equal(a.maxModelLen, 32000);
-    assert.throws(() => parseServeArgs(['serve', 'm', '--nope']), (e: unknown) => e instanceof ServeArgsError && /unrecognized arguments: --nope/.test(e.message));
+    assert.throws(
+      () => parseServeArgs(['serve', 'm', '--nope']),
+      (e: unknown) => e instanceof ServeArgsError && /unrecognized arguments: --nope/.test(e.message),
+    );
     assert.throws(() => parseServeArgs(['serve', 'm', '--port', '70000']), ServeArgsError);
   });
 

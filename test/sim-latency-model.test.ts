@@ -10,7 +10,8 @@ import { type LatencyParams, latencyParams, modelScaleFromPath, stepCostMs } fro
 import { eosPositions, promptLengths, runVirtual } from '../sim/virtual-run.js';
 
 const flat: StepPolicy = { costMs: () => 1 };
-const engine = (maxNumBatchedTokens = 2048, maxNumSeqs = 256): BatchEngine => new BatchEngine({ maxNumSeqs, maxNumBatchedTokens });
+const engine = (maxNumBatchedTokens = 2048, maxNumSeqs = 256): BatchEngine =>
+  new BatchEngine({ maxNumSeqs, maxNumBatchedTokens });
 
 describe('scheduler (vLLM V1-like)', () => {
   it('gives every decoding sequence one token per step and stops at max_tokens', () => {
@@ -101,8 +102,13 @@ describe('step costs', () => {
 
   it('keep the guide ordering: jetson_clocks helps at MAXN, FP8 beats BF16, 90 W is slower than 120 W', () => {
     const tpot = (quantization: 'fp8' | 'bf16', powerModeId: number, clocksLocked: boolean): number =>
-      runVirtual(latencyParams({ quantization, powerModeId, clocksLocked }), { inputLen: 2048, outputLen: 128, numPrompts: 3, maxConcurrency: 1, ignoreEos: true })
-        .metrics.mean_tpot_ms;
+      runVirtual(latencyParams({ quantization, powerModeId, clocksLocked }), {
+        inputLen: 2048,
+        outputLen: 128,
+        numPrompts: 3,
+        maxConcurrency: 1,
+        ignoreEos: true,
+      }).metrics.mean_tpot_ms;
     assert.ok(tpot('fp8', 0, true) < tpot('fp8', 0, false));
     assert.ok(tpot('fp8', 0, true) < tpot('bf16', 0, true));
     assert.ok(tpot('fp8', 2, false) > tpot('fp8', 1, false));
@@ -115,11 +121,22 @@ describe('step costs', () => {
     assert.deepEqual([moe.totalB, moe.activeB, moe.tag], [30, 3, '30B-A3B']);
     assert.equal(modelScaleFromPath('/models/some-model').totalB, 8);
     assert.equal(modelScaleFromPath('/models/Qwen/Qwen3-32B').stepBase, 4);
-    const old = latencyParams({ quantization: 'awq', powerModeId: 0, clocksLocked: true, image: 'nvcr.io/nvidia/tritonserver:25.08-vllm-python-py3' });
-    const recent = latencyParams({ quantization: 'awq', powerModeId: 0, clocksLocked: true, image: 'nvcr.io/nvidia/vllm:25.09-py3' });
+    const old = latencyParams({
+      quantization: 'awq',
+      powerModeId: 0,
+      clocksLocked: true,
+      image: 'nvcr.io/nvidia/tritonserver:25.08-vllm-python-py3',
+    });
+    const recent = latencyParams({
+      quantization: 'awq',
+      powerModeId: 0,
+      clocksLocked: true,
+      image: 'nvcr.io/nvidia/vllm:25.09-py3',
+    });
     assert.notDeepEqual(old, recent);
     // An uncalibrated size scales from the 8B calibration: a 32B model is slower.
-    const fp8 = (modelPath: string): number => latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true, modelPath }).stepBaseMs;
+    const fp8 = (modelPath: string): number =>
+      latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true, modelPath }).stepBaseMs;
     assert.ok(fp8('/models/Qwen/Qwen3-32B-FP8') > fp8('/models/Qwen/Qwen3-8B-FP8'));
   });
 });
@@ -138,7 +155,13 @@ describe('virtual runs', () => {
 
   it('keep at most maxConcurrency requests in flight and follow the request rate', () => {
     const params = latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true });
-    const run = runVirtual(params, { inputLen: 256, outputLen: 16, numPrompts: 30, maxConcurrency: 3, ignoreEos: true });
+    const run = runVirtual(params, {
+      inputLen: 256,
+      outputLen: 16,
+      numPrompts: 30,
+      maxConcurrency: 3,
+      ignoreEos: true,
+    });
     const spans = run.records.map((r) => [r.startS, r.startS + r.latencyS] as const);
     for (const [s] of spans) assert.ok(spans.filter(([a, b]) => a <= s && s < b - 1e-9).length <= 3);
     const paced = runVirtual(params, { inputLen: 256, outputLen: 16, numPrompts: 40, requestRate: 2, ignoreEos: true });
@@ -146,10 +169,18 @@ describe('virtual runs', () => {
   });
 
   it('spread prompt lengths and early EOS to match recorded totals', () => {
-    assert.deepEqual(promptLengths({ inputLen: 2048, outputLen: 1, numPrompts: 3, totalPromptTokens: 6125 }), [2041, 2042, 2042]);
+    assert.deepEqual(
+      promptLengths({ inputLen: 2048, outputLen: 1, numPrompts: 3, totalPromptTokens: 6125 }),
+      [2041, 2042, 2042],
+    );
     const eos = eosPositions({ inputLen: 8, outputLen: 128, numPrompts: 100, generatedTokens: 12419 });
-    assert.equal(eos.reduce((sum, e) => sum + Math.min(128, e), 0), 12419);
-    assert.ok(eosPositions({ inputLen: 8, outputLen: 128, numPrompts: 5, ignoreEos: true }).every((e) => e === Infinity));
+    assert.equal(
+      eos.reduce((sum, e) => sum + Math.min(128, e), 0),
+      12419,
+    );
+    assert.ok(
+      eosPositions({ inputLen: 8, outputLen: 128, numPrompts: 5, ignoreEos: true }).every((e) => e === Infinity),
+    );
   });
 });
 

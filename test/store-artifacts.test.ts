@@ -2,17 +2,28 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cellArtifactsDir, listArtifacts, readArtifact, readArtifactText, removePartialArtifacts, writeArtifact } from '../store/artifacts.js';
+import {
+  cellArtifactsDir,
+  listArtifacts,
+  readArtifact,
+  readArtifactText,
+  removePartialArtifacts,
+  writeArtifact,
+} from '../store/artifacts.js';
 import { tempDir } from './helpers/files.js';
 
 const root = tempDir('artifacts');
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 let n = 0;
-const freshDir = (): string => cellArtifactsDir(path.join(root, `case-${++n}`), 'sweep-2025-10-01', 'maxn.locked.qwen3-8b-fp8.high-load.r1');
+const freshDir = (): string =>
+  cellArtifactsDir(path.join(root, `case-${++n}`), 'sweep-2025-10-01', 'maxn.locked.qwen3-8b-fp8.high-load.r1');
 
 describe('artifacts: paths', () => {
   it('places a cell under <results>/<sweep>/<cell>', () => {
-    assert.equal(cellArtifactsDir('results', 'qwen3-8b-quantization-1', 'maxn.locked.qwen3-8b-fp8.high-load.r1'), path.join('results', 'qwen3-8b-quantization-1', 'maxn.locked.qwen3-8b-fp8.high-load.r1'));
+    assert.equal(
+      cellArtifactsDir('results', 'qwen3-8b-quantization-1', 'maxn.locked.qwen3-8b-fp8.high-load.r1'),
+      path.join('results', 'qwen3-8b-quantization-1', 'maxn.locked.qwen3-8b-fp8.high-load.r1'),
+    );
   });
 
   it('takes a scheduled sweep’s id, which ends in an RFC 3339 time, as a directory name', () => {
@@ -23,8 +34,16 @@ describe('artifacts: paths', () => {
 
   it('rejects ids that could escape the results directory', () => {
     for (const bad of ['..', '../etc', 'a/b', 'a\\b', '.hidden', '', '/abs', 'x y', 'sweep\n1']) {
-      assert.throws(() => cellArtifactsDir('results', bad, 'cell.r1'), /sweep id .* cannot name an artifact path/, `sweep id ${JSON.stringify(bad)}`);
-      assert.throws(() => cellArtifactsDir('results', 'sweep', bad), /cell id .* cannot name an artifact path/, `cell id ${JSON.stringify(bad)}`);
+      assert.throws(
+        () => cellArtifactsDir('results', bad, 'cell.r1'),
+        /sweep id .* cannot name an artifact path/,
+        `sweep id ${JSON.stringify(bad)}`,
+      );
+      assert.throws(
+        () => cellArtifactsDir('results', 'sweep', bad),
+        /cell id .* cannot name an artifact path/,
+        `cell id ${JSON.stringify(bad)}`,
+      );
     }
   });
 
@@ -45,7 +64,10 @@ describe('artifacts: writing and reading', () => {
     await writeArtifact(dir, 'engine.log', 'INFO started\nINFO ready\n');
     assert.deepEqual(await readArtifact(dir, 'result.json'), { metrics: { output_throughput: 298.07 } });
     assert.equal(await readArtifact(dir, 'engine.log'), 'INFO started\nINFO ready\n');
-    assert.equal(await readArtifactText(dir, 'result.json'), '{\n  "metrics": {\n    "output_throughput": 298.07\n  }\n}\n');
+    assert.equal(
+      await readArtifactText(dir, 'result.json'),
+      '{\n  "metrics": {\n    "output_throughput": 298.07\n  }\n}\n',
+    );
     assert.deepEqual(await listArtifacts(dir), ['engine.log', 'result.json']);
   });
 

@@ -6,7 +6,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { MAX_STORED_ARTIFACT_BYTES, readCellArtifact, readCellArtifactData, storeArtifacts, writeArtifact } from '../store/artifacts.js';
+import {
+  MAX_STORED_ARTIFACT_BYTES,
+  readCellArtifact,
+  readCellArtifactData,
+  storeArtifacts,
+  writeArtifact,
+} from '../store/artifacts.js';
 import { openResultsStore, type ResultsStore } from '../store/store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../store/migrations.js';
 import { migratePostgres, POSTGRES_MIGRATIONS } from '../store/postgres-migrations.js';
@@ -109,50 +115,67 @@ const FP8_HIGH_LOAD: BenchmarkMetrics = {
 };
 
 function succeeded(sweepId: string, repeat = 1, position = 0): CellRecord {
-  return completeRecord({
-    sweepId,
-    experimentName: 'qwen3-8b-quantization',
-    cellId: `maxn.locked.qwen3-8b-fp8.high-load.r${repeat}`,
-    repeat,
-    position,
-    power: 'maxn',
-    clocks: 'locked',
-    modelId: 'qwen3-8b-fp8',
-    quantization: 'fp8',
-    modelSize: '8.9G',
-    scenario: 'high-load',
-    status: 'succeeded',
-    failure: null,
-    metrics: { ...FP8_HIGH_LOAD },
-    harness: { kind: 'vllm', command: ['vllm', 'bench', 'serve', '--max-concurrency', '8', '--num-prompts', '100'] },
-    device: {
-      deviceId: 'thor-01',
+  return completeRecord(
+    {
+      sweepId,
+      experimentName: 'qwen3-8b-quantization',
+      cellId: `maxn.locked.qwen3-8b-fp8.high-load.r${repeat}`,
+      repeat,
+      position,
+      power: 'maxn',
+      clocks: 'locked',
+      modelId: 'qwen3-8b-fp8',
+      quantization: 'fp8',
+      modelSize: '8.9G',
+      scenario: 'high-load',
+      status: 'succeeded',
+      failure: null,
+      metrics: { ...FP8_HIGH_LOAD },
+      harness: { kind: 'vllm', command: ['vllm', 'bench', 'serve', '--max-concurrency', '8', '--num-prompts', '100'] },
+      device: {
+        deviceId: 'thor-01',
+        simulated: false,
+        model: 'NVIDIA Jetson AGX Thor Developer Kit',
+        l4tRelease: 'R38.2.1',
+        bootId: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+        powerModeName: 'MAXN',
+        powerModeId: 0,
+        clocksLocked: true,
+      },
+      engine: {
+        image: 'nvcr.io/nvidia/vllm:25.09-py3',
+        containerName: 'thorbench-maxn-qwen3-8b-fp8',
+        command: [
+          'vllm',
+          'serve',
+          '/models/Qwen/Qwen3-8B-FP8',
+          '--served-model-name',
+          'qwen3',
+          '--gpu-memory-utilization',
+          '0.9',
+        ],
+        exitCode: null,
+        oomKilled: false,
+        logTail: null,
+      },
+      steps: [
+        { step: 'flushCaches', startedAt: '2025-10-01T10:00:00.000Z', durationMs: 1200, result: { kind: 'done' } },
+        {
+          step: 'warmup',
+          startedAt: '2025-10-01T10:00:01.200Z',
+          durationMs: 0,
+          result: { kind: 'skipped', reason: 'engine already warm' },
+        },
+        { step: 'benchmark', startedAt: '2025-10-01T10:03:00.000Z', durationMs: 42_940, result: { kind: 'done' } },
+      ],
+      artifactsDir: `results/${sweepId}/maxn.locked.qwen3-8b-fp8.high-load.r${repeat}`,
       simulated: false,
-      model: 'NVIDIA Jetson AGX Thor Developer Kit',
-      l4tRelease: 'R38.2.1',
-      bootId: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
-      powerModeName: 'MAXN',
-      powerModeId: 0,
-      clocksLocked: true,
+      startedAt: '2025-10-01T10:00:00.000Z',
+      finishedAt: '2025-10-01T10:03:43.000Z',
     },
-    engine: {
-      image: 'nvcr.io/nvidia/vllm:25.09-py3',
-      containerName: 'thorbench-maxn-qwen3-8b-fp8',
-      command: ['vllm', 'serve', '/models/Qwen/Qwen3-8B-FP8', '--served-model-name', 'qwen3', '--gpu-memory-utilization', '0.9'],
-      exitCode: null,
-      oomKilled: false,
-      logTail: null,
-    },
-    steps: [
-      { step: 'flushCaches', startedAt: '2025-10-01T10:00:00.000Z', durationMs: 1200, result: { kind: 'done' } },
-      { step: 'warmup', startedAt: '2025-10-01T10:00:01.200Z', durationMs: 0, result: { kind: 'skipped', reason: 'engine already warm' } },
-      { step: 'benchmark', startedAt: '2025-10-01T10:03:00.000Z', durationMs: 42_940, result: { kind: 'done' } },
-    ],
-    artifactsDir: `results/${sweepId}/maxn.locked.qwen3-8b-fp8.high-load.r${repeat}`,
-    simulated: false,
-    startedAt: '2025-10-01T10:00:00.000Z',
-    finishedAt: '2025-10-01T10:03:43.000Z',
-  }, DEFAULT_VALIDITY, '0.1.0');
+    DEFAULT_VALIDITY,
+    '0.1.0',
+  );
 }
 
 function failed(sweepId: string, repeat = 1): CellRecord {
@@ -161,7 +184,12 @@ function failed(sweepId: string, repeat = 1): CellRecord {
     status: 'failed',
     metrics: null,
     harness: null,
-    failure: { type: 'EngineCrashed', message: 'container exited with status 137 while loading the model', retryable: false, step: 'waitForHealth' },
+    failure: {
+      type: 'EngineCrashed',
+      message: 'container exited with status 137 while loading the model',
+      retryable: false,
+      step: 'waitForHealth',
+    },
     engine: {
       image: 'nvcr.io/nvidia/vllm:25.09-py3',
       containerName: 'thorbench-maxn-qwen3-8b-fp8',
@@ -223,9 +251,21 @@ for (const backend of BACKENDS) {
             device: {
               ...base.device!,
               powerModeAfter: { name: 'MAXN', id: 0 },
-              clocksAfter: { locked: false, gpuMhz: 900, gpuMaxMhz: 1575, emcMhz: 4266, emcMaxMhz: 4266, cpuMhz: [2601, 972] },
+              clocksAfter: {
+                locked: false,
+                gpuMhz: 900,
+                gpuMaxMhz: 1575,
+                emcMhz: 4266,
+                emcMaxMhz: 4266,
+                cpuMhz: [2601, 972],
+              },
             },
-            engine: { ...base.engine!, imageDigest: `nvcr.io/nvidia/vllm@sha256:${'e'.repeat(64)}`, version: '0.10.1.1', startedForCell: true },
+            engine: {
+              ...base.engine!,
+              imageDigest: `nvcr.io/nvidia/vllm@sha256:${'e'.repeat(64)}`,
+              version: '0.10.1.1',
+              startedForCell: true,
+            },
             energy: { status: 'unavailable', reason: 'tegrastats printed no VIN rail' },
             thermal: { samples: 12, maxTempC: 64.5, maxTempSensor: 'tj', gpuMhzMin: 900, gpuMhzMax: 1575 },
           },
@@ -282,9 +322,15 @@ for (const backend of BACKENDS) {
 
     it('finishSweep names the missing sweep and rejects "running"', async () => {
       await withStore(async (store) => {
-        await assert.rejects(store.finishSweep('ghost', 'completed', '2025-10-01T09:00:00.000Z'), /no sweep "ghost".*call upsertSweep/);
+        await assert.rejects(
+          store.finishSweep('ghost', 'completed', '2025-10-01T09:00:00.000Z'),
+          /no sweep "ghost".*call upsertSweep/,
+        );
         await store.upsertSweep(sweepStart('s1'));
-        await assert.rejects(store.finishSweep('s1', 'running' as 'completed', '2025-10-01T09:00:00.000Z'), /completed, failed or cancelled/);
+        await assert.rejects(
+          store.finishSweep('s1', 'running' as 'completed', '2025-10-01T09:00:00.000Z'),
+          /completed, failed or cancelled/,
+        );
       });
     });
   });
@@ -310,7 +356,11 @@ for (const backend of BACKENDS) {
         assert.deepEqual(await store.getCell('s1', record.cellId, 1), record);
         const other = succeeded('s2');
         await store.recordCell(other);
-        assert.equal((await store.getCell('s2', other.cellId, 1))!.movedFrom, undefined, 'a cell that never moved says nothing');
+        assert.equal(
+          (await store.getCell('s2', other.cellId, 1))!.movedFrom,
+          undefined,
+          'a cell that never moved says nothing',
+        );
       });
     });
 
@@ -332,8 +382,22 @@ for (const backend of BACKENDS) {
           'SELECT cell_id, output_throughput, mean_tpot_ms, energy_j, failure_type, failure_retryable FROM cells ORDER BY cell_id',
         );
         assert.deepEqual(rows, [
-          { cell_id: 'maxn.locked.qwen3-8b-fp8.high-load.r1', output_throughput: 298.07, mean_tpot_ms: 22.59, energy_j: 3821.5, failure_type: null, failure_retryable: null },
-          { cell_id: 'maxn.locked.qwen3-8b-fp8.high-load.r2', output_throughput: null, mean_tpot_ms: null, energy_j: null, failure_type: 'EngineCrashed', failure_retryable: 0 },
+          {
+            cell_id: 'maxn.locked.qwen3-8b-fp8.high-load.r1',
+            output_throughput: 298.07,
+            mean_tpot_ms: 22.59,
+            energy_j: 3821.5,
+            failure_type: null,
+            failure_retryable: null,
+          },
+          {
+            cell_id: 'maxn.locked.qwen3-8b-fp8.high-load.r2',
+            output_throughput: null,
+            mean_tpot_ms: null,
+            energy_j: null,
+            failure_type: 'EngineCrashed',
+            failure_retryable: 0,
+          },
         ]);
       });
     });
@@ -353,7 +417,11 @@ for (const backend of BACKENDS) {
       await withStore(async (store) => {
         const first = succeeded('s1');
         await store.recordCell(first);
-        const later = { ...succeeded('s1'), metrics: { ...FP8_HIGH_LOAD, output_throughput: 1.23 }, finishedAt: '2025-10-02T00:00:00.000Z' };
+        const later = {
+          ...succeeded('s1'),
+          metrics: { ...FP8_HIGH_LOAD, output_throughput: 1.23 },
+          finishedAt: '2025-10-02T00:00:00.000Z',
+        };
         assert.deepEqual(await store.recordCell(later), { inserted: false, replaced: false, attempts: 2 });
         assert.deepEqual(await store.recordCell(failed('s1')), { inserted: false, replaced: false, attempts: 3 });
         assert.deepEqual(await store.getCell('s1', first.cellId, 1), first);
@@ -377,11 +445,16 @@ for (const backend of BACKENDS) {
     it('lists cells in plan order and keeps sweeps apart', async () => {
       await withStore(async (store) => {
         const ids = ['c', 'a', 'b'];
-        for (const [i, id] of ids.entries()) await store.recordCell({ ...succeeded('s1'), cellId: `${id}.r1`, position: [2, 0, 1][i] ?? 0 });
+        for (const [i, id] of ids.entries())
+          await store.recordCell({ ...succeeded('s1'), cellId: `${id}.r1`, position: [2, 0, 1][i] ?? 0 });
         await store.recordCell({ ...succeeded('s2'), cellId: 'other.r1' });
         assert.deepEqual(
           (await store.listCells('s1')).map((c) => [c.cellId, c.position]),
-          [['a.r1', 0], ['b.r1', 1], ['c.r1', 2]],
+          [
+            ['a.r1', 0],
+            ['b.r1', 1],
+            ['c.r1', 2],
+          ],
         );
         assert.equal(await store.countRows('s1'), 3);
         assert.equal(await store.countRows('s2'), 1);
@@ -391,10 +464,19 @@ for (const backend of BACKENDS) {
 
     it('rejects records it cannot store faithfully, naming the field', async () => {
       await withStore(async (store) => {
-        await assert.rejects(store.recordCell({ ...succeeded('s1'), metrics: null }), /succeeded cell must carry its metrics/);
+        await assert.rejects(
+          store.recordCell({ ...succeeded('s1'), metrics: null }),
+          /succeeded cell must carry its metrics/,
+        );
         await assert.rejects(store.recordCell({ ...succeeded('s1'), repeat: 0 }), /repeat must be an integer >= 1/);
-        await assert.rejects(store.recordCell({ ...succeeded('s1'), status: 'done' as 'succeeded' }), /status must be one of/);
-        await assert.rejects(store.recordCell({ ...succeeded(''), cellId: 'x.r1' }), /sweepId must be a non-empty string/);
+        await assert.rejects(
+          store.recordCell({ ...succeeded('s1'), status: 'done' as 'succeeded' }),
+          /status must be one of/,
+        );
+        await assert.rejects(
+          store.recordCell({ ...succeeded(''), cellId: 'x.r1' }),
+          /sweepId must be a non-empty string/,
+        );
         assert.equal(await store.countRows('s1'), 0);
       });
     });
@@ -457,7 +539,7 @@ for (const backend of BACKENDS) {
   });
 
   describe(`results store (${backend.name}): artifacts`, { skip: backend.skip }, () => {
-    it('keeps, replaces and lists a cell\'s artifacts byte for byte', async () => {
+    it("keeps, replaces and lists a cell's artifacts byte for byte", async () => {
       await withStore(async (store) => {
         const cell = succeeded('a1').cellId;
         const binary = Buffer.from([0, 1, 2, 254, 255]);
@@ -474,9 +556,15 @@ for (const backend of BACKENDS) {
 
     it('refuses names that are not one path segment and artifacts over the size bound', async () => {
       await withStore(async (store) => {
-        await assert.rejects(store.putArtifact('a1', 'c.r1', '../escape.json', '{}'), /artifact name "..\/escape.json" must be/);
+        await assert.rejects(
+          store.putArtifact('a1', 'c.r1', '../escape.json', '{}'),
+          /artifact name "..\/escape.json" must be/,
+        );
         const tooBig = Buffer.alloc(MAX_STORED_ARTIFACT_BYTES + 1);
-        await assert.rejects(store.putArtifact('a1', 'c.r1', 'huge.bin', tooBig), /more than the store keeps.*stays on the device's disk/);
+        await assert.rejects(
+          store.putArtifact('a1', 'c.r1', 'huge.bin', tooBig),
+          /more than the store keeps.*stays on the device's disk/,
+        );
         assert.deepEqual(await store.listStoredArtifacts('a1', 'c.r1'), []);
       });
     });
@@ -495,12 +583,18 @@ for (const backend of BACKENDS) {
         assert.deepEqual(JSON.parse((await readCellArtifact(store, record, 'requests.json'))!), { ttfts: [0.1, 0.2] });
         assert.deepEqual(await readCellArtifactData(store, record, 'requests.json'), { ttfts: [0.1, 0.2] });
         await store.putArtifact('a1', 'cell.r1', 'broken.json', '{"ttfts": [');
-        await assert.rejects(readCellArtifactData(store, record, 'broken.json'), /artifact broken.json of cell cell.r1 .* not valid JSON/);
+        await assert.rejects(
+          readCellArtifactData(store, record, 'broken.json'),
+          /artifact broken.json of cell cell.r1 .* not valid JSON/,
+        );
         assert.equal(await readCellArtifact(store, record, 'engine.log'), null);
         // Only on disk (a SQLite sweep on one machine): read from the directory.
         const local = path.join(tmpRoot, `artifacts-${backend.name}`, 'a1', 'local.r1');
         await writeArtifact(local, 'engine.log', 'INFO started\n');
-        assert.equal(await readCellArtifact(store, { ...record, cellId: 'local.r1', artifactsDir: local }, 'engine.log'), 'INFO started\n');
+        assert.equal(
+          await readCellArtifact(store, { ...record, cellId: 'local.r1', artifactsDir: local }, 'engine.log'),
+          'INFO started\n',
+        );
       });
     });
   });
@@ -548,11 +642,14 @@ for (const backend of BACKENDS) {
         );
         assert.equal(a!.registeredAt, '2026-01-01T00:02:00.000Z');
         assert.equal(a!.worker, 'w2');
-        await assert.rejects(store.registerDevice(inventory(''), 'w1', '2026-01-01T00:03:00.000Z'), /deviceId must be a non-empty string/);
+        await assert.rejects(
+          store.registerDevice(inventory(''), 'w1', '2026-01-01T00:03:00.000Z'),
+          /deviceId must be a non-empty string/,
+        );
       });
     });
 
-    it('records a sweep\'s comparison against its baseline, replaces it when compared again, and reads it back', async () => {
+    it("records a sweep's comparison against its baseline, replaces it when compared again, and reads it back", async () => {
       await withStore(async (store) => {
         await store.upsertSweep(sweepStart('nightly-1'));
         await store.recordCell(succeeded('nightly-1'));
@@ -560,9 +657,17 @@ for (const backend of BACKENDS) {
         const cells = await store.listCells('nightly-1');
         const comparison = compareToBaseline({ sweep, cells }, { sweep, cells });
         assert.equal(await store.getRegression('nightly-2026-11-29T03:00:00Z'), null);
-        const verdict = { sweepId: 'nightly-2026-11-29T03:00:00Z', baseline: 'nightly-1', regression: true, comparison };
+        const verdict = {
+          sweepId: 'nightly-2026-11-29T03:00:00Z',
+          baseline: 'nightly-1',
+          regression: true,
+          comparison,
+        };
         await store.recordRegression({ ...verdict, comparedAt: '2026-11-29T03:10:00.000Z' });
-        assert.deepEqual(await store.getRegression(verdict.sweepId), { ...verdict, comparedAt: '2026-11-29T03:10:00.000Z' });
+        assert.deepEqual(await store.getRegression(verdict.sweepId), {
+          ...verdict,
+          comparedAt: '2026-11-29T03:10:00.000Z',
+        });
         await store.recordRegression({ ...verdict, regression: false, comparedAt: '2026-11-29T04:00:00.000Z' });
         assert.deepEqual(await store.getRegression(verdict.sweepId), {
           ...verdict,
@@ -575,7 +680,10 @@ for (const backend of BACKENDS) {
     it('keeps artifacts of a scheduled sweep, whose id holds ":"', async () => {
       await withStore(async (store) => {
         await store.putArtifact('nightly-2026-11-29T03:00:00Z', 'cell-1', 'result.json', '{}');
-        assert.equal((await store.getArtifact('nightly-2026-11-29T03:00:00Z', 'cell-1', 'result.json'))?.toString(), '{}');
+        assert.equal(
+          (await store.getArtifact('nightly-2026-11-29T03:00:00Z', 'cell-1', 'result.json'))?.toString(),
+          '{}',
+        );
         await assert.rejects(store.putArtifact('nightly', 'cell:1', 'result.json', '{}'), /cell id "cell:1" must be/);
       });
     });
@@ -629,13 +737,24 @@ describe('results store (postgres): schema and concurrency', { skip: postgresBac
     await client.connect();
     try {
       await migratePostgres(client, url, POSTGRES_MIGRATIONS.slice(0, 1));
-      const v1Columns = (await client.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'cells'`)).rows
+      const v1Columns = (
+        await client.query<{ column_name: string }>(
+          `SELECT column_name FROM information_schema.columns WHERE table_name = 'cells'`,
+        )
+      ).rows
         .map((c) => c.column_name)
         .filter((c) => c !== 'recorded_at' && c !== 'attempts');
-      await client.query(`INSERT INTO sweeps VALUES ('old', 'x', '{}', NULL, 0, '2025-10-01T10:00:00.000Z', NULL, 'completed', 2)`);
+      await client.query(
+        `INSERT INTO sweeps VALUES ('old', 'x', '{}', NULL, 0, '2025-10-01T10:00:00.000Z', NULL, 'completed', 2)`,
+      );
       const records: CellRecord[] = [
         succeeded('old'),
-        { ...succeeded('old', 2, 1), status: 'failed', metrics: null, failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' } },
+        {
+          ...succeeded('old', 2, 1),
+          status: 'failed',
+          metrics: null,
+          failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' },
+        },
       ];
       for (const record of records) {
         const row = toCellRow(record) as unknown as Record<string, unknown>;
@@ -654,7 +773,10 @@ describe('results store (postgres): schema and concurrency', { skip: postgresBac
       assert.equal(ok!.energy, null);
       assert.equal(ok!.thorbenchVersion, null);
       assert.deepEqual(ok!.metrics, FP8_HIGH_LOAD);
-      assert.deepEqual(failedCell!.verdict, { valid: false, reasons: ['no benchmark result: the cell was failed (EngineCrashed)'] });
+      assert.deepEqual(failedCell!.verdict, {
+        valid: false,
+        reasons: ['no benchmark result: the cell was failed (EngineCrashed)'],
+      });
     } finally {
       await store.close();
     }
@@ -665,16 +787,22 @@ describe('results store (postgres): schema and concurrency', { skip: postgresBac
   it('refuses a database written by a newer thorbench, saying what to do', async () => {
     const url = await postgresBackend.fresh();
     await (await openResultsStore(url)).close();
-    await pgQuery(url, `INSERT INTO thorbench_schema (version, description) VALUES ($1, 'from the future')`, [SCHEMA_VERSION + 5]);
-    await assert.rejects(openResultsStore(url), /schema version \d+, newer than this thorbench understands.*upgrade thorbench/);
+    await pgQuery(url, `INSERT INTO thorbench_schema (version, description) VALUES ($1, 'from the future')`, [
+      SCHEMA_VERSION + 5,
+    ]);
+    await assert.rejects(
+      openResultsStore(url),
+      /schema version \d+, newer than this thorbench understands.*upgrade thorbench/,
+    );
   });
 
   it('names the database and the setting to fix when the server cannot be reached', async () => {
     await assert.rejects(
       openResultsStore('postgres://thorbench:secret@127.0.0.1:1/none'),
       (err: Error) =>
-        /cannot reach the results database postgres:\/\/thorbench:\*\*\*@127\.0\.0\.1:1\/none: .*THORBENCH_RESULTS_URL/.test(err.message) &&
-        !err.message.includes('secret'),
+        /cannot reach the results database postgres:\/\/thorbench:\*\*\*@127\.0\.0\.1:1\/none: .*THORBENCH_RESULTS_URL/.test(
+          err.message,
+        ) && !err.message.includes('secret'),
     );
   });
 
@@ -697,7 +825,10 @@ describe('results store (postgres): schema and concurrency', { skip: postgresBac
       const record = succeeded('race');
       const results = await Promise.all(stores.flatMap((s) => [s.recordCell(record), s.recordCell(record)]));
       assert.equal(results.filter((r) => r.inserted).length, 1);
-      assert.deepEqual(results.map((r) => r.attempts).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.deepEqual(
+        results.map((r) => r.attempts).sort((a, b) => a - b),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+      );
       assert.equal(await stores[0]!.countRows('race'), 1);
       assert.equal((await stores[1]!.getCellMeta('race', record.cellId, 1))?.attempts, 8);
       const applied = await pgQuery(url, 'SELECT COUNT(*)::int AS n FROM thorbench_schema');
@@ -716,7 +847,9 @@ describe('results store (sqlite): the file', () => {
     try {
       assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      const tables = (raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((t) => t.name);
+      const tables = (
+        raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]
+      ).map((t) => t.name);
       assert.deepEqual(tables, ['artifacts', 'cells', 'devices', 'regressions', 'sweeps']);
     } finally {
       raw.close();
@@ -745,15 +878,33 @@ describe('results store (sqlite): the file', () => {
     const raw = new Database(dbPath);
     MIGRATIONS[0]!.up(raw);
     raw.pragma('user_version = 1');
-    const v1Columns = (raw.prepare('PRAGMA table_info(cells)').all() as { name: string }[]).map((c) => c.name).filter((c) => c !== 'recorded_at' && c !== 'attempts');
+    const v1Columns = (raw.prepare('PRAGMA table_info(cells)').all() as { name: string }[])
+      .map((c) => c.name)
+      .filter((c) => c !== 'recorded_at' && c !== 'attempts');
     const insert = (record: CellRecord) => {
       const row = toCellRow(record) as unknown as Record<string, unknown>;
       const values = Object.fromEntries(v1Columns.map((c) => [c, row[c] ?? null]));
-      raw.prepare(`INSERT INTO cells (${v1Columns.join(', ')}, recorded_at) VALUES (${v1Columns.map((c) => `@${c}`).join(', ')}, '2025-10-01T10:04:00.000Z')`).run(values);
+      raw
+        .prepare(
+          `INSERT INTO cells (${v1Columns.join(', ')}, recorded_at) VALUES (${v1Columns.map((c) => `@${c}`).join(', ')}, '2025-10-01T10:04:00.000Z')`,
+        )
+        .run(values);
     };
-    raw.prepare(`INSERT INTO sweeps VALUES ('old', 'x', '{}', NULL, 0, '2025-10-01T10:00:00.000Z', NULL, 'completed', 2)`).run();
-    insert({ ...succeeded('old'), device: { ...succeeded('old').device!, powerModeAfter: undefined, clocksAfter: undefined } });
-    insert({ ...succeeded('old', 2, 1), status: 'failed', metrics: null, failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' } });
+    raw
+      .prepare(
+        `INSERT INTO sweeps VALUES ('old', 'x', '{}', NULL, 0, '2025-10-01T10:00:00.000Z', NULL, 'completed', 2)`,
+      )
+      .run();
+    insert({
+      ...succeeded('old'),
+      device: { ...succeeded('old').device!, powerModeAfter: undefined, clocksAfter: undefined },
+    });
+    insert({
+      ...succeeded('old', 2, 1),
+      status: 'failed',
+      metrics: null,
+      failure: { type: 'EngineCrashed', message: 'x', retryable: false, step: 'benchmark' },
+    });
     raw.close();
 
     const store = await openResultsStore(dbPath);
@@ -763,7 +914,10 @@ describe('results store (sqlite): the file', () => {
       assert.equal(ok!.energy, null);
       assert.equal(ok!.thorbenchVersion, null);
       assert.deepEqual(ok!.metrics, FP8_HIGH_LOAD);
-      assert.deepEqual(failedCell!.verdict, { valid: false, reasons: ['no benchmark result: the cell was failed (EngineCrashed)'] });
+      assert.deepEqual(failedCell!.verdict, {
+        valid: false,
+        reasons: ['no benchmark result: the cell was failed (EngineCrashed)'],
+      });
     } finally {
       await store.close();
     }
@@ -778,7 +932,10 @@ describe('results store (sqlite): the file', () => {
     const raw = new Database(dbPath);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
     raw.close();
-    await assert.rejects(openResultsStore(dbPath), /schema version \d+, newer than this thorbench understands.*upgrade thorbench/);
+    await assert.rejects(
+      openResultsStore(dbPath),
+      /schema version \d+, newer than this thorbench understands.*upgrade thorbench/,
+    );
   });
 
   it('read-only mode needs an existing file and refuses writes with a clear message', async () => {
@@ -800,10 +957,18 @@ describe('results store (sqlite): the file', () => {
 
 describe('results store: rows written by older versions', () => {
   it('reads records stored before step results and failure types were structured', () => {
-    const row = toCellRow({ ...failed('s1'), failure: { type: 'EngineCrashed', message: 'm', retryable: false, step: 'startEngine' } });
+    const row = toCellRow({
+      ...failed('s1'),
+      failure: { type: 'EngineCrashed', message: 'm', retryable: false, step: 'startEngine' },
+    });
     row.steps_json = JSON.stringify([
       { step: 'flushCaches', startedAt: '2025-10-01T10:00:00.000Z', durationMs: 1200, result: 'done' },
-      { step: 'warmup', startedAt: '2025-10-01T10:00:01.200Z', durationMs: 0, result: 'skipped: engine already warm: reused' },
+      {
+        step: 'warmup',
+        startedAt: '2025-10-01T10:00:01.200Z',
+        durationMs: 0,
+        result: 'skipped: engine already warm: reused',
+      },
       { step: 'startEngine', startedAt: '2025-10-01T10:00:02.000Z', durationMs: 900, result: 'failed: Error' },
       { step: 'benchmark', startedAt: '2025-10-01T10:03:00.000Z', durationMs: 10, result: 'failed: HealthTimeout' },
     ]);
@@ -849,7 +1014,9 @@ describe('results store (sqlite): concurrent access', () => {
     const setup = await openResultsStore(dbPath);
     await setup.upsertSweep(sweepStart('s1'));
     const reader = await openResultsStore(dbPath, { readonly: true });
-    const storeUrl = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'store', 'store.js')).href;
+    const storeUrl = pathToFileURL(
+      path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'store', 'store.js'),
+    ).href;
     const total = 200;
     const base = succeeded('s1');
     const worker = new Worker(

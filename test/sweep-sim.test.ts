@@ -29,7 +29,10 @@ async function recordHistories(server: TestServer, label: string, ids: string[])
   const dir = repoPath('test', 'histories');
   mkdirSync(dir, { recursive: true });
   for (const id of ids) {
-    const history = await server.client.workflow.getHandle(id).fetchHistory().catch(() => null);
+    const history = await server.client.workflow
+      .getHandle(id)
+      .fetchHistory()
+      .catch(() => null);
     if (history) writeFileSync(path.join(dir, `${label}.${id.replace(/\//g, '~')}.json`), historyToJSON(history));
   }
 }
@@ -90,16 +93,31 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
       assert.equal(c.device?.clocksLocked, c.clocks === 'locked');
       assert.match(c.device?.l4tRelease ?? '', /^R38\./);
       assert.ok(c.engine?.command.includes('--served-model-name'));
-      assert.match(c.engine?.version ?? '', /\+sim/, 'the engine version is recorded, and the simulator says it is one');
+      assert.match(
+        c.engine?.version ?? '',
+        /\+sim/,
+        'the engine version is recorded, and the simulator says it is one',
+      );
       const ran = c.steps.filter((s) => s.result.kind === 'done').map((s) => s.step);
-      for (const step of ['ensurePowerMode', 'ensureClocks', 'describeDevice', 'startEngine', 'waitForHealth', 'benchmark'] as const) assert.ok(ran.includes(step), `${c.cellId} ran ${step}`);
+      for (const step of [
+        'ensurePowerMode',
+        'ensureClocks',
+        'describeDevice',
+        'startEngine',
+        'waitForHealth',
+        'benchmark',
+      ] as const)
+        assert.ok(ran.includes(step), `${c.cellId} ran ${step}`);
       assert.ok(c.artifactsDir);
       // The default harness: vLLM's own `vllm bench serve` in the container, metrics from the JSON it saved, whose
       // per-request arrays are kept as an artifact.
       assert.equal(c.harness?.kind, 'vllm');
       assert.deepEqual(c.harness?.command.slice(0, 3), ['vllm', 'bench', 'serve']);
       assert.ok(c.harness?.command.includes('--save-detailed'));
-      const saved = JSON.parse(readFileSync(path.join(c.artifactsDir, 'vllm-bench-result.json'), 'utf8')) as Record<string, unknown>;
+      const saved = JSON.parse(readFileSync(path.join(c.artifactsDir, 'vllm-bench-result.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
       assert.equal(saved.completed, c.metrics.completed);
       assert.equal(saved.mean_ttft_ms, c.metrics.mean_ttft_ms);
       assert.equal(saved.p90_itl_ms, (c.metrics as Record<string, unknown>).p90_itl_ms);
@@ -110,7 +128,10 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
     const [first, second] = cells.filter((x) => x.modelId === 'qwen3-8b-fp8');
     assert.equal(first!.steps.find((s) => s.step === 'flushCaches')?.result.kind, 'done');
     assert.equal(first!.steps.find((s) => s.step === 'warmup')?.result.kind, 'done');
-    assert.deepEqual(second!.steps.find((s) => s.step === 'warmup')?.result, { kind: 'skipped', reason: 'engine already warm' });
+    assert.deepEqual(second!.steps.find((s) => s.step === 'warmup')?.result, {
+      kind: 'skipped',
+      reason: 'engine already warm',
+    });
     assert.equal(second!.steps.find((s) => s.step === 'teardown')?.result.kind, 'done');
     // jetson_clocks makes the simulated engine faster, as on the real device.
     assert.ok(second!.metrics!.mean_tpot_ms < first!.metrics!.mean_tpot_ms, 'locked clocks give a lower TPOT');
@@ -124,7 +145,10 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
     assert.equal(skipped.failure?.type, 'EngineFailed');
 
     // Nothing left running on the device.
-    assert.deepEqual(listSimContainers(simDir).filter((c: { status: string }) => c.status === 'running'), []);
+    assert.deepEqual(
+      listSimContainers(simDir).filter((c: { status: string }) => c.status === 'running'),
+      [],
+    );
 
     const progress = await handle.query(progressQuery);
     assert.equal(progress.done, 4);
@@ -135,7 +159,11 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
     // eventually consistent, so ask until it answers, within a bound).
     const query = 'ThorbenchSweep = "e2e-sim-1" AND ThorbenchCellStatus = "failed" AND ThorbenchQuantizations = "fp4"';
     const found: string[] = [];
-    for (const deadline = Date.now() + 20_000; found.length === 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+    for (
+      const deadline = Date.now() + 20_000;
+      found.length === 0 && Date.now() < deadline;
+      await new Promise((r) => setTimeout(r, 250))
+    ) {
       for await (const wf of server.client.workflow.list({ query })) found.push(wf.workflowId);
     }
     assert.deepEqual(found, [`e2e-sim-1/${crashed.cellId}`]);
@@ -158,9 +186,18 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
   });
 
   it('fails an invalid experiment without running anything', async () => {
-    const bad = { ...experiment(await freePort()), matrix: { ...experiment(1).matrix, model: [{ id: 'x', path: '../../etc', quantization: 'fp8' }] } };
-    const handle = await server.client.workflow.start('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'e2e-invalid', args: [bad] });
-    await assert.rejects(handle.result(), (err: Error) => /InvalidExperiment|invalid experiment/.test(`${err.message} ${(err as { cause?: Error }).cause?.message}`));
+    const bad = {
+      ...experiment(await freePort()),
+      matrix: { ...experiment(1).matrix, model: [{ id: 'x', path: '../../etc', quantization: 'fp8' }] },
+    };
+    const handle = await server.client.workflow.start('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: 'e2e-invalid',
+      args: [bad],
+    });
+    await assert.rejects(handle.result(), (err: Error) =>
+      /InvalidExperiment|invalid experiment/.test(`${err.message} ${(err as { cause?: Error }).cause?.message}`),
+    );
     assert.equal((await store.listCells('e2e-invalid')).length, 0);
   });
 });

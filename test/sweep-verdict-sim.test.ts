@@ -144,7 +144,10 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
     const md = await renderSweepReport(store, 'verdict-1', 'md');
     assert.ok(md.includes('⚠ invalid'), md);
     assert.ok(md.includes('only 3 request(s) completed; validity.minCompleted is 10'));
-    assert.ok((await renderSweepReport(store, 'verdict-1', 'html')).includes('⚠ invalid'), 'the HTML table marks it too');
+    assert.ok(
+      (await renderSweepReport(store, 'verdict-1', 'html')).includes('⚠ invalid'),
+      'the HTML table marks it too',
+    );
     const csv = parseCsv(await renderSweepReport(store, 'verdict-1', 'csv'));
     const header = csv[0]!;
     const row = (scenario: string) => csv.find((r) => r.includes(`maxn.locked.qwen3-8b-fp8.${scenario}.r1`))!;

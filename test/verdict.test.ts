@@ -173,7 +173,9 @@ describe('validity verdict', () => {
   it('no warm-up before a run on a freshly started engine', () => {
     const cold = {
       ...good(),
-      steps: good().steps.map((s) => (s.step === 'warmup' ? { ...s, result: { kind: 'skipped' as const, reason: 'no warmup configured' } } : s)),
+      steps: good().steps.map((s) =>
+        s.step === 'warmup' ? { ...s, result: { kind: 'skipped' as const, reason: 'no warmup configured' } } : s,
+      ),
     };
     assert.match(ruleWarmup(cold, V) ?? '', /^no warm-up before the run: the engine was started for this cell/);
     assert.equal(ruleWarmup(cold, strict({ requireWarmup: false })), null);

@@ -59,7 +59,11 @@ describe('the sweep compares itself with a baseline', { timeout: 120_000 }, () =
     await w.store.upsertSweep({ ...(await w.store.getSweep('base-1'))!, sweepId: 'base-fast', workflowId: null });
     for (const c of await w.store.listCells('base-1')) {
       const entries = Object.entries(c.metrics!).map(([k, v]) => [k, typeof v === 'number' ? better(k, v) : v]);
-      await w.store.recordCell({ ...c, sweepId: 'base-fast', metrics: Object.fromEntries(entries) as BenchmarkMetrics });
+      await w.store.recordCell({
+        ...c,
+        sweepId: 'base-fast',
+        metrics: Object.fromEntries(entries) as BenchmarkMetrics,
+      });
     }
   });
   after(async () => {

@@ -83,7 +83,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
       assert.equal(mock.called('warmup').length, new Set(expected.get(device)!.map((c) => c.engineGroup)).size);
       assert.equal(mock.engine, null);
     }
-    for (const c of (await w.store.listCells('shard-1')))
+    for (const c of await w.store.listCells('shard-1'))
       assert.equal(c.device?.deviceId, expected.get('shard-a')!.some((x) => x.id === c.cellId) ? 'shard-a' : 'shard-b');
   });
 

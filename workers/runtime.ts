@@ -13,11 +13,14 @@ const EXPECTED = /^No workflows registered, not polling for workflow tasks/;
 export function installRuntime(): void {
   if (installed) return;
   installed = true;
-  const level = (process.env.THORBENCH_LOG_LEVEL ?? 'WARN').toUpperCase() as 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  const level = (process.env.THORBENCH_LOG_LEVEL ?? 'WARN').toUpperCase() as
+    'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   const logger = new DefaultLogger(level, (entry: LogEntry) => {
     if (EXPECTED.test(entry.message)) return;
     const meta = entry.meta && Object.keys(entry.meta).length > 0 ? ` ${JSON.stringify(entry.meta)}` : '';
-    process.stderr.write(`${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message}${meta}\n`);
+    process.stderr.write(
+      `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message}${meta}\n`,
+    );
   });
   try {
     Runtime.install({ logger, shutdownSignals: [] });

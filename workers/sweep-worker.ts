@@ -10,14 +10,22 @@ import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { workflowBundle } from './bundle.js';
 import { installRuntime } from './runtime.js';
 
-export async function createSweepWorker(opts: { connection: NativeConnection; namespace: string; store: ResultsStore; identity?: string }): Promise<Worker> {
+export async function createSweepWorker(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  store: ResultsStore;
+  identity?: string;
+}): Promise<Worker> {
   installRuntime();
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: SWEEP_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: { ...createResultsActivities(opts.store), ...createVisibilityActivities(opts.connection, opts.namespace) },
+    activities: {
+      ...createResultsActivities(opts.store),
+      ...createVisibilityActivities(opts.connection, opts.namespace),
+    },
     ...(opts.identity ? { identity: opts.identity } : {}),
     // Let a finishing record complete on Ctrl-C rather than retrying it elsewhere.
     shutdownGraceTime: '5s',

@@ -7,7 +7,17 @@ import type { CellRecord } from '../schema/outcome.js';
 
 export type CellIdentity = Pick<
   CellRecord,
-  'sweepId' | 'experimentName' | 'cellId' | 'repeat' | 'position' | 'power' | 'clocks' | 'modelId' | 'quantization' | 'modelSize' | 'scenario'
+  | 'sweepId'
+  | 'experimentName'
+  | 'cellId'
+  | 'repeat'
+  | 'position'
+  | 'power'
+  | 'clocks'
+  | 'modelId'
+  | 'quantization'
+  | 'modelSize'
+  | 'scenario'
 >;
 
 export function cellIdentity(sweepId: string, experimentName: string, c: PlannedCell): CellIdentity {

@@ -59,12 +59,7 @@ import {
   WEB_UI_PATCH,
 } from './patches.js';
 import { type RegressionWatch, watchFromMemo } from './regression-watch.js';
-import {
-  SEARCH_ATTRIBUTES,
-  cellSearchAttributes,
-  onlyRegistered,
-  sweepSearchAttributes,
-} from './search-attributes.js';
+import { SEARCH_ATTRIBUTES, cellSearchAttributes, onlyRegistered, sweepSearchAttributes } from './search-attributes.js';
 import { QUICK_OPTIONS, quickDeviceOptions } from './step-options.js';
 import { cellDetails, cellSummary } from './summaries.js';
 import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from './task-queues.js';
@@ -612,7 +607,10 @@ function unqueue(run: SweepRun, deviceId: string, cells: readonly PlannedCell[])
   const ids = new Set(cells.map((c) => c.id));
   const lane = run.lanes.get(deviceId)!;
   lane.queue = lane.queue.filter((c) => !ids.has(c.id));
-  run.shards.set(deviceId, run.shards.get(deviceId)!.filter((c) => !ids.has(c.id)));
+  run.shards.set(
+    deviceId,
+    run.shards.get(deviceId)!.filter((c) => !ids.has(c.id)),
+  );
 }
 
 function liveLanes(run: SweepRun, except?: string): Lane[] {
@@ -675,12 +673,14 @@ function watchForReturn(run: SweepRun, deviceId: string): void {
   const scope = new CancellationScope();
   run.watchers.set(deviceId, scope);
   // Any answer, even an error, comes from a worker of the device: it is back.
-  scope.run(() => probe.describeDevice()).then(
-    () => deviceBack(run, deviceId),
-    (err: unknown) => {
-      if (!isCancellation(err)) deviceBack(run, deviceId);
-    },
-  );
+  scope
+    .run(() => probe.describeDevice())
+    .then(
+      () => deviceBack(run, deviceId),
+      (err: unknown) => {
+        if (!isCancellation(err)) deviceBack(run, deviceId);
+      },
+    );
 }
 
 function stopWatching(run: SweepRun): void {

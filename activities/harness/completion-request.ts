@@ -45,7 +45,11 @@ function post(url: string, body: string, signal: AbortSignal | undefined): Promi
         method: 'POST',
         agent,
         signal,
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          'content-length': Buffer.byteLength(body),
+        },
       },
       (res) => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', res }),
     );
@@ -93,7 +97,9 @@ function describe(err: unknown): string {
   for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
     if (current instanceof Error) {
       const code = (current as { code?: unknown }).code;
-      parts.push(typeof code === 'string' && !current.message.includes(code) ? `${current.message} (${code})` : current.message);
+      parts.push(
+        typeof code === 'string' && !current.message.includes(code) ? `${current.message} (${code})` : current.message,
+      );
       current = current.cause;
     } else {
       parts.push(String(current));
@@ -182,7 +188,8 @@ export async function sendCompletion(req: CompletionRequest): Promise<RequestRec
       res.on('error', reject);
       // A connection that closes before the end of the response: the server died mid-stream.
       res.on('close', () => {
-        if (!res.complete) reject(new Error('the connection closed mid-stream (socket terminated before the response ended)'));
+        if (!res.complete)
+          reject(new Error('the connection closed mid-stream (socket terminated before the response ended)'));
       });
     });
 
@@ -193,7 +200,8 @@ export async function sendCompletion(req: CompletionRequest): Promise<RequestRec
     if (firstChunk) {
       record.success = true;
     } else {
-      record.error = 'Never received a valid chunk to calculate TTFT (the stream ended without any message with choices)';
+      record.error =
+        'Never received a valid chunk to calculate TTFT (the stream ended without any message with choices)';
     }
   } catch (err) {
     response?.destroy();

@@ -60,7 +60,9 @@ export interface LoadOptions {
 export class InitialRequestError extends Error {
   override readonly name = 'InitialRequestError';
   constructor(readonly record: RequestRecord) {
-    super(`Initial test run failed - the engine did not answer one untimed request: ${record.error ?? 'unknown error'}`);
+    super(
+      `Initial test run failed - the engine did not answer one untimed request: ${record.error ?? 'unknown error'}`,
+    );
   }
 }
 
@@ -91,7 +93,8 @@ function validate(opts: LoadOptions): void {
   if (opts.requestTimeoutMs !== undefined && !(opts.requestTimeoutMs > 0)) {
     throw new RangeError(`runLoad: requestTimeoutMs must be positive, got ${opts.requestTimeoutMs}`);
   }
-  if (!/^https?:\/\//.test(opts.baseUrl)) throw new RangeError(`runLoad: baseUrl must be an http(s) URL, got "${opts.baseUrl}"`);
+  if (!/^https?:\/\//.test(opts.baseUrl))
+    throw new RangeError(`runLoad: baseUrl must be an http(s) URL, got "${opts.baseUrl}"`);
   if (opts.model === '') throw new RangeError('runLoad: model (the served model name) is empty');
 }
 
@@ -116,7 +119,12 @@ function abortReason(signal: AbortSignal): unknown {
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   validate(opts);
   const { signal } = opts;
-  const schedule = arrivalSchedule({ numPrompts: opts.numPrompts, requestRate: opts.requestRate, burstiness: opts.burstiness, seed: opts.seed });
+  const schedule = arrivalSchedule({
+    numPrompts: opts.numPrompts,
+    requestRate: opts.requestRate,
+    burstiness: opts.burstiness,
+    seed: opts.seed,
+  });
   const seed = opts.seed ?? 0;
   const url = `${opts.baseUrl.replace(/\/+$/, '')}/v1/completions`;
   const semaphore = opts.maxConcurrency !== undefined ? new Semaphore(opts.maxConcurrency) : null;

@@ -41,7 +41,8 @@ export function normal(random: Random): number {
  * Mean shape·scale, as numpy.random.gamma.
  */
 export function gamma(random: Random, shape: number, scale: number): number {
-  if (!(shape > 0) || !(scale > 0)) throw new RangeError(`gamma needs shape > 0 and scale > 0, got shape ${shape}, scale ${scale}`);
+  if (!(shape > 0) || !(scale > 0))
+    throw new RangeError(`gamma needs shape > 0 and scale > 0, got shape ${shape}, scale ${scale}`);
   if (shape < 1) return gamma(random, shape + 1, scale) * Math.pow(1 - random(), 1 / shape);
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);

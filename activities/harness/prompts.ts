@@ -21,7 +21,8 @@ export const PROMPT_TOKEN_MAX = 30000;
 export function promptTokens(seed: number, index: number, inputLen: number): number[] {
   const random = mulberry32(deriveSeed(seed, index));
   const tokens = new Array<number>(inputLen);
-  for (let i = 0; i < inputLen; i++) tokens[i] = PROMPT_TOKEN_MIN + Math.floor(random() * (PROMPT_TOKEN_MAX - PROMPT_TOKEN_MIN));
+  for (let i = 0; i < inputLen; i++)
+    tokens[i] = PROMPT_TOKEN_MIN + Math.floor(random() * (PROMPT_TOKEN_MAX - PROMPT_TOKEN_MIN));
   return tokens;
 }
 

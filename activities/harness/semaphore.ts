@@ -6,7 +6,8 @@ export class Semaphore {
   private waiters: (() => void)[] = [];
 
   constructor(private available: number) {
-    if (!Number.isInteger(available) || available < 1) throw new RangeError(`a semaphore needs at least 1 permit, got ${available}`);
+    if (!Number.isInteger(available) || available < 1)
+      throw new RangeError(`a semaphore needs at least 1 permit, got ${available}`);
   }
 
   /** Resolves true once a permit is held, or false if `signal` aborts first (no permit is held then). */

@@ -62,9 +62,7 @@ export async function devicesJson(env: CliEnv, now = new Date()): Promise<Device
   let running: string[];
   try {
     devices = await store.listDevices();
-    running = (await store.listSweeps())
-      .filter((s) => s.state === 'running')
-      .map((s) => s.sweepId);
+    running = (await store.listSweeps()).filter((s) => s.state === 'running').map((s) => s.sweepId);
   } finally {
     await store.close();
   }

@@ -240,35 +240,41 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
       const modelFromRun = typeof r.runInfo.model_id === 'string' ? r.runInfo.model_id : null;
       // Judged like any record; the rules that need a device (clocks, power mode, energy) have nothing to read.
       const energy = { status: 'unavailable' as const, reason: 'imported from vllm bench serve output: no telemetry' };
-      records.push(completeRecord({
-        sweepId: opts.into,
-        experimentName,
-        cellId: p.cellId,
-        repeat: repeatOf(p.cellId),
-        position: ++position,
-        power: (labels.power ?? 'unknown').toLowerCase(),
-        clocks: labels.clocks === 'locked' ? 'locked' : 'default',
-        modelId: labels.model ?? modelFromRun ?? 'unknown',
-        quantization: labels.quantization ?? 'unknown',
-        modelSize: labels.size ?? null,
-        scenario: labels.scenario ?? 'imported',
-        status: 'succeeded',
-        failure: null,
-        metrics,
-        harness: {
-          kind: 'import',
-          command: ['thorbench', 'import', ...(opts.argv ?? [source.abs, '--into', opts.into])],
-        },
-        device: null,
-        engine: null,
-        steps: [],
-        artifactsDir: dir,
-        simulated: false,
-        startedAt: now,
-        finishedAt: now,
-        energy,
-        thermal: null,
-      }, DEFAULT_VALIDITY, THORBENCH_VERSION));
+      records.push(
+        completeRecord(
+          {
+            sweepId: opts.into,
+            experimentName,
+            cellId: p.cellId,
+            repeat: repeatOf(p.cellId),
+            position: ++position,
+            power: (labels.power ?? 'unknown').toLowerCase(),
+            clocks: labels.clocks === 'locked' ? 'locked' : 'default',
+            modelId: labels.model ?? modelFromRun ?? 'unknown',
+            quantization: labels.quantization ?? 'unknown',
+            modelSize: labels.size ?? null,
+            scenario: labels.scenario ?? 'imported',
+            status: 'succeeded',
+            failure: null,
+            metrics,
+            harness: {
+              kind: 'import',
+              command: ['thorbench', 'import', ...(opts.argv ?? [source.abs, '--into', opts.into])],
+            },
+            device: null,
+            engine: null,
+            steps: [],
+            artifactsDir: dir,
+            simulated: false,
+            startedAt: now,
+            finishedAt: now,
+            energy,
+            thermal: null,
+          },
+          DEFAULT_VALIDITY,
+          THORBENCH_VERSION,
+        ),
+      );
     }
 
     // 3. One transaction: the sweep (created when new) and every cell, or nothing.

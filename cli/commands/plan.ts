@@ -47,7 +47,9 @@ export async function plan(opts: { file: string; json: boolean; out: (line: stri
     opts.out(
       `  ${k.searches} capacity searches (probes chosen while the sweep runs): at most ${k.maxProbeCells} probe cells`,
     );
-  opts.out(`  ${k.cells} cells, ${k.modelLoads} model loads, ${k.powerModeChanges} power-mode changes, ${k.clockChanges} clock changes, ${k.reboots} possible reboots`);
+  opts.out(
+    `  ${k.cells} cells, ${k.modelLoads} model loads, ${k.powerModeChanges} power-mode changes, ${k.clockChanges} clock changes, ${k.reboots} possible reboots`,
+  );
   opts.out(`  estimated ${fmtDuration(p.estimatedSeconds * 1000)} on a Jetson AGX Thor`);
   opts.out('');
   for (const c of p.cells) {

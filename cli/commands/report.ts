@@ -47,7 +47,11 @@ async function readSweep(store: ResultsStore, sweepId: string): Promise<ReportIn
       EXIT_INVALID,
     );
   }
-  return { sweep, cells: await store.listCells(sweepId), regression: (await store.getRegression(sweepId))?.comparison ?? null };
+  return {
+    sweep,
+    cells: await store.listCells(sweepId),
+    regression: (await store.getRegression(sweepId))?.comparison ?? null,
+  };
 }
 
 export async function renderSweepReport(store: ResultsStore, sweepId: string, format: ReportFormat): Promise<string> {

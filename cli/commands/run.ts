@@ -33,8 +33,11 @@ export async function run(opts: RunOptions): Promise<void> {
   const loaded = await loadExperiment(opts.file);
   const sweepId = opts.id ?? sweepIdFor(loaded.experiment);
   const conn = await connectTemporal(opts.env, { startServer: true });
-  opts.out(`Temporal server ${conn.address}${conn.startedServer ? ' (started, SQLite at ' + opts.env.home + '/temporal.db)' : ''}`);
-  if (conn.uiUrl) opts.out(`Web UI: ${conn.uiUrl}/namespaces/${opts.env.namespace}/workflows/${encodeURIComponent(sweepId)}`);
+  opts.out(
+    `Temporal server ${conn.address}${conn.startedServer ? ' (started, SQLite at ' + opts.env.home + '/temporal.db)' : ''}`,
+  );
+  if (conn.uiUrl)
+    opts.out(`Web UI: ${conn.uiUrl}/namespaces/${opts.env.namespace}/workflows/${encodeURIComponent(sweepId)}`);
 
   let workers: RunningWorkers | null = null;
   const native = await nativeConnection(conn.address);
@@ -44,7 +47,12 @@ export async function run(opts: RunOptions): Promise<void> {
     const select = loaded.experiment.device.select;
     const wantDevice = select === 'any' || select.includes(profile.id);
     const sweepPoller = await queueHasLivePoller(conn.client, opts.env.namespace, SWEEP_TASK_QUEUE, 'workflow');
-    const devicePoller = await queueHasLivePoller(conn.client, opts.env.namespace, select === 'any' ? DEVICE_CLAIM_TASK_QUEUE : deviceTaskQueue(profile.id), 'activity');
+    const devicePoller = await queueHasLivePoller(
+      conn.client,
+      opts.env.namespace,
+      select === 'any' ? DEVICE_CLAIM_TASK_QUEUE : deviceTaskQueue(profile.id),
+      'activity',
+    );
     if (sweepPoller) opts.out(`Using the sweep worker already polling "${SWEEP_TASK_QUEUE}" (${sweepPoller}).`);
     if (devicePoller) opts.out(`Using the device worker already polling (${devicePoller}).`);
     workers = await startWorkers({
@@ -55,7 +63,9 @@ export async function run(opts: RunOptions): Promise<void> {
       device: devicePoller || !wantDevice ? null : profile,
     });
     if (workers.workers.length > 0) {
-      opts.out(`Worker started in this process${!devicePoller && wantDevice ? ` for device "${profile.id}"${profile.simulated ? ' (simulated Thor)' : ''}` : ''}.`);
+      opts.out(
+        `Worker started in this process${!devicePoller && wantDevice ? ` for device "${profile.id}"${profile.simulated ? ' (simulated Thor)' : ''}` : ''}.`,
+      );
     }
 
     const started = await startSweep(conn.client, loaded, sweepId, opts.out);
@@ -70,11 +80,19 @@ export async function run(opts: RunOptions): Promise<void> {
     // Ctrl-C stops this process's workers, not the sweep: it stays in Temporal and resumes on the next run.
     const interrupted = new Promise<never>((_, reject) => {
       process.once('SIGINT', () =>
-        reject(new ExitError(`\ninterrupted: sweep ${sweepId} stays in Temporal; run the same command again to resume it, or \`thorbench cancel ${sweepId}\``, 130)),
+        reject(
+          new ExitError(
+            `\ninterrupted: sweep ${sweepId} stays in Temporal; run the same command again to resume it, or \`thorbench cancel ${sweepId}\``,
+            130,
+          ),
+        ),
       );
     });
     interrupted.catch(() => undefined);
-    const startedAtMs = await started.handle.describe().then((d) => d.startTime.getTime(), () => Date.now());
+    const startedAtMs = await started.handle.describe().then(
+      (d) => d.startTime.getTime(),
+      () => Date.now(),
+    );
     const detail = cellDetailFromStore(store, sweepId);
     const display = createProgressDisplay({ stream: opts.progress, live: opts.live, startedAtMs, detail });
     const draw = async (p: SweepProgress) => {
@@ -106,7 +124,8 @@ export async function run(opts: RunOptions): Promise<void> {
     }
     opts.out('');
     opts.out(await renderSweepReport(store, sweepId, 'md'));
-    if (conn.uiUrl) opts.out(`Web UI: ${conn.uiUrl}/namespaces/${opts.env.namespace}/workflows/${encodeURIComponent(sweepId)}`);
+    if (conn.uiUrl)
+      opts.out(`Web UI: ${conn.uiUrl}/namespaces/${opts.env.namespace}/workflows/${encodeURIComponent(sweepId)}`);
     opts.out(`Results: ${store.location} (thorbench report ${sweepId} --format md|csv|html|json)`);
   } finally {
     await workers?.shutdown().catch((err: Error) => opts.out(`worker shutdown: ${err.message}`));

@@ -104,9 +104,7 @@ async function checkBaseline(env: CliEnv, baseline: string, err: Out): Promise<v
   const store = await openResultsStore(env.results, { readonly: true });
   try {
     if ((await store.getSweep(baseline)) === null) {
-      const recent = (await store.listSweeps())
-        .slice(0, 5)
-        .map((s) => s.sweepId);
+      const recent = (await store.listSweeps()).slice(0, 5).map((s) => s.sweepId);
       throw new ExitError(
         `baseline sweep "${baseline}" is not in ${store.location}` +
           (recent.length ? `; recent sweeps: ${recent.join(', ')}` : ''),

@@ -15,10 +15,15 @@ import { EXIT_INVALID, ExitError } from '../errors.js';
 
 export type CliStatus = Omit<StatusJson, 'state' | 'cells'> & {
   state: string;
-  cells: (Omit<StatusJson['cells'][number], 'status'> & { status: StatusJson['cells'][number]['status'] | 'running' })[];
+  cells: (Omit<StatusJson['cells'][number], 'status'> & {
+    status: StatusJson['cells'][number]['status'] | 'running';
+  })[];
 };
 
-async function workflowView(env: CliEnv, sweepId: string): Promise<{ state: string; progress: SweepProgress | null } | null> {
+async function workflowView(
+  env: CliEnv,
+  sweepId: string,
+): Promise<{ state: string; progress: SweepProgress | null } | null> {
   try {
     const conn = await connectTemporal(env, { startServer: false });
     try {
@@ -40,8 +45,12 @@ export async function statusJson(env: CliEnv, sweepId: string): Promise<CliStatu
     const sweep = await store.getSweep(sweepId);
     const view = await workflowView(env, sweepId);
     if (!sweep) {
-      if (!view) throw new ExitError(`no sweep "${sweepId}" in ${store.location} or on the Temporal server`, EXIT_INVALID);
-      throw new ExitError(`sweep "${sweepId}" is ${view.state} but has recorded nothing yet${view.progress?.state === 'starting' ? ' (waiting for a device worker)' : ''}`, 1);
+      if (!view)
+        throw new ExitError(`no sweep "${sweepId}" in ${store.location} or on the Temporal server`, EXIT_INVALID);
+      throw new ExitError(
+        `sweep "${sweepId}" is ${view.state} but has recorded nothing yet${view.progress?.state === 'starting' ? ' (waiting for a device worker)' : ''}`,
+        1,
+      );
     }
     const parsed = parseExperiment(JSON.parse(sweep.experimentJson));
     // A search slot is no cell: its probes show once recorded.
@@ -51,7 +60,9 @@ export async function statusJson(env: CliEnv, sweepId: string): Promise<CliStatu
     return {
       ...json,
       state: view?.state ?? json.state,
-      cells: json.cells.map((c) => (c.status === 'pending' && inFlight.has(c.id) ? { ...c, status: 'running' as const } : c)),
+      cells: json.cells.map((c) =>
+        c.status === 'pending' && inFlight.has(c.id) ? { ...c, status: 'running' as const } : c,
+      ),
     };
   } finally {
     await store.close();
@@ -127,7 +138,12 @@ export async function status(opts: {
   live?: boolean;
 }): Promise<void> {
   if (opts.follow) {
-    await follow({ sweepId: opts.sweepId, env: opts.env, progress: opts.progress ?? process.stderr, live: opts.live ?? false });
+    await follow({
+      sweepId: opts.sweepId,
+      env: opts.env,
+      progress: opts.progress ?? process.stderr,
+      live: opts.live ?? false,
+    });
   }
   const s = await statusJson(opts.env, opts.sweepId);
   if (opts.json) {
@@ -135,7 +151,14 @@ export async function status(opts: {
     return;
   }
   opts.out(`${s.sweepId} (${s.experiment}): ${s.state}${s.simulated ? ' — simulated Thor' : ''}`);
-  opts.out(`  ${Object.entries(s.counts).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'no cells'}`);
+  opts.out(
+    `  ${
+      Object.entries(s.counts)
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'no cells'
+    }`,
+  );
   for (const c of s.cells) {
     const m = c.metrics;
     const detail = m
@@ -143,7 +166,8 @@ export async function status(opts: {
       : c.failure
         ? `${c.failure.type}: ${c.failure.message}`
         : '';
-    const invalid = c.status === 'succeeded' && c.verdict?.valid === false ? `  ⚠ invalid: ${c.verdict.reasons.join('; ')}` : '';
+    const invalid =
+      c.status === 'succeeded' && c.verdict?.valid === false ? `  ⚠ invalid: ${c.verdict.reasons.join('; ')}` : '';
     opts.out(`  ${c.status.padEnd(9)} ${c.id}${detail ? `  ${detail}` : ''}${invalid}`);
   }
 }

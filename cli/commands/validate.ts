@@ -5,7 +5,9 @@ import { planSweep } from '../../plan/plan.js';
 export async function validate(opts: { file: string; out: (line: string) => void }): Promise<void> {
   const { experiment } = await loadExperiment(opts.file);
   const plan = planSweep(experiment);
-  opts.out(`${opts.file}: valid experiment "${experiment.name}" (${plan.counts.cells} cells${
-    plan.counts.searches > 0 ? `, ${plan.counts.searches} capacity searches` : ''
-  })`);
+  opts.out(
+    `${opts.file}: valid experiment "${experiment.name}" (${plan.counts.cells} cells${
+      plan.counts.searches > 0 ? `, ${plan.counts.searches} capacity searches` : ''
+    })`,
+  );
 }

@@ -22,13 +22,21 @@ export function parseRole(value: string | undefined): WorkerRole {
   throw new ExitError(`--role must be all, device or sweep (got "${v}")`, EXIT_INVALID);
 }
 
-export async function worker(opts: { device: DeviceChoice; deviceId?: string; role: WorkerRole; env: CliEnv; out: (line: string) => void }): Promise<void> {
+export async function worker(opts: {
+  device: DeviceChoice;
+  deviceId?: string;
+  role: WorkerRole;
+  env: CliEnv;
+  out: (line: string) => void;
+}): Promise<void> {
   const reportMs = process.env.THORBENCH_DEVICE_REPORT_MS;
   if (reportMs && !(Number(reportMs) >= 100)) {
     const message = `THORBENCH_DEVICE_REPORT_MS must be a number of milliseconds >= 100 (got "${reportMs}")`;
     throw new ExitError(message, EXIT_INVALID);
   }
-  const address = opts.env.address ?? (await ensureDevServer({ home: opts.env.home, port: opts.env.port, uiPort: opts.env.uiPort })).address;
+  const address =
+    opts.env.address ??
+    (await ensureDevServer({ home: opts.env.home, port: opts.env.port, uiPort: opts.env.uiPort })).address;
   const connection = await nativeConnection(address);
   const store = opts.role === 'device' ? null : await openResultsStore(opts.env.results);
   // A device worker of a fleet sends its artifacts to a shared (PostgreSQL) store; with SQLite they stay on disk.
@@ -37,7 +45,13 @@ export async function worker(opts: { device: DeviceChoice; deviceId?: string; ro
   const profile = opts.role === 'sweep' ? null : resolveDevice(opts.env, opts.device, opts.deviceId);
   const simDir = profile?.simDir ?? null;
   if (simDir) registerOnDeviceProcess(simDir, process.pid);
-  const running = await startWorkers({ connection, namespace: opts.env.namespace, store, artifactStore, device: profile });
+  const running = await startWorkers({
+    connection,
+    namespace: opts.env.namespace,
+    store,
+    artifactStore,
+    device: profile,
+  });
   // The device registers its facts in the results store and reports itself seen while it runs (`thorbench devices`).
   let registration: Registration | null = null;
   let client: Connection | null = null;
@@ -53,8 +67,12 @@ export async function worker(opts: { device: DeviceChoice; deviceId?: string; ro
       onError: (message) => process.stderr.write(`${message}\n`),
     });
   }
-  const queues = [store ? SWEEP_TASK_QUEUE : null, profile ? deviceTaskQueue(profile.id) : null].filter(Boolean).join(', ');
-  opts.out(`thorbench worker (pid ${process.pid}) polling ${queues} on ${address}${profile?.simulated ? ' — simulated Thor' : ''}`);
+  const queues = [store ? SWEEP_TASK_QUEUE : null, profile ? deviceTaskQueue(profile.id) : null]
+    .filter(Boolean)
+    .join(', ');
+  opts.out(
+    `thorbench worker (pid ${process.pid}) polling ${queues} on ${address}${profile?.simulated ? ' — simulated Thor' : ''}`,
+  );
   const stop = () => void running.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

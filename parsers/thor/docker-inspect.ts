@@ -73,7 +73,8 @@ export function parseDockerInspect(json: unknown): ContainerState {
     }
   }
   const first: unknown = Array.isArray(value) ? value[0] : value;
-  if (first === undefined) throw ParseError.of(SOURCE, 'empty array: no such container', typeof json === 'string' ? json : '[]');
+  if (first === undefined)
+    throw ParseError.of(SOURCE, 'empty array: no such container', typeof json === 'string' ? json : '[]');
   const parsed = Inspect.safeParse(first);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

@@ -75,7 +75,10 @@ const SOURCE = 'jetson_clocks --show output';
 /** Parses a CPU list as the kernel prints it: "0-13", "0-3,6-7", "0,2" or empty. */
 export function parseCpuList(text: string): number[] {
   const out: number[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const range = /^(\d+)-(\d+)$/.exec(part);
     if (range) {
       for (let i = Number(range[1]); i <= Number(range[2]); i++) out.push(i);
@@ -156,7 +159,12 @@ export function parseJetsonClocksShow(text: string): JetsonClocksShow {
       });
     } else if ((m = /^(gpu-\S+|GPU)\s+(.*)$/.exec(line))) {
       const kv = keyValues(m[2]!);
-      gpu.push({ name: m[1]!, min: freq(kv, 'MinFreq', line), max: freq(kv, 'MaxFreq', line), cur: freq(kv, 'CurrentFreq', line) });
+      gpu.push({
+        name: m[1]!,
+        min: freq(kv, 'MinFreq', line),
+        max: freq(kv, 'MaxFreq', line),
+        cur: freq(kv, 'CurrentFreq', line),
+      });
     } else if ((m = /^EMC\s+(.*)$/.exec(line))) {
       const kv = keyValues(m[1]!);
       emc = {

@@ -36,11 +36,17 @@ export const L4T_TO_JETPACK: Readonly<Record<string, string>> = {
 export function parseNvTegraRelease(text: string): NvTegraRelease {
   const first = splitLines(text).find((line) => line.trim() !== '') ?? '';
   const m = /^#\s*R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)/.exec(first.trim());
-  if (!m) throw ParseError.of('/etc/nv_tegra_release', 'expected "# R<major> (release), REVISION: <x.y>, ..." on the first line (is this a Jetson?)', text);
+  if (!m)
+    throw ParseError.of(
+      '/etc/nv_tegra_release',
+      'expected "# R<major> (release), REVISION: <x.y>, ..." on the first line (is this a Jetson?)',
+      text,
+    );
   const board = /BOARD:\s*([^,]+)/.exec(first)?.[1]?.trim() ?? '';
   const date = /DATE:\s*(.+)$/.exec(first)?.[1]?.trim() || null;
   const revision = m[2]!;
   const version = `${m[1]}.${revision}`;
-  const jetpack = L4T_TO_JETPACK[version] ?? L4T_TO_JETPACK[version.replace(/\.0$/, '')] ?? (m[1] === '39' ? '7.2' : null);
+  const jetpack =
+    L4T_TO_JETPACK[version] ?? L4T_TO_JETPACK[version.replace(/\.0$/, '')] ?? (m[1] === '39' ? '7.2' : null);
   return { release: `R${m[1]}`, revision, board, date, jetpack };
 }

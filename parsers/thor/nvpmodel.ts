@@ -25,7 +25,12 @@ export function parseNvpmodelQuery(text: string): PowerModeRef {
   const source = 'nvpmodel -q output';
   const lines = splitLines(text);
   const at = lines.findIndex((line) => QUERY_RE.test(line));
-  if (at < 0) throw ParseError.of(source, 'no "NV Power Mode: <name>" line (is nvpmodel installed and allowed to run via sudo -n?)', text);
+  if (at < 0)
+    throw ParseError.of(
+      source,
+      'no "NV Power Mode: <name>" line (is nvpmodel installed and allowed to run via sudo -n?)',
+      text,
+    );
   const name = QUERY_RE.exec(lines[at]!)![1]!;
   const idLine = (lines[at + 1] ?? '').trim();
   if (!/^\d+$/.test(idLine)) {
@@ -77,7 +82,11 @@ export function parseNvpmodelVerbose(text: string): NvpmodelTable {
     if (tpc && current && current.tpcPgMask === null) current.tpcPgMask = Number(tpc[1]);
   }
   if (modes.length === 0) {
-    throw ParseError.of('nvpmodel -p --verbose output', 'no "POWER_MODEL: ID=<n> NAME=<name>" lines (run it with --verbose)', text);
+    throw ParseError.of(
+      'nvpmodel -p --verbose output',
+      'no "POWER_MODEL: ID=<n> NAME=<name>" lines (run it with --verbose)',
+      text,
+    );
   }
   return { defaultMode, modes };
 }

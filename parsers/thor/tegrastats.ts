@@ -55,14 +55,22 @@ export function parseTegrastatsLine(line: string): TegrastatsSample {
   const ram = RAM_RE.exec(line);
   const gr3d = GR3D_RE.exec(line);
   let gpuFreqsMhz: number[] = [];
-  if (gr3d?.[2] !== undefined) gpuFreqsMhz = gr3d[2].split(',').filter((f) => f !== '').map(Number);
+  if (gr3d?.[2] !== undefined)
+    gpuFreqsMhz = gr3d[2]
+      .split(',')
+      .filter((f) => f !== '')
+      .map(Number);
   else if (gr3d?.[3] !== undefined) gpuFreqsMhz = [Number(gr3d[3])];
 
   const temps: Record<string, number> = {};
   for (const m of line.matchAll(TEMP_RE)) temps[m[1]!] = Number(m[2]);
 
   if (!ram && Object.keys(rails).length === 0) {
-    throw ParseError.of('tegrastats line', 'found neither "RAM <used>/<total>MB" nor any "<RAIL> <mW>mW/<mW>mW" power field', line);
+    throw ParseError.of(
+      'tegrastats line',
+      'found neither "RAM <used>/<total>MB" nor any "<RAIL> <mW>mW/<mW>mW" power field',
+      line,
+    );
   }
   return {
     timestamp,

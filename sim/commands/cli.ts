@@ -52,14 +52,24 @@ export const processIO: CommandIO = {
 export function deviceFromEnv(env: NodeJS.ProcessEnv): { layout: SimLayout } | { problem: string } {
   const dir = env[SIM_DIR_ENV];
   if (!dir) {
-    return { problem: `${SIM_DIR_ENV} is not set: this is thorbench's simulated Jetson AGX Thor; set ${SIM_DIR_ENV} to the simulated device directory (created by ensureSimDevice in sim/device.ts, or by thorbench --device sim)` };
+    return {
+      problem: `${SIM_DIR_ENV} is not set: this is thorbench's simulated Jetson AGX Thor; set ${SIM_DIR_ENV} to the simulated device directory (created by ensureSimDevice in sim/device.ts, or by thorbench --device sim)`,
+    };
   }
-  if (!isSimDeviceDir(dir)) return { problem: `${SIM_DIR_ENV}=${dir} is not a simulated Thor directory (no sim-state/device.json); create it with ensureSimDevice or thorbench --device sim` };
+  if (!isSimDeviceDir(dir))
+    return {
+      problem: `${SIM_DIR_ENV}=${dir} is not a simulated Thor directory (no sim-state/device.json); create it with ensureSimDevice or thorbench --device sim`,
+    };
   return { layout: simLayout(dir) };
 }
 
 /** Runs a command body and sets the process exit code. Used by the executables in sim/bin. */
-export async function runCommand(name: string, body: CommandBody, args: string[], io: CommandIO = processIO): Promise<void> {
+export async function runCommand(
+  name: string,
+  body: CommandBody,
+  args: string[],
+  io: CommandIO = processIO,
+): Promise<void> {
   const device = deviceFromEnv(process.env);
   if ('problem' in device) {
     io.err(`thorbench simulator (${name}): ${device.problem}\n`);

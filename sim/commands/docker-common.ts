@@ -9,7 +9,11 @@ export function noSuchContainer(io: CommandIO, ref: string): void {
 }
 
 /** Splits `[options] NAME...` for the simple subcommands; returns flag values and the names. */
-export function splitArgs(args: string[], valueFlags: string[], boolFlags: string[]): { flags: Map<string, string>; names: string[] } | string {
+export function splitArgs(
+  args: string[],
+  valueFlags: string[],
+  boolFlags: string[],
+): { flags: Map<string, string>; names: string[] } | string {
   const flags = new Map<string, string>();
   const names: string[] = [];
   for (let i = 0; i < args.length; i++) {

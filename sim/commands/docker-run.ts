@@ -20,7 +20,13 @@ import {
 import { SIMULATED_LABEL } from '../docker-format.js';
 import { DockerUsageError, type DockerRunSpec, parseDockerRun } from '../docker-run-args.js';
 import { ENGINE_SERVER_JS, SIM_DIR_ENV, type SimLayout } from '../layout.js';
-import { type SimContainer, isValidContainerName, readContainerRecord, readDeviceState, writeContainerRecord } from '../sim-state.js';
+import {
+  type SimContainer,
+  isValidContainerName,
+  readContainerRecord,
+  readDeviceState,
+  writeContainerRecord,
+} from '../sim-state.js';
 import type { CommandIO } from './cli.js';
 
 function runUsage(io: CommandIO, message: string): number {
@@ -54,9 +60,15 @@ function startEngine(
       [ENGINE_PORT_OFFSET_ENV]: String(portOffset),
     });
     // `vllm serve ARGS` → `node engine-server.js serve ARGS`: the same argv after the program name.
-    const child = spawn(process.execPath, [ENGINE_SERVER_JS, ...spec.command.slice(1)], { detached: true, stdio: ['ignore', fd, fd], env, cwd: layout.dir });
+    const child = spawn(process.execPath, [ENGINE_SERVER_JS, ...spec.command.slice(1)], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env,
+      cwd: layout.dir,
+    });
     child.unref();
-    if (child.pid === undefined) throw new Error(`could not start the simulated engine (${process.execPath} ${ENGINE_SERVER_JS})`);
+    if (child.pid === undefined)
+      throw new Error(`could not start the simulated engine (${process.execPath} ${ENGINE_SERVER_JS})`);
     return child.pid;
   } finally {
     fs.closeSync(fd);
@@ -73,12 +85,19 @@ export function dockerRun(args: string[], layout: SimLayout, io: CommandIO): num
   }
   if (!spec.detach) return runUsage(io, 'thorbench simulator: only detached containers are simulated; pass -d');
   if (spec.command[0] !== 'vllm' || spec.command[1] !== 'serve') {
-    return runUsage(io, `thorbench simulator: only "vllm serve ..." containers are simulated (command was "${spec.command.join(' ')}")`);
+    return runUsage(
+      io,
+      `thorbench simulator: only "vllm serve ..." containers are simulated (command was "${spec.command.join(' ')}")`,
+    );
   }
-  if (!fs.existsSync(ENGINE_SERVER_JS)) return runUsage(io, `thorbench simulator: ${ENGINE_SERVER_JS} is missing; build first: npx tsc -p tsconfig.json`);
+  if (!fs.existsSync(ENGINE_SERVER_JS))
+    return runUsage(io, `thorbench simulator: ${ENGINE_SERVER_JS} is missing; build first: npx tsc -p tsconfig.json`);
   const name = spec.name ?? `sim_${randomBytes(4).toString('hex')}`;
   if (!isValidContainerName(name)) {
-    return runUsage(io, `Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.`);
+    return runUsage(
+      io,
+      `Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.`,
+    );
   }
   const id = randomBytes(32).toString('hex');
   const { bootId, enginePortOffset } = readDeviceState(layout);
@@ -94,7 +113,11 @@ export function dockerRun(args: string[], layout: SimLayout, io: CommandIO): num
       name,
       image: spec.image,
       labels: { ...spec.labels, [SIMULATED_LABEL]: 'true' },
-      env: [...spec.env, 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'NVIDIA_VISIBLE_DEVICES=all'],
+      env: [
+        ...spec.env,
+        'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        'NVIDIA_VISIBLE_DEVICES=all',
+      ],
       mounts: spec.mounts,
       argv: spec.command,
       runtime: spec.runtime,

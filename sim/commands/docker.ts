@@ -77,7 +77,9 @@ function dockerRm(args: string[], layout: SimLayout, io: CommandIO): number {
       continue;
     }
     if (c.status === 'running' && !force) {
-      io.err(`Error response from daemon: cannot remove container "/${c.name}": container is running: stop the container before removing or force remove\n`);
+      io.err(
+        `Error response from daemon: cannot remove container "/${c.name}": container is running: stop the container before removing or force remove\n`,
+      );
       failed = true;
       continue;
     }
@@ -130,7 +132,9 @@ export function docker(args: string[], layout: SimLayout, io: CommandIO): number
     default:
       break;
   }
-  io.err(`docker: '${[sub, rest[0]].filter(Boolean).join(' ')}' is not a docker command.\nSee 'docker --help' (thorbench simulator supports run, exec, inspect, logs, ps, rm, image inspect)\n`);
+  io.err(
+    `docker: '${[sub, rest[0]].filter(Boolean).join(' ')}' is not a docker command.\nSee 'docker --help' (thorbench simulator supports run, exec, inspect, logs, ps, rm, image inspect)\n`,
+  );
   return 1;
 }
 

@@ -37,10 +37,20 @@ function defaultConf(): string {
 }
 
 function currentClocks(layout: SimLayout, state: SimState) {
-  return thorClocks(requirePowerMode(state.powerModeId), state.clocks.locked, inFlightRequests(layout) > 0, state.clocks.fanMax);
+  return thorClocks(
+    requirePowerMode(state.powerModeId),
+    state.clocks.locked,
+    inFlightRequests(layout) > 0,
+    state.clocks.fanMax,
+  );
 }
 
-type Action = { kind: 'lock'; fan: boolean } | { kind: 'show' } | { kind: 'store'; file: string } | { kind: 'restore'; file: string } | { kind: 'help' };
+type Action =
+  | { kind: 'lock'; fan: boolean }
+  | { kind: 'show' }
+  | { kind: 'store'; file: string }
+  | { kind: 'restore'; file: string }
+  | { kind: 'help' };
 
 function parseArgs(args: string[]): Action | string {
   let action: Action | undefined;
@@ -93,7 +103,12 @@ export async function jetsonClocks(args: string[], layout: SimLayout, io: Comman
       const state = readDeviceState(layout);
       writeFileAtomicSync(action.file, renderClocksStore(currentClocks(layout, state)));
       updateDeviceState(layout, (s) => {
-        s.clocks.stored = { file: path.resolve(action.file), locked: s.clocks.locked, powerModeId: s.powerModeId, at: new Date().toISOString() };
+        s.clocks.stored = {
+          file: path.resolve(action.file),
+          locked: s.clocks.locked,
+          powerModeId: s.powerModeId,
+          at: new Date().toISOString(),
+        };
       });
       return 0;
     }

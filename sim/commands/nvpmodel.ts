@@ -9,7 +9,14 @@ import { renderDeviceFiles } from '../device-files.js';
 import type { SimLayout } from '../layout.js';
 import { simulateReboot } from '../reboot.js';
 import { readDeviceState, updateDeviceState } from '../sim-state.js';
-import { CPU_MIN_KHZ, DEFAULT_POWER_MODE_ID, GPU_MIN_HZ, THOR_POWER_MODES, needsReboot, powerModeById } from '../thor-power-modes.js';
+import {
+  CPU_MIN_KHZ,
+  DEFAULT_POWER_MODE_ID,
+  GPU_MIN_HZ,
+  THOR_POWER_MODES,
+  needsReboot,
+  powerModeById,
+} from '../thor-power-modes.js';
 import { type CommandIO, runCommand } from './cli.js';
 
 const CONF = '/etc/nvpmodel.conf';
@@ -89,12 +96,19 @@ function parseArgs(args: string[]): Options | string {
 
 /** `nvpmodel -p --verbose`: the parse dump, in the line format jtop's regexes were built on. */
 export function renderParseVerbose(): string {
-  const lines = [`NVPM VERB: Config file: ${CONF}`, `NVPM VERB: parsing done for ${CONF}`, `succeed to parse file ${CONF}.`];
+  const lines = [
+    `NVPM VERB: Config file: ${CONF}`,
+    `NVPM VERB: parsing done for ${CONF}`,
+    `succeed to parse file ${CONF}.`,
+  ];
   const def = powerModeById(DEFAULT_POWER_MODE_ID)!;
   lines.push(`NVPM VERB: PM_CONFIG: DEFAULT=${def.name}(${def.id})`);
   lines.push('NVPM VERB: PARAM TYPE=FILE NAME=CPU_ONLINE');
   for (let c = 0; c < 14; c++) lines.push(`NVPM VERB: CORE_${c} /sys/devices/system/cpu/cpu${c}/online`);
-  lines.push('NVPM VERB: PARAM TYPE=FILE NAME=TPC_POWER_GATING', 'NVPM VERB: TPC_PG_MASK /sys/devices/platform/gpu.0/tpc_pg_mask');
+  lines.push(
+    'NVPM VERB: PARAM TYPE=FILE NAME=TPC_POWER_GATING',
+    'NVPM VERB: TPC_PG_MASK /sys/devices/platform/gpu.0/tpc_pg_mask',
+  );
   lines.push(
     'NVPM VERB: PARAM TYPE=CLOCK NAME=CPU_A78_0',
     'NVPM VERB: FREQ_TABLE /sys/devices/system/cpu/cpu0/cpufreq/scaling_available_frequencies',
@@ -133,7 +147,9 @@ function setMode(layout: SimLayout, io: CommandIO, o: Options, text: string): nu
   const state = readDeviceState(layout);
   const forcedReboot = id !== state.powerModeId && (state.faults.rebootRequiredModes ?? []).includes(id);
   if (needsReboot(state.powerModeId, id) || forcedReboot) {
-    io.out(`NVPM WARN: Reboot required for changing to this power mode: ${id}\nNVPM WARN: DO YOU WANT TO REBOOT NOW? enter YES/yes to confirm:\n`);
+    io.out(
+      `NVPM WARN: Reboot required for changing to this power mode: ${id}\nNVPM WARN: DO YOU WANT TO REBOOT NOW? enter YES/yes to confirm:\n`,
+    );
     const answer = o.force ? 'YES' : io.readLine().trim();
     if (answer !== 'YES' && answer !== 'yes') {
       io.err('NVPM ERROR: bad input!\nNVPM ERROR: optMask is 1, no request for power mode\n');

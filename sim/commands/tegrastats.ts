@@ -14,7 +14,14 @@ import { mulberry32 } from '../prng.js';
 import { registerOnDevice, unregisterOnDevice } from '../reboot.js';
 import { readDeviceState, readEngineActivities } from '../sim-state.js';
 import { processState } from '../process-util.js';
-import { IDLE_RAM_MB, RAIL_NAMES, type RailSample, THOR_RAM_TOTAL_MB, railPower, renderTegrastatsLine } from '../tegrastats-line.js';
+import {
+  IDLE_RAM_MB,
+  RAIL_NAMES,
+  type RailSample,
+  THOR_RAM_TOTAL_MB,
+  railPower,
+  renderTegrastatsLine,
+} from '../tegrastats-line.js';
 import { thorClocks } from '../thor-clocks.js';
 import { requirePowerMode } from '../thor-power-modes.js';
 import { type CommandIO, runCommand } from './cli.js';
@@ -30,7 +37,8 @@ function parseArgs(args: string[]): Options | string {
     const a = args[i]!;
     if (a === '--interval') {
       const v = Number(args[++i]);
-      if (!Number.isInteger(v) || v < 1) return `--interval needs a number of milliseconds (got ${args[i] ?? 'nothing'})`;
+      if (!Number.isInteger(v) || v < 1)
+        return `--interval needs a number of milliseconds (got ${args[i] ?? 'nothing'})`;
       o.intervalMs = v;
     } else if (a === '--logfile') {
       const f = args[++i];
@@ -84,7 +92,9 @@ export function tegrastats(args: string[], layout: SimLayout, io: CommandIO): Pr
       const clocks = thorClocks(mode, state.clocks.locked, inFlight > 0, state.clocks.fanMax);
       const format = state.tegrastats;
       const ramUsedMb = ramUsed(layout);
-      emit(renderTegrastatsLine({ now: new Date(), clocks, inFlight, ramUsedMb, power, average, peak, format, random }));
+      emit(
+        renderTegrastatsLine({ now: new Date(), clocks, inFlight, ramUsedMb, power, average, peak, format, random }),
+      );
     };
     const timer = setInterval(tick, o.intervalMs);
     const stop = (signal: NodeJS.Signals): void => {

@@ -70,7 +70,10 @@ export async function startPostgres(): Promise<TestPostgres | null> {
   const fail = (what: string, err: unknown): Error => {
     const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n') : '';
     const detail = (err as { stderr?: string }).stderr || (err as Error).message;
-    return new Error(`PostgreSQL test server: ${what} failed (${bin}): ${detail}${log ? `\nserver log:\n${log}` : ''}`, { cause: err });
+    return new Error(
+      `PostgreSQL test server: ${what} failed (${bin}): ${detail}${log ? `\nserver log:\n${log}` : ''}`,
+      { cause: err },
+    );
   };
   try {
     await run(...argv('initdb', ['-D', dataDir, '-U', 'thorbench', '--auth=trust', '--encoding=UTF8', '--no-sync']));

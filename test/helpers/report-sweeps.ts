@@ -125,56 +125,65 @@ export function cellsOf(
   return planSweep(exp).cells.map((p) => {
     const m = measure(p);
     const start = Date.parse('2025-10-01T08:00:00.000Z') + p.position * 300_000;
-    return completeRecord({
-      sweepId: sweep.sweepId,
-      experimentName: exp.name,
-      cellId: p.id,
-      repeat: p.repeat,
-      position: p.position,
-      power: p.powerKey,
-      clocks: p.clocks,
-      modelId: p.model.id,
-      quantization: p.model.quantization,
-      modelSize: p.model.size ?? null,
-      scenario: p.scenario.name,
-      status: m ? 'succeeded' : 'failed',
-      failure: m
-        ? null
-        : { type: 'EngineCrashed', message: 'engine exited during load', retryable: false, step: 'waitForHealth' },
-      metrics: m,
-      harness: m ? { kind: 'vllm', command: ['vllm', 'bench', 'serve'] } : null,
-      device: {
-        deviceId: 'thor-01',
-        simulated: sweep.simulated,
-        model: 'NVIDIA Jetson AGX Thor Developer Kit',
-        l4tRelease: 'R38.2.1',
-        bootId: 'b1',
-        powerModeName: p.power.mode ?? 'MAXN',
-        powerModeId: 0,
-        clocksLocked: p.clocks === 'locked',
-      },
-      engine: {
-        image: exp.engine.image,
-        containerName: 'thorbench-engine',
-        command: ['vllm', 'serve'],
-        exitCode: m ? null : 137,
-        oomKilled: !m,
-        logTail: m ? null : 'loading\nKilled',
-      },
-      steps: [
-        { step: 'startEngine', startedAt: new Date(start).toISOString(), durationMs: 60_000, result: { kind: 'done' } },
-        {
-          step: 'benchmark',
-          startedAt: new Date(start + 60_000).toISOString(),
-          durationMs: 45_000,
-          result: m ? { kind: 'done' } : { kind: 'failed', failure: 'EngineCrashed' },
+    return completeRecord(
+      {
+        sweepId: sweep.sweepId,
+        experimentName: exp.name,
+        cellId: p.id,
+        repeat: p.repeat,
+        position: p.position,
+        power: p.powerKey,
+        clocks: p.clocks,
+        modelId: p.model.id,
+        quantization: p.model.quantization,
+        modelSize: p.model.size ?? null,
+        scenario: p.scenario.name,
+        status: m ? 'succeeded' : 'failed',
+        failure: m
+          ? null
+          : { type: 'EngineCrashed', message: 'engine exited during load', retryable: false, step: 'waitForHealth' },
+        metrics: m,
+        harness: m ? { kind: 'vllm', command: ['vllm', 'bench', 'serve'] } : null,
+        device: {
+          deviceId: 'thor-01',
+          simulated: sweep.simulated,
+          model: 'NVIDIA Jetson AGX Thor Developer Kit',
+          l4tRelease: 'R38.2.1',
+          bootId: 'b1',
+          powerModeName: p.power.mode ?? 'MAXN',
+          powerModeId: 0,
+          clocksLocked: p.clocks === 'locked',
         },
-      ],
-      artifactsDir: null,
-      simulated: sweep.simulated,
-      startedAt: new Date(start).toISOString(),
-      finishedAt: new Date(start + 105_000).toISOString(),
-    }, DEFAULT_VALIDITY, '0.1.0');
+        engine: {
+          image: exp.engine.image,
+          containerName: 'thorbench-engine',
+          command: ['vllm', 'serve'],
+          exitCode: m ? null : 137,
+          oomKilled: !m,
+          logTail: m ? null : 'loading\nKilled',
+        },
+        steps: [
+          {
+            step: 'startEngine',
+            startedAt: new Date(start).toISOString(),
+            durationMs: 60_000,
+            result: { kind: 'done' },
+          },
+          {
+            step: 'benchmark',
+            startedAt: new Date(start + 60_000).toISOString(),
+            durationMs: 45_000,
+            result: m ? { kind: 'done' } : { kind: 'failed', failure: 'EngineCrashed' },
+          },
+        ],
+        artifactsDir: null,
+        simulated: sweep.simulated,
+        startedAt: new Date(start).toISOString(),
+        finishedAt: new Date(start + 105_000).toISOString(),
+      },
+      DEFAULT_VALIDITY,
+      '0.1.0',
+    );
   });
 }
 

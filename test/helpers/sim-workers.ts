@@ -28,7 +28,13 @@ export async function startSimWorkers(
   const store = await openResultsStore(results ?? path.join(resultsDir, 'thorbench.db'));
   // A shared (PostgreSQL) store also receives the device's artifacts, as `thorbench worker` does.
   const artifactStore = store.backend === 'postgres' ? store : null;
-  const running = await startWorkers({ connection: server.native, namespace: 'default', store, artifactStore, device: profile });
+  const running = await startWorkers({
+    connection: server.native,
+    namespace: 'default',
+    store,
+    artifactStore,
+    device: profile,
+  });
   return {
     simDir,
     store,

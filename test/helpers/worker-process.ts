@@ -80,7 +80,8 @@ export async function processesUsingSimDir(simDir: string): Promise<number[]> {
     try {
       const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
       // Zombies are already dead: only their parent has not reaped them.
-      if (environ.split('\0').includes(`${SIM_DIR_ENV}=${simDir}`) && processState(Number(entry)) === 'running') found.push(Number(entry));
+      if (environ.split('\0').includes(`${SIM_DIR_ENV}=${simDir}`) && processState(Number(entry)) === 'running')
+        found.push(Number(entry));
     } catch {
       // the process ended while we looked
     }
