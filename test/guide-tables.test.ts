@@ -174,6 +174,8 @@ describe("the guide's tables from the guide's data", { timeout: 300_000 }, () =>
       'power-clocks',
       'tradeoff',
       'latency-distributions',
+      'pareto-high-load',
+      'pareto-low-load',
       'timeline',
     ]);
   });
