@@ -23,6 +23,7 @@ import {
   metrics,
   sweepOf,
 } from './helpers/report-sweeps.js';
+import { parseCsv } from './helpers/csv.js';
 
 /** The guide's model list (its table of models, sizes and sources). */
 const MODELS = [
@@ -297,35 +298,6 @@ describe('markdown report', () => {
     assert.match(md, /Nothing has run yet\./);
   });
 });
-
-/** RFC 4180 parser, to check that quoting round-trips. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += ch;
-  }
-  return rows;
-}
 
 describe('csv', () => {
   it('writes one row per cell with every metric key, quoting per RFC 4180', () => {

@@ -14,6 +14,7 @@ import type { ResultsStore } from '../store/store.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
+import { parseCsv } from './helpers/csv.js';
 import { tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
 import { type TestServer, startTestServer } from './helpers/temporal.js';
@@ -25,34 +26,6 @@ const MODEL = {
   size: '8.9G',
   servedName: 'qwen3',
 } as const;
-
-/** RFC 4180 rows (quoted fields may hold commas, quotes and line breaks). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      rows.push([...row, field]);
-      row = [];
-      field = '';
-      i++;
-    } else field += ch;
-  }
-  return rows;
-}
 
 function experiment(name: string, port: number, over: Partial<ExperimentInput> = {}): ExperimentInput {
   return {
