@@ -8,20 +8,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { after, before, describe, it } from 'node:test';
-import type { Worker } from '@temporalio/worker';
 import { planSweep } from '../plan/plan.js';
 import { Experiment, type ExperimentInput } from '../schema/experiment.js';
-import { type ResultsStore, openResultsStore } from '../store/store.js';
-import { createSweepWorker } from '../workers/sweep-worker.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { repoJson, repoPath, tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
-import { destroySimDevice } from './helpers/sim-device.js';
-import { type TestServer, startTestServer } from './helpers/temporal.js';
 import { waitFor } from './helpers/wait.js';
-import { SupervisedWorker, processesUsingSimDir } from './helpers/worker-process.js';
+import { processesUsingSimDir } from './helpers/worker-process.js';
+import { type SimFleet, startSimFleet } from './helpers/sim-fleet.js';
 
 const DEVICES = ['thor-a', 'thor-b', 'thor-c'];
 const LOST = 'thor-b';
@@ -31,7 +27,12 @@ const LOST = 'thor-b';
  * for test/replay.test.ts: a cell's first run on the lost device goes under `<label>-lost`, since the file name
  * carries only the workflow id.
  */
-async function recordHistories(server: TestServer, label: string, sweepId: string, cellIds: string[]): Promise<void> {
+async function recordHistories(
+  server: SimFleet['server'],
+  label: string,
+  sweepId: string,
+  cellIds: string[],
+): Promise<void> {
   const dir = repoPath('test', 'histories');
   mkdirSync(dir, { recursive: true });
   const write = (l: string, id: string, history: Parameters<typeof historyToJSON>[0]) =>
@@ -49,40 +50,12 @@ async function recordHistories(server: TestServer, label: string, sweepId: strin
 }
 
 describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
-  const dir = tempDir('fleet-failover');
-  const home = path.join(dir, 'home');
-  const resultsDir = path.join(dir, 'results');
-  let server: TestServer;
-  let store: ResultsStore;
-  let sweepWorker: Worker;
-  let sweepWorkerRun: Promise<void>;
-  const workers = new Map<string, SupervisedWorker>();
-
+  let fleet: SimFleet;
   before(async () => {
-    server = await startTestServer(path.join(dir, 'server'));
-    store = await openResultsStore(path.join(resultsDir, 'thorbench.db'));
-    sweepWorker = await createSweepWorker({ connection: server.native, namespace: 'default', store });
-    sweepWorkerRun = sweepWorker.run();
-    for (const id of DEVICES) {
-      const worker = new SupervisedWorker(['--device', 'sim', '--device-id', id, '--role', 'device'], {
-        THORBENCH_HOME: home,
-        THORBENCH_RESULTS: resultsDir,
-        TEMPORAL_ADDRESS: server.server.address,
-        THORBENCH_SIM_SPEED: '4',
-      });
-      workers.set(id, worker);
-      worker.start();
-    }
+    fleet = await startSimFleet(tempDir('fleet-failover'));
+    for (const id of DEVICES) fleet.addDevice(id, 4);
   });
-
-  after(async () => {
-    for (const w of workers.values()) await w.stop();
-    for (const id of DEVICES) destroySimDevice(path.join(home, 'sim', id));
-    if (sweepWorker?.getState() === 'RUNNING') sweepWorker.shutdown();
-    await sweepWorkerRun;
-    await store?.close();
-    await server?.stop();
-  });
+  after(() => fleet?.stop());
 
   it('loses one device for good mid-sweep: every cell recorded once and succeeded, the moved cells say so', async () => {
     // experiments/fleet-sim.json, tiny: two engine groups (models) of two cells, on thor-a and thor-b; thor-c has
@@ -95,7 +68,7 @@ describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
     exp.device = { ...exp.device, failoverAfterMs: 5_000 };
     exp.steps = { ...exp.steps, flushCaches: false, heartbeatTimeout: 2_000 };
     const planned = planSweep(Experiment.parse(exp)).cells;
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+    const handle = await fleet.server.client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: 'fleet-failover',
       args: [exp],
@@ -111,19 +84,19 @@ describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
       60_000,
       100,
     );
-    assert.ok(workers.get(LOST)!.killForGood());
-    for (const pid of await processesUsingSimDir(path.join(home, 'sim', LOST))) process.kill(pid, 'SIGKILL');
+    assert.ok(fleet.devices.get(LOST)!.killForGood());
+    for (const pid of await processesUsingSimDir(path.join(fleet.home, 'sim', LOST))) process.kill(pid, 'SIGKILL');
     const killedAt = Date.now();
 
     const summary = await handle.result();
     assert.deepEqual(summary.counts, { succeeded: planned.length, failed: 0, skipped: 0, cancelled: 0 });
-    assert.deepEqual(await store.duplicateKeys('fleet-failover'), [], 'no cell recorded twice');
-    const cells = await store.listCells('fleet-failover');
+    assert.deepEqual(await fleet.store.duplicateKeys('fleet-failover'), [], 'no cell recorded twice');
+    const cells = await fleet.store.listCells('fleet-failover');
     assert.deepEqual(cells.map((c) => c.cellId).sort(), planned.map((c) => c.id).sort());
     for (const c of cells) {
       assert.equal(c.status, 'succeeded', `${c.cellId}: ${c.failure?.message}`);
       assert.equal(
-        (await store.getCellMeta('fleet-failover', c.cellId, c.repeat))!.attempts,
+        (await fleet.store.getCellMeta('fleet-failover', c.cellId, c.repeat))!.attempts,
         1,
         `${c.cellId} recorded once`,
       );
@@ -146,7 +119,7 @@ describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
     const label = process.env.THORBENCH_RECORD_HISTORIES;
     if (label)
       await recordHistories(
-        server,
+        fleet.server,
         label,
         'fleet-failover',
         planned.map((c) => `fleet-failover/${c.id}`),

@@ -7,22 +7,18 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Worker } from '@temporalio/worker';
 import { planSweep } from '../plan/plan.js';
 import { Experiment, type ExperimentInput } from '../schema/experiment.js';
 import { jetsonProfile, engineHostPort } from '../activities/device-profile.js';
 import { ENGINE_PORT_STRIDE, ensureSimDevice, readSimState, simDeviceProfile } from '../sim/device.js';
-import { type ResultsStore, openResultsStore } from '../store/store.js';
-import { createSweepWorker } from '../workers/sweep-worker.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { repoJson, tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
 import { destroySimDevice } from './helpers/sim-device.js';
-import { type TestServer, startTestServer } from './helpers/temporal.js';
 import { runCli } from './helpers/cli.js';
 import { waitFor } from './helpers/wait.js';
-import { SupervisedWorker } from './helpers/worker-process.js';
+import { type SimFleet, startSimFleet } from './helpers/sim-fleet.js';
 import type { DeviceJson } from '../cli/commands/devices.js';
 
 const DEVICES = ['thor-a', 'thor-b', 'thor-c'];
@@ -64,49 +60,15 @@ describe('engine ports of several simulated Thors', () => {
 });
 
 describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () => {
-  const dir = tempDir('fleet');
-  const home = path.join(dir, 'home');
-  const resultsDir = path.join(dir, 'results');
-  let server: TestServer;
-  let store: ResultsStore;
-  let sweepWorker: Worker;
-  let sweepWorkerRun: Promise<void>;
-  const workers: SupervisedWorker[] = [];
-
+  let fleet: SimFleet;
   before(async () => {
-    server = await startTestServer(path.join(dir, 'server'));
-    store = await openResultsStore(path.join(resultsDir, 'thorbench.db'));
-    sweepWorker = await createSweepWorker({ connection: server.native, namespace: 'default', store });
-    sweepWorkerRun = sweepWorker.run();
-    for (const id of DEVICES) {
-      const worker = new SupervisedWorker(['--device', 'sim', '--device-id', id, '--role', 'device'], {
-        THORBENCH_HOME: home,
-        THORBENCH_RESULTS: resultsDir,
-        TEMPORAL_ADDRESS: server.server.address,
-        THORBENCH_SIM_SPEED: '4',
-        THORBENCH_DEVICE_REPORT_MS: '500',
-      });
-      workers.push(worker);
-      worker.start();
-    }
+    fleet = await startSimFleet(tempDir('fleet'));
+    for (const id of DEVICES) fleet.addDevice(id, 4, { THORBENCH_DEVICE_REPORT_MS: '500' });
   });
+  after(() => fleet?.stop());
 
-  after(async () => {
-    for (const w of workers) await w.stop();
-    for (const id of DEVICES) destroySimDevice(path.join(home, 'sim', id));
-    if (sweepWorker?.getState() === 'RUNNING') sweepWorker.shutdown();
-    await sweepWorkerRun;
-    await store?.close();
-    await server?.stop();
-  });
-
-  const cliEnv = () => ({
-    THORBENCH_RESULTS: resultsDir,
-    THORBENCH_HOME: home,
-    TEMPORAL_ADDRESS: server.server.address,
-  });
   async function devicesCli(): Promise<DeviceJson[]> {
-    const r = await runCli(['devices', '--json'], { env: cliEnv() });
+    const r = await runCli(['devices', '--json'], { env: fleet.cliEnv() });
     assert.equal(r.code, 0, r.stderr);
     return (JSON.parse(r.stdout) as { devices: DeviceJson[] }).devices;
   }
@@ -115,7 +77,7 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
     const registered = await waitFor(
       'three registered devices',
       async () => {
-        const list = await store.listDevices();
+        const list = await fleet.store.listDevices();
         return list.length === DEVICES.length ? list : undefined;
       },
       60_000,
@@ -146,7 +108,7 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
     await waitFor(
       'every device seen again after registering',
       async () => {
-        const list = await store.listDevices();
+        const list = await fleet.store.listDevices();
         return list.every((d) => d.lastSeenAt > d.registeredAt) ? true : undefined;
       },
       30_000,
@@ -156,7 +118,7 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
 
   it('runs fleet-sim over three device workers: every cell once, succeeded, spread over the devices', async () => {
     const exp = await tinyFleetExperiment();
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+    const handle = await fleet.server.client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: 'fleet-sim-test',
       args: [exp],
@@ -181,8 +143,8 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
       .sort();
     assert.equal(summary.cells, planned.length);
     assert.deepEqual(summary.counts, { succeeded: planned.length, failed: 0, skipped: 0, cancelled: 0 });
-    assert.deepEqual(await store.duplicateKeys('fleet-sim-test'), [], 'no cell recorded twice');
-    const cells = await store.listCells('fleet-sim-test');
+    assert.deepEqual(await fleet.store.duplicateKeys('fleet-sim-test'), [], 'no cell recorded twice');
+    const cells = await fleet.store.listCells('fleet-sim-test');
     assert.deepEqual(cells.map((c) => c.cellId).sort(), planned);
     assert.ok(cells.every((c) => c.status === 'succeeded' && c.simulated));
 
@@ -192,7 +154,7 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
     for (const models of byDevice.values()) assert.equal(new Set(models).size, 1, 'a model group stays on one device');
 
     // Each device has its own engine port offset, and its benchmarks reached its engine there.
-    const offsets = DEVICES.map((id) => readSimState(path.join(home, 'sim', id)).enginePortOffset ?? 0);
+    const offsets = DEVICES.map((id) => readSimState(path.join(fleet.home, 'sim', id)).enginePortOffset ?? 0);
     assert.equal(new Set(offsets).size, DEVICES.length, `distinct engine port offsets (${offsets.join(', ')})`);
     for (const c of cells) {
       const offset = offsets[DEVICES.indexOf(c.device!.deviceId)]!;
@@ -204,7 +166,7 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
     }
 
     // Idle again: the text listing names every device, its kind, and that it runs nothing.
-    const text = await runCli(['devices'], { env: cliEnv() });
+    const text = await runCli(['devices'], { env: fleet.cliEnv() });
     assert.equal(text.code, 0, text.stderr);
     const lines = text.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^DEVICE\s+KIND\s+L4T\s+MEMORY\s+MODELS FREE\s+IMAGE\s+LAST SEEN\s+CURRENT WORK$/);

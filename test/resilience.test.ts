@@ -8,14 +8,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Worker } from '@temporalio/worker';
 import { mulberry32 } from '../activities/harness/prng.js';
 import { planSweep } from '../plan/plan.js';
 import { ensureDevServer, stopDevServer } from '../server/dev-server.js';
-import { ensureSimDevice, listSimContainers, readSimState } from '../sim/device.js';
-import { type ResultsStore, openResultsStore } from '../store/store.js';
+import { listSimContainers, readSimState } from '../sim/device.js';
 import { Experiment, type ExperimentInput } from '../schema/experiment.js';
-import { createSweepWorker } from '../workers/sweep-worker.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
@@ -23,35 +20,16 @@ import { runCli } from './helpers/cli.js';
 import { type ExperimentParts, TEST_MODELS, simExperiment } from './helpers/experiment.js';
 import { tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
-import { type TestServer, startTestServer } from './helpers/temporal.js';
 import { sleep } from './helpers/wait.js';
-import { SupervisedWorker, processesUsingSimDir } from './helpers/worker-process.js';
+import { processesUsingSimDir } from './helpers/worker-process.js';
+import { type SimFleet, startSimFleet } from './helpers/sim-fleet.js';
 
 const LOW_LOAD = { name: 'low', inputLen: 128, outputLen: 48, numPrompts: 4, maxConcurrency: 1 };
 const HIGH_LOAD = { name: 'high', inputLen: 128, outputLen: 48, numPrompts: 16, maxConcurrency: 8 };
 
 describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
-  const dir = tempDir('resilience');
-  const resultsDir = path.join(dir, 'results');
-  let server: TestServer;
-  let store: ResultsStore;
-  let sweepWorker: Worker;
-  let sweepWorkerRun: Promise<void>;
-  const devices: SupervisedWorker[] = [];
-
-  function deviceWorker(id: string, speed: number): { worker: SupervisedWorker; simDir: string } {
-    const worker = new SupervisedWorker(['--device', 'sim', '--device-id', id, '--role', 'device'], {
-      THORBENCH_HOME: path.join(dir, 'home'),
-      THORBENCH_RESULTS: resultsDir,
-      TEMPORAL_ADDRESS: server.server.address,
-      THORBENCH_SIM_SPEED: String(speed),
-    });
-    const simDir = path.join(dir, 'home', 'sim', id);
-    ensureSimDevice(simDir, { id, speed }); // the same directory the worker process opens
-    devices.push(worker);
-    worker.start();
-    return { worker, simDir };
-  }
+  let fleet: SimFleet;
+  const deviceWorker = (id: string, speed: number) => fleet.addDevice(id, speed);
 
   /** Two models, a low- and a high-load scenario, on the device named `id`. */
   async function experiment(id: string, parts: ExperimentParts): Promise<ExperimentInput> {
@@ -78,25 +56,15 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     const planned = planSweep(Experiment.parse(exp))
       .cells.map((c) => c.id)
       .sort();
-    assert.deepEqual(await store.duplicateKeys(sweepId), [], 'no cell recorded twice');
-    assert.equal(await store.countRows(sweepId), planned.length);
-    assert.deepEqual((await store.listCells(sweepId)).map((c) => c.cellId).sort(), planned);
+    assert.deepEqual(await fleet.store.duplicateKeys(sweepId), [], 'no cell recorded twice');
+    assert.equal(await fleet.store.countRows(sweepId), planned.length);
+    assert.deepEqual((await fleet.store.listCells(sweepId)).map((c) => c.cellId).sort(), planned);
   }
 
   before(async () => {
-    server = await startTestServer(path.join(dir, 'server'));
-    store = await openResultsStore(path.join(resultsDir, 'thorbench.db'));
-    sweepWorker = await createSweepWorker({ connection: server.native, namespace: 'default', store });
-    sweepWorkerRun = sweepWorker.run();
+    fleet = await startSimFleet(tempDir('resilience'));
   });
-
-  after(async () => {
-    for (const d of devices) await d.stop();
-    if (sweepWorker?.getState() === 'RUNNING') sweepWorker.shutdown();
-    await sweepWorkerRun;
-    await store?.close();
-    await server?.stop();
-  });
+  after(() => fleet?.stop());
 
   it('records engine crashes, OOM kills and health timeouts as typed failures and goes on', async () => {
     const { worker, simDir } = deviceWorker('sim-faults', 4);
@@ -118,14 +86,14 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       clocks: ['locked'],
       steps: { heartbeatTimeout: 4_000, timeouts: { waitForHealth: 8_000 } },
     });
-    const summary = await server.client.workflow
+    const summary = await fleet.server.client.workflow
       .execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-faults', args: [exp] })
       .catch((err: Error & { cause?: Error & { cause?: Error } }) => {
         throw new Error(`${err.message}: ${err.cause?.message} / ${err.cause?.cause?.message}`);
       });
     assert.equal(summary.cells, 10);
     await assertExactlyPlanned('sim-faults', exp);
-    const cells = await store.listCells('sim-faults');
+    const cells = await fleet.store.listCells('sim-faults');
     const first = (model: string) => cells.find((c) => c.modelId === model && c.scenario === 'low')!;
     const expectations: [string, string, number | null, boolean][] = [
       ['crash-first-request', 'EngineCrashed', 1, false],
@@ -153,7 +121,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
   it('survives the device worker SIGKILLed at least 10 times at random points', async () => {
     const { worker, simDir } = deviceWorker('sim-chaos', 2);
     const exp = await experiment('sim-chaos', {});
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+    const handle = await fleet.server.client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: 'sim-chaos',
       args: [exp],
@@ -177,7 +145,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
         const progress = await handle.query(progressQuery).catch(() => null);
         const cellId = progress?.current[0]?.cellId;
         if (cellId) {
-          const d = await server.client.workflow
+          const d = await fleet.server.client.workflow
             .getHandle(`sim-chaos/${cellId}`)
             .describe()
             .catch(() => null);
@@ -201,7 +169,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     assert.equal(summary.counts.succeeded, 8, JSON.stringify(summary.counts));
     await assertExactlyPlanned('sim-chaos', exp);
     // A completed benchmark is never run again: each record holds the one result its artifact directory keeps.
-    for (const c of await store.listCells('sim-chaos')) {
+    for (const c of await fleet.store.listCells('sim-chaos')) {
       const artifact = JSON.parse(readFileSync(path.join(c.artifactsDir!, 'result.json'), 'utf8'));
       assert.deepEqual(artifact.metrics, c.metrics, c.cellId);
     }
@@ -209,7 +177,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     await assertCleanDevice(simDir);
     const sorted = [...resumeMs].sort((a, b) => a - b);
     console.log(
-      `chaos: ${kills} kills survived, ${(await store.duplicateKeys('sim-chaos')).length} duplicates, restart-to-step-resumed median ${sorted[Math.floor(sorted.length / 2)] ?? 'n/a'} ms, max ${sorted.at(-1) ?? 'n/a'} ms over ${sorted.length} samples`,
+      `chaos: ${kills} kills survived, ${(await fleet.store.duplicateKeys('sim-chaos')).length} duplicates, restart-to-step-resumed median ${sorted[Math.floor(sorted.length / 2)] ?? 'n/a'} ms, max ${sorted.at(-1) ?? 'n/a'} ms over ${sorted.length} samples`,
     );
   });
 
@@ -222,7 +190,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       scenarios: [LOW_LOAD],
     });
     const bootBefore = readSimState(simDir).bootId;
-    const summary = await server.client.workflow.execute<typeof sweep>('sweep', {
+    const summary = await fleet.server.client.workflow.execute<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: 'sim-reboot',
       args: [exp],
@@ -230,10 +198,10 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     assert.equal(
       summary.counts.succeeded,
       2,
-      JSON.stringify((await store.listCells('sim-reboot')).map((c) => c.failure)),
+      JSON.stringify((await fleet.store.listCells('sim-reboot')).map((c) => c.failure)),
     );
     await assertExactlyPlanned('sim-reboot', exp);
-    const after90 = (await store.listCells('sim-reboot')).find((c) => c.power === '90w')!;
+    const after90 = (await fleet.store.listCells('sim-reboot')).find((c) => c.power === '90w')!;
     assert.equal(after90.device?.powerModeName, '90W');
     assert.equal(after90.device?.clocksLocked, true, 'clocks re-applied after the reboot');
     assert.notEqual(after90.device?.bootId, bootBefore);
@@ -247,21 +215,23 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     const { worker, simDir } = deviceWorker('sim-cancel', 1);
     const exp = await experiment('sim-cancel', { steps: { heartbeatTimeout: 4_000, restoreDevice: true } });
     const before = readSimState(simDir);
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+    const handle = await fleet.server.client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: 'sim-cancel',
       args: [exp],
     });
     while ((await handle.query(progressQuery)).done < 1) await sleep(250);
-    const cancelled = await runCli(['cancel', 'sim-cancel'], { env: { TEMPORAL_ADDRESS: server.server.address } });
+    const cancelled = await runCli(['cancel', 'sim-cancel'], {
+      env: { TEMPORAL_ADDRESS: fleet.server.server.address },
+    });
     assert.equal(cancelled.code, 0);
     assert.match(cancelled.stdout, /cancellation requested for sweep sim-cancel/);
     await assert.rejects(handle.result());
-    const cells = await store.listCells('sim-cancel');
+    const cells = await fleet.store.listCells('sim-cancel');
     await assertExactlyPlanned('sim-cancel', exp);
     assert.ok(cells.some((c) => c.status === 'succeeded'));
     assert.ok(cells.some((c) => c.status === 'cancelled'));
-    assert.equal((await store.getSweep('sim-cancel'))?.state, 'cancelled');
+    assert.equal((await fleet.store.getSweep('sim-cancel'))?.state, 'cancelled');
     const now = readSimState(simDir);
     assert.equal(now.powerModeId, before.powerModeId, 'power mode restored');
     assert.equal(now.clocks.locked, before.clocks.locked, 'clocks restored');
@@ -272,15 +242,15 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
   it('resumes a sweep after the Temporal server is killed and started again on its SQLite file', async () => {
     const { worker, simDir } = deviceWorker('sim-server', 2);
     const exp = await experiment('sim-server', {});
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+    const handle = await fleet.server.client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: 'sim-server',
       args: [exp],
     });
     while ((await handle.query(progressQuery)).done < 2) await sleep(250);
-    stopDevServer(server.home, 'SIGKILL');
+    stopDevServer(fleet.server.home, 'SIGKILL');
     await sleep(2_000);
-    await ensureDevServer({ home: server.home, port: server.port, headless: true });
+    await ensureDevServer({ home: fleet.server.home, port: fleet.server.port, headless: true });
     const summary = await handle.result();
     assert.equal(summary.counts.succeeded, 8, JSON.stringify(summary.counts));
     await assertExactlyPlanned('sim-server', exp);
