@@ -14,6 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { stopDevServer } from '../server/dev-server.js';
 import { tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
+import { simDeviceOnFreePort } from './helpers/sim-device.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = path.join(root, 'bin', 'thorbench.js');
@@ -124,6 +125,8 @@ describe('thorbench live view off a terminal', { timeout: 600_000 }, () => {
 
   it('run and status --follow print one line per finished cell; report writes charts and compares', async () => {
     const port = await freePort();
+    // The demo's engine port, moved to a free one: other test files may run the demo at the same time.
+    await simDeviceOnFreePort(path.join(dir, 'home'), 'experiments/demo-sim.json');
     const env = {
       THORBENCH_HOME: path.join(dir, 'home'),
       THORBENCH_RESULTS: path.join(dir, 'results'),

@@ -10,6 +10,7 @@ import { stopDevServer } from '../server/dev-server.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
+import { simDeviceOnFreePort } from './helpers/sim-device.js';
 
 describe('thorbench CLI', { timeout: 600_000 }, () => {
   const home = tempDir('cli');
@@ -104,6 +105,8 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
   it('run: the demo on the simulated Thor with the embedded server, then status and report', async () => {
     const port = await freePort();
     const uiPort = await freePort();
+    // The demo's engine port, moved to a free one: other test files may run the demo at the same time.
+    await simDeviceOnFreePort(path.join(home, 'home'), 'experiments/demo-sim.json');
     const env = {
       THORBENCH_HOME: path.join(home, 'home'),
       THORBENCH_RESULTS: path.join(home, 'results'),

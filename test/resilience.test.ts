@@ -120,7 +120,8 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
 
   it('survives the device worker SIGKILLed at least 10 times at random points', async () => {
     const { worker, simDir } = deviceWorker('sim-chaos', 2);
-    const exp = await experiment('sim-chaos', {});
+    // A shorter heartbeat timeout than the other tests': each kill stalls the sweep until it expires.
+    const exp = await experiment('sim-chaos', { steps: { heartbeatTimeout: 3_000 } });
     const handle = await fleet.server.client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: 'sim-chaos',
@@ -132,7 +133,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     let finished = false;
     const result = handle.result().finally(() => (finished = true));
     while (!finished && kills < 12) {
-      await sleep(1_500 + random() * 3_500);
+      await sleep(1_000 + random() * 2_500);
       if (finished || !worker.kill()) continue;
       kills++;
       const killedAt = Date.now();
@@ -240,7 +241,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
   });
 
   it('resumes a sweep after the Temporal server is killed and started again on its SQLite file', async () => {
-    const { worker, simDir } = deviceWorker('sim-server', 2);
+    const { worker, simDir } = deviceWorker('sim-server', 4);
     const exp = await experiment('sim-server', {});
     const handle = await fleet.server.client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,

@@ -3,9 +3,13 @@
  * stream, and tearing a simulated device down so no engine process outlives a test.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { listContainerStates, removeContainer } from '../../sim/containers.js';
+import { ensureSimDevice } from '../../sim/device.js';
 import { simLayout } from '../../sim/layout.js';
 import { killOnDeviceProcesses } from '../../sim/reboot.js';
+import { repoJson } from './files.js';
+import { freePort } from './net.js';
 import { waitFor } from './wait.js';
 
 /** Waits until GET /health answers 200. */
@@ -61,4 +65,17 @@ export function destroySimDevice(dir: string): void {
   }
   killOnDeviceProcesses(layout);
   fs.rmSync(layout.dir, { recursive: true, force: true });
+}
+
+/**
+ * Creates the simulated Thor that `thorbench … --device sim` opens under THORBENCH_HOME `home`, with its engine
+ * ports moved (the device's port offset, as for a fleet on one machine) so that an experiment's fixed
+ * `engine.port` lands on a free port: test files running side by side can each run experiments/demo-sim.json
+ * (port 18000) without their engines meeting. `experimentFile`: relative to the repository.
+ */
+export async function simDeviceOnFreePort(home: string, experimentFile: string): Promise<void> {
+  const experimentPort = (repoJson(experimentFile) as { engine: { port: number } }).engine.port;
+  let port = await freePort();
+  while (port <= experimentPort) port = await freePort();
+  ensureSimDevice(path.join(home, 'sim', 'sim'), { id: 'sim', enginePortOffset: port - experimentPort });
 }
