@@ -132,11 +132,21 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   plan: {
-    usage: 'thorbench plan <experiment.json|yaml> [--json]',
+    usage: 'thorbench plan <experiment.json|yaml> [--json] [--current-power MODE]',
     summary: 'Print the ordered cells with model loads, power-mode and clock changes, reboots and an estimate.',
-    options: { json: { type: 'boolean' } },
+    details:
+      'Cells run in reboot epochs (power modes that switch without a reboot: MAXN/120W, 90W/70W), one engine per\n' +
+      'model and epoch. A sweep starts in the epoch its device is in; --current-power (a mode name or id) plans\n' +
+      'from there, otherwise from MAXN/120W.',
+    options: { json: { type: 'boolean' }, 'current-power': { type: 'string' } },
     positionals: ['file'],
-    action: async (v, [file]) => (await import('./commands/plan.js')).plan({ file: file!, json: v.json === true, out }),
+    action: async (v, [file]) =>
+      (await import('./commands/plan.js')).plan({
+        file: file!,
+        json: v.json === true,
+        currentPower: str(v['current-power']),
+        out,
+      }),
   },
   validate: {
     usage: 'thorbench validate <experiment.json|yaml>',

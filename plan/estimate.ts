@@ -29,7 +29,8 @@ export function plannedStepCosts(c: PlannedCell, warmupPrompts: number): StepCos
     startEngine: SMALL_STEP_MS.engineAdopt,
     // Loading the model is what waitForHealth waits for.
     waitForHealth: c.startsEngine ? s(TRANSITION_COST_S.modelLoad) : SMALL_STEP_MS.control,
-    warmup: c.startsEngine ? s(warmupPrompts * TRANSITION_COST_S.warmupPerPrompt) : 0,
+    // A running engine warms up again after a power-mode change (reboot epochs, plan/plan.ts).
+    warmup: c.startsEngine || c.changesPowerMode ? s(warmupPrompts * TRANSITION_COST_S.warmupPerPrompt) : 0,
     benchmark: s(estimateBenchmarkSeconds(c.scenario) * (c.search?.repeats ?? 1)),
     teardown: c.stopsEngine ? SMALL_STEP_MS.teardown : 0,
   };

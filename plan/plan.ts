@@ -1,12 +1,25 @@
 /**
  * The planner: orders the experiment's matrix so that expensive transitions happen as rarely as possible.
  *
- * Costs on a real Thor, most expensive first: a reboot (a power-mode change across TPC power-gating masks),
- * a model load (1-5 minutes), a power-mode change (seconds), a clocks change (seconds), and the benchmark itself.
- * So cells are grouped by power mode (modes that share a power-gating group are adjacent, so at most one reboot
- * happens per group), then by model (one load per model per power mode), then by clocks, then by scenario and
- * repeat (back to back on the loaded model). Within a power mode, "default" clocks run before "locked":
- * `nvpmodel -m` resets clocks to DVFS anyway, so that order needs one `jetson_clocks` per model instead of two.
+ * Costs on a real Thor, most expensive first: a reboot (a power-mode change across TPC power-gating masks), a model
+ * load (1-5 minutes), a warm-up, a power-mode change (seconds), a clocks change (seconds), and the benchmark itself.
+ * A power-mode change within a power-gating group is live and needs no reboot (docs/thor.md), and the engine keeps
+ * serving across it. So the plan runs in reboot epochs, the power modes of one power-gating group (MAXN/120W and
+ * 90W/70W on Thor):
+ *
+ *   reboot epoch → model → power mode → clocks → scenario → repeat
+ *
+ * One engine serves a model for its whole epoch (engine group = epoch × model): each model loads once per epoch,
+ * the device reboots once per epoch change, and the cell after a power-mode change warms the running engine up
+ * again (workflows/cell.ts). The first epoch is the one the device is in (`PlanStart`, from the sweep's
+ * describeDevice), so a device at 70W runs the 90W/70W cells first without a reboot; the rest follow in the file's
+ * order. Within an epoch each model starts in the power mode the previous model left the device in (one power-mode
+ * change per model instead of two), and "default" clocks run before "locked": `nvpmodel -m` resets clocks to DVFS,
+ * so that order needs one `jetson_clocks` per power mode and model.
+ *
+ * `engine.restartOnPowerModeChange` keeps one engine per power mode and model instead (epoch → power mode → model →
+ * clocks). Sweeps started before reboot epochs replay with `planSweepBeforeEpochs`; `planNaive` is the order of
+ * plain nested loops, for comparison.
  *
  * Pure and deterministic: used by the CLI (`thorbench plan`) and by the sweep workflow.
  */
@@ -32,7 +45,10 @@ export interface PlannedCell {
   scenario: ScenarioSpec;
   /** 1-based repeat number. */
   repeat: number;
-  /** Cells that share one engine instance (same power mode and model) share this key. */
+  /**
+   * Cells that share one engine instance share this key: `<epoch>.<model>`, the epoch being its power keys joined
+   * by `+` (`maxn+120w.qwen3-8b-fp8`); `<power>.<model>` with `engine.restartOnPowerModeChange`.
+   */
   engineGroup: string;
   /** First cell of its engine group: flush caches, start the engine, warm up. */
   startsEngine: boolean;
@@ -59,6 +75,8 @@ export interface PlanCounts {
   clockChanges: number;
   /** Reboots the plan may trigger: transitions between power-gating groups (the first cell counts when its mode may need one). */
   reboots: number;
+  /** Warm-ups: one per model load, and one per power-mode change of a running engine. */
+  warmups: number;
   /** Capacity searches (search slots among `cells`), and the most probe cells they can run (probes × repeats). */
   searches: number;
   maxProbeCells: number;
@@ -88,6 +106,17 @@ export const THOR_POWER_GROUPS: Record<string, number> = {
   mode2: 1,
   mode3: 1,
 };
+
+/**
+ * Where the device is when the sweep begins (the sweep's describeDevice of its first device): the plan starts in
+ * this power mode's epoch, in this power mode and clocks.
+ */
+export interface PlanStart {
+  /** The device's power mode, by name and id as nvpmodel reports it (either alone is matched too). */
+  power: PowerModeSpec;
+  /** Unknown: the first cell's clocks count as a change. */
+  clocks?: Clocks;
+}
 
 /** Seconds each transition costs on a real Thor (used for the estimate only). */
 export const TRANSITION_COST_S = {
@@ -144,95 +173,212 @@ export function estimateBenchmarkSeconds(s: ScenarioSpec): number {
   return waves * perRequest;
 }
 
-export function planSweep(exp: Experiment): Plan {
-  // Power modes: keep the file's order but make modes of the same power-gating group adjacent.
-  const powers = exp.matrix.power
-    .map((p, index) => ({ p, index, group: powerGroup(powerKey(p)) }))
-    .sort((a, b) => {
-      const firstA = exp.matrix.power.findIndex((q) => powerGroup(powerKey(q)) === a.group);
-      const firstB = exp.matrix.power.findIndex((q) => powerGroup(powerKey(q)) === b.group);
-      return firstA - firstB || a.index - b.index;
-    });
-  const clockOrder: Clocks[] = (['default', 'locked'] as const).filter((c) => exp.matrix.clocks.includes(c));
+/** One (power mode, clocks, model) of the matrix in its place in the order, with the engine that serves it. */
+interface Configuration {
+  power: PowerModeSpec;
+  clocks: Clocks;
+  model: ModelSpec;
+  engineGroup: string;
+}
 
+/**
+ * Clocks in the order they run: "default" first, because `nvpmodel -m` leaves the device at DVFS clocks, so each
+ * power mode and model needs one `jetson_clocks` (a model that follows in the same power mode unlocks them first).
+ */
+function clockOrder(exp: Experiment): Clocks[] {
+  return (['default', 'locked'] as const).filter((c) => exp.matrix.clocks.includes(c));
+}
+
+/** The configuration has a cell that is not excluded. */
+function hasCells(exp: Experiment, p: PowerModeSpec, clocks: Clocks, model: ModelSpec): boolean {
+  return exp.matrix.scenario.some((s) => !isExcluded(exp, powerKey(p), clocks, model.id, s.name));
+}
+
+/** The list in its order, rotated to begin at the first item `at` accepts (as it is when none does). */
+function startingAt<T>(list: readonly T[], at: (x: T) => boolean): T[] {
+  const i = list.findIndex(at);
+  return i <= 0 ? [...list] : [...list.slice(i), ...list.slice(0, i)];
+}
+
+interface Epoch {
+  group: number;
+  powers: PowerModeSpec[];
+}
+
+/** The matrix's power modes by power-gating group; groups in the order the file first names them. */
+function epochsOf(exp: Experiment): Epoch[] {
+  const epochs: Epoch[] = [];
+  for (const p of exp.matrix.power) {
+    const group = powerGroup(powerKey(p));
+    const epoch = epochs.find((e) => e.group === group);
+    if (epoch) epoch.powers.push(p);
+    else epochs.push({ group, powers: [p] });
+  }
+  return epochs;
+}
+
+/** The device's power mode as the plan sees it: the matrix's mode it is (by name or id), else its own. */
+function startPower(exp: Experiment, start: PlanStart): { key: string; group: number } {
+  const d = start.power;
+  const p =
+    exp.matrix.power.find(
+      (q) =>
+        (q.mode !== undefined && q.mode.toLowerCase() === d.mode?.toLowerCase()) ||
+        (q.id !== undefined && q.id === d.id),
+    ) ?? d;
+  return { key: powerKey(p), group: powerGroup(powerKey(p)) };
+}
+
+/**
+ * Reboot epochs from the device's own, then models, then power modes, each model starting in the power mode the
+ * previous one left the device in (see the top of this file); with `restart`, power modes before models, one engine
+ * per power mode and model.
+ */
+function epochOrder(exp: Experiment, start: PlanStart | undefined, restart: boolean): Configuration[] {
+  const from = start && startPower(exp, start);
+  const order: Configuration[] = [];
+  let power = from?.key ?? null;
+  const add = (p: PowerModeSpec, model: ModelSpec, engineGroup: string) => {
+    for (const clocks of clockOrder(exp)) {
+      if (!hasCells(exp, p, clocks, model)) continue;
+      order.push({ power: p, clocks, model, engineGroup });
+      power = powerKey(p);
+    }
+  };
+  for (const epoch of startingAt(epochsOf(exp), (e) => e.group === from?.group)) {
+    const fromHere = () => startingAt(epoch.powers, (p) => powerKey(p) === power);
+    if (restart) {
+      for (const p of fromHere()) for (const m of exp.matrix.model) add(p, m, `${powerKey(p)}.${m.id}`);
+    } else {
+      const key = epoch.powers.map(powerKey).join('+');
+      for (const m of exp.matrix.model) for (const p of fromHere()) add(p, m, `${key}.${m.id}`);
+    }
+  }
+  return order;
+}
+
+/**
+ * The cells of configurations in the given order, with what each transition costs. Cells of one engine group must
+ * be contiguous: the engine starts at the first and stops after the last.
+ */
+function layOut(exp: Experiment, order: readonly Configuration[], start?: PlanStart): Plan {
+  const from = start && startPower(exp, start);
   const cells: PlannedCell[] = [];
-  let prevPower: string | null = null;
-  let prevGroup: number | null = null;
-  let clocksNow: Clocks | null = null;
+  let prevPower = from?.key ?? null;
+  let prevGroup = from?.group ?? null;
+  let clocksNow: Clocks | null = start?.clocks ?? null;
   const counts: PlanCounts = {
     cells: 0,
     modelLoads: 0,
     powerModeChanges: 0,
     clockChanges: 0,
     reboots: 0,
+    warmups: 0,
     searches: 0,
     maxProbeCells: 0,
   };
   let estimate = 0;
 
-  for (const { p, group } of powers) {
+  for (const { power: p, clocks, model, engineGroup } of order) {
     const pk = powerKey(p);
-    for (const model of exp.matrix.model) {
-      const engineGroup = `${pk}.${model.id}`;
-      const groupCells: PlannedCell[] = [];
-      for (const clocks of clockOrder) {
-        for (const scenario of exp.matrix.scenario) {
-          // A search is one slot whatever the repeats: each of its probes runs every repeat.
-          const slots = scenario.search ? 1 : exp.repeats;
-          for (let repeat = 1; repeat <= slots; repeat++) {
-            if (isExcluded(exp, pk, clocks, model.id, scenario.name)) continue;
-            const search = scenario.search
-              ? { repeats: exp.repeats, maxProbes: maxProbes(scenario.search) }
-              : undefined;
-            const changesPowerMode = prevPower !== pk;
-            const mayReboot = changesPowerMode && (prevGroup === null ? group !== 0 : prevGroup !== group);
-            if (changesPowerMode) clocksNow = 'default'; // nvpmodel -m undoes jetson_clocks
-            const changesClocks = clocksNow !== clocks;
-            const cell: PlannedCell = {
-              id: search ? searchSlotId(p, clocks, model, scenario) : cellId(p, clocks, model, scenario, repeat),
-              position: cells.length,
-              powerKey: pk,
-              power: p,
-              clocks,
-              model,
-              scenario,
-              repeat,
-              engineGroup,
-              startsEngine: groupCells.length === 0,
-              stopsEngine: false,
-              changesPowerMode,
-              changesClocks,
-              mayReboot,
-              ...(search ? { search } : {}),
-            };
-            if (search) {
-              counts.searches++;
-              counts.maxProbeCells += search.maxProbes * search.repeats;
-            }
-            if (changesPowerMode) counts.powerModeChanges++;
-            if (mayReboot) counts.reboots++;
-            if (changesClocks) counts.clockChanges++;
-            if (cell.startsEngine) counts.modelLoads++;
-            estimate +=
-              (mayReboot ? TRANSITION_COST_S.reboot : 0) +
-              (changesPowerMode ? TRANSITION_COST_S.powerModeChange : 0) +
-              (changesClocks ? TRANSITION_COST_S.clockChange : 0) +
-              (cell.startsEngine
-                ? TRANSITION_COST_S.modelLoad + (exp.warmup?.numPrompts ?? 0) * TRANSITION_COST_S.warmupPerPrompt
-                : 0) +
-              estimateBenchmarkSeconds(scenario) * (search?.repeats ?? 1);
-            prevPower = pk;
-            prevGroup = group;
-            clocksNow = clocks;
-            groupCells.push(cell);
-            cells.push(cell);
-          }
+    const group = powerGroup(pk);
+    for (const scenario of exp.matrix.scenario) {
+      // A search is one slot whatever the repeats: each of its probes runs every repeat.
+      const slots = scenario.search ? 1 : exp.repeats;
+      for (let repeat = 1; repeat <= slots; repeat++) {
+        if (isExcluded(exp, pk, clocks, model.id, scenario.name)) continue;
+        const search = scenario.search ? { repeats: exp.repeats, maxProbes: maxProbes(scenario.search) } : undefined;
+        const previous = cells.at(-1);
+        const startsEngine = previous?.engineGroup !== engineGroup;
+        if (previous && startsEngine) previous.stopsEngine = true;
+        const changesPowerMode = prevPower !== pk;
+        // Without a start the device is taken to be in the first power-gating group (MAXN/120W: the factory default).
+        const mayReboot = changesPowerMode && (prevGroup === null ? group !== 0 : prevGroup !== group);
+        if (changesPowerMode) clocksNow = 'default'; // nvpmodel -m undoes jetson_clocks
+        const changesClocks = clocksNow !== clocks;
+        // The engine warms up when it starts, and again after the power mode changed under it (workflows/cell.ts).
+        const warmsUp = startsEngine || changesPowerMode;
+        const cell: PlannedCell = {
+          id: search ? searchSlotId(p, clocks, model, scenario) : cellId(p, clocks, model, scenario, repeat),
+          position: cells.length,
+          powerKey: pk,
+          power: p,
+          clocks,
+          model,
+          scenario,
+          repeat,
+          engineGroup,
+          startsEngine,
+          stopsEngine: false,
+          changesPowerMode,
+          changesClocks,
+          mayReboot,
+          ...(search ? { search } : {}),
+        };
+        if (search) {
+          counts.searches++;
+          counts.maxProbeCells += search.maxProbes * search.repeats;
         }
+        if (changesPowerMode) counts.powerModeChanges++;
+        if (mayReboot) counts.reboots++;
+        if (changesClocks) counts.clockChanges++;
+        if (startsEngine) counts.modelLoads++;
+        if (warmsUp) counts.warmups++;
+        estimate +=
+          (mayReboot ? TRANSITION_COST_S.reboot : 0) +
+          (changesPowerMode ? TRANSITION_COST_S.powerModeChange : 0) +
+          (changesClocks ? TRANSITION_COST_S.clockChange : 0) +
+          (startsEngine ? TRANSITION_COST_S.modelLoad : 0) +
+          (warmsUp ? (exp.warmup?.numPrompts ?? 0) * TRANSITION_COST_S.warmupPerPrompt : 0) +
+          estimateBenchmarkSeconds(scenario) * (search?.repeats ?? 1);
+        prevPower = pk;
+        prevGroup = group;
+        clocksNow = clocks;
+        cells.push(cell);
       }
-      const last = groupCells.at(-1);
-      if (last) last.stopsEngine = true;
     }
   }
+  const last = cells.at(-1);
+  if (last) last.stopsEngine = true;
   counts.cells = cells.length - counts.searches;
   return { experiment: exp.name, cells, counts, estimatedSeconds: Math.round(estimate) };
+}
+
+/**
+ * The sweep's plan: reboot epochs, starting in the one the device is in (`start`), one engine per model and epoch
+ * (or per power mode and model with `engine.restartOnPowerModeChange`).
+ */
+export function planSweep(exp: Experiment, start?: PlanStart): Plan {
+  return layOut(exp, epochOrder(exp, start, exp.engine.restartOnPowerModeChange === true), start);
+}
+
+/**
+ * The plan of sweeps started before reboot epochs (workflows/patches.ts POWER_EPOCHS_PATCH), whose histories replay
+ * only in the order they ran: `restartOnPowerModeChange` from MAXN/120W, i.e. power modes of one power-gating group
+ * adjacent, then model, then clocks.
+ */
+export function planSweepBeforeEpochs(exp: Experiment): Plan {
+  return layOut(exp, epochOrder(exp, undefined, true));
+}
+
+/**
+ * The matrix as nested loops in the file's order would run it: power mode → clocks → model → scenario, the engine
+ * restarted whenever the model or the power mode changes. Not run by the sweep; the yardstick for planSweep.
+ */
+export function planNaive(exp: Experiment): Plan {
+  const order: Configuration[] = [];
+  const engines = new Map<string, number>();
+  let previous: string | null = null;
+  for (const p of exp.matrix.power)
+    for (const clocks of exp.matrix.clocks)
+      for (const model of exp.matrix.model) {
+        if (!hasCells(exp, p, clocks, model)) continue;
+        // The same power mode and model again after other models is another engine: number it.
+        const engine = `${powerKey(p)}.${model.id}`;
+        if (engine !== previous) engines.set(engine, (engines.get(engine) ?? 0) + 1);
+        previous = engine;
+        const n = engines.get(engine)!;
+        order.push({ power: p, clocks, model, engineGroup: n === 1 ? engine : `${engine}#${n}` });
+      }
+  return layOut(exp, order);
 }

@@ -302,6 +302,13 @@ export const EngineSpec = z
     maxModelLen: z.number().int().min(16).max(1_048_576).optional(),
     /** Extra host directories mounted read-write, e.g. a vLLM compile cache: host path -> container path. */
     cacheDirs: z.record(hostDir, hostDir).default({}),
+    /**
+     * Start a fresh engine at every power-mode change. By default (false) one engine serves a model across the
+     * power-mode changes that need no reboot, with a warm-up after each change (plan/plan.ts, "reboot epochs").
+     * Absent means false, and stays absent in the engine spec a device worker receives, so device workers of older
+     * versions (whose engine schema is strict) still accept the experiments that do not use it.
+     */
+    restartOnPowerModeChange: z.boolean().optional(),
   })
   .strict();
 export type EngineSpec = z.infer<typeof EngineSpec>;

@@ -19,7 +19,7 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
   });
 
   it('validate: exit 0 for every shipped experiment', async () => {
-    for (const f of ['demo-sim', 'thor-quantization', 'thor-power-clocks', 'thor-scenarios']) {
+    for (const f of ['demo-sim', 'thor-quantization', 'thor-power-clocks', 'thor-scenarios', 'thor-full-matrix']) {
       const r = await runCli(['validate', `experiments/${f}.json`]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /valid experiment/);
@@ -77,6 +77,21 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
     assert.equal(plan.reboots, 0);
     assert.equal(plan.order.length, 18);
     assert.equal(plan.order[0], 'maxn.locked.qwen3-8b-bf16.high-load.r1');
+  });
+
+  it('plan: the 360-cell full matrix loads each model once per reboot epoch, with one reboot', async () => {
+    const r = await runCli(['plan', 'experiments/thor-full-matrix.json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}360 cells, 18 model loads, .*, 1 possible reboots, 36 warm-ups$/m);
+    assert.match(r.stdout, /^ +11 {2}120w\.default\.qwen3-8b-bf16\.high-load\.r1 {3}\[power 120W, warm-up\]$/m);
+    // From a device at 70W: the 90W/70W epoch first, without a reboot into it.
+    const from70 = await runCli(['plan', 'experiments/thor-full-matrix.json', '--json', '--current-power', '70W']);
+    assert.equal(from70.code, 0, from70.stderr);
+    const plan = JSON.parse(from70.stdout);
+    assert.deepEqual([plan.cells, plan.modelLoads, plan.reboots], [360, 18, 1]);
+    assert.equal(plan.order[0], '70w.default.qwen3-8b-bf16.high-load.r1');
+    assert.equal(plan.steps[0].mayReboot, false);
+    assert.equal((await runCli(['plan', 'experiments/thor-full-matrix.json', '--current-power', '70 W'])).code, 2);
   });
 
   it('--help on every command', async () => {

@@ -25,11 +25,12 @@ function plan(models: number, scenarios: number, powers = ['MAXN']) {
 
 describe('shardByDevice', () => {
   it('keeps every engine group on one device and deals the groups out in turn', () => {
-    const p = plan(3, 2, ['MAXN', '120W']);
+    // Two reboot epochs of one power mode each: an engine group per power mode and model.
+    const p = plan(3, 2, ['MAXN', '90W']);
     const shards = shardByDevice(p.cells, ['a', 'b']);
     const groupsOn = (d: string) => [...new Set(shards.get(d)!.map((c) => c.engineGroup))];
-    assert.deepEqual(groupsOn('a'), ['maxn.m0', 'maxn.m2', '120w.m1']);
-    assert.deepEqual(groupsOn('b'), ['maxn.m1', '120w.m0', '120w.m2']);
+    assert.deepEqual(groupsOn('a'), ['maxn.m0', 'maxn.m2', '90w.m1']);
+    assert.deepEqual(groupsOn('b'), ['maxn.m1', '90w.m0', '90w.m2']);
     for (const [d, cells] of shards) {
       for (const c of cells) {
         const elsewhere = [...shards]

@@ -41,7 +41,7 @@ import type { UnjudgedCellRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { cellIdentity } from './cell-record.js';
 import { cellStepSignal } from './messages.js';
-import { READ_BACK_PATCH, WEB_UI_PATCH } from './patches.js';
+import { READ_BACK_PATCH, WARMUP_AFTER_POWER_CHANGE_PATCH, WEB_UI_PATCH } from './patches.js';
 import { type CellVisibilityStatus, SEARCH_ATTRIBUTES } from './search-attributes.js';
 import { QUICK_OPTIONS, quickDeviceOptions, stepOptions, stepTimeoutMs } from './step-options.js';
 import { stepSummary } from './summaries.js';
@@ -373,9 +373,14 @@ async function runSteps(input: CellInput, metadata: boolean): Promise<CellResult
     const health = await steps.activity('waitForHealth', { ...endpoint, timeoutMs: healthTimeoutMs });
     engineFacts = { ...engineFacts, version: health.version ?? null };
 
-    if (engine.started && input.warmup && input.warmup.numPrompts > 0)
+    // A fresh engine warms up; so does one that kept serving while the power mode changed under it (reboot
+    // epochs, plan/plan.ts): the device says it switched, or the plan does (a retried switch finds it done).
+    const warmUp =
+      engine.started ||
+      ((power.outcome !== 'already' || c.changesPowerMode) && patched(WARMUP_AFTER_POWER_CHANGE_PATCH));
+    if (warmUp && input.warmup && input.warmup.numPrompts > 0)
       await steps.activity('warmup', { ...harnessInput, warmup: input.warmup });
-    else steps.skip('warmup', engine.started ? 'no warmup configured' : 'engine already warm');
+    else steps.skip('warmup', warmUp ? 'no warmup configured' : 'engine already warm');
 
     const bench = await steps.activity('benchmark', {
       ...harnessInput,

@@ -30,3 +30,13 @@ export const SLO_SEARCH_PATCH = 'slo-capacity-search';
  * device's unfinished engine groups to the remaining devices and watches for the device to come back.
  */
 export const FAILOVER_PATCH = 'device-failover';
+
+/**
+ * Reboot epochs (plan/plan.ts): the sweep describes its first device before the first cell and plans from that
+ * device's power mode and clocks, one engine per model and power-gating group. Older sweeps keep the plan they
+ * started with (planSweepBeforeEpochs).
+ */
+export const POWER_EPOCHS_PATCH = 'power-epochs';
+
+/** A cell whose power mode changed under a running engine warms the engine up again before its benchmark. */
+export const WARMUP_AFTER_POWER_CHANGE_PATCH = 'warmup-after-power-change';

@@ -33,11 +33,11 @@ import {
 } from '../plan/estimate.js';
 import { type HoldsModel, type Lane, groupsForReturningDevice, moveGroups } from '../plan/failover.js';
 import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
-import { type Plan, type PlannedCell, planSweep } from '../plan/plan.js';
+import { type Plan, type PlanStart, type PlannedCell, planSweep, planSweepBeforeEpochs } from '../plan/plan.js';
 import { type ProbeOutcome, judgeProbe, nextProbe, probeCells } from '../plan/search.js';
 import { shardByDevice } from '../plan/shard.js';
 import { type Experiment, type StepName, parseExperiment } from '../schema/experiment.js';
-import { type CellStatus, FailureType, type MovedFrom } from '../schema/outcome.js';
+import { type CellStatus, type DeviceFacts, FailureType, type MovedFrom } from '../schema/outcome.js';
 import type { UnjudgedCellRecord } from '../schema/verdict.js';
 import { cellIdentity } from './cell-record.js';
 import { type CellDeviceLost, type CellInput, type CellResult, cell } from './cell.js';
@@ -54,6 +54,7 @@ import {
 import {
   FAILOVER_PATCH,
   MODELS_PRESENT_PATCH,
+  POWER_EPOCHS_PATCH,
   REGRESSION_WATCH_PATCH,
   SLO_SEARCH_PATCH,
   WEB_UI_PATCH,
@@ -79,6 +80,8 @@ export interface SweepCarry {
   lost?: Record<string, LostDevice>;
   /** Cells moved off a lost device, and which (FAILOVER_PATCH). */
   moved?: Record<string, MovedFrom>;
+  /** Where the first device was when the sweep began (POWER_EPOCHS_PATCH): every run plans from there. */
+  start?: PlanStart;
 }
 
 /** One device's runner: it runs the queued cells one after another (runLane). */
@@ -135,6 +138,9 @@ interface SweepRun {
   input: unknown;
   exp: Experiment;
   plan: Plan;
+  /** The sweep plans in reboot epochs (POWER_EPOCHS_PATCH), from `start` once the first device was described. */
+  epochs: boolean;
+  start: PlanStart | undefined;
   sweepId: string;
   progress: SweepProgress;
   byId: Map<string, CellProgress>;
@@ -205,8 +211,8 @@ function watchOf(carry: SweepCarry | undefined): RegressionWatch | null {
   return watch;
 }
 
-function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined): SweepRun {
-  const plan = planSweep(exp);
+function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined, epochs: boolean): SweepRun {
+  const plan = epochs ? planSweep(exp, carry?.start) : planSweepBeforeEpochs(exp);
   const sweepId = workflowInfo().workflowId;
   // Search slots are not cells: their probes join the progress as the search chooses them.
   const cells: CellProgress[] = plan.cells.filter((c) => !c.search).map((c) => ({ id: c.id, status: 'pending' }));
@@ -226,6 +232,8 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined):
     input,
     exp,
     plan,
+    epochs,
+    start: carry?.start,
     sweepId,
     progress,
     byId: new Map(cells.map((c) => [c.id, c])),
@@ -322,14 +330,24 @@ async function claimDevices(exp: Experiment): Promise<{ devices: string[]; simul
   return { devices: [claimed.deviceId], simulated: claimed.simulated };
 }
 
-/** The power mode and clocks of each device before the first cell, for steps.restoreDevice. */
-async function snapshotDevices(exp: Experiment, devices: string[]): Promise<Record<string, DeviceSnapshot>> {
-  const snapshots: Record<string, DeviceSnapshot> = {};
-  for (const deviceId of devices) {
-    const facts = await deviceActivities(exp, deviceId).describeDevice();
-    snapshots[deviceId] = { powerModeId: facts.powerModeId, clocksLocked: facts.clocksLocked };
-  }
-  return snapshots;
+/** What each device says before the first cell (its power mode and clocks), one device after another. */
+async function describeDevices(exp: Experiment, devices: string[]): Promise<DeviceFacts[]> {
+  const facts: DeviceFacts[] = [];
+  for (const deviceId of devices) facts.push(await deviceActivities(exp, deviceId).describeDevice());
+  return facts;
+}
+
+/**
+ * Plans again from where the first device is, before any cell ran: the same cells, in the order that starts in its
+ * reboot epoch, power mode and clocks (plan/plan.ts).
+ */
+function planFrom(run: SweepRun, device: DeviceFacts): void {
+  run.start = {
+    power: { mode: device.powerModeName, id: device.powerModeId },
+    clocks: device.clocksLocked ? 'locked' : 'default',
+  };
+  run.plan = planSweep(run.exp, run.start);
+  run.progress.cells = run.plan.cells.filter((c) => !c.search).map((c) => run.byId.get(c.id)!);
 }
 
 /** Puts each device back in the power mode and clocks it had before the sweep (steps.restoreDevice). */
@@ -361,7 +379,16 @@ async function beginSweep(run: SweepRun): Promise<void> {
     plannedCells: run.plan.cells.length,
     startedAt: new Date().toISOString(),
   });
-  if (run.exp.steps.restoreDevice) run.before = await snapshotDevices(run.exp, run.devices);
+  // steps.restoreDevice remembers every device's state; the plan starts where the first device is.
+  const { restoreDevice } = run.exp.steps;
+  const described = restoreDevice ? run.devices : run.epochs ? run.devices.slice(0, 1) : [];
+  const facts = await describeDevices(run.exp, described);
+  if (restoreDevice) {
+    run.before = Object.fromEntries(
+      described.map((d, i) => [d, { powerModeId: facts[i]!.powerModeId, clocksLocked: facts[i]!.clocksLocked }]),
+    );
+  }
+  if (run.epochs) planFrom(run, facts[0]!);
 }
 
 /** Cells recorded as succeeded under this sweep id (an earlier, terminated run) are not run again. */
@@ -771,6 +798,7 @@ async function continueIfPaused(run: SweepRun): Promise<void> {
     before: run.before,
     calibration: run.calibration,
     watch: run.watch,
+    ...(run.start ? { start: run.start } : {}),
     // Finished moved cells too: the progress query keeps saying they moved.
     ...(run.failover ? { lost: Object.fromEntries(run.lost), moved: Object.fromEntries(run.moved) } : {}),
   };
@@ -826,7 +854,7 @@ async function compareWithBaseline(run: SweepRun, watch: RegressionWatch): Promi
 }
 
 export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSummary> {
-  const run = newRun(input, parseOrFail(input), carry);
+  const run = newRun(input, parseOrFail(input), carry, patched(POWER_EPOCHS_PATCH));
   setHandler(progressQuery, () => progressNow(run));
   setHandler(cellStepSignal, (s) => stepStarted(run, s));
   run.metadata = patched(WEB_UI_PATCH);

@@ -63,6 +63,8 @@ export interface MockDeviceOptions {
   brokenModels?: string[];
   /** After a reboot the device comes back in the new mode (false: it never does). */
   rebootComesBack?: boolean;
+  /** Power-gating groups by mode name, for a device that answers otherwise than Thor's table (MAXN/120W, 90W/70W). */
+  powerGroups?: Record<string, number>;
   /** Held open before a benchmark of the given cell id ('*' for any) returns. */
   benchmarkGates?: Map<string, Gate>;
   /**
@@ -81,6 +83,8 @@ export class MockDevice {
   bootId = 'boot-1';
   /** Engine group of the running engine, if any. */
   engine: { containerName: string; group: string } | null = null;
+  /** Engines started (not adopted), in order: their engine groups. */
+  readonly engineStarts: string[] = [];
 
   constructor(
     readonly id: string,
@@ -114,7 +118,8 @@ export class MockDevice {
   }
 
   private mode(id = this.powerModeId) {
-    return MODES.find((m) => m.id === id)!;
+    const mode = MODES.find((m) => m.id === id)!;
+    return { ...mode, group: this.options.powerGroups?.[mode.name] ?? mode.group };
   }
 
   activities(): DeviceWorkerActivities {
@@ -155,9 +160,10 @@ export class MockDevice {
       },
       ensurePowerMode: async (input: { power: PowerModeSpec }): Promise<EnsurePowerModeResult> => {
         this.log('ensurePowerMode', input);
-        const target = MODES.find((m) =>
+        const found = MODES.find((m) =>
           input.power.id !== undefined ? m.id === input.power.id : m.name === input.power.mode?.toUpperCase(),
         );
+        const target = found && this.mode(found.id);
         if (!target)
           throw ApplicationFailure.nonRetryable(`no power mode ${JSON.stringify(input.power)}`, 'PowerModeUnavailable');
         const from = this.mode();
@@ -200,6 +206,7 @@ export class MockDevice {
         const adopted = this.engine?.group === input.engineGroup;
         const removedStale = this.engine && !adopted ? [this.engine.containerName] : [];
         this.engine = { containerName, group: input.engineGroup };
+        if (!adopted) this.engineStarts.push(input.engineGroup);
         const facts = {
           image: input.engine.image,
           containerName,
