@@ -5,14 +5,12 @@
  * work again. test/fleet-failover.test.ts shows the same with simulated Thors, one of them SIGKILLed.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { ExperimentInput } from '../schema/experiment.js';
 import { progressQuery } from '../workflows/messages.js';
-import type { sweep } from '../workflows/sweep.js';
-import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { Gate, MockDevice } from './helpers/mock-device.js';
 import { waitFor } from './helpers/wait.js';
-import { type WorkflowEnv, startWorkflowEnv } from './helpers/workflow-env.js';
+import { SUGGEST_CONTINUE_AS_NEW, suiteWorkflowEnv } from './helpers/workflow-env.js';
 
 /** `models` models × 2 clocks on MAXN: one engine group of two cells per model, dealt to the devices in turn. */
 function experiment(name: string, devices: string[], models: number): ExperimentInput {
@@ -39,17 +37,7 @@ const benchmarked = (d: MockDevice) => d.called('benchmark').map((c) => (c.input
 const modelOf = (cellId: string) => cellId.split('.')[2]!;
 
 describe('device failover with in-memory devices', { timeout: 120_000 }, () => {
-  let w: WorkflowEnv;
-
-  before(async () => {
-    w = await startWorkflowEnv();
-  });
-  after(async () => {
-    await w?.stop();
-  });
-
-  const start = (id: string, exp: ExperimentInput) =>
-    w.env.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: id, args: [exp] });
+  const w = suiteWorkflowEnv();
 
   /** Every cell of the sweep recorded once, and succeeded. */
   async function assertRecordedOnce(sweepId: string, cells: number): Promise<void> {
@@ -68,7 +56,7 @@ describe('device failover with in-memory devices', { timeout: 120_000 }, () => {
     const dying = new Gate();
     const a = new MockDevice('fo-a', { benchmarkGates: new Map([['*', dying]]) });
     const b = new MockDevice('fo-b');
-    const handle = await start('fo-1', exp);
+    const handle = await w.startSweep('fo-1', exp);
     const result = handle.result();
     const [summary] = await Promise.all([
       b.run(w.env.nativeConnection, result),
@@ -115,7 +103,7 @@ describe('device failover with in-memory devices', { timeout: 120_000 }, () => {
     // back-b holds its first benchmark until back-a is back and has benchmarked, so work is left to share.
     const busy = new Gate();
     const b = new MockDevice('back-b', { benchmarkGates: new Map([['*', busy]]) });
-    const handle = await start('back-1', exp);
+    const handle = await w.startSweep('back-1', exp);
     const result = handle.result();
     const bRuns = b.run(w.env.nativeConnection, result);
     await a.run(w.env.nativeConnection, dying.reached);
@@ -151,26 +139,15 @@ describe('device failover with in-memory devices', { timeout: 120_000 }, () => {
 });
 
 describe('device failover across continue-as-new', { timeout: 120_000 }, () => {
-  let w: WorkflowEnv;
-
-  before(async () => {
-    // Suggest continue-as-new after a few dozen events, so the sweep crosses runs after losing a device.
-    w = await startWorkflowEnv(['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40']);
-  });
-  after(async () => {
-    await w?.stop();
-  });
+  // Suggest continue-as-new after a few dozen events, so the sweep crosses runs after losing a device.
+  const w = suiteWorkflowEnv(SUGGEST_CONTINUE_AS_NEW);
 
   it('carries the lost device and the moved cells into the next run: each cell once, moved ones say so', async () => {
     const exp = experiment('fcan', ['fcan-a', 'fcan-b'], 3);
     const dying = new Gate();
     const a = new MockDevice('fcan-a', { benchmarkGates: new Map([['*', dying]]) });
     const b = new MockDevice('fcan-b');
-    const handle = await w.env.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'fcan-1',
-      args: [exp],
-    });
+    const handle = await w.startSweep('fcan-1', exp);
     const result = handle.result();
     const [summary] = await Promise.all([
       b.run(w.env.nativeConnection, result),

@@ -5,7 +5,7 @@
  * runs each probe once. The report reads the same capacity back from the recorded probes (report/capacity.ts).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { renderSweepReport } from '../cli/commands/report.js';
 import { sweepCapacities } from '../report/capacity.js';
 import type { ExperimentInput } from '../schema/experiment.js';
@@ -13,7 +13,7 @@ import { progressQuery } from '../workflows/messages.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { Gate, MockDevice, latencyGrowingWith } from './helpers/mock-device.js';
-import { type WorkflowEnv, startWorkflowEnv } from './helpers/workflow-env.js';
+import { SUGGEST_CONTINUE_AS_NEW, suiteWorkflowEnv } from './helpers/workflow-env.js';
 
 const FP8 = { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' } as const;
 const CHAT_SLO = {
@@ -43,20 +43,11 @@ function experiment(name: string, scenarios: ExperimentInput['matrix']['scenario
 const benchmarked = (dev: MockDevice) => dev.called('benchmark').map((c) => (c.input as { cellId: string }).cellId);
 
 describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
-  let w: WorkflowEnv;
-  before(async () => {
-    w = await startWorkflowEnv();
-  });
-  after(async () => {
-    await w?.stop();
-  });
-
-  const start = (id: string, exp: ExperimentInput) =>
-    w.env.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: id, args: [exp] });
+  const w = suiteWorkflowEnv();
 
   it('finds the highest concurrency meeting the SLOs on one engine, then runs the group on', async () => {
     const dev = new MockDevice('slo', { latency: LATENCY });
-    const handle = await start('slo-1', experiment('slo', [CHAT_SLO, TINY]));
+    const handle = await w.startSweep('slo-1', experiment('slo', [CHAT_SLO, TINY]));
     const summary = await dev.run(w.env.nativeConnection, handle.result());
     assert.deepEqual(benchmarked(dev), [...PROBES, 'maxn.default.qwen3-8b-fp8.tiny.r1']);
     assert.deepEqual(summary.counts, { succeeded: 9, failed: 0, skipped: 0, cancelled: 0 });
@@ -129,7 +120,7 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
       latency: (s, repeat) => ({ ttftMs: LATENCY(s).ttftMs + (repeat === 1 ? -2 : 2), tpotMs: 10 }),
     });
     const exp = { ...experiment('slo-rep', [CHAT_SLO]), repeats: 2 };
-    const handle = await start('slo-rep-1', exp);
+    const handle = await w.startSweep('slo-rep-1', exp);
     await dev.run(w.env.nativeConnection, handle.result());
     const loads = [1, 2, 4, 8, 16, 12, 10, 11];
     const ids = loads.flatMap((c) => [1, 2].map((r) => `maxn.default.qwen3-8b-fp8.chat-slo.c${c}.r${r}`));
@@ -145,7 +136,7 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
   it('an engine that fails in a search ends it and skips the rest of its group', async () => {
     const dev = new MockDevice('slo-broken', { latency: LATENCY, brokenModels: ['qwen3-8b-fp8'] });
     const exp = experiment('slo-broken', [CHAT_SLO, TINY]);
-    const summary = await dev.run(w.env.nativeConnection, (await start('slo-broken-1', exp)).result());
+    const summary = await dev.run(w.env.nativeConnection, (await w.startSweep('slo-broken-1', exp)).result());
     assert.deepEqual(summary.counts, { succeeded: 0, failed: 1, skipped: 1, cancelled: 0 });
     assert.deepEqual(
       (await w.store.listCells('slo-broken-1')).map((c) => [c.cellId, c.status]),
@@ -161,7 +152,7 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
   it('cancelled mid-search: the probe in flight is recorded as cancelled, the engine torn down', async () => {
     const gate = new Gate();
     const dev = new MockDevice('slo-cancel', { latency: LATENCY, benchmarkGates: new Map([[PROBE(4), gate]]) });
-    const handle = await start('slo-cancel-1', experiment('slo-cancel', [CHAT_SLO]));
+    const handle = await w.startSweep('slo-cancel-1', experiment('slo-cancel', [CHAT_SLO]));
     const ended = dev.run(
       w.env.nativeConnection,
       handle.result().catch(() => null),
@@ -184,7 +175,7 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
     const gate = new Gate();
     const first = new MockDevice('slo-kill', { latency: LATENCY, benchmarkGates: new Map([[PROBE(16), gate]]) });
     const exp = experiment('slo-kill', [CHAT_SLO]);
-    const handle = await start('slo-kill-1', exp);
+    const handle = await w.startSweep('slo-kill-1', exp);
     const ended = first.run(
       w.env.nativeConnection,
       handle.result().catch(() => null),
@@ -202,7 +193,7 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
 
     // A new device worker (the old engine is gone) and the sweep started again under the same id.
     const second = new MockDevice('slo-kill', { latency: LATENCY });
-    const again = await start('slo-kill-1', exp);
+    const again = await w.startSweep('slo-kill-1', exp);
     const summary = await second.run(w.env.nativeConnection, again.result());
     assert.deepEqual(benchmarked(second), PROBES.slice(4), 'the recorded probes were read back, not run again');
     assert.equal(summary.counts.succeeded, 8);
@@ -215,13 +206,7 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
 });
 
 describe('SLO capacity search across continue-as-new', { timeout: 120_000 }, () => {
-  let w: WorkflowEnv;
-  before(async () => {
-    w = await startWorkflowEnv(['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40']);
-  });
-  after(async () => {
-    await w?.stop();
-  });
+  const w = suiteWorkflowEnv(SUGGEST_CONTINUE_AS_NEW);
 
   it('runs each probe once and keeps the engine when the sweep continues as new mid-search', async () => {
     const dev = new MockDevice('slo-can', { latency: LATENCY });

@@ -5,16 +5,14 @@
  * `engine.restartOnPowerModeChange` restarts it at every change. In-memory devices (test/helpers/mock-device.ts).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { planSweep } from '../plan/plan.js';
 import { Experiment, type ExperimentInput } from '../schema/experiment.js';
 import type { StepResult } from '../schema/outcome.js';
-import type { sweep } from '../workflows/sweep.js';
-import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { type ExperimentParts, experimentInput } from './helpers/experiment.js';
 import { recordHistories } from './helpers/histories.js';
 import { MockDevice } from './helpers/mock-device.js';
-import { type WorkflowEnv, startWorkflowEnv } from './helpers/workflow-env.js';
+import { SUGGEST_CONTINUE_AS_NEW, suiteWorkflowEnv } from './helpers/workflow-env.js';
 
 const WARMUP = { inputLen: 16, outputLen: 2, numPrompts: 1 };
 
@@ -29,22 +27,11 @@ function epochExperiment(name: string, power: string[], parts: ExperimentParts =
 }
 
 describe('reboot epochs with in-memory devices', { timeout: 120_000 }, () => {
-  let w: WorkflowEnv;
-
-  before(async () => {
-    // Continue-as-new is suggested after a few dozen events, so a sweep here crosses runs: each must keep the plan.
-    w = await startWorkflowEnv(['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40']);
-  });
-  after(async () => {
-    await w?.stop();
-  });
+  // Continue-as-new is suggested after a few dozen events, so a sweep here crosses runs: each must keep the plan.
+  const w = suiteWorkflowEnv(SUGGEST_CONTINUE_AS_NEW);
 
   async function runSweep(dev: MockDevice, id: string, exp: ExperimentInput) {
-    const handle = await w.env.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: id,
-      args: [exp],
-    });
+    const handle = await w.startSweep(id, exp);
     const summary = await dev.run(w.env.nativeConnection, handle.result());
     const cells = await w.store.listCells(id);
     const step = (cellId: string, name: string): StepResult | undefined =>

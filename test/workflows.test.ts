@@ -4,7 +4,7 @@
  * each shown directly and in seconds. The simulator's end-to-end tests show the same workflows on real processes.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -13,11 +13,10 @@ import { shardByDevice } from '../plan/shard.js';
 import { Experiment, type ExperimentInput, STEP_NAMES } from '../schema/experiment.js';
 import type { cell, CellInput } from '../workflows/cell.js';
 import { progressQuery } from '../workflows/messages.js';
-import type { sweep } from '../workflows/sweep.js';
 import { cellSummary, stepSummary } from '../workflows/summaries.js';
 import { SWEEP_TASK_QUEUE, deviceTaskQueue } from '../workflows/task-queues.js';
 import { Gate, MockDevice } from './helpers/mock-device.js';
-import { type WorkflowEnv, startWorkflowEnv } from './helpers/workflow-env.js';
+import { SUGGEST_CONTINUE_AS_NEW, suiteWorkflowEnv } from './helpers/workflow-env.js';
 
 const FP8 = { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' } as const;
 const AWQ = { id: 'qwen3-8b-awq', path: 'Qwen/Qwen3-8B-AWQ', quantization: 'awq', servedName: 'qwen3' } as const;
@@ -39,17 +38,7 @@ function experiment(name: string, overrides: Partial<ExperimentInput> = {}): Exp
 }
 
 describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
-  let w: WorkflowEnv;
-
-  before(async () => {
-    w = await startWorkflowEnv();
-  });
-  after(async () => {
-    await w?.stop();
-  });
-
-  const start = (id: string, exp: ExperimentInput) =>
-    w.env.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: id, args: [exp] });
+  const w = suiteWorkflowEnv();
 
   it('shards engine groups across devices, which run in parallel', async () => {
     const exp = experiment('shard', { device: { select: ['shard-a', 'shard-b'] } });
@@ -58,7 +47,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     const bothRunning = new Gate();
     const a = new MockDevice('shard-a', { benchmarkGates: new Map([['*', bothRunning]]) });
     const b = new MockDevice('shard-b');
-    const handle = await start('shard-1', exp);
+    const handle = await w.startSweep('shard-1', exp);
     const result = handle.result();
     const bStarted = (async () => {
       while (b.called('benchmark').length === 0) await new Promise((r) => setTimeout(r, 20));
@@ -91,7 +80,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     const dev = new MockDevice('skip', { brokenModels: [AWQ.id] });
     const summary = await dev.run(
       w.env.nativeConnection,
-      start('skip-1', experiment('skip')).then((h) => h.result()),
+      w.startSweep('skip-1', experiment('skip')).then((h) => h.result()),
     );
     assert.deepEqual(summary.counts, { succeeded: 2, failed: 1, skipped: 1, cancelled: 0 });
     const cells = await w.store.listCells('skip-1');
@@ -179,7 +168,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     });
     const summary = await dev.run(
       w.env.nativeConnection,
-      start('reboot-ok-1', exp).then((h) => h.result()),
+      w.startSweep('reboot-ok-1', exp).then((h) => h.result()),
     );
     assert.equal(summary.counts.succeeded, 2);
     assert.equal(dev.called('switchPowerModeWithReboot').length, 1);
@@ -196,7 +185,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
       benchmarkGates: new Map([['maxn.locked.qwen3-8b-fp8.tiny.r1', gate]]),
     });
     const exp = experiment('cancel', { steps: { heartbeatTimeout: 2_000, restoreDevice: true } });
-    const handle = await start('cancel-1', exp);
+    const handle = await w.startSweep('cancel-1', exp);
     const outcome = dev.run(
       w.env.nativeConnection,
       handle.result().then(
@@ -259,7 +248,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     const running = 'maxn.default.qwen3-8b-fp8.tiny.r1';
     const dev = new MockDevice('vis', { brokenModels: [AWQ.id], benchmarkGates: new Map([[running, gate]]) });
     // Started as `temporal workflow start` would: no search attributes, no memo.
-    const handle = await start('vis-1', experiment('vis'));
+    const handle = await w.startSweep('vis-1', experiment('vis'));
     const done = dev.run(w.env.nativeConnection, handle.result());
     await gate.reached;
 
@@ -332,7 +321,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     const plan = planSweep(exp);
     const observed = new Map<string, string[]>();
     const remaining: (number | null)[] = [];
-    let handle: Awaited<ReturnType<typeof start>> | null = null;
+    let handle: Awaited<ReturnType<typeof w.startSweep>> | null = null;
     // Inside each step's activity: the sweep's progress must name that step for this device's cell.
     const onActivity = async (activity: string) => {
       const step = activity === 'teardownEngine' ? 'teardown' : activity;
@@ -359,7 +348,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
       }
     };
     const dev = new MockDevice('label', { onActivity });
-    handle = await start('label-1', experiment('label'));
+    handle = await w.startSweep('label-1', experiment('label'));
     await dev.run(w.env.nativeConnection, handle.result());
 
     for (const c of plan.cells) {
@@ -402,25 +391,14 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
 });
 
 describe('continue-as-new with in-memory devices', { timeout: 120_000 }, () => {
-  let w: WorkflowEnv;
-
-  before(async () => {
-    // Suggest continue-as-new after a few dozen events, so a 6-cell sweep crosses several runs.
-    w = await startWorkflowEnv(['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40']);
-  });
-  after(async () => {
-    await w?.stop();
-  });
+  // Suggest continue-as-new after a few dozen events, so a 6-cell sweep crosses several runs.
+  const w = suiteWorkflowEnv(SUGGEST_CONTINUE_AS_NEW);
 
   it('carries finished cells and device state into the next run: each cell runs once, the engine is kept', async () => {
     const dev = new MockDevice('can', { powerModeId: 1 });
     const exp = experiment('can', { repeats: 3, steps: { heartbeatTimeout: 2_000, restoreDevice: true } });
     exp.matrix.model = [FP8];
-    const handle = await w.env.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'can-1',
-      args: [exp],
-    });
+    const handle = await w.startSweep('can-1', exp);
     const summary = await dev.run(w.env.nativeConnection, handle.result());
     assert.deepEqual(
       summary.counts,

@@ -4,19 +4,48 @@
  * worker (workflows and the results store) on it. Device activities come from each test (test/helpers/mock-device.ts).
  */
 import path from 'node:path';
+import { after, before } from 'node:test';
+import type { WorkflowHandleWithFirstExecutionRunId, WorkflowStartOptions } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { TEMPORAL_CLI_HELP, findTemporalCli } from '../../server/temporal-cli.js';
 import { type ResultsStore, openResultsStore } from '../../store/store.js';
 import { installRuntime } from '../../workers/runtime.js';
 import { createSweepWorker } from '../../workers/sweep-worker.js';
+import type { ExperimentInput } from '../../schema/experiment.js';
+import type { sweep } from '../../workflows/sweep.js';
+import { SWEEP_TASK_QUEUE } from '../../workflows/task-queues.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { tempDir } from './files.js';
 
 export interface WorkflowEnv {
   env: TestWorkflowEnvironment;
   store: ResultsStore;
+  /** Starts a sweep of `exp` on the sweep task queue, as `thorbench start` does. */
+  startSweep(
+    workflowId: string,
+    exp: ExperimentInput,
+    options?: Partial<WorkflowStartOptions<typeof sweep>>,
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof sweep>>;
   stop(): Promise<void>;
+}
+
+/** Continue-as-new suggested after a few dozen events: a sweep of a handful of cells then crosses several runs. */
+export const SUGGEST_CONTINUE_AS_NEW = ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'];
+
+/**
+ * One environment for the tests of the enclosing `describe`: started by its `before` hook, stopped by its `after`.
+ * The returned object is filled in when the hook has run.
+ */
+export function suiteWorkflowEnv(extraArgs: string[] = []): WorkflowEnv {
+  const shared = {} as WorkflowEnv;
+  before(async () => {
+    Object.assign(shared, await startWorkflowEnv(extraArgs));
+  });
+  after(async () => {
+    await shared.stop?.();
+  });
+  return shared;
 }
 
 export async function startWorkflowEnv(extraArgs: string[] = []): Promise<WorkflowEnv> {
@@ -36,6 +65,13 @@ export async function startWorkflowEnv(extraArgs: string[] = []): Promise<Workfl
   return {
     env,
     store,
+    startSweep: (workflowId, exp, options) =>
+      env.client.workflow.start<typeof sweep>('sweep', {
+        taskQueue: SWEEP_TASK_QUEUE,
+        workflowId,
+        args: [exp],
+        ...options,
+      }),
     async stop() {
       worker.shutdown();
       await running;
