@@ -39,7 +39,7 @@ import {
 } from '../schema/outcome.js';
 import type { UnjudgedCellRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
-import { cellIdentity } from './cell-record.js';
+import { cellIdentity, unrunCellRecord } from './cell-record.js';
 import { cellStepSignal } from './messages.js';
 import { READ_BACK_PATCH, WARMUP_AFTER_POWER_CHANGE_PATCH, WEB_UI_PATCH } from './patches.js';
 import { type CellVisibilityStatus, SEARCH_ATTRIBUTES } from './search-attributes.js';
@@ -282,23 +282,17 @@ function statusTracker(metadata: boolean): (status: CellVisibilityStatus) => voi
 /** A cell the sweep decided not to run: recorded as skipped with the sweep's reason. */
 async function recordSkipped(input: CellInput, reason: { type: FailureType; message: string }): Promise<CellResult> {
   const results = proxyActivities<ResultsActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
-  const now = new Date().toISOString();
-  const failure: FailureInfo = { ...reason, retryable: false, step: 'plan' };
-  await results.recordCell({
-    ...cellIdentity(input.sweepId, input.experimentName, input.cell),
-    status: 'skipped',
-    failure,
-    metrics: null,
-    harness: null,
-    device: null,
-    engine: null,
-    steps: [],
-    artifactsDir: null,
-    simulated: input.simulated,
-    startedAt: now,
-    finishedAt: now,
-    ...(input.movedFrom ? { movedFrom: input.movedFrom } : {}),
-  });
+  const record = unrunCellRecord(
+    input.sweepId,
+    input.experimentName,
+    input.cell,
+    'skipped',
+    reason,
+    input.simulated,
+    input.movedFrom,
+  );
+  await results.recordCell(record);
+  const failure = record.failure;
   return {
     cellId: input.cell.id,
     status: 'skipped',

@@ -38,8 +38,7 @@ import { type ProbeOutcome, judgeProbe, nextProbe, probeCells } from '../plan/se
 import { shardByDevice } from '../plan/shard.js';
 import { type Experiment, type StepName, parseExperiment } from '../schema/experiment.js';
 import { type CellStatus, type DeviceFacts, FailureType, type MovedFrom } from '../schema/outcome.js';
-import type { UnjudgedCellRecord } from '../schema/verdict.js';
-import { cellIdentity } from './cell-record.js';
+import { unrunCellRecord } from './cell-record.js';
 import { type CellDeviceLost, type CellInput, type CellResult, cell } from './cell.js';
 import {
   type CellProgress,
@@ -406,22 +405,7 @@ async function recordUnrun(
   status: 'failed' | 'skipped' | 'cancelled',
   reason: { type: FailureType; message: string },
 ): Promise<void> {
-  const now = new Date().toISOString();
-  const record: UnjudgedCellRecord = {
-    ...cellIdentity(run.sweepId, run.exp.name, c),
-    status,
-    failure: { ...reason, retryable: false, step: 'plan' },
-    metrics: null,
-    harness: null,
-    device: null,
-    engine: null,
-    steps: [],
-    artifactsDir: null,
-    simulated: run.simulated,
-    startedAt: now,
-    finishedAt: now,
-    ...(run.moved.has(c.id) ? { movedFrom: run.moved.get(c.id)! } : {}),
-  };
+  const record = unrunCellRecord(run.sweepId, run.exp.name, c, status, reason, run.simulated, run.moved.get(c.id));
   await results.recordCell(record);
   run.finished[c.id] = status;
   markFinished(run, c.id, status, reason.type);
