@@ -266,6 +266,25 @@ function engineLabel(e: EngineFacts): string {
   return details.length > 0 ? `${e.image} (${details.join(', ')})` : e.image;
 }
 
+/**
+ * Table rows in the experiment's own order: power mode, then model, then clocks (default before locked), as the
+ * matrix is written, whatever order the plan ran them in (plan/plan.ts keeps an engine across the power modes of a
+ * reboot epoch, so one model's cells alternate between modes). Points the experiment does not list come after, in
+ * plan order.
+ */
+function inMatrixOrder(view: ExperimentView): (a: RowGroup, b: RowGroup) => number {
+  const rank = (order: readonly string[], value: string) => {
+    const i = order.indexOf(value);
+    return i < 0 ? order.length : i;
+  };
+  const clocksOrder = ['default', 'locked'];
+  return (a, b) =>
+    rank(view.powerOrder, a.power) - rank(view.powerOrder, b.power) ||
+    rank(view.modelOrder, a.modelId) - rank(view.modelOrder, b.modelId) ||
+    rank(clocksOrder, a.clocks) - rank(clocksOrder, b.clocks) ||
+    a.firstPosition - b.firstPosition;
+}
+
 export function buildReportModel(input: ReportInput): ReportModel {
   const view = readExperimentView(input.sweep.experimentJson);
   const cells = [...input.cells].sort(byPlanOrder);
@@ -325,7 +344,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
   const sections = scenarioNames.map((scenario) => ({
     scenario,
     info: view.scenarios.get(scenario) ?? null,
-    rows: [...groups.values()].filter((g) => g.scenario === scenario).sort((a, b) => a.firstPosition - b.firstPosition),
+    rows: [...groups.values()].filter((g) => g.scenario === scenario).sort(inMatrixOrder(view)),
   }));
 
   const devices = new Map<string, DeviceFacts>();

@@ -163,12 +163,13 @@ describe('markdown report', () => {
         '| Power mode | jetson_clocks | Model | Quantization | Size | Request throughput (req/s) | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) | Energy (J/token) | Efficiency (tok/s/W) |',
       ),
     );
-    // Rows in plan order: one engine per model across MAXN and 120W, each model starting where the last one ended.
+    // Rows in the experiment's order (power mode, then model), though the plan ran one engine per model across
+    // MAXN and 120W, each model starting where the last one ended.
     assert.deepEqual(tableRows(lines), [
       '| MAXN | yes | Qwen3-8B | BF16 | 16 G | 1.00 | 82.47 | 500.00 | 22.59 | 0.299 | 3.35 |',
+      '| MAXN | yes | Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 1.00 | 298.07 | 500.00 | 22.59 | 0.299 | 3.35 |',
       '| 120W | yes | Qwen3-8B | BF16 | 16 G | 1.00 | 82.47 | 500.00 | 22.59 | 0.299 | 3.35 |',
-      '| 120W | yes | Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 1.00 | 298.07 | 500.00 | 22.59 | 0.299 | 3.35 |',
-      '| MAXN | yes | Qwen3-8B-FP8 | FP8 | 8.9 G | 1.00 | 298.07 | 500.00 | 22.59 | 0.299 | 3.35 |',
+      '| 120W | yes | Qwen3-8B-FP8 | FP8 | 8.9 G | 1.00 | 298.07 | 500.00 | 22.59 | 0.299 | 3.35 |',
     ]);
   });
 
