@@ -23,7 +23,7 @@ import type { RequestRecord } from '../metrics/request-record.js';
 import { DEFAULT_MAX_NUM_BATCHED_TOKENS, DEFAULT_MAX_NUM_SEQS } from '../sim/batch-engine.js';
 import { ensureSimDevice } from '../sim/device.js';
 import { type GuideBlock, readGuideBlocks } from '../sim/guide-blocks.js';
-import { STEP_JITTER, TOLERANCE, compareBlock, simulateBlock } from '../sim/latency-calibration.js';
+import { STEP_JITTER, TOLERANCE, blockScenario, compareBlock, simulateBlock } from '../sim/latency-calibration.js';
 import { latencyParams } from '../sim/latency-model.js';
 import { simLayout } from '../sim/layout.js';
 import { LiveEngine, type Timers } from '../sim/live-engine.js';
@@ -31,7 +31,7 @@ import { jitterSource } from '../sim/prng.js';
 import { updateDeviceState } from '../sim/sim-state.js';
 import { freePort } from './helpers/net.js';
 import { destroySimDevice, waitForHealthy } from './helpers/sim-device.js';
-import { type VirtualScenario, eosPositions, promptKey, runVirtual } from '../sim/virtual-run.js';
+import { type VirtualScenario, eosPositions, promptKey, promptLengths, runVirtual } from '../sim/virtual-run.js';
 
 // Why blocks miss targets (the metrics concerned are listed per block in EXCEPTIONS).
 const WEIGHT_ONLY_QUEUEING =
@@ -423,9 +423,10 @@ class SimClock implements Timers {
 /** vllm bench serve against a LiveEngine on a SimClock: the untimed test prompt, then the benchmark. */
 function clockedRun(engine: LiveEngine, clock: SimClock, scenario: VirtualScenario): Record<string, number> {
   const eos = eosPositions(scenario);
+  const lengths = promptLengths(scenario);
   const seed = scenario.seed ?? 0;
   const spec = (i: number) => ({
-    promptTokens: scenario.inputLen,
+    promptTokens: lengths[i]!,
     maxTokens: scenario.outputLen,
     eosAfter: eos[i] ?? Infinity,
     promptKey: promptKey(seed, i, scenario.inputLen),
@@ -442,7 +443,7 @@ function clockedRun(engine: LiveEngine, clock: SimClock, scenario: VirtualScenar
     const record: RequestRecord = {
       success: true,
       error: null,
-      promptLen: scenario.inputLen,
+      promptLen: lengths[i]!,
       outputTokens: 0,
       ttftS: 0,
       itlS: [],
@@ -488,14 +489,7 @@ function clockedEngine(quantization: 'fp8' | 'awq', modelPath: string): { engine
 describe('the live engine on a simulated clock, on the guide cells', () => {
   const cell = (name: string): { block: GuideBlock; scenario: VirtualScenario } => {
     const block = guide(name);
-    return {
-      block,
-      scenario: {
-        ...block.scenario,
-        inputLen: GUIDE_PROMPT_TOKENS,
-        generatedTokens: block.expected.total_output_tokens,
-      },
-    };
+    return { block, scenario: blockScenario(block) };
   };
 
   it('FP8 high load, then low load on the same engine (its prompts now cached): mean, median, p99 TTFT/TPOT/ITL', () => {
