@@ -191,9 +191,15 @@ export function runVirtual(
   };
   /** Requests that reached the engine by this time are scheduled at the next step. */
   let visibleBy = 0;
+  /** When the last step ended. */
+  let busyUntil = 0;
   const admit = (): void => {
     inFrontEnd.sort((a, b) => a.atMs - b.atMs);
     while (inFrontEnd.length > 0 && inFrontEnd[0]!.atMs <= visibleBy) {
+      // An idle engine starts a step the moment a request reaches it (sim/live-engine.ts), as vLLM's engine core
+      // wakes for the first request in its queue: requests reaching it after that, even at the same instant (the
+      // API server hands them over one by one), wait for the next step.
+      if (!engine.idle && inFrontEnd[0]!.atMs > busyUntil) break;
       const { index, pending } = inFrontEnd.shift()!;
       byId.set(engine.add(spec(index, seed)), pending);
     }
@@ -215,6 +221,7 @@ export function runVirtual(
     const step = engine.step(policy);
     now += step.durationMs;
     visibleBy = now;
+    busyUntil = now;
     for (const ev of step.events) {
       const p = byId.get(ev.id)!;
       if (ev.index === 1) p.firstMs = now;
