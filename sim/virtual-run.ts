@@ -89,10 +89,12 @@ export function promptKey(seed: number, index: number, inputLen: number): number
  * Where each request stops on its own: nowhere with ignore_eos; to match `generatedTokens` when given; else the
  * same EOS draw as the live engine's (sim/generated-text.ts).
  *
- * To match a recorded total, as few requests as possible stop early, spread evenly over the run, sharing the missing
- * tokens equally. That is how the guide's runs without ignore_eos stop: 12 419 of 12 800 tokens is 12 800 − 3 × 127,
- * three requests answered with one token (end of sequence), not many requests a little shorter. It matters for the
- * timing: a request that ends early frees its slot out of turn and breaks up the queue of prompts behind it.
+ * To match a recorded total, as few requests as possible stop early, spread evenly over the run: all after their
+ * first token but the first of them, which takes what remains. That is how the guide's runs without ignore_eos stop:
+ * 12 419 of 12 800 tokens is 12 800 − 3 × 127, three requests answered with one token (end of sequence), and the
+ * GPTQ-Int4 run's p99 TPOT (77 ms) rules out several requests ending after a few tokens. Which requests stopped is
+ * not recorded; it matters for the timing, since a request that ends early frees its slot out of turn and changes
+ * how the queue of prompts behind it lines up (test/sim-fidelity.test.ts names the blocks where that shows).
  */
 export function eosPositions(scenario: VirtualScenario): number[] {
   const n = scenario.numPrompts;
@@ -107,7 +109,8 @@ export function eosPositions(scenario: VirtualScenario): number[] {
   let missing = n * scenario.outputLen - scenario.generatedTokens;
   if (missing <= 0) return out;
   const most = scenario.outputLen - 1;
-  if (missing > n * most) throw new RangeError(`cannot generate only ${scenario.generatedTokens} tokens in ${n} requests`);
+  if (missing > n * most)
+    throw new RangeError(`cannot generate only ${scenario.generatedTokens} tokens in ${n} requests`);
   const stoppers = Math.ceil(missing / Math.max(1, most));
   for (let k = 0; k < stoppers; k++) {
     const lose = k === 0 ? missing - most * (stoppers - 1) : most;
