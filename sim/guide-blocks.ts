@@ -9,7 +9,9 @@
  * - scenarios (image nvcr.io/nvidia/tritonserver:25.08-vllm-python-py3, `--max-model-len 32000`): chat 128/64,
  *   throughput 256/512, long context 1024/128, 1000 prompts each at request rate inf without a concurrency cap.
  * vLLM's default --seed 0 makes the random dataset repeat its prompts between runs, so the low-load run's prompts
- * are the first ones of the high-load run before it, and the engine's prefix cache holds them.
+ * are the first ones of the high-load run before it, and the engine's prefix cache holds them. The prompts' lengths
+ * are the guide's own (fixtures/vllm-bench-text/prompt-lengths.json, reproduced with vLLM's dataset code and Qwen3's
+ * tokenizer by scripts/guide-prompt-lengths.py): each block's sum equals its "Total input tokens".
  *
  * Pure apart from reading the fixtures.
  */
@@ -134,15 +136,28 @@ export function defaultFixturesDir(): string {
   return fileURLToPath(new URL('../../fixtures/vllm-bench-text/', import.meta.url));
 }
 
-/** Every guide block with its expected numbers, sorted by name. */
+/** The guide's prompt lengths by --random-input-len, in request order (a shorter run takes the first ones). */
+export function readPromptLengths(dir = defaultFixturesDir()): Record<string, number[]> {
+  const doc = JSON.parse(fs.readFileSync(path.join(dir, 'prompt-lengths.json'), 'utf8')) as {
+    lengths: Record<string, number[]>;
+  };
+  return doc.lengths;
+}
+
+/** Every guide block with its expected numbers and its prompts' lengths, sorted by name. */
 export function readGuideBlocks(dir = defaultFixturesDir()): GuideBlock[] {
+  const lengths = readPromptLengths(dir);
   const blocks: GuideBlock[] = [];
   for (const file of fs.readdirSync(dir).sort()) {
     if (!file.endsWith('.expected.json')) continue;
     const parsed = parseBlockName(file.slice(0, -'.expected.json'.length));
     if (!parsed) continue;
     const expected = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Record<string, number>;
-    blocks.push({ ...parsed, expected });
+    const inputLens = lengths[String(parsed.scenario.inputLen)]?.slice(0, parsed.scenario.numPrompts) ?? [];
+    const total = inputLens.reduce((sum, x) => sum + x, 0);
+    if (inputLens.length !== parsed.scenario.numPrompts || total !== expected.total_input_tokens)
+      throw new Error(`${file}: the prompt lengths sum to ${total}, the block has ${expected.total_input_tokens}`);
+    blocks.push({ ...parsed, scenario: { ...parsed.scenario, inputLens }, expected });
   }
   return blocks;
 }

@@ -37,15 +37,12 @@ export const COMPARED_METRICS: readonly { key: string; cls: MetricClass }[] = [
 export const TOLERANCE: Record<MetricClass, number> = { mean: 0.03, median: 0.1, p99: 0.2 };
 
 /**
- * The guide block's benchmark as the virtual run takes it: with the tokens its model actually generated, and its
- * prompts at their mean length after the tokenizer round trip (2042 for the 2048-token runs). The live tests send
- * prompts of that length too: whether a prompt fits beside the running decodes in one step's budget decides when
- * it is admitted, so the length must be the same in both.
+ * The guide block's benchmark as the virtual run takes it: its prompts with their lengths (sim/guide-blocks.ts) and
+ * the tokens its model actually generated. The live tests send the same prompt lengths: whether a prompt fits beside
+ * the running decodes in one step's budget decides when it gets its first token, so they must be the same in both.
  */
 export function blockScenario(block: GuideBlock): GuideBlock['scenario'] {
-  const n = block.scenario.numPrompts;
-  const promptLen = Math.round(block.expected.total_input_tokens! / n);
-  return { ...block.scenario, generatedTokens: block.expected.total_output_tokens, totalPromptTokens: promptLen * n };
+  return { ...block.scenario, generatedTokens: block.expected.total_output_tokens };
 }
 
 /** Runs one guide block in virtual time with the given parameters (default: the shipped calibration). */

@@ -43,11 +43,11 @@ export interface VirtualScenario {
    */
   generatedTokens?: number;
   /**
-   * Prompt tokens of the whole run, when known: vLLM's random dataset decodes random token ids to text and the
-   * server tokenizes it again, so prompts come out a few tokens shorter than inputLen (2041.7 on average in the
-   * guide's 2048-token runs). The lengths are spread evenly to match.
+   * Length of each prompt in tokens, in request order, when known: vLLM's random dataset decodes random token ids
+   * to text and re-encodes it, which shortens some prompts (the guide's 2048-token prompts: most 2048, a few down
+   * to 1891; fixtures/vllm-bench-text/prompt-lengths.json). Omitted = every prompt inputLen tokens long.
    */
-  totalPromptTokens?: number;
+  inputLens?: readonly number[];
   /**
    * Seeds of runs served earlier by the same engine with the same prompt length: their prompts are in the prefix
    * cache (the guide ran the high-load benchmark, then the low-load one, with vLLM's default seed).
@@ -86,8 +86,15 @@ export function promptKey(seed: number, index: number, inputLen: number): number
 }
 
 /**
- * Where each request stops on its own: nowhere with ignore_eos; spread to match `generatedTokens` when given;
- * else the same EOS draw as the live engine's (sim/generated-text.ts).
+ * Where each request stops on its own: nowhere with ignore_eos; to match `generatedTokens` when given; else the
+ * same EOS draw as the live engine's (sim/generated-text.ts).
+ *
+ * To match a recorded total, as few requests as possible stop early, spread evenly over the run: all after their
+ * first token but the first of them, which takes what remains. That is how the guide's runs without ignore_eos stop:
+ * 12 419 of 12 800 tokens is 12 800 − 3 × 127, three requests answered with one token (end of sequence), and the
+ * GPTQ-Int4 run's p99 TPOT (77 ms) rules out several requests ending after a few tokens. Which requests stopped is
+ * not recorded; it matters for the timing, since a request that ends early frees its slot out of turn and changes
+ * how the queue of prompts behind it lines up (test/sim-fidelity.test.ts names the blocks where that shows).
  */
 export function eosPositions(scenario: VirtualScenario): number[] {
   const n = scenario.numPrompts;
@@ -101,24 +108,24 @@ export function eosPositions(scenario: VirtualScenario): number[] {
   const out = new Array<number>(n).fill(Infinity);
   let missing = n * scenario.outputLen - scenario.generatedTokens;
   if (missing <= 0) return out;
-  if (missing > n * (scenario.outputLen - 1))
+  const most = scenario.outputLen - 1;
+  if (missing > n * most)
     throw new RangeError(`cannot generate only ${scenario.generatedTokens} tokens in ${n} requests`);
-  // Early stoppers lose half their tokens on average, as with an EOS uniformly placed; at most every request.
-  const stoppers = Math.min(n, Math.ceil(missing / Math.max(1, (scenario.outputLen - 1) / 2)));
+  const stoppers = Math.ceil(missing / Math.max(1, most));
   for (let k = 0; k < stoppers; k++) {
-    const index = Math.floor(((k + 0.5) * n) / stoppers);
-    const lose = Math.min(scenario.outputLen - 1, Math.round(missing / (stoppers - k)));
-    out[index] = scenario.outputLen - lose;
+    const lose = k === 0 ? missing - most * (stoppers - 1) : most;
+    out[Math.floor(((k + 0.5) * n) / stoppers)] = scenario.outputLen - lose;
     missing -= lose;
   }
   return out;
 }
 
-/** Prompt length of each request: inputLen, or spread to match totalPromptTokens. */
+/** Prompt length of each request: inputLens when given, else inputLen. */
 export function promptLengths(scenario: VirtualScenario): number[] {
-  const n = scenario.numPrompts;
-  const total = scenario.totalPromptTokens ?? n * scenario.inputLen;
-  return Array.from({ length: n }, (_, i) => Math.floor(((i + 1) * total) / n) - Math.floor((i * total) / n));
+  const known = scenario.inputLens;
+  if (known && known.length < scenario.numPrompts)
+    throw new RangeError(`${known.length} prompt lengths for ${scenario.numPrompts} prompts`);
+  return Array.from({ length: scenario.numPrompts }, (_, i) => known?.[i] ?? scenario.inputLen);
 }
 
 interface Pending {
@@ -187,9 +194,15 @@ export function runVirtual(
   };
   /** Requests that reached the engine by this time are scheduled at the next step. */
   let visibleBy = 0;
+  /** When the last step ended. */
+  let busyUntil = 0;
   const admit = (): void => {
     inFrontEnd.sort((a, b) => a.atMs - b.atMs);
     while (inFrontEnd.length > 0 && inFrontEnd[0]!.atMs <= visibleBy) {
+      // An idle engine starts a step the moment a request reaches it (sim/live-engine.ts), as vLLM's engine core
+      // wakes for the first request in its queue: requests reaching it after that, even at the same instant (the
+      // API server hands them over one by one), wait for the next step.
+      if (!engine.idle && inFrontEnd[0]!.atMs > busyUntil) break;
       const { index, pending } = inFrontEnd.shift()!;
       byId.set(engine.add(spec(index, seed)), pending);
     }
@@ -211,6 +224,7 @@ export function runVirtual(
     const step = engine.step(policy);
     now += step.durationMs;
     visibleBy = now;
+    busyUntil = now;
     for (const ev of step.events) {
       const p = byId.get(ev.id)!;
       if (ev.index === 1) p.firstMs = now;

@@ -23,7 +23,7 @@ import type { RequestRecord } from '../metrics/request-record.js';
 import { DEFAULT_MAX_NUM_BATCHED_TOKENS, DEFAULT_MAX_NUM_SEQS } from '../sim/batch-engine.js';
 import { ensureSimDevice } from '../sim/device.js';
 import { type GuideBlock, readGuideBlocks } from '../sim/guide-blocks.js';
-import { STEP_JITTER, TOLERANCE, compareBlock, simulateBlock } from '../sim/latency-calibration.js';
+import { STEP_JITTER, TOLERANCE, blockScenario, compareBlock, simulateBlock } from '../sim/latency-calibration.js';
 import { latencyParams } from '../sim/latency-model.js';
 import { simLayout } from '../sim/layout.js';
 import { LiveEngine, type Timers } from '../sim/live-engine.js';
@@ -31,148 +31,39 @@ import { jitterSource } from '../sim/prng.js';
 import { updateDeviceState } from '../sim/sim-state.js';
 import { freePort } from './helpers/net.js';
 import { destroySimDevice, waitForHealthy } from './helpers/sim-device.js';
-import { type VirtualScenario, eosPositions, promptKey, runVirtual } from '../sim/virtual-run.js';
+import { type VirtualScenario, eosPositions, promptKey, promptLengths, runVirtual } from '../sim/virtual-run.js';
 
 // Why blocks miss targets (the metrics concerned are listed per block in EXCEPTIONS).
-const WEIGHT_ONLY_QUEUEING =
-  "Under load the guide's GPTQ/AWQ/W4A16/W8A16 runs wait 2-3 prompt steps for their first token (AWQ: median TTFT " +
-  '1530 ms, p99 ITL 745 ms) while their ITL tail shows one prompt per step. A FIFO chunked-prefill scheduler queues a ' +
-  'new request behind about one prompt, so the fit can only trade TTFT against TPOT and ITL; whatever else delays ' +
-  'admission on the Thor is not modelled.';
-const QUEUEING =
-  "The guide's TTFT under load spreads over 1-6 prompt steps with a median near 3; the simulated steady state is a " +
-  'conveyor of 1-2 steps, so median TTFT, the initial burst (p99 TTFT) and the prompt step (p99 ITL) cannot all match.';
-const GGUF =
-  "GGUF's prompt step takes 15 s against an 89 ms decode step (p99 ITL 15.7 s, median 89 ms); the fit balances TTFT " +
-  'against TPOT at the 3 % level.';
+const FIRST_TOKEN_STEPS =
+  'Under load a 2048-token prompt beside 7 decodes needs two steps, so a request gets its first token 2 prompt steps ' +
+  'after it is admitted, or 3 when it also waits for the prompt before it; which of the two the median lands on ' +
+  "depends on how the 8 slots' requests line up, and early stops realign them. The guide records only how many " +
+  'tokens were not generated, not which requests stopped: its W4A16, W8A16, BF16 and GPTQ-Int8 runs lost the same ' +
+  '381 tokens and their median TTFT is 3.0, 2.8, 2.7 and 2.2 prompt steps. Where the simulator lands on the other ' +
+  'side than the guide, the fit trades the decode step (median ITL) against the TTFT it cannot reach.';
+const FP4_BURST =
+  "The guide's p99 TTFT (the initial burst of 8 requests) is 1936 ms, 9.2 of its 211 ms prompt steps, where every " +
+  'other block shows 6 (the 7th request of the burst waits for 6 prompts): something outside the scheduler slowed ' +
+  "this run's first prompts.";
 const SCENARIOS =
   'One step model per engine has to serve chat (128/64), throughput (256/512) and long context (1024/128) with 1000 ' +
   'requests at once (vLLM 0.9.2). Even with its context dependence fitted per engine, the simulated chat TTFT comes ' +
-  "out up to 37 % high and long-context TPOT up to 25 % low: the step model does not capture how this engine's step " +
+  "out up to 35 % high and long-context TPOT up to 25 % low: the step model does not capture how this engine's step " +
   'cost depends on batch, context and prompt tokens together, and the fit splits the difference.';
 
 /** Blocks whose targets the simulator does not reach, the metrics concerned, and why. */
 const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
-  'power-clocks__qwen3-8b-fp8.120w-clocks.high-load': {
-    metrics: ['median_ttft_ms', 'p99_ttft_ms', 'median_itl_ms', 'p99_itl_ms'],
-    reason: QUEUEING,
-  },
-  'power-clocks__qwen3-8b-fp8.120w.high-load': {
-    metrics: ['median_ttft_ms'],
-    reason: QUEUEING,
-  },
-  'power-clocks__qwen3-8b-fp8.maxn-clocks.high-load': {
-    metrics: ['median_ttft_ms'],
-    reason: QUEUEING,
-  },
-  'power-clocks__qwen3-8b-fp8.maxn.high-load': {
-    metrics: ['median_ttft_ms', 'p99_itl_ms'],
-    reason: QUEUEING,
-  },
-  'quantization__qwen3-8b-awq.maxn-clocks.high-load': {
-    metrics: [
-      'duration',
-      'request_throughput',
-      'output_throughput',
-      'total_token_throughput',
-      'mean_ttft_ms',
-      'median_ttft_ms',
-      'p99_ttft_ms',
-      'mean_tpot_ms',
-      'median_tpot_ms',
-      'mean_itl_ms',
-      'median_itl_ms',
-      'p99_itl_ms',
-    ],
-    reason: WEIGHT_ONLY_QUEUEING,
-  },
-  'quantization__qwen3-8b-bf16.maxn-clocks.high-load': {
-    metrics: ['median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'median_itl_ms', 'p99_itl_ms'],
-    reason: QUEUEING,
-  },
   'quantization__qwen3-8b-fp4.maxn-clocks.high-load': {
-    metrics: ['median_ttft_ms', 'median_itl_ms', 'p99_itl_ms'],
-    reason: QUEUEING,
-  },
-  'quantization__qwen3-8b-fp8.maxn-clocks.high-load': {
-    metrics: ['median_ttft_ms'],
-    reason: QUEUEING,
-  },
-  'quantization__qwen3-8b-gguf-q5km.maxn-clocks.high-load': {
-    metrics: ['mean_ttft_ms', 'mean_tpot_ms', 'mean_itl_ms'],
-    reason: GGUF,
+    metrics: ['median_ttft_ms', 'p99_ttft_ms'],
+    reason: `${FP4_BURST} ${FIRST_TOKEN_STEPS}`,
   },
   'quantization__qwen3-8b-gptq-int4.maxn-clocks.high-load': {
-    metrics: [
-      'duration',
-      'request_throughput',
-      'output_throughput',
-      'total_token_throughput',
-      'mean_ttft_ms',
-      'median_ttft_ms',
-      'p99_ttft_ms',
-      'mean_tpot_ms',
-      'median_tpot_ms',
-      'p99_tpot_ms',
-      'mean_itl_ms',
-      'median_itl_ms',
-      'p99_itl_ms',
-    ],
-    reason: WEIGHT_ONLY_QUEUEING,
+    metrics: ['mean_ttft_ms', 'mean_itl_ms', 'median_itl_ms'],
+    reason: FIRST_TOKEN_STEPS,
   },
   'quantization__qwen3-8b-gptq-int8.maxn-clocks.high-load': {
-    metrics: [
-      'duration',
-      'request_throughput',
-      'output_throughput',
-      'total_token_throughput',
-      'mean_ttft_ms',
-      'median_ttft_ms',
-      'p99_ttft_ms',
-      'mean_tpot_ms',
-      'median_tpot_ms',
-      'p99_tpot_ms',
-      'mean_itl_ms',
-      'median_itl_ms',
-      'p99_itl_ms',
-    ],
-    reason: WEIGHT_ONLY_QUEUEING,
-  },
-  'quantization__qwen3-8b-int4-w4a16.maxn-clocks.high-load': {
-    metrics: [
-      'duration',
-      'request_throughput',
-      'output_throughput',
-      'total_token_throughput',
-      'mean_ttft_ms',
-      'median_ttft_ms',
-      'p99_ttft_ms',
-      'mean_tpot_ms',
-      'median_tpot_ms',
-      'p99_tpot_ms',
-      'mean_itl_ms',
-      'median_itl_ms',
-      'p99_itl_ms',
-    ],
-    reason: WEIGHT_ONLY_QUEUEING,
-  },
-  'quantization__qwen3-8b-int8-w8a16.maxn-clocks.high-load': {
-    metrics: [
-      'duration',
-      'request_throughput',
-      'output_throughput',
-      'total_token_throughput',
-      'mean_ttft_ms',
-      'median_ttft_ms',
-      'p99_ttft_ms',
-      'mean_tpot_ms',
-      'median_tpot_ms',
-      'p99_tpot_ms',
-      'mean_itl_ms',
-      'median_itl_ms',
-      'p99_itl_ms',
-    ],
-    reason: WEIGHT_ONLY_QUEUEING,
+    metrics: ['median_ttft_ms', 'median_itl_ms'],
+    reason: FIRST_TOKEN_STEPS,
   },
   'scenarios__qwen3-8b-awq.chat': {
     metrics: [
@@ -183,8 +74,6 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
       'mean_ttft_ms',
       'median_ttft_ms',
       'mean_tpot_ms',
-      'median_tpot_ms',
-      'p99_tpot_ms',
       'mean_itl_ms',
       'median_itl_ms',
       'p99_itl_ms',
@@ -224,6 +113,8 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
       'output_throughput',
       'total_token_throughput',
       'mean_ttft_ms',
+      'mean_tpot_ms',
+      'mean_itl_ms',
       'median_itl_ms',
     ],
     reason: SCENARIOS,
@@ -256,7 +147,6 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
       'median_ttft_ms',
       'mean_tpot_ms',
       'median_tpot_ms',
-      'p99_tpot_ms',
       'mean_itl_ms',
       'median_itl_ms',
     ],
@@ -271,7 +161,6 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
       'mean_ttft_ms',
       'median_ttft_ms',
       'mean_tpot_ms',
-      'p99_tpot_ms',
       'mean_itl_ms',
       'median_itl_ms',
     ],
@@ -361,7 +250,7 @@ const EXCEPTIONS: Record<string, { metrics: string[]; reason: string }> = {
     reason: SCENARIOS,
   },
   'scenarios__qwen3-coder-30b-a3b-int4-w4a16.throughput': {
-    metrics: ['mean_ttft_ms', 'median_ttft_ms', 'median_itl_ms'],
+    metrics: ['mean_ttft_ms', 'median_ttft_ms'],
     reason: SCENARIOS,
   },
 };
@@ -423,14 +312,16 @@ class SimClock implements Timers {
 /** vllm bench serve against a LiveEngine on a SimClock: the untimed test prompt, then the benchmark. */
 function clockedRun(engine: LiveEngine, clock: SimClock, scenario: VirtualScenario): Record<string, number> {
   const eos = eosPositions(scenario);
+  const lengths = promptLengths(scenario);
   const seed = scenario.seed ?? 0;
   const spec = (i: number) => ({
-    promptTokens: scenario.inputLen,
+    promptTokens: lengths[i]!,
     maxTokens: scenario.outputLen,
     eosAfter: eos[i] ?? Infinity,
     promptKey: promptKey(seed, i, scenario.inputLen),
   });
-  engine.submit(spec(0), () => {});
+  // The untimed test prompt, as the virtual run sends it (sim/virtual-run.ts): it fills the prefix cache.
+  engine.submit({ ...spec(0), maxTokens: 1 }, () => {});
   clock.run();
   const records: RequestRecord[] = [];
   const start = clock.now;
@@ -442,7 +333,7 @@ function clockedRun(engine: LiveEngine, clock: SimClock, scenario: VirtualScenar
     const record: RequestRecord = {
       success: true,
       error: null,
-      promptLen: scenario.inputLen,
+      promptLen: lengths[i]!,
       outputTokens: 0,
       ttftS: 0,
       itlS: [],
@@ -488,14 +379,7 @@ function clockedEngine(quantization: 'fp8' | 'awq', modelPath: string): { engine
 describe('the live engine on a simulated clock, on the guide cells', () => {
   const cell = (name: string): { block: GuideBlock; scenario: VirtualScenario } => {
     const block = guide(name);
-    return {
-      block,
-      scenario: {
-        ...block.scenario,
-        inputLen: GUIDE_PROMPT_TOKENS,
-        generatedTokens: block.expected.total_output_tokens,
-      },
-    };
+    return { block, scenario: blockScenario(block) };
   };
 
   it('FP8 high load, then low load on the same engine (its prompts now cached): mean, median, p99 TTFT/TPOT/ITL', () => {
@@ -522,7 +406,7 @@ describe('the live engine on a simulated clock, on the guide cells', () => {
     const virtualHigh = runVirtual(
       latencyParams({ quantization: 'fp8', powerModeId: 0, clocksLocked: true }),
       high.scenario,
-      { jitter: STEP_JITTER },
+      { jitter: STEP_JITTER, jitterSeed: 7 },
     );
     assertNear(
       liveHigh,

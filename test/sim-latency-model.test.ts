@@ -168,15 +168,28 @@ describe('virtual runs', () => {
     assert.ok(Math.abs(paced.records.at(-1)!.startS - 20) < 1e-6, 'the last request is sent at N / rate');
   });
 
-  it('spread prompt lengths and early EOS to match recorded totals', () => {
+  it('take known prompt lengths, and stop as few requests as possible early to match recorded totals', () => {
+    assert.deepEqual(promptLengths({ inputLen: 2048, outputLen: 1, numPrompts: 2 }), [2048, 2048]);
     assert.deepEqual(
-      promptLengths({ inputLen: 2048, outputLen: 1, numPrompts: 3, totalPromptTokens: 6125 }),
-      [2041, 2042, 2042],
+      promptLengths({ inputLen: 2048, outputLen: 1, numPrompts: 2, inputLens: [1999, 2048, 7] }),
+      [1999, 2048],
     );
+    assert.throws(() => promptLengths({ inputLen: 2048, outputLen: 1, numPrompts: 2, inputLens: [1999] }));
     const eos = eosPositions({ inputLen: 8, outputLen: 128, numPrompts: 100, generatedTokens: 12419 });
     assert.equal(
       eos.reduce((sum, e) => sum + Math.min(128, e), 0),
       12419,
+    );
+    // 381 missing tokens: three requests answer with one token, as in the guide.
+    assert.deepEqual(
+      eos.filter((e) => e < 128),
+      [1, 1, 1],
+    );
+    // 408 missing: the fewest requests that can lose them (four), three after one token, the first with the rest.
+    const partial = eosPositions({ inputLen: 8, outputLen: 128, numPrompts: 100, generatedTokens: 12392 });
+    assert.deepEqual(
+      partial.filter((e) => e < 128),
+      [101, 1, 1, 1],
     );
     assert.ok(
       eosPositions({ inputLen: 8, outputLen: 128, numPrompts: 5, ignoreEos: true }).every((e) => e === Infinity),
@@ -192,7 +205,15 @@ describe('guide blocks', () => {
     const gptq = blocks.find((b) => b.name === 'quantization__qwen3-8b-gptq-int4.maxn-clocks.high-load')!;
     assert.equal(gptq.scenario.numPrompts, 200);
     assert.equal(gptq.expected.completed, 200);
-    for (const b of blocks) assert.equal(b.expected.completed, b.scenario.numPrompts, b.name);
+    for (const b of blocks) {
+      assert.equal(b.expected.completed, b.scenario.numPrompts, b.name);
+      // The prompt lengths reproduce the guide's input-token totals exactly (scripts/guide-prompt-lengths.py).
+      assert.equal(
+        b.scenario.inputLens?.reduce((sum, x) => sum + x, 0),
+        b.expected.total_input_tokens,
+        b.name,
+      );
+    }
     assert.deepEqual(parseBlockName('power-clocks__qwen3-8b-fp8.120w.low-load')?.scenario, {
       inputLen: 2048,
       outputLen: 128,
