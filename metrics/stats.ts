@@ -46,9 +46,17 @@ export function mean(xs: readonly number[]): number | null {
   return xs.length === 0 ? null : sum(xs) / xs.length;
 }
 
+/**
+ * The values in ascending order, as numpy sorts float64: a Float64Array sorts numerically without a comparator
+ * call per comparison (many times faster on the half a million ITLs of a long run).
+ */
+function ascending(xs: readonly number[]): Float64Array {
+  return Float64Array.from(xs).sort();
+}
+
 export function median(xs: readonly number[]): number | null {
   if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = ascending(xs);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
@@ -73,7 +81,7 @@ function lerp(a: number, b: number, t: number): number {
 export function percentile(xs: readonly number[], p: number): number | null {
   if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be between 0 and 100, got ${p}`);
   if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = ascending(xs);
   const virtualIndex = (s.length - 1) * (p / 100);
   const lo = Math.floor(virtualIndex);
   const hi = Math.min(lo + 1, s.length - 1);
