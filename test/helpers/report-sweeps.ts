@@ -10,6 +10,7 @@ import { completeRecord } from '../../schema/verdict.js';
 import { planSweep } from '../../plan/plan.js';
 import type { SweepRecord } from '../../store/sweep.js';
 import { fixture, fixturePath } from './files.js';
+import { thorDeviceFacts } from './thor-facts.js';
 
 /** The guide's quantization tables, row for row as it prints them (its text lost the leading "| " of each row). */
 export const GUIDE_QUANTIZATION_ROWS = {
@@ -144,16 +145,12 @@ export function cellsOf(
           : { type: 'EngineCrashed', message: 'engine exited during load', retryable: false, step: 'waitForHealth' },
         metrics: m,
         harness: m ? { kind: 'vllm', command: ['vllm', 'bench', 'serve'] } : null,
-        device: {
-          deviceId: 'thor-01',
+        device: thorDeviceFacts({
           simulated: sweep.simulated,
-          model: 'NVIDIA Jetson AGX Thor Developer Kit',
-          l4tRelease: 'R38.2.1',
           bootId: 'b1',
           powerModeName: p.power.mode ?? 'MAXN',
-          powerModeId: 0,
           clocksLocked: p.clocks === 'locked',
-        },
+        }),
         engine: {
           image: exp.engine.image,
           containerName: 'thorbench-engine',
