@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import { createEngineActivities } from '../activities/engine.js';
 import { describeInventory, missingModels } from '../activities/models.js';
 import { renderDevicesText, type DeviceJson } from '../cli/commands/devices.js';
@@ -18,6 +17,7 @@ import { ensureSimDevice, listSimContainers, simDeviceProfile, writeSimFaults } 
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { TEST_MODELS, experiment, simExperiment } from './helpers/experiment.js';
+import { typedFailure } from './helpers/failures.js';
 import { tempDir } from './helpers/files.js';
 import { thorInventory as inventory } from './helpers/thor-facts.js';
 import { freePort } from './helpers/net.js';
@@ -156,10 +156,7 @@ describe('a model missing on the device', { timeout: 180_000 }, () => {
     const model = { ...TEST_MODELS.awq, env: {}, serveArgs: [] };
     await assert.rejects(
       engine.startEngine({ sweepId: 's', cellId: 'c', engineGroup: 'g', engine: EngineSpec.parse({}), model }),
-      (err: unknown) =>
-        err instanceof ApplicationFailure &&
-        err.type === 'ModelNotFound' &&
-        /Qwen3-8B-AWQ does not exist on device sim-activity/.test(err.message),
+      typedFailure('ModelNotFound', { message: [/Qwen3-8B-AWQ does not exist on device sim-activity/] }),
     );
     assert.deepEqual(listSimContainers(dev.dir), [], 'no container was created');
     destroySimDevice(dev.dir);
