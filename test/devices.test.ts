@@ -14,16 +14,13 @@ import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
 import { planSweep } from '../plan/plan.js';
 import { EngineSpec } from '../schema/experiment.js';
 import { ensureSimDevice, listSimContainers, simDeviceProfile, writeSimFaults } from '../sim/device.js';
-import type { sweep } from '../workflows/sweep.js';
-import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { TEST_MODELS, experiment, simExperiment } from './helpers/experiment.js';
 import { typedFailure } from './helpers/failures.js';
 import { tempDir } from './helpers/files.js';
 import { thorInventory as inventory } from './helpers/thor-facts.js';
 import { freePort } from './helpers/net.js';
 import { destroySimDevice } from './helpers/sim-device.js';
-import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
-import { type TestServer, startTestServer } from './helpers/temporal.js';
+import { useSimLab } from './helpers/sim-workers.js';
 
 describe('thorbench devices', () => {
   it('renders a table row per device with its facts under it', () => {
@@ -131,20 +128,9 @@ describe('dealing model groups to devices that hold them', () => {
 });
 
 describe('a model missing on the device', { timeout: 180_000 }, () => {
-  let server: TestServer;
-  let sim: SimWorkers;
-
-  before(async () => {
-    server = await startTestServer();
-    sim = await startSimWorkers(server, tempDir('missing-model'), { id: 'sim-models', speed: 4 });
-    writeSimFaults(sim.simDir, { missingModels: [TEST_MODELS.awq.path] });
-  });
-
-  after(async () => {
-    await sim?.stop();
-    destroySimDevice(sim.simDir);
-    await server?.stop();
-  });
+  const lab = useSimLab('missing-model', { id: 'sim-models', speed: 4 });
+  before(() => writeSimFaults(lab.sim.simDir, { missingModels: [TEST_MODELS.awq.path] }));
+  after(() => destroySimDevice(lab.sim.simDir));
 
   it('startEngine refuses it with ModelNotFound before docker runs anything', async () => {
     const dir = tempDir('missing-model-activity');
@@ -167,14 +153,10 @@ describe('a model missing on the device', { timeout: 180_000 }, () => {
       device: { select: ['sim-models'] },
       models: [TEST_MODELS.fp8, TEST_MODELS.awq],
     });
-    const summary = await server.client.workflow.execute<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'missing-model',
-      args: [exp],
-    });
+    const summary = await lab.runSweep('missing-model', exp);
     assert.deepEqual(summary.counts, { succeeded: 2, failed: 2, skipped: 0, cancelled: 0 });
-    const cells = await sim.store.listCells('missing-model');
-    assert.deepEqual(await sim.store.duplicateKeys('missing-model'), []);
+    const cells = await lab.sim.store.listCells('missing-model');
+    assert.deepEqual(await lab.sim.store.duplicateKeys('missing-model'), []);
     for (const c of cells.filter((x) => x.modelId === 'qwen3-8b-awq')) {
       assert.equal(c.status, 'failed');
       assert.equal(c.failure?.type, 'ModelNotFound');

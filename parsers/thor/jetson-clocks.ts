@@ -7,6 +7,7 @@
  *
  * Deterministic: no Node.js APIs.
  */
+import type { ClocksReadBack } from '../../schema/outcome.js';
 import { ParseError, splitLines } from '../parse-error.js';
 
 export interface CpuClock {
@@ -214,14 +215,7 @@ const mhz = (value: number, unitsPerMhz: number): number => Math.round(value / u
  * The clocks recorded with a cell after its benchmark: the lock state, the GPU's GPC domain and the EMC (current and
  * maximum) and every online CPU's current frequency, in MHz.
  */
-export function clocksReadBack(show: JetsonClocksShow): {
-  locked: boolean;
-  gpuMhz: number | null;
-  gpuMaxMhz: number | null;
-  emcMhz: number | null;
-  emcMaxMhz: number | null;
-  cpuMhz: number[];
-} {
+export function clocksReadBack(show: JetsonClocksShow): ClocksReadBack {
   const gpc = show.gpu.find((d) => /gpc/i.test(d.name) || d.name === 'GPU') ?? show.gpu[0] ?? null;
   return {
     locked: show.locked,
