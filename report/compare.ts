@@ -9,7 +9,7 @@ import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
 import type { ChartSpec } from './charts.js';
 import { csvField, fmtFixed, mdInline } from './format.js';
-import { markdownTable } from './markdown.js';
+import { markdownTable } from './document.js';
 import { byPlanOrder, type ReportInput } from './model.js';
 import { fmtChange } from './power-clocks.js';
 

@@ -28,7 +28,7 @@
 import { METRIC_KEYS, PERCENTILE_KEY_RE } from '../schema/metrics.js';
 import { type Configuration, foldConfigurations, metricDirection } from './configurations.js';
 import { mdInline } from './format.js';
-import { markdownTable } from './markdown.js';
+import { markdownTable } from './document.js';
 import type { ReportInput } from './model.js';
 
 export const OBJECTIVES = ['output_throughput', 'energy_per_output_token_j', 'output_throughput_per_w'] as const;
