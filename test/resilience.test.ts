@@ -64,6 +64,15 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     });
   }
 
+  /** Starts the sweep of `exp` under its name as the workflow id. */
+  function startSweep(exp: ExperimentInput) {
+    return server.client.workflow.start<typeof sweep>('sweep', {
+      taskQueue: SWEEP_TASK_QUEUE,
+      workflowId: exp.name,
+      args: [exp],
+    });
+  }
+
   async function assertCleanDevice(simDir: string): Promise<void> {
     const running = listSimContainers(simDir).filter((c) => c.status === 'running');
     assert.deepEqual(
@@ -118,8 +127,8 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       clocks: ['locked'],
       steps: { heartbeatTimeout: 4_000, timeouts: { waitForHealth: 8_000 } },
     });
-    const summary = await server.client.workflow
-      .execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-faults', args: [exp] })
+    const summary = await startSweep(exp)
+      .then((handle) => handle.result())
       .catch((err: Error & { cause?: Error & { cause?: Error } }) => {
         throw new Error(`${err.message}: ${err.cause?.message} / ${err.cause?.cause?.message}`);
       });
@@ -153,11 +162,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
   it('survives the device worker SIGKILLed at least 10 times at random points', async () => {
     const { worker, simDir } = deviceWorker('sim-chaos', 2);
     const exp = await experiment('sim-chaos', {});
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'sim-chaos',
-      args: [exp],
-    });
+    const handle = await startSweep(exp);
     const random = mulberry32(20261127); // the kill schedule is random but reproducible
     let kills = 0;
     const resumeMs: number[] = [];
@@ -222,11 +227,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       scenarios: [LOW_LOAD],
     });
     const bootBefore = readSimState(simDir).bootId;
-    const summary = await server.client.workflow.execute<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'sim-reboot',
-      args: [exp],
-    });
+    const summary = await (await startSweep(exp)).result();
     assert.equal(
       summary.counts.succeeded,
       2,
@@ -247,11 +248,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     const { worker, simDir } = deviceWorker('sim-cancel', 1);
     const exp = await experiment('sim-cancel', { steps: { heartbeatTimeout: 4_000, restoreDevice: true } });
     const before = readSimState(simDir);
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'sim-cancel',
-      args: [exp],
-    });
+    const handle = await startSweep(exp);
     while ((await handle.query(progressQuery)).done < 1) await sleep(250);
     const cancelled = await runCli(['cancel', 'sim-cancel'], { env: { TEMPORAL_ADDRESS: server.server.address } });
     assert.equal(cancelled.code, 0);
@@ -272,11 +269,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
   it('resumes a sweep after the Temporal server is killed and started again on its SQLite file', async () => {
     const { worker, simDir } = deviceWorker('sim-server', 2);
     const exp = await experiment('sim-server', {});
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'sim-server',
-      args: [exp],
-    });
+    const handle = await startSweep(exp);
     while ((await handle.query(progressQuery)).done < 2) await sleep(250);
     stopDevServer(server.home, 'SIGKILL');
     await sleep(2_000);

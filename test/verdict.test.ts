@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_VALIDITY, Experiment, ValiditySpec } from '../schema/experiment.js';
+import { DEFAULT_VALIDITY, ValiditySpec } from '../schema/experiment.js';
 import {
   completeRecord,
   judgeCell,
@@ -20,6 +20,7 @@ import {
   ruleWarmup,
   type UnjudgedCellRecord,
 } from '../schema/verdict.js';
+import { experiment } from './helpers/experiment.js';
 import { FP8_HIGH_LOAD, thorCell, thorDeviceFacts } from './helpers/thor-facts.js';
 
 /** A valid cell on a real Thor: MAXN, locked clocks, warmed-up fresh engine, energy measured, cool. */
@@ -59,16 +60,7 @@ describe('validity verdict', () => {
       maxTemperatureC: 99,
       requireEnergy: true,
     });
-    const exp = Experiment.parse({
-      name: 'x',
-      matrix: {
-        power: [{ mode: 'MAXN' }],
-        clocks: ['locked'],
-        model: [{ id: 'm', path: 'a/b', quantization: 'fp8' }],
-        scenario: [{ name: 's', inputLen: 1, outputLen: 1, numPrompts: 1 }],
-      },
-    });
-    assert.deepEqual(exp.validity, DEFAULT_VALIDITY);
+    assert.deepEqual(experiment('x').validity, DEFAULT_VALIDITY);
     assert.equal(ValiditySpec.safeParse({ maxFailedRatio: 2 }).success, false);
     assert.equal(ValiditySpec.safeParse({ minCompleted: 1.5 }).success, false);
     assert.equal(

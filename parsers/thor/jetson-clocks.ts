@@ -8,7 +8,7 @@
  * Deterministic: no Node.js APIs.
  */
 import type { ClocksReadBack } from '../../schema/outcome.js';
-import { ParseError, splitLines } from '../parse-error.js';
+import { ParseError, splitLines, splitList } from '../parse-error.js';
 
 export interface CpuClock {
   cpu: number;
@@ -76,10 +76,7 @@ const SOURCE = 'jetson_clocks --show output';
 /** Parses a CPU list as the kernel prints it: "0-13", "0-3,6-7", "0,2" or empty. */
 export function parseCpuList(text: string): number[] {
   const out: number[] = [];
-  for (const part of text
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '')) {
+  for (const part of splitList(text)) {
     const range = /^(\d+)-(\d+)$/.exec(part);
     if (range) {
       for (let i = Number(range[1]); i <= Number(range[2]); i++) out.push(i);
