@@ -13,8 +13,9 @@ import type { DeviceProfile } from '../activities/device-profile.js';
 import { createEngineActivities } from '../activities/engine.js';
 import { createHarnessActivities } from '../activities/harness.js';
 import { benchServeArgv, parseProgressLine } from '../activities/harness/vllm-bench-command.js';
-import { ScenarioSpec } from '../schema/experiment.js';
+import { EngineSpec, ScenarioSpec } from '../schema/experiment.js';
 import { ensureSimDevice, simDeviceProfile } from '../sim/device.js';
+import { TEST_MODELS } from './helpers/experiment.js';
 import { typedFailure } from './helpers/failures.js';
 import { freePort } from './helpers/net.js';
 import { destroySimDevice } from './helpers/sim-device.js';
@@ -129,23 +130,8 @@ describe('vllm harness activities on the simulator', () => {
       sweepId: 'harness-test',
       cellId: 'c1',
       engineGroup: 'vllm-harness',
-      engine: {
-        kind: 'vllm',
-        image: 'nvcr.io/nvidia/vllm:25.09-py3',
-        port,
-        modelsDir: '/data/models',
-        gpuMemoryUtilization: 0.8,
-        maxModelLen: 4096,
-        cacheDirs: {},
-      },
-      model: {
-        id: 'qwen3-8b-fp8',
-        path: 'Qwen/Qwen3-8B-FP8',
-        quantization: 'fp8',
-        servedName: 'qwen3',
-        env,
-        serveArgs: [],
-      },
+      engine: EngineSpec.parse({ port, gpuMemoryUtilization: 0.8, maxModelLen: 4096 }),
+      model: { ...TEST_MODELS.fp8, env, serveArgs: [] },
     });
     if (healthy) await engine.waitForHealth({ containerName: container, port, servedName: 'qwen3', timeoutMs: 60_000 });
     // A never-healthy engine still listens: wait until it answers at all.
