@@ -22,12 +22,15 @@ import { type DeviceProfile, engineHostPort } from './device-profile.js';
 import type { EngineActivities } from './engine.js';
 import { CommandError, runDevice, runDeviceStreaming } from './exec.js';
 import { classifyCommandError, nonRetryable } from './failures.js';
-import { InitialRequestError, runLoad } from './harness/loadgen.js';
+import { scenarioLoad, type SeededLoad } from './harness/load-shape.js';
+import { InitialRequestError, type LoadProgress, runLoad } from './harness/loadgen.js';
 import {
   benchServeArgv,
   CONTAINER_RESULTS_DIR,
+  loadRateArgs,
   MAIN_RUN_LINE,
   parseProgressLine,
+  randomDatasetArgs,
   RESULT_HEADER_LINE,
 } from './harness/vllm-bench-command.js';
 import { runWarmup, WARMUP_DEFAULT_SEED } from './harness/warmup.js';
@@ -92,42 +95,33 @@ function tailLines(text: string, n = OUTPUT_TAIL_LINES): string {
     .join('\n');
 }
 
-function tokenizerPath(input: HarnessEndpoint): string {
+/** Where `vllm bench serve` inside the engine container sends its load, and the tokenizer it counts with. */
+function benchTarget(input: HarnessEndpoint): { port: number; servedName: string; tokenizer: string } {
   if (!input.modelPath)
     throw nonRetryable(
       'InvalidExperiment',
       "the vllm harness needs the model path (matrix.model[].path) for vLLM's tokenizer",
     );
-  return `/models/${input.modelPath}`;
+  return { port: input.port, servedName: input.servedName, tokenizer: `/models/${input.modelPath}` };
 }
 
 /**
  * The load parameters in `vllm bench serve` terms, recorded as the harness "command"; `hostPort` is where the
  * builtin harness reached the engine from the device (activities/device-profile.ts engineHostPort).
  */
-function describeLoad(hostPort: number, endpoint: EngineEndpoint, s: ScenarioSpec, seed: number): string[] {
-  const argv = [
+function describeLoad(hostPort: number, endpoint: EngineEndpoint, load: SeededLoad): string[] {
+  return [
     'thorbench-builtin',
     '--base-url',
     `http://127.0.0.1:${hostPort}`,
     '--model',
     endpoint.servedName,
-    '--dataset-name',
-    'random',
-    '--random-input-len',
-    String(s.inputLen),
-    '--random-output-len',
-    String(s.outputLen),
-    '--num-prompts',
-    String(s.numPrompts),
+    ...randomDatasetArgs(load),
     '--ignore-eos',
     '--seed',
-    String(seed),
+    String(load.seed),
+    ...loadRateArgs(load),
   ];
-  if (s.maxConcurrency !== undefined) argv.push('--max-concurrency', String(s.maxConcurrency));
-  if (s.requestRate !== undefined)
-    argv.push('--request-rate', String(s.requestRate), '--burstiness', String(s.burstiness));
-  return argv;
 }
 
 /** vllm bench serve's own limit is the step's timeout (Temporal cancels the activity); this only bounds a hang. */
@@ -143,16 +137,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       if (harness.kind === 'vllm') return vllmWarmup(input, w);
       let res: Awaited<ReturnType<typeof runWarmup>>;
       try {
-        res = await runWarmup({
-          baseUrl: `http://127.0.0.1:${engineHostPort(profile, input.port)}`,
-          model: input.servedName,
-          inputLen: w.inputLen,
-          outputLen: w.outputLen,
-          numPrompts: w.numPrompts,
-          maxConcurrency: w.maxConcurrency,
-          signal: activitySignal(),
-          onProgress: (p) => beat(p),
-        });
+        res = await runWarmup({ ...builtinClient(input), ...w });
       } catch (err) {
         if (!(err instanceof InitialRequestError)) throw err;
         res = { completed: 0, failed: 1, firstError: err.record.error };
@@ -171,11 +156,11 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       const scenario = ScenarioSpecSchema.parse(input.scenario);
       const harness = input.harness ?? LEGACY_HARNESS;
       const dir = cellArtifactsDir(profile.resultsDir, input.sweepId, input.cellId);
-      const seed = scenario.seed + (input.repeat - 1);
+      const load = scenarioLoad(scenario, scenario.seed + (input.repeat - 1));
       const command =
         harness.kind === 'vllm'
-          ? vllmArgv(input, scenario, seed, harness)
-          : describeLoad(engineHostPort(profile, input.port), input, scenario, seed);
+          ? vllmArgv(input, scenario, load, harness)
+          : describeLoad(engineHostPort(profile, input.port), input, load);
       const previous = await readArtifact(dir, RESULT_FILE);
       if (previous && typeof previous === 'object' && 'metrics' in previous) {
         const p = previous as { metrics: BenchmarkMetrics; energy?: EnergyStatus; thermal?: ThermalSummary };
@@ -190,7 +175,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       const run =
         harness.kind === 'vllm'
           ? await vllmBenchmark(input, command, dir)
-          : await builtinBenchmark(input, scenario, seed, harness);
+          : await builtinBenchmark(input, scenario, load, harness);
       const { metrics, window, samples, telemetryError } = run;
       const measured = summarizeWindow({
         samples,
@@ -231,34 +216,31 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     requests: Record<string, unknown[]>;
   }
 
+  /** Where the builtin harness sends its load from the device, with the activity's cancellation and heartbeats. */
+  function builtinClient(input: HarnessEndpoint) {
+    return {
+      baseUrl: `http://127.0.0.1:${engineHostPort(profile, input.port)}`,
+      model: input.servedName,
+      signal: activitySignal(),
+      onProgress: (p: LoadProgress) => beat(p),
+    };
+  }
+
   async function builtinBenchmark(
     input: BenchmarkInput,
     scenario: ScenarioSpec,
-    seed: number,
+    load: SeededLoad,
     harness: HarnessConfig,
   ): Promise<HarnessRun> {
     const telemetry = startTelemetry(profile);
     // A sample on each side of the window: even a run shorter than the sampling period gets its energy.
     await telemetry.firstSample();
-    let load: Awaited<ReturnType<typeof runLoad>>;
+    let run: Awaited<ReturnType<typeof runLoad>>;
     let power: Awaited<ReturnType<typeof telemetry.stop>>;
     try {
       // Progress goes with the heartbeats; the device worker also re-sends it every second (activities/heartbeat.ts),
       // since with the guide's long TTFTs no request may finish for tens of seconds.
-      load = await runLoad({
-        baseUrl: `http://127.0.0.1:${engineHostPort(profile, input.port)}`,
-        model: input.servedName,
-        inputLen: scenario.inputLen,
-        outputLen: scenario.outputLen,
-        numPrompts: scenario.numPrompts,
-        maxConcurrency: scenario.maxConcurrency,
-        requestRate: scenario.requestRate,
-        burstiness: scenario.burstiness,
-        seed,
-        ignoreEos: true,
-        signal: activitySignal(),
-        onProgress: (p) => beat(p),
-      });
+      run = await runLoad({ ...builtinClient(input), ...load, ignoreEos: true });
     } catch (err) {
       if (!(err instanceof InitialRequestError)) throw err;
       await engine.checkEngineAlive({
@@ -270,22 +252,22 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       power = await telemetry.stop({ trailingSample: true });
     }
 
-    const failed = load.requests.filter((r) => !r.success);
+    const failed = run.requests.filter((r) => !r.success);
     if (failed.length > 0) {
       // Requests that fail because the engine died are the engine's failure, not the benchmark's.
       await engine.checkEngineAlive({
         containerName: input.containerName,
-        during: `during the benchmark (${failed.length}/${load.requests.length} requests failed)`,
+        during: `during the benchmark (${failed.length}/${run.requests.length} requests failed)`,
       });
     }
-    if (failed.length === load.requests.length) {
+    if (failed.length === run.requests.length) {
       throw nonRetryable(
         'BenchmarkFailed',
         `all ${failed.length} requests failed; first error: ${failed[0]?.error ?? 'unknown'}`,
       );
     }
-    const metrics: BenchmarkMetrics = calculateMetrics(load.requests, {
-      durationS: load.durationS,
+    const metrics: BenchmarkMetrics = calculateMetrics(run.requests, {
+      durationS: run.durationS,
       maxConcurrency: scenario.maxConcurrency,
       requestRate: scenario.requestRate,
       goodput: effectiveGoodput(harness.goodput, scenario.goodput),
@@ -293,31 +275,23 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     });
     return {
       metrics,
-      window: { startMs: load.startedAtMs, endMs: load.finishedAtMs },
+      window: { startMs: run.startedAtMs, endMs: run.finishedAtMs },
       samples: power.samples,
       telemetryError: power.error,
       requests: {
-        input_lens: load.requests.map((r) => r.promptLen),
-        output_lens: load.requests.map((r) => r.outputTokens),
-        ttfts: load.requests.map((r) => r.ttftS),
-        itls: load.requests.map((r) => r.itlS),
-        errors: load.requests.map((r) => r.error ?? ''),
+        input_lens: run.requests.map((r) => r.promptLen),
+        output_lens: run.requests.map((r) => r.outputTokens),
+        ttfts: run.requests.map((r) => r.ttftS),
+        itls: run.requests.map((r) => r.itlS),
+        errors: run.requests.map((r) => r.error ?? ''),
       },
     };
   }
 
-  function vllmArgv(input: BenchmarkInput, s: ScenarioSpec, seed: number, harness: HarnessConfig): string[] {
+  function vllmArgv(input: BenchmarkInput, s: ScenarioSpec, load: SeededLoad, harness: HarnessConfig): string[] {
     return benchServeArgv({
-      port: input.port,
-      servedName: input.servedName,
-      tokenizer: tokenizerPath(input),
-      inputLen: s.inputLen,
-      outputLen: s.outputLen,
-      numPrompts: s.numPrompts,
-      maxConcurrency: s.maxConcurrency,
-      requestRate: s.requestRate,
-      burstiness: s.requestRate !== undefined ? s.burstiness : undefined,
-      seed,
+      ...benchTarget(input),
+      ...load,
       percentiles: harness.percentiles,
       goodput: effectiveGoodput(harness.goodput, s.goodput),
       resultFile: `${input.cellId}.json`,
@@ -414,17 +388,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
 
   /** The warm-up through vLLM's client too: same tool, its own seed, nothing saved. */
   async function vllmWarmup(input: HarnessEndpoint, w: WarmupSpec): Promise<{ completed: number; failed: number }> {
-    const argv = benchServeArgv({
-      port: input.port,
-      servedName: input.servedName,
-      tokenizer: tokenizerPath(input),
-      inputLen: w.inputLen,
-      outputLen: w.outputLen,
-      numPrompts: w.numPrompts,
-      maxConcurrency: w.maxConcurrency,
-      seed: WARMUP_DEFAULT_SEED,
-      percentiles: [99],
-    });
+    const argv = benchServeArgv({ ...benchTarget(input), ...w, seed: WARMUP_DEFAULT_SEED, percentiles: [99] });
     const run = await execBench(input.containerName, argv, 'during warm-up');
     let block: ReturnType<typeof parseBenchmarkBlock>;
     try {

@@ -28,7 +28,20 @@ export class ParseError extends Error {
   }
 }
 
+/** A schema's complaints in one line, `path: message; …`, for the problem of a ParseError. */
+export function zodProblems(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
 /** Splits tool output into lines, accepting CRLF (captures copied from Windows terminals) as well as LF. */
 export function splitLines(text: string): string[] {
   return text.split(/\r?\n/);
+}
+
+/** A comma-separated list as tools print it and people type it: each part trimmed, empty parts dropped. */
+export function splitList(text: string): string[] {
+  return text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
 }

@@ -15,7 +15,7 @@
  */
 import type { RequestRecord } from '../metrics/request-record.js';
 import { BenchmarkMetrics, type LatencyMetric } from '../schema/metrics.js';
-import { ParseError, splitLines } from './parse-error.js';
+import { ParseError, splitLines, zodProblems } from './parse-error.js';
 
 /**
  * One printed block. Keys are vLLM's `--save-result` names and are present only when the block printed the line:
@@ -220,7 +220,7 @@ export function parseSaveResultJson(obj: unknown): BenchmarkMetrics {
   if (candidate.request_rate === Infinity) candidate.request_rate = 'inf';
   const parsed = BenchmarkMetrics.safeParse(candidate);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const problems = zodProblems(parsed.error);
     const keys = JSON.stringify(Object.fromEntries(Object.entries(record).filter(([, v]) => !Array.isArray(v))));
     throw ParseError.of(SAVE_RESULT_SOURCE, `not a vllm bench serve result (${problems})`, keys);
   }

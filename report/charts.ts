@@ -34,7 +34,7 @@ export function cellSampleKey(cell: Pick<CellRecord, 'cellId' | 'repeat'>): stri
   return `${cell.cellId}#${cell.repeat}`;
 }
 
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+export const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const WIDTH = 480;
 /** Colours that stay distinguishable for up to 20 variants (Vega's tableau20). */
 const COLOR_SCHEME = 'tableau20';
@@ -82,6 +82,17 @@ function labelOrder(model: ReportModel): string[] {
 
 function variantOrder(model: ReportModel): string[] {
   return [...new Set(allRows(model).map((g) => identity(model, g).variant))];
+}
+
+/** Facet columns by `field`, each headed by its value in bold, in `sort` order when given. */
+export function columnFacet(field: string, sort?: readonly string[]) {
+  return {
+    field,
+    type: 'nominal',
+    ...(sort ? { sort } : {}),
+    title: null,
+    header: { labelFontWeight: 'bold', labelFontSize: 12 },
+  } as const;
 }
 
 /** Facet rows titled above their panel, left-aligned, like a sub-heading. */
@@ -280,6 +291,26 @@ export function energyChart(model: ReportModel): ChartSpec | null {
   });
 }
 
+// The pieces of a chart of relative changes (power mode × clocks here, two sweeps in report/compare.ts).
+
+/** The x axis: the change in percent; `padding` leaves room for the labels beside the bars. */
+export function changeAxis(padding: number) {
+  return { field: 'change', type: 'quantitative', title: 'Change (%)', scale: { padding } } as const;
+}
+
+/** Green for a change for the better, red for the worse, from a `better` field holding one of the two names. */
+export function betterWorseColor(better: string, worse: string) {
+  return {
+    field: 'better',
+    type: 'nominal',
+    scale: { domain: [better, worse], range: ['#1a7f37', '#cf222e'] },
+    title: null,
+  } as const;
+}
+
+/** The line at no change. */
+export const ZERO_RULE = { mark: { type: 'rule', color: '#57606a' }, encoding: { x: { datum: 0 } } } as const;
+
 export function powerClocksChart(model: ReportModel): ChartSpec | null {
   const comparisons = powerClocksComparisons(model);
   if (comparisons.length === 0) return null;
@@ -333,13 +364,8 @@ export function powerClocksChart(model: ReportModel): ChartSpec | null {
           encoding: {
             y,
             yOffset,
-            x: { field: 'change', type: 'quantitative', title: 'Change (%)', scale: { padding: 110 } },
-            color: {
-              field: 'better',
-              type: 'nominal',
-              scale: { domain: ['better', 'worse'], range: ['#1a7f37', '#cf222e'] },
-              title: null,
-            },
+            x: changeAxis(110),
+            color: betterWorseColor('better', 'worse'),
             opacity: {
               field: 'metric',
               type: 'nominal',
@@ -366,7 +392,7 @@ export function powerClocksChart(model: ReportModel): ChartSpec | null {
             detail: { field: 'metric' },
           },
         },
-        { mark: { type: 'rule', color: '#57606a' }, encoding: { x: { datum: 0 } } },
+        ZERO_RULE,
       ],
     },
     resolve: { scale: { y: 'independent' } },
@@ -462,12 +488,7 @@ export function tradeoffChart(model: ReportModel): ChartSpec | null {
     data: { values: data },
     facet: {
       row: scenarioRow(model),
-      column: {
-        field: 'latencyMetric',
-        type: 'nominal',
-        title: null,
-        header: { labelFontWeight: 'bold', labelFontSize: 12 },
-      },
+      column: columnFacet('latencyMetric'),
     },
     spec: {
       width: 300,
@@ -606,13 +627,7 @@ export function latencyCdfChart(model: ReportModel, samples?: SamplesByCell): Ch
     data: { values: data },
     facet: {
       row: scenarioRow(model),
-      column: {
-        field: 'metric',
-        type: 'nominal',
-        sort: ['TTFT', 'ITL'],
-        title: null,
-        header: { labelFontWeight: 'bold', labelFontSize: 12 },
-      },
+      column: columnFacet('metric', ['TTFT', 'ITL']),
     },
     spec: {
       width: 300,

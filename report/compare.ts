@@ -7,9 +7,9 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
-import type { ChartSpec } from './charts.js';
+import { betterWorseColor, changeAxis, type ChartSpec, columnFacet, SCHEMA, ZERO_RULE } from './charts.js';
 import { csvField, fmtFixed, mdInline } from './format.js';
-import { markdownTable } from './markdown.js';
+import { markdownTable } from './document.js';
 import { byPlanOrder, type ReportInput } from './model.js';
 import { fmtChange } from './power-clocks.js';
 
@@ -239,18 +239,15 @@ export function comparisonChart(c: SweepComparison): ChartSpec | null {
   if (data.length === 0) return null;
   const description = `Relative change (b − a)/a per cell; b = ${c.b.sweepId}, a = ${c.a.sweepId}.`;
   const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: SCHEMA,
     title: { text: 'Relative change, b against a', subtitle: description, anchor: 'start' },
     description,
     data: { values: data },
     facet: {
-      column: {
-        field: 'metric',
-        type: 'nominal',
-        sort: shown.map((k) => metricInfo(k).label),
-        title: null,
-        header: { labelFontWeight: 'bold', labelFontSize: 12 },
-      },
+      column: columnFacet(
+        'metric',
+        shown.map((k) => metricInfo(k).label),
+      ),
     },
     spec: {
       width: 220,
@@ -266,16 +263,11 @@ export function comparisonChart(c: SweepComparison): ChartSpec | null {
               title: null,
               axis: { labelLimit: 320 },
             },
-            x: { field: 'change', type: 'quantitative', title: 'Change (%)', scale: { padding: 36 } },
-            color: {
-              field: 'better',
-              type: 'nominal',
-              scale: { domain: ['b better', 'b worse'], range: ['#1a7f37', '#cf222e'] },
-              title: null,
-            },
+            x: changeAxis(36),
+            color: betterWorseColor('b better', 'b worse'),
           },
         },
-        { mark: { type: 'rule', color: '#57606a' }, encoding: { x: { datum: 0 } } },
+        ZERO_RULE,
       ],
     },
   };

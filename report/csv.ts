@@ -5,6 +5,7 @@
  */
 import { LATENCY_METRICS, METRIC_KEYS, PERCENTILE_KEY_RE, percentileKeysOf } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
+import { COORDINATE_COLUMNS, coordinateFields, FAILURE_COLUMNS, failureFields } from '../store/cell-row.js';
 import { csvField } from './format.js';
 import { byPlanOrder } from './model.js';
 
@@ -18,16 +19,8 @@ const IDENTITY_COLUMNS = [
   'repeat',
   'position',
   'status',
-  'power',
-  'clocks',
-  'model_id',
-  'quantization',
-  'model_size',
-  'scenario',
-  'failure_type',
-  'failure_message',
-  'failure_retryable',
-  'failure_step',
+  ...COORDINATE_COLUMNS,
+  ...FAILURE_COLUMNS,
   'simulated',
   'device_id',
   'started_at',
@@ -74,16 +67,8 @@ function identity(c: CellRecord): Record<(typeof IDENTITY_COLUMNS)[number], stri
     repeat: c.repeat,
     position: c.position,
     status: c.status,
-    power: c.power,
-    clocks: c.clocks,
-    model_id: c.modelId,
-    quantization: c.quantization,
-    model_size: c.modelSize,
-    scenario: c.scenario,
-    failure_type: c.failure?.type ?? null,
-    failure_message: c.failure?.message ?? null,
-    failure_retryable: c.failure ? c.failure.retryable : null,
-    failure_step: c.failure?.step ?? null,
+    ...coordinateFields(c),
+    ...failureFields(c),
     simulated: c.simulated,
     device_id: c.device?.deviceId ?? null,
     started_at: c.startedAt,

@@ -28,8 +28,9 @@
 import { METRIC_KEYS, PERCENTILE_KEY_RE } from '../schema/metrics.js';
 import { type Configuration, foldConfigurations, metricDirection } from './configurations.js';
 import { mdInline } from './format.js';
-import { markdownTable } from './markdown.js';
+import { markdownTable } from './document.js';
 import type { ReportInput } from './model.js';
+import { splitList } from '../parsers/parse-error.js';
 
 export const OBJECTIVES = ['output_throughput', 'energy_per_output_token_j', 'output_throughput_per_w'] as const;
 export type Objective = (typeof OBJECTIVES)[number];
@@ -53,10 +54,7 @@ const KNOWN_METRICS: ReadonlySet<string> = new Set(METRIC_KEYS);
 /** `p99_ttft_ms<=600,mean_tpot_ms<=50` → SLOs; a bad part is refused with what to write instead. */
 export function parseSlos(text: string): Slo[] {
   const slos: Slo[] = [];
-  for (const part of text
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '')) {
+  for (const part of splitList(text)) {
     const m = /^([A-Za-z0-9_.]+)\s*(<=|>=)\s*(\S+)$/.exec(part);
     if (m === null) {
       throw new RecommendInputError(

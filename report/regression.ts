@@ -16,8 +16,8 @@
  * experiments' `engine.image` differs, the comparison names the image bump. Pure.
  */
 import { type Configuration, experimentImage, foldConfigurations, metricDirection } from './configurations.js';
-import { fmt2, mdCode, mdInline } from './format.js';
-import { markdownTable } from './markdown.js';
+import { type Block, heading, type Inline, paragraph, table, toMarkdown } from './document.js';
+import { fmt2 } from './format.js';
 import type { ReportInput } from './model.js';
 
 /** The relative change flagged when there are no repeats to judge noise by. */
@@ -146,26 +146,34 @@ function signedPercent(change: number): string {
   return `${change > 0 ? '+' : change < 0 ? '−' : '±'}${Math.abs(change * 100).toFixed(1)} %`;
 }
 
-/** The comparison as a Markdown section for a report: the verdict, the image bump, and each flagged metric. */
-export function renderRegressionMarkdown(cmp: RegressionComparison): string {
-  const out: string[] = [`## Regression check: ${mdInline(cmp.sweepId)} against ${mdInline(cmp.baseline)}`, ''];
-  const verdict =
+/** The comparison as a report section (both reports): the verdict, the image bump, and each flagged metric. */
+export function regressionBlocks(cmp: RegressionComparison): Block[] {
+  const out = [heading(2, `Regression check: ${cmp.sweepId} against ${cmp.baseline}`)];
+  const verdict: Inline[] =
     cmp.regressions.length > 0
-      ? `**${cmp.regressions.length} regression(s)** and ${cmp.improvements.length} improvement(s)`
-      : `No regression; ${cmp.improvements.length} improvement(s)`;
+      ? [{ strong: `${cmp.regressions.length} regression(s)` }, ` and ${cmp.improvements.length} improvement(s)`]
+      : [`No regression; ${cmp.improvements.length} improvement(s)`];
   out.push(
-    `${verdict} over ${cmp.compared.length} cell(s). A change counts when the 95 % confidence intervals of the ` +
-      `repeats do not overlap, or, without repeats on both sides, when it exceeds ${cmp.threshold * 100} %.`,
+    paragraph([
+      ...verdict,
+      ` over ${cmp.compared.length} cell(s). A change counts when the 95 % confidence intervals of the ` +
+        `repeats do not overlap, or, without repeats on both sides, when it exceeds ${cmp.threshold * 100} %.`,
+    ]),
   );
-  if (cmp.imageBump) out.push('', `Engine image changed: ${mdCode(cmp.imageBump.from)} → ${mdCode(cmp.imageBump.to)}.`);
-  for (const [title, list] of [
+  if (cmp.imageBump) {
+    const { from, to } = cmp.imageBump;
+    out.push(paragraph(['Engine image changed: ', { code: from }, ' → ', { code: to }, '.']));
+  }
+  for (const [title, changes] of [
     ['Regressions', cmp.regressions],
     ['Improvements', cmp.improvements],
   ] as const) {
-    if (list.length === 0) continue;
-    const rows = list.map((c) => [c.cell, c.metric, fmt2(c.baseline), fmt2(c.value), signedPercent(c.change)]);
-    out.push('', `### ${title}`, '');
-    out.push(markdownTable({ headers: ['Cell', 'Metric', 'Baseline', 'Now', 'Change'], rows, bestRow: null }));
+    if (changes.length === 0) continue;
+    const rows = changes.map((c) => [c.cell, c.metric, fmt2(c.baseline), fmt2(c.value), signedPercent(c.change)]);
+    out.push(
+      heading(3, title),
+      table({ headers: ['Cell', 'Metric', 'Baseline', 'Now', 'Change'], rows, bestRow: null }),
+    );
   }
   const skipped = cmp.notCompared;
   const notes = [
@@ -175,6 +183,11 @@ export function renderRegressionMarkdown(cmp: RegressionComparison): string {
     [skipped.notSucceeded, 'without a result on one side'],
   ] as const;
   const said = notes.filter(([ids]) => ids.length > 0).map(([ids, why]) => `${ids.length} ${why}`);
-  if (said.length > 0) out.push('', `Not compared: ${said.join(', ')}.`);
-  return `${out.join('\n')}\n`;
+  if (said.length > 0) out.push(paragraph(`Not compared: ${said.join(', ')}.`));
+  return out;
+}
+
+/** The comparison as a Markdown section (`thorbench schedule trigger --wait`). */
+export function renderRegressionMarkdown(cmp: RegressionComparison): string {
+  return toMarkdown(regressionBlocks(cmp));
 }

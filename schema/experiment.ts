@@ -197,6 +197,12 @@ export const SearchSpec = z
   });
 export type SearchSpec = z.infer<typeof SearchSpec>;
 
+/** Goodput SLOs in milliseconds under these names, each optional and none negative (metrics/slo.ts reads both). */
+function goodputSlos<K extends string>(...names: K[]) {
+  const shape = Object.fromEntries(names.map((n) => [n, z.number().nonnegative().optional()]));
+  return z.object(shape as { [P in K]: z.ZodOptional<z.ZodNumber> }).strict();
+}
+
 export const ScenarioSpec = z
   .object({
     name: slug,
@@ -219,14 +225,7 @@ export const ScenarioSpec = z
       .max(2 ** 31 - 1)
       .default(0),
     /** SLOs for goodput, in ms (vllm bench serve --goodput); replaces harness.goodput for this scenario. */
-    goodput: z
-      .object({
-        ttftMs: z.number().nonnegative().optional(),
-        tpotMs: z.number().nonnegative().optional(),
-        e2elMs: z.number().nonnegative().optional(),
-      })
-      .strict()
-      .optional(),
+    goodput: goodputSlos('ttftMs', 'tpotMs', 'e2elMs').optional(),
     /** Search for the highest load meeting SLOs instead of running one fixed load (plan/search.ts). */
     search: SearchSpec.optional(),
   })
@@ -342,13 +341,7 @@ export const HarnessSpec = z
      * Goodput SLOs in milliseconds, as vLLM's `--goodput ttft:500 tpot:50 e2el:3000`: request_goodput counts the
      * successful requests meeting every SLO given, per second. A scenario's own `goodput` replaces these.
      */
-    goodput: z
-      .object({
-        ttft: z.number().nonnegative().optional(),
-        tpot: z.number().nonnegative().optional(),
-        e2el: z.number().nonnegative().optional(),
-      })
-      .strict()
+    goodput: goodputSlos('ttft', 'tpot', 'e2el')
       .refine((g) => g.ttft !== undefined || g.tpot !== undefined || g.e2el !== undefined, 'give ttft, tpot or e2el')
       .optional(),
   })

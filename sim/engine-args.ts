@@ -64,6 +64,22 @@ const BOOL_FLAGS = new Set([
   '--disable-uvicorn-access-log',
 ]);
 
+/** The numeric flags the simulator reads: the argument each sets, and whether argparse wants an int. */
+const NUMBER_FLAGS: Record<
+  string,
+  readonly [
+    key: 'port' | 'gpuMemoryUtilization' | 'maxModelLen' | 'maxNumSeqs' | 'maxNumBatchedTokens' | 'seed',
+    integer: boolean,
+  ]
+> = {
+  '--port': ['port', true],
+  '--gpu-memory-utilization': ['gpuMemoryUtilization', false],
+  '--max-model-len': ['maxModelLen', true],
+  '--max-num-seqs': ['maxNumSeqs', true],
+  '--max-num-batched-tokens': ['maxNumBatchedTokens', true],
+  '--seed': ['seed', true],
+};
+
 export class ServeArgsError extends Error {
   override readonly name = 'ServeArgsError';
 }
@@ -103,6 +119,14 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     }
     const value = eq > 0 && raw.startsWith('--') ? raw.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new ServeArgsError(`argument ${flag}: expected one argument`);
+    const numeric = NUMBER_FLAGS[flag];
+    if (numeric) {
+      const [key, integer] = numeric;
+      out[key] = num(flag, value, integer);
+      if (key === 'port' && (out.port! < 0 || out.port! > 65535))
+        throw new ServeArgsError(`argument --port: ${value} is not a TCP port (0-65535)`);
+      continue;
+    }
     switch (flag) {
       case '--served-model-name':
         names.push(value);
@@ -115,29 +139,9 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       case '--host':
         out.host = value;
         break;
-      case '--port':
-        out.port = num(flag, value, true);
-        if (out.port < 0 || out.port > 65535)
-          throw new ServeArgsError(`argument --port: ${value} is not a TCP port (0-65535)`);
-        break;
-      case '--gpu-memory-utilization':
-        out.gpuMemoryUtilization = num(flag, value, false);
-        break;
-      case '--max-model-len':
-        out.maxModelLen = num(flag, value, true);
-        break;
-      case '--max-num-seqs':
-        out.maxNumSeqs = num(flag, value, true);
-        break;
-      case '--max-num-batched-tokens':
-        out.maxNumBatchedTokens = num(flag, value, true);
-        break;
       case '--quantization':
       case '-q':
         out.quantization = value;
-        break;
-      case '--seed':
-        out.seed = num(flag, value, true);
         break;
       default:
         break;

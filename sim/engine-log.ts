@@ -30,60 +30,78 @@ function prefixed(level: LogLevel, source: string, lines: string[], now: Date): 
   return lines.map((l) => vllmLine(level, source, l, now));
 }
 
+/** One frame of a Python traceback: file (under site-packages, or absolute), line, function, code. */
+type Frame = readonly [file: string, line: number, fn: string, code: string];
+
+/** A Python traceback: its frames, then the error. */
+function traceback(frames: readonly Frame[], ...error: string[]): string[] {
+  return [
+    'Traceback (most recent call last):',
+    ...frames.flatMap(([file, line, fn, code]) => [
+      `  File "${file.startsWith('/') ? file : `${SITE}/${file}`}", line ${line}, in ${fn}`,
+      `    ${code}`,
+    ]),
+    ...error,
+  ];
+}
+
+/** EngineCore's report of its own failure: what happened, then its traceback, every line an ERROR of `source`. */
+function engineCoreFailure(source: string, what: string, frames: readonly Frame[], error: string[], now: Date) {
+  return prefixed('ERROR', source, [what, ...traceback(frames, ...error)], now);
+}
+
+/** How the `vllm` command's own traceback starts. */
+const VLLM_MAIN: Frame = ['/usr/local/bin/vllm', 8, '<module>', 'sys.exit(main())'];
+
+const NO_KERNEL_IMAGE = 'RuntimeError: CUDA error: no kernel image is available for execution on the device';
+
 /** Engine core failing during start-up (fault crash-on-load). */
 export function crashOnLoadLines(now = new Date()): string[] {
+  const core: Frame[] = [
+    ['vllm/v1/engine/core.py', 691, 'run_engine_core', 'engine_core = EngineCoreProc(*args, **kwargs)'],
+    ['vllm/v1/engine/core.py', 492, '__init__', 'super().__init__(vllm_config, executor_class, log_stats,'],
+    ['vllm/v1/engine/core.py', 89, '__init__', 'self._initialize_kv_caches(vllm_config)'],
+    [
+      'vllm/v1/worker/gpu_model_runner.py',
+      2876,
+      'capture_model',
+      'self._dummy_run(num_tokens, capture_attn_cudagraph=full_cg)',
+    ],
+  ];
+  const cli: Frame[] = [
+    VLLM_MAIN,
+    ['vllm/entrypoints/cli/main.py', 54, 'main', 'args.dispatch_function(args)'],
+    ['vllm/v1/engine/core_client.py', 447, '__init__', 'self._wait_for_engine_startup()'],
+  ];
   return [
-    ...prefixed(
-      'ERROR',
-      'core.py:700',
-      [
-        'EngineCore failed to start.',
-        'Traceback (most recent call last):',
-        `  File "${SITE}/vllm/v1/engine/core.py", line 691, in run_engine_core`,
-        '    engine_core = EngineCoreProc(*args, **kwargs)',
-        `  File "${SITE}/vllm/v1/engine/core.py", line 492, in __init__`,
-        '    super().__init__(vllm_config, executor_class, log_stats,',
-        `  File "${SITE}/vllm/v1/engine/core.py", line 89, in __init__`,
-        '    self._initialize_kv_caches(vllm_config)',
-        `  File "${SITE}/vllm/v1/worker/gpu_model_runner.py", line 2876, in capture_model`,
-        '    self._dummy_run(num_tokens, capture_attn_cudagraph=full_cg)',
-        'RuntimeError: CUDA error: no kernel image is available for execution on the device',
-      ],
-      now,
+    ...engineCoreFailure('core.py:700', 'EngineCore failed to start.', core, [NO_KERNEL_IMAGE], now),
+    ...traceback(
+      cli,
+      "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {'EngineCore_0': 1}",
     ),
-    'Traceback (most recent call last):',
-    '  File "/usr/local/bin/vllm", line 8, in <module>',
-    '    sys.exit(main())',
-    `  File "${SITE}/vllm/entrypoints/cli/main.py", line 54, in main`,
-    '    args.dispatch_function(args)',
-    `  File "${SITE}/vllm/v1/engine/core_client.py", line 447, in __init__`,
-    '    self._wait_for_engine_startup()',
-    "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {'EngineCore_0': 1}",
   ];
 }
 
 /** The CUDA error of the guide's FP8/FP4 models on the first request (fault crash-on-first-request). */
 export function crashOnRequestLines(now = new Date()): string[] {
+  const core: Frame[] = [
+    ['vllm/v1/engine/core.py', 711, 'run_engine_core', 'engine_core.run_busy_loop()'],
+    ['vllm/v1/engine/core.py', 738, 'run_busy_loop', 'self._process_engine_step()'],
+    [
+      'vllm/model_executor/layers/quantization/utils/w8a8_utils.py',
+      363,
+      'apply',
+      'output = ops.cutlass_scaled_mm(qinput, weight, out_dtype=out_dtype, scale_a=x_scale, scale_b=weight_scale, bias=bias)',
+    ],
+  ];
+  const error = [
+    NO_KERNEL_IMAGE,
+    'CUDA kernel errors might be asynchronously reported at some other API call, so the stacktrace below might be incorrect.',
+    'For debugging consider passing CUDA_LAUNCH_BLOCKING=1',
+    'Compile with `TORCH_USE_CUDA_DSA` to enable device-side assertions.',
+  ];
   return [
-    ...prefixed(
-      'ERROR',
-      'core.py:720',
-      [
-        'EngineCore encountered a fatal error.',
-        'Traceback (most recent call last):',
-        `  File "${SITE}/vllm/v1/engine/core.py", line 711, in run_engine_core`,
-        '    engine_core.run_busy_loop()',
-        `  File "${SITE}/vllm/v1/engine/core.py", line 738, in run_busy_loop`,
-        '    self._process_engine_step()',
-        `  File "${SITE}/vllm/model_executor/layers/quantization/utils/w8a8_utils.py", line 363, in apply`,
-        '    output = ops.cutlass_scaled_mm(qinput, weight, out_dtype=out_dtype, scale_a=x_scale, scale_b=weight_scale, bias=bias)',
-        'RuntimeError: CUDA error: no kernel image is available for execution on the device',
-        'CUDA kernel errors might be asynchronously reported at some other API call, so the stacktrace below might be incorrect.',
-        'For debugging consider passing CUDA_LAUNCH_BLOCKING=1',
-        'Compile with `TORCH_USE_CUDA_DSA` to enable device-side assertions.',
-      ],
-      now,
-    ),
+    ...engineCoreFailure('core.py:720', 'EngineCore encountered a fatal error.', core, error, now),
     vllmLine('ERROR', 'async_llm.py:485', 'AsyncLLM output_handler failed.', now),
     'vllm.v1.engine.exceptions.EngineDeadError: EngineCore encountered an issue. See stack trace (above) for the root cause.',
     'INFO:     Shutting down',
@@ -97,26 +115,25 @@ export function crashOnRequestLines(now = new Date()): string[] {
  */
 export function missingModelLines(model: string, now = new Date()): string[] {
   return [
-    'Traceback (most recent call last):',
-    `  File "${SITE}/vllm/transformers_utils/config.py", line 360, in get_config`,
-    '    config_dict, _ = PretrainedConfig.get_config_dict(',
-    `  File "${SITE}/huggingface_hub/utils/_validators.py", line 154, in validate_repo_id`,
-    '    raise HFValidationError(',
-    `huggingface_hub.errors.HFValidationError: Repo id must be in the form 'repo_name' or 'namespace/repo_name': '${model}'. Use \`repo_type\` argument if needed.`,
+    ...traceback(
+      [
+        ['vllm/transformers_utils/config.py', 360, 'get_config', 'config_dict, _ = PretrainedConfig.get_config_dict('],
+        ['huggingface_hub/utils/_validators.py', 154, 'validate_repo_id', 'raise HFValidationError('],
+      ],
+      `huggingface_hub.errors.HFValidationError: Repo id must be in the form 'repo_name' or 'namespace/repo_name': '${model}'. Use \`repo_type\` argument if needed.`,
+    ),
     '',
     'During handling of the above exception, another exception occurred:',
     '',
-    'Traceback (most recent call last):',
-    '  File "/usr/local/bin/vllm", line 8, in <module>',
-    '    sys.exit(main())',
-    `  File "${SITE}/vllm/transformers_utils/config.py", line 395, in get_config`,
-    '    raise ValueError(',
-    `ValueError: Invalid repository ID or local directory specified: '${model}'.`,
-    'Please verify the following requirements:',
-    '1. Provide a valid Hugging Face repository ID.',
-    '2. Specify a local directory that contains a recognized configuration file.',
-    "   - For Hugging Face models: ensure the presence of a 'config.json'.",
-    "   - For Mistral models: ensure the presence of a 'params.json'.",
+    ...traceback(
+      [VLLM_MAIN, ['vllm/transformers_utils/config.py', 395, 'get_config', 'raise ValueError(']],
+      `ValueError: Invalid repository ID or local directory specified: '${model}'.`,
+      'Please verify the following requirements:',
+      '1. Provide a valid Hugging Face repository ID.',
+      '2. Specify a local directory that contains a recognized configuration file.',
+      "   - For Hugging Face models: ensure the presence of a 'config.json'.",
+      "   - For Mistral models: ensure the presence of a 'params.json'.",
+    ),
     vllmLine('ERROR', 'api_server.py:1900', `${SIM_TAG} model path ${model} is listed in missingModels`, now),
   ];
 }

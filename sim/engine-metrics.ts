@@ -81,63 +81,59 @@ export class EngineMetrics {
   render(): string {
     const labels = `engine="0",model_name="${this.modelName.replace(/["\\\n]/g, '_')}"`;
     const g = this.gauges();
-    const lines: string[] = [];
-    const family = (name: string, type: string, help: string, body: string[]): void => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...body);
-    };
-    family('vllm:num_requests_running', 'gauge', 'Number of requests in model execution batches.', [
-      `vllm:num_requests_running{${labels}} ${formatNumber(g.running)}`,
+    const value = (v: number) => (name: string) => [`${name}{${labels}} ${formatNumber(v)}`];
+    const histogram = (h: Histogram) => (name: string) => h.lines(name, labels);
+    const families: [name: string, type: string, help: string, samples: (name: string) => string[]][] = [
+      ['vllm:num_requests_running', 'gauge', 'Number of requests in model execution batches.', value(g.running)],
+      ['vllm:num_requests_waiting', 'gauge', 'Number of requests waiting to be processed.', value(g.waiting)],
+      ['vllm:kv_cache_usage_perc', 'gauge', 'KV-cache usage. 1 means 100 percent usage.', value(g.kvCacheUsage)],
+      ['vllm:prompt_tokens_total', 'counter', 'Number of prefill tokens processed.', value(this.promptTokens)],
+      [
+        'vllm:generation_tokens_total',
+        'counter',
+        'Number of generation tokens processed.',
+        value(this.generationTokens),
+      ],
+      [
+        'vllm:request_success_total',
+        'counter',
+        'Count of successfully processed requests.',
+        (name) =>
+          (['stop', 'length', 'abort'] as const).map(
+            (r) => `${name}{${labels},finished_reason="${r}"} ${formatNumber(this.success[r])}`,
+          ),
+      ],
+      ['vllm:request_prompt_tokens', 'histogram', 'Number of prefill tokens processed.', histogram(this.promptLen)],
+      [
+        'vllm:time_to_first_token_seconds',
+        'histogram',
+        'Histogram of time to first token in seconds.',
+        histogram(this.ttft),
+      ],
+      [
+        'vllm:inter_token_latency_seconds',
+        'histogram',
+        'Histogram of inter-token latency in seconds.',
+        histogram(this.itl),
+      ],
+      [
+        'vllm:request_time_per_output_token_seconds',
+        'histogram',
+        'Histogram of time_per_output_token_seconds per request.',
+        histogram(this.tpot),
+      ],
+      [
+        'vllm:e2e_request_latency_seconds',
+        'histogram',
+        'Histogram of e2e request latency in seconds.',
+        histogram(this.e2e),
+      ],
+    ];
+    const lines = families.flatMap(([name, type, help, samples]) => [
+      `# HELP ${name} ${help}`,
+      `# TYPE ${name} ${type}`,
+      ...samples(name),
     ]);
-    family('vllm:num_requests_waiting', 'gauge', 'Number of requests waiting to be processed.', [
-      `vllm:num_requests_waiting{${labels}} ${formatNumber(g.waiting)}`,
-    ]);
-    family('vllm:kv_cache_usage_perc', 'gauge', 'KV-cache usage. 1 means 100 percent usage.', [
-      `vllm:kv_cache_usage_perc{${labels}} ${formatNumber(g.kvCacheUsage)}`,
-    ]);
-    family('vllm:prompt_tokens_total', 'counter', 'Number of prefill tokens processed.', [
-      `vllm:prompt_tokens_total{${labels}} ${formatNumber(this.promptTokens)}`,
-    ]);
-    family('vllm:generation_tokens_total', 'counter', 'Number of generation tokens processed.', [
-      `vllm:generation_tokens_total{${labels}} ${formatNumber(this.generationTokens)}`,
-    ]);
-    family(
-      'vllm:request_success_total',
-      'counter',
-      'Count of successfully processed requests.',
-      (['stop', 'length', 'abort'] as const).map(
-        (r) => `vllm:request_success_total{${labels},finished_reason="${r}"} ${formatNumber(this.success[r])}`,
-      ),
-    );
-    family(
-      'vllm:request_prompt_tokens',
-      'histogram',
-      'Number of prefill tokens processed.',
-      this.promptLen.lines('vllm:request_prompt_tokens', labels),
-    );
-    family(
-      'vllm:time_to_first_token_seconds',
-      'histogram',
-      'Histogram of time to first token in seconds.',
-      this.ttft.lines('vllm:time_to_first_token_seconds', labels),
-    );
-    family(
-      'vllm:inter_token_latency_seconds',
-      'histogram',
-      'Histogram of inter-token latency in seconds.',
-      this.itl.lines('vllm:inter_token_latency_seconds', labels),
-    );
-    family(
-      'vllm:request_time_per_output_token_seconds',
-      'histogram',
-      'Histogram of time_per_output_token_seconds per request.',
-      this.tpot.lines('vllm:request_time_per_output_token_seconds', labels),
-    );
-    family(
-      'vllm:e2e_request_latency_seconds',
-      'histogram',
-      'Histogram of e2e request latency in seconds.',
-      this.e2e.lines('vllm:e2e_request_latency_seconds', labels),
-    );
     return `${lines.join('\n')}\n`;
   }
 }

@@ -9,6 +9,7 @@
  * Pure and deterministic for a seed: no clock, no I/O.
  */
 import { promptTokens } from '../activities/harness/prompts.js';
+import type { LoadShape } from '../activities/harness/load-shape.js';
 import { arrivalSchedule } from '../activities/harness/schedule.js';
 import { type CalculatedMetrics, calculateMetrics } from '../metrics/calculate.js';
 import type { RequestRecord } from '../metrics/request-record.js';
@@ -23,17 +24,7 @@ import { type LatencyParams, stepPolicy } from './latency-model.js';
 import { hashString, jitterSource } from './prng.js';
 
 /** One benchmark as `vllm bench serve --dataset-name random` runs it. */
-export interface VirtualScenario {
-  inputLen: number;
-  outputLen: number;
-  numPrompts: number;
-  /** Omitted = unbounded. */
-  maxConcurrency?: number;
-  /** Requests per second; omitted = all at once. */
-  requestRate?: number;
-  burstiness?: number;
-  /** Seed of the prompts and the arrival schedule (vLLM's --seed, default 0). */
-  seed?: number;
+export interface VirtualScenario extends LoadShape {
   /** With ignore_eos every request generates outputLen tokens; without, some stop early at their EOS. */
   ignoreEos?: boolean;
   /**

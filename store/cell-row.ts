@@ -41,8 +41,18 @@ export const HEADLINE_METRICS = [
 ] as const satisfies readonly (keyof BenchmarkMetrics)[];
 export type HeadlineMetric = (typeof HEADLINE_METRICS)[number];
 
+/** Where a cell sits in the experiment's matrix, as columns of the store and of the CSV export (report/csv.ts). */
+export interface CoordinateFields {
+  power: string;
+  clocks: string;
+  model_id: string;
+  quantization: string;
+  model_size: string | null;
+  scenario: string;
+}
+
 /** The `cells` row as SQLite stores it (booleans as 0/1, objects as JSON text). */
-export interface CellRow extends Record<HeadlineMetric, number | null> {
+export interface CellRow extends Record<HeadlineMetric, number | null>, CoordinateFields {
   sweep_id: string;
   cell_id: string;
   repeat: number;
@@ -53,12 +63,6 @@ export interface CellRow extends Record<HeadlineMetric, number | null> {
   failure_retryable: number | null;
   failure_step: string | null;
   position: number;
-  power: string;
-  clocks: string;
-  model_id: string;
-  quantization: string;
-  model_size: string | null;
-  scenario: string;
   metrics_json: string | null;
   steps_json: string;
   device_json: string | null;
@@ -125,25 +129,57 @@ export function validateCellRecord(record: CellRecord): void {
   }
 }
 
+export const COORDINATE_COLUMNS = [
+  'power',
+  'clocks',
+  'model_id',
+  'quantization',
+  'model_size',
+  'scenario',
+] as const satisfies readonly (keyof CoordinateFields)[];
+
+export function coordinateFields(c: CellRecord): CoordinateFields {
+  return {
+    power: c.power,
+    clocks: c.clocks,
+    model_id: c.modelId,
+    quantization: c.quantization,
+    model_size: c.modelSize,
+    scenario: c.scenario,
+  };
+}
+
+/** Why a cell did not succeed, as columns of the store and of the CSV export; all null for a cell that did. */
+export const FAILURE_COLUMNS = ['failure_type', 'failure_message', 'failure_retryable', 'failure_step'] as const;
+
+export function failureFields(c: CellRecord): {
+  failure_type: string | null;
+  failure_message: string | null;
+  /** A boolean here: the store keeps it as 0/1, the CSV as true/false. */
+  failure_retryable: boolean | null;
+  failure_step: string | null;
+} {
+  return {
+    failure_type: c.failure?.type ?? null,
+    failure_message: c.failure?.message ?? null,
+    failure_retryable: c.failure ? c.failure.retryable : null,
+    failure_step: c.failure?.step ?? null,
+  };
+}
+
 export function toCellRow(record: CellRecord): CellRow {
   const metrics = record.metrics;
+  const failure = failureFields(record);
   return {
     sweep_id: record.sweepId,
     cell_id: record.cellId,
     repeat: record.repeat,
     experiment_name: record.experimentName,
     status: record.status,
-    failure_type: record.failure?.type ?? null,
-    failure_message: record.failure?.message ?? null,
-    failure_retryable: record.failure ? (record.failure.retryable ? 1 : 0) : null,
-    failure_step: record.failure?.step ?? null,
+    ...failure,
+    failure_retryable: failure.failure_retryable === null ? null : failure.failure_retryable ? 1 : 0,
     position: record.position,
-    power: record.power,
-    clocks: record.clocks,
-    model_id: record.modelId,
-    quantization: record.quantization,
-    model_size: record.modelSize,
-    scenario: record.scenario,
+    ...coordinateFields(record),
     output_throughput: headline(metrics, 'output_throughput'),
     request_throughput: headline(metrics, 'request_throughput'),
     mean_ttft_ms: headline(metrics, 'mean_ttft_ms'),
@@ -262,17 +298,9 @@ export const CELL_COLUMNS = [
   'repeat',
   'experiment_name',
   'status',
-  'failure_type',
-  'failure_message',
-  'failure_retryable',
-  'failure_step',
+  ...FAILURE_COLUMNS,
   'position',
-  'power',
-  'clocks',
-  'model_id',
-  'quantization',
-  'model_size',
-  'scenario',
+  ...COORDINATE_COLUMNS,
   ...HEADLINE_METRICS,
   'metrics_json',
   'steps_json',

@@ -1,9 +1,7 @@
 /**
  * The `devices` table: each device worker registers its device's facts when it starts and reports itself seen
- * while it runs (workflows/device-registry.ts → activities/results.ts). Kept apart from the cells: the SQLite
- * statements are here, the PostgreSQL ones in store/postgres-store.ts, and both map rows with fromDeviceRow.
+ * while it runs (workflows/device-registry.ts → activities/results.ts). Its statements are in store/sql-store.ts.
  */
-import type Database from 'better-sqlite3';
 import type { DeviceInventory, DeviceRecord } from '../schema/device-inventory.js';
 
 export interface DeviceRow {
@@ -27,13 +25,6 @@ export interface DeviceStore {
   listDevices(): Promise<DeviceRecord[]>;
 }
 
-/** The SQLite statements, synchronous as better-sqlite3 is. */
-export interface DeviceStatements {
-  registerDevice(inventory: DeviceInventory, worker: string, seenAt: string): void;
-  markDeviceSeen(deviceId: string, worker: string, seenAt: string): boolean;
-  listDevices(): DeviceRecord[];
-}
-
 export function fromDeviceRow(r: DeviceRow): DeviceRecord {
   return {
     deviceId: r.device_id,
@@ -41,58 +32,5 @@ export function fromDeviceRow(r: DeviceRow): DeviceRecord {
     worker: r.worker,
     registeredAt: r.registered_at,
     lastSeenAt: r.last_seen_at,
-  };
-}
-
-export function deviceStatements(db: Database.Database): DeviceStatements {
-  const readonly = db.readonly;
-  const upsert = readonly
-    ? null
-    : db.prepare(`
-        INSERT INTO devices (device_id, simulated, model, l4t_release, memory_total_mb, inventory_json, worker,
-                             registered_at, last_seen_at)
-        VALUES (@device_id, @simulated, @model, @l4t_release, @memory_total_mb, @inventory_json, @worker,
-                @seen_at, @seen_at)
-        ON CONFLICT (device_id) DO UPDATE SET
-          simulated = excluded.simulated, model = excluded.model, l4t_release = excluded.l4t_release,
-          memory_total_mb = excluded.memory_total_mb, inventory_json = excluded.inventory_json,
-          worker = excluded.worker,
-          registered_at = CASE WHEN devices.worker = excluded.worker THEN devices.registered_at
-                               ELSE excluded.registered_at END,
-          last_seen_at = MAX(devices.last_seen_at, excluded.last_seen_at)`);
-  const seen = readonly
-    ? null
-    : db.prepare(
-        `UPDATE devices SET last_seen_at = MAX(last_seen_at, @seen_at), worker = @worker WHERE device_id = @device_id`,
-      );
-  const list = db.prepare(
-    `SELECT device_id, inventory_json, worker, registered_at, last_seen_at FROM devices ORDER BY device_id`,
-  );
-  const writable = (stmt: Database.Statement | null): Database.Statement => {
-    if (stmt === null)
-      throw new Error(`results database ${db.name} was opened read-only; devices cannot be registered through it`);
-    return stmt;
-  };
-  return {
-    registerDevice(inventory, worker, seenAt) {
-      if (typeof inventory.deviceId !== 'string' || inventory.deviceId === '')
-        throw new Error('registerDevice: deviceId must be a non-empty string');
-      writable(upsert).run({
-        device_id: inventory.deviceId,
-        simulated: inventory.simulated ? 1 : 0,
-        model: inventory.model,
-        l4t_release: inventory.l4tRelease,
-        memory_total_mb: inventory.memoryTotalMb,
-        inventory_json: JSON.stringify(inventory),
-        worker,
-        seen_at: seenAt,
-      });
-    },
-    markDeviceSeen(deviceId, worker, seenAt) {
-      return writable(seen).run({ device_id: deviceId, worker, seen_at: seenAt }).changes > 0;
-    },
-    listDevices() {
-      return (list.all() as DeviceRow[]).map(fromDeviceRow);
-    },
   };
 }

@@ -1,82 +1,28 @@
 /**
- * Devices and the models they hold: the `devices` table of the results store, the pure dealing of model groups to
- * devices that hold them, and a sweep that refuses a model its device lacks with a typed failure before any engine
+ * Devices and the models they hold: how `thorbench devices` shows them (the store's `devices` table is tested on
+ * both stores in test/store.test.ts), the pure dealing of model groups to devices that hold them, and a sweep that refuses a model its device lacks with a typed failure before any engine
  * starts (on the simulated Thor, through a real Temporal server).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import { createEngineActivities } from '../activities/engine.js';
 import { describeInventory, missingModels } from '../activities/models.js';
 import { renderDevicesText, type DeviceJson } from '../cli/commands/devices.js';
 import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
 import { planSweep } from '../plan/plan.js';
-import type { DeviceInventory } from '../schema/device-inventory.js';
 import { EngineSpec } from '../schema/experiment.js';
 import { ensureSimDevice, listSimContainers, simDeviceProfile, writeSimFaults } from '../sim/device.js';
-import { openResultsStore } from '../store/store.js';
-import type { sweep } from '../workflows/sweep.js';
-import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { TEST_MODELS, experiment, simExperiment } from './helpers/experiment.js';
+import { typedFailure } from './helpers/failures.js';
 import { tempDir } from './helpers/files.js';
+import { thorInventory as inventory } from './helpers/thor-facts.js';
 import { freePort } from './helpers/net.js';
 import { destroySimDevice } from './helpers/sim-device.js';
-import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
-import { type TestServer, startTestServer } from './helpers/temporal.js';
+import { useSimLab } from './helpers/sim-workers.js';
 
-function inventory(deviceId: string, parts: Partial<DeviceInventory> = {}): DeviceInventory {
-  return {
-    deviceId,
-    simulated: false,
-    model: 'NVIDIA Jetson AGX Thor Developer Kit',
-    l4tRelease: 'R38.2.1',
-    memoryTotalMb: 125772,
-    powerModes: [{ id: 0, name: 'MAXN', tpcPgMask: 64 }],
-    powerMode: { id: 0, name: 'MAXN' },
-    clockLimits: { gpuMaxMhz: 1575, emcMaxMhz: 4266, cpuMaxMhz: 2601 },
-    modelsDir: '/data/models',
-    modelsDirFreeBytes: 512e9,
-    engineImage: 'nvcr.io/nvidia/vllm:25.09-py3',
-    engineImagePresent: true,
-    engineImageDigest: null,
-    models: ['Qwen/Qwen3-8B-FP8'],
-    modelsMissing: [],
-    problems: [],
-    ...parts,
-  };
-}
-
-describe('the devices table', () => {
-  it('registers a device, moves last-seen only forward, and keeps the registration time of the same worker', async () => {
-    const store = await openResultsStore(path.join(tempDir('devices-store'), 'thorbench.db'));
-    try {
-      assert.equal(await store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:00:05.000Z'), false, 'unknown device');
-      await store.registerDevice(inventory('thor-a'), 'w1', '2026-01-01T00:00:00.000Z');
-      assert.equal(await store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:01:00.000Z'), true);
-      await store.markDeviceSeen('thor-a', 'w1', '2026-01-01T00:00:30.000Z'); // a late report does not move it back
-      await store.registerDevice(inventory('thor-a', { modelsDirFreeBytes: 1e9 }), 'w1', '2026-01-01T00:00:50.000Z');
-      let [a] = await store.listDevices();
-      assert.equal(a!.registeredAt, '2026-01-01T00:00:00.000Z');
-      assert.equal(a!.lastSeenAt, '2026-01-01T00:01:00.000Z');
-      assert.equal(a!.inventory.modelsDirFreeBytes, 1e9, 'facts are replaced');
-      // A restarted worker (new identity) registers anew.
-      await store.registerDevice(inventory('thor-a'), 'w2', '2026-01-01T00:02:00.000Z');
-      await store.registerDevice(inventory('thor-b', { simulated: true }), 'w3', '2026-01-01T00:02:00.000Z');
-      const list = await store.listDevices();
-      [a] = list;
-      assert.deepEqual(
-        list.map((d) => d.deviceId),
-        ['thor-a', 'thor-b'],
-      );
-      assert.equal(a!.registeredAt, '2026-01-01T00:02:00.000Z');
-      assert.equal(a!.worker, 'w2');
-    } finally {
-      await store.close();
-    }
-  });
-
+describe('thorbench devices', () => {
   it('renders a table row per device with its facts under it', () => {
     const d: DeviceJson = {
       deviceId: 'thor-a',
@@ -182,20 +128,9 @@ describe('dealing model groups to devices that hold them', () => {
 });
 
 describe('a model missing on the device', { timeout: 180_000 }, () => {
-  let server: TestServer;
-  let sim: SimWorkers;
-
-  before(async () => {
-    server = await startTestServer();
-    sim = await startSimWorkers(server, tempDir('missing-model'), { id: 'sim-models', speed: 4 });
-    writeSimFaults(sim.simDir, { missingModels: [TEST_MODELS.awq.path] });
-  });
-
-  after(async () => {
-    await sim?.stop();
-    destroySimDevice(sim.simDir);
-    await server?.stop();
-  });
+  const lab = useSimLab('missing-model', { id: 'sim-models', speed: 4 });
+  before(() => writeSimFaults(lab.sim.simDir, { missingModels: [TEST_MODELS.awq.path] }));
+  after(() => destroySimDevice(lab.sim.simDir));
 
   it('startEngine refuses it with ModelNotFound before docker runs anything', async () => {
     const dir = tempDir('missing-model-activity');
@@ -207,10 +142,7 @@ describe('a model missing on the device', { timeout: 180_000 }, () => {
     const model = { ...TEST_MODELS.awq, env: {}, serveArgs: [] };
     await assert.rejects(
       engine.startEngine({ sweepId: 's', cellId: 'c', engineGroup: 'g', engine: EngineSpec.parse({}), model }),
-      (err: unknown) =>
-        err instanceof ApplicationFailure &&
-        err.type === 'ModelNotFound' &&
-        /Qwen3-8B-AWQ does not exist on device sim-activity/.test(err.message),
+      typedFailure('ModelNotFound', { message: [/Qwen3-8B-AWQ does not exist on device sim-activity/] }),
     );
     assert.deepEqual(listSimContainers(dev.dir), [], 'no container was created');
     destroySimDevice(dev.dir);
@@ -221,14 +153,10 @@ describe('a model missing on the device', { timeout: 180_000 }, () => {
       device: { select: ['sim-models'] },
       models: [TEST_MODELS.fp8, TEST_MODELS.awq],
     });
-    const summary = await server.client.workflow.execute<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'missing-model',
-      args: [exp],
-    });
+    const summary = await lab.runSweep('missing-model', exp);
     assert.deepEqual(summary.counts, { succeeded: 2, failed: 2, skipped: 0, cancelled: 0 });
-    const cells = await sim.store.listCells('missing-model');
-    assert.deepEqual(await sim.store.duplicateKeys('missing-model'), []);
+    const cells = await lab.sim.store.listCells('missing-model');
+    assert.deepEqual(await lab.sim.store.duplicateKeys('missing-model'), []);
     for (const c of cells.filter((x) => x.modelId === 'qwen3-8b-awq')) {
       assert.equal(c.status, 'failed');
       assert.equal(c.failure?.type, 'ModelNotFound');

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import type { DeviceProfile } from '../activities/device-profile.js';
 import { JETSON_COMMANDS } from '../activities/device-profile.js';
 import { createEngineActivities } from '../activities/engine.js';
 import { EngineSpec, ModelSpec } from '../schema/experiment.js';
+import { typedFailure } from './helpers/failures.js';
 import { tempDir } from './helpers/files.js';
 
 function failingDocker(psOutput: string): DeviceProfile {
@@ -46,14 +46,9 @@ function failingDocker(psOutput: string): DeviceProfile {
   };
 }
 
+/** Docker trouble may pass: the step policy retries it. */
 function assertCommandFailed(pattern: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `an ApplicationFailure, not ${String(err)}`);
-    assert.equal(err.type, 'CommandFailed');
-    assert.equal(err.nonRetryable, false, 'docker trouble may pass: retried by the step policy');
-    assert.match(err.message, pattern);
-    return true;
-  };
+  return typedFailure('CommandFailed', { nonRetryable: false, message: [pattern] });
 }
 
 describe('engine activities: docker failures are typed', () => {

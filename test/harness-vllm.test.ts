@@ -9,94 +9,81 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import type { DeviceProfile } from '../activities/device-profile.js';
 import { createEngineActivities } from '../activities/engine.js';
 import { createHarnessActivities } from '../activities/harness.js';
 import { benchServeArgv, parseProgressLine } from '../activities/harness/vllm-bench-command.js';
-import { ScenarioSpec } from '../schema/experiment.js';
+import { EngineSpec, ScenarioSpec } from '../schema/experiment.js';
 import { ensureSimDevice, simDeviceProfile } from '../sim/device.js';
+import { TEST_MODELS } from './helpers/experiment.js';
+import { typedFailure } from './helpers/failures.js';
 import { freePort } from './helpers/net.js';
 import { destroySimDevice } from './helpers/sim-device.js';
 import { waitFor } from './helpers/wait.js';
 
+/** The argv after the program's words, as each flag with the values that follow it (argparse does not mind order). */
+function flagValues(argv: string[]): Record<string, string[]> {
+  const flags: Record<string, string[]> = {};
+  let current: string[] = [];
+  for (const word of argv) {
+    if (word.startsWith('--')) flags[word] = current = [];
+    else current.push(word);
+  }
+  return flags;
+}
+
 describe('vllm bench serve command line', () => {
+  /** What a scenario cannot leave out. */
+  const required = {
+    port: 8000,
+    servedName: 'qwen3',
+    tokenizer: '/models/Qwen/Qwen3-8B-FP8',
+    inputLen: 2048,
+    outputLen: 128,
+    numPrompts: 100,
+    seed: 4,
+  };
+
   it('carries every scenario parameter, the percentiles and the SLOs', () => {
     const argv = benchServeArgv({
-      port: 8000,
-      servedName: 'qwen3',
-      tokenizer: '/models/Qwen/Qwen3-8B-FP8',
-      inputLen: 2048,
-      outputLen: 128,
-      numPrompts: 100,
+      ...required,
       maxConcurrency: 8,
       requestRate: 2.5,
       burstiness: 1,
-      seed: 4,
       percentiles: [50, 90, 95, 99.9],
       goodput: { ttft: 500, tpot: 50 },
       resultFile: 'maxn.locked.qwen3.high-load.r1.json',
     });
-    assert.deepEqual(argv, [
-      'vllm',
-      'bench',
-      'serve',
-      '--backend',
-      'vllm',
-      '--base-url',
-      'http://127.0.0.1:8000',
-      '--endpoint',
-      '/v1/completions',
-      '--model',
-      'qwen3',
-      '--tokenizer',
-      '/models/Qwen/Qwen3-8B-FP8',
-      '--dataset-name',
-      'random',
-      '--random-input-len',
-      '2048',
-      '--random-output-len',
-      '128',
-      '--num-prompts',
-      '100',
-      '--max-concurrency',
-      '8',
-      '--request-rate',
-      '2.5',
-      '--burstiness',
-      '1',
-      '--ignore-eos',
-      '--seed',
-      '4',
-      '--percentile-metrics',
-      'ttft,tpot,itl,e2el',
-      '--ready-check-timeout-sec',
-      '1',
-      '--metric-percentiles',
-      '50,90,95,99,99.9',
-      '--goodput',
-      'ttft:500',
-      'tpot:50',
-      '--save-result',
-      '--save-detailed',
-      '--result-dir',
-      '/tmp/thorbench-results',
-      '--result-filename',
-      'maxn.locked.qwen3.high-load.r1.json',
-    ]);
+    assert.deepEqual(argv.slice(0, 3), ['vllm', 'bench', 'serve']);
+    assert.deepEqual(flagValues(argv.slice(3)), {
+      '--backend': ['vllm'],
+      '--base-url': ['http://127.0.0.1:8000'],
+      '--endpoint': ['/v1/completions'],
+      '--model': ['qwen3'],
+      '--tokenizer': ['/models/Qwen/Qwen3-8B-FP8'],
+      '--dataset-name': ['random'],
+      '--random-input-len': ['2048'],
+      '--random-output-len': ['128'],
+      '--num-prompts': ['100'],
+      '--max-concurrency': ['8'],
+      '--request-rate': ['2.5'],
+      '--burstiness': ['1'],
+      '--ignore-eos': [],
+      '--seed': ['4'],
+      '--percentile-metrics': ['ttft,tpot,itl,e2el'],
+      '--ready-check-timeout-sec': ['1'],
+      '--metric-percentiles': ['50,90,95,99,99.9'],
+      '--goodput': ['ttft:500', 'tpot:50'],
+      '--save-result': [],
+      '--save-detailed': [],
+      '--result-dir': ['/tmp/thorbench-results'],
+      '--result-filename': ['maxn.locked.qwen3.high-load.r1.json'],
+    });
   });
 
   it('leaves out what the scenario does not set (rate inf, unbounded concurrency, no SLOs, nothing saved)', () => {
-    const argv = benchServeArgv({
-      port: 8000,
-      servedName: 'm',
-      tokenizer: '/models/m',
-      inputLen: 8,
-      outputLen: 4,
-      numPrompts: 2,
-      seed: 0,
-      percentiles: [99],
-    });
+    const argv = benchServeArgv({ ...required, percentiles: [99] });
+    const flags = Object.keys(flagValues(argv));
     for (const flag of [
       '--max-concurrency',
       '--request-rate',
@@ -105,7 +92,8 @@ describe('vllm bench serve command line', () => {
       '--save-result',
       '--result-dir',
     ])
-      assert.ok(!argv.includes(flag), flag);
+      assert.ok(!flags.includes(flag), flag);
+    assert.ok(flags.includes('--num-prompts'));
   });
 
   it('reads tqdm progress lines and nothing else', () => {
@@ -142,23 +130,8 @@ describe('vllm harness activities on the simulator', () => {
       sweepId: 'harness-test',
       cellId: 'c1',
       engineGroup: 'vllm-harness',
-      engine: {
-        kind: 'vllm',
-        image: 'nvcr.io/nvidia/vllm:25.09-py3',
-        port,
-        modelsDir: '/data/models',
-        gpuMemoryUtilization: 0.8,
-        maxModelLen: 4096,
-        cacheDirs: {},
-      },
-      model: {
-        id: 'qwen3-8b-fp8',
-        path: 'Qwen/Qwen3-8B-FP8',
-        quantization: 'fp8',
-        servedName: 'qwen3',
-        env,
-        serveArgs: [],
-      },
+      engine: EngineSpec.parse({ port, gpuMemoryUtilization: 0.8, maxModelLen: 4096 }),
+      model: { ...TEST_MODELS.fp8, env, serveArgs: [] },
     });
     if (healthy) await engine.waitForHealth({ containerName: container, port, servedName: 'qwen3', timeoutMs: 60_000 });
     // A never-healthy engine still listens: wait until it answers at all.
@@ -241,14 +214,10 @@ describe('vllm harness activities on the simulator', () => {
     const { harness: h } = activities();
     await assert.rejects(
       h.benchmark({ ...endpoint(), sweepId: 'harness-test', cellId: 'c2.r1', scenario, repeat: 1 }),
-      (err: unknown) => {
-        assert.ok(err instanceof ApplicationFailure);
-        assert.equal(err.type, 'BenchmarkFailed');
-        assert.equal(err.nonRetryable, true);
-        assert.match(err.message, /vllm bench serve exited with 1/);
-        assert.match(err.message, /Initial test run failed/);
-        return true;
-      },
+      typedFailure('BenchmarkFailed', {
+        nonRetryable: true,
+        message: [/vllm bench serve exited with 1/, /Initial test run failed/],
+      }),
     );
   });
 
@@ -257,11 +226,7 @@ describe('vllm harness activities on the simulator', () => {
     const { harness: h } = activities();
     await assert.rejects(
       h.benchmark({ ...endpoint(), sweepId: 'harness-test', cellId: 'c3.r1', scenario, repeat: 1 }),
-      (err: unknown) => {
-        assert.ok(err instanceof ApplicationFailure);
-        assert.equal(err.type, 'EngineCrashed');
-        return true;
-      },
+      typedFailure('EngineCrashed'),
     );
   });
 });

@@ -9,6 +9,7 @@ import { effectiveGoodput, goodputArgs, metricPercentilesArgs } from '../metrics
 import { percentileKey } from '../metrics/vllm-keys.js';
 import type { RequestRecord } from '../metrics/request-record.js';
 import { near } from './helpers/near.js';
+import { assertFields } from './helpers/fields.js';
 
 const ok = (
   r: Partial<RequestRecord> & Pick<RequestRecord, 'ttftS' | 'itlS' | 'latencyS' | 'outputTokens'>,
@@ -40,16 +41,18 @@ describe('calculateMetrics by hand', () => {
   const m = calculateMetrics(requests, { durationS: 2, maxConcurrency: 8, goodput: { ttft: 250, tpot: 50 } });
 
   it('counts only successful requests', () => {
-    assert.equal(m.completed, 3);
-    assert.equal(m.failed, 1);
-    assert.equal(m.total_input_tokens, 30);
-    assert.equal(m.total_output_tokens, 8);
-    assert.equal(m.request_throughput, 1.5);
-    assert.equal(m.output_throughput, 4);
-    assert.equal(m.total_token_throughput, 19);
-    assert.equal(m.duration, 2);
-    assert.equal(m.max_concurrency, 8);
-    assert.equal(m.request_rate, 'inf');
+    assertFields(m, {
+      completed: 3,
+      failed: 1,
+      total_input_tokens: 30,
+      total_output_tokens: 8,
+      request_throughput: 1.5,
+      output_throughput: 4,
+      total_token_throughput: 19,
+      duration: 2,
+      max_concurrency: 8,
+      request_rate: 'inf',
+    });
   });
 
   it('leaves one-token requests out of TPOT', () => {
@@ -100,15 +103,16 @@ describe('calculateMetrics by hand', () => {
 
 describe('calculateMetrics edge cases', () => {
   it("reports 0 latencies (vLLM's `xs or 0`) and zero throughput when every request failed", () => {
-    const m = calculateMetrics([failed, failed], { durationS: 1, requestRate: 4 });
-    assert.equal(m.completed, 0);
-    assert.equal(m.failed, 2);
-    assert.equal(m.mean_ttft_ms, 0);
-    assert.equal(m.p99_itl_ms, 0);
-    assert.equal(m.request_throughput, 0);
-    assert.equal(m.max_output_tokens_per_s, 0);
-    assert.equal(m.request_rate, 4);
-    assert.equal(m.max_concurrency, null);
+    assertFields(calculateMetrics([failed, failed], { durationS: 1, requestRate: 4 }), {
+      completed: 0,
+      failed: 2,
+      mean_ttft_ms: 0,
+      p99_itl_ms: 0,
+      request_throughput: 0,
+      max_output_tokens_per_s: 0,
+      request_rate: 4,
+      max_concurrency: null,
+    });
   });
 
   it('always includes p99 and rejects a non-positive duration or a bad percentile', () => {
@@ -124,12 +128,15 @@ describe('calculateMetrics edge cases', () => {
 
 describe('percentile keys as vLLM spells them', () => {
   it('formats like Python: str(int(p)) when whole, else str(p) (scientific below 1e-4)', () => {
-    assert.equal(percentileKey('ttft', 99), 'p99_ttft_ms');
-    assert.equal(percentileKey('itl', 99.9), 'p99.9_itl_ms');
-    assert.equal(percentileKey('e2el', 99.99), 'p99.99_e2el_ms');
-    assert.equal(percentileKey('tpot', 0.5), 'p0.5_tpot_ms');
-    assert.equal(percentileKey('tpot', 100), 'p100_tpot_ms');
-    assert.equal(percentileKey('tpot', 0.00005), 'p5e-05_tpot_ms'); // Python: str(5e-05)
+    const cases = [
+      ['ttft', 99, 'p99_ttft_ms'],
+      ['itl', 99.9, 'p99.9_itl_ms'],
+      ['e2el', 99.99, 'p99.99_e2el_ms'],
+      ['tpot', 0.5, 'p0.5_tpot_ms'],
+      ['tpot', 100, 'p100_tpot_ms'],
+      ['tpot', 0.00005, 'p5e-05_tpot_ms'], // Python: str(5e-05)
+    ] as const;
+    for (const [metric, p, key] of cases) assert.equal(percentileKey(metric, p), key);
     assert.ok(PERCENTILE_KEY_RE.test('p5e-05_tpot_ms'));
   });
 

@@ -149,7 +149,8 @@ describe('parseBenchmarkBlock on current vLLM output', () => {
 });
 
 describe('parseSaveResultJson', () => {
-  const saved = {
+  /** What the file holds about the run rather than its results. */
+  const metadata = {
     date: '20260101-120000',
     endpoint_type: 'openai',
     backend: 'openai',
@@ -157,8 +158,19 @@ describe('parseSaveResultJson', () => {
     model_id: 'qwen3',
     tokenizer_id: '/models/Qwen/Qwen3-8B-FP8',
     num_prompts: 100,
-    request_rate: 'inf',
     burstiness: 1.0,
+  };
+  /** --save-detailed's per-request arrays. */
+  const arrays = {
+    input_lens: [2048],
+    output_lens: [128],
+    ttfts: [0.5],
+    itls: [[0.02]],
+    generated_texts: ['x'],
+    errors: [''],
+  };
+  const metrics = {
+    request_rate: 'inf',
     max_concurrency: 8,
     duration: 50.88,
     completed: 100,
@@ -169,12 +181,6 @@ describe('parseSaveResultJson', () => {
     request_goodput: null,
     output_throughput: 251.56,
     total_token_throughput: 4264.12,
-    input_lens: [2048],
-    output_lens: [128],
-    ttfts: [0.5],
-    itls: [[0.02]],
-    generated_texts: ['x'],
-    errors: [''],
     max_output_tokens_per_s: 280.0,
     max_concurrent_requests: 8,
     mean_ttft_ms: 554.96,
@@ -191,37 +197,10 @@ describe('parseSaveResultJson', () => {
     std_itl_ms: 20.5,
     p99_itl_ms: 160.66,
   };
+  const saved = { ...metadata, ...metrics, ...arrays };
 
   it('keeps the metric keys and drops metadata and per-request arrays', () => {
-    const m = parseSaveResultJson(saved);
-    assert.deepEqual(m, {
-      request_rate: 'inf',
-      max_concurrency: 8,
-      duration: 50.88,
-      completed: 100,
-      failed: 0,
-      total_input_tokens: 204169,
-      total_output_tokens: 12800,
-      request_throughput: 1.965,
-      request_goodput: null,
-      output_throughput: 251.56,
-      total_token_throughput: 4264.12,
-      max_output_tokens_per_s: 280,
-      max_concurrent_requests: 8,
-      mean_ttft_ms: 554.96,
-      median_ttft_ms: 495.34,
-      std_ttft_ms: 200.1,
-      p99_ttft_ms: 1142.79,
-      'p99.9_ttft_ms': 1150.2,
-      mean_tpot_ms: 26.96,
-      median_tpot_ms: 26.84,
-      std_tpot_ms: 1.2,
-      p99_tpot_ms: 29.1,
-      mean_itl_ms: 26.96,
-      median_itl_ms: 22.31,
-      std_itl_ms: 20.5,
-      p99_itl_ms: 160.66,
-    });
+    assert.deepEqual(parseSaveResultJson(saved), metrics);
   });
 
   it("reads the file text, including Python's bare Infinity and NaN, and fills failed for old files", () => {

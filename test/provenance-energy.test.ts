@@ -185,16 +185,25 @@ describe('energy and thermal summary of a benchmark window', () => {
     rails: vinMw === null ? { VDD_GPU: 1962 } : { VIN: vinMw, VDD_GPU: 1962 },
     ...extra,
   });
+  /** A benchmark over startMs..endMs that generated `tokens` tokens, with these samples (or tegrastats' error). */
+  const benchmarkWindow = (
+    samples: WindowSample[],
+    startMs: number,
+    endMs: number,
+    tokens = 1,
+    telemetryError: string | null = null,
+  ) =>
+    summarizeWindow({
+      samples,
+      telemetryError,
+      startMs,
+      endMs,
+      totalOutputTokens: tokens,
+      durationS: (endMs - startMs) / 1000,
+    });
 
   it('measures a window shorter than the sampling period from the samples on either side', () => {
-    const w = summarizeWindow({
-      samples: [sample(1000, 20_000), sample(1500, 60_000)],
-      telemetryError: null,
-      startMs: 1100,
-      endMs: 1300,
-      totalOutputTokens: 32,
-      durationS: 0.2,
-    });
+    const w = benchmarkWindow([sample(1000, 20_000), sample(1500, 60_000)], 1100, 1300, 32);
     assert.equal(w.energy.status, 'measured');
     // Power interpolated at 1.1 s (28 W) and 1.3 s (44 W): 36 W over 0.2 s.
     assert.ok(Math.abs(w.metrics.energy_j! - 7.2) < 1e-9);
@@ -208,14 +217,7 @@ describe('energy and thermal summary of a benchmark window', () => {
   });
 
   it('says why when there is no energy, and leaves the energy keys null, not missing', () => {
-    const noVin = summarizeWindow({
-      samples: [sample(0, null), sample(500, null)],
-      telemetryError: null,
-      startMs: 100,
-      endMs: 400,
-      totalOutputTokens: 1,
-      durationS: 0.3,
-    });
+    const noVin = benchmarkWindow([sample(0, null), sample(500, null)], 100, 400);
     assert.deepEqual(noVin.energy.status, 'unavailable');
     assert.match(
       noVin.energy.status === 'unavailable' ? noVin.energy.reason : '',
@@ -228,27 +230,13 @@ describe('energy and thermal summary of a benchmark window', () => {
       output_throughput_per_w: null,
     });
 
-    const none = summarizeWindow({
-      samples: [],
-      telemetryError: '/usr/bin/tegrastats not found',
-      startMs: 0,
-      endMs: 1,
-      totalOutputTokens: 1,
-      durationS: 1,
-    });
+    const none = benchmarkWindow([], 0, 1000, 1, '/usr/bin/tegrastats not found');
     assert.deepEqual(none.energy, {
       status: 'unavailable',
       reason: 'no tegrastats samples: /usr/bin/tegrastats not found',
     });
 
-    const late = summarizeWindow({
-      samples: [sample(5000, 20_000), sample(5500, 20_000)],
-      telemetryError: null,
-      startMs: 0,
-      endMs: 1000,
-      totalOutputTokens: 1,
-      durationS: 1,
-    });
+    const late = benchmarkWindow([sample(5000, 20_000), sample(5500, 20_000)], 0, 1000);
     assert.match(
       late.energy.status === 'unavailable' ? late.energy.reason : '',
       /none spanning the 1.00 s benchmark window/,

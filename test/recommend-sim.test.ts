@@ -5,45 +5,26 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { Recommendations } from '../report/recommend.js';
-import type { sweep } from '../workflows/sweep.js';
-import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { runCli } from './helpers/cli.js';
 import { simExperiment, TEST_MODELS } from './helpers/experiment.js';
-import { tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
-import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
-import { type TestServer, startTestServer } from './helpers/temporal.js';
+import { useSimLab } from './helpers/sim-workers.js';
 
 describe('thorbench recommend on a simulated sweep', { timeout: 300_000 }, () => {
-  let server: TestServer;
-  let sim: SimWorkers;
-  let env: Record<string, string>;
+  const lab = useSimLab('recommend', { id: 'sim-recommend', speed: 4 });
+  const env = { THORBENCH_RESULTS: path.join(lab.dir, 'results') };
 
   before(async () => {
-    server = await startTestServer();
-    const dir = tempDir('recommend');
-    sim = await startSimWorkers(server, dir, { id: 'sim-recommend', speed: 4 });
-    env = { THORBENCH_RESULTS: path.join(dir, 'results') };
     const exp = simExperiment('recommend-sim', await freePort(), {
       clocks: ['locked'],
       models: [TEST_MODELS.fp8, TEST_MODELS.awq],
       scenarios: [{ name: 'chat', inputLen: 64, outputLen: 8, numPrompts: 6, maxConcurrency: 2 }],
       repeats: 2,
     });
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'recommend-sim-1',
-      args: [exp],
-    });
-    const result = await handle.result();
+    const result = await lab.runSweep('recommend-sim-1', exp);
     assert.equal(result.counts.succeeded, 4);
-  });
-
-  after(async () => {
-    await sim?.stop();
-    await server?.stop();
   });
 
   it('names a configuration on the Pareto front that meets the SLOs', async () => {
@@ -65,7 +46,7 @@ describe('thorbench recommend on a simulated sweep', { timeout: 300_000 }, () =>
 
     // Against the records themselves: the winner's mean p99 TTFT is within the SLO, and no valid configuration
     // has a higher mean output throughput.
-    const cells = await sim.store.listCells('recommend-sim-1');
+    const cells = await lab.sim.store.listCells('recommend-sim-1');
     const mean = (id: string, key: 'p99_ttft_ms' | 'output_throughput') => {
       const xs = cells.filter((c) => c.cellId.startsWith(`${id}.r`)).map((c) => c.metrics![key]);
       assert.equal(xs.length, 2);

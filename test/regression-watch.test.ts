@@ -107,7 +107,7 @@ describe('showing a comparison', () => {
     assert.doesNotMatch(renderMarkdownReport(now), /Regression check/);
     const html = await renderHtmlReport({ ...now, regression: cmp });
     assert.match(html, /<h2>Regression check: nightly-2 against nightly-1<\/h2>/);
-    assert.match(html, /REGRESSION: 3 metrics worse, 0 improvements against baseline nightly-1/);
+    assert.match(html, /<b>3 regression\(s\)<\/b> and 0 improvement\(s\) over 1 cell\(s\)/);
     assert.match(html, /<code>vllm:25\.09<\/code> → <code>vllm:25\.10<\/code>/);
   });
 

@@ -4,31 +4,16 @@
  * the CV of the three recorded repeats, and the Markdown table shows mean ± half-width.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { renderSweepReport } from '../cli/commands/report.js';
 import type { RepeatSummary } from '../metrics/repeats.js';
 import type { ExperimentInput } from '../schema/experiment.js';
 import type { CellRecord } from '../schema/outcome.js';
-import type { sweep } from '../workflows/sweep.js';
-import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
-import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
-import { tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
-import { type TestServer, startTestServer } from './helpers/temporal.js';
+import { useSimLab } from './helpers/sim-workers.js';
 
 describe('repeats: 3 on the simulated Thor', { timeout: 240_000 }, () => {
-  let server: TestServer;
-  let sim: SimWorkers;
-
-  before(async () => {
-    server = await startTestServer();
-    sim = await startSimWorkers(server, tempDir('repeats'), { id: 'sim-repeats', speed: 4 });
-  });
-
-  after(async () => {
-    await sim?.stop();
-    await server?.stop();
-  });
+  const lab = useSimLab('repeats', { id: 'sim-repeats', speed: 4 });
 
   it('report JSON summaries: mean, ci95 from t(0.975, 2) and the sample sd, cv, for every numeric metric', async () => {
     const port = await freePort();
@@ -44,15 +29,10 @@ describe('repeats: 3 on the simulated Thor', { timeout: 240_000 }, () => {
       warmup: { inputLen: 32, outputLen: 4, numPrompts: 2 },
       repeats: 3,
     };
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'repeats-sim-1',
-      args: [exp],
-    });
-    const result = await handle.result();
+    const result = await lab.runSweep('repeats-sim-1', exp);
     assert.equal(result.counts.succeeded, 3);
 
-    const report = JSON.parse(await renderSweepReport(sim.store, 'repeats-sim-1', 'json')) as {
+    const report = JSON.parse(await renderSweepReport(lab.sim.store, 'repeats-sim-1', 'json')) as {
       cells: CellRecord[];
       summaries: RepeatSummary[];
     };
@@ -85,6 +65,9 @@ describe('repeats: 3 on the simulated Thor', { timeout: 240_000 }, () => {
     }
     // TTFT varies between repeats on a live engine: a real interval, not a point.
     assert.ok(s.metrics.mean_ttft_ms!.ci95[1] > s.metrics.mean_ttft_ms!.ci95[0]);
-    assert.match(await renderSweepReport(sim.store, 'repeats-sim-1', 'md'), /\d ± \d[\s\S]*95 % confidence interval/);
+    assert.match(
+      await renderSweepReport(lab.sim.store, 'repeats-sim-1', 'md'),
+      /\d ± \d[\s\S]*95 % confidence interval/,
+    );
   });
 });

@@ -16,14 +16,17 @@ import {
 } from '../report/index.js';
 import {
   cellsOf,
-  experimentOf,
-  GUIDE_QUANTIZATION_ROWS,
+  assertGuideTables,
+  GUIDE_POWER_TABLE,
+  GUIDE_QUANTIZATION_TABLE,
   guideMetrics,
   guidePowerMetrics,
   metrics,
   sweepOf,
 } from './helpers/report-sweeps.js';
 import { parseCsv } from './helpers/csv.js';
+import { section, tableRows } from './helpers/markdown.js';
+import { experiment } from './helpers/experiment.js';
 
 /** The guide's model list (its table of models, sizes and sources). */
 const MODELS = [
@@ -41,13 +44,15 @@ const MODELS = [
 const SCENARIOS = [
   { name: 'high-load', inputLen: 2048, outputLen: 128, numPrompts: 100, maxConcurrency: 8 },
   { name: 'low-load', inputLen: 2048, outputLen: 128, numPrompts: 10, maxConcurrency: 1 },
-];
+] as const;
+
+/** The guide's power sweep: MAXN and 120W. */
+const BOTH_POWER_MODES = [{ mode: 'MAXN' }, { mode: '120W' }];
+/** FP8 and FP4 at MAXN with locked clocks, high load. */
+const FP8_FP4_HIGH_LOAD = { clocks: ['locked'], models: [MODELS[1], MODELS[2]], scenarios: [SCENARIOS[0]] } as const;
 
 function quantizationSweep(simulated = false) {
-  const exp = experimentOf({
-    name: 'qwen3-8b-quantization',
-    matrix: { power: [{ mode: 'MAXN' }], clocks: ['locked'], model: MODELS, scenario: SCENARIOS },
-  });
+  const exp = experiment('qwen3-8b-quantization', { clocks: ['locked'], models: MODELS, scenarios: SCENARIOS });
   const sweep = sweepOf(exp, { simulated });
   // The guide's own printed blocks, parsed: no hand-typed numbers.
   const cells = cellsOf(exp, sweep, (p) => guideMetrics(`quantization__${p.model.id}.maxn-clocks.${p.scenario.name}`));
@@ -55,16 +60,6 @@ function quantizationSweep(simulated = false) {
 }
 
 /** The lines of the section that starts with `heading`, up to the next heading. */
-function section(text: string, heading: string): string[] {
-  const lines = text.split('\n');
-  const start = lines.indexOf(heading);
-  assert.ok(start >= 0, `missing heading ${heading}`);
-  const end = lines.findIndex((l, i) => i > start && l.startsWith('#'));
-  return lines.slice(start + 1, end < 0 ? undefined : end);
-}
-
-const tableRows = (lines: string[]): string[] => lines.filter((l) => l.startsWith('|')).slice(2);
-
 describe('report labels', () => {
   it('names models, quantizations and sizes the way the guide does', () => {
     assert.equal(modelDisplayName('qwen3-8b-fp4', 'nv-community/Qwen3-8B-FP4'), 'Qwen3-8B-FP4');
@@ -83,18 +78,7 @@ describe('markdown report', () => {
   it("reproduces the guide's quantization tables row for row", () => {
     const { sweep, cells } = quantizationSweep();
     const md = renderMarkdownReport({ sweep, cells });
-    for (const scenario of ['high-load', 'low-load'] as const) {
-      const lines = section(md, `### ${scenario}`);
-      assert.ok(
-        lines.includes(
-          '| Model | Quantization | Size | Request throughput (req/s) | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |',
-        ),
-      );
-      assert.deepEqual(
-        tableRows(lines),
-        GUIDE_QUANTIZATION_ROWS[scenario].map((row) => `| ${row}`),
-      );
-    }
+    assertGuideTables(md, GUIDE_QUANTIZATION_TABLE);
     assert.match(md, /^# thorbench report: qwen3-8b-quantization\n/);
     assert.match(
       md,
@@ -107,48 +91,20 @@ describe('markdown report', () => {
   });
 
   it("reproduces the guide's power mode × jetson_clocks table", () => {
-    const exp = experimentOf({
-      name: 'power-clocks',
-      matrix: {
-        power: [{ mode: 'MAXN' }, { mode: '120W' }],
-        clocks: ['default', 'locked'],
-        model: [MODELS[1]],
-        scenario: SCENARIOS,
-      },
-    });
+    const exp = experiment('power-clocks', { power: BOTH_POWER_MODES, models: [MODELS[1]], scenarios: SCENARIOS });
     const sweep = sweepOf(exp);
     const cells = cellsOf(exp, sweep, (p) => guidePowerMetrics(p.powerKey, p.clocks, p.scenario.name));
     const md = renderMarkdownReport({ sweep, cells });
-    const high = section(md, '### high-load');
-    assert.ok(
-      high.includes(
-        '| Power mode | jetson_clocks | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |',
-      ),
-    );
-    assert.deepEqual(tableRows(high), [
-      '| MAXN | no | 251.56 | 554.96 | 26.96 |',
-      '| MAXN | yes | 298.07 | 495.44 | 22.59 |',
-      '| 120W | no | 240.14 | 580.06 | 28.27 |',
-      '| 120W | yes | 249.82 | 457.83 | 27.99 |',
-    ]);
-    assert.deepEqual(tableRows(section(md, '### low-load')), [
-      '| MAXN | no | 63.61 | 35.70 | 15.56 |',
-      '| MAXN | yes | 111.15 | 23.06 | 8.88 |',
-      '| 120W | no | 63.90 | 34.54 | 15.50 |',
-      '| 120W | yes | 79.94 | 27.23 | 12.39 |',
-    ]);
+    assertGuideTables(md, GUIDE_POWER_TABLE);
     assert.ok(!md.includes('🚀'), 'the power table has no rocket, like the guide');
   });
 
   it('shows every varying column when power and models both vary, with energy when measured', () => {
-    const exp = experimentOf({
-      name: 'both',
-      matrix: {
-        power: [{ mode: 'MAXN' }, { mode: '120W' }],
-        clocks: ['locked'],
-        model: [MODELS[0], MODELS[1]],
-        scenario: [SCENARIOS[0]],
-      },
+    const exp = experiment('both', {
+      power: BOTH_POWER_MODES,
+      clocks: ['locked'],
+      models: [MODELS[0], MODELS[1]],
+      scenarios: [SCENARIOS[0]],
     });
     const sweep = sweepOf(exp);
     const cells = cellsOf(exp, sweep, (p) =>
@@ -174,16 +130,7 @@ describe('markdown report', () => {
   });
 
   it('folds repeats into a mean ± the half-width of its 95 % confidence interval and counts successful runs', () => {
-    const exp = experimentOf({
-      name: 'repeats',
-      matrix: {
-        power: [{ mode: 'MAXN' }],
-        clocks: ['locked'],
-        model: [MODELS[1], MODELS[2]],
-        scenario: [SCENARIOS[0]],
-      },
-      repeats: 3,
-    });
+    const exp = experiment('repeats', { ...FP8_FP4_HIGH_LOAD, repeats: 3 });
     const sweep = sweepOf(exp);
     const tok: Record<number, number> = { 1: 290, 2: 298.07, 3: 300 };
     const cells = cellsOf(exp, sweep, (p) =>
@@ -199,15 +146,7 @@ describe('markdown report', () => {
   });
 
   it('lists every failed cell with its typed reason, step, exit status and engine log', () => {
-    const exp = experimentOf({
-      name: 'crashes',
-      matrix: {
-        power: [{ mode: 'MAXN' }],
-        clocks: ['locked'],
-        model: [MODELS[1], MODELS[2]],
-        scenario: [SCENARIOS[0]],
-      },
-    });
+    const exp = experiment('crashes', FP8_FP4_HIGH_LOAD);
     const sweep = sweepOf(exp, { simulated: true, state: 'failed' });
     const cells = cellsOf(exp, sweep, (p) =>
       p.model.id === 'qwen3-8b-fp4' ? null : metrics(2.33, 298.07, 495.44, 22.59),

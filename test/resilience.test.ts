@@ -14,8 +14,6 @@ import { ensureDevServer, stopDevServer } from '../server/dev-server.js';
 import { listSimContainers, readSimState } from '../sim/device.js';
 import { Experiment, type ExperimentInput } from '../schema/experiment.js';
 import { progressQuery } from '../workflows/messages.js';
-import type { sweep } from '../workflows/sweep.js';
-import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { runCli } from './helpers/cli.js';
 import { type ExperimentParts, TEST_MODELS, simExperiment } from './helpers/experiment.js';
 import { tempDir } from './helpers/files.js';
@@ -86,8 +84,9 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       clocks: ['locked'],
       steps: { heartbeatTimeout: 4_000, timeouts: { waitForHealth: 8_000 } },
     });
-    const summary = await fleet.server.client.workflow
-      .execute<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId: 'sim-faults', args: [exp] })
+    const summary = await fleet
+      .startSweep(exp)
+      .then((handle) => handle.result())
       .catch((err: Error & { cause?: Error & { cause?: Error } }) => {
         throw new Error(`${err.message}: ${err.cause?.message} / ${err.cause?.cause?.message}`);
       });
@@ -122,11 +121,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     const { worker, simDir } = deviceWorker('sim-chaos', 2);
     // A shorter heartbeat timeout than the other tests': each kill stalls the sweep until it expires.
     const exp = await experiment('sim-chaos', { steps: { heartbeatTimeout: 3_000 } });
-    const handle = await fleet.server.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'sim-chaos',
-      args: [exp],
-    });
+    const handle = await fleet.startSweep(exp);
     const random = mulberry32(20261127); // the kill schedule is random but reproducible
     let kills = 0;
     const resumeMs: number[] = [];
@@ -191,11 +186,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       scenarios: [LOW_LOAD],
     });
     const bootBefore = readSimState(simDir).bootId;
-    const summary = await fleet.server.client.workflow.execute<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'sim-reboot',
-      args: [exp],
-    });
+    const summary = await (await fleet.startSweep(exp)).result();
     assert.equal(
       summary.counts.succeeded,
       2,
@@ -216,11 +207,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     const { worker, simDir } = deviceWorker('sim-cancel', 1);
     const exp = await experiment('sim-cancel', { steps: { heartbeatTimeout: 4_000, restoreDevice: true } });
     const before = readSimState(simDir);
-    const handle = await fleet.server.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'sim-cancel',
-      args: [exp],
-    });
+    const handle = await fleet.startSweep(exp);
     while ((await handle.query(progressQuery)).done < 1) await sleep(250);
     const cancelled = await runCli(['cancel', 'sim-cancel'], {
       env: { TEMPORAL_ADDRESS: fleet.server.server.address },
@@ -243,11 +230,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
   it('resumes a sweep after the Temporal server is killed and started again on its SQLite file', async () => {
     const { worker, simDir } = deviceWorker('sim-server', 4);
     const exp = await experiment('sim-server', {});
-    const handle = await fleet.server.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'sim-server',
-      args: [exp],
-    });
+    const handle = await fleet.startSweep(exp);
     while ((await handle.query(progressQuery)).done < 2) await sleep(250);
     stopDevServer(fleet.server.home, 'SIGKILL');
     await sleep(2_000);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { formatPath, parseExperiment } from '../schema/experiment.js';
+import { BARE_MODEL, experimentInput } from './helpers/experiment.js';
 import { repoJson, repoPath, repoText } from './helpers/files.js';
 
 // Parsed loosely on purpose: the tests below break it in ways the types would not allow.
@@ -11,6 +12,15 @@ function problems(input: unknown): string[] {
   const r = parseExperiment(input);
   assert.equal(r.ok, false, 'expected the experiment to be rejected');
   return r.ok ? [] : r.problems.map((p) => `${p.path}: ${p.message}`);
+}
+
+/** Asserts that the experiment is rejected with a problem at `path` (e.g. `matrix.model[1].path:`) saying `detail`. */
+function assertProblem(input: unknown, path: string, detail = ''): void {
+  const found = problems(input);
+  assert.ok(
+    found.some((p) => p.startsWith(path) && p.includes(detail)),
+    `no problem at ${path} saying "${detail}" among:\n${found.join('\n')}`,
+  );
 }
 
 describe('experiment schema', () => {
@@ -31,15 +41,7 @@ describe('experiment schema', () => {
   });
 
   it('applies defaults', () => {
-    const r = parseExperiment({
-      name: 'x',
-      matrix: {
-        power: [{ mode: 'MAXN' }],
-        clocks: ['locked'],
-        model: [{ id: 'm', path: 'a/b', quantization: 'fp8' }],
-        scenario: [{ name: 's', inputLen: 1, outputLen: 2, numPrompts: 3 }],
-      },
-    });
+    const r = parseExperiment(experimentInput('x', { models: [BARE_MODEL] }));
     assert.ok(r.ok);
     assert.equal(r.experiment.engine.image, 'nvcr.io/nvidia/vllm:25.09-py3');
     assert.equal(r.experiment.repeats, 1);
@@ -53,52 +55,34 @@ describe('experiment schema', () => {
     bad.matrix.model[1].path = '../../etc/passwd';
     bad.matrix.model[0].quantization = 'int3';
     bad.matrix.scenario[0].inputLen = -5;
-    const found = problems(bad);
-    assert.ok(
-      found.some((p) => p.startsWith('matrix.model[1].path:')),
-      found.join('\n'),
-    );
-    assert.ok(
-      found.some((p) => p.startsWith('matrix.model[0].quantization:')),
-      found.join('\n'),
-    );
-    assert.ok(
-      found.some((p) => p.startsWith('matrix.scenario[0].inputLen:')),
-      found.join('\n'),
-    );
+    for (const path of ['matrix.model[1].path:', 'matrix.model[0].quantization:', 'matrix.scenario[0].inputLen:'])
+      assertProblem(bad, path);
   });
 
   it('rejects flags outside the vLLM allow-list and bad env names', () => {
     const bad = demo();
     bad.matrix.model[0].serveArgs = ['--served-model-name', 'x'];
     bad.matrix.model[0].env = { 'bad-name': '1' };
-    const found = problems(bad);
-    assert.ok(
-      found.some((p) => p.startsWith('matrix.model[0].serveArgs[0]:') && p.includes('allow-list')),
-      found.join('\n'),
-    );
-    assert.ok(
-      found.some((p) => p.startsWith('matrix.model[0].env')),
-      found.join('\n'),
-    );
+    assertProblem(bad, 'matrix.model[0].serveArgs[0]:', 'allow-list');
+    assertProblem(bad, 'matrix.model[0].env');
   });
 
   it('rejects duplicate ids that would collide in cell ids', () => {
     const bad = demo();
     bad.matrix.scenario.push({ ...bad.matrix.scenario[0] });
-    assert.ok(problems(bad).some((p) => p.startsWith('matrix.scenario[2]:') && p.includes('duplicate')));
+    assertProblem(bad, 'matrix.scenario[2]:', 'duplicate');
   });
 
   it('rejects unknown keys (a typo must not silently drop a setting)', () => {
     const bad = demo();
     bad.matrix.scenario[0].maxConcurency = 4;
-    assert.ok(problems(bad).some((p) => p.startsWith('matrix.scenario[0]')));
+    assertProblem(bad, 'matrix.scenario[0]');
   });
 
   it('rejects scenarios longer than the model context', () => {
     const bad = demo();
     bad.matrix.scenario[0].inputLen = 4090;
-    assert.ok(problems(bad).some((p) => p.includes('exceeds maxModelLen')));
+    assertProblem(bad, '', 'exceeds maxModelLen');
   });
 
   it('harness.percentiles: default 50, 90, 95, 99, takes 99.9, needs 99; harness.goodput: vLLM SLOs', () => {

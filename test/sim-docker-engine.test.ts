@@ -8,10 +8,11 @@ import path from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import type { DeviceProfile } from '../activities/device-profile.js';
 import { run, runDevice } from '../activities/exec.js';
+import { benchServeArgv } from '../activities/harness/vllm-bench-command.js';
 import { ensureSimDevice, listSimContainers, simDeviceProfile, writeSimFaults } from '../sim/device.js';
 import { LiveEngine } from '../sim/live-engine.js';
 import { processState } from '../sim/process-util.js';
-import { tempDir } from './helpers/files.js';
+import { repoJson, tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
 import { destroySimDevice, postSse, waitForHealthy } from './helpers/sim-device.js';
 import { waitFor } from './helpers/wait.js';
@@ -359,49 +360,21 @@ describe('simulated docker + vLLM engine', () => {
     const port = await freePort();
     await startEngine('tb-bench', port);
     await waitForHealthy(port, WAIT_MS);
-    const r = await docker([
-      'exec',
-      'tb-bench',
-      'vllm',
-      'bench',
-      'serve',
-      '--backend',
-      'vllm',
-      '--base-url',
-      `http://127.0.0.1:${port}`,
-      '--endpoint',
-      '/v1/completions',
-      '--model',
-      'qwen3',
-      '--tokenizer',
-      '/models/Qwen/Qwen3-8B-FP8',
-      '--dataset-name',
-      'random',
-      '--random-input-len',
-      '64',
-      '--random-output-len',
-      '8',
-      '--num-prompts',
-      '6',
-      '--max-concurrency',
-      '2',
-      '--ignore-eos',
-      '--seed',
-      '3',
-      '--percentile-metrics',
-      'ttft,tpot,itl,e2el',
-      '--metric-percentiles',
-      '50,90,99.9',
-      '--goodput',
-      'ttft:10000',
-      'tpot:1000',
-      '--save-result',
-      '--save-detailed',
-      '--result-dir',
-      '/tmp/thorbench-results',
-      '--result-filename',
-      'cell.json',
-    ]);
+    // The command line thorbench's vllm harness runs, with the percentiles and SLO kinds of a real vLLM 0.33 capture.
+    const argv = benchServeArgv({
+      port,
+      servedName: 'qwen3',
+      tokenizer: '/models/Qwen/Qwen3-8B-FP8',
+      inputLen: 64,
+      outputLen: 8,
+      numPrompts: 6,
+      maxConcurrency: 2,
+      seed: 3,
+      percentiles: [50, 90, 95, 99.9],
+      goodput: { ttft: 10000, tpot: 1000, e2el: 100000 },
+      resultFile: 'cell.json',
+    });
+    const r = await docker(['exec', 'tb-bench', ...argv]);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, /Starting main benchmark run\.\.\./);
     assert.match(r.stdout, /^============ Serving Benchmark Result ============$/m);
@@ -413,49 +386,9 @@ describe('simulated docker + vLLM engine', () => {
     const cat = await docker(['exec', 'tb-bench', 'cat', '/tmp/thorbench-results/cell.json']);
     assert.equal(cat.exitCode, 0, cat.stderr);
     const result = JSON.parse(cat.stdout) as Record<string, unknown>;
-    // vLLM 0.33's --save-detailed keys for these flags, in its order.
-    const head = [
-      'date',
-      'endpoint_type',
-      'backend',
-      'label',
-      'model_id',
-      'tokenizer_id',
-      'num_prompts',
-      'request_rate',
-      'burstiness',
-      'max_concurrency',
-      'duration',
-      'completed',
-      'failed',
-      'total_input_tokens',
-      'total_output_tokens',
-      'request_throughput',
-      'request_goodput',
-      'output_throughput',
-      'total_token_throughput',
-      'input_lens',
-      'output_lens',
-      'ttfts',
-      'itls',
-      'latencies',
-      'start_times',
-      'queue_times',
-      'generated_texts',
-      'errors',
-      'max_output_tokens_per_s',
-      'max_concurrent_requests',
-      'rtfx',
-    ];
-    const stats = ['ttft', 'tpot', 'itl', 'e2el'].flatMap((m) => [
-      `mean_${m}_ms`,
-      `median_${m}_ms`,
-      `std_${m}_ms`,
-      `p50_${m}_ms`,
-      `p90_${m}_ms`,
-      `p99.9_${m}_ms`,
-    ]);
-    assert.deepEqual(Object.keys(result), [...head, ...stats]);
+    // vLLM 0.33's --save-detailed keys for these flags, in its order: those of the real client's file.
+    const real = repoJson('fixtures', 'vllm-0.33-client-slo', 'slo-c8.save-detailed.json') as Record<string, unknown>;
+    assert.deepEqual(Object.keys(result), Object.keys(real));
     assert.equal(result.completed, 6);
     assert.equal(result.total_input_tokens, 6 * 64);
     assert.equal(result.total_output_tokens, 6 * 8);

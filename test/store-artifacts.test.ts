@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   cellArtifactsDir,
   listArtifacts,
@@ -10,13 +10,11 @@ import {
   removePartialArtifacts,
   writeArtifact,
 } from '../store/artifacts.js';
-import { tempDir } from './helpers/files.js';
+import { caseDirs } from './helpers/files.js';
 
-const root = tempDir('artifacts');
-after(() => fs.rmSync(root, { recursive: true, force: true }));
-let n = 0;
+const cases = caseDirs('artifacts');
 const freshDir = (): string =>
-  cellArtifactsDir(path.join(root, `case-${++n}`), 'sweep-2025-10-01', 'maxn.locked.qwen3-8b-fp8.high-load.r1');
+  cellArtifactsDir(cases.next(), 'sweep-2025-10-01', 'maxn.locked.qwen3-8b-fp8.high-load.r1');
 
 describe('artifacts: paths', () => {
   it('places a cell under <results>/<sweep>/<cell>', () => {

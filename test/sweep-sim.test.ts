@@ -7,19 +7,18 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { ResultsStore } from '../store/store.js';
 import type { ExperimentInput } from '../schema/experiment.js';
 import { listSimContainers } from '../sim/device.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { sweep } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
-import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
+import { useSimLab } from './helpers/sim-workers.js';
 import { TEST_MODELS, simExperiment } from './helpers/experiment.js';
-import { repoPath, tempDir } from './helpers/files.js';
+import { repoPath } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
-import { type TestServer, startTestServer } from './helpers/temporal.js';
+import type { TestServer } from './helpers/temporal.js';
 
 /**
  * Saves histories for the replay test (test/replay.test.ts) as `<label>.<workflow id>.json`, '/' in workflow ids
@@ -49,25 +48,11 @@ function experiment(port: number): ExperimentInput {
 }
 
 describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
-  let server: TestServer;
-  let sim: SimWorkers;
-  let store: ResultsStore;
-  let simDir: string;
-
-  before(async () => {
-    server = await startTestServer();
-    sim = await startSimWorkers(server, tempDir('sweep'), { id: 'sim-e2e', speed: 4 });
-    ({ store, simDir } = sim);
-  });
-
-  after(async () => {
-    await sim?.stop();
-    await server?.stop();
-  });
+  const lab = useSimLab('sweep', { id: 'sim-e2e', speed: 4 });
 
   it('runs every cell through every step and records each outcome once', async () => {
     const port = await freePort();
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
+    const handle = await lab.server.client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: 'e2e-sim-1',
       args: [experiment(port)],
@@ -76,9 +61,9 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
     assert.equal(summary.cells, 4);
     assert.deepEqual(summary.counts, { succeeded: 2, failed: 1, skipped: 1, cancelled: 0 });
 
-    const cells = await store.listCells('e2e-sim-1');
+    const cells = await lab.sim.store.listCells('e2e-sim-1');
     assert.equal(cells.length, 4);
-    assert.deepEqual(await store.duplicateKeys('e2e-sim-1'), []);
+    assert.deepEqual(await lab.sim.store.duplicateKeys('e2e-sim-1'), []);
 
     for (const c of cells.filter((x) => x.modelId === 'qwen3-8b-fp8')) {
       assert.equal(c.status, 'succeeded', JSON.stringify(c.failure));
@@ -146,7 +131,7 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
 
     // Nothing left running on the device.
     assert.deepEqual(
-      listSimContainers(simDir).filter((c: { status: string }) => c.status === 'running'),
+      listSimContainers(lab.sim.simDir).filter((c: { status: string }) => c.status === 'running'),
       [],
     );
 
@@ -164,18 +149,18 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
       found.length === 0 && Date.now() < deadline;
       await new Promise((r) => setTimeout(r, 250))
     ) {
-      for await (const wf of server.client.workflow.list({ query })) found.push(wf.workflowId);
+      for await (const wf of lab.server.client.workflow.list({ query })) found.push(wf.workflowId);
     }
     assert.deepEqual(found, [`e2e-sim-1/${crashed.cellId}`]);
-    assert.equal((await store.getSweep('e2e-sim-1'))?.state, 'completed');
+    assert.equal((await lab.sim.store.getSweep('e2e-sim-1'))?.state, 'completed');
 
     const label = process.env.THORBENCH_RECORD_HISTORIES;
-    if (label) await recordHistories(server, label, ['e2e-sim-1', ...cells.map((c) => `e2e-sim-1/${c.cellId}`)]);
+    if (label) await recordHistories(lab.server, label, ['e2e-sim-1', ...cells.map((c) => `e2e-sim-1/${c.cellId}`)]);
   });
 
   it('does not run a completed sweep again under the same id', async () => {
     await assert.rejects(
-      server.client.workflow.start<typeof sweep>('sweep', {
+      lab.server.client.workflow.start<typeof sweep>('sweep', {
         taskQueue: SWEEP_TASK_QUEUE,
         workflowId: 'e2e-sim-1',
         args: [experiment(await freePort())],
@@ -190,7 +175,7 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
       ...experiment(await freePort()),
       matrix: { ...experiment(1).matrix, model: [{ id: 'x', path: '../../etc', quantization: 'fp8' }] },
     };
-    const handle = await server.client.workflow.start('sweep', {
+    const handle = await lab.server.client.workflow.start('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: 'e2e-invalid',
       args: [bad],
@@ -198,6 +183,6 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
     await assert.rejects(handle.result(), (err: Error) =>
       /InvalidExperiment|invalid experiment/.test(`${err.message} ${(err as { cause?: Error }).cause?.message}`),
     );
-    assert.equal((await store.listCells('e2e-invalid')).length, 0);
+    assert.equal((await lab.sim.store.listCells('e2e-invalid')).length, 0);
   });
 });

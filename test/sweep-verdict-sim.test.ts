@@ -6,18 +6,13 @@
  * tegrastats' three-value rail format; and a sweep without warm-up on a board without a VIN rail says both.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { renderSweepReport } from '../cli/commands/report.js';
 import type { ExperimentInput } from '../schema/experiment.js';
 import { writeSimTegrastatsFormat } from '../sim/device.js';
-import type { ResultsStore } from '../store/store.js';
-import type { sweep } from '../workflows/sweep.js';
-import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
-import { type SimWorkers, startSimWorkers } from './helpers/sim-workers.js';
 import { parseCsv } from './helpers/csv.js';
-import { tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
-import { type TestServer, startTestServer } from './helpers/temporal.js';
+import { useSimLab } from './helpers/sim-workers.js';
 
 const MODEL = {
   id: 'qwen3-8b-fp8',
@@ -47,34 +42,12 @@ function experiment(name: string, port: number, over: Partial<ExperimentInput> =
 }
 
 describe('validity, provenance and energy on the simulated Thor', { timeout: 240_000 }, () => {
-  let server: TestServer;
-  let sim: SimWorkers;
-  let store: ResultsStore;
-
-  before(async () => {
-    server = await startTestServer();
-    sim = await startSimWorkers(server, tempDir('verdict'), { id: 'sim-verdict', speed: 4 });
-    store = sim.store;
-  });
-
-  after(async () => {
-    await sim?.stop();
-    await server?.stop();
-  });
-
-  async function runSweep(id: string, exp: ExperimentInput): Promise<void> {
-    const handle = await server.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: id,
-      args: [exp],
-    });
-    await handle.result();
-  }
+  const lab = useSimLab('verdict', { id: 'sim-verdict', speed: 4 });
 
   it('records a 3-prompt scenario under minCompleted 10 as invalid, with provenance and energy on every record', async () => {
-    writeSimTegrastatsFormat(sim.simDir, { railValues: 3, vin: true });
-    await runSweep('verdict-1', experiment('verdict', await freePort()));
-    const cells = await store.listCells('verdict-1');
+    writeSimTegrastatsFormat(lab.sim.simDir, { railValues: 3, vin: true });
+    await lab.runSweep('verdict-1', experiment('verdict', await freePort()));
+    const cells = await lab.sim.store.listCells('verdict-1');
     assert.equal(cells.length, 2);
     const three = cells.find((c) => c.scenario === 'three')!;
     const twelve = cells.find((c) => c.scenario === 'twelve')!;
@@ -114,14 +87,14 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
     assert.deepEqual(twelve.verdict, { valid: true, reasons: [] });
 
     // Reports mark the invalid cell and say why.
-    const md = await renderSweepReport(store, 'verdict-1', 'md');
+    const md = await renderSweepReport(lab.sim.store, 'verdict-1', 'md');
     assert.ok(md.includes('⚠ invalid'), md);
     assert.ok(md.includes('only 3 request(s) completed; validity.minCompleted is 10'));
     assert.ok(
-      (await renderSweepReport(store, 'verdict-1', 'html')).includes('⚠ invalid'),
+      (await renderSweepReport(lab.sim.store, 'verdict-1', 'html')).includes('⚠ invalid'),
       'the HTML table marks it too',
     );
-    const csv = parseCsv(await renderSweepReport(store, 'verdict-1', 'csv'));
+    const csv = parseCsv(await renderSweepReport(lab.sim.store, 'verdict-1', 'csv'));
     const header = csv[0]!;
     const row = (scenario: string) => csv.find((r) => r.includes(`maxn.locked.qwen3-8b-fp8.${scenario}.r1`))!;
     assert.equal(row('three')[header.indexOf('valid')], 'false');
@@ -134,19 +107,19 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
     assert.equal(row('twelve')[header.indexOf('power_mode_after')], 'MAXN');
     assert.equal(row('twelve')[header.indexOf('energy_status')], 'measured');
     assert.ok((JSON.parse(row('twelve')[header.indexOf('harness_argv')]!) as string[]).includes('--num-prompts'));
-    const json = JSON.parse(await renderSweepReport(store, 'verdict-1', 'json')) as {
+    const json = JSON.parse(await renderSweepReport(lab.sim.store, 'verdict-1', 'json')) as {
       cells: { verdict: unknown; engine: { imageDigest: string } }[];
     };
     assert.ok(json.cells.every((c) => typeof c.verdict === 'object' && c.engine.imageDigest.includes('@sha256:')));
   });
 
   it('says so when an engine runs cold and when the board has no VIN rail', async () => {
-    writeSimTegrastatsFormat(sim.simDir, { railValues: 2, vin: false });
+    writeSimTegrastatsFormat(lab.sim.simDir, { railValues: 2, vin: false });
     const port = await freePort();
     const exp = experiment('verdict-cold', port, { warmup: undefined });
     exp.matrix.scenario = [{ name: 'twelve', inputLen: 64, outputLen: 8, numPrompts: 12, maxConcurrency: 4 }];
-    await runSweep('verdict-2', exp);
-    const [cell] = await store.listCells('verdict-2');
+    await lab.runSweep('verdict-2', exp);
+    const [cell] = await lab.sim.store.listCells('verdict-2');
     assert.equal(cell?.status, 'succeeded', JSON.stringify(cell?.failure));
     assert.equal(cell.engine?.startedForCell, true);
     assert.deepEqual(cell.verdict.reasons, [
@@ -159,7 +132,7 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
       /no VIN rail \(it printed VDD_GPU, VDD_CPU_SOC_MSS, VIN_SYS_5V0\)/,
     );
     assert.ok('energy_per_output_token_j' in cell.metrics! && cell.metrics!.energy_per_output_token_j === null);
-    const csv = await renderSweepReport(store, 'verdict-2', 'csv');
+    const csv = await renderSweepReport(lab.sim.store, 'verdict-2', 'csv');
     assert.ok(csv.includes(',unavailable,'));
   });
 });

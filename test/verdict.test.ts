@@ -4,8 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_VALIDITY, Experiment, ValiditySpec } from '../schema/experiment.js';
-import type { BenchmarkMetrics } from '../schema/metrics.js';
+import { DEFAULT_VALIDITY, ValiditySpec } from '../schema/experiment.js';
 import {
   completeRecord,
   judgeCell,
@@ -21,78 +20,24 @@ import {
   ruleWarmup,
   type UnjudgedCellRecord,
 } from '../schema/verdict.js';
-
-const METRICS: BenchmarkMetrics = {
-  duration: 42.9,
-  completed: 100,
-  failed: 0,
-  total_input_tokens: 204800,
-  total_output_tokens: 12800,
-  request_throughput: 2.33,
-  output_throughput: 298.07,
-  total_token_throughput: 5052.48,
-  mean_ttft_ms: 495.44,
-  median_ttft_ms: 455.84,
-  p99_ttft_ms: 912.34,
-  mean_tpot_ms: 22.59,
-  median_tpot_ms: 23.0,
-  p99_tpot_ms: 25.05,
-  mean_itl_ms: 22.59,
-  median_itl_ms: 17.88,
-  p99_itl_ms: 150.3,
-  energy_j: 3821.5,
-  energy_per_output_token_j: 0.2986,
-  output_throughput_per_w: 3.349,
-};
+import { experiment } from './helpers/experiment.js';
+import { FP8_HIGH_LOAD, thorCell, thorDeviceFacts } from './helpers/thor-facts.js';
 
 /** A valid cell on a real Thor: MAXN, locked clocks, warmed-up fresh engine, energy measured, cool. */
 function good(): UnjudgedCellRecord {
+  const cell = thorCell('s');
   return {
-    sweepId: 's',
-    experimentName: 'x',
-    cellId: 'maxn.locked.qwen3-8b-fp8.high-load.r1',
-    repeat: 1,
-    position: 0,
-    power: 'maxn',
-    clocks: 'locked',
-    modelId: 'qwen3-8b-fp8',
-    quantization: 'fp8',
-    modelSize: '8.9G',
-    scenario: 'high-load',
-    status: 'succeeded',
-    failure: null,
-    metrics: { ...METRICS },
-    harness: { kind: 'builtin', command: ['thorbench-builtin'] },
-    device: {
-      deviceId: 'thor-01',
-      simulated: false,
-      model: 'NVIDIA Jetson AGX Thor Developer Kit',
-      l4tRelease: 'R38.2.1',
-      bootId: 'b',
-      powerModeName: 'MAXN',
-      powerModeId: 0,
-      clocksLocked: true,
+    ...cell,
+    device: thorDeviceFacts({
       powerModeAfter: { name: 'MAXN', id: 0 },
       clocksAfter: { locked: true, gpuMhz: 1575, gpuMaxMhz: 1575, emcMhz: 4266, emcMaxMhz: 4266, cpuMhz: [2601, 2601] },
-    },
-    engine: {
-      image: 'nvcr.io/nvidia/vllm:25.09-py3',
-      containerName: 'e',
-      command: ['docker', 'run'],
-      exitCode: null,
-      oomKilled: false,
-      logTail: null,
-      startedForCell: true,
-    },
+    }),
+    engine: { ...cell.engine!, startedForCell: true },
     steps: [
       { step: 'startEngine', startedAt: '2025-10-01T10:00:00.000Z', durationMs: 1, result: { kind: 'done' } },
       { step: 'warmup', startedAt: '2025-10-01T10:01:00.000Z', durationMs: 1, result: { kind: 'done' } },
       { step: 'benchmark', startedAt: '2025-10-01T10:02:00.000Z', durationMs: 1, result: { kind: 'done' } },
     ],
-    artifactsDir: null,
-    simulated: false,
-    startedAt: '2025-10-01T10:00:00.000Z',
-    finishedAt: '2025-10-01T10:03:00.000Z',
     energy: { status: 'measured', rail: 'VIN', samples: 86, coveredS: 42.5, windowS: 42.9 },
     thermal: { samples: 88, maxTempC: 71.2, maxTempSensor: 'tj', gpuMhzMin: 1575, gpuMhzMax: 1575 },
   };
@@ -115,16 +60,7 @@ describe('validity verdict', () => {
       maxTemperatureC: 99,
       requireEnergy: true,
     });
-    const exp = Experiment.parse({
-      name: 'x',
-      matrix: {
-        power: [{ mode: 'MAXN' }],
-        clocks: ['locked'],
-        model: [{ id: 'm', path: 'a/b', quantization: 'fp8' }],
-        scenario: [{ name: 's', inputLen: 1, outputLen: 1, numPrompts: 1 }],
-      },
-    });
-    assert.deepEqual(exp.validity, DEFAULT_VALIDITY);
+    assert.deepEqual(experiment('x').validity, DEFAULT_VALIDITY);
     assert.equal(ValiditySpec.safeParse({ maxFailedRatio: 2 }).success, false);
     assert.equal(ValiditySpec.safeParse({ minCompleted: 1.5 }).success, false);
     assert.equal(
@@ -147,7 +83,7 @@ describe('validity verdict', () => {
   });
 
   it('minCompleted: too few completed requests', () => {
-    const c = { ...good(), metrics: { ...METRICS, completed: 3 } };
+    const c = { ...good(), metrics: { ...FP8_HIGH_LOAD, completed: 3 } };
     assert.equal(
       ruleMinCompleted(c, strict({ minCompleted: 10 })),
       'only 3 request(s) completed; validity.minCompleted is 10',
@@ -158,13 +94,13 @@ describe('validity verdict', () => {
   it('minDurationS: too short a run', () => {
     assert.equal(
       ruleMinDuration(good(), strict({ minDurationS: 60 })),
-      'the benchmark ran 42.9 s; validity.minDurationS is 60',
+      'the benchmark ran 42.94 s; validity.minDurationS is 60',
     );
-    assert.equal(ruleMinDuration(good(), strict({ minDurationS: 42.9 })), null);
+    assert.equal(ruleMinDuration(good(), strict({ minDurationS: 42.94 })), null);
   });
 
   it('maxFailedRatio: failed requests beyond the allowed share', () => {
-    const c = { ...good(), metrics: { ...METRICS, completed: 95, failed: 5 } };
+    const c = { ...good(), metrics: { ...FP8_HIGH_LOAD, completed: 95, failed: 5 } };
     assert.equal(ruleFailedRatio(c, V), '5 of 100 requests failed (5 %); validity.maxFailedRatio is 0');
     assert.equal(ruleFailedRatio(c, strict({ maxFailedRatio: 0.05 })), null);
     assert.equal(ruleFailedRatio(good(), V), null);
@@ -263,7 +199,7 @@ describe('validity verdict', () => {
   it('lists every broken rule, in order', () => {
     const c = {
       ...good(),
-      metrics: { ...METRICS, completed: 3, failed: 1 },
+      metrics: { ...FP8_HIGH_LOAD, completed: 3, failed: 1 },
       thermal: { ...good().thermal!, maxTempC: 99 },
     };
     const v = judgeCell(c, strict({ minCompleted: 10 }));

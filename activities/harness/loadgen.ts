@@ -12,6 +12,7 @@
  */
 import type { RequestRecord } from '../../metrics/request-record.js';
 import { sendCompletion } from './completion-request.js';
+import type { LoadShape } from './load-shape.js';
 import { promptTokens } from './prompts.js';
 import { arrivalSchedule } from './schedule.js';
 import { Semaphore } from './semaphore.js';
@@ -24,24 +25,12 @@ export interface LoadProgress {
   total: number;
 }
 
-export interface LoadOptions {
+/** The load (prompt tokens are exact: prompts are sent as token ids), where to send it, and how to report it. */
+export interface LoadOptions extends LoadShape {
   /** Engine root, e.g. http://127.0.0.1:8000; requests go to `${baseUrl}/v1/completions`. */
   baseUrl: string;
   /** The served model name (vllm serve --served-model-name). */
   model: string;
-  /** Prompt tokens per request (exact: prompts are sent as token ids). */
-  inputLen: number;
-  /** max_tokens per request; with ignoreEos every request generates exactly this many. */
-  outputLen: number;
-  numPrompts: number;
-  /** In-flight cap; undefined = unbounded (vLLM's default). */
-  maxConcurrency?: number;
-  /** Requests per second; undefined = inf (all at t = 0). */
-  requestRate?: number;
-  /** Gamma shape of the arrival gaps when requestRate is set. @default 1 (Poisson) */
-  burstiness?: number;
-  /** Seed of prompts and arrival schedule. @default 0 */
-  seed?: number;
   /** Send vLLM's ignore_eos so every request produces outputLen tokens. @default true */
   ignoreEos?: boolean;
   /** Stops dispatching and aborts requests in flight; runLoad then rejects with the signal's reason. */

@@ -9,6 +9,7 @@
  *
  * Pure: no I/O.
  */
+import type { LoadShape } from './load-shape.js';
 import { deriveSeed, gamma, mulberry32 } from './prng.js';
 
 /**
@@ -17,14 +18,8 @@ import { deriveSeed, gamma, mulberry32 } from './prng.js';
  */
 const SCHEDULE_STREAM = -1;
 
-export interface ScheduleOptions {
-  numPrompts: number;
-  /** Requests per second; undefined or Infinity = all at once. */
-  requestRate?: number;
-  /** Gamma shape; default 1 (Poisson). */
-  burstiness?: number;
-  seed?: number;
-}
+/** What of a load decides its schedule; a request rate of Infinity is inf, as undefined. */
+export type ScheduleOptions = Pick<LoadShape, 'numPrompts' | 'requestRate' | 'burstiness' | 'seed'>;
 
 /** Cumulative send delays in seconds from the benchmark start, one per request, non-decreasing. */
 export function arrivalSchedule(opts: ScheduleOptions): number[] {

@@ -3,6 +3,7 @@
  * comes from the validated experiment (schema/experiment.ts), so nothing here reaches a shell or needs quoting.
  */
 import { goodputArgs, type GoodputSlos, metricPercentilesArgs } from '../../metrics/slo.js';
+import type { LoadShape, SeededLoad } from './load-shape.js';
 
 /** vLLM's ready-check budget: one untimed initial request, as the builtin harness sends (loadgen.ts). */
 export const READY_CHECK_TIMEOUT_S = 1;
@@ -10,27 +11,44 @@ export const READY_CHECK_TIMEOUT_S = 1;
 /** Where the benchmark writes its JSON inside the engine container. */
 export const CONTAINER_RESULTS_DIR = '/tmp/thorbench-results';
 
-export interface BenchServeSpec {
+export type BenchServeSpec = SeededLoad & {
   port: number;
   servedName: string;
   /** Model directory inside the container (its tokenizer), e.g. /models/Qwen/Qwen3-8B-FP8. */
   tokenizer: string;
-  inputLen: number;
-  outputLen: number;
-  numPrompts: number;
-  maxConcurrency?: number;
-  requestRate?: number;
-  burstiness?: number;
-  seed: number;
   /** --metric-percentiles; metrics/slo.ts's default set when undefined (99 is always included). */
   percentiles?: readonly number[];
   goodput?: GoodputSlos;
   /** Save the result with per-request arrays under this name in CONTAINER_RESULTS_DIR; none for a warm-up. */
   resultFile?: string;
-}
+};
 
 /** vLLM's spelling of a rate: 2.5 → "2.5". */
 const num = (v: number): string => String(v);
+
+/** The random dataset's flags: prompt and output lengths, how many prompts. */
+export function randomDatasetArgs(l: LoadShape): string[] {
+  return [
+    '--dataset-name',
+    'random',
+    '--random-input-len',
+    String(l.inputLen),
+    '--random-output-len',
+    String(l.outputLen),
+    '--num-prompts',
+    String(l.numPrompts),
+  ];
+}
+
+/** The load's concurrency cap and request rate (with its burstiness), each only when set. */
+export function loadRateArgs(l: LoadShape): string[] {
+  return [
+    ...(l.maxConcurrency !== undefined ? ['--max-concurrency', String(l.maxConcurrency)] : []),
+    ...(l.requestRate !== undefined
+      ? ['--request-rate', num(l.requestRate), '--burstiness', num(l.burstiness ?? 1)]
+      : []),
+  ];
+}
 
 /** The argv to run inside the container: `vllm bench serve ...`. */
 export function benchServeArgv(s: BenchServeSpec): string[] {
@@ -48,18 +66,9 @@ export function benchServeArgv(s: BenchServeSpec): string[] {
     s.servedName,
     '--tokenizer',
     s.tokenizer,
-    '--dataset-name',
-    'random',
-    '--random-input-len',
-    String(s.inputLen),
-    '--random-output-len',
-    String(s.outputLen),
-    '--num-prompts',
-    String(s.numPrompts),
+    ...randomDatasetArgs(s),
+    ...loadRateArgs(s),
   ];
-  if (s.maxConcurrency !== undefined) argv.push('--max-concurrency', String(s.maxConcurrency));
-  if (s.requestRate !== undefined)
-    argv.push('--request-rate', num(s.requestRate), '--burstiness', num(s.burstiness ?? 1));
   argv.push('--ignore-eos', '--seed', String(s.seed), '--percentile-metrics', 'ttft,tpot,itl,e2el');
   // vLLM's untimed initial test request (its "ready check"), which also opens the connection before the timed window.
   // vLLM 0.33 skips it unless given a budget; with 1 s it makes exactly one attempt (it retries only while budget

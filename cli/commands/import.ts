@@ -22,6 +22,7 @@ import { ARTIFACT_ID_PATTERN, cellArtifactsDir, storeArtifacts, writeArtifact } 
 import { openResultsStore } from '../../store/store.js';
 import type { CliEnv } from '../context.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
+import { splitList } from '../../parsers/parse-error.js';
 
 /** What `--label` may set, with the rule each value must follow. */
 const LABEL_RULES: Record<string, { re: RegExp; hint: string }> = {
@@ -41,10 +42,7 @@ export type ImportLabels = Partial<Record<keyof typeof LABEL_RULES, string>>;
 /** `--label power=MAXN,clocks=locked --label model=qwen3-8b-fp8` → labels; exit 2 naming a bad one. */
 export function parseLabels(values: readonly string[]): ImportLabels {
   const labels: Record<string, string> = {};
-  for (const part of values
-    .flatMap((v) => v.split(','))
-    .map((p) => p.trim())
-    .filter((p) => p !== '')) {
+  for (const part of values.flatMap(splitList)) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq).trim();
     const value = eq < 0 ? '' : part.slice(eq + 1).trim();

@@ -23,6 +23,7 @@ import { type CliEnv, connectTemporal } from '../context.js';
 import { EXIT_INFRA, EXIT_INVALID, ExitError } from '../errors.js';
 import { loadExperiment } from '../experiment-file.js';
 import { queueHasLivePoller } from '../sweeps.js';
+import { splitList } from '../../parsers/parse-error.js';
 
 /** What thorbench keeps in a schedule's memo, so `schedule list` can say what it watches. */
 export const SCHEDULE_MEMO_KEY = 'thorbench';
@@ -46,10 +47,7 @@ const SCHEDULE_ID = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** `--metrics mean_tpot_ms,output_throughput`: the metrics watched, each one with a good direction. */
 export function parseWatchedMetrics(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  const metrics = value
-    .split(',')
-    .map((m) => m.trim())
-    .filter((m) => m !== '');
+  const metrics = splitList(value);
   const unknown = metrics.filter((m) => !comparedMetric(m));
   if (metrics.length === 0 || unknown.length > 0) {
     throw new ExitError(

@@ -9,7 +9,7 @@
  * Deterministic: no Node.js APIs.
  */
 import { z } from 'zod';
-import { ParseError } from '../parse-error.js';
+import { firstDockerObject } from './docker-json.js';
 
 export interface ImageFacts {
   /** Content-addressable id of the image's configuration, `sha256:<64 hex>`. */
@@ -37,20 +37,7 @@ const ImageInspect = z.object({
 const SOURCE = 'docker image inspect output';
 
 export function parseDockerImageInspect(json: string): ImageFacts {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (err) {
-    throw ParseError.of(SOURCE, `not JSON (${(err as Error).message})`, json);
-  }
-  const first: unknown = Array.isArray(value) ? value[0] : value;
-  if (first === undefined) throw ParseError.of(SOURCE, 'empty array: no such image', json);
-  const parsed = ImageInspect.safeParse(first);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw ParseError.of(SOURCE, `unexpected shape (${problems})`, JSON.stringify(first));
-  }
-  const img = parsed.data;
+  const img = firstDockerObject(ImageInspect, json, SOURCE, 'image');
   return {
     id: img.Id,
     repoTags: img.RepoTags ?? [],

@@ -5,7 +5,7 @@
  * Deterministic: no Node.js APIs.
  */
 import { z } from 'zod';
-import { ParseError } from '../parse-error.js';
+import { firstDockerObject } from './docker-json.js';
 
 export interface ContainerState {
   /** Container name without docker's leading slash. */
@@ -64,23 +64,7 @@ function dockerTime(t: string): string | null {
  * parsing.
  */
 export function parseDockerInspect(json: unknown): ContainerState {
-  let value: unknown = json;
-  if (typeof json === 'string') {
-    try {
-      value = JSON.parse(json);
-    } catch (err) {
-      throw ParseError.of(SOURCE, `not JSON (${(err as Error).message})`, json);
-    }
-  }
-  const first: unknown = Array.isArray(value) ? value[0] : value;
-  if (first === undefined)
-    throw ParseError.of(SOURCE, 'empty array: no such container', typeof json === 'string' ? json : '[]');
-  const parsed = Inspect.safeParse(first);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw ParseError.of(SOURCE, `unexpected shape (${problems})`, JSON.stringify(first));
-  }
-  const c = parsed.data;
+  const c = firstDockerObject(Inspect, json, SOURCE, 'container');
   return {
     name: c.Name.replace(/^\//, ''),
     id: c.Id,

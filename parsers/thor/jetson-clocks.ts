@@ -7,7 +7,8 @@
  *
  * Deterministic: no Node.js APIs.
  */
-import { ParseError, splitLines } from '../parse-error.js';
+import type { ClocksReadBack } from '../../schema/outcome.js';
+import { ParseError, splitLines, splitList } from '../parse-error.js';
 
 export interface CpuClock {
   cpu: number;
@@ -75,10 +76,7 @@ const SOURCE = 'jetson_clocks --show output';
 /** Parses a CPU list as the kernel prints it: "0-13", "0-3,6-7", "0,2" or empty. */
 export function parseCpuList(text: string): number[] {
   const out: number[] = [];
-  for (const part of text
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '')) {
+  for (const part of splitList(text)) {
     const range = /^(\d+)-(\d+)$/.exec(part);
     if (range) {
       for (let i = Number(range[1]); i <= Number(range[2]); i++) out.push(i);
@@ -214,14 +212,7 @@ const mhz = (value: number, unitsPerMhz: number): number => Math.round(value / u
  * The clocks recorded with a cell after its benchmark: the lock state, the GPU's GPC domain and the EMC (current and
  * maximum) and every online CPU's current frequency, in MHz.
  */
-export function clocksReadBack(show: JetsonClocksShow): {
-  locked: boolean;
-  gpuMhz: number | null;
-  gpuMaxMhz: number | null;
-  emcMhz: number | null;
-  emcMaxMhz: number | null;
-  cpuMhz: number[];
-} {
+export function clocksReadBack(show: JetsonClocksShow): ClocksReadBack {
   const gpc = show.gpu.find((d) => /gpc/i.test(d.name) || d.name === 'GPU') ?? show.gpu[0] ?? null;
   return {
     locked: show.locked,

@@ -16,6 +16,9 @@ export const TEST_MODELS = {
   fp4: { id: 'qwen3-8b-fp4', path: 'nv-community/Qwen3-8B-FP4', quantization: 'fp4', servedName: 'qwen3' },
 } as const satisfies Record<string, ModelInput>;
 
+/** A model with only what the schema requires: everything else (its served name, env, arguments) defaulted. */
+export const BARE_MODEL = { id: 'm', path: 'a/b', quantization: 'fp8' } as const satisfies ModelInput;
+
 /** A scenario small enough for a test: a few short requests. */
 export const TINY_SCENARIO = {
   name: 'tiny',

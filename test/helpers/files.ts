@@ -2,9 +2,10 @@
  * Files in tests: the repository root (tests run from dist/test, two levels below it), temporary directories, and
  * the real captures in fixtures/ that both the parsers' tests and the simulator read.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -27,6 +28,17 @@ export function repoJson(...parts: string[]): unknown {
 /** A new empty directory under the system's temporary directory. */
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `thorbench-${prefix}-`));
+}
+
+/**
+ * A temporary directory for one test file, removed after its tests, that hands out a path of its own to each case
+ * (`next()`: `<root>/case-<n>`, not yet created).
+ */
+export function caseDirs(prefix: string): { root: string; next(): string } {
+  const root = tempDir(prefix);
+  after(() => rmSync(root, { recursive: true, force: true }));
+  let n = 0;
+  return { root, next: () => path.join(root, `case-${++n}`) };
 }
 
 /** Absolute path of a capture in fixtures/, e.g. fixturePath('thor', 'nvpmodel-q.maxn.txt'). */

@@ -2,6 +2,7 @@
  * Sweeps and cell records for report tests: the experiment, its sweep record and one record per planned cell, with
  * the metrics a test chooses.
  */
+import assert from 'node:assert/strict';
 import { parseBenchmarkBlock } from '../../parsers/vllm-bench.js';
 import { DEFAULT_VALIDITY, Experiment } from '../../schema/experiment.js';
 import { BenchmarkMetrics } from '../../schema/metrics.js';
@@ -10,9 +11,11 @@ import { completeRecord } from '../../schema/verdict.js';
 import { planSweep } from '../../plan/plan.js';
 import type { SweepRecord } from '../../store/sweep.js';
 import { fixture, fixturePath } from './files.js';
+import { section, tableHeader, tableRows } from './markdown.js';
+import { thorDeviceFacts } from './thor-facts.js';
 
 /** The guide's quantization tables, row for row as it prints them (its text lost the leading "| " of each row). */
-export const GUIDE_QUANTIZATION_ROWS = {
+const GUIDE_QUANTIZATION_ROWS = {
   'high-load': [
     'Qwen3-8B | BF16 | 16 G | 0.66 | 82.47 | 974.57 | 85.33 |',
     'Qwen3-8B-FP8 🚀 | FP8 | 8.9 G | 2.33 | 298.07 | 495.44 | 22.59 |',
@@ -38,7 +41,7 @@ export const GUIDE_QUANTIZATION_ROWS = {
 };
 
 /** The guide's power mode × jetson_clocks tables (Qwen3-8B-FP8), its 否/是 written no/yes as the report does. */
-export const GUIDE_POWER_ROWS = {
+const GUIDE_POWER_ROWS = {
   'high-load': [
     'MAXN | no | 251.56 | 554.96 | 26.96 |',
     'MAXN | yes | 298.07 | 495.44 | 22.59 |',
@@ -52,6 +55,35 @@ export const GUIDE_POWER_ROWS = {
     '120W | yes | 79.94 | 27.23 | 12.39 |',
   ],
 };
+
+/** A table of the guide as the report prints it under `### high-load` and `### low-load`. */
+export interface GuideTable {
+  header: string;
+  rows: Record<'high-load' | 'low-load', string[]>;
+}
+
+export const GUIDE_QUANTIZATION_TABLE: GuideTable = {
+  header:
+    '| Model | Quantization | Size | Request throughput (req/s) | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |',
+  rows: GUIDE_QUANTIZATION_ROWS,
+};
+
+export const GUIDE_POWER_TABLE: GuideTable = {
+  header: '| Power mode | jetson_clocks | Output token throughput (tok/s) | Mean TTFT (ms) | Mean TPOT (ms) |',
+  rows: GUIDE_POWER_ROWS,
+};
+
+/** Asserts that a Markdown report shows the guide's table for both loads, header and rows. */
+export function assertGuideTables(markdown: string, table: GuideTable): void {
+  for (const scenario of ['high-load', 'low-load'] as const) {
+    const lines = section(markdown, `### ${scenario}`);
+    assert.equal(tableHeader(lines), table.header, `the ${scenario} table's header`);
+    assert.deepEqual(
+      tableRows(lines),
+      table.rows[scenario].map((row) => `| ${row}`),
+    );
+  }
+}
 
 /** The guide's printed `vllm bench serve` blocks, kept in fixtures/vllm-bench-text. */
 export const GUIDE_FIXTURES = `${fixturePath('vllm-bench-text')}/`;
@@ -144,16 +176,12 @@ export function cellsOf(
           : { type: 'EngineCrashed', message: 'engine exited during load', retryable: false, step: 'waitForHealth' },
         metrics: m,
         harness: m ? { kind: 'vllm', command: ['vllm', 'bench', 'serve'] } : null,
-        device: {
-          deviceId: 'thor-01',
+        device: thorDeviceFacts({
           simulated: sweep.simulated,
-          model: 'NVIDIA Jetson AGX Thor Developer Kit',
-          l4tRelease: 'R38.2.1',
           bootId: 'b1',
           powerModeName: p.power.mode ?? 'MAXN',
-          powerModeId: 0,
           clocksLocked: p.clocks === 'locked',
-        },
+        }),
         engine: {
           image: exp.engine.image,
           containerName: 'thorbench-engine',

@@ -4,7 +4,11 @@
  * supervised like systemd would (test/helpers/worker-process.ts), so that a test can SIGKILL them.
  */
 import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
+import type { ExperimentInput } from '../../schema/experiment.js';
+import type { sweep } from '../../workflows/sweep.js';
+import { SWEEP_TASK_QUEUE } from '../../workflows/task-queues.js';
 import { ensureSimDevice } from '../../sim/device.js';
 import { type ResultsStore, openResultsStore } from '../../store/store.js';
 import { createSweepWorker } from '../../workers/sweep-worker.js';
@@ -21,6 +25,8 @@ export interface SimFleet {
   devices: Map<string, SupervisedWorker>;
   /** Starts the device worker of `id` at `speed` (THORBENCH_SIM_SPEED); `env` adds to its environment. */
   addDevice(id: string, speed: number, env?: Record<string, string>): { worker: SupervisedWorker; simDir: string };
+  /** Starts a sweep of `exp` on the sweep task queue, under `workflowId` (default: the experiment's name). */
+  startSweep(exp: ExperimentInput, workflowId?: string): Promise<WorkflowHandle<typeof sweep>>;
   /** Environment for the CLI against this fleet (`thorbench devices`, `status`, …). */
   cliEnv(): Record<string, string>;
   /** Stops every device worker and removes its simulated device, then the sweep worker, the store and the server. */
@@ -57,6 +63,8 @@ export async function startSimFleet(dir: string): Promise<SimFleet> {
       worker.start();
       return { worker, simDir: simDir(id) };
     },
+    startSweep: (exp, workflowId = exp.name) =>
+      server.client.workflow.start<typeof sweep>('sweep', { taskQueue: SWEEP_TASK_QUEUE, workflowId, args: [exp] }),
     cliEnv: () => ({ THORBENCH_RESULTS: resultsDir, THORBENCH_HOME: home, TEMPORAL_ADDRESS: server.server.address }),
     async stop() {
       for (const [id, worker] of devices) {
