@@ -13,8 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { stopDevServer } from '../server/dev-server.js';
 import { tempDir } from './helpers/files.js';
-import { freePort } from './helpers/net.js';
-import { simDeviceOnFreePort } from './helpers/sim-device.js';
+import { demoRun } from './helpers/sim-device.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = path.join(root, 'bin', 'thorbench.js');
@@ -124,17 +123,7 @@ describe('thorbench live view off a terminal', { timeout: 600_000 }, () => {
   after(() => stopDevServer(path.join(dir, 'home')));
 
   it('run and status --follow print one line per finished cell; report writes charts and compares', async () => {
-    const port = await freePort();
-    // The demo's engine port, moved to a free one: other test files may run the demo at the same time.
-    await simDeviceOnFreePort(path.join(dir, 'home'), 'experiments/demo-sim.json');
-    const env = {
-      THORBENCH_HOME: path.join(dir, 'home'),
-      THORBENCH_RESULTS: path.join(dir, 'results'),
-      THORBENCH_TEMPORAL_PORT: String(port),
-      THORBENCH_UI_PORT: String(await freePort()),
-      THORBENCH_SIM_SPEED: '4',
-      TEMPORAL_ADDRESS: '',
-    };
+    const { env, temporalPort: port } = await demoRun(dir);
     const running = thorbench(['run', 'experiments/demo-sim.json', '--device', 'sim', '--id', 'live-a'], env);
     // A run that ends before its sweep is seen running (e.g. no Temporal CLI) fails here with its own output.
     await Promise.race([

@@ -9,8 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { stopDevServer } from '../server/dev-server.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/files.js';
-import { freePort } from './helpers/net.js';
-import { simDeviceOnFreePort } from './helpers/sim-device.js';
+import { demoRun } from './helpers/sim-device.js';
 
 describe('thorbench CLI', { timeout: 600_000 }, () => {
   const home = tempDir('cli');
@@ -118,18 +117,7 @@ describe('thorbench CLI', { timeout: 600_000 }, () => {
   });
 
   it('run: the demo on the simulated Thor with the embedded server, then status and report', async () => {
-    const port = await freePort();
-    const uiPort = await freePort();
-    // The demo's engine port, moved to a free one: other test files may run the demo at the same time.
-    await simDeviceOnFreePort(path.join(home, 'home'), 'experiments/demo-sim.json');
-    const env = {
-      THORBENCH_HOME: path.join(home, 'home'),
-      THORBENCH_RESULTS: path.join(home, 'results'),
-      THORBENCH_TEMPORAL_PORT: String(port),
-      THORBENCH_UI_PORT: String(uiPort),
-      THORBENCH_SIM_SPEED: '4',
-      TEMPORAL_ADDRESS: '',
-    };
+    const { env, temporalPort: port, uiPort } = await demoRun(home);
     const r = await runCli(['run', 'experiments/demo-sim.json', '--device', 'sim'], { env });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.ok(r.stdout.includes(`Web UI: http://localhost:${uiPort}/namespaces/default/workflows/demo-sim-`), r.stdout);

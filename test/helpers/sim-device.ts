@@ -79,3 +79,34 @@ export async function simDeviceOnFreePort(home: string, experimentFile: string):
   while (port <= experimentPort) port = await freePort();
   ensureSimDevice(path.join(home, 'sim', 'sim'), { id: 'sim', enginePortOffset: port - experimentPort });
 }
+
+/** What `thorbench run experiments/demo-sim.json --device sim` needs to run under `dir` with its embedded server. */
+export interface DemoRun {
+  env: Record<string, string>;
+  /** The embedded Temporal server's port and its Web UI's. */
+  temporalPort: number;
+  uiPort: number;
+}
+
+/**
+ * The environment of a demo run in `dir` (home, results, free server and UI ports, the simulator at speed 4) on a
+ * simulated Thor whose engine port is moved to a free one (simDeviceOnFreePort).
+ */
+export async function demoRun(dir: string): Promise<DemoRun> {
+  const home = path.join(dir, 'home');
+  await simDeviceOnFreePort(home, 'experiments/demo-sim.json');
+  const temporalPort = await freePort();
+  const uiPort = await freePort();
+  return {
+    temporalPort,
+    uiPort,
+    env: {
+      THORBENCH_HOME: home,
+      THORBENCH_RESULTS: path.join(dir, 'results'),
+      THORBENCH_TEMPORAL_PORT: String(temporalPort),
+      THORBENCH_UI_PORT: String(uiPort),
+      THORBENCH_SIM_SPEED: '4',
+      TEMPORAL_ADDRESS: '',
+    },
+  };
+}
