@@ -11,8 +11,6 @@ import { after, before, describe, it } from 'node:test';
 import { planSweep } from '../plan/plan.js';
 import { Experiment, type ExperimentInput } from '../schema/experiment.js';
 import { progressQuery } from '../workflows/messages.js';
-import type { sweep } from '../workflows/sweep.js';
-import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { repoJson, repoPath, tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
 import { waitFor } from './helpers/wait.js';
@@ -68,11 +66,7 @@ describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
     exp.device = { ...exp.device, failoverAfterMs: 5_000 };
     exp.steps = { ...exp.steps, flushCaches: false, heartbeatTimeout: 2_000 };
     const planned = planSweep(Experiment.parse(exp)).cells;
-    const handle = await fleet.server.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'fleet-failover',
-      args: [exp],
-    });
+    const handle = await fleet.startSweep(exp, 'fleet-failover');
 
     // Mid-sweep: thor-b is in its first cell, its engine started. Then the worker and its engines die for good.
     const inFlight = await waitFor(

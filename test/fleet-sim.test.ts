@@ -11,8 +11,6 @@ import { planSweep } from '../plan/plan.js';
 import { Experiment, type ExperimentInput } from '../schema/experiment.js';
 import { jetsonProfile, engineHostPort } from '../activities/device-profile.js';
 import { ENGINE_PORT_STRIDE, ensureSimDevice, readSimState, simDeviceProfile } from '../sim/device.js';
-import type { sweep } from '../workflows/sweep.js';
-import { SWEEP_TASK_QUEUE } from '../workflows/task-queues.js';
 import { repoJson, tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
 import { destroySimDevice } from './helpers/sim-device.js';
@@ -118,11 +116,7 @@ describe('a fleet of simulated Thors on one machine', { timeout: 300_000 }, () =
 
   it('runs fleet-sim over three device workers: every cell once, succeeded, spread over the devices', async () => {
     const exp = await tinyFleetExperiment();
-    const handle = await fleet.server.client.workflow.start<typeof sweep>('sweep', {
-      taskQueue: SWEEP_TASK_QUEUE,
-      workflowId: 'fleet-sim-test',
-      args: [exp],
-    });
+    const handle = await fleet.startSweep(exp, 'fleet-sim-test');
     // thorbench devices shows the cells in flight, from the running sweep's progress query.
     const busy = await waitFor(
       'thorbench devices to show a device at work',
