@@ -53,6 +53,8 @@ export function isOurProcess(pid: number, envName: string, value: string, cmdlin
 
 /** Sends a signal to a whole process group (the engine runs as a group leader); a gone group is fine. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  // kill(0) and kill(-0) signal the caller's own process group, kill(-1) every process it may signal.
+  if (!Number.isInteger(pgid) || pgid <= 1) throw new RangeError(`not an engine's process group: ${pgid}`);
   for (const target of [-pgid, pgid]) {
     try {
       process.kill(target, signal);

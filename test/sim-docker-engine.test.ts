@@ -333,6 +333,8 @@ describe('simulated docker + vLLM engine', () => {
     await startEngine('tb-killed', port);
     await waitForHealthy(port, WAIT_MS);
     const pid = (await inspect('tb-killed')).State.Pid;
+    // kill(-0) would be this test's own process group (the test runner with it): only a real engine pid is killed.
+    assert.ok(pid > 0, `tb-killed has a running engine (State.Pid ${pid})`);
     process.kill(-pid, 'SIGKILL');
     const s = await waitExited('tb-killed');
     assert.equal(s.ExitCode, 137);
