@@ -30,3 +30,9 @@ export const SLO_SEARCH_PATCH = 'slo-capacity-search';
  * device's unfinished engine groups to the remaining devices and watches for the device to come back.
  */
 export const FAILOVER_PATCH = 'device-failover';
+
+/**
+ * Cheaper cells (docs/architecture.md, "Orchestration cost"): a cell tells its sweep about a step only once the step
+ * has run for half a second, and writes its record with a local activity on the sweep worker.
+ */
+export const LEAN_CELL_PATCH = 'lean-cell';
