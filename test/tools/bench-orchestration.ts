@@ -12,11 +12,15 @@
  * - overhead_per_cell_s: (wall_s − step_s) / cells: what happens between steps — starting the cell's workflow,
  *   recording the cell, the sweep's bookkeeping.
  * - wall_per_cell_s: wall_s / cells, everything a no-op cell costs.
- * Also: the runs the sweep went through, the largest run's history, and the server's history/payload size warnings.
+ * Also: the runs the sweep went through, the largest run's history, the server's history/payload size warnings, the
+ * CPU time the server and the workers spent per cell, and the machine's load meanwhile (other jobs on the machine
+ * slow everything down, the CPU time much less).
  *
  * A benchmark, not a test: numbers depend on the machine and its load. Measured figures are in the README
  * ("Orchestration cost").
  */
+import { readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { historyWarnings, cellsExperiment, sweepRuns } from '../helpers/orchestration.js';
 import { startSimWorkers } from '../helpers/sim-workers.js';
@@ -38,6 +42,14 @@ interface Result {
   history_warnings: number;
   recorded: number;
   duplicates: number;
+  /** The machine's 1-minute load average, sampled every 5 s during the sweep (this machine has os.cpus() cores). */
+  load_avg: number;
+  /**
+   * CPU seconds per cell of the Temporal server and of this process (both workers), from start to result: what a
+   * cell costs whatever else the machine runs. The server's is null where /proc cannot say.
+   */
+  server_cpu_per_cell_s: number | null;
+  workers_cpu_per_cell_s: number;
 }
 
 function cellsArg(argv: string[]): number {
@@ -49,15 +61,36 @@ function cellsArg(argv: string[]): number {
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
+/** CPU seconds (user + system) a process has used, from /proc; null where there is none. */
+function processCpuS(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th, in clock ticks (100/s).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+function ownCpuS(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const cells = cellsArg(process.argv);
   const dir = tempDir('bench-orchestration');
   const server = await startTestServer(path.join(dir, 'server'));
   const sim = await startSimWorkers(server, dir, { id: 'bench', speed: 1, noop: true });
+  const load: number[] = [];
+  let sampler: NodeJS.Timeout | undefined;
   try {
     const sweepId = `bench-orchestration-${cells}`;
+    sampler = setInterval(() => load.push(os.loadavg()[0]!), 5_000);
     const t0 = performance.now();
+    const cpu0 = { server: processCpuS(server.server.pid), workers: ownCpuS() };
     const handle = await server.client.workflow.start<typeof sweep>('sweep', {
       taskQueue: SWEEP_TASK_QUEUE,
       workflowId: sweepId,
@@ -65,6 +98,10 @@ async function main(): Promise<void> {
     });
     const summary = await handle.result();
     const wallS = (performance.now() - t0) / 1000;
+    const serverCpuS = processCpuS(server.server.pid);
+    const workersCpuS = ownCpuS() - cpu0.workers;
+    clearInterval(sampler);
+    load.push(os.loadavg()[0]!);
     if (summary.counts.succeeded !== cells)
       throw new Error(`bench:orchestration: ${JSON.stringify(summary.counts)} of ${cells} cells`);
     const records = await sim.store.listCells(sweepId);
@@ -82,6 +119,10 @@ async function main(): Promise<void> {
       history_warnings: historyWarnings(server.server.logFile).length,
       recorded: await sim.store.countRows(sweepId),
       duplicates: (await sim.store.duplicateKeys(sweepId)).length,
+      load_avg: Math.round((load.reduce((a, b) => a + b, 0) / load.length) * 10) / 10,
+      server_cpu_per_cell_s:
+        serverCpuS === null || cpu0.server === null ? null : round3((serverCpuS - cpu0.server) / cells),
+      workers_cpu_per_cell_s: round3(workersCpuS / cells),
     };
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else
@@ -89,11 +130,14 @@ async function main(): Promise<void> {
         `${cells} no-op cells in ${result.wall_s} s: steps ${result.step_s} s, orchestration ${result.overhead_per_cell_s} s per cell ` +
           `(${result.wall_per_cell_s} s per cell in all); ${result.runs} run(s), the largest ${result.max_run_events} events ` +
           `(${Math.round(result.max_run_bytes / 1024)} KiB); ${result.recorded} records, ${result.duplicates} duplicated; ` +
-          `${result.history_warnings} history-size warnings\n`,
+          `${result.history_warnings} history-size warnings; CPU per cell: server ${result.server_cpu_per_cell_s} s, workers ` +
+          `${result.workers_cpu_per_cell_s} s; load average ${result.load_avg} on ${os.cpus().length} cores\n`,
       );
   } finally {
+    clearInterval(sampler);
     await sim.stop();
     await server.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
