@@ -18,14 +18,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { activityInfo } from '@temporalio/activity';
 import type { DeviceWorkerActivities } from '../activities/index.js';
 import { type DeviceProfile, devicePath } from '../activities/device-profile.js';
 import type { EnsurePowerModeResult } from '../activities/device.js';
 import { buildEngineLaunch } from '../activities/engine-command.js';
 import { clocksStoreFile } from '../activities/exec.js';
 import { nonRetryable } from '../activities/failures.js';
-import type { BenchmarkResult } from '../activities/harness.js';
+import { type BenchmarkResult, safeAttempt } from '../activities/harness.js';
 import { heartbeating } from '../activities/heartbeat.js';
 import { createModelActivities, missingModels } from '../activities/models.js';
 import { calculateMetrics } from '../metrics/calculate.js';
@@ -295,7 +294,7 @@ export function createNoopDeviceActivities(profile: DeviceProfile): DeviceWorker
         simulated: true,
         noop: true,
         device: profile.id,
-        attempt: activityInfo().attempt,
+        attempt: safeAttempt(),
         command,
         scenario,
         metrics,
