@@ -40,6 +40,11 @@ export interface DeviceProfile {
    * engines of several simulated Thors on one machine apart (sim/device.ts).
    */
   enginePortOffset: number;
+  /**
+   * The simulated Thor's no-op mode (sim/noop-device.ts): the device worker answers every device step at once from
+   * the simulator's state, for measuring and testing orchestration. Absent on every other device.
+   */
+  noop?: boolean;
 }
 
 /** The real commands on JetPack 7 / L4T R38 (paths per NVIDIA docs and jetson_stats). */

@@ -410,7 +410,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
   return activities;
 }
 
-function safeAttempt(): number | null {
+/** The activity's attempt, or null outside an activity (a test calling the function directly). */
+export function safeAttempt(): number | null {
   try {
     return activityInfo().attempt;
   } catch {

@@ -33,12 +33,16 @@ export function activitySignal(): AbortSignal {
   return inActivity() ? Context.current().cancellationSignal : new AbortController().signal;
 }
 
+/**
+ * Heartbeats every `intervalMs` while `work` runs, the first after `intervalMs`: Temporal's heartbeat timeout runs
+ * from the activity's start, so a worker killed before the first beat is noticed all the same, and a step that ends
+ * sooner costs the server no heartbeat write (docs/architecture.md, "Orchestration cost").
+ */
 export async function whileBeating<T>(
   work: Promise<T>,
   details?: () => unknown,
   intervalMs = DEFAULT_INTERVAL_MS,
 ): Promise<T> {
-  beat(details?.());
   const timer = setInterval(() => beat(details?.()), intervalMs);
   try {
     return await work;

@@ -127,7 +127,11 @@ export function resolveDevice(env: CliEnv, choice: DeviceChoice, deviceId?: stri
     });
     // THORBENCH_SIM_VLLM_CLIENT: a `vllm` executable (scripts/ensure-vllm-client.sh) that simulated containers run
     // for `vllm bench serve`; without it they run the stand-in (sim/vllm-bench-standin.ts).
-    return simDeviceProfile(dev, env.resultsDir, { vllmClient: process.env.THORBENCH_SIM_VLLM_CLIENT || undefined });
+    // THORBENCH_SIM_NOOP=1: every device step answers at once (sim/noop-device.ts), to measure orchestration.
+    return simDeviceProfile(dev, env.resultsDir, {
+      vllmClient: process.env.THORBENCH_SIM_VLLM_CLIENT || undefined,
+      noop: process.env.THORBENCH_SIM_NOOP === '1',
+    });
   }
   if (!isJetson())
     throw new ExitError(

@@ -203,6 +203,8 @@ export function ensureSimDevice(dir: string, opts: SimDeviceOptions = {}): SimDe
 export interface SimProfileOptions {
   /** The `vllm` executable simulated containers run for `vllm bench serve`; default: the stand-in. */
   vllmClient?: string;
+  /** No-op mode (THORBENCH_SIM_NOOP): every device step answers at once (sim/noop-device.ts). */
+  noop?: boolean;
 }
 
 /** The profile the device worker uses for a simulated Thor: commands from sim/bin, no sudo. */
@@ -227,6 +229,7 @@ export function simDeviceProfile(dev: SimDevice, resultsDir: string, opts: SimPr
     resultsDir: path.resolve(resultsDir),
     env: { ...dev.env, ...(opts.vllmClient ? { [SIM_VLLM_CLIENT_ENV]: opts.vllmClient } : {}) },
     enginePortOffset: dev.enginePortOffset,
+    ...(opts.noop ? { noop: true } : {}),
   };
 }
 

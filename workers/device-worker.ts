@@ -8,6 +8,7 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createClaimActivities, createDeviceWorkerActivities } from '../activities/index.js';
 import type { DeviceProfile } from '../activities/device-profile.js';
 import { withArtifactUpload } from '../activities/artifact-upload.js';
+import { createNoopDeviceActivities } from '../sim/noop-device.js';
 import type { ResultsStore } from '../store/store.js';
 import { DEVICE_CLAIM_TASK_QUEUE, deviceTaskQueue } from '../workflows/task-queues.js';
 import { installRuntime } from './runtime.js';
@@ -22,13 +23,15 @@ export async function createDeviceWorkers(opts: {
 }): Promise<Worker[]> {
   installRuntime();
   const identity = opts.identity ?? `thorbench-device-${opts.profile.id}@${process.pid}`;
+  // The simulator's no-op mode answers the same activities at once (sim/noop-device.ts).
+  const activities = opts.profile.noop
+    ? createNoopDeviceActivities(opts.profile)
+    : createDeviceWorkerActivities(opts.profile);
   const device = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: deviceTaskQueue(opts.profile.id),
-    activities: opts.artifactStore
-      ? withArtifactUpload(createDeviceWorkerActivities(opts.profile), opts.artifactStore)
-      : createDeviceWorkerActivities(opts.profile),
+    activities: opts.artifactStore ? withArtifactUpload(activities, opts.artifactStore) : activities,
     maxConcurrentActivityTaskExecutions: 1,
     identity,
     shutdownGraceTime: '10s',

@@ -12,6 +12,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   sleep,
   upsertSearchAttributes,
@@ -41,7 +42,7 @@ import type { UnjudgedCellRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import { cellIdentity, unrunCellRecord } from './cell-record.js';
 import { cellStepSignal } from './messages.js';
-import { READ_BACK_PATCH, WARMUP_AFTER_POWER_CHANGE_PATCH, WEB_UI_PATCH } from './patches.js';
+import { LEAN_CELL_PATCH, READ_BACK_PATCH, WARMUP_AFTER_POWER_CHANGE_PATCH, WEB_UI_PATCH } from './patches.js';
 import { type CellVisibilityStatus, SEARCH_ATTRIBUTES } from './search-attributes.js';
 import { QUICK_OPTIONS, quickDeviceOptions, stepOptions, stepTimeoutMs } from './step-options.js';
 import { stepSummary } from './summaries.js';
@@ -123,6 +124,33 @@ export function headlineMetrics(m: BenchmarkMetrics): HeadlineMetrics {
 
 const DEFAULT_REBOOT_POLL_MS = 10_000;
 
+/**
+ * Under LEAN_CELL_PATCH a step is announced to the sweep only once it has run this long: each announcement (a
+ * signal) costs both workflows a workflow task, and a shorter step is over before the progress shown every second
+ * would name it (docs/architecture.md, "Orchestration cost").
+ */
+export const ANNOUNCE_AFTER_MS = 500;
+
+/** What a cell does beyond its steps, by the patches it started under. */
+interface CellMode {
+  /** WEB_UI_PATCH: summaries, step notifications to the sweep, search attributes. */
+  metadata: boolean;
+  /** LEAN_CELL_PATCH: late step notifications, the record written by a local activity. */
+  lean: boolean;
+}
+
+/**
+ * The results activities of a cell. Under LEAN_CELL_PATCH recordCell runs as a local activity: on the sweep worker
+ * that runs the cell (which serves the results queue too), inside the workflow task that completes the cell, instead
+ * of a round trip through the results queue. Recording is an idempotent upsert, so a workflow task retried after a
+ * crash records the same row again, never a second one.
+ */
+function resultsActivities(mode: CellMode): Pick<ResultsActivities, 'recordCell'> {
+  return mode.lean
+    ? proxyLocalActivities<ResultsActivities>(QUICK_OPTIONS)
+    : proxyActivities<ResultsActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
+}
+
 /** A step's activity has the step's name, except the engine's teardown (its activity name predates the step's). */
 type StepActivity<S extends StepName> = S extends 'teardown'
   ? 'teardownEngine'
@@ -172,10 +200,9 @@ class Steps {
   /** The first step that found the device lost (DeviceLost), if any. */
   lost: { step: StepName; message: string } | null = null;
 
-  /** `metadata`: the cell runs under WEB_UI_PATCH (summaries, step notifications to the sweep). */
   constructor(
     private readonly input: CellInput,
-    private readonly metadata: boolean,
+    private readonly mode: CellMode,
   ) {}
 
   /** Runs a step's own activity on the device queue, with the step's timeout and retry policy. */
@@ -186,7 +213,7 @@ class Steps {
     const { input } = this;
     const options = {
       ...stepOptions(name, input.timeouts, input.deviceQueue, input.heartbeatTimeoutMs, input.failoverAfterMs),
-      ...(this.metadata ? { summary: stepSummary(name, input.cell, input.engine, input.warmup) } : {}),
+      ...(this.mode.metadata ? { summary: stepSummary(name, input.cell, input.engine, input.warmup) } : {}),
     };
     const acts = proxyActivities<DeviceWorkerActivities>(options) as unknown as Record<
       string,
@@ -199,7 +226,7 @@ class Steps {
   /** Runs a step made of more than one activity. */
   async run<T>(name: StepName, fn: () => Promise<T>): Promise<T> {
     const t0 = Date.now();
-    if (this.metadata) this.announce(name, t0);
+    const announcement = this.mode.metadata ? this.announce(name, t0) : null;
     try {
       const out = await fn();
       this.record(name, t0, { kind: 'done' });
@@ -214,19 +241,33 @@ class Steps {
       }
       this.record(name, t0, { kind: 'failed', failure: failure.info.type });
       throw failure;
+    } finally {
+      announcement?.cancel();
     }
   }
 
-  /** Tells the sweep (its `progress` query) and the Web UI (current details) which step runs since when. */
-  private announce(step: StepName, t0: number): void {
+  /**
+   * Tells the Web UI (current details) and the sweep (its `progress` query) which step runs since when; under
+   * LEAN_CELL_PATCH the sweep only once the step has run for ANNOUNCE_AFTER_MS. Returns the pending announcement,
+   * which the end of the step cancels.
+   */
+  private announce(step: StepName, t0: number): CancellationScope | null {
     const startedAt = new Date(t0).toISOString();
     setCurrentDetails(`**${step}** since ${startedAt}`);
     const parent = workflowInfo().parent;
-    if (!parent) return;
+    if (!parent) return null;
     // Fire and forget: a sweep that is gone (terminated) must not fail its cell.
-    getExternalWorkflowHandle(parent.workflowId)
-      .signal(cellStepSignal, { cellId: this.input.cell.id, step, startedAt })
-      .catch(() => undefined);
+    const signal = () =>
+      getExternalWorkflowHandle(parent.workflowId)
+        .signal(cellStepSignal, { cellId: this.input.cell.id, step, startedAt })
+        .catch(() => undefined);
+    if (!this.mode.lean) {
+      void signal();
+      return null;
+    }
+    const pending = new CancellationScope();
+    pending.run(() => sleep(ANNOUNCE_AFTER_MS)).then(signal, () => undefined);
+    return pending;
   }
 
   skip(name: StepName, reason: string): void {
@@ -242,7 +283,11 @@ class Steps {
  * Switches into a power mode that needs a reboot: answers nvpmodel's prompt (which reboots the device and kills its
  * worker), then probes until the worker reports a new boot in the requested mode, or fails at the step's deadline.
  */
-async function rebootIntoPowerMode(input: CellInput, power: EnsurePowerModeResult, metadata: boolean): Promise<void> {
+async function rebootIntoPowerMode(
+  input: CellInput,
+  power: EnsurePowerModeResult,
+  { metadata }: CellMode,
+): Promise<void> {
   const deadlineMs = stepTimeoutMs('rebootForPowerMode', input.timeouts);
   const reboot = proxyActivities<DeviceWorkerActivities>({
     taskQueue: input.deviceQueue,
@@ -280,8 +325,12 @@ function statusTracker(metadata: boolean): (status: CellVisibilityStatus) => voi
 }
 
 /** A cell the sweep decided not to run: recorded as skipped with the sweep's reason. */
-async function recordSkipped(input: CellInput, reason: { type: FailureType; message: string }): Promise<CellResult> {
-  const results = proxyActivities<ResultsActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
+async function recordSkipped(
+  input: CellInput,
+  reason: { type: FailureType; message: string },
+  mode: CellMode,
+): Promise<CellResult> {
+  const results = resultsActivities(mode);
   const record = unrunCellRecord(
     input.sweepId,
     input.experimentName,
@@ -306,15 +355,16 @@ async function recordSkipped(input: CellInput, reason: { type: FailureType; mess
 
 export async function cell(input: CellInput): Promise<CellResult> {
   const metadata = patched(WEB_UI_PATCH);
+  const mode: CellMode = { metadata, lean: patched(LEAN_CELL_PATCH) };
   const setStatus = statusTracker(metadata);
   try {
     if (input.skip) {
-      const result = await recordSkipped(input, input.skip);
+      const result = await recordSkipped(input, input.skip, mode);
       setStatus('skipped');
       return result;
     }
     setStatus('running');
-    const result = await runSteps(input, metadata);
+    const result = await runSteps(input, mode);
     setStatus(result.status);
     return result;
   } catch (err) {
@@ -323,10 +373,10 @@ export async function cell(input: CellInput): Promise<CellResult> {
   }
 }
 
-async function runSteps(input: CellInput, metadata: boolean): Promise<CellResult> {
+async function runSteps(input: CellInput, mode: CellMode): Promise<CellResult> {
   const { cell: c } = input;
-  const results = proxyActivities<ResultsActivities>({ ...QUICK_OPTIONS, taskQueue: SWEEP_TASK_QUEUE });
-  const steps = new Steps(input, metadata);
+  const results = resultsActivities(mode);
+  const steps = new Steps(input, mode);
 
   const startedAt = new Date().toISOString();
   let metrics: BenchmarkMetrics | null = null;
@@ -345,7 +395,7 @@ async function runSteps(input: CellInput, metadata: boolean): Promise<CellResult
 
     const power = await steps.activity('ensurePowerMode', { power: c.power });
     if (power.outcome === 'reboot-required')
-      await steps.run('rebootForPowerMode', () => rebootIntoPowerMode(input, power, metadata));
+      await steps.run('rebootForPowerMode', () => rebootIntoPowerMode(input, power, mode));
 
     await steps.activity('ensureClocks', { clocks: c.clocks });
     device = await steps.activity('describeDevice');

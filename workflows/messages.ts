@@ -23,7 +23,11 @@ export interface LostDevice {
 export interface CurrentCell {
   deviceId: string;
   cellId: string;
-  /** The step running now (e.g. "benchmark"); "starting" until the cell's first step begins. */
+  /**
+   * The step running now (e.g. "benchmark"); "starting" until the cell's first step begins. Cells started under
+   * LEAN_CELL_PATCH announce a step once it has run for half a second (workflows/cell.ts ANNOUNCE_AFTER_MS), so
+   * quicker steps are not shown.
+   */
   step: StepName | 'starting';
   /** ISO-8601 start of that step. */
   stepStartedAt: string;

@@ -40,3 +40,9 @@ export const POWER_EPOCHS_PATCH = 'power-epochs';
 
 /** A cell whose power mode changed under a running engine warms the engine up again before its benchmark. */
 export const WARMUP_AFTER_POWER_CHANGE_PATCH = 'warmup-after-power-change';
+
+/**
+ * Cheaper cells (docs/architecture.md, "Orchestration cost"): a cell tells its sweep about a step only once the step
+ * has run for half a second, and writes its record with a local activity on the sweep worker.
+ */
+export const LEAN_CELL_PATCH = 'lean-cell';

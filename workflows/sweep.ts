@@ -81,6 +81,8 @@ export interface SweepCarry {
   moved?: Record<string, MovedFrom>;
   /** Where the first device was when the sweep began (POWER_EPOCHS_PATCH): every run plans from there. */
   start?: PlanStart;
+  /** Why each finished cell that did not succeed failed, for the progress query (absent in older runs). */
+  failureTypes?: Record<string, FailureType>;
 }
 
 /** One device's runner: it runs the queued cells one after another (runLane). */
@@ -145,6 +147,8 @@ interface SweepRun {
   byId: Map<string, CellProgress>;
   /** Final status of every cell that will not run again, in this run or an earlier one. */
   finished: Record<string, CellStatus>;
+  /** The failure type of finished cells that have one, in this run or an earlier one. */
+  failureTypes: Record<string, FailureType>;
   devices: string[];
   simulated: boolean;
   before: Record<string, DeviceSnapshot>;
@@ -218,7 +222,8 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined, 
   const progress: SweepProgress = {
     sweepId,
     experiment: exp.name,
-    state: 'starting',
+    // A continued run goes on with the devices it has: it is not waiting for one.
+    state: carry ? 'running' : 'starting',
     devices: carry?.devices ?? [],
     total: cells.length,
     done: 0,
@@ -227,7 +232,7 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined, 
     cells,
     remainingMs: null,
   };
-  return {
+  const run: SweepRun = {
     input,
     exp,
     plan,
@@ -237,6 +242,7 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined, 
     progress,
     byId: new Map(cells.map((c) => [c.id, c])),
     finished: { ...(carry?.finished ?? {}) },
+    failureTypes: { ...(carry?.failureTypes ?? {}) },
     devices: carry?.devices ?? [],
     simulated: carry?.simulated ?? false,
     before: { ...(carry?.before ?? {}) },
@@ -259,6 +265,12 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined, 
     laneErrors: [],
     lacks: new Map(),
   };
+  // What earlier runs finished counts from this run's first moment: the progress never goes back across runs.
+  for (const [id, status] of Object.entries(run.finished))
+    if (run.byId.has(id)) markFinished(run, id, status, run.failureTypes[id]);
+  for (const [id, from] of run.moved) if (run.byId.has(id)) run.byId.get(id)!.movedFrom = from;
+  if (run.lost.size > 0) showLost(run);
+  return run;
 }
 
 function reportCommand(sweepId: string): string {
@@ -288,7 +300,9 @@ async function describeSweep(run: SweepRun): Promise<void> {
 /** The progress query's answer: the progress, with the time left estimated now. */
 function progressNow(run: SweepRun): SweepProgress {
   const { state } = run.progress;
-  if (state !== 'running') return { ...run.progress, remainingMs: state === 'completed' ? 0 : null };
+  // A continued run says "running" before it has dealt its cells out again: no estimate until then.
+  if (state !== 'running' || run.shards.size === 0)
+    return { ...run.progress, remainingMs: state === 'completed' ? 0 : null };
   const warmupPrompts = run.exp.warmup?.numPrompts ?? 0;
   // The steps cells in flight have finished count too: the first estimate needs no finished cell.
   const calibration: StepCalibration = JSON.parse(JSON.stringify(run.calibration));
@@ -317,7 +331,7 @@ function stepStarted(run: SweepRun, s: CellStepStarted): void {
 function markFinished(run: SweepRun, id: string, status: CellStatus, failureType?: FailureType): void {
   const entry = run.byId.get(id)!;
   entry.status = status;
-  if (failureType) entry.failureType = failureType;
+  if (failureType) entry.failureType = run.failureTypes[id] = failureType;
   run.progress.counts[status]++;
   run.progress.done++;
 }
@@ -393,9 +407,10 @@ async function beginSweep(run: SweepRun): Promise<void> {
 /** Cells recorded as succeeded under this sweep id (an earlier, terminated run) are not run again. */
 async function resumeFinished(run: SweepRun): Promise<void> {
   for (const id of await results.completedCells({ sweepId: run.sweepId })) {
-    if (run.byId.has(id) && !run.finished[id]) run.finished[id] = 'succeeded';
+    if (!run.byId.has(id) || run.finished[id]) continue;
+    run.finished[id] = 'succeeded';
+    markFinished(run, id, 'succeeded');
   }
-  for (const [id, status] of Object.entries(run.finished)) if (run.byId.has(id)) markFinished(run, id, status);
 }
 
 /** Records a cell that never ran (its model is on no device, its engine group failed, or the sweep was cancelled). */
@@ -749,7 +764,6 @@ function startLanes(run: SweepRun): void {
   }
   for (const d of run.devices) startLane(run, d);
   for (const d of run.lost.keys()) watchForReturn(run, d);
-  for (const [id, from] of run.moved) if (run.byId.has(id)) run.byId.get(id)!.movedFrom = from;
   showLost(run);
 }
 
@@ -783,6 +797,7 @@ async function continueIfPaused(run: SweepRun): Promise<void> {
     calibration: run.calibration,
     watch: run.watch,
     ...(run.start ? { start: run.start } : {}),
+    failureTypes: run.failureTypes,
     // Finished moved cells too: the progress query keeps saying they moved.
     ...(run.failover ? { lost: Object.fromEntries(run.lost), moved: Object.fromEntries(run.moved) } : {}),
   };

@@ -23,13 +23,15 @@ export interface SimWorkers {
 export async function startSimWorkers(
   server: TestServer,
   dir: string,
-  sim: { id: string; speed: number },
+  /** `noop`: the simulator's no-op mode (sim/noop-device.ts). */
+  sim: { id: string; speed: number; noop?: boolean },
   /** The results store: a postgres:// URL, or (default) `<dir>/results/thorbench.db`. */
   results?: string,
 ): Promise<SimWorkers> {
   const simDir = path.join(dir, 'sim');
   const resultsDir = path.join(dir, 'results');
-  const profile = simDeviceProfile(ensureSimDevice(simDir, sim), resultsDir);
+  const { noop, ...device } = sim;
+  const profile = simDeviceProfile(ensureSimDevice(simDir, device), resultsDir, { noop });
   const store = await openResultsStore(results ?? path.join(resultsDir, 'thorbench.db'));
   // A shared (PostgreSQL) store also receives the device's artifacts, as `thorbench worker` does.
   const artifactStore = store.backend === 'postgres' ? store : null;
