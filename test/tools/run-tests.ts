@@ -5,7 +5,8 @@
 //    simulated devices and ports, so they do not share state; they spend most of their time waiting on Temporal and on
 //    simulated engines that sleep, which is why they overlap well even on two cores.
 // 2. The files that measure time on the live simulated engine run one at a time, alone on the machine: a busy machine
-//    moves their numbers (engine steps run in real time, and a client's CPU time counts in TTFT).
+//    moves their numbers (engine steps run in real time, and a client's CPU time counts in TTFT). So does the
+//    resilience test, which kills processes on purpose (see ALONE).
 //
 // Exit status: non-zero when either pass failed. Arguments are passed on to both passes (e.g. --test-name-pattern).
 import { spawnSync } from 'node:child_process';
@@ -21,6 +22,9 @@ const ALONE = new Set([
   'conformance-vllm.test.js', // vLLM's Python client against the builtin harness, 2 % apart at most
   'sim-fidelity.test.js', // the live engine against the guide's latencies, and the same run in virtual time
   'slo-search-sim.test.js', // a capacity search against an exhaustive sweep of measured p99 TTFTs
+  // SIGKILLs device workers and the Temporal server, and needs ten kills to land before its sweep ends; run side by
+  // side, the whole test run was lost three times out of three during its chaos test (cause not found yet).
+  'resilience.test.js',
 ]);
 
 const all = readdirSync(dir)
