@@ -8,6 +8,7 @@ import { after, before } from 'node:test';
 import type { WorkflowHandleWithFirstExecutionRunId, WorkflowStartOptions } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { DYNAMIC_CONFIG } from '../../server/dev-server.js';
 import { TEMPORAL_CLI_HELP, findTemporalCli } from '../../server/temporal-cli.js';
 import { type ResultsStore, openResultsStore } from '../../store/store.js';
 import { installRuntime } from '../../workers/runtime.js';
@@ -56,7 +57,9 @@ export async function startWorkflowEnv(extraArgs: string[] = []): Promise<Workfl
     server: {
       executable: { type: 'existing-path', path: cli },
       searchAttributes: Object.values(SEARCH_ATTRIBUTES),
-      extraArgs: ['--log-level', 'warn', ...extraArgs],
+      // The same dynamic config as the embedded server: tasks handed on as they come (docs/architecture.md,
+      // "Orchestration cost"), which is most of a mocked step's round trip.
+      extraArgs: ['--log-level', 'warn', ...DYNAMIC_CONFIG.flatMap((c) => ['--dynamic-config-value', c]), ...extraArgs],
     },
   });
   const store = await openResultsStore(path.join(tempDir('workflows'), 'thorbench.db'));
