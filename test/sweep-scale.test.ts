@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { openResultsStore } from '../store/store.js';
 import { progressQuery, type SweepProgress } from '../workflows/messages.js';
 import { runCli } from './helpers/cli.js';
@@ -69,6 +69,7 @@ describe('a sweep across continue-as-new, through the CLI on the no-op simulator
     const handle = server.client.workflow.getHandle(sweepId);
     const answeredBy = new Set<string>();
     let last: SweepProgress | null = null;
+    let queryFailures = 0;
     for (;;) {
       let described;
       try {
@@ -79,7 +80,17 @@ describe('a sweep across continue-as-new, through the CLI on the no-op simulator
         continue;
       }
       if (described.status.name !== 'RUNNING') break;
-      const p = await handle.query(progressQuery);
+      // A query can fail while the run it reached hands over to the next (continue-as-new) or while the CLI's busy
+      // worker takes longer than the query's deadline: `thorbench status` asks again, and so does this loop.
+      let p: SweepProgress;
+      try {
+        p = await handle.query(progressQuery);
+        queryFailures = 0;
+      } catch (err) {
+        if (!(err instanceof ServiceError) || ++queryFailures > 50) throw err;
+        await sleep(100);
+        continue;
+      }
       checkSnapshot(p);
       if (last) {
         assert.ok(p.done >= last.done, `done went back from ${last.done} to ${p.done}`);
