@@ -13,7 +13,13 @@ import { activityInfo } from '@temporalio/activity';
 import { calculateMetrics } from '../metrics/calculate.js';
 import { effectiveGoodput, type GoodputSlos } from '../metrics/slo.js';
 import { summarizeWindow } from '../metrics/telemetry-window.js';
-import { cellArtifactsDir, readArtifact, removePartialArtifacts, writeArtifact } from '../store/artifacts.js';
+import {
+  cellArtifactsDir,
+  readFinishedBenchmark,
+  removePartialArtifacts,
+  writeArtifact,
+  writeBenchmarkResult,
+} from '../store/artifacts.js';
 import type { ScenarioSpec, WarmupSpec } from '../schema/experiment.js';
 import { ScenarioSpec as ScenarioSpecSchema, WarmupSpec as WarmupSpecSchema } from '../schema/experiment.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
@@ -81,7 +87,6 @@ export interface BenchmarkResult {
   thermal: ThermalSummary | null;
 }
 
-const RESULT_FILE = 'result.json';
 /** vLLM's own JSON (with the per-request arrays of --save-detailed) and what it printed. */
 const VLLM_RESULT_FILE = 'vllm-bench-result.json';
 const VLLM_OUTPUT_FILE = 'vllm-bench-output.txt';
@@ -161,9 +166,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
         harness.kind === 'vllm'
           ? vllmArgv(input, scenario, load, harness)
           : describeLoad(engineHostPort(profile, input.port), input, load);
-      const previous = await readArtifact(dir, RESULT_FILE);
-      if (previous && typeof previous === 'object' && 'metrics' in previous) {
-        const p = previous as { metrics: BenchmarkMetrics; energy?: EnergyStatus; thermal?: ThermalSummary };
+      const p = await readFinishedBenchmark(dir);
+      if (p) {
         const energy = p.energy ?? {
           status: 'unavailable',
           reason: 'reused a result recorded before energy status was kept',
@@ -191,7 +195,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       await writeArtifact(dir, 'telemetry.json', { error: telemetryError, samples });
       await writeArtifact(dir, 'requests.json', run.requests);
       // Written last: its presence means the run finished (see the idempotency note above).
-      await writeArtifact(dir, RESULT_FILE, {
+      await writeBenchmarkResult(dir, {
         backend: harness.kind === 'vllm' ? 'vllm' : 'thorbench-builtin',
         simulated: profile.simulated,
         device: profile.id,

@@ -48,7 +48,13 @@ import {
 } from '../schema/experiment.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { EnergyStatus } from '../schema/outcome.js';
-import { cellArtifactsDir, readArtifact, removePartialArtifacts, writeArtifact } from '../store/artifacts.js';
+import {
+  cellArtifactsDir,
+  readFinishedBenchmark,
+  removePartialArtifacts,
+  writeArtifact,
+  writeBenchmarkResult,
+} from '../store/artifacts.js';
 import { renderDeviceFiles } from './device-files.js';
 import { imageInspectObject } from './docker-format.js';
 import { simulatedVllmVersion } from './engine-args.js';
@@ -245,7 +251,7 @@ export function createNoopDeviceActivities(profile: DeviceProfile): DeviceWorker
       const dir = cellArtifactsDir(profile.resultsDir, input.sweepId, input.cellId);
       const seed = scenario.seed + (input.repeat - 1);
       const command = [NOOP_HARNESS, '--virtual-time', '--scenario', JSON.stringify(scenario), '--seed', String(seed)];
-      const previous = (await readArtifact(dir, 'result.json')) as { metrics?: BenchmarkMetrics } | null;
+      const previous = await readFinishedBenchmark(dir);
       const energy: EnergyStatus = { status: 'unavailable', reason: 'no-op simulator: no telemetry' };
       const result = { harness: { kind: harness.kind, command }, artifactsDir: dir, energy, thermal: null };
       if (previous?.metrics) return { ...result, metrics: previous.metrics, reused: true };
@@ -289,7 +295,7 @@ export function createNoopDeviceActivities(profile: DeviceProfile): DeviceWorker
         ttfts: run.records.map((r) => r.ttftS),
         itls: run.records.map((r) => r.itlS),
       });
-      await writeArtifact(dir, 'result.json', {
+      await writeBenchmarkResult(dir, {
         backend: NOOP_HARNESS,
         simulated: true,
         noop: true,

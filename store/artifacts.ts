@@ -14,7 +14,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { CellRecord } from '../schema/outcome.js';
+import type { BenchmarkMetrics } from '../schema/metrics.js';
+import type { CellRecord, EnergyStatus, ThermalSummary } from '../schema/outcome.js';
 import { isTempFile, jsonText, TEMP_MARKER, writeFileAtomic } from './atomic-file.js';
 import type { ResultsStore } from './store.js';
 
@@ -80,6 +81,42 @@ export async function readArtifactText(dir: string, name: string): Promise<strin
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
+}
+
+/** A cell's benchmark result, the file whose presence says the benchmark finished (written after its other files). */
+export const BENCHMARK_RESULT_FILE = 'result.json';
+
+export interface BenchmarkResultArtifact {
+  /** Which harness measured: `vllm`, `thorbench-builtin`, or the no-op simulator's. */
+  backend: string;
+  simulated: boolean;
+  /** The no-op simulator's virtual-time run (sim/noop-device.ts). */
+  noop?: true;
+  device: string;
+  attempt: number | null;
+  command: readonly string[];
+  scenario: unknown;
+  metrics: BenchmarkMetrics;
+  energy: EnergyStatus;
+  thermal: ThermalSummary | null;
+}
+
+/** Writes the result last, once everything else of the run is on disk: its presence means the run finished. */
+export function writeBenchmarkResult(dir: string, result: BenchmarkResultArtifact): Promise<string> {
+  return writeArtifact(dir, BENCHMARK_RESULT_FILE, result);
+}
+
+/**
+ * The result of a benchmark that already finished in `dir` (a retried activity reuses it instead of measuring
+ * again), or null. Energy and thermal may be missing from results written before they were kept.
+ */
+export async function readFinishedBenchmark(
+  dir: string,
+): Promise<(Pick<BenchmarkResultArtifact, 'metrics'> & Partial<BenchmarkResultArtifact>) | null> {
+  const previous = await readArtifact(dir, BENCHMARK_RESULT_FILE);
+  if (previous && typeof previous === 'object' && 'metrics' in previous)
+    return previous as Pick<BenchmarkResultArtifact, 'metrics'> & Partial<BenchmarkResultArtifact>;
+  return null;
 }
 
 /**
