@@ -75,7 +75,7 @@ export default defineConfig(
     rules: { '@typescript-eslint/no-restricted-imports': sandboxRule },
   },
   {
-    files: ['**/*.js'],
+    files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { console: 'readonly', process: 'readonly', setTimeout: 'readonly' } },
   },
 );

@@ -1,63 +1,24 @@
 /**
  * The promise of thorbench, tested by doing the damage for real on the simulated Thor and a real Temporal server:
- * a worker SIGKILLed again and again, a device that reboots for a power mode, engines that crash, go OOM or never
- * become healthy, a cancelled sweep, and a Temporal server restarted mid-sweep. Each sweep must finish with every
- * planned cell recorded exactly once and nothing left running.
+ * a device that reboots for a power mode, engines that crash, go OOM or never become healthy, a cancelled sweep, and a
+ * Temporal server restarted mid-sweep. Each sweep must finish with every planned cell recorded exactly once and
+ * nothing left running. The worker SIGKILLed again and again is test/resilience-chaos.test.ts.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { mulberry32 } from '../activities/harness/prng.js';
-import { planSweep } from '../plan/plan.js';
 import { ensureDevServer, stopDevServer } from '../server/dev-server.js';
-import { listSimContainers, readSimState } from '../sim/device.js';
-import { Experiment, type ExperimentInput } from '../schema/experiment.js';
+import { readSimState } from '../sim/device.js';
 import { progressQuery } from '../workflows/messages.js';
 import { runCli } from './helpers/cli.js';
-import { type ExperimentParts, TEST_MODELS, simExperiment } from './helpers/experiment.js';
+import { TEST_MODELS } from './helpers/experiment.js';
 import { tempDir } from './helpers/files.js';
-import { freePort } from './helpers/net.js';
-import { sleep } from './helpers/wait.js';
-import { processesUsingSimDir } from './helpers/worker-process.js';
+import { LOW_LOAD, assertCleanDevice, assertExactlyPlanned, resilienceExperiment } from './helpers/resilience.js';
 import { type SimFleet, startSimFleet } from './helpers/sim-fleet.js';
-
-const LOW_LOAD = { name: 'low', inputLen: 128, outputLen: 48, numPrompts: 4, maxConcurrency: 1 };
-const HIGH_LOAD = { name: 'high', inputLen: 128, outputLen: 48, numPrompts: 16, maxConcurrency: 8 };
+import { sleep } from './helpers/wait.js';
 
 describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
   let fleet: SimFleet;
   const deviceWorker = (id: string, speed: number) => fleet.addDevice(id, speed);
-
-  /** Two models, a low- and a high-load scenario, on the device named `id`. */
-  async function experiment(id: string, parts: ExperimentParts): Promise<ExperimentInput> {
-    return simExperiment(id, await freePort(), {
-      device: { select: [id] },
-      models: [TEST_MODELS.fp8, TEST_MODELS.awq],
-      scenarios: [LOW_LOAD, HIGH_LOAD],
-      steps: { heartbeatTimeout: 4_000 },
-      ...parts,
-    });
-  }
-
-  async function assertCleanDevice(simDir: string): Promise<void> {
-    const running = listSimContainers(simDir).filter((c) => c.status === 'running');
-    assert.deepEqual(
-      running.map((c) => c.name),
-      [],
-      'no container left running',
-    );
-    assert.deepEqual(await processesUsingSimDir(simDir), [], 'no engine or simulator process left behind');
-  }
-
-  async function assertExactlyPlanned(sweepId: string, exp: ExperimentInput): Promise<void> {
-    const planned = planSweep(Experiment.parse(exp))
-      .cells.map((c) => c.id)
-      .sort();
-    assert.deepEqual(await fleet.store.duplicateKeys(sweepId), [], 'no cell recorded twice');
-    assert.equal(await fleet.store.countRows(sweepId), planned.length);
-    assert.deepEqual((await fleet.store.listCells(sweepId)).map((c) => c.cellId).sort(), planned);
-  }
 
   before(async () => {
     fleet = await startSimFleet(tempDir('resilience'));
@@ -73,7 +34,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       servedName: 'qwen3',
       env: { THORBENCH_SIM_FAULT: kind },
     });
-    const exp = await experiment('sim-faults', {
+    const exp = await resilienceExperiment('sim-faults', {
       models: [
         fault('crash-first-request', 'crash-on-first-request'),
         fault('oom-on-load', 'oom-on-load'),
@@ -91,7 +52,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
         throw new Error(`${err.message}: ${err.cause?.message} / ${err.cause?.cause?.message}`);
       });
     assert.equal(summary.cells, 10);
-    await assertExactlyPlanned('sim-faults', exp);
+    await assertExactlyPlanned(fleet, 'sim-faults', exp);
     const cells = await fleet.store.listCells('sim-faults');
     const first = (model: string) => cells.find((c) => c.modelId === model && c.scenario === 'low')!;
     const expectations: [string, string, number | null, boolean][] = [
@@ -117,69 +78,9 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     await assertCleanDevice(simDir);
   });
 
-  it('survives the device worker SIGKILLed at least 10 times at random points', async () => {
-    const { worker, simDir } = deviceWorker('sim-chaos', 2);
-    // A shorter heartbeat timeout than the other tests': each kill stalls the sweep until it expires.
-    const exp = await experiment('sim-chaos', { steps: { heartbeatTimeout: 3_000 } });
-    const handle = await fleet.startSweep(exp);
-    const random = mulberry32(20261127); // the kill schedule is random but reproducible
-    let kills = 0;
-    const resumeMs: number[] = [];
-    let finished = false;
-    const result = handle.result().finally(() => (finished = true));
-    while (!finished && kills < 12) {
-      await sleep(1_000 + random() * 2_500);
-      if (finished || !worker.kill()) continue;
-      kills++;
-      const killedAt = Date.now();
-      // Time from the restart to a step running again on the new worker.
-      const restarts = worker.starts.length;
-      while (!finished && worker.starts.length === restarts) await sleep(50);
-      const restartedAt = worker.starts.at(-1)!;
-      const deadline = Date.now() + 60_000;
-      while (!finished && Date.now() < deadline) {
-        const progress = await handle.query(progressQuery).catch(() => null);
-        const cellId = progress?.current[0]?.cellId;
-        if (cellId) {
-          const d = await fleet.server.client.workflow
-            .getHandle(`sim-chaos/${cellId}`)
-            .describe()
-            .catch(() => null);
-          const pending = d?.raw.pendingActivities ?? [];
-          const startedMs = pending
-            .map(
-              (a) => Number(a.lastStartedTime?.seconds ?? 0) * 1000 + Math.floor((a.lastStartedTime?.nanos ?? 0) / 1e6),
-            )
-            .filter((t) => t > restartedAt);
-          if (startedMs.length > 0) {
-            resumeMs.push(Math.min(...startedMs) - restartedAt);
-            break;
-          }
-        }
-        await sleep(100);
-      }
-      assert.ok(Date.now() - killedAt < 120_000);
-    }
-    const summary = await result;
-    assert.ok(kills >= 10, `only ${kills} kills happened before the sweep finished`);
-    assert.equal(summary.counts.succeeded, 8, JSON.stringify(summary.counts));
-    await assertExactlyPlanned('sim-chaos', exp);
-    // A completed benchmark is never run again: each record holds the one result its artifact directory keeps.
-    for (const c of await fleet.store.listCells('sim-chaos')) {
-      const artifact = JSON.parse(readFileSync(path.join(c.artifactsDir!, 'result.json'), 'utf8'));
-      assert.deepEqual(artifact.metrics, c.metrics, c.cellId);
-    }
-    await worker.stop();
-    await assertCleanDevice(simDir);
-    const sorted = [...resumeMs].sort((a, b) => a - b);
-    console.log(
-      `chaos: ${kills} kills survived, ${(await fleet.store.duplicateKeys('sim-chaos')).length} duplicates, restart-to-step-resumed median ${sorted[Math.floor(sorted.length / 2)] ?? 'n/a'} ms, max ${sorted.at(-1) ?? 'n/a'} ms over ${sorted.length} samples`,
-    );
-  });
-
   it('reboots the device for a power mode across power-gating groups and carries on', async () => {
     const { worker, simDir } = deviceWorker('sim-reboot', 4);
-    const exp = await experiment('sim-reboot', {
+    const exp = await resilienceExperiment('sim-reboot', {
       models: [TEST_MODELS.fp8],
       power: [{ mode: 'MAXN' }, { mode: '90W' }],
       clocks: ['locked'],
@@ -192,7 +93,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
       2,
       JSON.stringify((await fleet.store.listCells('sim-reboot')).map((c) => c.failure)),
     );
-    await assertExactlyPlanned('sim-reboot', exp);
+    await assertExactlyPlanned(fleet, 'sim-reboot', exp);
     const after90 = (await fleet.store.listCells('sim-reboot')).find((c) => c.power === '90w')!;
     assert.equal(after90.device?.powerModeName, '90W');
     assert.equal(after90.device?.clocksLocked, true, 'clocks re-applied after the reboot');
@@ -205,7 +106,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
 
   it('cancels a sweep cleanly: engine torn down, device restored, unrun cells recorded as cancelled', async () => {
     const { worker, simDir } = deviceWorker('sim-cancel', 1);
-    const exp = await experiment('sim-cancel', { steps: { heartbeatTimeout: 4_000, restoreDevice: true } });
+    const exp = await resilienceExperiment('sim-cancel', { steps: { heartbeatTimeout: 4_000, restoreDevice: true } });
     const before = readSimState(simDir);
     const handle = await fleet.startSweep(exp);
     while ((await handle.query(progressQuery)).done < 1) await sleep(250);
@@ -216,7 +117,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     assert.match(cancelled.stdout, /cancellation requested for sweep sim-cancel/);
     await assert.rejects(handle.result());
     const cells = await fleet.store.listCells('sim-cancel');
-    await assertExactlyPlanned('sim-cancel', exp);
+    await assertExactlyPlanned(fleet, 'sim-cancel', exp);
     assert.ok(cells.some((c) => c.status === 'succeeded'));
     assert.ok(cells.some((c) => c.status === 'cancelled'));
     assert.equal((await fleet.store.getSweep('sim-cancel'))?.state, 'cancelled');
@@ -229,7 +130,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
 
   it('resumes a sweep after the Temporal server is killed and started again on its SQLite file', async () => {
     const { worker, simDir } = deviceWorker('sim-server', 4);
-    const exp = await experiment('sim-server', {});
+    const exp = await resilienceExperiment('sim-server', {});
     const handle = await fleet.startSweep(exp);
     while ((await handle.query(progressQuery)).done < 2) await sleep(250);
     stopDevServer(fleet.server.home, 'SIGKILL');
@@ -237,7 +138,7 @@ describe('resilience on the simulated Thor', { timeout: 900_000 }, () => {
     await ensureDevServer({ home: fleet.server.home, port: fleet.server.port, headless: true });
     const summary = await handle.result();
     assert.equal(summary.counts.succeeded, 8, JSON.stringify(summary.counts));
-    await assertExactlyPlanned('sim-server', exp);
+    await assertExactlyPlanned(fleet, 'sim-server', exp);
     await worker.stop();
     await assertCleanDevice(simDir);
   });

@@ -3,10 +3,10 @@
 //
 // 1. Most files run a few at a time (THORBENCH_TEST_CONCURRENCY, default 3). Each starts its own Temporal dev server,
 //    simulated devices and ports, so they do not share state; they spend most of their time waiting on Temporal and on
-//    simulated engines that sleep, which is why they overlap well even on two cores.
+//    simulated engines that sleep, which is why they overlap well even on two cores. The slowest start first
+//    (SLOWEST_FIRST), so that no long file begins when the others are nearly done.
 // 2. The files that measure time on the live simulated engine run one at a time, alone on the machine: a busy machine
-//    moves their numbers (engine steps run in real time, and a client's CPU time counts in TTFT). So does the
-//    resilience test, which kills processes on purpose (see ALONE).
+//    moves their numbers (engine steps run in real time, and a client's CPU time counts in TTFT). See ALONE.
 //
 // Exit status: non-zero when either pass failed. Arguments are passed on to both passes (e.g. --test-name-pattern).
 import { spawnSync } from 'node:child_process';
@@ -22,20 +22,35 @@ const ALONE = new Set([
   'conformance-vllm.test.js', // vLLM's Python client against the builtin harness, 2 % apart at most
   'sim-fidelity.test.js', // the live engine against the guide's latencies, and the same run in virtual time
   'slo-search-sim.test.js', // a capacity search against an exhaustive sweep of measured p99 TTFTs
-  // SIGKILLs device workers and the Temporal server, and needs ten kills to land before its sweep ends; run side by
-  // side, the whole test run was lost three times out of three during its chaos test (cause not found yet).
-  'resilience.test.js',
 ]);
+
+/**
+ * The slowest side-by-side files, slowest first (their run times in a clean-clone CI run, in seconds). Every other
+ * file follows in name order. Started last, any of these would run on alone at the end of pass 1.
+ */
+const SLOWEST_FIRST = [
+  'resilience-chaos.test.js', // ~150: twelve SIGKILLs, each waiting out a heartbeat timeout and a retry back-off
+  'cli-progress.test.js', // ~140: two demo runs through the CLI, one of them in a terminal
+  'resilience.test.js', // ~100: engine faults, a reboot, a cancel, a Temporal server killed and restarted
+  'cli.test.js', // ~80: the demo through `thorbench run`
+  'sweep-scale.test.js', // ~50
+  'workflows.test.js', // ~45
+  'fleet-failover.test.js', // ~45
+  'schedule-sim.test.js', // ~40
+];
 
 const all = readdirSync(dir)
   .filter((f) => f.endsWith('.test.js'))
   .sort();
-const missing = [...ALONE].filter((f) => !all.includes(f));
+const missing = [...ALONE, ...SLOWEST_FIRST].filter((f) => !all.includes(f));
 if (missing.length > 0) {
-  console.error(`test/tools/run-tests.ts: ${missing.join(', ')} not found in dist/test (renamed? update ALONE)`);
+  console.error(
+    `test/tools/run-tests.ts: ${missing.join(', ')} not found in dist/test (renamed? update ALONE or SLOWEST_FIRST)`,
+  );
   process.exit(2);
 }
-const together = all.filter((f) => !ALONE.has(f));
+const rank = (f: string) => (SLOWEST_FIRST.includes(f) ? SLOWEST_FIRST.indexOf(f) : SLOWEST_FIRST.length);
+const together = all.filter((f) => !ALONE.has(f)).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 const alone = all.filter((f) => ALONE.has(f));
 const concurrency = Number(process.env.THORBENCH_TEST_CONCURRENCY ?? 3);
 if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
