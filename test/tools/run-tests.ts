@@ -1,5 +1,7 @@
-// The test suite, as `npm test` runs it (after `npm run build`, as dist/test/tools/run-tests.js): Node's test runner
-// over dist/test/*.test.js in two passes, each printing the runner's own summary, then one line for both.
+// The test suite, as `npm test` runs it (after `npm run build`, as dist/test/tools/run-tests.js): each of
+// dist/test/*.test.js under Node's test runner (`node --test <file>`, TAP), in two passes. A file's output is printed
+// in one block when it ends; at the end come the slowest files and one summary of every file's counts.
+// (Node's runner given many files would sort them by name; this one starts them in the order below.)
 //
 // 1. Most files run a few at a time (THORBENCH_TEST_CONCURRENCY, default 3). Each starts its own Temporal dev server,
 //    simulated devices and ports, so they do not share state; they spend most of their time waiting on Temporal and on
@@ -9,7 +11,7 @@
 //    moves their numbers (engine steps run in real time, and a client's CPU time counts in TTFT). See ALONE.
 //
 // Exit status: non-zero when either pass failed. Arguments are passed on to both passes (e.g. --test-name-pattern).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,23 +62,73 @@ if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
   process.exit(2);
 }
 
-function pass(label: string, files: string[], n: number): { ok: boolean; seconds: number } {
-  console.log(`\n== ${label}: ${files.length} files, ${n} at a time`);
-  const started = Date.now();
-  const r = spawnSync(
-    process.execPath,
-    ['--test', `--test-concurrency=${n}`, ...process.argv.slice(2), ...files.map((f) => path.join(dir, f))],
-    { cwd: root, stdio: 'inherit' },
-  );
-  const seconds = Math.round((Date.now() - started) / 1000);
-  console.log(`== ${label}: ${r.status === 0 ? 'passed' : `FAILED (exit ${r.status ?? r.signal})`} in ${seconds} s`);
-  return { ok: r.status === 0, seconds };
+interface FileRun {
+  file: string;
+  ok: boolean;
+  seconds: number;
+  /** The counts of the file's own summary (`# tests 12`, `# pass 12`, …); empty when the file printed none. */
+  counts: Map<string, number>;
 }
 
-const first = pass('pass 1, side by side', together, concurrency);
-const second = pass('pass 2, alone (timing-sensitive)', alone, 1);
+const COUNTS: readonly string[] = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
+
+/** Runs one test file under Node's test runner, its output kept together and printed when it ends. */
+function runFile(file: string): Promise<FileRun> {
+  const started = Date.now();
+  const child = spawn(
+    process.execPath,
+    ['--test', '--test-reporter=tap', ...process.argv.slice(2), path.join(dir, file)],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const output: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => output.push(b));
+  child.stderr.on('data', (b: Buffer) => output.push(b));
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      const text = Buffer.concat(output).toString('utf8');
+      const counts = new Map<string, number>();
+      for (const m of text.matchAll(/^# (\w+) (\d+)$/gm)) if (COUNTS.includes(m[1]!)) counts.set(m[1]!, Number(m[2]));
+      const ok = code === 0;
+      const seconds = (Date.now() - started) / 1000;
+      const status = ok ? 'ok' : `FAILED (${signal ?? `exit ${code}`}${counts.size === 0 ? ', no summary' : ''})`;
+      process.stdout.write(`\n── ${file}: ${status} in ${seconds.toFixed(0)} s\n${text}`);
+      resolve({ file, ok, seconds, counts });
+    });
+  });
+}
+
+/** Runs `files` n at a time, in the order given (Node's own runner would sort them by name). */
+async function pass(label: string, files: string[], n: number): Promise<{ runs: FileRun[]; seconds: number }> {
+  console.log(`\n== ${label}: ${files.length} files, ${n} at a time`);
+  const started = Date.now();
+  const queue = [...files];
+  const runs: FileRun[] = [];
+  const lane = async () => {
+    for (let file = queue.shift(); file !== undefined; file = queue.shift()) runs.push(await runFile(file));
+  };
+  await Promise.all(Array.from({ length: Math.min(n, files.length) }, lane));
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const failed = runs.filter((r) => !r.ok).map((r) => r.file);
+  console.log(`\n== ${label}: ${failed.length === 0 ? 'passed' : `FAILED (${failed.join(', ')})`} in ${seconds} s`);
+  return { runs, seconds };
+}
+
+const first = await pass('pass 1, side by side', together, concurrency);
+const second = await pass('pass 2, alone (timing-sensitive)', alone, 1);
+const runs = [...first.runs, ...second.runs];
+const ok = runs.every((r) => r.ok);
+
+console.log('\n== where the time went (the ten slowest files)');
+for (const r of [...runs].sort((a, b) => b.seconds - a.seconds).slice(0, 10))
+  console.log(`${r.seconds.toFixed(0).padStart(6)} s  ${r.file}`);
+console.log('\n== test suite summary');
+for (const key of COUNTS) console.log(`# ${key} ${runs.reduce((sum, r) => sum + (r.counts.get(key) ?? 0), 0)}`);
+console.log(`# files ${runs.length}, failed ${runs.filter((r) => !r.ok).length}`);
 console.log(
-  `\n== test suite: ${first.ok && second.ok ? 'passed' : 'FAILED'} in ${first.seconds + second.seconds} s ` +
-    `(pass 1 ${first.ok ? 'ok' : 'failed'}, pass 2 ${second.ok ? 'ok' : 'failed'})`,
+  `== test suite: ${ok ? 'passed' : 'FAILED'} in ${first.seconds + second.seconds} s ` +
+    `(pass 1 ${first.runs.every((r) => r.ok) ? 'ok' : 'failed'}, pass 2 ${second.runs.every((r) => r.ok) ? 'ok' : 'failed'})`,
 );
-process.exit(first.ok && second.ok ? 0 : 1);
+process.exit(ok ? 0 : 1);
