@@ -241,7 +241,7 @@ const COMMANDS: Record<string, Command> = {
   schedule: {
     usage:
       'thorbench schedule create <experiment.json|yaml> --cron "0 3 * * *" --baseline <sweep-id> [--id NAME] ' +
-      '[--threshold 5%] [--metrics M,...] | list [--json] | trigger <id> [--wait] [--json] | pause <id> [--note TEXT] | ' +
+      '[--threshold 5%] [--metrics M,...] [--replace] | list [--json] | trigger <id> [--wait] [--json] | pause <id> [--note TEXT] | ' +
       'unpause <id> | delete <id>',
     summary:
       'Regression watch: run an experiment on a cron as a Temporal Schedule and compare each sweep with a baseline.',
@@ -253,6 +253,8 @@ const COMMANDS: Record<string, Command> = {
       'improvement (--metrics: only these vLLM metric names; default every throughput, latency and energy metric).\n' +
       'The verdict is recorded with the sweep (thorbench report shows it), the sweep gets the search\n' +
       'attribute ThorbenchRegression (true/false), and a changed engine.image is named as an image bump.\n' +
+      'The schedule keeps the experiment as read at create: after editing the file (a new engine.image), run create\n' +
+      'again with the same id and --replace.\n' +
       'trigger: run it now; --wait waits for the sweep and its comparison and prints it (--json: { "sweepId",\n' +
       '"baseline", "regressions": [{ "cell", "metric", "baseline", "value", "change" }], "improvements" }).\n' +
       'list, pause, unpause, delete: manage schedules; deleting one keeps its sweeps and results.\n' +
@@ -264,6 +266,7 @@ const COMMANDS: Record<string, Command> = {
       id: { type: 'string' },
       threshold: { type: 'string' },
       metrics: { type: 'string' },
+      replace: { type: 'boolean' },
       wait: { type: 'boolean' },
       json: { type: 'boolean' },
       note: { type: 'string' },
@@ -284,8 +287,8 @@ const COMMANDS: Record<string, Command> = {
       const [arg] = args as [string];
       if (sub === 'create') {
         const [cron, baseline, id, threshold] = [str(v.cron), str(v.baseline), str(v.id), str(v.threshold)];
-        const metrics = str(v.metrics);
-        await s.scheduleCreate({ file: arg, cron, baseline, id, threshold, metrics, env, out, err });
+        const [metrics, replace] = [str(v.metrics), v.replace === true];
+        await s.scheduleCreate({ file: arg, cron, baseline, id, threshold, metrics, replace, env, out, err });
       } else if (sub === 'list') await s.scheduleList({ json: v.json === true, env, out });
       else if (sub === 'trigger') {
         await s.scheduleTrigger({ id: arg, wait: v.wait === true, json: v.json === true, env, out, err });

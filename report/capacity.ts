@@ -7,8 +7,18 @@ import { mean } from '../metrics/stats.js';
 import { planSweep } from '../plan/plan.js';
 import { type ProbeOutcome, judgeProbe, nextProbe, probeCells, slotConfig } from '../plan/search.js';
 import { parseExperiment, type SearchSpec } from '../schema/experiment.js';
-import type { CellRecord } from '../schema/outcome.js';
+import { asFailureType, type CellRecord, ENGINE_FAILURE_TYPES } from '../schema/outcome.js';
 import type { Table } from './tables.js';
+
+/**
+ * Why a search has the value it has, so that a null value says which null it is:
+ * - `found`: the search ended with the highest load meeting every SLO;
+ * - `below-min`: the search ended because even the minimum load missed an SLO (value null);
+ * - `probe-failed`: a probe failed without a measurement and the search could not go on: the minimum probe failed,
+ *   or a probe's engine failed (which ends the search, workflows/sweep.ts) (value null);
+ * - `unfinished`: the search has not reached its end (still running, cancelled, paused) (value null).
+ */
+export type CapacityOutcome = 'found' | 'below-min' | 'probe-failed' | 'unfinished';
 
 /** One entry of `report --format json`'s `capacities`: exactly these keys. */
 export interface Capacity {
@@ -16,8 +26,9 @@ export interface Capacity {
   config: string;
   scenario: string;
   vary: SearchSpec['vary'];
-  /** The highest load that met every SLO; null when even the minimum missed, or the search has not finished. */
+  /** The highest load that met every SLO; null unless the outcome is `found`. */
   value: number | null;
+  outcome: CapacityOutcome;
   /** The metrics at the capacity (the mean over repeats when there are several); empty when value is null. */
   metrics: Record<string, number | null>;
   /** Cell ids of every probe, in the order the search ran them. */
@@ -57,7 +68,23 @@ function meanMetrics(records: readonly CellRecord[]): Record<string, number | nu
   return out;
 }
 
-/** The capacities of every search of the sweep's experiment, one per configuration and search scenario. */
+const engineFailed = (r: CellRecord): boolean =>
+  r.status === 'failed' && r.failure !== null && ENGINE_FAILURE_TYPES.has(asFailureType(r.failure.type));
+
+function outcomeOf(
+  complete: boolean,
+  capacity: number | null,
+  details: readonly ProbeDetail[],
+  stoppedByEngine: boolean,
+): CapacityOutcome {
+  if (complete) return capacity !== null ? 'found' : details[0]?.failed ? 'probe-failed' : 'below-min';
+  return stoppedByEngine ? 'probe-failed' : 'unfinished';
+}
+
+/**
+ * The capacities of every search of the sweep's experiment, one per configuration and search scenario. A probe not
+ * fully recorded, or cancelled, ends the replay: the sweep runs it again when it resumes.
+ */
 export function sweepCapacities(experimentJson: string, cells: readonly CellRecord[]): CapacityDetail[] {
   let input: unknown;
   try {
@@ -77,6 +104,7 @@ export function sweepCapacities(experimentJson: string, cells: readonly CellReco
     const recordsAt = new Map<number, CellRecord[]>();
     let capacity: number | null = null;
     let complete = false;
+    let stoppedByEngine = false;
     for (;;) {
       const step = nextProbe(spec, outcomes);
       if (step.kind === 'done') {
@@ -86,8 +114,10 @@ export function sweepCapacities(experimentJson: string, cells: readonly CellReco
       }
       const planned = probeCells(slot, step.value);
       const records = planned.map((c) => byKey.get(`${c.id}#${c.repeat}`));
-      if (records.some((r) => r === undefined)) break;
-      const recorded = records as CellRecord[];
+      const present = records.filter((r) => r !== undefined);
+      stoppedByEngine ||= present.some(engineFailed);
+      if (present.length < records.length || present.some((r) => r.status === 'cancelled')) break;
+      const recorded = present;
       const judgement = judgeProbe(
         spec,
         recorded.map((r) => ({
@@ -106,6 +136,7 @@ export function sweepCapacities(experimentJson: string, cells: readonly CellReco
       scenario: slot.scenario.name,
       vary: spec.vary,
       value: capacity,
+      outcome: outcomeOf(complete, capacity, details, stoppedByEngine),
       metrics: capacity === null ? {} : meanMetrics(recordsAt.get(capacity) ?? []),
       probes: details.flatMap((d) => d.cellIds),
       slo: spec.slo,
@@ -118,11 +149,12 @@ export function sweepCapacities(experimentJson: string, cells: readonly CellReco
 
 /** The JSON report's entries: exactly the keys of Capacity. */
 export function capacitiesJson(details: readonly CapacityDetail[]): Capacity[] {
-  return details.map(({ config, scenario, vary, value, metrics, probes }) => ({
+  return details.map(({ config, scenario, vary, value, outcome, metrics, probes }) => ({
     config,
     scenario,
     vary,
     value,
+    outcome,
     metrics,
     probes,
   }));
@@ -146,10 +178,16 @@ export function capacityDescription(details: readonly CapacityDetail[], scenario
 }
 
 function capacityText(d: CapacityDetail): string {
-  if (d.value !== null) return String(d.value);
-  if (!d.complete)
-    return d.probeDetails.some((p) => p.failed) ? 'search stopped: a probe failed' : 'search not finished';
-  return d.probeDetails[0]?.failed ? 'none: the minimum probe failed' : 'none: the minimum misses';
+  switch (d.outcome) {
+    case 'found':
+      return String(d.value);
+    case 'below-min':
+      return 'none: the minimum misses';
+    case 'probe-failed':
+      return d.complete ? 'none: the minimum probe failed' : 'search stopped: a probe failed';
+    case 'unfinished':
+      return 'search not finished';
+  }
 }
 
 function fmtMetric(v: number | null | undefined): string {

@@ -1,17 +1,18 @@
 /**
  * The Pareto chart of a recommendation as a Vega-Lite specification with its data inlined: throughput against
- * energy per token (or against the first latency axis when no configuration has energy measured), the front joined
- * by a line, the recommended configuration highlighted, invalid ones marked. Shaped like the other report charts
+ * energy per token (or against the first latency axis when no configuration has energy measured), the front of the
+ * configurations meeting the SLOs joined by a line, the recommended configuration highlighted, those missing an SLO
+ * and invalid ones marked. Shaped like the other report charts
  * (an id, a title, a one-sentence description and the spec) so the HTML report can draw it beside them. Pure.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import {
   ENERGY_AXIS,
+  isLatencyKey,
   metricLabel,
   type ParetoChartData,
   paretoChartData,
   type ScenarioRecommendation,
-  THROUGHPUT_AXIS,
 } from './recommend.js';
 
 export interface ParetoChart {
@@ -22,18 +23,19 @@ export interface ParetoChart {
 }
 
 /** How a point is drawn, in legend order. */
-export const POINT_KINDS = ['recommended', 'on the Pareto front', 'dominated', 'invalid'] as const;
+export const POINT_KINDS = ['recommended', 'on the Pareto front', 'dominated', 'misses an SLO', 'invalid'] as const;
 type PointKind = (typeof POINT_KINDS)[number];
 
 function kindOf(p: ParetoChartData['points'][number]): PointKind {
   if (p.recommended) return 'recommended';
   if (!p.valid) return 'invalid';
+  if (!p.meetsSlos) return 'misses an SLO';
   return p.onFront ? 'on the Pareto front' : 'dominated';
 }
 
 export function paretoChart(rec: ScenarioRecommendation): ParetoChart {
   const data = paretoChartData(rec);
-  const latencyKeys = data.axes.filter((k) => k !== THROUGHPUT_AXIS && k !== ENERGY_AXIS);
+  const latencyKeys = data.axes.filter(isLatencyKey);
   const useEnergy = data.points.some((p) => p.energy_per_output_token_j !== null);
   const xKey = useEnergy ? ENERGY_AXIS : latencyKeys[0]!;
   const xOf = (p: ParetoChartData['points'][number]) => (useEnergy ? p.energy_per_output_token_j : p.latency[xKey]!);
@@ -44,6 +46,7 @@ export function paretoChart(rec: ScenarioRecommendation): ParetoChart {
     y: p.output_throughput,
     kind: kindOf(p),
     meetsSlos: p.meetsSlos ? 'yes' : 'no',
+    frontWithoutSlos: p.onFrontWithoutSlos ? 'yes' : 'no',
     ...Object.fromEntries(latencyKeys.map((k) => [k, p.latency[k]])),
   }));
   const drawn = rows.filter((r) => r.x !== null && r.y !== null);
@@ -56,6 +59,7 @@ export function paretoChart(rec: ScenarioRecommendation): ParetoChart {
     { field: 'x', type: 'quantitative' as const, title: xTitle, format: '.3~g' },
     ...latencyKeys.map((k) => ({ field: k, type: 'quantitative' as const, title: `${metricLabel(k)} (ms)` })),
     { field: 'meetsSlos', type: 'nominal' as const, title: 'Meets the SLOs' },
+    { field: 'frontWithoutSlos', type: 'nominal' as const, title: 'On the front ignoring the SLOs' },
     { field: 'kind', type: 'nominal' as const, title: 'Status' },
   ];
   const recommended = data.points.find((p) => p.recommended);
@@ -64,7 +68,8 @@ export function paretoChart(rec: ScenarioRecommendation): ParetoChart {
     title: `Pareto front: ${rec.scenario}`,
     description:
       `Output throughput against ${useEnergy ? 'energy per output token' : metricLabel(xKey)} for each ` +
-      `configuration of ${rec.scenario}; the Pareto front is joined by a line` +
+      `configuration of ${rec.scenario}; the Pareto front${rec.slos.length > 0 ? ' of those meeting the SLOs' : ''} ` +
+      'is joined by a line' +
       `${recommended ? `, and ${recommended.label} is the recommendation` : ', and none is recommended'}` +
       `${left > 0 ? ` (${left} configuration(s) without the values are not drawn)` : ''}.`,
     spec: {
@@ -89,12 +94,12 @@ export function paretoChart(rec: ScenarioRecommendation): ParetoChart {
               field: 'kind',
               type: 'nominal',
               title: null,
-              scale: { domain: [...POINT_KINDS], range: ['#d62728', '#1f77b4', '#aec7e8', '#7f7f7f'] },
+              scale: { domain: [...POINT_KINDS], range: ['#d62728', '#1f77b4', '#aec7e8', '#ff7f0e', '#7f7f7f'] },
             },
             shape: {
               field: 'kind',
               type: 'nominal',
-              scale: { domain: [...POINT_KINDS], range: ['diamond', 'circle', 'circle', 'cross'] },
+              scale: { domain: [...POINT_KINDS], range: ['diamond', 'circle', 'circle', 'triangle-up', 'cross'] },
             },
             size: { condition: { test: "datum.kind === 'recommended'", value: 260 }, value: 90 },
             tooltip,

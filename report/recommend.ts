@@ -7,20 +7,26 @@
  * - throughput: `output_throughput` (tok/s), higher is better;
  * - latency: every latency metric (`…_ms`) an SLO names, lower is better; without such an SLO, `p99_ttft_ms` and
  *   `mean_tpot_ms` (tail time to first token and mean time per output token, what a chat user feels);
- * - energy: `energy_per_output_token_j` (J/token), lower is better.
- * A configuration dominates another when it is at least as good on every axis and better on one; the front is the
- * valid configurations no valid configuration dominates (invalid ones are reported, never on the front). A value
- * a configuration lacks (energy not measured, an imported result without a percentile) counts as the worst on that
- * axis: it can never beat a measured one, and two missing values are equal. Values are the means over repeats.
+ * - energy: `energy_per_output_token_j` (J/token), lower is better;
+ * - the objective, when it is none of these (`output_throughput_per_w`, higher is better).
+ * A configuration dominates another when it is at least as good on every axis and better on one. The front
+ * (`pareto`) is the valid configurations that meet every SLO and that no other such configuration dominates: a
+ * configuration that misses an SLO is not one the reader can deploy, so it cannot push one they can off the front.
+ * Without SLOs that is every valid configuration. The front ignoring the SLOs (`paretoWithoutSlos`) is kept for
+ * the chart and the reason, which name the configurations that would dominate the answer but miss an SLO. Invalid
+ * configurations are reported, never on either front. A value a configuration lacks (energy not measured, an
+ * imported result without a percentile) counts as the worst on that axis: it can never beat a measured one, and
+ * two missing values are equal. Values are the means over repeats.
  *
  * The SLOs (`--slo p99_ttft_ms<=600,mean_tpot_ms<=50`): a configuration meets `metric<=limit` when its value is at
  * most the limit; with repeats, the whole 95 % confidence interval must be (its upper bound is checked), as a probe
  * of a capacity search must. `>=` likewise with the lower bound. A configuration without the metric misses it.
  *
  * The recommendation: among the valid configurations that meet every SLO and have the objective measured, the best
- * on the objective (`output_throughput` and `output_throughput_per_w` highest, `energy_per_output_token_j` lowest),
- * preferring those on the front; equal objective values are broken by throughput, then energy, then the latency
- * axes, then the id, and reported as ties. Configurations whose 95 % confidence interval of the objective overlaps
+ * on the objective (`output_throughput` and `output_throughput_per_w` highest, `energy_per_output_token_j` lowest);
+ * equal objective values are broken by throughput, then energy, then the latency axes, then the id, and reported as
+ * ties. It is always on the front: a configuration dominating it would meet the SLOs, have the objective measured
+ * and come first in that order, since every axis is in it and the objective is an axis. Configurations whose 95 % confidence interval of the objective overlaps
  * the winner's (a configuration without repeats counts as its single value) are reported as within noise of it.
  * When none qualifies, `recommended` is null and the reason says so and names the closest configuration: the valid
  * one whose worst SLO miss, relative to the limit, is smallest.
@@ -91,15 +97,25 @@ export interface Axis {
   better: 'higher' | 'lower';
 }
 
-/** The front's axes for these SLOs: throughput, the latency axes, energy per token (see the module comment). */
-export function paretoAxes(slos: readonly Slo[]): Axis[] {
-  const named = [...new Set(slos.map((s) => s.metric).filter((k) => k.endsWith('_ms')))];
+/**
+ * The front's axes for these SLOs and objective: throughput, the latency axes, energy per token, and the objective
+ * when it is none of them (see the module comment).
+ */
+export function paretoAxes(slos: readonly Slo[], objective: Objective = THROUGHPUT_AXIS): Axis[] {
+  const named = [...new Set(slos.map((s) => s.metric).filter(isLatencyKey))];
   const latency = named.length > 0 ? named : DEFAULT_LATENCY_AXES;
-  return [
+  const axes: Axis[] = [
     { key: THROUGHPUT_AXIS, better: 'higher' },
     ...latency.map((key): Axis => ({ key, better: 'lower' })),
     { key: ENERGY_AXIS, better: 'lower' },
   ];
+  if (!axes.some((a) => a.key === objective)) axes.push({ key: objective, better: better(objective) });
+  return axes;
+}
+
+/** A latency metric (`p99_ttft_ms`, `mean_tpot_ms`): the latency axes of the front and of its chart. */
+export function isLatencyKey(key: string): boolean {
+  return key.endsWith('_ms');
 }
 
 /** How good a value is on an axis: bigger is better; a missing value is the worst (−∞). */
@@ -161,7 +177,10 @@ export interface RatedConfiguration {
   ci95: Record<string, [number, number]>;
   valid: boolean;
   reasons: string[];
+  /** On the front of the configurations that meet the SLOs (`pareto`). */
   onFront: boolean;
+  /** On the front ignoring the SLOs (`paretoWithoutSlos`). */
+  onFrontWithoutSlos: boolean;
   meetsSlos: boolean;
   slos: SloCheck[];
 }
@@ -170,8 +189,13 @@ export interface ScenarioRecommendation {
   scenario: string;
   /** The configuration to deploy, or null when none is valid, meets the SLOs and has the objective measured. */
   recommended: string | null;
-  /** Ids of the configurations on the Pareto front. */
+  /**
+   * Ids of the configurations on the Pareto front of the valid ones that meet every SLO; the recommended one is
+   * always among them.
+   */
   pareto: string[];
+  /** The front of every valid configuration, ignoring the SLOs (the same as `pareto` without SLOs). */
+  paretoWithoutSlos: string[];
   reason: string;
   objective: Objective;
   slos: Slo[];
@@ -346,18 +370,19 @@ function recommendScenario(
   slos: readonly Slo[],
   objective: Objective,
 ): ScenarioRecommendation {
-  const axes = paretoAxes(slos);
+  const axes = paretoAxes(slos, objective);
   const label = labels(configs);
   const name = (c: Configuration) => label.get(c.id)!;
   const valid = configs.filter((c) => c.valid);
-  const front = paretoFront(valid, axes);
-  const onFront = new Set(front.map((c) => c.id));
   const checks = new Map(configs.map((c) => [c.id, slos.map((s) => checkSlo(c, s))]));
   const meets = (c: Configuration) => checks.get(c.id)!.every((s) => s.meets);
+  const front = paretoFront(valid.filter(meets), axes);
+  const onFront = new Set(front.map((c) => c.id));
+  const frontWithoutSlos = paretoFront(valid, axes);
+  const onFrontWithoutSlos = new Set(frontWithoutSlos.map((c) => c.id));
   const qualifying = valid.filter((c) => meets(c) && c.values[objective] !== undefined);
   const order = rank(objective, axes);
-  const candidates = qualifying.filter((c) => onFront.has(c.id));
-  const winner = [...(candidates.length > 0 ? candidates : qualifying)].sort(order)[0] ?? null;
+  const winner = [...qualifying].sort(order)[0] ?? null;
 
   const invalid = configs.filter((c) => !c.valid).map((c) => ({ id: c.id, reasons: c.reasons }));
   const ties = winner
@@ -385,10 +410,11 @@ function recommendScenario(
       `${name(winner)}: ${headline(winner, axes, slos, objective)} — ${counted}${how} on ${objectiveLabel}` +
         `${winner.repeats > 1 ? ` (mean of ${winner.repeats} repeats)` : ''}`,
     );
-    if (!onFront.has(winner.id)) {
-      const by = front.filter((c) => dominates(c, winner, axes)).map(name);
-      const verb = by.length === 1 ? 'dominates it but does' : 'dominate it but do';
-      parts.push(`it is not on the Pareto front: ${by.join(', ')} ${verb} not meet the SLOs`);
+    // Only a configuration that misses an SLO can dominate the winner (see the module comment): say which.
+    const by = frontWithoutSlos.filter((c) => dominates(c, winner, axes)).map(name);
+    if (by.length > 0) {
+      const verb = by.length === 1 ? 'would dominate it but misses' : 'would dominate it but miss';
+      parts.push(`${by.join(', ')} ${verb} the SLOs, so the Pareto front is that of the configurations meeting them`);
     }
     // What the others would give: the most energy-frugal and the fastest, and why they are not chosen.
     const alternatives: Array<[Configuration | undefined, string, 'higher' | 'lower', string]> = [
@@ -472,6 +498,7 @@ function recommendScenario(
     scenario,
     recommended: winner?.id ?? null,
     pareto: front.map((c) => c.id),
+    paretoWithoutSlos: frontWithoutSlos.map((c) => c.id),
     reason,
     objective,
     slos: [...slos],
@@ -492,6 +519,7 @@ function recommendScenario(
       valid: c.valid,
       reasons: c.reasons,
       onFront: onFront.has(c.id),
+      onFrontWithoutSlos: onFrontWithoutSlos.has(c.id),
       meetsSlos: meets(c),
       slos: checks.get(c.id)!,
     })),
@@ -536,8 +564,9 @@ export function recommend(inputs: readonly ReportInput[], opts: RecommendOptions
 }
 
 /**
- * What a Pareto chart needs: every configuration as a point on the axes, which are on the front, and the
- * recommended one. report/recommend-chart.ts turns it into the Vega-Lite chart for the HTML report.
+ * What a Pareto chart needs: every configuration as a point on the axes, which are on the front (of those meeting
+ * the SLOs, and ignoring them), and the recommended one. report/recommend-chart.ts turns it into the Vega-Lite chart
+ * for the HTML report.
  */
 export interface ParetoChartData {
   scenario: string;
@@ -550,6 +579,7 @@ export interface ParetoChartData {
     /** The latency axes' values, by metric key. */
     latency: Record<string, number | null>;
     onFront: boolean;
+    onFrontWithoutSlos: boolean;
     recommended: boolean;
     valid: boolean;
     meetsSlos: boolean;
@@ -559,7 +589,7 @@ export interface ParetoChartData {
 }
 
 export function paretoChartData(rec: ScenarioRecommendation): ParetoChartData {
-  const latencyKeys = rec.axes.filter((k) => k !== THROUGHPUT_AXIS && k !== ENERGY_AXIS);
+  const latencyKeys = rec.axes.filter(isLatencyKey);
   return {
     scenario: rec.scenario,
     axes: rec.axes,
@@ -570,6 +600,7 @@ export function paretoChartData(rec: ScenarioRecommendation): ParetoChartData {
       energy_per_output_token_j: c.values[ENERGY_AXIS] ?? null,
       latency: Object.fromEntries(latencyKeys.map((k) => [k, c.values[k] ?? null])),
       onFront: c.onFront,
+      onFrontWithoutSlos: c.onFrontWithoutSlos,
       recommended: c.id === rec.recommended,
       valid: c.valid,
       meetsSlos: c.meetsSlos,
@@ -604,7 +635,7 @@ export function renderRecommendationsMarkdown(recs: Recommendations): string {
       `${c.id === r.recommended ? '★ ' : ''}${c.label}`,
       c.id,
       ...keys.map((k) => fmt(k, c.values[k] ?? null)),
-      c.onFront ? 'yes' : 'no',
+      c.onFront ? 'yes' : c.onFrontWithoutSlos ? 'no (yes ignoring the SLOs)' : 'no',
       r.slos.length === 0 ? '—' : c.meetsSlos ? 'yes' : 'no',
       c.valid ? 'yes' : `no: ${c.reasons.join('; ')}`,
     ]);

@@ -14,9 +14,12 @@ import {
   probeScenario,
   slotConfig,
 } from '../plan/search.js';
+import { capacityTable, sweepCapacities } from '../report/capacity.js';
 import { Experiment, SearchSpec } from '../schema/experiment.js';
+import type { CellRecord } from '../schema/outcome.js';
 import { experimentInput } from './helpers/experiment.js';
 import { tempDir } from './helpers/files.js';
+import { record } from './helpers/records.js';
 
 const concurrency = (min: number, max: number) =>
   SearchSpec.parse({ vary: 'maxConcurrency', min, max, slo: { p99_ttft_ms: 500 } });
@@ -315,5 +318,82 @@ describe('planning a search', () => {
       repeats: 2,
       maxProbes: 12,
     });
+  });
+});
+
+describe('capacities read back from the recorded probes: the outcome tells the nulls apart', () => {
+  const exp = JSON.stringify(
+    experimentInput('cap', {
+      clocks: ['default'],
+      scenarios: [
+        {
+          name: 'chat-slo',
+          inputLen: 32,
+          outputLen: 4,
+          numPrompts: 2,
+          search: { vary: 'maxConcurrency', min: 1, max: 64, slo: { p99_ttft_ms: 500 } },
+        },
+      ],
+    }),
+  );
+  const id = (c: number) => `maxn.default.qwen3-8b-fp8.chat-slo.c${c}.r1`;
+  /** A probe's record: p99 TTFT `ttft` ms, or a failed or cancelled cell (failed: the engine crashed). */
+  const probe = (c: number, ttft: number, status?: CellRecord['status']): CellRecord =>
+    record('cap', { id: id(c), tok: 100, ttft, tpot: 10, status }, c);
+  const read = (cells: CellRecord[]) => {
+    const details = sweepCapacities(exp, cells);
+    assert.equal(details.length, 1);
+    const [d] = details;
+    return {
+      value: d!.value,
+      outcome: d!.outcome,
+      probes: d!.probes,
+      text: capacityTable(details, 'chat-slo').rows[0]![1],
+    };
+  };
+
+  it('found, below the minimum, the minimum probe failed', () => {
+    assert.deepEqual(read([probe(1, 400), probe(2, 600)]), {
+      value: 1,
+      outcome: 'found',
+      probes: [id(1), id(2)],
+      text: '1',
+    });
+    assert.deepEqual(read([probe(1, 600)]), {
+      value: null,
+      outcome: 'below-min',
+      probes: [id(1)],
+      text: 'none: the minimum misses',
+    });
+    assert.deepEqual(read([probe(1, 0, 'failed')]), {
+      value: null,
+      outcome: 'probe-failed',
+      probes: [id(1)],
+      text: 'none: the minimum probe failed',
+    });
+  });
+
+  it('a search stopped by its engine failing, one still running or cancelled, one not started', () => {
+    // c4's engine crashed: the sweep ends the search there, so c3 (next in the bisection) never comes.
+    assert.deepEqual(read([probe(1, 100), probe(2, 200), probe(4, 0, 'failed')]), {
+      value: null,
+      outcome: 'probe-failed',
+      probes: [id(1), id(2), id(4)],
+      text: 'search stopped: a probe failed',
+    });
+    // A benchmark that failed on a healthy engine is a miss, and the search goes on to c3.
+    const benchmarkFailed = {
+      ...probe(4, 0, 'failed'),
+      failure: { type: 'BenchmarkFailed', message: 'vllm bench exited 1', retryable: false, step: 'benchmark' },
+    } satisfies CellRecord;
+    assert.deepEqual(read([probe(1, 100), probe(2, 200), benchmarkFailed]).outcome, 'unfinished');
+    // A cancelled probe is no measurement (a resumed sweep runs it again): the search stops before it.
+    assert.deepEqual(read([probe(1, 100), probe(2, 0, 'cancelled')]), {
+      value: null,
+      outcome: 'unfinished',
+      probes: [id(1)],
+      text: 'search not finished',
+    });
+    assert.deepEqual(read([]), { value: null, outcome: 'unfinished', probes: [], text: 'search not finished' });
   });
 });

@@ -9,7 +9,11 @@ import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import { foldConfigurations, metricDirection } from '../report/configurations.js';
 import { paretoChart } from '../report/recommend-chart.js';
+import { mulberry32 } from '../activities/harness/prng.js';
 import {
+  dominates,
+  OBJECTIVES,
+  paretoAxes,
   paretoChartData,
   parseObjective,
   parseSlos,
@@ -71,7 +75,9 @@ describe('recommend: the Pareto front and the winner', () => {
   it("the fastest configuration within the SLOs, its margins, why the others lose (the issue's example)", () => {
     const r = one([sweepInput('s1', GUIDE_LIKE)], { slos: parseSlos('p99_ttft_ms<=600') });
     assert.equal(r.recommended, 'maxn.locked.qwen3-8b-fp8.chat');
-    assert.deepEqual(r.pareto, ['maxn.locked.qwen3-8b-fp8.chat', '120w.default.qwen3-8b-awq.chat']);
+    // AWQ misses the SLO: it is on the front only when the SLOs are ignored.
+    assert.deepEqual(r.pareto, ['maxn.locked.qwen3-8b-fp8.chat']);
+    assert.deepEqual(r.paretoWithoutSlos, ['maxn.locked.qwen3-8b-fp8.chat', '120w.default.qwen3-8b-awq.chat']);
     assert.deepEqual(r.axes, ['output_throughput', 'p99_ttft_ms', 'energy_per_output_token_j']);
     assert.match(r.reason, /^FP8 at MAXN with jetson_clocks: 398 tok\/s, p99 TTFT 520 ms \(SLO 600\), 0\.27 J\/token/);
     assert.match(
@@ -196,7 +202,8 @@ describe('recommend: the Pareto front and the winner', () => {
     assert.equal(r.margins[0]!.margin, -120);
     assert.equal(r.margins[1]!.meets, true);
     assert.ok(r.configurations.every((c) => !c.meetsSlos));
-    assert.deepEqual(r.pareto, ['maxn.locked.qwen3-8b-fp8.chat', '120w.default.qwen3-8b-awq.chat']);
+    assert.deepEqual(r.pareto, []);
+    assert.deepEqual(r.paretoWithoutSlos, ['maxn.locked.qwen3-8b-fp8.chat', '120w.default.qwen3-8b-awq.chat']);
   });
 
   it('invalid results are never recommended nor on the front, and are reported with their reasons', () => {
@@ -225,6 +232,71 @@ describe('recommend: the Pareto front and the winner', () => {
           esc('(GPU throttled during the benchmark)'),
       ),
     );
+  });
+
+  it('the recommended configuration is always on the front, which holds exactly the undominated ones meeting the SLOs', () => {
+    // Random sweeps with coarse values (ties), repeats (SLOs checked on the CI), missing energy, tokens per joule
+    // without energy, invalid results, random SLOs and objectives.
+    const next = mulberry32(10);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+    const step = (base: number, size: number) => base + Math.floor(next() * 4) * size;
+    const sloChoices = ['p99_ttft_ms<=600', 'mean_tpot_ms<=25', 'output_throughput>=250'];
+    let recommended = 0;
+    let slosBite = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const measured: Measured[] = [];
+      const ids = new Set<string>();
+      for (let i = 0; i < 2 + Math.floor(next() * 6); i++) {
+        const id = `${pick(['maxn', '120w', '90w'])}.${pick(['default', 'locked'])}.qwen3-8b-${pick(['fp8', 'awq', 'fp4', 'bf16'])}.chat`;
+        if (ids.has(id)) continue;
+        ids.add(id);
+        const repeats = next() < 0.3 ? 3 : 1;
+        const j = next() < 0.2 ? undefined : step(0.15, 0.05);
+        const perW = j === undefined && next() < 0.5 ? { output_throughput_per_w: step(3, 1) } : undefined;
+        const invalid = next() < 0.1 ? ['GPU throttled during the benchmark'] : undefined;
+        for (let k = 1; k <= repeats; k++) {
+          const rid = repeats > 1 ? `${id}.r${k}` : id;
+          measured.push({
+            id: rid,
+            tok: step(200, 50),
+            ttft: step(300, 150),
+            tpot: step(15, 5),
+            j,
+            extra: perW,
+            invalid,
+          });
+        }
+      }
+      const slos = parseSlos(sloChoices.filter(() => next() < 0.5).join(','));
+      const objective = pick(OBJECTIVES);
+      const input = sweepInput('s1', measured);
+      const r = one([input], { slos, objective });
+      const rated = new Map(r.configurations.map((c) => [c.id, c]));
+      const meeting = foldConfigurations([input]).filter((c) => c.valid && rated.get(c.id)!.meetsSlos);
+      const axes = paretoAxes(slos, objective);
+      const undominated = meeting.filter((c) => !meeting.some((o) => dominates(o, c, axes)));
+      assert.deepEqual(
+        r.pareto,
+        undominated.map((c) => c.id),
+        `trial ${trial}`,
+      );
+      if (r.recommended !== null) {
+        recommended++;
+        assert.ok(
+          r.pareto.includes(r.recommended),
+          `trial ${trial}: ${r.recommended} is not in ${r.pareto.join(', ')}`,
+        );
+      } else {
+        assert.ok(
+          meeting.every((c) => rated.get(c.id)!.values[objective] === null),
+          `trial ${trial}`,
+        );
+      }
+      if (r.paretoWithoutSlos.some((id) => !rated.get(id)!.meetsSlos)) slosBite++;
+    }
+    // The trials reach the cases that matter: recommendations, and fronts an SLO changes.
+    assert.ok(recommended > 100, `${recommended} recommendations`);
+    assert.ok(slosBite > 50, `${slosBite} trials where a configuration off the SLOs is on the front ignoring them`);
   });
 
   it('nothing valid: no recommendation, and why', () => {
@@ -278,7 +350,7 @@ describe('recommend: repeats, several sweeps, imported results', () => {
     assert.match(r.reason, /\(mean of 3 repeats\)/);
   });
 
-  it('a dominating configuration that misses an SLO through its CI leaves the winner off the front', () => {
+  it('a dominating configuration that misses an SLO through its CI is off the front, and named in the reason', () => {
     const r = one(
       [
         sweepInput('s1', [
@@ -295,11 +367,24 @@ describe('recommend: repeats, several sweeps, imported results', () => {
       ],
       { slos: parseSlos('p99_ttft_ms<=600') },
     );
-    assert.deepEqual(r.pareto, ['maxn.locked.qwen3-8b-fp8.chat']);
+    assert.deepEqual(r.pareto, ['maxn.default.qwen3-8b-fp8.chat']);
+    assert.deepEqual(r.paretoWithoutSlos, ['maxn.locked.qwen3-8b-fp8.chat']);
     assert.equal(r.recommended, 'maxn.default.qwen3-8b-fp8.chat');
     assert.match(
       r.reason,
-      /it is not on the Pareto front: FP8 at MAXN with jetson_clocks dominates it but does not meet the SLOs/,
+      new RegExp(
+        esc('FP8 at MAXN with jetson_clocks would dominate it but misses the SLOs, ') +
+          esc('so the Pareto front is that of the configurations meeting them'),
+      ),
+    );
+    const chart = paretoChart(r);
+    const kinds = (chart.spec.data as { values: Array<{ id: string; kind: string; frontWithoutSlos: string }> }).values;
+    assert.deepEqual(
+      kinds.map((v) => [v.id, v.kind, v.frontWithoutSlos]),
+      [
+        ['maxn.locked.qwen3-8b-fp8.chat', 'misses an SLO', 'yes'],
+        ['maxn.default.qwen3-8b-fp8.chat', 'recommended', 'no'],
+      ],
     );
   });
 
@@ -392,7 +477,8 @@ describe('recommend: renderings', () => {
       output_throughput: 300,
       energy_per_output_token_j: 0.2214,
       latency: { p99_ttft_ms: 812 },
-      onFront: true,
+      onFront: false,
+      onFrontWithoutSlos: true,
       recommended: false,
       valid: true,
       meetsSlos: false,
@@ -428,7 +514,7 @@ describe('recommend: the Pareto chart', () => {
       values.map((v) => [v.id, v.kind, v.x, v.y]),
       [
         ['maxn.locked.qwen3-8b-fp8.chat', 'recommended', 0.27, 398],
-        ['120w.default.qwen3-8b-awq.chat', 'on the Pareto front', 0.2214, 300],
+        ['120w.default.qwen3-8b-awq.chat', 'misses an SLO', 0.2214, 300],
         ['120w.default.qwen3-8b-fp4.chat', 'dominated', 0.3, 250],
       ],
     );

@@ -12,10 +12,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type TestContext, after, before, describe, it } from 'node:test';
+import { SCHEDULE_MEMO_KEY, type ScheduleMemo, scheduleCreate } from '../cli/commands/schedule.js';
+import { cliEnv } from '../cli/context.js';
+import { EXIT_INVALID, ExitError } from '../cli/errors.js';
 import { compareToBaseline } from '../report/regression.js';
 import type { RegressionJson } from '../report/regression-view.js';
 import { findTemporalCli } from '../server/temporal-cli.js';
@@ -170,6 +173,48 @@ describe('scheduled regression watch on the simulated Thor', { timeout: 300_000 
     const json = await runCli(['report', r.sweepId, '--format', 'json'], { env });
     const { regression } = JSON.parse(json.stdout) as { regression: { baseline: string; regressions: unknown[] } };
     assert.deepEqual([regression.baseline, regression.regressions.length], [BASELINE, WATCHED.length]);
+  });
+
+  it('keeps the experiment of create; create --replace with the same id takes the edited file', async () => {
+    const file = experimentFile('watch-edit');
+    // In process (no CLI start-up) but for the last call, which shows the option through the command line.
+    const createHere = (cron: string, replace: boolean) =>
+      scheduleCreate({
+        ...{ file, cron, baseline: BASELINE, id: 'watch-edit', threshold: '15%', metrics: WATCHED.join(','), replace },
+        ...{ env: cliEnv({ ...process.env, ...env }), out: () => {}, err: () => {} },
+      });
+    const refused = (pattern: RegExp) => (e: unknown) =>
+      e instanceof ExitError && e.exitCode === EXIT_INVALID && pattern.test(e.message);
+    await createHere('0 3 * * *', false);
+    const edited = JSON.parse(readFileSync(file, 'utf8')) as { engine: Record<string, unknown> };
+    edited.engine.image = 'vllm/vllm-openai:v0.12.0';
+    writeFileSync(file, JSON.stringify(edited));
+    const handle = server.client.schedule.getHandle('watch-edit');
+    /** The image the schedule's sweeps run, and the cron its memo shows in `schedule list`. */
+    const held = async () => {
+      const { action, memo } = await handle.describe();
+      assert.equal(action.type, 'startWorkflow');
+      const image = (action.args?.[0] as { engine: { image?: string } }).engine.image;
+      return [image, (memo?.[SCHEDULE_MEMO_KEY] as ScheduleMemo).cron];
+    };
+    assert.deepEqual(await held(), [undefined, '0 3 * * *'], 'the experiment as it was at create');
+
+    await assert.rejects(
+      createHere('0 3 * * *', false),
+      refused(/a schedule "watch-edit" already exists; pass --replace/),
+    );
+    // A request the server refuses replaces nothing.
+    await assert.rejects(createHere('every night', true), refused(/check --cron "every night"/));
+    assert.deepEqual(await held(), [undefined, '0 3 * * *']);
+
+    const replaced = await runCli(
+      ['schedule', 'create', file, '--cron', '0 4 * * *', '--baseline', BASELINE, '--id', 'watch-edit', '--replace'],
+      { env },
+    );
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.match(replaced.stderr, /schedule watch-edit \(replaced\): watch on "0 4 \* \* \*"/);
+    assert.deepEqual(await held(), ['vllm/vllm-openai:v0.12.0', '0 4 * * *']);
+    await handle.delete();
   });
 
   it('pauses, unpauses and deletes a schedule', async () => {

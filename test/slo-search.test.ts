@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderSweepReport } from '../cli/commands/report.js';
-import { sweepCapacities } from '../report/capacity.js';
+import { type Capacity, sweepCapacities } from '../report/capacity.js';
 import type { ExperimentInput } from '../schema/experiment.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { sweep } from '../workflows/sweep.js';
@@ -38,6 +38,11 @@ function experiment(name: string, scenarios: ExperimentInput['matrix']['scenario
     warmup: { inputLen: 16, outputLen: 2, numPrompts: 1 },
     steps: { heartbeatTimeout: 2_000 },
   };
+}
+
+/** `thorbench report --format json`'s capacities, as the CLI renders them. */
+async function reportedCapacities(w: ReturnType<typeof suiteWorkflowEnv>, sweepId: string): Promise<Capacity[]> {
+  return (JSON.parse(await renderSweepReport(w.store, sweepId, 'json')) as { capacities: Capacity[] }).capacities;
 }
 
 const benchmarked = (dev: MockDevice) => dev.called('benchmark').map((c) => (c.input as { cellId: string }).cellId);
@@ -80,10 +85,10 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
       [true, true, true, true, false, true, false, false],
     );
 
-    const json = JSON.parse(await renderSweepReport(w.store, 'slo-1', 'json')) as { capacities: object[] };
-    assert.equal(json.capacities.length, 1);
-    const entry = json.capacities[0] as Record<string, unknown>;
-    assert.deepEqual(Object.keys(entry), ['config', 'scenario', 'vary', 'value', 'metrics', 'probes']);
+    const capacities = await reportedCapacities(w, 'slo-1');
+    assert.equal(capacities.length, 1);
+    const entry = capacities[0]!;
+    assert.deepEqual(Object.keys(entry), ['config', 'scenario', 'vary', 'value', 'outcome', 'metrics', 'probes']);
     assert.deepEqual(
       { ...entry, metrics: undefined },
       {
@@ -91,11 +96,12 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
         scenario: 'chat-slo',
         vary: 'maxConcurrency',
         value: 12,
+        outcome: 'found',
         metrics: undefined,
         probes: PROBES,
       },
     );
-    assert.equal((entry.metrics as Record<string, number>).p99_ttft_ms, 350);
+    assert.equal(entry.metrics.p99_ttft_ms, 350);
 
     const md = await renderSweepReport(w.store, 'slo-1', 'md');
     assert.match(
@@ -147,6 +153,36 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
     );
     const md = await renderSweepReport(w.store, 'slo-broken-1', 'md');
     assert.match(md, /\| maxn\.default\.qwen3-8b-fp8 \| none: the minimum probe failed \| .* \| 1✗ \(failed\) \|/);
+    const [capacity] = await reportedCapacities(w, 'slo-broken-1');
+    assert.deepEqual(
+      [capacity!.value, capacity!.outcome, capacity!.probes, capacity!.metrics],
+      [null, 'probe-failed', [PROBE(1)], {}],
+    );
+  });
+
+  it('even the minimum load misses the SLO: capacity null, below-min, the one probe named', async () => {
+    // TTFT 400 ms at concurrency 1, beyond the 350 ms SLO.
+    const dev = new MockDevice('slo-none', { latency: latencyGrowingWith(400, 30) });
+    const exp = experiment('slo-none', [CHAT_SLO]);
+    const summary = await dev.run(w.env.nativeConnection, (await w.startSweep('slo-none-1', exp)).result());
+    assert.deepEqual(summary.counts, { succeeded: 1, failed: 0, skipped: 0, cancelled: 0 });
+    assert.deepEqual(benchmarked(dev), [PROBE(1)]);
+    const [capacity, ...others] = await reportedCapacities(w, 'slo-none-1');
+    assert.equal(others.length, 0);
+    assert.deepEqual(
+      { ...capacity },
+      {
+        config: 'maxn.default.qwen3-8b-fp8',
+        scenario: 'chat-slo',
+        vary: 'maxConcurrency',
+        value: null,
+        outcome: 'below-min',
+        metrics: {},
+        probes: [PROBE(1)],
+      },
+    );
+    const md = await renderSweepReport(w.store, 'slo-none-1', 'md');
+    assert.match(md, /\| maxn\.default\.qwen3-8b-fp8 \| none: the minimum misses \| — \| — \| — \| 1✗ \|/);
   });
 
   it('cancelled mid-search: the probe in flight is recorded as cancelled, the engine torn down', async () => {
@@ -169,6 +205,12 @@ describe('SLO capacity search in the sweep', { timeout: 120_000 }, () => {
       ],
     );
     assert.equal(dev.engine, null, 'no engine left running');
+    // The cancelled probe is no measurement: the search is unfinished at the probes before it.
+    const [capacity] = await reportedCapacities(w, 'slo-cancel-1');
+    assert.deepEqual(
+      [capacity!.value, capacity!.outcome, capacity!.probes],
+      [null, 'unfinished', [PROBE(1), PROBE(2)]],
+    );
   });
 
   it('a search killed mid-way resumes under its id without running a finished probe again', async () => {

@@ -4,6 +4,10 @@
  * `<schedule id>-<RFC 3339 time>`), with the baseline in the sweep's memo (workflows/regression-watch.ts); the sweep
  * compares itself with the baseline when it finishes. Schedules live in Temporal, not in the host's cron: the Web
  * UI's Schedules page and `temporal schedule list` show them.
+ *
+ * A schedule keeps the experiment as it was read at `create` (the action's arguments): an edited file, such as a new
+ * `engine.image`, reaches the schedule only through `create --replace` with the same id, which deletes the schedule
+ * and creates it again from the file (a schedule's memo, which `list` reads, cannot be updated in place).
  */
 import fs from 'node:fs';
 import {
@@ -83,8 +87,12 @@ function scheduleIdOf(id: string): string {
   return id;
 }
 
-/** The server refuses what it cannot parse (a cron expression) with INVALID_ARGUMENT. */
+/**
+ * The server refuses what it cannot parse (a cron expression) with INVALID_ARGUMENT; the client turns an invalid
+ * schedule spec into a TypeError carrying the server's words ("CronString does not have 5-7 fields").
+ */
 function isInvalidArgument(err: unknown): boolean {
+  if (err instanceof TypeError) return true;
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     if ((e as { code?: unknown }).code === 3 || /invalid/i.test(e.message)) return true;
   }
@@ -121,6 +129,8 @@ export async function scheduleCreate(opts: {
   id: string | undefined;
   threshold: string | undefined;
   metrics: string | undefined;
+  /** Replace a schedule of the same id instead of refusing. */
+  replace?: boolean;
   env: CliEnv;
   out: Out;
   err: Out;
@@ -150,11 +160,13 @@ export async function scheduleCreate(opts: {
     threshold: threshold ?? null,
     metrics: metrics ?? null,
   };
+  const cron = opts.cron;
   const conn = await connectTemporal(opts.env, { startServer: true });
-  try {
-    await conn.client.schedule.create<typeof sweep>({
+  let replaced = false;
+  const create = () =>
+    conn.client.schedule.create<typeof sweep>({
       scheduleId,
-      spec: { cronExpressions: [opts.cron] },
+      spec: { cronExpressions: [cron] },
       action: {
         type: 'startWorkflow',
         workflowType: 'sweep',
@@ -169,11 +181,21 @@ export async function scheduleCreate(opts: {
       policies: { overlap: 'SKIP', catchupWindow: '1 day' },
       memo: { [SCHEDULE_MEMO_KEY]: memo },
     });
+  try {
+    try {
+      await create();
+    } catch (e) {
+      // The request is checked before the id (a bad cron is refused above): only a valid one replaces the old.
+      if (!(e instanceof ScheduleAlreadyRunning) || opts.replace !== true) throw e;
+      await conn.client.schedule.getHandle(scheduleId).delete();
+      replaced = true;
+      await create();
+    }
   } catch (e) {
     if (e instanceof ScheduleAlreadyRunning) {
       throw new ExitError(
-        `a schedule "${scheduleId}" already exists; ` +
-          `delete it first (thorbench schedule delete ${scheduleId}) or pass --id`,
+        `a schedule "${scheduleId}" already exists; pass --replace to replace it with this experiment, ` +
+          `or --id for another schedule`,
         EXIT_INVALID,
       );
     }
@@ -187,7 +209,10 @@ export async function scheduleCreate(opts: {
     await conn.close();
   }
   opts.out(scheduleId);
-  opts.err(`schedule ${scheduleId}: ${loaded.experiment.name} on "${opts.cron}" (UTC), compared with ${opts.baseline}`);
+  opts.err(
+    `schedule ${scheduleId}${replaced ? ' (replaced)' : ''}: ${loaded.experiment.name} on "${opts.cron}" (UTC), ` +
+      `compared with ${opts.baseline}`,
+  );
 }
 
 function memoOf(s: { memo?: Record<string, unknown> }): ScheduleMemo | null {
