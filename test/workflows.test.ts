@@ -297,6 +297,14 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
       (ids) => ids.length === 2,
     );
     assert.deepEqual(noModel, ['vis-1/maxn.default.qwen3-8b-fp4.tiny.r1', 'vis-1/maxn.locked.qwen3-8b-fp4.tiny.r1']);
+    assert.deepEqual(
+      await listIds(
+        'ThorbenchSweep = "vis-1" AND ThorbenchQuantizations = "fp4" AND ThorbenchDevice = "vis"',
+        () => true,
+      ),
+      [],
+      'a cell on no device has no ThorbenchDevice',
+    );
     gate.release();
     const summary = await done;
     assert.deepEqual(summary.counts, { succeeded: 2, failed: 3, skipped: 1, cancelled: 0 });

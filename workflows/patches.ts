@@ -50,6 +50,6 @@ export const LEAN_CELL_PATCH = 'lean-cell';
 /**
  * Cells that never run are workflows of their own, like skipped ones (WEB_UI_PATCH), so search attributes find them
  * too: a model on no device fails its cells as child workflows, and a cancelled sweep has its unstarted cells record
- * themselves as cancelled, all started at once.
+ * themselves as cancelled, started together (in batches below the server's limit on pending children).
  */
 export const UNRUN_CELLS_PATCH = 'unrun-cells-as-workflows';

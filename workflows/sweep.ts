@@ -429,6 +429,16 @@ async function recordUnrun(run: SweepRun, c: PlannedCell, status: UnrunStatus, r
 }
 
 /**
+ * Cells recorded at once (cells that never run): Temporal fails a workflow task that leaves more than 2,000 child
+ * workflows or activities pending (limit.numPendingChildExecutions, limit.numPendingActivities).
+ */
+const RECORD_BATCH = 500;
+
+async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += RECORD_BATCH) await Promise.all(items.slice(i, i + RECORD_BATCH).map(fn));
+}
+
+/**
  * Records a cell that never runs: under UNRUN_CELLS_PATCH as a workflow of its own that records itself (so the Web
  * UI lists it and search attributes find it), on the device it waited for, or none; else directly.
  */
@@ -811,14 +821,12 @@ async function cancelSweep(run: SweepRun): Promise<void> {
       (c) => !run.finished[c.id],
     );
     if (run.unrunAsWorkflows) {
-      // All at once: a large sweep cancelled early has many cells to record. A cell whose workflow was stopped
+      // Together: a large sweep cancelled early has many cells to record. A cell whose workflow was stopped
       // mid-way says cancelled already; only its record is missing.
-      await Promise.all(
-        unrun.map((c) =>
-          run.interrupted.has(c.id)
-            ? recordUnrun(run, c, 'cancelled', reason)
-            : recordUnrunCell(run, waitingOn(run, c), c, 'cancelled', reason),
-        ),
+      await inBatches(unrun, (c) =>
+        run.interrupted.has(c.id)
+          ? recordUnrun(run, c, 'cancelled', reason)
+          : recordUnrunCell(run, waitingOn(run, c), c, 'cancelled', reason),
       );
     } else for (const c of unrun) await recordUnrun(run, c, 'cancelled', reason);
     for (const deviceId of run.devices)
@@ -868,7 +876,7 @@ async function assignShards(run: SweepRun): Promise<Map<string, PlannedCell[]>> 
   const refused = assigned.refused.filter(({ cell: c }) => !run.finished[c.id]);
   const fail = ({ cell: c, reason }: (typeof refused)[number]) =>
     recordUnrunCell(run, null, c, 'failed', { type: FailureType.ModelNotFound, message: reason });
-  if (run.unrunAsWorkflows) await Promise.all(refused.map(fail));
+  if (run.unrunAsWorkflows) await inBatches(refused, fail);
   else for (const r of refused) await fail(r);
   return assigned.shards;
 }
