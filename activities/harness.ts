@@ -87,6 +87,17 @@ export interface BenchmarkResult {
   thermal: ThermalSummary | null;
 }
 
+/**
+ * The benchmark's (and the warm-up's) heartbeat details, shown by the Web UI on the pending activity: requests
+ * finished, of those failed, and in all. `failed` is null with the vllm harness: `vllm bench serve`'s progress bar
+ * counts finished requests only, and its failures are known when it ends.
+ */
+export interface BenchmarkHeartbeat {
+  done: number;
+  failed: number | null;
+  total: number;
+}
+
 /** vLLM's own JSON (with the per-request arrays of --save-detailed) and what it printed. */
 const VLLM_RESULT_FILE = 'vllm-bench-result.json';
 const VLLM_OUTPUT_FILE = 'vllm-bench-output.txt';
@@ -176,6 +187,10 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
         return { ...reusedRun, reused: true, energy, thermal: p.thermal ?? null };
       }
       await removePartialArtifacts(dir);
+      // The first heartbeat says what is to come, before the client's first progress (the server may show only it
+      // for the first 80 % of the heartbeat timeout).
+      const failed = harness.kind === 'vllm' ? null : 0;
+      beat({ done: 0, failed, total: scenario.numPrompts } satisfies BenchmarkHeartbeat);
       const run =
         harness.kind === 'vllm'
           ? await vllmBenchmark(input, command, dir)
@@ -226,7 +241,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       baseUrl: `http://127.0.0.1:${engineHostPort(profile, input.port)}`,
       model: input.servedName,
       signal: activitySignal(),
-      onProgress: (p: LoadProgress) => beat(p),
+      onProgress: ({ done, failed, total }: LoadProgress) => beat({ done, failed, total } satisfies BenchmarkHeartbeat),
     };
   }
 
@@ -313,7 +328,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
           output.push(line);
           if (output.length > 2 * OUTPUT_TAIL_LINES) output.splice(0, OUTPUT_TAIL_LINES);
           const progress = parseProgressLine(line);
-          if (progress) beat(progress);
+          if (progress) beat({ done: progress.done, failed: null, total: progress.total } satisfies BenchmarkHeartbeat);
           onLine?.(line);
         },
       });

@@ -1,8 +1,10 @@
 /**
- * The live view through the real CLI: `thorbench run` and `thorbench status --follow` as subprocesses (their stdout
- * and stderr are pipes) write one plain line per finished cell and nothing per second; in a tmux pane (a terminal)
- * `thorbench run` redraws one view in place, with the cell and step in flight and the time left.
- * Then `thorbench report` of the same sweep: Markdown with its charts beside it, and `--compare` in every format.
+ * The live view through the real CLI, over two demo sweeps: `thorbench run` and `thorbench status --follow` as
+ * subprocesses (their stdout and stderr are pipes) write one plain line per finished cell and nothing per second; in
+ * tmux panes (terminals) `thorbench status --follow` (first sweep) and `thorbench run` (second) redraw one view in
+ * place, with the cell and step in flight and the time left. While the first sweep runs, a benchmark's heartbeat
+ * details are read from the server. Then `thorbench report` of the same sweep: Markdown with its charts beside it,
+ * one self-contained HTML file, and `--compare` in every format.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
@@ -11,9 +13,12 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { stopDevServer } from '../server/dev-server.js';
+import { progressQuery } from '../workflows/messages.js';
 import { tempDir } from './helpers/files.js';
 import { demoRun } from './helpers/sim-device.js';
+import { sleep } from './helpers/wait.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = path.join(root, 'bin', 'thorbench.js');
@@ -54,15 +59,18 @@ function hasTmux(): boolean {
   return spawnSync('tmux', ['-V']).status === 0;
 }
 
+interface TmuxRun {
+  code: number;
+  snapshots: string[];
+  history: string;
+}
+
 /**
- * Runs thorbench in a detached tmux pane (a real terminal, 160×50) on a private tmux server and captures the
- * screen every half second until the command exits. Returns its exit status and the screens seen.
+ * Runs thorbench in a detached tmux pane (a real terminal, 160×50) on a private tmux server (one per `name`) and
+ * captures the screen every half second until the command exits. Returns its exit status and the screens seen.
  */
-async function runInTmux(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; snapshots: string[]; history: string }> {
-  const socket = `thorbench-test-${process.pid}`;
+async function runInTmux(name: string, args: string[], env: Record<string, string>): Promise<TmuxRun> {
+  const socket = `thorbench-test-${process.pid}-${name}`;
   const tmux = (...a: string[]) => spawnSync('tmux', ['-L', socket, ...a], { encoding: 'utf8' });
   const quote = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
@@ -99,6 +107,70 @@ async function runInTmux(
   }
 }
 
+/** The cell and step lines the view shows under its summary line. */
+const IN_FLIGHT = /^ {2}\S+ {2}\S+\.r1 {2}\S+ for (\d\d:\d\d|—)$/m;
+// What else the view shows: a cell whose first step has not been announced yet (steps are announced once they have
+// run half a second), the start while the sweep asks the device where it stands, and the sweep's state between
+// cells and at the end.
+const OTHER = /^ {2}(\S+ {2}\S+\.r1 {2}—|waiting for a device worker|running|completed)$/m;
+
+/** A command in a tmux pane redrew one view in place and left the 8 finished cells above it; returns its views. */
+function assertTerminalViews(who: string, t: TmuxRun): string[] {
+  assert.equal(t.code, 0, `${who}: ${t.snapshots.at(-1)}`);
+  const views = t.snapshots.filter((p) => VIEW_LINE.test(p));
+  assert.ok(views.length >= 3, `${who}: the view was seen while the sweep ran:\n${t.snapshots.at(-1)}`);
+  for (const pane of views) {
+    // Redrawn in place: one summary line on the screen at any time, however many seconds passed.
+    assert.equal(pane.split('\n').filter((l) => VIEW_LINE.test(l)).length, 1, `${who}:\n${pane}`);
+    assert.ok(IN_FLIGHT.test(pane) || OTHER.test(pane), `${who}: the view says what is in flight:\n${pane}`);
+  }
+  assert.ok(
+    views.some((pane) => IN_FLIGHT.test(pane)),
+    `${who}: the cell and step in flight were seen:\n${views.at(-1)}`,
+  );
+  const finished = t.history.split('\n').filter((l) => /^\[\d\/8\] succeeded /.test(l));
+  assert.equal(finished.length, 8, `${who}: finished cells above the view:\n${t.history}`);
+  return views;
+}
+
+/**
+ * Reads, while the sweep runs, the heartbeat details of a cell's pending benchmark activity as the server keeps
+ * them (what the Web UI shows). Resolves with the first found, or null if the sweep ended first.
+ */
+async function benchmarkHeartbeat(
+  port: number,
+  sweepId: string,
+  ended: Promise<unknown>,
+): Promise<{ cellId: string; details: unknown } | null> {
+  let over = false;
+  void ended.finally(() => (over = true));
+  const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+  try {
+    const client = new Client({ connection });
+    while (!over) {
+      const progress = await client.workflow
+        .getHandle(sweepId)
+        .query(progressQuery)
+        .catch(() => null);
+      for (const { cellId } of progress?.current ?? []) {
+        const described = await client.workflow
+          .getHandle(`${sweepId}/${cellId}`)
+          .describe()
+          .catch(() => null);
+        for (const a of described?.raw.pendingActivities ?? []) {
+          const payload = a.heartbeatDetails?.payloads?.[0];
+          if (a.activityType?.name === 'benchmark' && payload)
+            return { cellId, details: defaultPayloadConverter.fromPayload(payload) };
+        }
+      }
+      await sleep(200);
+    }
+    return null;
+  } finally {
+    await connection.close();
+  }
+}
+
 async function waitUntilRunning(port: number, workflowId: string): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
@@ -118,11 +190,15 @@ async function waitUntilRunning(port: number, workflowId: string): Promise<void>
   throw new Error(`sweep ${workflowId} did not start`);
 }
 
-describe('thorbench live view off a terminal', { timeout: 600_000 }, () => {
+describe('thorbench live view', { timeout: 600_000 }, () => {
   const dir = tempDir('cli-progress');
   after(() => stopDevServer(path.join(dir, 'home')));
 
-  it('run and status --follow print one line per finished cell; report writes charts and compares', async () => {
+  it('run and status --follow: a line per finished cell off a terminal, one view with the time left on one; report', async () => {
+    assert.ok(
+      hasTmux(),
+      'tmux is missing: this test drives thorbench on a terminal in tmux panes (apt-get install -y tmux; .ci/run does)',
+    );
     const { env, temporalPort: port } = await demoRun(dir);
     const running = thorbench(['run', 'experiments/demo-sim.json', '--device', 'sim', '--id', 'live-a'], env);
     // A run that ends before its sweep is seen running (e.g. no Temporal CLI) fails here with its own output.
@@ -132,7 +208,12 @@ describe('thorbench live view off a terminal', { timeout: 600_000 }, () => {
         assert.fail(`thorbench run ended before its sweep ran (exit ${r.code}):\n${r.stdout}\n${r.stderr}`),
       ),
     ]);
-    const followed = await thorbench(['status', 'live-a', '--follow'], env);
+    // The same sweep followed off a terminal and on one, and its benchmarks' heartbeats read from the server.
+    const [followed, followedLive, beat] = await Promise.all([
+      thorbench(['status', 'live-a', '--follow'], env),
+      runInTmux('follow', ['status', 'live-a', '--follow'], env),
+      benchmarkHeartbeat(port, 'live-a', running),
+    ]);
     const ran = await running;
     assert.equal(ran.code, 0, `${ran.stdout}\n${ran.stderr}`);
     assert.equal(followed.code, 0, `${followed.stdout}\n${followed.stderr}`);
@@ -164,35 +245,26 @@ describe('thorbench live view off a terminal', { timeout: 600_000 }, () => {
     }
     assert.match(followed.stdout, /^live-a \(demo-sim\): completed/m);
 
-    // The same sweep again under another id, to compare against: on a terminal (a tmux pane) when tmux is there.
-    if (hasTmux()) {
-      const { code, snapshots, history } = await runInTmux(
-        ['run', 'experiments/demo-sim.json', '--device', 'sim', '--id', 'live-b'],
-        env,
-      );
-      assert.equal(code, 0, snapshots.at(-1));
-      const views = snapshots.filter((p) => VIEW_LINE.test(p));
-      assert.ok(views.length >= 3, `the view was seen while the sweep ran:\n${snapshots.at(-1)}`);
-      const IN_FLIGHT = /^ {2}\S+ {2}\S+\.r1 {2}\S+ for (\d\d:\d\d|—)$/m;
-      // What else the view shows under its summary line: a cell whose first step has not been announced yet (steps
-      // are announced once they have run half a second), the start while the sweep asks the device where it
-      // stands, and the sweep's state between cells and at the end.
-      const OTHER = /^ {2}(\S+ {2}\S+\.r1 {2}—|waiting for a device worker|running|completed)$/m;
-      for (const pane of views) {
-        // Redrawn in place: one summary line on the screen at any time, however many seconds passed.
-        assert.equal(pane.split('\n').filter((l) => VIEW_LINE.test(l)).length, 1, pane);
-        assert.ok(IN_FLIGHT.test(pane) || OTHER.test(pane), `the view says what is in flight:\n${pane}`);
-      }
-      assert.ok(
-        views.some((pane) => IN_FLIGHT.test(pane)),
-        `the cell and step in flight were seen:\n${views.at(-1)}`,
-      );
-      const finished = history.split('\n').filter((l) => /^\[\d\/8\] succeeded /.test(l));
-      assert.equal(finished.length, 8, `finished cells above the view:\n${history}`);
-    } else {
-      const b = await thorbench(['run', 'experiments/demo-sim.json', '--device', 'sim', '--id', 'live-b'], env);
-      assert.equal(b.code, 0, b.stderr);
-    }
+    // The default (vllm) harness: requests done and in all; failed is null, vLLM's client says only at the end.
+    assert.ok(beat, 'a running benchmark with heartbeat details was seen');
+    const { done, failed, total, ...rest } = beat.details as Record<string, unknown>;
+    assert.deepEqual(rest, {}, `only done, failed and total: ${JSON.stringify(beat.details)}`);
+    assert.equal(failed, null);
+    assert.equal(total, beat.cellId.includes('high-load') ? 16 : 4, `${beat.cellId}: its scenario's prompts`);
+    assert.ok(typeof done === 'number' && done >= 0 && done <= total, `done ${String(done)} of ${total}`);
+
+    // The same sweep again under another id, to compare against, with `thorbench run` on a terminal.
+    const runLive = await runInTmux(
+      'run',
+      ['run', 'experiments/demo-sim.json', '--device', 'sim', '--id', 'live-b'],
+      env,
+    );
+    const views = [...assertTerminalViews('status --follow', followedLive), ...assertTerminalViews('run', runLive)];
+    assert.match(followedLive.history, /^live-a \(demo-sim\): completed/m, 'the status after the view');
+    assert.ok(
+      views.some((pane) => /\| left ~\d\d:\d\d$/m.test(pane)),
+      `the time left was estimated in some view:\n${views.join('\n\n')}`,
+    );
 
     const mdDir = path.join(dir, 'md');
     const md = await thorbench(['report', 'live-a', '--format', 'md', '--out', mdDir], env);
@@ -213,6 +285,27 @@ describe('thorbench live view off a terminal', { timeout: 600_000 }, () => {
     assert.ok(text.includes('## Power mode × jetson_clocks'), 'the demo varies the clocks');
     // The demo's harness keeps per-request latencies: the distributions are drawn from them.
     assert.ok(readFileSync(path.join(mdDir, 'chart-latency-distributions.svg'), 'utf8').includes('over every request'));
+
+    // One self-contained HTML file: every chart inline SVG with drawn marks, nothing loaded from anywhere.
+    const htmlFile = path.join(dir, 'r.html');
+    const html = await thorbench(['report', 'live-a', '--format', 'html', '--out', htmlFile], env);
+    assert.equal(html.code, 0, html.stderr);
+    assert.equal(html.stdout.trim(), `wrote ${htmlFile}`);
+    const page = readFileSync(htmlFile, 'utf8');
+    assert.match(page, /^<!DOCTYPE html>/);
+    const figures = page.split('<figure class="chart"').slice(1);
+    assert.ok(figures.length >= 6, `${figures.length} charts`);
+    for (const f of figures) {
+      const chart = f.slice(0, f.indexOf('</figure>'));
+      assert.match(chart, /<svg [^]*class="[^"]*role-mark[^"]*"[^>]*>\s*<(path|line|rect|text)\b/, chart.slice(0, 200));
+    }
+    assert.ok(!/<script/i.test(page), 'no script');
+    assert.ok(!/<link\b/i.test(page), 'no linked stylesheet');
+    assert.ok(!/@import/i.test(page), 'no imported stylesheet');
+    const loads =
+      page.match(/\b(?:src|href|xlink:href|srcset|poster|data)\s*=\s*["']?\s*(?:https?:)?\/\/[^"'\s>]*/gi) ?? [];
+    const cssUrls = page.match(/url\(\s*["']?\s*(?:https?:)?\/\/[^)]*\)/gi) ?? [];
+    assert.deepEqual([...loads, ...cssUrls], [], 'nothing loaded over the network');
 
     const cmp = (format: string, ...more: string[]) =>
       thorbench(['report', 'live-a', '--compare', 'live-b', '--format', format, ...more], env);

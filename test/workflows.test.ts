@@ -20,6 +20,7 @@ import { SUGGEST_CONTINUE_AS_NEW, suiteWorkflowEnv } from './helpers/workflow-en
 
 const FP8 = { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' } as const;
 const AWQ = { id: 'qwen3-8b-awq', path: 'Qwen/Qwen3-8B-AWQ', quantization: 'awq', servedName: 'qwen3' } as const;
+const FP4 = { id: 'qwen3-8b-fp4', path: 'Qwen/Qwen3-8B-FP4', quantization: 'fp4', servedName: 'qwen3' } as const;
 
 function experiment(name: string, overrides: Partial<ExperimentInput> = {}): ExperimentInput {
   return {
@@ -222,12 +223,25 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     assert.deepEqual(last, ['ensurePowerMode', 'ensureClocks'], 'restored after the teardown');
     const cancelledCells = await listIds(
       'ThorbenchSweep = "cancel-1" AND ThorbenchCellStatus = "cancelled"',
-      (ids) => ids.length > 0,
+      (ids) => ids.length === 3,
     );
     assert.deepEqual(
       cancelledCells,
-      ['cancel-1/maxn.locked.qwen3-8b-fp8.tiny.r1'],
-      'the cell that was running says so in visibility',
+      [
+        'cancel-1/maxn.default.qwen3-8b-awq.tiny.r1',
+        'cancel-1/maxn.locked.qwen3-8b-awq.tiny.r1',
+        'cancel-1/maxn.locked.qwen3-8b-fp8.tiny.r1',
+      ],
+      'the cell that was running and the cells that never started say so in visibility',
+    );
+    assert.deepEqual(
+      await listIds(
+        'ThorbenchSweep = "cancel-1" AND ThorbenchCellStatus = "cancelled" AND ThorbenchQuantizations = "awq" ' +
+          'AND ThorbenchDevice = "cancel"',
+        (ids) => ids.length === 2,
+      ),
+      ['cancel-1/maxn.default.qwen3-8b-awq.tiny.r1', 'cancel-1/maxn.locked.qwen3-8b-awq.tiny.r1'],
+      'unstarted cells carry the attributes of the device they waited for',
     );
   });
 
@@ -246,9 +260,15 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
   it('makes a sweep started without search attributes, and its cells, findable while running and after', async () => {
     const gate = new Gate();
     const running = 'maxn.default.qwen3-8b-fp8.tiny.r1';
-    const dev = new MockDevice('vis', { brokenModels: [AWQ.id], benchmarkGates: new Map([[running, gate]]) });
+    const dev = new MockDevice('vis', {
+      brokenModels: [AWQ.id],
+      missingModels: [FP4.id],
+      benchmarkGates: new Map([[running, gate]]),
+    });
+    const exp = experiment('vis');
+    exp.matrix.model = [FP8, AWQ, FP4];
     // Started as `temporal workflow start` would: no search attributes, no memo.
-    const handle = await w.startSweep('vis-1', experiment('vis'));
+    const handle = await w.startSweep('vis-1', exp);
     const done = dev.run(w.env.nativeConnection, handle.result());
     await gate.reached;
 
@@ -258,13 +278,45 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     );
     assert.deepEqual(sweeps, ['vis-1'], 'the sweep by experiment and model');
     const runningCells = await listIds(
-      'ThorbenchSweep = "vis-1" AND ThorbenchCellStatus = "running"',
+      'ThorbenchSweep = "vis-1" AND ThorbenchCellStatus = "running" AND ThorbenchQuantizations = "fp8" ' +
+        'AND ThorbenchDevice = "vis"',
       (ids) => ids.length > 0,
     );
-    assert.deepEqual(runningCells, [`vis-1/${running}`], 'its running cell by status');
+    assert.deepEqual(runningCells, [`vis-1/${running}`], 'its running cell by status, quantization and device');
+    assert.deepEqual(
+      await listIds(
+        'ThorbenchSweep = "vis-1" AND ThorbenchCellStatus = "running" AND ThorbenchQuantizations = "awq"',
+        () => true,
+      ),
+      [],
+      'no running AWQ cell',
+    );
+    // The model no device holds failed its cells before any engine started: they are workflows too.
+    const noModel = await listIds(
+      'ThorbenchSweep = "vis-1" AND ThorbenchCellStatus = "failed" AND ThorbenchQuantizations = "fp4"',
+      (ids) => ids.length === 2,
+    );
+    assert.deepEqual(noModel, ['vis-1/maxn.default.qwen3-8b-fp4.tiny.r1', 'vis-1/maxn.locked.qwen3-8b-fp4.tiny.r1']);
+    assert.deepEqual(
+      await listIds(
+        'ThorbenchSweep = "vis-1" AND ThorbenchQuantizations = "fp4" AND ThorbenchDevice = "vis"',
+        () => true,
+      ),
+      [],
+      'a cell on no device has no ThorbenchDevice',
+    );
     gate.release();
     const summary = await done;
-    assert.deepEqual(summary.counts, { succeeded: 2, failed: 1, skipped: 1, cancelled: 0 });
+    assert.deepEqual(summary.counts, { succeeded: 2, failed: 3, skipped: 1, cancelled: 0 });
+    const fp4Records = (await w.store.listCells('vis-1')).filter((c) => c.modelId === FP4.id);
+    assert.deepEqual(
+      fp4Records.map((c) => [c.status, c.failure?.type]),
+      [
+        ['failed', 'ModelNotFound'],
+        ['failed', 'ModelNotFound'],
+      ],
+    );
+    assert.equal(dev.called('startEngine').filter((c) => JSON.stringify(c.input).includes(FP4.id)).length, 0);
 
     const failed = await listIds(
       'ThorbenchSweep = "vis-1" AND ThorbenchCellStatus = "failed" AND ThorbenchQuantizations = "awq" ' +
@@ -288,9 +340,9 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     assert.deepEqual(fp8, ['vis-1/maxn.default.qwen3-8b-fp8.tiny.r1', 'vis-1/maxn.locked.qwen3-8b-fp8.tiny.r1']);
     const locked = await listIds(
       'ThorbenchSweep = "vis-1" AND ThorbenchClocks = "locked" AND ThorbenchScenario = "tiny"',
-      (ids) => ids.length === 2,
+      (ids) => ids.length === 3,
     );
-    assert.equal(locked.length, 2);
+    assert.equal(locked.length, 3, 'the locked cells of FP8, AWQ and FP4 (whose model is on no device)');
     assert.deepEqual(await listIds('ThorbenchSweep = "vis-1" AND ThorbenchDevice = "elsewhere"', () => true), []);
 
     // The sweep's result and memo: counts and the command that prints the report.
@@ -298,7 +350,7 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     const described = await handle.describe();
     assert.deepEqual(described.memo?.thorbench, {
       experiment: 'vis',
-      cells: 4,
+      cells: 6,
       counts: summary.counts,
       reportCommand: 'thorbench report vis-1',
     });

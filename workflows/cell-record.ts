@@ -44,12 +44,15 @@ export interface UnrunReason {
   message: string;
 }
 
+/** How a cell that never ran ends. */
+export type UnrunStatus = 'failed' | 'skipped' | 'cancelled';
+
 /** The record of a cell that never ran: no steps, no device, no metrics, and the plan's reason. */
 export function unrunCellRecord(
   sweepId: string,
   experimentName: string,
   c: PlannedCell,
-  status: 'failed' | 'skipped' | 'cancelled',
+  status: UnrunStatus,
   reason: UnrunReason,
   simulated: boolean,
   movedFrom: MovedFrom | undefined,

@@ -40,7 +40,7 @@ import {
 } from '../schema/outcome.js';
 import type { UnjudgedCellRecord } from '../schema/verdict.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
-import { cellIdentity, unrunCellRecord } from './cell-record.js';
+import { type UnrunStatus, cellIdentity, unrunCellRecord } from './cell-record.js';
 import { cellStepSignal } from './messages.js';
 import { LEAN_CELL_PATCH, READ_BACK_PATCH, WARMUP_AFTER_POWER_CHANGE_PATCH, WEB_UI_PATCH } from './patches.js';
 import { type CellVisibilityStatus, SEARCH_ATTRIBUTES } from './search-attributes.js';
@@ -64,8 +64,11 @@ export interface CellInput {
   simulated: boolean;
   /** How often a rebooting device is probed (default 10 s). */
   rebootPollMs?: number;
-  /** Not run: the sweep decided so (its engine group failed); the cell records itself as skipped with this reason. */
-  skip?: { type: FailureType; message: string };
+  /**
+   * Not run: the sweep decided so, and the cell only records itself with this reason, as `status` (absent: skipped,
+   * its engine group failed; under UNRUN_CELLS_PATCH also failed, its model is on no device, and cancelled).
+   */
+  skip?: { type: FailureType; message: string; status?: UnrunStatus };
   /**
    * Set by sweeps under FAILOVER_PATCH: a device step not picked up within this many ms fails as DeviceLost, and
    * the cell reports the loss (CellResult.deviceLost) instead of recording a failure (docs/architecture.md,
@@ -324,28 +327,28 @@ function statusTracker(metadata: boolean): (status: CellVisibilityStatus) => voi
   };
 }
 
-/** A cell the sweep decided not to run: recorded as skipped with the sweep's reason. */
-async function recordSkipped(
+/** A cell the sweep decided not to run: recorded as skipped (or the status the sweep gave) with the sweep's reason. */
+async function recordUnrun(
   input: CellInput,
-  reason: { type: FailureType; message: string },
+  skip: NonNullable<CellInput['skip']>,
   mode: CellMode,
 ): Promise<CellResult> {
   const results = resultsActivities(mode);
+  const { status = 'skipped', ...reason } = skip;
   const record = unrunCellRecord(
     input.sweepId,
     input.experimentName,
     input.cell,
-    'skipped',
+    status,
     reason,
     input.simulated,
     input.movedFrom,
   );
   await results.recordCell(record);
-  const failure = record.failure;
   return {
     cellId: input.cell.id,
-    status: 'skipped',
-    failure,
+    status,
+    failure: record.failure,
     engineFailed: false,
     headline: null,
     reportPath: null,
@@ -359,8 +362,8 @@ export async function cell(input: CellInput): Promise<CellResult> {
   const setStatus = statusTracker(metadata);
   try {
     if (input.skip) {
-      const result = await recordSkipped(input, input.skip, mode);
-      setStatus('skipped');
+      const result = await recordUnrun(input, input.skip, mode);
+      setStatus(result.status);
       return result;
     }
     setStatus('running');

@@ -46,3 +46,10 @@ export const WARMUP_AFTER_POWER_CHANGE_PATCH = 'warmup-after-power-change';
  * has run for half a second, and writes its record with a local activity on the sweep worker.
  */
 export const LEAN_CELL_PATCH = 'lean-cell';
+
+/**
+ * Cells that never run are workflows of their own, like skipped ones (WEB_UI_PATCH), so search attributes find them
+ * too: a model on no device fails its cells as child workflows, and a cancelled sweep has its unstarted cells record
+ * themselves as cancelled, started together (in batches below the server's limit on pending children).
+ */
+export const UNRUN_CELLS_PATCH = 'unrun-cells-as-workflows';

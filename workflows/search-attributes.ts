@@ -61,11 +61,14 @@ export function sweepSearchAttributes(exp: Experiment): SearchAttributePair[] {
   ];
 }
 
-/** A cell's attributes at its start: the sweep's names with the cell's single values, plus the cell's own. */
+/**
+ * A cell's attributes at its start: the sweep's names with the cell's single values, plus the cell's own. A cell on
+ * no device (its model is on none) has no ThorbenchDevice.
+ */
 export function cellSearchAttributes(
   sweepId: string,
   experiment: string,
-  deviceId: string,
+  deviceId: string | null,
   c: PlannedCell,
 ): SearchAttributePair[] {
   return [
@@ -74,7 +77,7 @@ export function cellSearchAttributes(
     { key: SEARCH_ATTRIBUTES.quantizations, value: [c.model.quantization] },
     { key: SEARCH_ATTRIBUTES.powerModes, value: [c.powerKey] },
     { key: SEARCH_ATTRIBUTES.sweep, value: sweepId },
-    { key: SEARCH_ATTRIBUTES.device, value: deviceId },
+    ...(deviceId === null ? [] : [{ key: SEARCH_ATTRIBUTES.device, value: deviceId }]),
     { key: SEARCH_ATTRIBUTES.scenario, value: c.scenario.name },
     { key: SEARCH_ATTRIBUTES.clocks, value: c.clocks },
     { key: SEARCH_ATTRIBUTES.cellStatus, value: 'pending' satisfies CellVisibilityStatus },

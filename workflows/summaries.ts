@@ -40,12 +40,19 @@ export function cellSummary(c: PlannedCell, plan: Plan): string {
   return parts.join(' · ');
 }
 
-/** The cell's details page: everything that defines it, in Temporal's Markdown. */
-export function cellDetails(c: PlannedCell, plan: Plan, sweepId: string, deviceId: string, engine: EngineSpec): string {
+/** The cell's details page: everything that defines it, in Temporal's Markdown (no device: its model is on none). */
+export function cellDetails(
+  c: PlannedCell,
+  plan: Plan,
+  sweepId: string,
+  deviceId: string | null,
+  engine: EngineSpec,
+): string {
   const s = c.scenario;
   const rate = s.requestRate === undefined ? 'all at once' : `${s.requestRate} req/s (burstiness ${s.burstiness})`;
+  const where = deviceId === null ? 'on no device' : `on device \`${deviceId}\``;
   return [
-    `**${c.id}** — cell ${c.position + 1} of ${plan.cells.length} in sweep \`${sweepId}\`, on device \`${deviceId}\``,
+    `**${c.id}** — cell ${c.position + 1} of ${plan.cells.length} in sweep \`${sweepId}\`, ${where}`,
     '',
     `- model: \`${c.model.id}\` (${c.model.path}, ${c.model.quantization}${c.model.size ? `, ${c.model.size}` : ''})`,
     `- power mode: ${powerLabel(c)}; clocks: ${c.clocks}`,

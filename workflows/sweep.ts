@@ -38,7 +38,7 @@ import { type ProbeOutcome, judgeProbe, nextProbe, probeCells } from '../plan/se
 import { shardByDevice } from '../plan/shard.js';
 import { type Experiment, type StepName, parseExperiment } from '../schema/experiment.js';
 import { type CellStatus, type DeviceFacts, FailureType, type MovedFrom } from '../schema/outcome.js';
-import { unrunCellRecord } from './cell-record.js';
+import { type UnrunReason, type UnrunStatus, unrunCellRecord } from './cell-record.js';
 import { type CellDeviceLost, type CellInput, type CellResult, cell } from './cell.js';
 import {
   type CellProgress,
@@ -56,6 +56,7 @@ import {
   POWER_EPOCHS_PATCH,
   REGRESSION_WATCH_PATCH,
   SLO_SEARCH_PATCH,
+  UNRUN_CELLS_PATCH,
   WEB_UI_PATCH,
 } from './patches.js';
 import { type RegressionWatch, watchFromMemo } from './regression-watch.js';
@@ -156,6 +157,10 @@ interface SweepRun {
   pausing: boolean;
   /** The sweep runs under WEB_UI_PATCH: search attributes, memo, cell metadata, skipped cells as workflows. */
   metadata: boolean;
+  /** UNRUN_CELLS_PATCH: cells failed for a missing model and unstarted cells of a cancelled sweep are workflows. */
+  unrunAsWorkflows: boolean;
+  /** Cells whose workflow the sweep's cancellation stopped: the sweep records them (they say cancelled already). */
+  interrupted: Set<string>;
   /** Custom search attributes the server has registered (empty without WEB_UI_PATCH). */
   registered: ReadonlySet<string>;
   /** Which device runs which cells (cells moved off a lost device are listed under their new device). */
@@ -248,6 +253,8 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined, 
     before: { ...(carry?.before ?? {}) },
     pausing: false,
     metadata: false,
+    unrunAsWorkflows: false,
+    interrupted: new Set(),
     registered: new Set(),
     shards: new Map(),
     probes: new Map(),
@@ -414,31 +421,55 @@ async function resumeFinished(run: SweepRun): Promise<void> {
 }
 
 /** Records a cell that never ran (its model is on no device, its engine group failed, or the sweep was cancelled). */
-async function recordUnrun(
-  run: SweepRun,
-  c: PlannedCell,
-  status: 'failed' | 'skipped' | 'cancelled',
-  reason: { type: FailureType; message: string },
-): Promise<void> {
+async function recordUnrun(run: SweepRun, c: PlannedCell, status: UnrunStatus, reason: UnrunReason): Promise<void> {
   const record = unrunCellRecord(run.sweepId, run.exp.name, c, status, reason, run.simulated, run.moved.get(c.id));
   await results.recordCell(record);
   run.finished[c.id] = status;
   markFinished(run, c.id, status, reason.type);
 }
 
-/** Runs one cell as a child workflow on a device (or, with `skip`, has it record why it did not run). */
+/**
+ * Cells recorded at once (cells that never run): Temporal fails a workflow task that leaves more than 2,000 child
+ * workflows or activities pending (limit.numPendingChildExecutions, limit.numPendingActivities).
+ */
+const RECORD_BATCH = 500;
+
+async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += RECORD_BATCH) await Promise.all(items.slice(i, i + RECORD_BATCH).map(fn));
+}
+
+/**
+ * Records a cell that never runs: under UNRUN_CELLS_PATCH as a workflow of its own that records itself (so the Web
+ * UI lists it and search attributes find it), on the device it waited for, or none; else directly.
+ */
+async function recordUnrunCell(
+  run: SweepRun,
+  deviceId: string | null,
+  c: PlannedCell,
+  status: UnrunStatus,
+  reason: UnrunReason,
+): Promise<void> {
+  if (run.unrunAsWorkflows) await runCell(run, deviceId, c, false, { ...reason, status });
+  else await recordUnrun(run, c, status, reason);
+}
+
+/**
+ * Runs one cell as a child workflow on a device (or, with `skip`, has it record why it did not run: then the device
+ * is the one it would have run on, or none).
+ */
 async function runCell(
   run: SweepRun,
-  deviceId: string,
+  deviceId: string | null,
   c: PlannedCell,
   flushCaches: boolean,
   skip?: CellInput['skip'],
 ): Promise<{ engineFailed: boolean; deviceLost: CellDeviceLost | null }> {
   const { exp } = run;
   const startedAt = Date.now();
-  const current: CurrentCell | null = skip
-    ? null
-    : { deviceId, cellId: c.id, step: 'starting', stepStartedAt: new Date(startedAt).toISOString() };
+  const current: CurrentCell | null =
+    skip || deviceId === null
+      ? null
+      : { deviceId, cellId: c.id, step: 'starting', stepStartedAt: new Date(startedAt).toISOString() };
   if (current) {
     run.byId.get(c.id)!.status = 'running';
     run.progress.current.push(current);
@@ -448,7 +479,8 @@ async function runCell(
   const cellInput: CellInput = {
     sweepId: run.sweepId,
     experimentName: exp.name,
-    deviceQueue: deviceTaskQueue(deviceId),
+    // A cell on no device only records itself: it has no queue to run on.
+    deviceQueue: deviceId === null ? '' : deviceTaskQueue(deviceId),
     cell: c,
     engine: exp.engine,
     harness: exp.harness,
@@ -474,6 +506,9 @@ async function runCell(
       taskQueue: SWEEP_TASK_QUEUE,
       args: [cellInput],
       ...metadata,
+    }).catch((err: unknown) => {
+      if (isCancellation(err)) run.interrupted.add(c.id);
+      throw err;
     });
     if (result.deviceLost?.rerun) {
       // Nothing recorded: the cell runs again on another device.
@@ -767,16 +802,33 @@ function startLanes(run: SweepRun): void {
   showLost(run);
 }
 
+/**
+ * The device whose queue a cell that never started waited in (a probe: the device running its search), or null
+ * when no device could take it.
+ */
+function waitingOn(run: SweepRun, c: PlannedCell): string | null {
+  for (const [deviceId, lane] of run.lanes)
+    if (lane.queue.some((x) => x.id === c.id) || (run.probes.has(c.id) && lane.busyGroup === c.engineGroup))
+      return deviceId;
+  return null;
+}
+
 /** Cancelled (`thorbench cancel`): record what never ran, then leave the devices clean and as they were. */
 async function cancelSweep(run: SweepRun): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
-    for (const c of [...run.plan.cells.filter((x) => !x.search), ...run.probes.values()]) {
-      if (!run.finished[c.id])
-        await recordUnrun(run, c, 'cancelled', {
-          type: 'Cancelled',
-          message: 'sweep cancelled before this cell finished',
-        });
-    }
+    const reason: UnrunReason = { type: FailureType.Cancelled, message: 'sweep cancelled before this cell finished' };
+    const unrun = [...run.plan.cells.filter((x) => !x.search), ...run.probes.values()].filter(
+      (c) => !run.finished[c.id],
+    );
+    if (run.unrunAsWorkflows) {
+      // Together: a large sweep cancelled early has many cells to record. A cell whose workflow was stopped
+      // mid-way says cancelled already; only its record is missing.
+      await inBatches(unrun, (c) =>
+        run.interrupted.has(c.id)
+          ? recordUnrun(run, c, 'cancelled', reason)
+          : recordUnrunCell(run, waitingOn(run, c), c, 'cancelled', reason),
+      );
+    } else for (const c of unrun) await recordUnrun(run, c, 'cancelled', reason);
     for (const deviceId of run.devices)
       if (!run.lost.has(deviceId)) await deviceActivities(run.exp, deviceId).teardownAllEngines();
     await restoreDevices(run);
@@ -821,9 +873,11 @@ async function assignShards(run: SweepRun): Promise<Map<string, PlannedCell[]>> 
   );
   for (const p of presence) run.lacks.set(p.deviceId, new Set(p.missing.map((m) => m.id)));
   const assigned = assignModelGroups(run.plan.cells, run.devices, presence, modelsDir);
-  for (const { cell: c, reason } of assigned.refused) {
-    if (!run.finished[c.id]) await recordUnrun(run, c, 'failed', { type: FailureType.ModelNotFound, message: reason });
-  }
+  const refused = assigned.refused.filter(({ cell: c }) => !run.finished[c.id]);
+  const fail = ({ cell: c, reason }: (typeof refused)[number]) =>
+    recordUnrunCell(run, null, c, 'failed', { type: FailureType.ModelNotFound, message: reason });
+  if (run.unrunAsWorkflows) await inBatches(refused, fail);
+  else for (const r of refused) await fail(r);
   return assigned.shards;
 }
 
@@ -858,6 +912,7 @@ export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSu
   setHandler(cellStepSignal, (s) => stepStarted(run, s));
   run.metadata = patched(WEB_UI_PATCH);
   run.failover = patched(FAILOVER_PATCH);
+  run.unrunAsWorkflows = run.metadata && patched(UNRUN_CELLS_PATCH);
 
   if (run.metadata) await describeSweep(run);
   if (run.devices.length === 0) await beginSweep(run);

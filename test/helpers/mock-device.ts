@@ -61,6 +61,8 @@ export interface MockDeviceOptions {
   clocksLocked?: boolean;
   /** Model ids whose engine never becomes healthy (HealthTimeout at waitForHealth). */
   brokenModels?: string[];
+  /** Model ids the device says it lacks when the sweep asks (checkModelsPresent): their cells fail as ModelNotFound. */
+  missingModels?: string[];
   /** After a reboot the device comes back in the new mode (false: it never does). */
   rebootComesBack?: boolean;
   /** Power-gating groups by mode name, for a device that answers otherwise than Thor's table (MAXN/120W, 90W/70W). */
@@ -137,10 +139,6 @@ export class MockDevice {
       describeDevice: async (): Promise<DeviceFacts> => {
         this.log('describeDevice');
         return facts();
-      },
-      checkModelsPresent: async (input: { modelsDir: string; models: unknown[] }) => {
-        this.log('checkModelsPresent', input);
-        return { deviceId: this.id, missing: [] };
       },
       readBackDevice: async () => {
         this.log('readBackDevice');
@@ -271,10 +269,11 @@ export class MockDevice {
       },
       readBootId: async () => this.bootId,
     };
-    // Asked by the sweep before any cell (not a step of a cell, so no test hook): the mock holds every model.
+    // Asked by the sweep before any cell (not a step of a cell, so no test hook).
     const checkModelsPresent = async (input: { models: { id: string; path: string }[] }) => {
       this.log('checkModelsPresent', input);
-      return { deviceId: this.id, missing: [] };
+      const missing = input.models.filter((m) => this.options.missingModels?.includes(m.id));
+      return { deviceId: this.id, missing };
     };
     return { ...this.hooked(acts), checkModelsPresent } as unknown as DeviceWorkerActivities;
   }
