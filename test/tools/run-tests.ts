@@ -12,7 +12,7 @@
 //
 // Exit status: non-zero when either pass failed. Arguments are passed on to both passes (e.g. --test-name-pattern).
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -100,10 +100,29 @@ function runFile(file: string): Promise<FileRun> {
   });
 }
 
+/** The machine's CPU time so far, busy and total, in clock ticks (Linux's /proc/stat); null elsewhere. */
+function cpuTicks(): { busy: number; total: number } | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
+/** How busy the machine's CPUs were between two readings, e.g. " (CPU 87 % busy)"; empty when unknown. */
+function busyPercent(before: ReturnType<typeof cpuTicks>, after: ReturnType<typeof cpuTicks>): string {
+  if (!before || !after || after.total === before.total) return '';
+  return ` (CPU ${Math.round((100 * (after.busy - before.busy)) / (after.total - before.total))} % busy)`;
+}
+
 /** Runs `files` n at a time, in the order given (Node's own runner would sort them by name). */
 async function pass(label: string, files: string[], n: number): Promise<{ runs: FileRun[]; seconds: number }> {
   console.log(`\n== ${label}: ${files.length} files, ${n} at a time`);
   const started = Date.now();
+  const ticks = cpuTicks();
   const queue = [...files];
   const runs: FileRun[] = [];
   const lane = async () => {
@@ -112,7 +131,8 @@ async function pass(label: string, files: string[], n: number): Promise<{ runs: 
   await Promise.all(Array.from({ length: Math.min(n, files.length) }, lane));
   const seconds = Math.round((Date.now() - started) / 1000);
   const failed = runs.filter((r) => !r.ok).map((r) => r.file);
-  console.log(`\n== ${label}: ${failed.length === 0 ? 'passed' : `FAILED (${failed.join(', ')})`} in ${seconds} s`);
+  const verdict = failed.length === 0 ? 'passed' : `FAILED (${failed.join(', ')})`;
+  console.log(`\n== ${label}: ${verdict} in ${seconds} s${busyPercent(ticks, cpuTicks())}`);
   return { runs, seconds };
 }
 
