@@ -2,7 +2,8 @@
  * `npm run bench:harness`: how exactly, and up to what load, thorbench's builtin harness measures.
  * `npm run -s bench:harness -- --json` prints only the result as JSON on stdout (`-s` keeps npm's own banners out;
  * the progress lines go to stderr):
- * `{"fidelity": [{"concurrency", "ttft_error_ms", "itl_error_ms"} at 1, 8 and 64], "capacity": {"streams", "chunks_per_s"}}`.
+ * `{"fidelity": [{"concurrency", "ttft_error_ms", "itl_error_ms"} at 1, 8 and 64],
+ *   "capacity": {"streams", "chunks_per_s"}}`.
  *
  * The simulated engine runs as its own process with its token trace on (THORBENCH_SIM_TOKEN_TRACE): for every
  * streamed request it records when the request arrived and when each token chunk was handed to the socket. That is
@@ -234,9 +235,10 @@ async function main(): Promise<void> {
     // The first level is the baseline (shift 0), so capacity is always set.
     const result = { fidelity, capacity: capacity! };
     const worst = Math.max(...fidelity.flatMap((f) => [Math.abs(f.ttft_error_ms), Math.abs(f.itl_error_ms)]));
+    const { streams, chunks_per_s } = capacity!;
     log(
-      `worst mean error ${round3(worst)} ms; capacity ${capacity!.streams} streams, ${capacity!.chunks_per_s} chunks/s` +
-        `${exceeded ? '' : ` (p99 ITL never moved by 1 ms up to ${capacity!.streams} streams: a lower bound)`}; ` +
+      `worst mean error ${round3(worst)} ms; capacity ${streams} streams, ${chunks_per_s} chunks/s` +
+        `${exceeded ? '' : ` (p99 ITL never moved by 1 ms up to ${streams} streams: a lower bound)`}; ` +
         `raised priority: ${prioritised ? 'yes' : 'no (not permitted)'}`,
     );
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
