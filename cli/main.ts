@@ -179,6 +179,8 @@ const COMMANDS: Record<string, Command> = {
       'Reads printed "Serving Benchmark Result" blocks (any vLLM version; several per file, e.g. a whole log)\n' +
       'and --save-result JSON files (one object, or one per line from --append-result; with --save-detailed\n' +
       "arrays the metrics are recomputed with vLLM's definitions and the per-request data kept as artifacts).\n" +
+      'Any percentile lines are taken; a run without P99 (--metric-percentiles 50,90) or without a metric\n' +
+      '(--percentile-metrics ttft,tpot) is recorded without those statistics, shown as "—".\n' +
       'Each result becomes a succeeded cell of --into (the sweep is created when it does not exist), marked as\n' +
       'imported (harness "import", not simulated). The cell id is the file name without its extension, or\n' +
       '--cell; several results in one file get .b1, .b2, … in file order; an id ending in .r<N> is repeat N.\n' +

@@ -5,6 +5,8 @@
  * finished cell is printed, and nothing per second.
  */
 import { createLogUpdate } from 'log-update';
+import { fmt2 } from '../report/format.js';
+import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
 import type { SweepProgress } from '../workflows/messages.js';
 
@@ -121,6 +123,15 @@ export function isLiveTerminal(
 export type StoreCellDetail = CellDetail & { load(cellIds: readonly string[]): Promise<void> };
 
 /**
+ * "298.07 tok/s, TTFT 495.44 ms, TPOT 22.59 ms"; "—" for a statistic the record lacks (an imported vLLM result run
+ * with `--percentile-metrics` leaving it out).
+ */
+export function metricsDetail(m: BenchmarkMetrics): string {
+  const ms = (v: number | null | undefined): string => (fmt2(v) === '—' ? '—' : `${fmt2(v)} ms`);
+  return `${fmt2(m.output_throughput)} tok/s, TTFT ${ms(m.mean_ttft_ms)}, TPOT ${ms(m.mean_tpot_ms)}`;
+}
+
+/**
  * A finished cell's headline from the results store: "298.07 tok/s, TTFT 495.44 ms, TPOT 22.59 ms" or its failure.
  * The store answers asynchronously (it may be a network database) and a display draws synchronously, so callers
  * `load` the finished cells of a snapshot before drawing it (loadFinished); a cell not loaded shows no detail.
@@ -135,8 +146,7 @@ export function cellDetailFromStore(
     if (!cell) return null;
     const m = cell.metrics;
     if (cell.status === 'succeeded' && m) {
-      const [tok, ttft, tpot] = [m.output_throughput, m.mean_ttft_ms, m.mean_tpot_ms].map((v) => v.toFixed(2));
-      return `${tok} tok/s, TTFT ${ttft} ms, TPOT ${tpot} ms`;
+      return metricsDetail(m);
     }
     return cell.failure ? `${cell.failure.type}: ${cell.failure.message.split('\n')[0]}` : null;
   };

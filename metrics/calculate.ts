@@ -47,7 +47,10 @@ export interface CalculateOptions {
   selectedPercentiles?: readonly number[];
 }
 
-export type CalculatedMetrics = BenchmarkMetrics & PeakMetrics;
+/** The latency statistics calculateMetrics always computes (an imported vLLM result may lack any of them). */
+type MeasuredLatencies = Record<`${'mean' | 'median' | 'std' | 'p99'}_${LatencyMetric}_ms`, number>;
+
+export type CalculatedMetrics = BenchmarkMetrics & PeakMetrics & MeasuredLatencies;
 
 /** vLLM's `np.<stat>(xs or 0) * 1000`: the statistic of an empty list is 0. */
 function ms(value: number | null): number {

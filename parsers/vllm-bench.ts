@@ -14,7 +14,7 @@
  * Deterministic: no Node.js APIs.
  */
 import type { RequestRecord } from '../metrics/request-record.js';
-import { BenchmarkMetrics, type LatencyMetric } from '../schema/metrics.js';
+import { BenchmarkMetrics, LATENCY_METRICS, type LatencyMetric } from '../schema/metrics.js';
 import { ParseError, splitLines, zodProblems } from './parse-error.js';
 
 /**
@@ -64,7 +64,12 @@ const INTEGER_KEYS = new Set<string>([
   'total_output_tokens',
 ]);
 
-/** Keys a block must have to be a BenchmarkMetrics, with the label to show when one is missing. */
+/**
+ * Keys a block must have to be a BenchmarkMetrics, with the label to show when one is missing. The latency
+ * statistics are not among them: vLLM prints only the metrics of `--percentile-metrics` (default ttft,tpot,itl) and
+ * only the percentiles of `--metric-percentiles` (default 99), so a block may lack every ITL line or every P99 line
+ * (fixtures/vllm-0.33-client-percentiles/). latencyProblem checks what is there.
+ */
 const REQUIRED: ReadonlyArray<[string, string]> = [
   ['completed', 'Successful requests'],
   ['duration', 'Benchmark duration (s)'],
@@ -73,12 +78,32 @@ const REQUIRED: ReadonlyArray<[string, string]> = [
   ['request_throughput', 'Request throughput (req/s)'],
   ['output_throughput', 'Output token throughput (tok/s)'],
   ['total_token_throughput', 'Total token throughput (tok/s)'],
-  ...(['ttft', 'tpot', 'itl'] as const).flatMap((m): [string, string][] => [
-    [`mean_${m}_ms`, `Mean ${m.toUpperCase()} (ms)`],
-    [`median_${m}_ms`, `Median ${m.toUpperCase()} (ms)`],
-    [`p99_${m}_ms`, `P99 ${m.toUpperCase()} (ms)`],
-  ]),
 ];
+
+/** `mean_ttft_ms` → `"Mean TTFT (ms):"`, the line vLLM prints for it. */
+const printedLabel = (key: string): string => {
+  const [stat, metric] = key.split('_') as [string, string];
+  return `"${stat[0]!.toUpperCase()}${stat.slice(1)} ${metric.toUpperCase()} (ms):"`;
+};
+
+/**
+ * What is wrong with a result's latency statistics, or null. vLLM prints (and saves) a mean and a median for every
+ * metric it was asked for, then the chosen percentiles: a result needs at least one metric, and a metric with any
+ * statistic needs its mean and median (else the result was cut short). `name` spells a missing key for the message.
+ */
+export function latencyProblem(
+  metrics: Readonly<Record<string, unknown>>,
+  name: (key: string) => string = (key) => key,
+): string | null {
+  const present = LATENCY_METRICS.filter((m) =>
+    Object.keys(metrics).some((k) => typeof metrics[k] === 'number' && k.endsWith(`_${m}_ms`)),
+  );
+  if (present.length === 0) return `no latency statistic (no ${name('mean_ttft_ms')} or the like)`;
+  const missing = present
+    .flatMap((m) => [`mean_${m}_ms`, `median_${m}_ms`])
+    .filter((k) => typeof metrics[k] !== 'number');
+  return missing.length === 0 ? null : `missing ${missing.map(name).join(', ')}`;
+}
 
 const HEADER_RE = /=+\s*Serving Benchmark Result\s*=+/i;
 const FOOTER_RE = /^\s*={10,}\s*$/;
@@ -147,9 +172,10 @@ function parseLines(block: RawBlock): BenchmarkBlock {
     out[key] = value;
   });
   const missing = REQUIRED.filter(([key]) => !(key in out)).map(([, label]) => `"${label}:"`);
-  if (missing.length > 0) {
+  const problem = missing.length > 0 ? `missing ${missing.join(', ')}` : latencyProblem(out, printedLabel);
+  if (problem !== null) {
     throw new BlockParseError(
-      `missing ${missing.join(', ')} (run vllm bench serve with a tokenizer and the default --percentile-metrics ttft,tpot,itl and --metric-percentiles including 99)`,
+      `${problem} (is the block whole? vllm bench serve prints these with a tokenizer)`,
       block.lines.join('\n').trim(),
       block.firstLine,
     );
@@ -219,8 +245,9 @@ export function parseSaveResultJson(obj: unknown): BenchmarkMetrics {
   const candidate: Record<string, unknown> = { ...record };
   if (candidate.request_rate === Infinity) candidate.request_rate = 'inf';
   const parsed = BenchmarkMetrics.safeParse(candidate);
-  if (!parsed.success) {
-    const problems = zodProblems(parsed.error);
+  const latency = parsed.success ? latencyProblem(parsed.data) : null;
+  if (!parsed.success || latency !== null) {
+    const problems = parsed.success ? latency : zodProblems(parsed.error);
     const keys = JSON.stringify(Object.fromEntries(Object.entries(record).filter(([, v]) => !Array.isArray(v))));
     throw ParseError.of(SAVE_RESULT_SOURCE, `not a vllm bench serve result (${problems})`, keys);
   }

@@ -5,8 +5,12 @@
  * metrics/calculate.ts, which reproduces vLLM 0.33's `calculate_metrics`.
  *
  * Besides the fixed keys below, a metrics object carries one key per selected percentile and latency metric,
- * spelled as vLLM spells it: `p50_ttft_ms`, `p99_itl_ms`, `p99.9_e2el_ms` (metrics/vllm-keys.ts). `p99_*` is always
- * there (reports and the results store read it); the others depend on `harness.percentiles`.
+ * spelled as vLLM spells it: `p50_ttft_ms`, `p99_itl_ms`, `p99.9_e2el_ms` (metrics/vllm-keys.ts).
+ *
+ * Every latency statistic is optional. thorbench's own harnesses always measure TTFT, TPOT, ITL and E2EL with p99
+ * among the percentiles (metrics/slo.ts selectedPercentiles), but an imported vLLM result holds only what its run was
+ * asked for: `--percentile-metrics ttft,tpot` leaves out every ITL key, `--metric-percentiles 50,90` every p99 key.
+ * Readers show a missing statistic as "—" (report/format.ts).
  *
  * Deterministic: imported by workflow code.
  */
@@ -54,21 +58,21 @@ const FixedMetrics = z.object({
   /** Most requests active during one 1-second bucket (metrics/peaks.ts). Newer vLLM only. */
   max_concurrent_requests: optionalN,
   /** Time to first token: request sent → first streamed chunk with text, over successful requests. */
-  mean_ttft_ms: n,
-  median_ttft_ms: n,
+  mean_ttft_ms: optionalN,
+  median_ttft_ms: optionalN,
   /** Population standard deviation (numpy's default); absent in imported printed blocks (vLLM never prints it). */
   std_ttft_ms: optionalN,
-  p99_ttft_ms: n,
+  p99_ttft_ms: optionalN,
   /** Time per output token excluding the first: (e2el − ttft) / (output tokens − 1), per request with > 1 token. */
-  mean_tpot_ms: n,
-  median_tpot_ms: n,
+  mean_tpot_ms: optionalN,
+  median_tpot_ms: optionalN,
   std_tpot_ms: optionalN,
-  p99_tpot_ms: n,
+  p99_tpot_ms: optionalN,
   /** Inter-token latency: every gap between successive streamed chunks, pooled over all successful requests. */
-  mean_itl_ms: n,
-  median_itl_ms: n,
+  mean_itl_ms: optionalN,
+  median_itl_ms: optionalN,
   std_itl_ms: optionalN,
-  p99_itl_ms: n,
+  p99_itl_ms: optionalN,
   /** End-to-end latency: request sent → last streamed chunk. */
   mean_e2el_ms: optionalN,
   median_e2el_ms: optionalN,

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cellIdFromFile, parseLabels, repeatOf } from '../cli/commands/import.js';
+import { metricsDetail } from '../cli/progress.js';
 import type { CellRecord } from '../schema/outcome.js';
+import { parseCsv } from './helpers/csv.js';
 import { tempDir } from './helpers/files.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -193,6 +195,72 @@ describe('thorbench import', { timeout: 300_000 }, () => {
     assert.equal(cells[2]!.metrics!['p99.9_ttft_ms'], d['p99.9_ttft_ms']);
     assert.ok(d.request_goodput! > 0);
     assert.equal(cells[2]!.metrics!.request_goodput, d.request_goodput);
+  });
+
+  it('imports vLLM output without P99, ITL or TPOT lines, and reports show "—" for them', async () => {
+    // Real vLLM 0.33 output run with --metric-percentiles 50,90 --percentile-metrics ttft,tpot, and with
+    // --metric-percentiles 90 --percentile-metrics ttft (fixtures/vllm-0.33-client-percentiles/README.md).
+    const results = tempDir('import-percentiles');
+    const dir = path.join(fixtures, 'vllm-0.33-client-percentiles');
+    const files = [
+      'p50-90.printed.txt',
+      'p50-90.save-detailed.json',
+      'ttft-p90.printed.txt',
+      'ttft-p90.save-result.json',
+    ];
+    for (const [run, scenario] of [
+      ['p50-90', 'p50-90'],
+      ['ttft-p90', 'ttft-only'],
+    ]) {
+      const chosen = files.filter((f) => f.startsWith(`${run}.`)).map((f) => path.join(dir, f));
+      const r = await thorbench(['import', ...chosen, '--into', 'pct', '--label', `scenario=${scenario}`], results);
+      assert.equal(r.code, 0, r.stderr);
+      if (run === 'p50-90') assert.match(r.stdout, /24 per-request records, recomputed identically/);
+    }
+    const { cells } = await reportJson('pct', results);
+    const metrics = (id: string): Record<string, unknown> =>
+      cells.find((c) => c.cellId === id)!.metrics as unknown as Record<string, unknown>;
+    const latencyKeys = (id: string): string[] => Object.keys(metrics(id)).filter((k) => k.endsWith('_ms'));
+    assert.deepEqual(latencyKeys('p50-90.printed'), [
+      ...['mean', 'median', 'p50', 'p90'].map((s) => `${s}_ttft_ms`),
+      ...['mean', 'median', 'p50', 'p90'].map((s) => `${s}_tpot_ms`),
+    ]);
+    assert.deepEqual(latencyKeys('ttft-p90.printed'), ['mean_ttft_ms', 'median_ttft_ms', 'p90_ttft_ms']);
+    // What vLLM printed is what it saved, to the two decimals it prints; what it saved is recorded as saved.
+    for (const [run, file] of [
+      ['p50-90', 'p50-90.save-detailed.json'],
+      ['ttft-p90', 'ttft-p90.save-result.json'],
+    ] as const) {
+      const saved = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>;
+      for (const [key, value] of Object.entries(metrics(`${run}.printed`)))
+        assert.equal(value, Number((saved[key] as number).toFixed(2)), `${run} ${key}`);
+      const recorded = metrics(cellIdFromFile(file));
+      for (const [key, value] of Object.entries(savedMetricKeys(saved))) assert.equal(recorded[key], value, key);
+    }
+    // With per-request arrays the recomputation fills what the run did not save; without them nothing is added.
+    assert.equal(typeof metrics('p50-90.save-detailed').p99_itl_ms, 'number');
+    assert.equal('mean_tpot_ms' in metrics('ttft-p90.save-result'), false);
+
+    const reports: Record<string, string> = {};
+    for (const format of ['md', 'html', 'csv']) {
+      const out = await thorbench(['report', 'pct', '--format', format], results);
+      assert.equal(out.code, 0, out.stderr);
+      assert.doesNotMatch(out.stdout, /NaN|undefined/, format);
+      reports[format] = out.stdout;
+    }
+    const ttftOnly = reports.md!.slice(reports.md!.indexOf('### ttft-only'));
+    assert.match(ttftOnly, /\| 7\.02 \| 112\.33 \| 60\.64 \| — \|/, 'no mean TPOT in the TTFT-only run');
+    const [header, ...rows] = parseCsv(reports.csv!);
+    const row = rows.find((l) => l[header!.indexOf('cell_id')] === 'p50-90.printed')!;
+    assert.equal(row[header!.indexOf('p99_ttft_ms')], '');
+    assert.equal(row[header!.indexOf('p90_ttft_ms')], '288.74');
+    const rec = await thorbench(['recommend', 'pct'], results);
+    assert.equal(rec.code, 0, rec.stderr);
+    assert.match(rec.stdout, /p50-90\.printed \| 311 tok\/s \| — \| 19\.9 ms/);
+    assert.equal(
+      metricsDetail(cells.find((c) => c.cellId === 'ttft-p90.printed')!.metrics!),
+      '112.33 tok/s, TTFT 60.64 ms, TPOT —',
+    );
   });
 
   it('refuses a file that is not a vLLM result with exit 2, naming the file and line; records nothing', async () => {

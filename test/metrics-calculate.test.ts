@@ -85,14 +85,17 @@ describe('calculateMetrics by hand', () => {
   });
 
   it('counts a request in every second it was active, not the most in flight at one instant', () => {
-    // Back to back at concurrency 1: never two in flight at once, yet bucket 0 sees r1 and r2 (vLLM 0.33 counts 2).
+    // Back to back at concurrency 1: never two in flight at once, yet bucket 0 (the first second) holds r1, r2 and r3
+    // (r3 spans buckets 0-2). vLLM 0.33's own calculate_metrics (vllm/benchmarks/serve.py, run in the client's venv
+    // on these three records as RequestFuncOutput with dur_s 2.2) gives max_concurrent_requests 3 and
+    // max_output_tokens_per_s 5.0.
     const serial = [
       ok({ outputTokens: 2, ttftS: 0.1, itlS: [0.2], latencyS: 0.3, startS: 0 }),
       ok({ outputTokens: 2, ttftS: 0.1, itlS: [0.2], latencyS: 0.3, startS: 0.3 }),
       ok({ outputTokens: 2, ttftS: 0.1, itlS: [1.5], latencyS: 1.6, startS: 0.6 }),
     ];
     const peaks = calculateMetrics(serial, { durationS: 2.2 });
-    assert.equal(peaks.max_concurrent_requests, 3); // r3 spans buckets 0-2
+    assert.equal(peaks.max_concurrent_requests, 3);
     assert.equal(peaks.max_output_tokens_per_s, 5);
   });
 

@@ -133,8 +133,15 @@ describe('parseBenchmarkBlock on current vLLM output', () => {
   });
 
   it('names the missing lines, refuses zero or several blocks, and rejects non-numbers', () => {
-    const noTpot = read(names[0]!).replace(/^P99 TPOT.*$/m, '');
-    assert.throws(() => parseBenchmarkBlock(noTpot), /"P99 TPOT \(ms\):"/);
+    // vLLM prints a mean and a median for every metric it measures: a TPOT section without its median was cut.
+    const noTpot = read(names[0]!).replace(/^Median TPOT.*$/m, '');
+    assert.throws(() => parseBenchmarkBlock(noTpot), /missing "Median TPOT \(ms\):"/);
+    const noDuration = read(names[0]!).replace(/^Benchmark duration.*$/m, '');
+    assert.throws(() => parseBenchmarkBlock(noDuration), /missing "Benchmark duration \(s\):"/);
+    // Without P99 lines (--metric-percentiles 50,90) or a metric (--percentile-metrics ttft,tpot) it is whole.
+    const noP99 = parseBenchmarkBlock(read(names[0]!).replace(/^(P99 .*|.*ITL.*)$/gm, ''));
+    assert.equal('p99_ttft_ms' in noP99 || 'mean_itl_ms' in noP99, false);
+    assert.equal(typeof noP99.mean_tpot_ms, 'number');
     assert.throws(
       () => parseBenchmarkBlock('Traceback (most recent call last):\n'),
       (err: unknown) => err instanceof ParseError && /no ".*Serving Benchmark Result/.test(err.message),
@@ -217,7 +224,12 @@ describe('parseSaveResultJson', () => {
 
   it('says which keys are wrong', () => {
     const { mean_ttft_ms: _drop, ...incomplete } = saved;
-    assert.throws(() => parseSaveResultJson(incomplete), /mean_ttft_ms/);
+    assert.throws(() => parseSaveResultJson(incomplete), /missing mean_ttft_ms/);
+    // Whole without the p99 keys (--metric-percentiles 50,90) or the ITL keys (--percentile-metrics ttft,tpot,e2el).
+    const partial = Object.fromEntries(Object.entries(saved).filter(([k]) => !/^p99_|_itl_ms$/.test(k)));
+    assert.equal(parseSaveResultJson(partial).mean_ttft_ms, saved.mean_ttft_ms);
+    const timingsOnly = Object.fromEntries(Object.entries(saved).filter(([k]) => !k.endsWith('_ms')));
+    assert.throws(() => parseSaveResultJson(timingsOnly), /no latency statistic/);
     assert.throws(() => parseSaveResultJson('[1, 2]'), /expected a JSON object/);
     assert.throws(() => parseSaveResultJson('{oops'), /not JSON/);
   });

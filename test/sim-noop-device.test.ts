@@ -87,7 +87,7 @@ describe("the simulator's no-op device", () => {
     assert.equal(run.reused, false);
     assert.equal(run.harness.command[0], NOOP_HARNESS);
     assert.equal(run.metrics.completed, fp8.scenario.numPrompts);
-    assert.ok(run.metrics.output_throughput > 0 && run.metrics.mean_ttft_ms > 0 && run.metrics.mean_tpot_ms > 0);
+    assert.ok(run.metrics.output_throughput > 0 && run.metrics.mean_ttft_ms! > 0 && run.metrics.mean_tpot_ms! > 0);
     assert.deepEqual(run.energy, { status: 'unavailable', reason: 'no-op simulator: no telemetry' });
     const saved = JSON.parse(readFileSync(path.join(run.artifactsDir, 'result.json'), 'utf8')) as Record<
       string,

@@ -70,7 +70,7 @@ describe('SLO capacity search on the live simulated Thor', { timeout: 300_000 },
         loads.map((c) => ({ name: `c${c}`, ...LOAD, maxConcurrency: c })),
       ),
     );
-    const tpot = loads.map((c) => exhaustive.find((x) => x.scenario === `c${c}`)!.metrics!.median_tpot_ms);
+    const tpot = loads.map((c) => exhaustive.find((x) => x.scenario === `c${c}`)!.metrics!.median_tpot_ms!);
     const seen = `exhaustive median TPOT ${tpot.map((t, i) => `c${loads[i]}: ${t.toFixed(2)}`).join(', ')}`;
     const below = Math.max(...tpot.slice(0, BOUNDARY));
     const above = Math.min(...tpot.slice(BOUNDARY));

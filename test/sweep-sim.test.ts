@@ -72,7 +72,7 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
       assert.equal(c.metrics.completed, 4);
       assert.equal(c.metrics.total_output_tokens, 32);
       assert.equal(c.metrics.total_input_tokens, 256);
-      assert.ok(c.metrics.mean_ttft_ms > 0 && c.metrics.mean_tpot_ms > 0 && c.metrics.output_throughput > 0);
+      assert.ok(c.metrics.mean_ttft_ms! > 0 && c.metrics.mean_tpot_ms! > 0 && c.metrics.output_throughput > 0);
       assert.equal(c.device?.simulated, true);
       assert.equal(c.device?.powerModeName, 'MAXN');
       assert.equal(c.device?.clocksLocked, c.clocks === 'locked');
@@ -119,7 +119,7 @@ describe('sweep on the simulated Thor', { timeout: 240_000 }, () => {
     });
     assert.equal(second!.steps.find((s) => s.step === 'teardown')?.result.kind, 'done');
     // jetson_clocks makes the simulated engine faster, as on the real device.
-    assert.ok(second!.metrics!.mean_tpot_ms < first!.metrics!.mean_tpot_ms, 'locked clocks give a lower TPOT');
+    assert.ok(second!.metrics!.mean_tpot_ms! < first!.metrics!.mean_tpot_ms!, 'locked clocks give a lower TPOT');
 
     const crashed = cells.find((x) => x.modelId === 'qwen3-8b-fp4' && x.status === 'failed')!;
     assert.equal(crashed.failure?.type, 'EngineCrashed');

@@ -107,6 +107,20 @@ describe('validity, provenance and energy on the simulated Thor', { timeout: 240
     assert.equal(row('twelve')[header.indexOf('power_mode_after')], 'MAXN');
     assert.equal(row('twelve')[header.indexOf('energy_status')], 'measured');
     assert.ok((JSON.parse(row('twelve')[header.indexOf('harness_argv')]!) as string[]).includes('--num-prompts'));
+    // Every provenance column carries the record's value: the engine, the board and the clocks read back after it.
+    const field = (name: string): string => {
+      assert.ok(header.includes(name), `CSV column ${name}`);
+      return row('twelve')[header.indexOf(name)]!;
+    };
+    const after = twelve.device!.clocksAfter!;
+    assert.equal(field('engine_version'), twelve.engine!.version);
+    assert.deepEqual(JSON.parse(field('engine_argv')), twelve.engine!.command);
+    assert.equal(field('l4t_release'), twelve.device!.l4tRelease);
+    assert.equal(field('device_model'), twelve.device!.model);
+    assert.equal(field('thorbench_version'), '0.1.0');
+    assert.equal(Number(field('gpu_mhz_after')), after.gpuMhz);
+    assert.equal(Number(field('emc_mhz_after')), after.emcMhz);
+    assert.deepEqual(JSON.parse(field('cpu_mhz_after')), after.cpuMhz);
     const json = JSON.parse(await renderSweepReport(lab.sim.store, 'verdict-1', 'json')) as {
       cells: { verdict: unknown; engine: { imageDigest: string } }[];
     };

@@ -10,7 +10,7 @@ import { parseExperiment } from '../../schema/experiment.js';
 import { openResultsStore } from '../../store/store.js';
 import { progressQuery, type SweepProgress } from '../../workflows/messages.js';
 import { type CliEnv, connectTemporal } from '../context.js';
-import { cellDetailFromStore, createProgressDisplay, loadFinished } from '../progress.js';
+import { cellDetailFromStore, createProgressDisplay, loadFinished, metricsDetail } from '../progress.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
 
 export type CliStatus = Omit<StatusJson, 'state' | 'cells'> & {
@@ -161,11 +161,7 @@ export async function status(opts: {
   );
   for (const c of s.cells) {
     const m = c.metrics;
-    const detail = m
-      ? `${m.output_throughput.toFixed(2)} tok/s, TTFT ${m.mean_ttft_ms.toFixed(2)} ms, TPOT ${m.mean_tpot_ms.toFixed(2)} ms`
-      : c.failure
-        ? `${c.failure.type}: ${c.failure.message}`
-        : '';
+    const detail = m ? metricsDetail(m) : c.failure ? `${c.failure.type}: ${c.failure.message}` : '';
     const invalid =
       c.status === 'succeeded' && c.verdict?.valid === false ? `  ⚠ invalid: ${c.verdict.reasons.join('; ')}` : '';
     opts.out(`  ${c.status.padEnd(9)} ${c.id}${detail ? `  ${detail}` : ''}${invalid}`);
