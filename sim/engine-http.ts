@@ -17,7 +17,7 @@ import type { LiveEngine } from './live-engine.js';
 import { simTokenizer } from './tokenizer.js';
 
 /**
- * When each token of one request left the server, for the harness fidelity benchmark (scripts/bench-harness.ts):
+ * When each token of one request left the server, for the harness fidelity benchmark (test/tools/bench-harness.ts):
  * epoch milliseconds with sub-millisecond resolution (performance.timeOrigin + performance.now()), comparable
  * across processes on one machine.
  */

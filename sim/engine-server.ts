@@ -291,7 +291,7 @@ async function serve(args: ServeArgs): Promise<void> {
     ...(args.enablePrefixCaching ? {} : { prefixCacheTokens: 0 }),
   });
 
-  // Opt-in trace of every streamed token's send time (scripts/bench-harness.ts measures the harness against it);
+  // Opt-in trace of every streamed token's send time (test/tools/bench-harness.ts measures the harness against it);
   // buffered and appended once per request, so tracing costs no I/O while tokens stream.
   const traceFile = process.env[TOKEN_TRACE_ENV];
   const trace = traceFile
