@@ -106,7 +106,7 @@ describe('capacity search on the simulated Thor, device worker SIGKILLed mid-pro
     assert.ok(worker.starts.length > starts, 'the device worker was started again');
     const cells = await fleet.store.listCells(SWEEP);
     const measured = cells.map(
-      (c) => `${/\.(c\d+)\.r1$/.exec(c.cellId)?.[1]}: ${c.metrics?.p99_ttft_ms.toFixed(1)} ms`,
+      (c) => `${/\.(c\d+)\.r1$/.exec(c.cellId)?.[1]}: ${c.metrics?.p99_ttft_ms?.toFixed(1)} ms`,
     );
     const seen = `p99 TTFT SLO ${slo} ms (virtual ${below.toFixed(1)} at 3, ${above.toFixed(1)} at 4); ${measured.join(', ')}`;
     t.diagnostic(seen);
