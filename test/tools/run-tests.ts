@@ -1,34 +1,39 @@
 // The test suite, as `npm test` runs it (after `npm run build`, as dist/test/tools/run-tests.js): each of
-// dist/test/*.test.js under Node's test runner (`node --test <file>`, TAP), in two passes. A file's output is printed
-// in one block when it ends; at the end come the slowest files and one summary of every file's counts.
-// (Node's runner given many files would sort them by name; this one starts them in the order below.)
+// dist/test/*.test.js under Node's test runner (`node --test <file>`, TAP). A file's output is printed in one block
+// when it ends; at the end come the slowest files and one summary of every file's counts. (Node's runner given many
+// files would sort them by name; this one starts them in the order below.) Two groups run at the same time:
 //
-// 1. Most files run a few at a time (THORBENCH_TEST_CONCURRENCY, default 3). Each starts its own Temporal dev server,
-//    simulated devices and ports, so they do not share state; they spend most of their time waiting on Temporal and on
-//    simulated engines that sleep, which is why they overlap well even on two cores. The slowest start first
-//    (SLOWEST_FIRST), so that no long file begins when the others are nearly done.
-// 2. The files that measure time on the live simulated engine run one at a time, alone on the machine: a busy machine
-//    moves their numbers (engine steps run in real time, and a client's CPU time counts in TTFT). See ALONE.
+// 1. The timed files (TIMED) measure time on the live simulated engine: engine steps run in real time, and a client's
+//    CPU time counts in TTFT, so a busy machine moves their numbers. They run one at a time, at normal priority.
+// 2. Every other file runs a few at a time (THORBENCH_TEST_CONCURRENCY, default 3) at a lower priority (nice
+//    BACKGROUND_NICE): Linux gives the timed files the CPU whenever they want it, and these take what is left. The
+//    timed files mostly wait on engines that sleep (about a fifth of the two cores), so the rest barely slows down.
+//    Each file starts its own Temporal dev server, simulated devices and ports, so files do not share state. The
+//    slowest start first (SLOWEST_FIRST), so that no long file begins when the others are nearly done.
 //
-// Exit status: non-zero when either pass failed. Arguments are passed on to both passes (e.g. --test-name-pattern).
+// Exit status: non-zero when any file failed. Arguments are passed on to every file (e.g. --test-name-pattern).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.join(dir, '..', '..');
 
-/** Files that compare timings measured on a live simulated engine: they run alone (pass 2). */
-const ALONE = new Set([
+/** Files that compare timings measured on a live simulated engine: one at a time, at normal priority. */
+const TIMED = new Set([
   'conformance-vllm.test.js', // vLLM's Python client against the builtin harness, 2 % apart at most
   'sim-fidelity.test.js', // the live engine against the guide's latencies, and the same run in virtual time
   'slo-search-sim.test.js', // a capacity search against an exhaustive sweep of measured p99 TTFTs
 ]);
 
+/** The nice value of the files that are not timed (19 is the lowest priority). */
+const BACKGROUND_NICE = 10;
+
 /**
- * The slowest side-by-side files, slowest first (their run times in a clean-clone CI run, in seconds). Every other
- * file follows in name order. Started last, any of these would run on alone at the end of pass 1.
+ * The slowest of the other files, slowest first (their run times in a clean-clone CI run, in seconds). The rest follow
+ * in name order. Started last, any of these would run on alone at the end.
  */
 const SLOWEST_FIRST = [
   'resilience-chaos.test.js', // ~150: twelve SIGKILLs, each waiting out a heartbeat timeout and a retry back-off
@@ -44,16 +49,16 @@ const SLOWEST_FIRST = [
 const all = readdirSync(dir)
   .filter((f) => f.endsWith('.test.js'))
   .sort();
-const missing = [...ALONE, ...SLOWEST_FIRST].filter((f) => !all.includes(f));
+const missing = [...TIMED, ...SLOWEST_FIRST].filter((f) => !all.includes(f));
 if (missing.length > 0) {
   console.error(
-    `test/tools/run-tests.ts: ${missing.join(', ')} not found in dist/test (renamed? update ALONE or SLOWEST_FIRST)`,
+    `test/tools/run-tests.ts: ${missing.join(', ')} not found in dist/test (renamed? update TIMED or SLOWEST_FIRST)`,
   );
   process.exit(2);
 }
 const rank = (f: string) => (SLOWEST_FIRST.includes(f) ? SLOWEST_FIRST.indexOf(f) : SLOWEST_FIRST.length);
-const together = all.filter((f) => !ALONE.has(f)).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-const alone = all.filter((f) => ALONE.has(f));
+const others = all.filter((f) => !TIMED.has(f)).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+const timed = all.filter((f) => TIMED.has(f));
 const concurrency = Number(process.env.THORBENCH_TEST_CONCURRENCY ?? 3);
 if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
   console.error(
@@ -73,7 +78,7 @@ interface FileRun {
 const COUNTS: readonly string[] = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
 
 /** Runs one test file under Node's test runner, its output kept together and printed when it ends. */
-function runFile(file: string): Promise<FileRun> {
+function runFile(file: string, nice: number): Promise<FileRun> {
   const started = Date.now();
   const child = spawn(
     process.execPath,
@@ -83,6 +88,9 @@ function runFile(file: string): Promise<FileRun> {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  // Before the file starts anything (Node takes tens of milliseconds to boot): its servers, workers and simulated
+  // engines inherit the priority.
+  if (nice !== 0 && child.pid !== undefined) os.setPriority(child.pid, nice);
   const output: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => output.push(b));
   child.stderr.on('data', (b: Buffer) => output.push(b));
@@ -118,27 +126,35 @@ function busyPercent(before: ReturnType<typeof cpuTicks>, after: ReturnType<type
   return ` (CPU ${Math.round((100 * (after.busy - before.busy)) / (after.total - before.total))} % busy)`;
 }
 
-/** Runs `files` n at a time, in the order given (Node's own runner would sort them by name). */
-async function pass(label: string, files: string[], n: number): Promise<{ runs: FileRun[]; seconds: number }> {
-  console.log(`\n== ${label}: ${files.length} files, ${n} at a time`);
+/** Runs `files` n at a time at priority `nice`, in the order given. */
+async function group(
+  label: string,
+  files: string[],
+  n: number,
+  nice: number,
+): Promise<{ runs: FileRun[]; seconds: number }> {
+  console.log(`\n== ${label}: ${files.length} files, ${n} at a time${nice === 0 ? '' : `, at nice ${nice}`}`);
   const started = Date.now();
-  const ticks = cpuTicks();
   const queue = [...files];
   const runs: FileRun[] = [];
   const lane = async () => {
-    for (let file = queue.shift(); file !== undefined; file = queue.shift()) runs.push(await runFile(file));
+    for (let file = queue.shift(); file !== undefined; file = queue.shift()) runs.push(await runFile(file, nice));
   };
   await Promise.all(Array.from({ length: Math.min(n, files.length) }, lane));
   const seconds = Math.round((Date.now() - started) / 1000);
   const failed = runs.filter((r) => !r.ok).map((r) => r.file);
-  const verdict = failed.length === 0 ? 'passed' : `FAILED (${failed.join(', ')})`;
-  console.log(`\n== ${label}: ${verdict} in ${seconds} s${busyPercent(ticks, cpuTicks())}`);
+  console.log(`\n== ${label}: ${failed.length === 0 ? 'passed' : `FAILED (${failed.join(', ')})`} in ${seconds} s`);
   return { runs, seconds };
 }
 
-const first = await pass('pass 1, side by side', together, concurrency);
-const second = await pass('pass 2, alone (timing-sensitive)', alone, 1);
-const runs = [...first.runs, ...second.runs];
+const started = Date.now();
+const ticks = cpuTicks();
+const [timedRuns, otherRuns] = await Promise.all([
+  group('timed files', timed, 1, 0),
+  group('other files', others, concurrency, BACKGROUND_NICE),
+]);
+const seconds = Math.round((Date.now() - started) / 1000);
+const runs = [...timedRuns.runs, ...otherRuns.runs];
 const ok = runs.every((r) => r.ok);
 
 console.log('\n== where the time went (the ten slowest files)');
@@ -148,7 +164,7 @@ console.log('\n== test suite summary');
 for (const key of COUNTS) console.log(`# ${key} ${runs.reduce((sum, r) => sum + (r.counts.get(key) ?? 0), 0)}`);
 console.log(`# files ${runs.length}, failed ${runs.filter((r) => !r.ok).length}`);
 console.log(
-  `== test suite: ${ok ? 'passed' : 'FAILED'} in ${first.seconds + second.seconds} s ` +
-    `(pass 1 ${first.runs.every((r) => r.ok) ? 'ok' : 'failed'}, pass 2 ${second.runs.every((r) => r.ok) ? 'ok' : 'failed'})`,
+  `== test suite: ${ok ? 'passed' : 'FAILED'} in ${seconds} s${busyPercent(ticks, cpuTicks())} ` +
+    `(timed files ${timedRuns.seconds} s, other files ${otherRuns.seconds} s)`,
 );
 process.exit(ok ? 0 : 1);
