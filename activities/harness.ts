@@ -9,7 +9,7 @@
  * directory, and a retried activity (its worker died after the run but before Temporal heard about it) returns
  * that result instead of benchmarking again. A half-written artifact from a killed predecessor is removed first.
  */
-import { activityInfo } from '@temporalio/activity';
+import { activityInfo, log } from '@temporalio/activity';
 import { calculateMetrics } from '../metrics/calculate.js';
 import { effectiveGoodput, type GoodputSlos } from '../metrics/slo.js';
 import { summarizeWindow } from '../metrics/telemetry-window.js';
@@ -27,7 +27,7 @@ import type { EnergyStatus, ThermalSummary } from '../schema/outcome.js';
 import { type DeviceProfile, engineHostPort } from './device-profile.js';
 import type { EngineActivities } from './engine.js';
 import { CommandError, runDevice, runDeviceStreaming } from './exec.js';
-import { classifyCommandError, nonRetryable } from './failures.js';
+import { classifyCommandError, nonRetryable, retryable } from './failures.js';
 import { scenarioLoad, type SeededLoad } from './harness/load-shape.js';
 import { InitialRequestError, type LoadProgress, runLoad } from './harness/loadgen.js';
 import {
@@ -39,6 +39,7 @@ import {
   randomDatasetArgs,
   RESULT_HEADER_LINE,
 } from './harness/vllm-bench-command.js';
+import { describeReap, parseReapOutput, REAP_ARGV, type ReapReport } from './harness/reap-bench.js';
 import { runWarmup, WARMUP_DEFAULT_SEED } from './harness/warmup.js';
 import { parseBenchmarkBlock, parsePythonJson, parseSaveResultJson } from '../parsers/vllm-bench.js';
 import { activitySignal, beat } from './heartbeat.js';
@@ -85,6 +86,11 @@ export interface BenchmarkResult {
   /** Energy over the benchmark window, or why there is none (metrics/telemetry-window.ts). */
   energy: EnergyStatus;
   thermal: ThermalSummary | null;
+  /**
+   * vllm harness: how many `vllm bench serve` processes an earlier attempt left running in the container were ended
+   * before this run (activities/harness/reap-bench.ts); absent when the result was reused or the harness is builtin.
+   */
+  reapedLeftovers?: number;
 }
 
 /**
@@ -138,6 +144,18 @@ function describeLoad(hostPort: number, endpoint: EngineEndpoint, load: SeededLo
     String(load.seed),
     ...loadRateArgs(load),
   ];
+}
+
+/** The reap waits REAP_GRACE_S (3 s) plus 2 s at most; docker exec itself may be slow to start on a busy device. */
+const REAP_TIMEOUT_MS = 60_000;
+
+/** A line for the worker's log; outside an activity (a test calling the function directly) there is none. */
+function activityLog(message: string): void {
+  try {
+    log.warn(message);
+  } catch {
+    // Not in an activity: the cell's artifacts keep the line.
+  }
 }
 
 /** vllm bench serve's own limit is the step's timeout (Temporal cancels the activity); this only bounds a hang. */
@@ -195,7 +213,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
         harness.kind === 'vllm'
           ? await vllmBenchmark(input, command, dir)
           : await builtinBenchmark(input, scenario, load, harness);
-      const { metrics, window, samples, telemetryError } = run;
+      const { metrics, window, samples, telemetryError, reapedLeftovers } = run;
       const measured = summarizeWindow({
         samples,
         telemetryError,
@@ -220,8 +238,10 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
         metrics,
         energy,
         thermal,
+        reapedLeftovers,
       });
-      return { metrics, harness: { kind: harness.kind, command }, artifactsDir: dir, reused: false, energy, thermal };
+      const result = { metrics, harness: { kind: harness.kind, command }, artifactsDir: dir, reused: false };
+      return { ...result, energy, thermal, reapedLeftovers };
     },
   };
 
@@ -233,6 +253,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     telemetryError: string | null;
     /** Per-request data kept as requests.json (vLLM's array names). */
     requests: Record<string, unknown[]>;
+    /** vllm harness: leftover benchmarks of an earlier attempt ended before this run. */
+    reapedLeftovers?: number;
   }
 
   /** Where the builtin harness sends its load from the device, with the activity's cancellation and heartbeats. */
@@ -344,8 +366,48 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     }
   }
 
+  /**
+   * Ends every `vllm bench serve` an earlier attempt left running in the container, so this run has the engine to
+   * itself (activities/harness/reap-bench.ts), and logs what it ended. Failures are typed and say what to fix.
+   */
+  async function reapLeftovers(containerName: string, before: string): Promise<{ report: ReapReport; note: string }> {
+    const shown = `docker exec ${containerName} python3 -c <thorbench's reap program>`;
+    const res = await runDevice(profile, [profile.commands.docker, 'exec', containerName, ...REAP_ARGV], {
+      timeoutMs: REAP_TIMEOUT_MS,
+      allowFailure: true,
+      signal: activitySignal(),
+    }).catch((err: unknown) => {
+      throw classifyCommandError(err);
+    });
+    const output = tailLines(`${res.stdout}\n${res.stderr}`, 5);
+    if (res.exitCode !== 0) {
+      await engine.checkEngineAlive({ containerName, during: before });
+      throw nonRetryable(
+        'CommandFailed',
+        `cannot end leftover benchmarks ${before}: ${shown} exited with ${res.exitCode}: ${output}; the vllm harness ` +
+          'needs python3 in the engine image (harness.kind "builtin" benchmarks an image without it)',
+      );
+    }
+    const report = parseReapOutput(res.stdout);
+    if (!report)
+      throw nonRetryable('CommandFailed', `${shown} ${before} printed no report line; its output: ${output}`);
+    if (report.left.length > 0) {
+      throw retryable(
+        'CommandFailed',
+        `leftover vllm bench serve pid ${report.left.join(', ')} in ${containerName} survived SIGKILL ${before}; ` +
+          `the step is retried; if this persists, remove the container (docker rm -f ${containerName}) so the ` +
+          'engine starts afresh',
+      );
+    }
+    const note = describeReap(report, containerName);
+    if (note) activityLog(note);
+    return { report, note: note ?? '' };
+  }
+
   async function vllmBenchmark(input: BenchmarkInput, argv: string[], dir: string): Promise<HarnessRun> {
     const resultPath = `${CONTAINER_RESULTS_DIR}/${input.cellId}.json`;
+    // Before the telemetry window: ending a leftover takes seconds and is no part of this run.
+    const reap = await reapLeftovers(input.containerName, 'before the benchmark');
     const telemetry = startTelemetry(profile);
     await telemetry.firstSample();
     const window = { startMs: Date.now(), endMs: 0 };
@@ -360,7 +422,8 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       power = await telemetry.stop({ trailingSample: true });
     }
     if (window.endMs === 0) window.endMs = Date.now();
-    await writeArtifact(dir, VLLM_OUTPUT_FILE, `${run.stdout}${run.stderr ? `\n--- stderr ---\n${run.stderr}` : ''}`);
+    const printed = `${run.stdout}${run.stderr ? `\n--- stderr ---\n${run.stderr}` : ''}`;
+    await writeArtifact(dir, VLLM_OUTPUT_FILE, reap.note ? `[thorbench] ${reap.note}\n${printed}` : printed);
 
     const cat = await runDevice(profile, [profile.commands.docker, 'exec', input.containerName, 'cat', resultPath], {
       timeoutMs: 120_000,
@@ -402,12 +465,14 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     for (const key of ['input_lens', 'output_lens', 'ttfts', 'itls', 'latencies', 'start_times', 'errors']) {
       if (Array.isArray(saved[key])) arrays[key] = saved[key] as unknown[];
     }
-    return { metrics, window, samples: power.samples, telemetryError: power.error, requests: arrays };
+    const reapedLeftovers = reap.report.found.length;
+    return { metrics, window, samples: power.samples, telemetryError: power.error, requests: arrays, reapedLeftovers };
   }
 
   /** The warm-up through vLLM's client too: same tool, its own seed, nothing saved. */
   async function vllmWarmup(input: HarnessEndpoint, w: WarmupSpec): Promise<{ completed: number; failed: number }> {
     const argv = benchServeArgv({ ...benchTarget(input), ...w, seed: WARMUP_DEFAULT_SEED, percentiles: [99] });
+    await reapLeftovers(input.containerName, 'before the warm-up');
     const run = await execBench(input.containerName, argv, 'during warm-up');
     let block: ReturnType<typeof parseBenchmarkBlock>;
     try {

@@ -5,6 +5,7 @@
  * was SIGKILLed: exit 137, like docker reports it.
  */
 import { withLock } from './atomic-file.js';
+import { killContainerExecs } from './container-exec.js';
 import type { SimLayout } from './layout.js';
 import { isOurProcess, signalGroup, waitForExitSync } from './process-util.js';
 import {
@@ -97,10 +98,11 @@ export function recordContainerExit(
 }
 
 /**
- * Kills a container's process group at once (docker rm -f), waits until the process is gone, then makes the
- * record say exited.
+ * Kills a container's process group and what `docker exec` started in it at once (docker rm -f), waits until they
+ * are gone, then makes the record say exited.
  */
 function killContainerProcess(layout: SimLayout, record: SimContainer): void {
+  killContainerExecs(layout, record.id);
   // Signal only a process that is provably ours: a dead engine's pid may belong to someone else by now.
   if (record.status === 'running' && isContainerProcessAlive(record)) {
     signalGroup(record.pid, 'SIGKILL');

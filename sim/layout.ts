@@ -16,6 +16,8 @@ export const SIM_BIN_DIR = path.join(REPO_ROOT, 'sim', 'bin');
 export const THOR_FIXTURES_DIR = path.join(REPO_ROOT, 'fixtures', 'thor');
 /** The compiled simulated vLLM server. */
 export const ENGINE_SERVER_JS = path.join(REPO_ROOT, 'dist', 'sim', 'engine-server.js');
+/** The compiled process `docker exec` starts inside a simulated container (sim/exec-process.ts). */
+export const EXEC_PROCESS_JS = path.join(REPO_ROOT, 'dist', 'sim', 'exec-process.js');
 
 /** Names of the fake executables in sim/bin. */
 export const SIM_COMMANDS = ['nvpmodel', 'jetson_clocks', 'sysctl', 'docker', 'tegrastats', 'reboot'] as const;
@@ -39,6 +41,8 @@ export interface SimLayout {
   logsDir: string;
   /** Pid files of processes a simulated reboot kills (the worker registers itself here). */
   onDeviceDir: string;
+  /** Processes started by `docker exec` in a container, with their container (sim/container-exec.ts). */
+  execDir: string;
   /** The worker's state dir on this device (DeviceProfile.stateDir), like /var/lib/thorbench on a real Thor. */
   workerStateDir: string;
 }
@@ -56,6 +60,7 @@ export function simLayout(dir: string): SimLayout {
     lockFile: path.join(simStateDir, 'lock'),
     logsDir: path.join(abs, 'logs'),
     onDeviceDir: path.join(abs, 'on-device'),
+    execDir: path.join(simStateDir, 'exec'),
     workerStateDir: path.join(abs, 'state'),
   };
 }

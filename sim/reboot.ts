@@ -2,7 +2,8 @@
  * A simulated reboot of the Thor: what a real `reboot` does to the things thorbench cares about.
  *  - new boot id (the worker detects reboots by /proc/sys/kernel/random/boot_id);
  *  - the power mode nvpmodel left pending is applied, clocks are back to DVFS (jetson_clocks does not persist);
- *  - every container process dies and its container is left exited (docker with --restart=no);
+ *  - every container process dies, with what `docker exec` started in it, and its container is left exited (docker
+ *    with --restart=no);
  *  - every process registered in <dir>/on-device/ (the worker, tegrastats) is SIGKILLed, like power going away.
  * The state is committed before anything is killed, so a reboot triggered by the worker itself still completes.
  */
@@ -10,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readJsonFiles, withLock, writeJsonAtomic } from './atomic-file.js';
+import { killContainerExecs } from './container-exec.js';
 import { EXIT_SIGKILL, isContainerProcessAlive } from './containers.js';
 import { renderDeviceFiles } from './device-files.js';
 import type { SimLayout } from './layout.js';
@@ -77,6 +79,7 @@ export function simulateReboot(layout: SimLayout): SimState {
     return s;
   });
   renderDeviceFiles(layout, state);
+  killContainerExecs(layout);
   killOnDeviceProcesses(layout);
   return state;
 }

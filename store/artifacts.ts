@@ -99,6 +99,8 @@ export interface BenchmarkResultArtifact {
   metrics: BenchmarkMetrics;
   energy: EnergyStatus;
   thermal: ThermalSummary | null;
+  /** vllm harness: leftover `vllm bench serve` processes of an earlier attempt ended before this run. */
+  reapedLeftovers?: number;
 }
 
 /** Writes the result last, once everything else of the run is on disk: its presence means the run finished. */

@@ -5,6 +5,7 @@
  * Called as plain functions (no Temporal): heartbeats are no-ops outside an activity.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,14 +13,118 @@ import { after, before, describe, it } from 'node:test';
 import type { DeviceProfile } from '../activities/device-profile.js';
 import { createEngineActivities } from '../activities/engine.js';
 import { createHarnessActivities } from '../activities/harness.js';
+import { formatReapLine, parseReapOutput, REAP_PROGRAM } from '../activities/harness/reap-bench.js';
 import { benchServeArgv, parseProgressLine } from '../activities/harness/vllm-bench-command.js';
 import { EngineSpec, ScenarioSpec } from '../schema/experiment.js';
+import { liveExecs } from '../sim/container-exec.js';
 import { ensureSimDevice, simDeviceProfile } from '../sim/device.js';
+import { simLayout } from '../sim/layout.js';
+import { processState } from '../sim/process-util.js';
 import { TEST_MODELS } from './helpers/experiment.js';
 import { typedFailure } from './helpers/failures.js';
 import { freePort } from './helpers/net.js';
 import { destroySimDevice } from './helpers/sim-device.js';
 import { waitFor } from './helpers/wait.js';
+
+/** This process's children running `docker exec ...` of the simulator (the benchmark's docker client). */
+function dockerExecClients(): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (ppid === process.pid && argv[1]?.endsWith(path.join('sim', 'bin', 'docker')) && argv[2] === 'exec')
+        found.push(Number(entry));
+    } catch {
+      // ended while we looked
+    }
+  }
+  return found;
+}
+
+/** What the simulated engine's /metrics says it generated so far. */
+async function generatedTokens(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = /^vllm:generation_tokens_total(?:\{[^}]*\})? (\S+)$/m.exec(text);
+  assert.ok(m, 'the engine reports vllm:generation_tokens_total');
+  return Number(m[1]);
+}
+
+/** Whether `unshare` can give a test its own pid namespace (user namespaces may be off). */
+function canUnshare(): boolean {
+  const probe = spawnSync('unshare', ['-Urpf', '--mount-proc', 'python3', '-c', 'pass'], { timeout: 10_000 });
+  return probe.status === 0;
+}
+
+/**
+ * Runs the reap program for real, in a pid namespace of its own (it would otherwise end every `vllm bench serve` on
+ * this machine): with a benchmark that ends on SIGTERM, one that ignores it, an engine (`vllm serve`) and a process
+ * whose later arguments say `vllm bench`. Prints the pids and the program's output as JSON.
+ */
+const REAP_DRIVER = `import json, os, subprocess, sys
+d, program = sys.argv[1], sys.argv[2]
+fake = os.path.join(d, 'vllm')
+with open(fake, 'w') as f:
+    f.write('#!' + sys.executable + '\\nimport signal, sys, time\\n'
+            'if "--stubborn" in sys.argv: signal.signal(signal.SIGTERM, signal.SIG_IGN)\\n'
+            'print("ready", flush=True)\\ntime.sleep(60)\\n')
+os.chmod(fake, 0o755)
+def start(argv):
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == 'ready\\n'
+    return p
+polite = start([fake, 'bench', 'serve', '--num-prompts', '8'])
+stubborn = start([fake, 'bench', 'serve', '--stubborn'])
+engine = start([fake, 'serve', '/models/qwen3'])
+other = start([sys.executable, fake, 'list', 'vllm', 'bench'])
+out = subprocess.run([sys.executable, '-c', program], capture_output=True, text=True)
+alive = [p.pid for p in (engine, other) if p.poll() is None]
+print(json.dumps({'polite': polite.pid, 'stubborn': stubborn.pid, 'alive': alive, 'others': [engine.pid, other.pid],
+                  'stdout': out.stdout, 'stderr': out.stderr, 'code': out.returncode}))
+`;
+
+describe('the reap program (python3 in the engine container)', () => {
+  const why = canUnshare() ? false : 'needs `unshare -Urpf --mount-proc` (user and pid namespaces) to run safely';
+
+  it('ends `vllm bench serve` processes, SIGKILLs one that ignores SIGTERM, spares the rest', { skip: why }, () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'thorbench-reap-'));
+    try {
+      const driver = path.join(dir, 'driver.py');
+      fs.writeFileSync(driver, REAP_DRIVER);
+      const run = spawnSync('unshare', ['-Urpf', '--mount-proc', 'python3', driver, dir, REAP_PROGRAM], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(run.status, 0, run.stderr);
+      const r = JSON.parse(run.stdout) as Record<string, unknown> & { stdout: string; others: number[] };
+      assert.equal(r.code, 0, String(r.stderr));
+      const report = parseReapOutput(r.stdout);
+      assert.ok(report, r.stdout);
+      assert.deepEqual(report, {
+        found: [r.polite, r.stubborn].sort((a, b) => Number(a) - Number(b)),
+        killed: [r.stubborn],
+        left: [],
+      });
+      assert.deepEqual(r.alive, r.others, 'the engine and a process that only mentions vllm bench keep running');
+      assert.equal(formatReapLine(report), r.stdout, "the simulator prints the program's line byte for byte");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads only a well-formed report line', () => {
+    assert.deepEqual(parseReapOutput('noise\nthorbench-reap {"found": [7], "killed": [], "left": []}\n'), {
+      found: [7],
+      killed: [],
+      left: [],
+    });
+    assert.equal(parseReapOutput('Traceback (most recent call last):\n'), null);
+    assert.equal(parseReapOutput('thorbench-reap {"found": [-1], "killed": [], "left": []}'), null);
+    assert.equal(parseReapOutput('thorbench-reap {"found": [1]'), null);
+  });
+});
 
 /** The argv after the program's words, as each flag with the values that follow it (argparse does not mind order). */
 function flagValues(argv: string[]): Record<string, string[]> {
@@ -206,6 +311,69 @@ describe('vllm harness activities on the simulator', () => {
     const again = await h.benchmark({ ...endpoint(), sweepId: 'harness-test', cellId: 'c1.r1', scenario, repeat: 1 });
     assert.equal(again.reused, true, 'a retried benchmark returns the finished result instead of running again');
     assert.deepEqual(again.metrics, result.metrics);
+  });
+
+  /** Enough requests that the benchmark outlives everything the test does while it runs. */
+  const long = ScenarioSpec.parse({ name: 'long', inputLen: 48, outputLen: 32, numPrompts: 2000, maxConcurrency: 1 });
+
+  /** Starts a benchmark, SIGKILLs its docker client mid-run, and returns what it left in the container. */
+  async function orphanBenchmark(cellId: string): Promise<number> {
+    const { harness: h } = activities();
+    const attempt = h.benchmark({ ...endpoint(), sweepId: 'harness-test', cellId, scenario: long, repeat: 1 });
+    const layout = simLayout(dir);
+    const [client] = await waitFor(
+      'the benchmark to run',
+      async () => {
+        const clients = dockerExecClients();
+        return clients.length === 1 && liveExecs(layout).length === 1 && (await generatedTokens(port)) > 0
+          ? clients
+          : undefined;
+      },
+      60_000,
+    );
+    process.kill(client!, 'SIGKILL');
+    await assert.rejects(attempt, typedFailure('CommandFailed', { nonRetryable: false }));
+    const [orphan] = liveExecs(layout);
+    assert.ok(orphan, 'the benchmark outlives its docker client, as on a real Docker host');
+    assert.deepEqual(orphan.argv.slice(0, 3), ['vllm', 'bench', 'serve']);
+    const before = await generatedTokens(port);
+    await waitFor(
+      'the orphan to keep loading the engine',
+      async () => (await generatedTokens(port)) > before || undefined,
+      30_000,
+    );
+    assert.equal(processState(orphan.pid), 'running');
+    return orphan.pid;
+  }
+
+  it('ends the benchmark a killed attempt left running before benchmarking again, and says so', async () => {
+    const orphan = await orphanBenchmark('c4.r1');
+    // The retry: the cell's own scenario would do, a short one keeps the test fast.
+    const { harness: h } = activities();
+    const retry = await h.benchmark({ ...endpoint(), sweepId: 'harness-test', cellId: 'c4.r1', scenario, repeat: 1 });
+    assert.notEqual(processState(orphan), 'running', 'the leftover benchmark was ended');
+    assert.deepEqual(liveExecs(simLayout(dir)), []);
+    assert.equal(retry.reused, false);
+    assert.equal(retry.reapedLeftovers, 1);
+    assert.equal(retry.metrics.completed, 5);
+    assert.equal(retry.metrics.failed, 0);
+    assert.equal(retry.metrics.total_output_tokens, 30);
+    const output = fs.readFileSync(path.join(retry.artifactsDir, 'vllm-bench-output.txt'), 'utf8');
+    assert.match(
+      output,
+      new RegExp(`^\\[thorbench\\] ended 1 leftover vllm bench serve process\\(es\\) .*\\(pid ${orphan}\\)`),
+    );
+    const recorded = JSON.parse(fs.readFileSync(path.join(retry.artifactsDir, 'result.json'), 'utf8')) as {
+      reapedLeftovers?: number;
+    };
+    assert.equal(recorded.reapedLeftovers, 1);
+  });
+
+  it('ends what docker exec started in a container when the container is removed (docker rm -f)', async () => {
+    const orphan = await orphanBenchmark('c5.r1');
+    await activities().engine.teardownEngine({ containerName: container });
+    assert.notEqual(processState(orphan), 'running');
+    assert.deepEqual(liveExecs(simLayout(dir)), []);
   });
 
   it("fails typed: BenchmarkFailed with vLLM's output tail when the engine is up but answers nothing", async () => {

@@ -8,8 +8,11 @@ import path from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import type { DeviceProfile } from '../activities/device-profile.js';
 import { run, runDevice } from '../activities/exec.js';
+import { parseReapOutput, REAP_ARGV } from '../activities/harness/reap-bench.js';
 import { benchServeArgv } from '../activities/harness/vllm-bench-command.js';
+import { liveExecs } from '../sim/container-exec.js';
 import { ensureSimDevice, listSimContainers, simDeviceProfile, writeSimFaults } from '../sim/device.js';
+import { simLayout } from '../sim/layout.js';
 import { LiveEngine } from '../sim/live-engine.js';
 import { processState } from '../sim/process-util.js';
 import { repoJson, tempDir } from './helpers/files.js';
@@ -405,9 +408,12 @@ describe('simulated docker + vLLM engine', () => {
     const missing = await docker(['exec', 'tb-bench', 'cat', '/tmp/nothing.json']);
     assert.equal(missing.exitCode, 1);
     assert.match(missing.stderr, /No such file/);
-    const unknown = await docker(['exec', 'tb-bench', 'python3', '-c', 'print(1)']);
+    const unknown = await docker(['exec', 'tb-bench', 'nvidia-smi']);
     assert.equal(unknown.exitCode, 127);
     assert.match(unknown.stderr, /executable file not found/);
+    const otherPython = await docker(['exec', 'tb-bench', 'python3', '-c', 'print(1)']);
+    assert.equal(otherPython.exitCode, 2);
+    assert.match(otherPython.stderr, /runs only the vllm harness reap program/);
     const badArgs = await docker([
       'exec',
       'tb-bench',
@@ -427,27 +433,46 @@ describe('simulated docker + vLLM engine', () => {
     assert.match(removed.stderr, /No such container/);
   });
 
-  it('docker exec stops its benchmark when the client that started it dies (a killed worker)', async () => {
+  it('docker exec: the benchmark outlives its client (a killed worker) until the reap program or a reboot ends it', async () => {
     const port = await freePort();
     await startEngine('tb-orphan', port);
     await waitForHealthy(port, WAIT_MS);
-    // A parent that starts `docker exec ... vllm bench serve` with a long run, prints the child's pid and exits.
-    const script = `const { spawn } = require('node:child_process');
-      const c = spawn(process.argv[1], ['exec', 'tb-orphan', 'vllm', 'bench', 'serve', '--model', 'qwen3', '--base-url',
-        'http://127.0.0.1:${port}', '--random-input-len', '16', '--random-output-len', '2000', '--num-prompts', '50',
-        '--max-concurrency', '1', '--ignore-eos'], { stdio: 'ignore' });
-      console.log(c.pid); setTimeout(() => process.exit(0), 1500);`;
-    const parent = await run([process.execPath, '-e', script, profile.commands.docker], {
-      timeoutMs: WAIT_MS,
-      env: profile.env,
-    });
-    const pid = Number(parent.stdout.trim());
-    assert.ok(pid > 0);
-    await waitFor(
-      'the orphaned docker exec to stop',
-      () => (processState(pid) === 'running' ? undefined : true),
-      WAIT_MS,
-    );
+    const layout = simLayout(dir);
+    const orphanBenchmark = async (): Promise<number> => {
+      // A parent that starts `docker exec ... vllm bench serve` with a long run, prints the client's pid and exits.
+      const script = `const { spawn } = require('node:child_process');
+        const c = spawn(process.argv[1], ['exec', 'tb-orphan', 'vllm', 'bench', 'serve', '--model', 'qwen3', '--base-url',
+          'http://127.0.0.1:${port}', '--random-input-len', '16', '--random-output-len', '2000', '--num-prompts', '50',
+          '--max-concurrency', '1', '--ignore-eos'], { stdio: 'ignore' });
+        console.log(c.pid); setTimeout(() => process.exit(0), 1500);`;
+      const parent = await run([process.execPath, '-e', script, profile.commands.docker], {
+        timeoutMs: WAIT_MS,
+        env: profile.env,
+      });
+      const client = Number(parent.stdout.trim());
+      assert.ok(client > 0);
+      await waitFor(
+        'the orphaned docker client to end',
+        () => processState(client) !== 'running' || undefined,
+        WAIT_MS,
+      );
+      const [exec] = liveExecs(layout).filter((p) => p.containerName === 'tb-orphan');
+      assert.ok(exec, 'what docker exec started keeps running without its client');
+      return exec.pid;
+    };
+
+    const first = await orphanBenchmark();
+    const reap = await docker(['exec', 'tb-orphan', ...REAP_ARGV]);
+    assert.equal(reap.exitCode, 0, reap.stderr);
+    assert.deepEqual(parseReapOutput(reap.stdout), { found: [first], killed: [], left: [] });
+    assert.notEqual(processState(first), 'running');
+    const nothingLeft = await docker(['exec', 'tb-orphan', ...REAP_ARGV]);
+    assert.deepEqual(parseReapOutput(nothingLeft.stdout), { found: [], killed: [], left: [] });
+
+    const second = await orphanBenchmark();
+    await runDevice(profile, [path.join(ensureSimDevice(dir).binDir, 'reboot')], { timeoutMs: WAIT_MS });
+    assert.notEqual(processState(second), 'running', 'a reboot ends what docker exec started');
+    assert.deepEqual(liveExecs(layout), []);
   });
 
   it('leaves no engine process behind', async () => {

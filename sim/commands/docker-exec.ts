@@ -1,41 +1,26 @@
 /**
  * `docker exec [-i] [-t] [-e K=V] [-w DIR] CONTAINER COMMAND...` on the simulated Thor. A simulated container has
  * no image file system, so exec knows the commands thorbench's vllm harness runs in a vLLM container:
- * - `vllm bench serve ...`: vLLM's real client when the device is configured with one (THORBENCH_SIM_VLLM_CLIENT,
- *   the path of a `vllm` executable, set through the device profile), else the stand-in in
- *   sim/vllm-bench-standin.ts; either way real requests to the simulated engine;
+ * - `vllm bench serve ...`: started as a process of the container (sim/exec-process.ts) whose output and exit code
+ *   this client relays. Like a real Docker exec it outlives its client: a worker SIGKILLed mid-benchmark leaves it
+ *   loading the engine, until the harness's reap, `docker rm -f` or a reboot ends it (sim/container-exec.ts);
+ * - `python3 -c <the harness's reap program>` (activities/harness/reap-bench.ts, recognised exactly): ends the
+ *   container's exec'd `vllm bench serve` processes as the program does and prints its report line;
  * - `cat FILE`: reads a file the benchmark wrote.
  * Paths inside a container live under `<device dir>/container-fs/<name>/`. The model directory is not there (no
  * weights): `--tokenizer /models/...` is served by the tokenizer the simulated engine uses (sim/tokenizer/).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { formatReapLine, REAP_GRACE_S, REAP_PROGRAM } from '../../activities/harness/reap-bench.js';
+import { reapBenchServe } from '../container-exec.js';
 import { findContainer } from '../containers.js';
-import type { SimLayout } from '../layout.js';
-import { type SimContainer, readDeviceState } from '../sim-state.js';
-import { SIM_TOKENIZER_DIR } from '../tokenizer.js';
-import { runBenchServeStandIn } from '../vllm-bench-standin.js';
+import { EXEC_PROCESS_JS, type SimLayout } from '../layout.js';
+import type { SimContainer } from '../sim-state.js';
 import type { CommandIO } from './cli.js';
 import { noSuchContainer, usageError } from './docker-common.js';
-
-/**
- * Aborts when the process that ran `docker exec` is gone (a worker SIGKILLed mid-benchmark): the benchmark it
- * started must not keep loading the engine while the retried step benchmarks it again. (On a real device the
- * exec'd process outlives a killed docker client; the simulator keeps the device clean instead.)
- */
-function parentGone(): AbortSignal {
-  const controller = new AbortController();
-  const parent = process.ppid;
-  const timer = setInterval(() => {
-    if (process.ppid !== parent) {
-      clearInterval(timer);
-      controller.abort(new Error('the docker client that started this exec is gone'));
-    }
-  }, 250);
-  timer.unref();
-  return controller.signal;
-}
 
 /** Device setting: the `vllm` executable to run for `vllm bench serve` inside simulated containers. */
 export const SIM_VLLM_CLIENT_ENV = 'THORBENCH_SIM_VLLM_CLIENT';
@@ -53,66 +38,34 @@ function notFound(io: CommandIO, cmd: string): number {
   return 127;
 }
 
-/** `--tokenizer` and `--result-dir` point into the container; map them to the host for a real client. */
 /**
- * Inside a container, `--port N` and `--base-url http://127.0.0.1:N` reach the engine on the container's port N; a
- * simulated device of a fleet on one machine serves it on the host at N + its engine port offset (sim/device.ts).
+ * The docker client ends when the process that ran it is gone (a worker SIGKILLed mid-benchmark): the real one dies
+ * of SIGPIPE at its next write to the gone worker. What it started in the container keeps running.
  */
-function containerPortArgs(args: string[], offset: number): string[] {
-  if (offset === 0) return args;
-  return args.map((a, i) => {
-    const flag = args[i - 1];
-    if (flag === '--port') return String(Number(a) + offset);
-    if (flag === '--base-url') return a.replace(/:(\d+)(?=\/|$)/, (_, port: string) => `:${Number(port) + offset}`);
-    return a;
-  });
+function endWithParent(): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) process.exit(128 + os.constants.signals.SIGPIPE);
+  }, 250);
+  timer.unref();
 }
 
-function hostArgs(args: string[], c: SimContainer, layout: SimLayout): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if ((a === '--tokenizer' || a === '--result-dir') && i + 1 < args.length) {
-      const v = args[++i]!;
-      out.push(
-        a,
-        a === '--tokenizer' && v.startsWith('/models/')
-          ? SIM_TOKENIZER_DIR
-          : v.startsWith('/')
-            ? containerHostPath(layout, c.name, v)
-            : v,
-      );
-    } else out.push(a);
-  }
-  return out;
-}
-
-function runRealClient(
-  client: string,
-  args: string[],
-  c: SimContainer,
-  layout: SimLayout,
-  io: CommandIO,
-  signal: AbortSignal,
-): Promise<number> {
-  const resultDir = args.indexOf('--result-dir');
-  if (resultDir >= 0 && args[resultDir + 1]) fs.mkdirSync(args[resultDir + 1]!, { recursive: true });
+/** Runs `command` as a process of container `c` and relays its output and exit code (137 when SIGKILLed). */
+function execInContainer(command: string[], c: SimContainer, io: CommandIO): Promise<number> {
+  endWithParent();
   return new Promise((resolve) => {
-    const child = spawn(client, ['bench', 'serve', ...args], {
+    // Detached: its own process group, which neither this client's end nor its caller's kill reaches.
+    const child = spawn(process.execPath, [EXEC_PROCESS_JS, c.name, c.id, ...command], {
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: containerHostPath(layout, c.name, '/'),
-      env: { ...process.env, PYTHONUNBUFFERED: '1', HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
     });
     child.stdout.on('data', (d: Buffer) => io.out(d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => io.err(d.toString('utf8')));
     child.on('error', (err) => {
-      io.err(
-        `thorbench simulator: cannot run the configured vLLM client ${client}: ${err.message} (${SIM_VLLM_CLIENT_ENV})\n`,
-      );
+      io.err(`thorbench simulator: cannot start ${EXEC_PROCESS_JS} in ${c.name}: ${err.message}\n`);
       resolve(126);
     });
-    signal.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
-    child.on('close', (code, sig) => resolve(code ?? (sig ? 137 : 1)));
+    child.on('close', (code, sig) => resolve(code ?? (sig ? 128 + os.constants.signals[sig] : 1)));
   });
 }
 
@@ -143,12 +96,14 @@ export async function dockerExec(args: string[], layout: SimLayout, io: CommandI
   }
   fs.mkdirSync(containerHostPath(layout, c.name, '/'), { recursive: true });
   const [cmd, ...rest] = command;
-  if (cmd === 'vllm' && rest[0] === 'bench' && rest[1] === 'serve') {
-    const client = process.env[SIM_VLLM_CLIENT_ENV];
-    const signal = parentGone();
-    const args = containerPortArgs(rest.slice(2), readDeviceState(layout).enginePortOffset ?? 0);
-    if (client) return runRealClient(client, hostArgs(args, c, layout), c, layout, io, signal);
-    return runBenchServeStandIn(args, io, (p) => containerHostPath(layout, c.name, p), signal);
+  if (cmd === 'vllm' && rest[0] === 'bench' && rest[1] === 'serve') return execInContainer(command, c, io);
+  if (cmd === 'python3') {
+    if (rest.length !== 2 || rest[0] !== '-c' || rest[1] !== REAP_PROGRAM) {
+      io.err('thorbench simulator: python3 in a simulated container runs only the vllm harness reap program\n');
+      return 2;
+    }
+    io.out(formatReapLine(reapBenchServe(layout, c.id, REAP_GRACE_S * 1000)));
+    return 0;
   }
   if (cmd === 'cat') {
     let status = 0;

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { killContainerExecs } from '../../sim/container-exec.js';
 import { listContainerStates, removeContainer } from '../../sim/containers.js';
 import { ensureSimDevice } from '../../sim/device.js';
 import { simLayout } from '../../sim/layout.js';
@@ -57,12 +58,16 @@ export async function postSse(url: string, body: unknown): Promise<SseResult> {
   return { status: res.status, events, sawDone, raw };
 }
 
-/** Kills every container process of a simulated device, kills registered on-device processes, and deletes it. */
+/**
+ * Kills every container process of a simulated device (with what `docker exec` started), kills registered on-device
+ * processes, and deletes it.
+ */
 export function destroySimDevice(dir: string): void {
   const layout = simLayout(dir);
   if (fs.existsSync(layout.deviceFile)) {
     for (const c of listContainerStates(layout)) removeContainer(layout, c);
   }
+  killContainerExecs(layout);
   killOnDeviceProcesses(layout);
   fs.rmSync(layout.dir, { recursive: true, force: true });
 }
