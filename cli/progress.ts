@@ -162,12 +162,72 @@ export function cellDetailFromStore(
   });
 }
 
+/** Progress drawn from a sweep's `progress` query every second (ProgressPoller). */
+export interface ProgressPoller {
+  /** Queries and draws now (after the poll in flight, if any). */
+  now(): Promise<void>;
+  /** Stops polling and waits for the poll in flight: nothing is drawn after it returns. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Polls `query` every `intervalMs` and draws each answer, one poll at a time. A failed query or draw is skipped: the
+ * next one draws the sweep as it stands (a worker that is not answering yet, a record not written yet).
+ */
+export function pollProgress(
+  query: () => Promise<SweepProgress>,
+  draw: (p: SweepProgress) => Promise<void>,
+  intervalMs = 1_000,
+): ProgressPoller {
+  let inFlight: Promise<void> | null = null;
+  const poll = (): Promise<void> =>
+    (inFlight ??= query()
+      .then(draw)
+      .catch(() => undefined)
+      .finally(() => {
+        inFlight = null;
+      }));
+  const timer = setInterval(() => void poll(), intervalMs);
+  return {
+    now: async () => {
+      await inFlight;
+      await poll();
+    },
+    stop: async () => {
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
+}
+
 /** Loads the records of the snapshot's finished cells into `detail`, so that drawing it can show them. */
 export async function loadFinished(detail: StoreCellDetail, cells: SweepProgress['cells']): Promise<void> {
   await detail.load(cells.filter((c) => FINISHED.has(c.status)).map((c) => c.id));
 }
 
+/**
+ * The live view (a terminal) or one line per finished cell. After done() it draws nothing: a progress query sent
+ * just before the sweep ended may answer after the command printed what comes next (the status, the report).
+ */
 export function createProgressDisplay(opts: ProgressDisplayOptions): ProgressDisplay {
+  const display = drawingDisplay(opts);
+  let closed = false;
+  return {
+    update: (p) => {
+      if (!closed) display.update(p);
+    },
+    finishFrom: (cells, total) => {
+      if (!closed) display.finishFrom(cells, total);
+    },
+    done: () => {
+      if (closed) return;
+      closed = true;
+      display.done();
+    },
+  };
+}
+
+function drawingDisplay(opts: ProgressDisplayOptions): ProgressDisplay {
   const now = opts.now ?? Date.now;
   const seen = new Set<string>();
   if (!opts.live) {

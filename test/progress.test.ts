@@ -11,9 +11,11 @@ import {
   finishedCellLines,
   formatProgress,
   isLiveTerminal,
+  pollProgress,
   renderProgressView,
 } from '../cli/progress.js';
 import type { CurrentCell, SweepProgress } from '../workflows/messages.js';
+import { sleep } from './helpers/wait.js';
 
 function snapshot(over: Partial<SweepProgress> = {}): SweepProgress {
   return {
@@ -163,6 +165,50 @@ describe('progress display', () => {
     assert.ok(text.includes('elapsed 01:01 | left ~02:04'));
     assert.ok(text.includes('\x1b[2K'), 'the previous view is erased before the next one');
     assert.ok(text.indexOf('benchmark for 00:13') > text.indexOf('benchmark for 00:12'));
+  });
+
+  it('draws nothing after done(), on a terminal or off one: a late answer to a progress query is dropped', () => {
+    for (const live of [true, false]) {
+      const out = sink(live);
+      const display = createProgressDisplay({
+        stream: out as unknown as NodeJS.WriteStream,
+        live,
+        startedAtMs: NOW - 60_000,
+        now: () => NOW,
+      });
+      display.update(snapshot());
+      display.done();
+      const before = out.text();
+      display.update(snapshot({ remainingMs: 0 }));
+      display.finishFrom([{ id: 'maxn.default.qwen3-8b-awq.high-load.r1', status: 'succeeded' }], 8);
+      display.done();
+      assert.equal(out.text(), before, live ? 'on a terminal' : 'off a terminal');
+    }
+  });
+
+  it('polls one query at a time, and draws nothing once stopped', async () => {
+    let open = 0;
+    let mostOpen = 0;
+    let calls = 0;
+    const drawn: number[] = [];
+    const query = async () => {
+      calls++;
+      open++;
+      mostOpen = Math.max(mostOpen, open);
+      await sleep(30); // slower than the interval: ticks come while a query is out
+      open--;
+      return snapshot({ done: calls });
+    };
+    const poller = pollProgress(query, async (p) => void drawn.push(p.done), 5);
+    await sleep(100);
+    await poller.now();
+    await poller.stop();
+    const seen = drawn.length;
+    await sleep(50);
+    assert.equal(mostOpen, 1, 'never two queries at once');
+    assert.ok(seen >= 2, `drew ${seen} answers`);
+    assert.equal(drawn.length, seen, 'nothing drawn after stop()');
+    assert.equal(calls, seen, 'every answer drawn');
   });
 
   it('redraws only when both stdout and stderr are terminals', () => {

@@ -11,7 +11,7 @@ import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from '../.
 import { type CliEnv, type DeviceChoice, connectTemporal, nativeConnection, resolveDevice } from '../context.js';
 import { EXIT_INFRA, ExitError } from '../errors.js';
 import { loadExperiment, sweepIdFor } from '../experiment-file.js';
-import { cellDetailFromStore, loadFinished, createProgressDisplay } from '../progress.js';
+import { cellDetailFromStore, loadFinished, createProgressDisplay, pollProgress } from '../progress.js';
 import { queueHasLivePoller, startSweep } from '../sweeps.js';
 import { type RunningWorkers, startWorkers } from '../workers.js';
 import { renderSweepReport } from './report.js';
@@ -106,12 +106,10 @@ export async function run(opts: RunOptions): Promise<void> {
       return new Promise<never>(() => undefined); // no in-process worker: only the sweep's result ends the wait
     });
     crashed.catch(() => undefined); // observed by the race below; this only keeps a late rejection quiet
-    const timer = setInterval(() => {
-      started.handle.query(progressQuery).then(draw, () => undefined);
-    }, 1_000);
+    const poller = pollProgress(() => started.handle.query(progressQuery), draw);
     try {
       await Promise.race([started.handle.result(), crashed, interrupted]);
-      await started.handle.query(progressQuery).then(draw, () => undefined);
+      await poller.now();
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
         throw new ExitError(`sweep ${sweepId} failed: ${err.cause?.message ?? err.message}`, EXIT_INFRA);
@@ -119,7 +117,7 @@ export async function run(opts: RunOptions): Promise<void> {
       throw err;
     } finally {
       stopping = true;
-      clearInterval(timer);
+      await poller.stop();
       display.done();
     }
     opts.out('');

@@ -10,7 +10,7 @@ import { parseExperiment } from '../../schema/experiment.js';
 import { openResultsStore } from '../../store/store.js';
 import { progressQuery, type SweepProgress } from '../../workflows/messages.js';
 import { type CliEnv, connectTemporal } from '../context.js';
-import { cellDetailFromStore, createProgressDisplay, loadFinished, metricsDetail } from '../progress.js';
+import { cellDetailFromStore, createProgressDisplay, loadFinished, metricsDetail, pollProgress } from '../progress.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
 
 export type CliStatus = Omit<StatusJson, 'state' | 'cells'> & {
@@ -103,13 +103,12 @@ async function follow(opts: FollowOptions): Promise<void> {
       await loadFinished(detail, p.cells);
       display.update(p);
     };
-    const poll = () => handle.query(progressQuery).then(draw, () => undefined);
-    const timer = setInterval(poll, 1_000);
+    const poller = pollProgress(() => handle.query(progressQuery), draw);
     try {
-      await poll();
+      await poller.now();
       await handle.result().catch(() => undefined); // a failed or cancelled sweep ends the follow all the same
-      const last = await handle.query(progressQuery).catch(() => null);
-      if (last) await draw(last);
+      await poller.now();
+      await poller.stop();
       // Without a worker to answer the last query, the records say which cells finished.
       const cells = await store.listCells(opts.sweepId);
       await detail.load(cells.map((c) => c.cellId));
@@ -119,7 +118,7 @@ async function follow(opts: FollowOptions): Promise<void> {
         planned,
       );
     } finally {
-      clearInterval(timer);
+      await poller.stop();
       display.done();
     }
   } finally {
