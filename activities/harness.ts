@@ -11,6 +11,7 @@
  */
 import { activityInfo, log } from '@temporalio/activity';
 import { calculateMetrics } from '../metrics/calculate.js';
+import { requestArrays } from '../metrics/request-record.js';
 import { effectiveGoodput, type GoodputSlos } from '../metrics/slo.js';
 import { summarizeWindow } from '../metrics/telemetry-window.js';
 import {
@@ -319,13 +320,7 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
       window: { startMs: run.startedAtMs, endMs: run.finishedAtMs },
       samples: power.samples,
       telemetryError: power.error,
-      requests: {
-        input_lens: run.requests.map((r) => r.promptLen),
-        output_lens: run.requests.map((r) => r.outputTokens),
-        ttfts: run.requests.map((r) => r.ttftS),
-        itls: run.requests.map((r) => r.itlS),
-        errors: run.requests.map((r) => r.error ?? ''),
-      },
+      requests: requestArrays(run.requests),
     };
   }
 

@@ -24,3 +24,19 @@ export interface RequestRecord {
   /** The streamed text, when the harness kept it (vLLM's `generated_texts`). */
   generatedText?: string;
 }
+
+/**
+ * The per-request arrays a cell keeps as requests.json, under the names vLLM's `--save-detailed` gives them (the
+ * vllm harness keeps vLLM's own; the builtin harness, the no-op device and `thorbench import` write these).
+ */
+export function requestArrays(records: readonly RequestRecord[]): Record<string, unknown[]> {
+  return {
+    input_lens: records.map((r) => r.promptLen),
+    output_lens: records.map((r) => r.outputTokens),
+    ttfts: records.map((r) => r.ttftS),
+    itls: records.map((r) => r.itlS),
+    latencies: records.map((r) => r.latencyS),
+    start_times: records.map((r) => r.startS),
+    errors: records.map((r) => r.error ?? ''),
+  };
+}

@@ -28,6 +28,7 @@ import { type BenchmarkResult, safeAttempt } from '../activities/harness.js';
 import { heartbeating } from '../activities/heartbeat.js';
 import { createModelActivities, missingModels } from '../activities/models.js';
 import { calculateMetrics } from '../metrics/calculate.js';
+import { requestArrays } from '../metrics/request-record.js';
 import { effectiveGoodput } from '../metrics/slo.js';
 import { summarizeWindow } from '../metrics/telemetry-window.js';
 import {
@@ -289,12 +290,7 @@ export function createNoopDeviceActivities(profile: DeviceProfile): DeviceWorker
           durationS: metrics.duration,
         }).metrics,
       );
-      await writeArtifact(dir, 'requests.json', {
-        input_lens: run.records.map((r) => r.promptLen),
-        output_lens: run.records.map((r) => r.outputTokens),
-        ttfts: run.records.map((r) => r.ttftS),
-        itls: run.records.map((r) => r.itlS),
-      });
+      await writeArtifact(dir, 'requests.json', requestArrays(run.records));
       await writeBenchmarkResult(dir, {
         backend: NOOP_HARNESS,
         simulated: true,

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { requestArrays } from '../../metrics/request-record.js';
 import { ImportFileError, type ImportedResult, readVllmResults } from '../../parsers/vllm-import.js';
 import { DEFAULT_VALIDITY, QUANTIZATIONS } from '../../schema/experiment.js';
 import type { BenchmarkMetrics } from '../../schema/metrics.js';
@@ -213,15 +214,7 @@ export async function importResults(opts: ImportOptions): Promise<{ imported: st
         r.text.endsWith('\n') ? r.text : `${r.text}\n`,
       );
       if (r.requests) {
-        await writeArtifact(dir, 'requests.json', {
-          input_lens: r.requests.map((q) => q.promptLen),
-          output_lens: r.requests.map((q) => q.outputTokens),
-          ttfts: r.requests.map((q) => q.ttftS),
-          itls: r.requests.map((q) => q.itlS),
-          latencies: r.requests.map((q) => q.latencyS),
-          start_times: r.requests.map((q) => q.startS),
-          errors: r.requests.map((q) => q.error ?? ''),
-        });
+        await writeArtifact(dir, 'requests.json', requestArrays(r.requests));
       }
       if (r.recomputed) await writeArtifact(dir, 'recomputed.json', r.recomputed);
       await writeArtifact(dir, 'import.json', {
