@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ReapReport } from '../activities/harness/reap-bench.js';
+import { REAP_KILL_WAIT_S, type ReapReport } from '../activities/harness/reap-bench.js';
 import { readJsonFiles, writeJsonAtomic } from './atomic-file.js';
 import type { SimLayout } from './layout.js';
 import { processStartTime, processState, signalGroup, waitForExitSync } from './process-util.js';
@@ -96,9 +96,9 @@ export function isBenchServe(argv: readonly string[]): boolean {
 export function reapBenchServe(layout: SimLayout, containerId: string, graceMs: number): ReapReport {
   const found = liveExecs(layout, containerId).filter((p) => isBenchServe(p.argv));
   signalAll(found, 'SIGTERM');
-  const stubborn = waitAll(found, graceMs);
-  signalAll(stubborn, 'SIGKILL');
-  const left = waitAll(stubborn, 2000);
+  const outlivedTerm = waitAll(found, graceMs);
+  signalAll(outlivedTerm, 'SIGKILL');
+  const left = waitAll(outlivedTerm, REAP_KILL_WAIT_S * 1000);
   const pids = (procs: ExecProcess[]) => procs.map((p) => p.pid).sort((a, b) => a - b);
-  return { found: pids(found), killed: pids(stubborn), left: pids(left) };
+  return { found: pids(found), killed: pids(outlivedTerm), left: pids(left) };
 }

@@ -68,7 +68,7 @@ d, program = sys.argv[1], sys.argv[2]
 fake = os.path.join(d, 'vllm')
 with open(fake, 'w') as f:
     f.write('#!' + sys.executable + '\\nimport signal, sys, time\\n'
-            'if "--stubborn" in sys.argv: signal.signal(signal.SIGTERM, signal.SIG_IGN)\\n'
+            'if "--ignore-sigterm" in sys.argv: signal.signal(signal.SIGTERM, signal.SIG_IGN)\\n'
             'print("ready", flush=True)\\ntime.sleep(60)\\n')
 os.chmod(fake, 0o755)
 def start(argv):
@@ -76,12 +76,12 @@ def start(argv):
     assert p.stdout.readline() == 'ready\\n'
     return p
 polite = start([fake, 'bench', 'serve', '--num-prompts', '8'])
-stubborn = start([fake, 'bench', 'serve', '--stubborn'])
+ignoring = start([fake, 'bench', 'serve', '--ignore-sigterm'])
 engine = start([fake, 'serve', '/models/qwen3'])
 other = start([sys.executable, fake, 'list', 'vllm', 'bench'])
 out = subprocess.run([sys.executable, '-c', program], capture_output=True, text=True)
 alive = [p.pid for p in (engine, other) if p.poll() is None]
-print(json.dumps({'polite': polite.pid, 'stubborn': stubborn.pid, 'alive': alive, 'others': [engine.pid, other.pid],
+print(json.dumps({'polite': polite.pid, 'ignoring': ignoring.pid, 'alive': alive, 'others': [engine.pid, other.pid],
                   'stdout': out.stdout, 'stderr': out.stderr, 'code': out.returncode}))
 `;
 
@@ -103,8 +103,8 @@ describe('the reap program (python3 in the engine container)', () => {
       const report = parseReapOutput(r.stdout);
       assert.ok(report, r.stdout);
       assert.deepEqual(report, {
-        found: [r.polite, r.stubborn].sort((a, b) => Number(a) - Number(b)),
-        killed: [r.stubborn],
+        found: [r.polite, r.ignoring].sort((a, b) => Number(a) - Number(b)),
+        killed: [r.ignoring],
         left: [],
       });
       assert.deepEqual(r.alive, r.others, 'the engine and a process that only mentions vllm bench keep running');

@@ -13,8 +13,10 @@
 /** What the reap prints before its JSON, on a line of its own. */
 export const REAP_LINE_PREFIX = 'thorbench-reap ';
 
-/** Seconds between SIGTERM and SIGKILL; then at most 2 s for the SIGKILLed to go. */
+/** Seconds between SIGTERM and SIGKILL. */
 export const REAP_GRACE_S = 3;
+/** Seconds the SIGKILLed get to go; what is still running then is reported as left. */
+export const REAP_KILL_WAIT_S = 2;
 
 export const REAP_PROGRAM = `import json, os, signal, time
 
@@ -60,10 +62,10 @@ for name in os.listdir('/proc'):
         if st is not None:
             found[int(name)] = st
 signal_all(found, signal.SIGTERM)
-stubborn = wait(found, ${REAP_GRACE_S})
-signal_all(stubborn, signal.SIGKILL)
-left = wait(stubborn, 2)
-print('${REAP_LINE_PREFIX}' + json.dumps({'found': sorted(found), 'killed': sorted(stubborn), 'left': sorted(left)}), flush=True)
+outlived_term = wait(found, ${REAP_GRACE_S})
+signal_all(outlived_term, signal.SIGKILL)
+left = wait(outlived_term, ${REAP_KILL_WAIT_S})
+print('${REAP_LINE_PREFIX}' + json.dumps({'found': sorted(found), 'killed': sorted(outlived_term), 'left': sorted(left)}), flush=True)
 `;
 
 /** The argv after `docker exec <container>`. */
