@@ -26,6 +26,9 @@ const TIMED = new Set([
   'conformance-vllm.test.js', // vLLM's Python client against the builtin harness, 2 % apart at most
   'sim-fidelity.test.js', // the live engine against the guide's latencies, and the same run in virtual time
   'slo-search-sim.test.js', // a capacity search against an exhaustive sweep of measured p99 TTFTs
+  // a capacity search whose probes pass or miss on measured p99 TTFTs: starved at nice 19 while a timed file ran, one
+  // probe below the boundary missed its SLO in a CI run, and the search never reached the probe the test kills
+  'slo-search-kill-sim.test.js',
 ]);
 
 /** The nice value of the files that are not timed (19 is the lowest priority). */
