@@ -2,6 +2,7 @@
  * Results activities, run by the sweep worker (task queue `thorbench`) next to the results database. Recording is
  * idempotent on (sweep, cell, repeat): a retried or resumed record never adds a second row.
  */
+import { type PackedIds, packIds } from '../plan/packed-ids.js';
 import type { DeviceInventory } from '../schema/device-inventory.js';
 import { compareToBaseline, type RegressionComparison } from '../report/regression.js';
 import type { ResultsStore } from '../store/store.js';
@@ -69,6 +70,10 @@ export function createResultsActivities(store: ResultsStore) {
     /** Cell ids already succeeded in this sweep (a sweep restarted under the same id skips them). */
     async completedCells(input: { sweepId: string }): Promise<string[]> {
       return store.completedCellKeys(input.sweepId);
+    },
+    /** The same ids, packed (plan/packed-ids.ts): a few bytes a cell in the activity's result (COMPACT_CARRY_PATCH). */
+    async completedCellsPacked(input: { sweepId: string }): Promise<PackedIds> {
+      return packIds(await store.completedCellKeys(input.sweepId));
     },
     /**
      * The recorded outcome of each probe cell of a capacity search (workflows/sweep.ts), null where none is recorded:

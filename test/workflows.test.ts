@@ -8,12 +8,15 @@ import { describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { unpackByValue } from '../plan/packed-ids.js';
 import { planSweep } from '../plan/plan.js';
 import { shardByDevice } from '../plan/shard.js';
 import { Experiment, type ExperimentInput, STEP_NAMES } from '../schema/experiment.js';
+import { FailureType } from '../schema/outcome.js';
 import type { cell, CellInput } from '../workflows/cell.js';
 import { progressQuery } from '../workflows/messages.js';
 import { cellSummary, stepSummary } from '../workflows/summaries.js';
+import type { SweepCarry } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE, deviceTaskQueue } from '../workflows/task-queues.js';
 import { Gate, MockDevice } from './helpers/mock-device.js';
 import { SUGGEST_CONTINUE_AS_NEW, suiteWorkflowEnv } from './helpers/workflow-env.js';
@@ -470,5 +473,47 @@ describe('continue-as-new with in-memory devices', { timeout: 120_000 }, () => {
     const progress = await handle.query(progressQuery);
     assert.equal(progress.done, 6);
     assert.equal(progress.state, 'completed');
+
+    // The last run was handed the cells finished before it as packed ids, not as a map of whole ids.
+    const history = await w.env.client.workflow.getHandle('can-1', lastRun).fetchHistory();
+    const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
+    const carry = defaultPayloadConverter.fromPayload<SweepCarry>(started.input!.payloads![1]!);
+    assert.equal(carry.finished, undefined);
+    const carried = unpackByValue(carry.finishedIds!);
+    const ids = new Set(benchmarked);
+    assert.ok(Object.keys(carried).length > 0, 'the last run started with cells finished');
+    for (const [id, status] of Object.entries(carried)) assert.ok(ids.has(id) && status === 'succeeded', id);
+  });
+
+  it('takes a carry in the form of sweeps started before packed ids: its cells are finished, not run', async () => {
+    const dev = new MockDevice('can-old');
+    const exp = experiment('can-old', { repeats: 3 });
+    exp.matrix.model = [FP8];
+    const [done, failed] = planSweep(Experiment.parse(exp)).cells.map((c) => c.id);
+    const carry: SweepCarry = {
+      finished: { [done!]: 'succeeded', [failed!]: 'failed' },
+      failureTypes: { [failed!]: FailureType.EngineFailed },
+      devices: ['can-old'],
+      simulated: false,
+      before: {},
+    };
+    // What the sweep's first run did before it continued: open the sweep's record.
+    await w.store.upsertSweep({
+      sweepId: 'can-old-1',
+      experimentName: exp.name,
+      experimentJson: JSON.stringify(exp),
+      workflowId: 'can-old-1',
+      simulated: false,
+      plannedCells: 6,
+      startedAt: new Date().toISOString(),
+    });
+    const handle = await w.startSweep('can-old-1', exp, { args: [exp, carry] });
+    const summary = await dev.run(w.env.nativeConnection, handle.result());
+    assert.deepEqual(summary.counts, { succeeded: 5, failed: 1, skipped: 0, cancelled: 0 });
+    const benchmarked = dev.called('benchmark').map((c) => (c.input as { cellId: string }).cellId);
+    assert.equal(benchmarked.length, 4);
+    assert.ok(!benchmarked.includes(done!) && !benchmarked.includes(failed!), benchmarked.join(', '));
+    const progress = await handle.query(progressQuery);
+    assert.equal(progress.cells.find((c) => c.id === failed)?.failureType, FailureType.EngineFailed);
   });
 });

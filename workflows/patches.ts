@@ -53,3 +53,9 @@ export const LEAN_CELL_PATCH = 'lean-cell';
  * themselves as cancelled, started together (in batches below the server's limit on pending children).
  */
 export const UNRUN_CELLS_PATCH = 'unrun-cells-as-workflows';
+
+/**
+ * Sweeps of tens of thousands of cells: the finished cells carried across continue-as-new, and the succeeded cells a
+ * run reads back from the results store, travel as packed ids (plan/packed-ids.ts) instead of whole ids and maps.
+ */
+export const COMPACT_CARRY_PATCH = 'compact-carry';

@@ -32,6 +32,7 @@ import {
   plannedStepCosts,
 } from '../plan/estimate.js';
 import { type HoldsModel, type Lane, groupsForReturningDevice, moveGroups } from '../plan/failover.js';
+import { type PackedIds, packByValue, unpackByValue, unpackIds } from '../plan/packed-ids.js';
 import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
 import { type Plan, type PlanStart, type PlannedCell, planSweep, planSweepBeforeEpochs } from '../plan/plan.js';
 import { type ProbeOutcome, judgeProbe, nextProbe, probeCells } from '../plan/search.js';
@@ -51,6 +52,7 @@ import {
   progressQuery,
 } from './messages.js';
 import {
+  COMPACT_CARRY_PATCH,
   FAILOVER_PATCH,
   MODELS_PRESENT_PATCH,
   POWER_EPOCHS_PATCH,
@@ -67,7 +69,10 @@ import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from './ta
 
 /** State carried across continue-as-new: what is already done. */
 export interface SweepCarry {
-  finished: Record<string, CellStatus>;
+  /** The status of every finished cell (runs before COMPACT_CARRY_PATCH; `finishedIds` after). */
+  finished?: Record<string, CellStatus>;
+  /** The ids of the finished cells, per status, packed (plan/packed-ids.ts; COMPACT_CARRY_PATCH). */
+  finishedIds?: Partial<Record<CellStatus, PackedIds>>;
   devices: string[];
   simulated: boolean;
   /** Power mode and clocks found on each device before the first cell (steps.restoreDevice). */
@@ -84,6 +89,17 @@ export interface SweepCarry {
   start?: PlanStart;
   /** Why each finished cell that did not succeed failed, for the progress query (absent in older runs). */
   failureTypes?: Record<string, FailureType>;
+  /** The same, as the packed ids of the cells of each failure type (COMPACT_CARRY_PATCH). */
+  failureTypeIds?: Partial<Record<FailureType, PackedIds>>;
+}
+
+/** The finished cells a run starts with, from a carry of either form. */
+function carriedFinished(carry: SweepCarry | undefined): Record<string, CellStatus> {
+  return carry?.finishedIds ? unpackByValue(carry.finishedIds) : { ...(carry?.finished ?? {}) };
+}
+
+function carriedFailureTypes(carry: SweepCarry | undefined): Record<string, FailureType> {
+  return carry?.failureTypeIds ? unpackByValue(carry.failureTypeIds) : { ...(carry?.failureTypes ?? {}) };
 }
 
 /** One device's runner: it runs the queued cells one after another (runLane). */
@@ -246,8 +262,8 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined, 
     sweepId,
     progress,
     byId: new Map(cells.map((c) => [c.id, c])),
-    finished: { ...(carry?.finished ?? {}) },
-    failureTypes: { ...(carry?.failureTypes ?? {}) },
+    finished: carriedFinished(carry),
+    failureTypes: carriedFailureTypes(carry),
     devices: carry?.devices ?? [],
     simulated: carry?.simulated ?? false,
     before: { ...(carry?.before ?? {}) },
@@ -413,7 +429,11 @@ async function beginSweep(run: SweepRun): Promise<void> {
 
 /** Cells recorded as succeeded under this sweep id (an earlier, terminated run) are not run again. */
 async function resumeFinished(run: SweepRun): Promise<void> {
-  for (const id of await results.completedCells({ sweepId: run.sweepId })) {
+  const { sweepId } = run;
+  const succeeded = patched(COMPACT_CARRY_PATCH)
+    ? unpackIds(await results.completedCellsPacked({ sweepId }))
+    : await results.completedCells({ sweepId });
+  for (const id of succeeded) {
     if (!run.byId.has(id) || run.finished[id]) continue;
     run.finished[id] = 'succeeded';
     markFinished(run, id, 'succeeded');
@@ -841,15 +861,18 @@ async function cancelSweep(run: SweepRun): Promise<void> {
 /** Continues in a new run (fresh history) when the shards paused with cells left, carrying what is done. */
 async function continueIfPaused(run: SweepRun): Promise<void> {
   if (!run.pausing || run.plan.cells.every((c) => run.finished[c.id])) return;
+  // The finished cells are most of the carry: packed, a cell takes a few bytes (plan/packed-ids.ts).
+  const done = patched(COMPACT_CARRY_PATCH)
+    ? { finishedIds: packByValue(run.finished), failureTypeIds: packByValue(run.failureTypes) }
+    : { finished: run.finished, failureTypes: run.failureTypes };
   const carry: SweepCarry = {
-    finished: run.finished,
+    ...done,
     devices: run.devices,
     simulated: run.simulated,
     before: run.before,
     calibration: run.calibration,
     watch: run.watch,
     ...(run.start ? { start: run.start } : {}),
-    failureTypes: run.failureTypes,
     // Finished moved cells too: the progress query keeps saying they moved.
     ...(run.failover ? { lost: Object.fromEntries(run.lost), moved: Object.fromEntries(run.moved) } : {}),
   };
