@@ -8,7 +8,7 @@ import { createLogUpdate } from 'log-update';
 import { fmt2 } from '../report/format.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
-import type { SweepProgress } from '../workflows/messages.js';
+import type { ProgressRequest, SweepProgress } from '../workflows/messages.js';
 
 /** "01:05", "1:02:03". */
 export function clock(ms: number): string {
@@ -73,21 +73,35 @@ const FINISHED = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 /** What a finished-cell line says after the cell id: headline metrics or the failure's type. */
 export type CellDetail = (cellId: string) => string | null;
 
+/** The finished cells a display has shown, and the number of the last line. */
+export interface ShownCells {
+  seen: Set<string>;
+  last: number;
+}
+
+export function noCellsShown(): ShownCells {
+  return { seen: new Set(), last: 0 };
+}
+
 /**
  * Lines for the cells that finished since the previous snapshot (all finished cells for the first one), e.g.
- * `[3/8] succeeded maxn.locked.qwen3-8b-fp8.high-load.r1  298.07 tok/s`. `seen` is updated.
+ * `[3/8] succeeded maxn.locked.qwen3-8b-fp8.high-load.r1  298.07 tok/s`; `shown` is updated. A line's number is the
+ * cell's place in the sweep's finish order where the snapshot gives it (`cellsFrom`: an answer to `finishedSince`),
+ * else the next after the last line's.
  */
 export function finishedCellLines(
-  p: Pick<SweepProgress, 'cells' | 'total'>,
-  seen: Set<string>,
+  p: Pick<SweepProgress, 'cells' | 'total' | 'cellsFrom'>,
+  shown: ShownCells,
   detail: CellDetail = () => null,
 ): string[] {
   const lines: string[] = [];
-  for (const cell of p.cells) {
-    if (!FINISHED.has(cell.status) || seen.has(cell.id)) continue;
-    seen.add(cell.id);
+  for (const [i, cell] of p.cells.entries()) {
+    if (!FINISHED.has(cell.status) || shown.seen.has(cell.id)) continue;
+    shown.seen.add(cell.id);
+    const number = p.cellsFrom === undefined ? shown.last + 1 : p.cellsFrom + i + 1;
+    shown.last = Math.max(shown.last, number);
     const extra = detail(cell.id) ?? (cell.failureType ? cell.failureType : null);
-    lines.push(`[${seen.size}/${p.total}] ${cell.status} ${cell.id}${extra ? `  ${extra}` : ''}`);
+    lines.push(`[${number}/${p.total}] ${cell.status} ${cell.id}${extra ? `  ${extra}` : ''}`);
   }
   return lines;
 }
@@ -172,17 +186,23 @@ export interface ProgressPoller {
 
 /**
  * Polls `query` every `intervalMs` and draws each answer, one poll at a time. A failed query or draw is skipped: the
- * next one draws the sweep as it stands (a worker that is not answering yet, a record not written yet).
+ * next one draws the sweep as it stands (a worker that is not answering yet, a record not written yet). Each query
+ * asks only for the cells finished since the last answer drawn (ProgressRequest), so the answers stay small however
+ * large the sweep; a sweep worker that does not know the request answers with every cell, which draws the same.
  */
 export function pollProgress(
-  query: () => Promise<SweepProgress>,
+  query: (request: ProgressRequest) => Promise<SweepProgress>,
   draw: (p: SweepProgress) => Promise<void>,
   intervalMs = 1_000,
 ): ProgressPoller {
   let inFlight: Promise<void> | null = null;
+  let finishedSince = 0;
   const poll = (): Promise<void> =>
-    (inFlight ??= query()
-      .then(draw)
+    (inFlight ??= query({ finishedSince })
+      .then(async (p) => {
+        await draw(p);
+        if (p.cellsFrom !== undefined) finishedSince = p.cellsFrom + p.cells.length;
+      })
       .catch(() => undefined)
       .finally(() => {
         inFlight = null;
@@ -229,7 +249,7 @@ export function createProgressDisplay(opts: ProgressDisplayOptions): ProgressDis
 
 function drawingDisplay(opts: ProgressDisplayOptions): ProgressDisplay {
   const now = opts.now ?? Date.now;
-  const seen = new Set<string>();
+  const seen = noCellsShown();
   if (!opts.live) {
     return {
       update: (p) => {

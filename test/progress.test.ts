@@ -9,12 +9,13 @@ import {
   clock,
   createProgressDisplay,
   finishedCellLines,
+  noCellsShown,
   formatProgress,
   isLiveTerminal,
   pollProgress,
   renderProgressView,
 } from '../cli/progress.js';
-import type { CurrentCell, SweepProgress } from '../workflows/messages.js';
+import type { CurrentCell, ProgressRequest, SweepProgress } from '../workflows/messages.js';
 import { sleep } from './helpers/wait.js';
 
 function snapshot(over: Partial<SweepProgress> = {}): SweepProgress {
@@ -105,7 +106,7 @@ describe('progress view', () => {
   });
 
   it('gives one line per cell that finished since the last snapshot, with what the store knows', () => {
-    const seen = new Set<string>();
+    const seen = noCellsShown();
     const detail = (id: string) => (id.endsWith('high-load.r1') ? '298.07 tok/s' : null);
     assert.deepEqual(finishedCellLines(snapshot(), seen, detail), [
       '[1/8] succeeded maxn.default.qwen3-8b-fp8.low-load.r1',
@@ -117,6 +118,25 @@ describe('progress view', () => {
     next.cells[3] = { id: 'maxn.locked.qwen3-8b-fp8.high-load.r1', status: 'succeeded' };
     assert.deepEqual(finishedCellLines(next, seen, detail), [
       '[4/8] succeeded maxn.locked.qwen3-8b-fp8.high-load.r1  298.07 tok/s',
+    ]);
+  });
+
+  it('numbers the cells of an answer to finishedSince by their place in the finish order', () => {
+    const shown = noCellsShown();
+    const cell = (n: number) => ({ id: `maxn.default.qwen3-8b-fp8.chat.r${n}`, status: 'succeeded' as const });
+    // A view that starts following a large sweep gets the last cells to finish, not all 30,000.
+    const first = { total: 40_000, cells: [cell(29_999), cell(30_000)], cellsFrom: 29_998 };
+    assert.deepEqual(finishedCellLines(first, shown), [
+      '[29999/40000] succeeded maxn.default.qwen3-8b-fp8.chat.r29999',
+      '[30000/40000] succeeded maxn.default.qwen3-8b-fp8.chat.r30000',
+    ]);
+    const overlap = { total: 40_000, cells: [cell(30_000), cell(30_001)], cellsFrom: 29_999 };
+    assert.deepEqual(finishedCellLines(overlap, shown), [
+      '[30001/40000] succeeded maxn.default.qwen3-8b-fp8.chat.r30001',
+    ]);
+    // Lines from the results store (no place in the finish order) go on from the last number.
+    assert.deepEqual(finishedCellLines({ total: 40_000, cells: [cell(1), cell(30_001)] }, shown), [
+      '[30002/40000] succeeded maxn.default.qwen3-8b-fp8.chat.r1',
     ]);
   });
 });
@@ -191,7 +211,7 @@ describe('progress display', () => {
     let mostOpen = 0;
     let calls = 0;
     const drawn: number[] = [];
-    const query = async () => {
+    const query = async (_: ProgressRequest) => {
       calls++;
       open++;
       mostOpen = Math.max(mostOpen, open);
@@ -209,6 +229,35 @@ describe('progress display', () => {
     assert.ok(seen >= 2, `drew ${seen} answers`);
     assert.equal(drawn.length, seen, 'nothing drawn after stop()');
     assert.equal(calls, seen, 'every answer drawn');
+  });
+
+  it('asks for the cells finished since the last answer it drew, and again after a failed draw', async () => {
+    const asked: ProgressRequest[] = [];
+    const answers = [
+      snapshot({ cells: [], cellsFrom: 0 }),
+      snapshot({ cells: [{ id: 'a', status: 'succeeded' }], cellsFrom: 0 }),
+      snapshot({ cells: [{ id: 'b', status: 'failed' }], cellsFrom: 1 }),
+      snapshot({ cells: [{ id: 'b', status: 'failed' }], cellsFrom: 1 }),
+      snapshot(), // a sweep worker that answers with every cell leaves the position where it was
+      snapshot({ cells: [], cellsFrom: 2 }),
+    ];
+    let draws = 0;
+    const poller = pollProgress(
+      async (request) => {
+        asked.push(request);
+        return answers[asked.length - 1] ?? snapshot({ cells: [], cellsFrom: 2 });
+      },
+      async () => {
+        if (++draws === 3) throw new Error('the store did not answer'); // the third answer is asked for again
+      },
+      1_000_000,
+    );
+    for (let i = 0; i < 6; i++) await poller.now();
+    await poller.stop();
+    assert.deepEqual(
+      asked.map((r) => ('finishedSince' in r ? r.finishedSince : r)),
+      [0, 0, 1, 1, 2, 2],
+    );
   });
 
   it('redraws only when both stdout and stderr are terminals', () => {

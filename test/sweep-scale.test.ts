@@ -110,9 +110,18 @@ describe('a sweep across continue-as-new, through the CLI on the no-op simulator
     assert.ok(answeredBy.size >= 3, `the progress was read in ${answeredBy.size} runs`);
 
     // The CLI printed each cell once as it finished, from the same progress.
-    const printed = ran.stderr.split('\n').flatMap((l) => /^\[\d+\/\d+\] succeeded (\S+)/.exec(l)?.[1] ?? []);
+    // It asked for the cells finished since its last answer: their lines are numbered by the finish order, 1 to 40.
+    const lines = ran.stderr.split('\n').flatMap((l) => {
+      const m = /^\[(\d+)\/\d+\] succeeded (\S+)/.exec(l);
+      return m ? [m] : [];
+    });
+    const printed = lines.map((m) => m[2]);
     assert.equal(printed.length, CELLS);
     assert.equal(new Set(printed).size, CELLS);
+    assert.deepEqual(
+      lines.map((m) => Number(m[1])),
+      Array.from({ length: CELLS }, (_, i) => i + 1),
+    );
 
     const store = await openResultsStore(path.join(dir, 'results', 'thorbench.db'));
     try {

@@ -19,6 +19,7 @@ import { cellSummary, stepSummary } from '../workflows/summaries.js';
 import type { SweepCarry } from '../workflows/sweep.js';
 import { SWEEP_TASK_QUEUE, deviceTaskQueue } from '../workflows/task-queues.js';
 import { Gate, MockDevice } from './helpers/mock-device.js';
+import { waitFor } from './helpers/wait.js';
 import { SUGGEST_CONTINUE_AS_NEW, suiteWorkflowEnv } from './helpers/workflow-env.js';
 
 const FP8 = { id: 'qwen3-8b-fp8', path: 'Qwen/Qwen3-8B-FP8', quantization: 'fp8', servedName: 'qwen3' } as const;
@@ -445,6 +446,29 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
   });
 });
 
+describe('the progress of a 40,000-cell sweep', { timeout: 120_000 }, () => {
+  const w = suiteWorkflowEnv();
+
+  it('is too large to list every cell, and answers a live view that asks for finished cells or none', async () => {
+    const exp = experiment('huge', { repeats: 100 });
+    exp.matrix.model = [0, 1, 2, 3].map((i) => ({ ...FP8, id: `qwen3-8b-fp8-${i}` }));
+    exp.matrix.scenario = Array.from({ length: 50 }, (_, i) => ({ ...exp.matrix.scenario[0]!, name: `chat-${i}` }));
+    // No device worker: the sweep waits to describe its device, with every cell pending.
+    const handle = await w.startSweep('huge-1', exp);
+    try {
+      const ask = () => handle.query(progressQuery, { cells: 'none' }).catch(() => undefined);
+      const none = await waitFor('an answer to the progress query', ask, 60_000, 200);
+      assert.deepEqual([none.total, none.done, none.cells.length], [40_000, 0, 0]);
+      const since = await handle.query(progressQuery, { finishedSince: 0 });
+      assert.deepEqual([since.cells.length, since.cellsFrom], [0, 0]);
+      // Every cell listed is past Temporal's 2 MB limit on a query's answer.
+      await assert.rejects(handle.query(progressQuery), /Blob data size exceeds limit/);
+    } finally {
+      await handle.terminate();
+    }
+  });
+});
+
 describe('continue-as-new with in-memory devices', { timeout: 120_000 }, () => {
   // Suggest continue-as-new after a few dozen events, so a 6-cell sweep crosses several runs.
   const w = suiteWorkflowEnv(SUGGEST_CONTINUE_AS_NEW);
@@ -483,6 +507,22 @@ describe('continue-as-new with in-memory devices', { timeout: 120_000 }, () => {
     const ids = new Set(benchmarked);
     assert.ok(Object.keys(carried).length > 0, 'the last run started with cells finished');
     for (const [id, status] of Object.entries(carried)) assert.ok(ids.has(id) && status === 'succeeded', id);
+
+    // Asked for the cells finished since a position, the sweep answers in the order they finished, across runs.
+    const recent = await handle.query(progressQuery, { finishedSince: 0 });
+    assert.equal(recent.cellsFrom, 0);
+    assert.deepEqual(
+      recent.cells.map((c) => `${c.id} ${c.status}`),
+      benchmarked.map((id) => `${id} succeeded`),
+    );
+    const later = await handle.query(progressQuery, { finishedSince: 4 });
+    assert.equal(later.cellsFrom, 4);
+    assert.deepEqual(
+      later.cells.map((c) => c.id),
+      benchmarked.slice(4),
+    );
+    const none = await handle.query(progressQuery, { cells: 'none' });
+    assert.deepEqual([none.cells, none.done], [[], 6]);
   });
 
   it('takes a carry in the form of sweeps started before packed ids: its cells are finished, not run', async () => {

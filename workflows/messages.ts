@@ -43,7 +43,13 @@ export interface SweepProgress {
   counts: Record<CellStatus, number>;
   /** Cell and step in flight per device. */
   current: CurrentCell[];
+  /**
+   * Every cell, in plan order; for a query with a ProgressRequest, only the cells it asks for: finished cells in the
+   * order they finished, the first at position `cellsFrom`.
+   */
   cells: CellProgress[];
+  /** The position in the sweep's finish order of `cells[0]` (answers to `{ finishedSince }` only). */
+  cellsFrom?: number;
   /**
    * Estimated time left in ms: the plan's step costs corrected by the step durations measured so far
    * (plan/estimate.ts); null before the devices are known and once the sweep has ended.
@@ -63,7 +69,17 @@ export interface SearchProgress {
   capacity?: number | null;
 }
 
-export const progressQuery = defineQuery<SweepProgress>('progress');
+/**
+ * What a progress query lists. Without a request, every cell: about 70 bytes a cell, and Temporal refuses a query
+ * answer over 2 MB, so past about 25,000 cells only a request gets an answer.
+ * - `finishedSince`: the cells that finished at or after this position of the sweep's finish order (0 is the first
+ *   cell to finish), as far back as the sweep remembers (FINISH_LOG_KEEP cells before the last). A live view passes
+ *   `cellsFrom + cells.length` of its previous answer and so gets each finished cell once.
+ * - `cells: 'none'`: no cells, for the counts and the cells in flight.
+ */
+export type ProgressRequest = { finishedSince: number } | { cells: 'none' };
+
+export const progressQuery = defineQuery<SweepProgress, [ProgressRequest?]>('progress');
 
 /** A cell tells its sweep which step it has begun, so `progress` says what each device is doing. */
 export interface CellStepStarted {

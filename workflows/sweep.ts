@@ -32,6 +32,7 @@ import {
   plannedStepCosts,
 } from '../plan/estimate.js';
 import { type HoldsModel, type Lane, groupsForReturningDevice, moveGroups } from '../plan/failover.js';
+import { type FinishLog, carriedFinishLog, emptyFinishLog, finishedSince, logFinished } from '../plan/finish-log.js';
 import { type PackedIds, packByValue, unpackByValue, unpackIds } from '../plan/packed-ids.js';
 import { assignModelGroups, plannedModels } from '../plan/model-eligibility.js';
 import { type Plan, type PlanStart, type PlannedCell, planSweep, planSweepBeforeEpochs } from '../plan/plan.js';
@@ -49,6 +50,7 @@ import {
   type LostDevice,
   type SweepProgress,
   cellStepSignal,
+  type ProgressRequest,
   progressQuery,
 } from './messages.js';
 import {
@@ -91,6 +93,8 @@ export interface SweepCarry {
   failureTypes?: Record<string, FailureType>;
   /** The same, as the packed ids of the cells of each failure type (COMPACT_CARRY_PATCH). */
   failureTypeIds?: Partial<Record<FailureType, PackedIds>>;
+  /** The last cells to finish, in order (plan/finish-log.ts; COMPACT_CARRY_PATCH). */
+  finishLog?: FinishLog;
 }
 
 /** The finished cells a run starts with, from a carry of either form. */
@@ -166,6 +170,9 @@ interface SweepRun {
   finished: Record<string, CellStatus>;
   /** The failure type of finished cells that have one, in this run or an earlier one. */
   failureTypes: Record<string, FailureType>;
+  /** Cells finished before this run began (carried): they are in an earlier run's finish log, not in this one's. */
+  finishedBefore: ReadonlySet<string>;
+  finishLog: FinishLog;
   devices: string[];
   simulated: boolean;
   before: Record<string, DeviceSnapshot>;
@@ -237,6 +244,7 @@ function watchOf(carry: SweepCarry | undefined): RegressionWatch | null {
 
 function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined, epochs: boolean): SweepRun {
   const plan = epochs ? planSweep(exp, carry?.start) : planSweepBeforeEpochs(exp);
+  const finished = carriedFinished(carry);
   const sweepId = workflowInfo().workflowId;
   // Search slots are not cells: their probes join the progress as the search chooses them.
   const cells: CellProgress[] = plan.cells.filter((c) => !c.search).map((c) => ({ id: c.id, status: 'pending' }));
@@ -262,8 +270,11 @@ function newRun(input: unknown, exp: Experiment, carry: SweepCarry | undefined, 
     sweepId,
     progress,
     byId: new Map(cells.map((c) => [c.id, c])),
-    finished: carriedFinished(carry),
+    finished,
     failureTypes: carriedFailureTypes(carry),
+    finishedBefore: new Set(Object.keys(finished)),
+    // A carry from before the finish log: its cells finished before this run's first, in no known order.
+    finishLog: carry?.finishLog ?? emptyFinishLog(Object.keys(finished).length),
     devices: carry?.devices ?? [],
     simulated: carry?.simulated ?? false,
     before: { ...(carry?.before ?? {}) },
@@ -321,11 +332,11 @@ async function describeSweep(run: SweepRun): Promise<void> {
 }
 
 /** The progress query's answer: the progress, with the time left estimated now. */
-function progressNow(run: SweepRun): SweepProgress {
+function progressNow(run: SweepRun, request: ProgressRequest | undefined): SweepProgress {
+  const listed = { ...run.progress, ...listedCells(run, request) };
   const { state } = run.progress;
   // A continued run says "running" before it has dealt its cells out again: no estimate until then.
-  if (state !== 'running' || run.shards.size === 0)
-    return { ...run.progress, remainingMs: state === 'completed' ? 0 : null };
+  if (state !== 'running' || run.shards.size === 0) return { ...listed, remainingMs: state === 'completed' ? 0 : null };
   const warmupPrompts = run.exp.warmup?.numPrompts ?? 0;
   // The steps cells in flight have finished count too: the first estimate needs no finished cell.
   const calibration: StepCalibration = JSON.parse(JSON.stringify(run.calibration));
@@ -338,7 +349,18 @@ function progressNow(run: SweepRun): SweepProgress {
       .filter((c) => !run.finished[c.id])
       .map((c) => ({ planned: plannedStepCosts(c, warmupPrompts), startedAt: run.cellStartedAt.get(c.id) ?? null })),
   );
-  return { ...run.progress, remainingMs: estimateRemainingMs(shards, calibration, Date.now()) };
+  return { ...listed, remainingMs: estimateRemainingMs(shards, calibration, Date.now()) };
+}
+
+/** The cells a progress query asks for (ProgressRequest); anything else it sends gets every cell. */
+function listedCells(run: SweepRun, request: ProgressRequest | undefined): Pick<SweepProgress, 'cells' | 'cellsFrom'> {
+  if (request && 'cells' in request && request.cells === 'none') return { cells: [] };
+  const since = request && 'finishedSince' in request ? request.finishedSince : undefined;
+  if (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0) return { cells: run.progress.cells };
+  const { ids, from } = finishedSince(run.finishLog, since);
+  // A probe carried from an earlier run is not among this run's cells until its search meets it again.
+  const cell = (id: string): CellProgress => run.byId.get(id) ?? { id, status: run.finished[id]! };
+  return { cells: ids.map(cell), cellsFrom: from };
 }
 
 /** A cell began a step: the progress query says so. */
@@ -357,6 +379,7 @@ function markFinished(run: SweepRun, id: string, status: CellStatus, failureType
   if (failureType) entry.failureType = run.failureTypes[id] = failureType;
   run.progress.counts[status]++;
   run.progress.done++;
+  if (!run.finishedBefore.has(id)) logFinished(run.finishLog, id);
 }
 
 /** The devices this sweep runs on: the experiment's list, or whichever device worker answers first. */
@@ -863,7 +886,11 @@ async function continueIfPaused(run: SweepRun): Promise<void> {
   if (!run.pausing || run.plan.cells.every((c) => run.finished[c.id])) return;
   // The finished cells are most of the carry: packed, a cell takes a few bytes (plan/packed-ids.ts).
   const done = patched(COMPACT_CARRY_PATCH)
-    ? { finishedIds: packByValue(run.finished), failureTypeIds: packByValue(run.failureTypes) }
+    ? {
+        finishedIds: packByValue(run.finished),
+        failureTypeIds: packByValue(run.failureTypes),
+        finishLog: carriedFinishLog(run.finishLog),
+      }
     : { finished: run.finished, failureTypes: run.failureTypes };
   const carry: SweepCarry = {
     ...done,
@@ -931,7 +958,7 @@ async function compareWithBaseline(run: SweepRun, watch: RegressionWatch): Promi
 
 export async function sweep(input: unknown, carry?: SweepCarry): Promise<SweepSummary> {
   const run = newRun(input, parseOrFail(input), carry, patched(POWER_EPOCHS_PATCH));
-  setHandler(progressQuery, () => progressNow(run));
+  setHandler(progressQuery, (request) => progressNow(run, request));
   setHandler(cellStepSignal, (s) => stepStarted(run, s));
   run.metadata = patched(WEB_UI_PATCH);
   run.failover = patched(FAILOVER_PATCH);

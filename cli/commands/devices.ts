@@ -41,7 +41,7 @@ async function currentWork(env: CliEnv, runningSweeps: string[]): Promise<Map<st
       const progress = await Promise.race([
         conn.client.workflow
           .getHandle(sweepId)
-          .query(progressQuery)
+          .query(progressQuery, { cells: 'none' })
           .catch(() => null),
         timeout,
       ]);

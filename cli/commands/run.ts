@@ -106,7 +106,7 @@ export async function run(opts: RunOptions): Promise<void> {
       return new Promise<never>(() => undefined); // no in-process worker: only the sweep's result ends the wait
     });
     crashed.catch(() => undefined); // observed by the race below; this only keeps a late rejection quiet
-    const poller = pollProgress(() => started.handle.query(progressQuery), draw);
+    const poller = pollProgress((request) => started.handle.query(progressQuery, request), draw);
     try {
       await Promise.race([started.handle.result(), crashed, interrupted]);
       await poller.now();

@@ -29,7 +29,8 @@ async function workflowView(
     try {
       const handle = conn.client.workflow.getHandle(sweepId);
       const state = (await handle.describe()).status.name.toLowerCase();
-      const progress = state === 'running' ? await handle.query(progressQuery).catch(() => null) : null;
+      const progress =
+        state === 'running' ? await handle.query(progressQuery, { cells: 'none' }).catch(() => null) : null;
       return { state, progress };
     } finally {
       await conn.close();
@@ -103,7 +104,7 @@ async function follow(opts: FollowOptions): Promise<void> {
       await loadFinished(detail, p.cells);
       display.update(p);
     };
-    const poller = pollProgress(() => handle.query(progressQuery), draw);
+    const poller = pollProgress((request) => handle.query(progressQuery, request), draw);
     try {
       await poller.now();
       await handle.result().catch(() => undefined); // a failed or cancelled sweep ends the follow all the same
