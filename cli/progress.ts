@@ -8,6 +8,7 @@ import { createLogUpdate } from 'log-update';
 import { fmt2 } from '../report/format.js';
 import type { BenchmarkMetrics } from '../schema/metrics.js';
 import type { CellRecord } from '../schema/outcome.js';
+import type { ResultsStore } from '../store/store.js';
 import type { ProgressRequest, SweepProgress } from '../workflows/messages.js';
 
 /** "01:05", "1:02:03". */
@@ -218,6 +219,25 @@ export function pollProgress(
       await inFlight;
     },
   };
+}
+
+/**
+ * Lines for the finished cells the snapshots have not shown, from the results store: the last progress query may go
+ * unanswered (the sweep's worker has stopped, or is slow to replay the finished sweep), the records are there.
+ */
+export async function finishFromStore(
+  store: Pick<ResultsStore, 'listCells' | 'getSweep'>,
+  sweepId: string,
+  detail: StoreCellDetail,
+  display: ProgressDisplay,
+): Promise<void> {
+  const cells = await store.listCells(sweepId);
+  await detail.load(cells.map((c) => c.cellId));
+  const planned = Math.max((await store.getSweep(sweepId))?.plannedCells ?? 0, cells.length);
+  display.finishFrom(
+    cells.map((c) => ({ id: c.cellId, status: c.status })),
+    planned,
+  );
 }
 
 /** Loads the records of the snapshot's finished cells into `detail`, so that drawing it can show them. */

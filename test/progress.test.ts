@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import {
   clock,
   createProgressDisplay,
+  finishFromStore,
   finishedCellLines,
   noCellsShown,
   formatProgress,
@@ -15,6 +16,8 @@ import {
   pollProgress,
   renderProgressView,
 } from '../cli/progress.js';
+import type { CellRecord } from '../schema/outcome.js';
+import type { SweepRecord } from '../store/sweep.js';
 import type { CurrentCell, ProgressRequest, SweepProgress } from '../workflows/messages.js';
 import { sleep } from './helpers/wait.js';
 
@@ -185,6 +188,34 @@ describe('progress display', () => {
     assert.ok(text.includes('elapsed 01:01 | left ~02:04'));
     assert.ok(text.includes('\x1b[2K'), 'the previous view is erased before the next one');
     assert.ok(text.indexOf('benchmark for 00:13') > text.indexOf('benchmark for 00:12'));
+  });
+
+  it('shows from the records the cells whose lines the last, unanswered query would have brought', async () => {
+    const out = sink(false);
+    const loaded: string[] = [];
+    const detail = Object.assign((id: string) => (loaded.includes(id) ? 'from the store' : null), {
+      load: async (cellIds: readonly string[]) => void loaded.push(...cellIds),
+    });
+    const display = createProgressDisplay({
+      stream: out as unknown as NodeJS.WriteStream,
+      live: false,
+      startedAtMs: NOW,
+      now: () => NOW,
+      detail,
+    });
+    const cells = snapshot().cells.slice(0, 4);
+    display.update(snapshot({ cells: cells.slice(0, 2), cellsFrom: 0 }));
+    const store = {
+      listCells: async () => cells.map((c) => ({ cellId: c.id, status: 'succeeded' }) as CellRecord),
+      getSweep: async () => ({ plannedCells: 8 }) as SweepRecord,
+    };
+    await finishFromStore(store, 'demo-sim-1a2b3c4d', detail, display);
+    display.done();
+    assert.deepEqual(out.text().split('\n').slice(2), [
+      '[3/8] succeeded maxn.locked.qwen3-8b-fp8.low-load.r1  from the store',
+      '[4/8] succeeded maxn.locked.qwen3-8b-fp8.high-load.r1  from the store',
+      '',
+    ]);
   });
 
   it('draws nothing after done(), on a terminal or off one: a late answer to a progress query is dropped', () => {

@@ -11,7 +11,13 @@ import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from '../.
 import { type CliEnv, type DeviceChoice, connectTemporal, nativeConnection, resolveDevice } from '../context.js';
 import { EXIT_INFRA, ExitError } from '../errors.js';
 import { loadExperiment, sweepIdFor } from '../experiment-file.js';
-import { cellDetailFromStore, loadFinished, createProgressDisplay, pollProgress } from '../progress.js';
+import {
+  cellDetailFromStore,
+  createProgressDisplay,
+  finishFromStore,
+  loadFinished,
+  pollProgress,
+} from '../progress.js';
 import { queueHasLivePoller, startSweep } from '../sweeps.js';
 import { type RunningWorkers, startWorkers } from '../workers.js';
 import { renderSweepReport } from './report.js';
@@ -110,6 +116,8 @@ export async function run(opts: RunOptions): Promise<void> {
     try {
       await Promise.race([started.handle.result(), crashed, interrupted]);
       await poller.now();
+      await poller.stop();
+      await finishFromStore(store, sweepId, detail, display);
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
         throw new ExitError(`sweep ${sweepId} failed: ${err.cause?.message ?? err.message}`, EXIT_INFRA);

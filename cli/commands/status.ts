@@ -10,7 +10,14 @@ import { parseExperiment } from '../../schema/experiment.js';
 import { openResultsStore } from '../../store/store.js';
 import { progressQuery, type SweepProgress } from '../../workflows/messages.js';
 import { type CliEnv, connectTemporal } from '../context.js';
-import { cellDetailFromStore, createProgressDisplay, loadFinished, metricsDetail, pollProgress } from '../progress.js';
+import {
+  cellDetailFromStore,
+  createProgressDisplay,
+  finishFromStore,
+  loadFinished,
+  metricsDetail,
+  pollProgress,
+} from '../progress.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
 
 export type CliStatus = Omit<StatusJson, 'state' | 'cells'> & {
@@ -111,13 +118,7 @@ async function follow(opts: FollowOptions): Promise<void> {
       await poller.now();
       await poller.stop();
       // Without a worker to answer the last query, the records say which cells finished.
-      const cells = await store.listCells(opts.sweepId);
-      await detail.load(cells.map((c) => c.cellId));
-      const planned = Math.max((await store.getSweep(opts.sweepId))?.plannedCells ?? 0, cells.length);
-      display.finishFrom(
-        cells.map((c) => ({ id: c.cellId, status: c.status })),
-        planned,
-      );
+      await finishFromStore(store, opts.sweepId, detail, display);
     } finally {
       await poller.stop();
       display.done();
