@@ -668,14 +668,47 @@ export interface GanttDatum {
   result: string;
 }
 
-/** One bar per recorded step of every cell; a cell without step timings gets one bar for its whole run. */
-export function timelineData(model: ReportModel): GanttDatum[] {
+/**
+ * A lane per cell up to this many cells; past it, a lane per device with a bar per cell. A thousand lanes would draw
+ * a chart 18,000 px tall, and Vega-Lite turns a sort order of about a thousand values into an expression too deeply
+ * nested to parse.
+ */
+export const TIMELINE_CELL_LANES = 150;
+
+/** What a timeline lane holds: a cell's steps, or (large sweeps) a device's cells. */
+export type TimelineLanes = 'cells' | 'devices';
+
+export function timelineLanes(model: ReportModel): TimelineLanes {
+  return model.cells.length > TIMELINE_CELL_LANES ? 'devices' : 'cells';
+}
+
+/**
+ * Lanes of cells: one bar per recorded step of every cell; a cell without step timings gets one bar for its whole
+ * run. Lanes of devices: one bar per cell, from its first step's start to its last step's end, its result the cell's
+ * status.
+ */
+export function timelineData(model: ReportModel, lanes: TimelineLanes = timelineLanes(model)): GanttDatum[] {
   const multiDevice = new Set(model.cells.map((c) => c.device?.deviceId ?? '')).size > 1;
   const data: GanttDatum[] = [];
   for (const c of model.cells) {
     const device = c.device?.deviceId ?? '—';
-    const lane = multiDevice ? `${device} · ${c.cellId}` : c.cellId;
+    const lane = lanes === 'devices' ? device : multiDevice ? `${device} · ${c.cellId}` : c.cellId;
     const steps = c.steps.filter((s) => Number.isFinite(Date.parse(s.startedAt)) && Number.isFinite(s.durationMs));
+    if (lanes === 'devices' && steps.length > 0) {
+      const start = Math.min(...steps.map((s) => Date.parse(s.startedAt)));
+      const end = Math.max(...steps.map((s) => Date.parse(s.startedAt) + Math.max(s.durationMs, 1)));
+      data.push({
+        lane,
+        cellId: c.cellId,
+        device,
+        step: 'cell',
+        start: new Date(start).toISOString(),
+        end: new Date(end).toISOString(),
+        seconds: (end - start) / 1000,
+        result: c.status,
+      });
+      continue;
+    }
     if (steps.length === 0) {
       const a = Date.parse(c.startedAt);
       const b = Date.parse(c.finishedAt);
@@ -712,34 +745,42 @@ export function timelineData(model: ReportModel): GanttDatum[] {
 }
 
 export function timelineChart(model: ReportModel): ChartSpec | null {
-  const data = timelineData(model);
+  const byDevice = timelineLanes(model) === 'devices';
+  const data = timelineData(model, byDevice ? 'devices' : 'cells');
   if (data.length === 0) return null;
   const firstStart = new Map<string, number>();
   for (const d of data) firstStart.set(d.lane, Math.min(firstStart.get(d.lane) ?? Infinity, Date.parse(d.start)));
-  const lanes = [...firstStart.entries()].sort((a, b) => a[1] - b[1]).map(([lane]) => lane);
+  // Lanes in the order they started, through a field: a sort array becomes one nested expression per lane.
+  const laneOrder = new Map([...firstStart.entries()].sort((a, b) => a[1] - b[1]).map(([lane], i) => [lane, i]));
+  const sort = { field: 'laneOrder', op: 'min' } as const;
   const steps = [...new Set(data.map((d) => d.step))];
-  const description = 'Every step of every cell on the wall clock, one lane per cell in the order they started.';
+  const description = byDevice
+    ? `Every cell on the wall clock, one lane per device (${model.cells.length} cells: a lane per cell stops at ${TIMELINE_CELL_LANES}).`
+    : 'Every step of every cell on the wall clock, one lane per cell in the order they started.';
+  const color = byDevice
+    ? { field: 'result', type: 'nominal', scale: { scheme: COLOR_SCHEME }, title: 'Cell' }
+    : { field: 'step', type: 'nominal', sort: steps, scale: { scheme: COLOR_SCHEME }, title: 'Step' };
   const spec = {
     $schema: SCHEMA,
     title: { text: 'Sweep timeline', subtitle: description, anchor: 'start' },
     description,
-    data: { values: data },
+    data: { values: data.map((d) => ({ ...d, laneOrder: laneOrder.get(d.lane) })) },
     width: WIDTH + 80,
     height: { step: 18 },
     layer: [
       {
         mark: { type: 'bar', tooltip: true, cornerRadius: 1 },
         encoding: {
-          y: { field: 'lane', type: 'nominal', sort: lanes, title: null, axis: { labelLimit: 320, labelFontSize: 10 } },
+          y: { field: 'lane', type: 'nominal', sort, title: null, axis: { labelLimit: 320, labelFontSize: 10 } },
           x: { field: 'start', type: 'temporal', title: 'Time (UTC)', axis: { format: '%H:%M:%S', labelAngle: 0 } },
           x2: { field: 'end' },
-          color: { field: 'step', type: 'nominal', sort: steps, scale: { scheme: COLOR_SCHEME }, title: 'Step' },
+          color,
         },
       },
       {
         mark: { type: 'point', shape: 'cross', color: '#cf222e', size: 60, filled: true },
         transform: [{ filter: "indexof(datum.result, 'failed') === 0" }],
-        encoding: { y: { field: 'lane', type: 'nominal', sort: lanes }, x: { field: 'end', type: 'temporal' } },
+        encoding: { y: { field: 'lane', type: 'nominal', sort }, x: { field: 'end', type: 'temporal' } },
       },
     ],
   };

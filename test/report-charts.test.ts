@@ -16,6 +16,7 @@ import {
   quantileSorted,
   reportCharts,
   timelineData,
+  timelineLanes,
   tradeoffData,
 } from '../report/charts.js';
 import { samplesFromArtifact } from '../cli/report-samples.js';
@@ -25,7 +26,7 @@ import { renderMarkdownReport } from '../report/markdown.js';
 import { buildReportModel } from '../report/model.js';
 import { changeSummary, fmtChange, powerClocksComparisons, powerClocksTable } from '../report/power-clocks.js';
 import { namespaceSvgIds, renderChartSvg } from '../report/render.js';
-import { fullMatrixSweep } from './helpers/report-sweeps.js';
+import { cellsOf, experimentOf, fullMatrixSweep, guidePowerMetrics, sweepOf } from './helpers/report-sweeps.js';
 
 const full = () => {
   const { sweep, cells } = fullMatrixSweep();
@@ -117,6 +118,30 @@ describe('chart data', () => {
       ['startEngine', '2025-10-01T08:00:00.000Z', '2025-10-01T08:01:00.000Z', 60],
     );
     assert.ok(data.some((d) => d.result === 'failed: EngineCrashed'));
+  });
+
+  it('a sweep past TIMELINE_CELL_LANES cells gets a lane per device and a bar per cell', async () => {
+    const { exp } = fullMatrixSweep();
+    const big = experimentOf({ ...exp, repeats: 75 }); // 16 configurations × 75 = 1,200 cells
+    const sweep = sweepOf(big);
+    const cells = cellsOf(big, sweep, (p) =>
+      p.repeat === 7 ? null : guidePowerMetrics(p.powerKey, p.clocks, 'high-load'),
+    );
+    const model = buildReportModel({ sweep, cells });
+    assert.equal(timelineLanes(model), 'devices');
+    const data = timelineData(model);
+    assert.equal(data.length, 1_200, 'a bar per cell');
+    assert.deepEqual(new Set(data.map((d) => d.lane)), new Set([cells[0]!.device!.deviceId]));
+    assert.deepEqual(new Set(data.map((d) => d.result)), new Set(['succeeded', 'failed']));
+    const first = data.find((d) => d.cellId === cells[0]!.cellId)!;
+    assert.deepEqual([first.start, first.end], [cells[0]!.startedAt, cells[0]!.finishedAt], 'first step to last');
+    const chart = reportCharts(model).find((c) => c.id === 'timeline')!;
+    assert.match(await renderChartSvg(chart), /<svg[^>]*>.*one lane per device \(1200 cells/s);
+    // Lanes keep their order through a field: Vega-Lite makes a sort array one nested expression per value, which
+    // past about a thousand values is too deep to parse.
+    const perCell = reportCharts(full().model).find((c) => c.id === 'timeline')!;
+    const compiled = JSON.stringify(compile(perCell.spec).spec);
+    assert.ok(compiled.includes('laneOrder') && !compiled.includes('datum[\\"lane\\"]==='), 'no expression per lane');
   });
 
   it('latency distributions come from the per-request samples when read, else from the recorded percentiles', () => {
