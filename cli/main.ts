@@ -320,7 +320,8 @@ function mainHelp(): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
     'Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, THORBENCH_HOME (.thorbench), THORBENCH_RESULTS (results),',
-    '             THORBENCH_TEMPORAL_PORT (7233), THORBENCH_UI_PORT (8233), THORBENCH_TEMPORAL_CLI',
+    '             THORBENCH_RESULTS_URL (postgres://…), THORBENCH_TEMPORAL_PORT (7233),',
+    '             THORBENCH_UI_PORT (the port + 1000: 8233), THORBENCH_TEMPORAL_CLI',
   ].join('\n');
 }
 
