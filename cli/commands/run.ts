@@ -35,6 +35,25 @@ export interface RunOptions {
   live: boolean;
 }
 
+/**
+ * An experiment that selects other devices than this one gets no device worker from `run`: the sweep waits for
+ * theirs. Says which of them no worker serves, so a typo in `device.select` does not look like a hang.
+ */
+async function sayWhichDevicesAreMissing(
+  client: Parameters<typeof queueHasLivePoller>[0],
+  opts: RunOptions,
+  selected: readonly string[],
+  thisDevice: string,
+): Promise<void> {
+  const missing: string[] = [];
+  for (const id of selected)
+    if (!(await queueHasLivePoller(client, opts.env.namespace, deviceTaskQueue(id), 'activity'))) missing.push(id);
+  if (missing.length === 0) return;
+  opts.out(
+    `No worker serves ${missing.map((id) => `"${id}"`).join(', ')} of device.select, and this machine is device "${thisDevice}": the sweep waits until \`thorbench worker --device-id <id> --role device\` runs for each (or run with --device-id).`,
+  );
+}
+
 export async function run(opts: RunOptions): Promise<void> {
   const loaded = await loadExperiment(opts.file);
   const sweepId = opts.id ?? sweepIdFor(loaded.experiment);
@@ -59,8 +78,15 @@ export async function run(opts: RunOptions): Promise<void> {
       select === 'any' ? DEVICE_CLAIM_TASK_QUEUE : deviceTaskQueue(profile.id),
       'activity',
     );
-    if (sweepPoller) opts.out(`Using the sweep worker already polling "${SWEEP_TASK_QUEUE}" (${sweepPoller}).`);
+    if (sweepPoller) {
+      opts.out(`Using the sweep worker already polling "${SWEEP_TASK_QUEUE}" (${sweepPoller}).`);
+      if (store.backend !== 'postgres')
+        opts.out(
+          `It records into its own results store: unless that is ${store.location}, read the report where it runs, or give both the same THORBENCH_RESULTS_URL.`,
+        );
+    }
     if (devicePoller) opts.out(`Using the device worker already polling (${devicePoller}).`);
+    else if (select !== 'any' && !wantDevice) await sayWhichDevicesAreMissing(conn.client, opts, select, profile.id);
     workers = await startWorkers({
       connection: native,
       namespace: opts.env.namespace,
@@ -129,6 +155,14 @@ export async function run(opts: RunOptions): Promise<void> {
       display.done();
     }
     opts.out('');
+    if (sweepPoller && !(await store.getSweep(sweepId))) {
+      // The sweep finished; its records are where the other sweep worker keeps them (the systemd unit on a Thor:
+      // /var/lib/thorbench/results). Not finding them here is no failure of the sweep.
+      opts.out(
+        `Sweep ${sweepId} finished. Its records are in the results store of the sweep worker ${sweepPoller}, not in ${store.location}: run \`thorbench report ${sweepId}\` where that worker runs (its THORBENCH_RESULTS), or give both the same THORBENCH_RESULTS_URL.`,
+      );
+      return;
+    }
     opts.out(await renderSweepReport(store, sweepId, 'md'));
     if (conn.uiUrl)
       opts.out(`Web UI: ${conn.uiUrl}/namespaces/${opts.env.namespace}/workflows/${encodeURIComponent(sweepId)}`);
