@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { failureReason } from '../cli/errors.js';
 import { unpackByValue } from '../plan/packed-ids.js';
 import { planSweep } from '../plan/plan.js';
 import { shardByDevice } from '../plan/shard.js';
@@ -443,6 +444,28 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
       `remainingMs while running: ${remaining.join(', ')}`,
     );
     assert.equal((await handle.query(progressQuery)).remainingMs, 0, 'nothing left once completed');
+  });
+});
+
+describe('a sweep that fails before its first cell', { timeout: 120_000 }, () => {
+  const w = suiteWorkflowEnv();
+
+  it("says why in the activity's own words, not Temporal's wrapper", async () => {
+    const refused = 'sudo refused "nvpmodel -q": install deploy/sudoers.d/thorbench for the worker\'s user';
+    const dev = new MockDevice('refuses', {
+      onActivity: async (activity) => {
+        if (activity === 'describeDevice') throw ApplicationFailure.nonRetryable(refused, FailureType.PrivilegeDenied);
+      },
+    });
+    const handle = await w.startSweep('refuses-1', experiment('refuses'));
+    const err = await dev.run(w.env.nativeConnection, handle.result()).then(
+      () => assert.fail('the sweep completed'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.equal(err.cause?.message, 'Activity task failed', "Temporal's own wrapper says nothing");
+    assert.equal(failureReason(err), `describeDevice: PrivilegeDenied: ${refused}`);
+    assert.equal(dev.called('benchmark').length, 0);
   });
 });
 

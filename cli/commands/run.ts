@@ -9,7 +9,7 @@ import { openResultsStore } from '../../store/store.js';
 import { progressQuery, type SweepProgress } from '../../workflows/messages.js';
 import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from '../../workflows/task-queues.js';
 import { type CliEnv, type DeviceChoice, connectTemporal, nativeConnection, resolveDevice } from '../context.js';
-import { EXIT_INFRA, ExitError } from '../errors.js';
+import { EXIT_INFRA, ExitError, failureReason } from '../errors.js';
 import { loadExperiment, sweepIdFor } from '../experiment-file.js';
 import {
   cellDetailFromStore,
@@ -146,7 +146,7 @@ export async function run(opts: RunOptions): Promise<void> {
       await finishFromStore(store, sweepId, detail, display);
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
-        throw new ExitError(`sweep ${sweepId} failed: ${err.cause?.message ?? err.message}`, EXIT_INFRA);
+        throw new ExitError(`sweep ${sweepId} failed: ${failureReason(err)}`, EXIT_INFRA);
       }
       throw err;
     } finally {

@@ -18,10 +18,12 @@ import {
   metricsDetail,
   pollProgress,
 } from '../progress.js';
-import { EXIT_INVALID, ExitError } from '../errors.js';
+import { EXIT_INVALID, ExitError, failureReason } from '../errors.js';
 
 export type CliStatus = Omit<StatusJson, 'state' | 'cells'> & {
   state: string;
+  /** Why the sweep's workflow failed (Temporal's failure, innermost first), when it did. */
+  failure?: string;
   cells: (Omit<StatusJson['cells'][number], 'status'> & {
     status: StatusJson['cells'][number]['status'] | 'running';
   })[];
@@ -30,7 +32,7 @@ export type CliStatus = Omit<StatusJson, 'state' | 'cells'> & {
 async function workflowView(
   env: CliEnv,
   sweepId: string,
-): Promise<{ state: string; progress: SweepProgress | null } | null> {
+): Promise<{ state: string; progress: SweepProgress | null; failure: string | null } | null> {
   try {
     const conn = await connectTemporal(env, { startServer: false });
     try {
@@ -38,7 +40,9 @@ async function workflowView(
       const state = (await handle.describe()).status.name.toLowerCase();
       const progress =
         state === 'running' ? await handle.query(progressQuery, { cells: 'none' }).catch(() => null) : null;
-      return { state, progress };
+      // A sweep that failed before its first cell (a device that refuses sudo, say) has nothing in the records.
+      const failure = state === 'failed' ? await handle.result().then(() => null, failureReason) : null;
+      return { state, progress, failure };
     } finally {
       await conn.close();
     }
@@ -56,7 +60,7 @@ export async function statusJson(env: CliEnv, sweepId: string): Promise<CliStatu
       if (!view)
         throw new ExitError(`no sweep "${sweepId}" in ${store.location} or on the Temporal server`, EXIT_INVALID);
       throw new ExitError(
-        `sweep "${sweepId}" is ${view.state} but has recorded nothing yet${view.progress?.state === 'starting' ? ' (waiting for a device worker)' : ''}`,
+        `sweep "${sweepId}" is ${view.state} but has recorded nothing yet${view.progress?.state === 'starting' ? ' (waiting for a device worker)' : ''}${view.failure ? `: ${view.failure}` : ''}`,
         1,
       );
     }
@@ -68,6 +72,7 @@ export async function statusJson(env: CliEnv, sweepId: string): Promise<CliStatu
     return {
       ...json,
       state: view?.state ?? json.state,
+      ...(view?.failure ? { failure: view.failure } : {}),
       cells: json.cells.map((c) =>
         c.status === 'pending' && inFlight.has(c.id) ? { ...c, status: 'running' as const } : c,
       ),
@@ -152,6 +157,7 @@ export async function status(opts: {
     return;
   }
   opts.out(`${s.sweepId} (${s.experiment}): ${s.state}${s.simulated ? ' — simulated Thor' : ''}`);
+  if (s.failure) opts.out(`  why: ${s.failure}`);
   opts.out(
     `  ${
       Object.entries(s.counts)
