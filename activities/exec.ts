@@ -11,6 +11,7 @@
  * reaches sudo. `run` and `stream` refuse an argv that starts with `sudo`: the only way to sudo is
  * `runPrivileged`, which checks the allow-list.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { DeviceProfile } from './device-profile.js';
@@ -186,6 +187,15 @@ export function privilegedArgv(profile: DeviceProfile, cmd: PrivilegedCommand, a
   return profile.sudo ? ['sudo', '-n', ...argv] : argv;
 }
 
+/** The user the worker runs as, for messages that say what to change. */
+export function workerUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? 'the worker user';
+  }
+}
+
 /** Runs a privileged device command with the profile's environment. */
 export async function runPrivileged(
   profile: DeviceProfile,
@@ -203,7 +213,7 @@ export async function runPrivileged(
       /a password is required|not allowed to execute|may not run sudo/i.test(err.stderr)
     ) {
       throw new PrivilegeError(
-        `sudo refused "${argv.slice(2).join(' ')}": install deploy/sudoers.d/thorbench for the worker's user (see README, "Running on a real Thor")`,
+        `sudo refused "${argv.slice(2).join(' ')}" to the user "${workerUser()}": install deploy/sudoers.d/thorbench, which grants exactly thorbench's commands to the user thorbench (edit the user name if the worker runs as another, and keep every mode id a sweep selects), see README, "Running on a real Thor"`,
       );
     }
     throw err;

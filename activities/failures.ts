@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { type FailureType } from '../schema/outcome.js';
-import { CommandError, PrivilegeError } from './exec.js';
+import { CommandError, PrivilegeError, workerUser } from './exec.js';
 
 /** Extra facts attached to an engine failure (first detail of the ApplicationFailure). */
 export interface EngineFailureDetails {
@@ -32,6 +32,17 @@ export function classifyCommandError(err: unknown): unknown {
     if (err.timedOut) return retryable('StepTimeout', err.message);
     if (err.exitCode === undefined && /ENOENT|could not start/.test(err.message))
       return nonRetryable('CommandFailed', `${err.message} (is ${err.argv[0]} installed on this device?)`);
+    // sudo found no such program: retrying will not install it.
+    const notFound = /^sudo: (\S+): command not found/m.exec(err.stderr);
+    if (notFound) return nonRetryable('CommandFailed', `${err.message} (is ${notFound[1]} installed on this device?)`);
+    // Only the docker group (or root) may use the daemon's socket: a setup problem, the same for every cell.
+    if (/permission denied while trying to connect to the docker daemon socket/i.test(err.stderr)) {
+      const user = workerUser();
+      return nonRetryable(
+        'PrivilegeDenied',
+        `${err.message} (the worker's user "${user}" may not use docker: sudo usermod -aG docker ${user}, then restart the worker)`,
+      );
+    }
     return retryable('CommandFailed', err.message);
   }
   return err;

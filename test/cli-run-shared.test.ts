@@ -45,6 +45,35 @@ describe('thorbench run beside running workers', { timeout: 240_000 }, () => {
     assert.equal((await fleet.store.listCells('run-shared-1')).length, 1, 'the sweep worker recorded the cell');
   });
 
+  it('refuses a second worker for a device a live worker serves, naming it', async () => {
+    const { worker } = fleet.addDevice('dup-a', 8);
+    const polling = () => queueHasLivePoller(fleet.server.client, 'default', deviceTaskQueue('dup-a'), 'activity');
+    const first = await waitFor("dup-a's worker polling", async () => (await polling()) ?? undefined, 60_000, 200);
+    const r = await runCli(['worker', '--device', 'sim', '--device-id', 'dup-a', '--role', 'device'], {
+      env: env(),
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
+    assert.ok(r.stderr.includes(`device "dup-a" is already served by the worker ${first}`), r.stderr);
+    // Once that worker is gone (killed, as a crash would), a new one serves the device.
+    assert.ok(worker.killForGood());
+    const again = runCli(['worker', '--device', 'sim', '--device-id', 'dup-a', '--role', 'device'], {
+      env: env(),
+      timeoutMs: 15_000,
+    });
+    const served = await waitFor(
+      'the new worker polling',
+      async () => {
+        const p = await polling();
+        return p && p !== first ? p : undefined;
+      },
+      30_000,
+      200,
+    );
+    assert.match(served, /:thorbench-device/);
+    assert.notEqual((await again).code, 2, 'not refused: it ran until stopped');
+  });
+
   it('says which selected devices no worker serves, instead of waiting in silence', async () => {
     const file = path.join(dir, 'elsewhere.json');
     const exp = simExperiment('run-elsewhere', await freePort(), { device: { select: ['thor-x', 'thor-y'] } });

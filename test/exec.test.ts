@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CommandError, PrivilegeError, run, stream } from '../activities/exec.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { CommandError, PrivilegeError, run, stream, workerUser } from '../activities/exec.js';
+import { classifyCommandError } from '../activities/failures.js';
 import { processState } from '../sim/process-util.js';
 import { tempDir } from './helpers/files.js';
 import { waitFor } from './helpers/wait.js';
@@ -135,5 +137,41 @@ describe('sudo', () => {
     await assert.rejects(run(['sudo', '-n', '/usr/sbin/reboot'], { timeoutMs: 5_000 }), PrivilegeError);
     await assert.rejects(run(['/usr/bin/sudo', 'id'], { timeoutMs: 5_000 }), PrivilegeError);
     assert.throws(() => stream(['sudo', 'tegrastats'], { onLine: () => {} }), PrivilegeError);
+  });
+});
+
+describe('failures of commands, classified', () => {
+  /** The ApplicationFailure a command that prints `stderr` and exits 1 is classified as. */
+  async function classifiedFailure(stderr: string): Promise<ApplicationFailure> {
+    const script = `process.stderr.write(${JSON.stringify(stderr)}); process.exit(1);`;
+    const err = await run([process.execPath, '-e', script], { timeoutMs: 10_000 }).then(
+      () => assert.fail('the command succeeded'),
+      (e: unknown) => e,
+    );
+    const failure = classifyCommandError(err);
+    assert.ok(failure instanceof ApplicationFailure);
+    return failure;
+  }
+
+  it('a docker socket the worker may not use: not retried, and says to join the docker group', async () => {
+    const f = await classifiedFailure(
+      'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.47/containers/json": dial unix /var/run/docker.sock: connect: permission denied\n',
+    );
+    assert.deepEqual([f.type, f.nonRetryable], ['PrivilegeDenied', true]);
+    assert.match(
+      f.message,
+      new RegExp(`the worker's user "${workerUser()}" may not use docker: sudo usermod -aG docker`),
+    );
+  });
+
+  it('a program sudo cannot find: not retried, and names it', async () => {
+    const f = await classifiedFailure('sudo: /usr/sbin/nvpmodel: command not found\n');
+    assert.deepEqual([f.type, f.nonRetryable], ['CommandFailed', true]);
+    assert.match(f.message, /is \/usr\/sbin\/nvpmodel installed on this device\?/);
+  });
+
+  it('anything else may pass: retried', async () => {
+    const f = await classifiedFailure('Error response from daemon: i/o timeout\n');
+    assert.deepEqual([f.type, f.nonRetryable], ['CommandFailed', false]);
   });
 });

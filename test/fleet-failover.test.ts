@@ -1,7 +1,8 @@
 /**
  * Failover on a fleet of simulated Thors (docs/architecture.md, "Failover"): three device worker processes, one of
  * them SIGKILLed for good mid-sweep together with its engines. Its engine group moves to the other devices, every
- * cell is recorded once and succeeds, and the moved cells say which device they left and why.
+ * cell is recorded once (one row; no cell but the one in flight runs again) and succeeds, and the moved cells say
+ * which device they left and why.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -47,6 +48,13 @@ async function recordHistories(
   }
 }
 
+/** How many times a cell's workflow ran (a cell moved off a lost device runs again under the same id). */
+async function cellRuns(server: SimFleet['server'], workflowId: string): Promise<number> {
+  let runs = 0;
+  for await (const _ of server.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs++;
+  return runs;
+}
+
 describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
   let fleet: SimFleet;
   before(async () => {
@@ -87,13 +95,14 @@ describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
     assert.deepEqual(await fleet.store.duplicateKeys('fleet-failover'), [], 'no cell recorded twice');
     const cells = await fleet.store.listCells('fleet-failover');
     assert.deepEqual(cells.map((c) => c.cellId).sort(), planned.map((c) => c.id).sort());
+    // No cell ran again, but the one in flight on the lost device (unless its benchmark had reported back). A record
+    // may be written twice (the store keeps the first): the local activity that writes it runs at least once, again
+    // when the workflow task that ran it is retried, which a starved test process can make happen.
     for (const c of cells) {
       assert.equal(c.status, 'succeeded', `${c.cellId}: ${c.failure?.message}`);
-      assert.equal(
-        (await fleet.store.getCellMeta('fleet-failover', c.cellId, c.repeat))!.attempts,
-        1,
-        `${c.cellId} recorded once`,
-      );
+      const runs = await cellRuns(fleet.server, `fleet-failover/${c.cellId}`);
+      if (c.cellId === inFlight.cellId) assert.ok(runs === 1 || runs === 2, `${c.cellId}: ${runs} runs`);
+      else assert.equal(runs, 1, `${c.cellId} ran once`);
     }
 
     // The lost device's group ran elsewhere; its cells say which device they left and why; the others never moved.

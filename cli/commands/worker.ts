@@ -10,7 +10,7 @@ import { deviceTaskQueue, SWEEP_TASK_QUEUE } from '../../workflows/task-queues.j
 import { type CliEnv, type DeviceChoice, nativeConnection, resolveDevice } from '../context.js';
 import { EXIT_INVALID, ExitError } from '../errors.js';
 import { startWorkers } from '../workers.js';
-import { workerIdentity } from '../sweeps.js';
+import { queueHasLivePoller, workerIdentity } from '../sweeps.js';
 import { type Registration, startDeviceRegistration } from '../../workers/device-registration.js';
 import { ensureDevServer } from '../../server/dev-server.js';
 
@@ -22,13 +22,29 @@ export function parseRole(value: string | undefined): WorkerRole {
   throw new ExitError(`--role must be all, device or sweep (got "${v}")`, EXIT_INVALID);
 }
 
-export async function worker(opts: {
+interface WorkerOptions {
   device: DeviceChoice;
   deviceId?: string;
   role: WorkerRole;
   env: CliEnv;
   out: (line: string) => void;
-}): Promise<void> {
+}
+
+/**
+ * Two workers serving one device id would run two steps on one board at once (one's startEngine removes the other's
+ * engine), so a second one is refused. Boards flashed from one image share a hostname, the default device id. A
+ * worker of this host whose process has exited (a restart) is no other worker (queueHasLivePoller).
+ */
+async function refuseServedDevice(client: Client, opts: WorkerOptions, deviceId: string): Promise<void> {
+  const other = await queueHasLivePoller(client, opts.env.namespace, deviceTaskQueue(deviceId), 'activity');
+  if (!other) return;
+  throw new ExitError(
+    `device "${deviceId}" is already served by the worker ${other}: stop that worker, or give this one another --device-id`,
+    EXIT_INVALID,
+  );
+}
+
+export async function worker(opts: WorkerOptions): Promise<void> {
   const reportMs = process.env.THORBENCH_DEVICE_REPORT_MS;
   if (reportMs && !(Number(reportMs) >= 100)) {
     const message = `THORBENCH_DEVICE_REPORT_MS must be a number of milliseconds >= 100 (got "${reportMs}")`;
@@ -37,12 +53,21 @@ export async function worker(opts: {
   const address =
     opts.env.address ??
     (await ensureDevServer({ home: opts.env.home, port: opts.env.port, uiPort: opts.env.uiPort })).address;
+  const profile = opts.role === 'sweep' ? null : resolveDevice(opts.env, opts.device, opts.deviceId);
+  const client = profile ? await Connection.connect({ address }) : null;
+  if (profile && client) {
+    await refuseServedDevice(new Client({ connection: client, namespace: opts.env.namespace }), opts, profile.id).catch(
+      async (err: unknown) => {
+        await client.close();
+        throw err;
+      },
+    );
+  }
   const connection = await nativeConnection(address);
   const store = opts.role === 'device' ? null : await openResultsStore(opts.env.results);
   // A device worker of a fleet sends its artifacts to a shared (PostgreSQL) store; with SQLite they stay on disk.
   const shared = opts.role !== 'sweep' && isPostgresUrl(opts.env.results);
   const artifactStore = shared ? (store ?? (await openResultsStore(opts.env.results))) : null;
-  const profile = opts.role === 'sweep' ? null : resolveDevice(opts.env, opts.device, opts.deviceId);
   const simDir = profile?.simDir ?? null;
   if (simDir) registerOnDeviceProcess(simDir, process.pid);
   const running = await startWorkers({
@@ -54,9 +79,7 @@ export async function worker(opts: {
   });
   // The device registers its facts in the results store and reports itself seen while it runs (`thorbench devices`).
   let registration: Registration | null = null;
-  let client: Connection | null = null;
-  if (profile) {
-    client = await Connection.connect({ address });
+  if (profile && client) {
     registration = startDeviceRegistration({
       client: new Client({ connection: client, namespace: opts.env.namespace }),
       profile,
