@@ -110,6 +110,17 @@ const VLLM_RESULT_FILE = 'vllm-bench-result.json';
 const VLLM_OUTPUT_FILE = 'vllm-bench-output.txt';
 const OUTPUT_TAIL_LINES = 30;
 
+/**
+ * The image's vLLM has no `vllm bench serve`: vLLM before 0.10 answers "invalid choice: 'bench'" (argparse, exit 2),
+ * an image without vLLM's CLI makes docker exec exit 127 (not found) or 126 (not executable).
+ */
+export function lacksBenchServe(exitCode: number, output: string): boolean {
+  return exitCode === 126 || exitCode === 127 || /invalid choice: 'bench'/.test(output);
+}
+
+const NO_BENCH_SERVE_HINT =
+  ' (this image\'s vLLM has no `vllm bench serve`, which vLLM 0.10 and later have: use such an image, or set harness.kind to "builtin")';
+
 function tailLines(text: string, n = OUTPUT_TAIL_LINES): string {
   return text
     .split(/\r?\n|\r/)
@@ -352,9 +363,10 @@ export function createHarnessActivities(profile: DeviceProfile, engine: EngineAc
     } catch (err) {
       if (err instanceof CommandError && !err.timedOut && err.exitCode !== undefined) {
         await engine.checkEngineAlive({ containerName, during });
+        const tail = tailLines(output.join('\n'));
         throw nonRetryable(
           'BenchmarkFailed',
-          `vllm bench serve exited with ${err.exitCode} ${during}; last output:\n${tailLines(output.join('\n'))}`,
+          `vllm bench serve exited with ${err.exitCode} ${during}${lacksBenchServe(err.exitCode, tail) ? NO_BENCH_SERVE_HINT : ''}; last output:\n${tail}`,
         );
       }
       throw classifyCommandError(err);

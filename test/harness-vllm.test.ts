@@ -389,6 +389,47 @@ describe('vllm harness activities on the simulator', () => {
     );
   });
 
+  it('fails typed, saying what to change, when the image has no `vllm bench serve` (vLLM before 0.10)', async (t) => {
+    const python = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => fs.existsSync(p));
+    if (!python) return t.skip('no python3 to make an argparse CLI with');
+    // An argparse CLI with the subcommands vLLM had before `bench` (0.9): its error is argparse's own.
+    const client = path.join(dir, 'vllm-0.9');
+    fs.writeFileSync(
+      client,
+      `#!${python}\nimport argparse\np = argparse.ArgumentParser(prog='vllm')\ns = p.add_subparsers()\n` +
+        `for c in ('chat', 'complete', 'serve'): s.add_parser(c)\np.parse_args()\n`,
+      { mode: 0o755 },
+    );
+    // The simulated container runs the client the profile names when the engine starts (sim/exec-process.ts).
+    await activities().engine.teardownEngine({ containerName: container });
+    const stock = profile;
+    profile = simDeviceProfile(ensureSimDevice(dir, { speed: 10 }), path.join(dir, 'results'), { vllmClient: client });
+    try {
+      await startEngine();
+      await assert.rejects(
+        activities().harness.benchmark({
+          ...endpoint(),
+          sweepId: 'harness-test',
+          cellId: 'c5.r1',
+          scenario,
+          repeat: 1,
+        }),
+        typedFailure('BenchmarkFailed', {
+          nonRetryable: true,
+          message: [
+            /exited with 2/,
+            /has no `vllm bench serve`/,
+            /harness\.kind to "builtin"/,
+            /invalid choice: 'bench'/,
+          ],
+        }),
+      );
+    } finally {
+      await activities().engine.teardownEngine({ containerName: container });
+      profile = stock;
+    }
+  });
+
   it("fails typed: the engine's own failure when the container is gone", async () => {
     await activities().engine.teardownEngine({ containerName: container });
     const { harness: h } = activities();
