@@ -15,6 +15,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { type DeviceProfile, jetsonProfile } from '../activities/device-profile.js';
 import { ensureDevServer } from '../server/dev-server.js';
 import { type TegrastatsFormat, ensureSimDevice, parseTegrastatsFormat, simDeviceProfile } from '../sim/device.js';
+import { isPostgresUrl, redactUrl } from '../store/store.js';
 import { installRuntime } from '../workers/runtime.js';
 import { EXIT_INVALID, ExitError } from './errors.js';
 
@@ -32,6 +33,14 @@ export interface CliEnv {
 }
 
 export function cliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
+  const url = env.THORBENCH_RESULTS_URL;
+  // A mistyped scheme would otherwise become the path of a new SQLite file, and the results would go there.
+  if (url && !isPostgresUrl(url)) {
+    throw new ExitError(
+      `THORBENCH_RESULTS_URL must be a postgres:// or postgresql:// URL (got "${redactUrl(url)}"); for a SQLite file, set THORBENCH_RESULTS to its directory instead`,
+      EXIT_INVALID,
+    );
+  }
   const resultsDir = path.resolve(env.THORBENCH_RESULTS ?? 'results');
   const port = Number(env.THORBENCH_TEMPORAL_PORT ?? 7233);
   return {

@@ -142,6 +142,10 @@ export async function openResultsStore(location: string, options: OpenResultsSto
     const { openPostgresStore } = await import('./postgres-store.js');
     return openPostgresStore(location, options);
   }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location))
+    throw new Error(
+      `results store "${redactUrl(location)}": only postgres:// URLs name a database; anything else is a SQLite file's path`,
+    );
   const { openSqliteStore } = await import('./sqlite-store.js');
   return openSqliteStore(location, options);
 }

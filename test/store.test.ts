@@ -22,7 +22,8 @@ import { DEFAULT_VALIDITY } from '../schema/experiment.js';
 import { completeRecord } from '../schema/verdict.js';
 import type { CellRecord } from '../schema/outcome.js';
 import { compareToBaseline } from '../report/regression.js';
-import { caseDirs } from './helpers/files.js';
+import { runCli } from './helpers/cli.js';
+import { caseDirs, REPO_ROOT, tempDir } from './helpers/files.js';
 import { FP8_HIGH_LOAD, thorCell, thorInventory as inventory } from './helpers/thor-facts.js';
 import { POSTGRES_MISSING, startPostgres } from './helpers/postgres.js';
 
@@ -898,5 +899,21 @@ describe('results store (sqlite): concurrent access', () => {
       await reader.close();
       await setup.close();
     }
+  });
+});
+
+describe('the results store location', () => {
+  it('refuses a URL of another scheme instead of making it a SQLite path, and the CLI exits 2 naming the setting', async () => {
+    const typo = 'postgress://thorbench:secret@127.0.0.1:1/none';
+    await assert.rejects(
+      openResultsStore(typo),
+      (err: Error) => /only postgres:\/\/ URLs name a database/.test(err.message) && !err.message.includes('secret'),
+    );
+    const cwd = tempDir('results-url-typo');
+    const r = await runCli(['status', 'x'], { env: { THORBENCH_RESULTS_URL: typo, THORBENCH_HOME: cwd } });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /THORBENCH_RESULTS_URL must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    assert.ok(!r.stderr.includes('secret'), r.stderr);
+    assert.ok(!fs.existsSync(path.join(REPO_ROOT, 'postgress:')), 'no SQLite file made of the URL');
   });
 });
