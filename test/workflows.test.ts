@@ -445,12 +445,8 @@ describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
     );
     assert.equal((await handle.query(progressQuery)).remainingMs, 0, 'nothing left once completed');
   });
-});
 
-describe('a sweep that fails before its first cell', { timeout: 120_000 }, () => {
-  const w = suiteWorkflowEnv();
-
-  it("says why in the activity's own words, not Temporal's wrapper", async () => {
+  it("a sweep that fails before its first cell says why in the activity's own words, not Temporal's wrapper", async () => {
     const refused = 'sudo refused "nvpmodel -q": install deploy/sudoers.d/thorbench for the worker\'s user';
     const dev = new MockDevice('refuses', {
       onActivity: async (activity) => {
@@ -467,12 +463,8 @@ describe('a sweep that fails before its first cell', { timeout: 120_000 }, () =>
     assert.equal(failureReason(err), `describeDevice: PrivilegeDenied: ${refused}`);
     assert.equal(dev.called('benchmark').length, 0);
   });
-});
 
-describe('the progress of a 40,000-cell sweep', { timeout: 120_000 }, () => {
-  const w = suiteWorkflowEnv();
-
-  it('is too large to list every cell, and answers a live view that asks for finished cells or none', async () => {
+  it("a 40,000-cell sweep's progress is too large to list every cell, and answers a live view that asks for finished cells or none", async () => {
     const exp = experiment('huge', { repeats: 100 });
     exp.matrix.model = [0, 1, 2, 3].map((i) => ({ ...FP8, id: `qwen3-8b-fp8-${i}` }));
     exp.matrix.scenario = Array.from({ length: 50 }, (_, i) => ({ ...exp.matrix.scenario[0]!, name: `chat-${i}` }));
