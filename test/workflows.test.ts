@@ -43,7 +43,7 @@ function experiment(name: string, overrides: Partial<ExperimentInput> = {}): Exp
   };
 }
 
-describe('workflows with in-memory devices', { timeout: 120_000 }, () => {
+describe('workflows with in-memory devices', { timeout: 300_000 }, () => {
   const w = suiteWorkflowEnv();
 
   it('shards engine groups across devices, which run in parallel', async () => {
