@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { deviceFromEnv } from './commands/cli.js';
 import type { CommandIO } from './commands/cli.js';
-import { registerSelfAsExec, unregisterExec } from './container-exec.js';
+import { isBenchServe, registerSelfAsExec, unregisterExec } from './container-exec.js';
 import { SIM_VLLM_CLIENT_ENV, containerHostPath } from './commands/docker-exec.js';
 import { isContainerProcessAlive } from './containers.js';
 import type { SimLayout } from './layout.js';
@@ -126,7 +126,7 @@ async function main(argv: string[]): Promise<void> {
   if ('problem' in device) throw new Error(device.problem);
   const { layout } = device;
   const container = name === undefined ? undefined : readContainerRecord(layout, name);
-  if (!container || container.id !== id || command.slice(0, 3).join(' ') !== 'vllm bench serve')
+  if (!container || container.id !== id || !isBenchServe(command))
     throw new Error(`usage: exec-process.js <container name> <container id> vllm bench serve ...`);
   registerSelfAsExec(layout, container.id, container.name, command);
   const io = detachableIO();

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatReapLine, REAP_GRACE_S, REAP_PROGRAM } from '../../activities/harness/reap-bench.js';
-import { reapBenchServe } from '../container-exec.js';
+import { isBenchServe, reapBenchServe } from '../container-exec.js';
 import { findContainer } from '../containers.js';
 import { EXEC_PROCESS_JS, type SimLayout } from '../layout.js';
 import type { SimContainer } from '../sim-state.js';
@@ -96,7 +96,7 @@ export async function dockerExec(args: string[], layout: SimLayout, io: CommandI
   }
   fs.mkdirSync(containerHostPath(layout, c.name, '/'), { recursive: true });
   const [cmd, ...rest] = command;
-  if (cmd === 'vllm' && rest[0] === 'bench' && rest[1] === 'serve') return execInContainer(command, c, io);
+  if (isBenchServe(command)) return execInContainer(command, c, io);
   if (cmd === 'python3') {
     if (rest.length !== 2 || rest[0] !== '-c' || rest[1] !== REAP_PROGRAM) {
       io.err('thorbench simulator: python3 in a simulated container runs only the vllm harness reap program\n');
