@@ -4,7 +4,7 @@
  * (or follows the identical one already running), shows a live progress line, then prints the report.
  * Exit 0 when the sweep finished, even if cells failed; 1 on an infrastructure failure; 2 on invalid input.
  */
-import { WorkflowFailedError } from '@temporalio/client';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { openResultsStore } from '../../store/store.js';
 import { progressQuery, type SweepProgress } from '../../workflows/messages.js';
 import { DEVICE_CLAIM_TASK_QUEUE, SWEEP_TASK_QUEUE, deviceTaskQueue } from '../../workflows/task-queues.js';
@@ -40,7 +40,7 @@ export interface RunOptions {
  * theirs. Says which of them no worker serves, so a typo in `device.select` does not look like a hang.
  */
 async function sayWhichDevicesAreMissing(
-  client: Parameters<typeof queueHasLivePoller>[0],
+  client: Client,
   opts: RunOptions,
   selected: readonly string[],
   thisDevice: string,

@@ -54,14 +54,15 @@ export async function worker(opts: WorkerOptions): Promise<void> {
     opts.env.address ??
     (await ensureDevServer({ home: opts.env.home, port: opts.env.port, uiPort: opts.env.uiPort })).address;
   const profile = opts.role === 'sweep' ? null : resolveDevice(opts.env, opts.device, opts.deviceId);
-  const client = profile ? await Connection.connect({ address }) : null;
+  // The device's client to Temporal: the check below, then the device's reports (startDeviceRegistration).
+  const client = profile
+    ? new Client({ connection: await Connection.connect({ address }), namespace: opts.env.namespace })
+    : null;
   if (profile && client) {
-    await refuseServedDevice(new Client({ connection: client, namespace: opts.env.namespace }), opts, profile.id).catch(
-      async (err: unknown) => {
-        await client.close();
-        throw err;
-      },
-    );
+    await refuseServedDevice(client, opts, profile.id).catch(async (err: unknown) => {
+      await client.connection.close();
+      throw err;
+    });
   }
   const connection = await nativeConnection(address);
   const store = opts.role === 'device' ? null : await openResultsStore(opts.env.results);
@@ -81,7 +82,7 @@ export async function worker(opts: WorkerOptions): Promise<void> {
   let registration: Registration | null = null;
   if (profile && client) {
     registration = startDeviceRegistration({
-      client: new Client({ connection: client, namespace: opts.env.namespace }),
+      client,
       profile,
       worker: workerIdentity(`device-${profile.id}`),
       modelsDir: process.env.THORBENCH_MODELS_DIR || undefined,
@@ -103,7 +104,7 @@ export async function worker(opts: WorkerOptions): Promise<void> {
     await running.done;
   } finally {
     await registration?.stop();
-    await client?.close();
+    await client?.connection.close();
     if (simDir) unregisterOnDeviceProcess(simDir, process.pid);
     await store?.close();
     if (artifactStore !== store) await artifactStore?.close();
