@@ -24,6 +24,10 @@ describe('thorbench run beside running workers', { timeout: 240_000 }, () => {
   });
   after(() => fleet?.stop());
 
+  /** The identity of the live worker serving device `id`, if any. */
+  const servedBy = (id: string) =>
+    queueHasLivePoller(fleet.server.client, 'default', deviceTaskQueue(id), 'activity').then((w) => w ?? undefined);
+
   /** The CLI on the fleet's server, with a results store of its own (not the sweep worker's). */
   const env = () => ({
     ...fleet.cliEnv(),
@@ -47,8 +51,7 @@ describe('thorbench run beside running workers', { timeout: 240_000 }, () => {
 
   it('refuses a second worker for a device a live worker serves, naming it', async () => {
     const { worker } = fleet.addDevice('dup-a', 8);
-    const polling = () => queueHasLivePoller(fleet.server.client, 'default', deviceTaskQueue('dup-a'), 'activity');
-    const first = await waitFor("dup-a's worker polling", async () => (await polling()) ?? undefined, 60_000, 200);
+    const first = await waitFor("dup-a's worker polling", () => servedBy('dup-a'), 60_000, 200);
     const r = await runCli(['worker', '--device', 'sim', '--device-id', 'dup-a', '--role', 'device'], {
       env: env(),
       timeoutMs: 60_000,
@@ -64,8 +67,8 @@ describe('thorbench run beside running workers', { timeout: 240_000 }, () => {
     const served = await waitFor(
       'the new worker polling',
       async () => {
-        const p = await polling();
-        return p && p !== first ? p : undefined;
+        const p = await servedBy('dup-a');
+        return p !== first ? p : undefined;
       },
       30_000,
       200,
@@ -79,8 +82,7 @@ describe('thorbench run beside running workers', { timeout: 240_000 }, () => {
     const exp = simExperiment('run-elsewhere', await freePort(), { device: { select: ['thor-x', 'thor-y'] } });
     writeFileSync(file, JSON.stringify(exp));
     fleet.addDevice('thor-y', 8);
-    const polling = () => queueHasLivePoller(fleet.server.client, 'default', deviceTaskQueue('thor-y'), 'activity');
-    await waitFor("thor-y's worker polling", async () => (await polling()) ?? undefined, 60_000, 200);
+    await waitFor("thor-y's worker polling", () => servedBy('thor-y'), 60_000, 200);
     // Nobody serves thor-x: the sweep waits, so the CLI is stopped once it has said so.
     const r = await runCli(['run', file, '--device', 'sim', '--device-id', 'here', '--id', 'run-elsewhere-1'], {
       env: env(),

@@ -16,6 +16,7 @@ import { repoJson, repoPath, tempDir } from './helpers/files.js';
 import { freePort } from './helpers/net.js';
 import { waitFor } from './helpers/wait.js';
 import { processesUsingSimDir } from './helpers/worker-process.js';
+import { sweepRuns } from './helpers/orchestration.js';
 import { type SimFleet, startSimFleet } from './helpers/sim-fleet.js';
 
 const DEVICES = ['thor-a', 'thor-b', 'thor-c'];
@@ -38,21 +39,13 @@ async function recordHistories(
     writeFileSync(path.join(dir, `${l}.${id.replace(/\//g, '~')}.json`), historyToJSON(history));
   write(label, sweepId, await server.client.workflow.getHandle(sweepId).fetchHistory());
   for (const id of cellIds) {
-    const runs: string[] = [];
-    for await (const e of server.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(e.runId);
+    const runs = (await sweepRuns(server.client, id)).map((r) => r.runId);
     for (const runId of runs) {
       const history = await server.client.workflow.getHandle(id, runId).fetchHistory();
       const lost = runs.length > 1 && (history.events ?? []).some((e) => e.activityTaskTimedOutEventAttributes);
       write(lost ? `${label}-lost` : label, id, history);
     }
   }
-}
-
-/** How many times a cell's workflow ran (a cell moved off a lost device runs again under the same id). */
-async function cellRuns(server: SimFleet['server'], workflowId: string): Promise<number> {
-  let runs = 0;
-  for await (const _ of server.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs++;
-  return runs;
 }
 
 describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
@@ -100,7 +93,8 @@ describe('failover on a fleet of simulated Thors', { timeout: 180_000 }, () => {
     // when the workflow task that ran it is retried, which a starved test process can make happen.
     for (const c of cells) {
       assert.equal(c.status, 'succeeded', `${c.cellId}: ${c.failure?.message}`);
-      const runs = await cellRuns(fleet.server, `fleet-failover/${c.cellId}`);
+      // A cell moved off a lost device runs again under the same workflow id.
+      const runs = (await sweepRuns(fleet.server.client, `fleet-failover/${c.cellId}`)).length;
       if (c.cellId === inFlight.cellId) assert.ok(runs === 1 || runs === 2, `${c.cellId}: ${runs} runs`);
       else assert.equal(runs, 1, `${c.cellId} ran once`);
     }
